@@ -1,0 +1,42 @@
+# The two commands: `make demo` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test lint typecheck compat unit demo serve bench clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+# The deployed code must run on SCF's Python 3.10: vermin finds the minimum version.
+compat: $(STAMP)
+	$(VENV)/bin/vermin --no-tips --violations --target=3.10- --eval-annotations --backport typing_extensions handler.py lib
+
+unit: $(STAMP)
+	$(PY) -m pytest
+
+test: lint typecheck compat unit
+
+demo: $(STAMP)
+	$(PY) -m devstack demo
+
+serve: $(STAMP)
+	$(PY) -m devstack serve
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis

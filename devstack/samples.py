@@ -1,0 +1,66 @@
+"""Sample media and the staging of sample events: the objects an event refers to are uploaded to the
+local stack's storage, so that every file in ``events/`` can run end to end.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from typing import Any
+from urllib.parse import unquote_plus
+
+SAMPLE_MANIFEST = {
+    "description": "Hero of the sample campaign, three angles",
+    "context": '{"campaign": "demo", "owner": "pipeline-a"}',
+    "tags": ["o_101"],
+}
+
+
+def png_bytes(rgb: tuple[int, int, int] = (200, 80, 40), size: int = 8) -> bytes:
+    """A small valid PNG of one colour."""
+    row = b"\x00" + bytes(rgb) * size
+    raw = zlib.compress(row * size)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+def mp4_bytes(seconds: int = 4) -> bytes:
+    """The first boxes of an MP4 file (enough to be recognised; the emulator only fetches it)."""
+    ftyp = b"ftypisom" + b"\x00\x00\x02\x00" + b"isomiso2avc1mp41"
+    return (
+        struct.pack(">I", len(ftyp) + 4) + ftyp + struct.pack(">I", 8 + seconds) + b"free" + b"\x00" * seconds
+    )
+
+
+def body_for(key: str) -> bytes:
+    """Sample content for a key, chosen by its file name."""
+    lower = key.lower()
+    if lower.endswith("element.json"):
+        return json.dumps(SAMPLE_MANIFEST).encode()
+    if lower.endswith((".mp4", ".mov")):
+        return mp4_bytes()
+    colour = zlib.crc32(key.encode())
+    return png_bytes(((colour >> 16) & 255, (colour >> 8) & 255, colour & 255))
+
+
+def objects_of(event: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (bucket, key) pairs a sample event refers to (COS, S3 and direct element requests)."""
+    pairs: list[tuple[str, str]] = []
+    for record in event.get("Records", []):
+        if "cos" in record:
+            bucket_info, key = record["cos"]["cosBucket"], record["cos"]["cosObject"]["key"]
+            name, appid = bucket_info["name"], bucket_info["appid"]
+            pairs.append((f"{name}-{appid}", key.removeprefix(f"/{appid}/{name}/")))
+        elif "s3" in record:
+            pairs.append((record["s3"]["bucket"]["name"], unquote_plus(record["s3"]["object"]["key"])))
+    refs = [event.get("frontal_image"), event.get("video"), *(event.get("refer_images") or [])]
+    for ref in refs:
+        if isinstance(ref, str) and ref.startswith(("cos://", "s3://")):
+            bucket, _, key = ref.split("://", 1)[1].partition("/")
+            pairs.append((bucket, key))
+    return pairs

@@ -1,0 +1,192 @@
+"""The whole local stack on 127.0.0.1: moto's S3 server, the VOD emulator and the webhook receiver.
+
+    with LocalStack(vod_options={"task_delay": 0.05}) as stack:
+        stack.make_bucket("media-1250000000")
+        os.environ.update(stack.env())    # the function under test now talks to the stack
+        ...
+        stack.reset()                     # between tests: empty storage, emulator and webhook
+
+moto keeps its state per process: every ``ThreadedMotoServer`` (and ``mock_aws``) of one process shares
+it, so ``reset()`` empties them all. Start one stack per test session and reset between tests; stopping
+takes about half a second (werkzeug's shutdown poll).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import urllib.request
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from devstack.webhook_receiver import WebhookReceiver
+
+if TYPE_CHECKING:
+    from devstack.vod_emulator import VodEmulator
+
+__all__ = ["LocalStack"]
+
+HOST = "127.0.0.1"
+REGION = "ap-guangzhou"
+SECRET_ID = "AKIDlocalstack"  # noqa: S105 (a fixed id for a local emulator; the key is random)
+SUB_APP_ID = 1500000001
+RECEIPT_BUCKET = "element-receipts-1250000000"
+
+
+class LocalStack:
+    """Starts and stops the local stand-ins together; a context manager.
+
+    Credentials and the webhook secret are generated per stack. ``vod_options`` are keyword arguments
+    for ``VodEmulator`` and override the stack's own (``credentials``, ``sub_app_ids``, ``host``).
+    """
+
+    def __init__(
+        self, *, vod_options: Mapping[str, Any] | None = None, receipt_bucket: str = RECEIPT_BUCKET
+    ) -> None:
+        self.host = HOST
+        self.region = REGION
+        self.secret_id = SECRET_ID
+        self.secret_key = secrets.token_hex(16)
+        self.session_token = secrets.token_hex(32)
+        self.callback_secret = f"whsec-{secrets.token_hex(16)}"
+        self.sub_app_id = SUB_APP_ID
+        self.receipt_bucket = receipt_bucket
+        self.vod_options: dict[str, Any] = dict(vod_options or {})
+        self._started: dict[str, Any] = {}
+        self._exit: contextlib.ExitStack | None = None
+
+    # life cycle
+
+    def start(self) -> LocalStack:
+        """Start moto's S3 server, the VOD emulator and the webhook receiver; returns self.
+
+        If one of them fails to start, the ones already running are stopped before the error propagates.
+        """
+        if self._exit is not None:
+            raise RuntimeError("the local stack is already running")
+        with contextlib.ExitStack() as exit_stack:
+            exit_stack.callback(self._started.clear)
+            self._start_s3(exit_stack)
+            self._start_vod(exit_stack)
+            webhook = WebhookReceiver(secret=self.callback_secret, host=self.host).start()
+            exit_stack.callback(webhook.stop)
+            self._started["webhook"] = webhook
+            self.make_bucket(self.receipt_bucket)
+            self._exit = exit_stack.pop_all()
+        return self
+
+    def stop(self) -> None:
+        """Stop everything that runs, in reverse order of starting, even if one of them fails (idempotent)."""
+        exit_stack, self._exit = self._exit, None
+        if exit_stack is not None:
+            exit_stack.close()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _start_s3(self, exit_stack: contextlib.ExitStack) -> None:
+        import boto3
+        from botocore.config import Config
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log lines
+        server = ThreadedMotoServer(ip_address=self.host, port=0, verbose=False)
+        server.start()
+        exit_stack.callback(server.stop)
+        host, port = server.get_host_and_port()
+        self._started["s3_endpoint"] = f"http://{host}:{port}"
+        client = boto3.client(
+            "s3",
+            endpoint_url=self._started["s3_endpoint"],
+            region_name=self.region,
+            aws_access_key_id=self.secret_id,
+            aws_secret_access_key=self.secret_key,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        )
+        exit_stack.callback(client.close)
+        self._started["s3"] = client
+
+    def _start_vod(self, exit_stack: contextlib.ExitStack) -> None:
+        from devstack.vod_emulator import VodEmulator
+
+        options: dict[str, Any] = {
+            "credentials": {self.secret_id: (self.secret_key, self.session_token)},
+            "sub_app_ids": {self.sub_app_id},
+            "host": self.host,
+            **self.vod_options,
+        }
+        vod = VodEmulator(**options).start()
+        exit_stack.callback(vod.stop)
+        self._started["vod"] = vod
+
+    # the parts
+
+    def _part(self, name: str) -> Any:
+        try:
+            return self._started[name]
+        except KeyError:
+            raise RuntimeError("the local stack is not running: call start() first") from None
+
+    @property
+    def s3_endpoint(self) -> str:
+        """``http://127.0.0.1:<port>`` of moto's S3 server."""
+        endpoint: str = self._part("s3_endpoint")
+        return endpoint
+
+    @property
+    def s3(self) -> Any:
+        """A boto3 S3 client bound to moto (SigV4, path-style, region ap-guangzhou)."""
+        return self._part("s3")
+
+    @property
+    def vod(self) -> VodEmulator:
+        """The VOD API emulator."""
+        vod: VodEmulator = self._part("vod")
+        return vod
+
+    @property
+    def webhook(self) -> WebhookReceiver:
+        """The webhook receiver, checking signatures with ``callback_secret``."""
+        webhook: WebhookReceiver = self._part("webhook")
+        return webhook
+
+    # helpers
+
+    def env(self) -> dict[str, str]:
+        """The environment variables (design section 4) that point the function under test at this stack."""
+        return {
+            "TENCENTCLOUD_SECRETID": self.secret_id,
+            "TENCENTCLOUD_SECRETKEY": self.secret_key,
+            "TENCENTCLOUD_SESSIONTOKEN": self.session_token,
+            "VOD_ENDPOINT": self.vod.endpoint,
+            "VOD_SUBAPP_ID": str(self.sub_app_id),
+            "CALLBACK_URL": self.webhook.url,
+            "CALLBACK_SECRET": self.callback_secret,
+            "STORAGE_ENDPOINT_URL": self.s3_endpoint,
+            "AWS_ACCESS_KEY_ID": self.secret_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_DEFAULT_REGION": self.region,
+            "RECEIPT_BUCKET": self.receipt_bucket,
+        }
+
+    def make_bucket(self, name: str) -> str:
+        """Create a bucket in moto (no error if it exists already); returns its name."""
+        with contextlib.suppress(self.s3.exceptions.BucketAlreadyOwnedByYou):
+            self.s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.region})
+        return name
+
+    def reset(self) -> None:
+        """Empty moto (process-wide), the emulator and the webhook; re-create the receipt bucket."""
+        request = urllib.request.Request(f"{self.s3_endpoint}/moto-api/reset", data=b"", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+        self.vod.reset()
+        self.webhook.reset()
+        self.make_bucket(self.receipt_bucket)

@@ -1,0 +1,181 @@
+"""Tasks of the emulated VOD service: the task record, media fetching and the task object.
+
+The task object is ``CreateAigcAdvancedCustomElementTask`` (SDK ``models.py``), the same structure in the
+``DescribeTaskDetail`` answer and in the completion event. Fields with no value are left out, as the
+service's pushed events leave out nulls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import random
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from devstack.vod_rules import CREATE, CreateSpec, MediaRef
+
+MAX_VIDEO_BYTES = 200 * 1024 * 1024
+KEEP_BODY_BYTES = 1024 * 1024
+FETCH_TIMEOUT = 10.0
+ACCOUNT_UIN = "100000000001"  # the owner named in ElementInfo
+EVENT_TYPE = "CreateAigcAdvancedCustomElementCompleteEvent"
+ECHOED_INPUT = (
+    "ElementName",
+    "ElementDescription",
+    "ReferenceType",
+    "ElementVoiceId",
+    "ElementVideoList",
+    "ElementImageList",
+    "TagList",
+)
+
+# Direct connections only: the service fetches media itself, never through the caller's proxy.
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass
+class MediaFetch:
+    """One media URL fetched by a task (the body is kept when it is at most 1 MB)."""
+
+    url: str
+    status: int | None = None
+    size: int | None = None
+    sha256: str | None = None
+    body: bytes | None = None
+    error: str | None = None
+
+
+@dataclass
+class Task:
+    """A CreateAigcAdvancedCustomElement task, as the emulated service holds it."""
+
+    task_id: str
+    session_id: str | None
+    session_context: str | None
+    params: dict[str, Any]  # the raw request parameters
+    status: str = "PROCESSING"  # "PROCESSING" | "FINISH"
+    err_code_ext: str = ""  # "" = success
+    message: str = ""
+    element_id: str | None = None
+    created_at: float = 0.0
+    media: dict[str, MediaFetch] = field(default_factory=dict)  # by role: "frontal_image", ...
+    sub_app_id: int | None = None
+    element_info: str | None = None
+    progress: int = 0
+    begun_at: float | None = None
+    finished_at: float | None = None
+
+
+def fetch(ref: MediaRef) -> MediaFetch:
+    """GET one media URL as the service would; a non-2xx, an error or a video over 200 MB fails it."""
+    result = MediaFetch(url=ref.url)
+    digest = hashlib.sha256()
+    kept = bytearray()
+    size = 0
+    try:
+        with OPENER.open(ref.url, timeout=FETCH_TIMEOUT) as response:
+            result.status = response.status
+            length = response.headers.get("Content-Length", "")
+            if ref.kind == "video" and length.isdigit() and int(length) > MAX_VIDEO_BYTES:
+                result.size = int(length)
+                result.error = "video larger than 200 MB (Content-Length)"
+                return result
+            while chunk := response.read(64 * 1024):
+                size += len(chunk)
+                digest.update(chunk)
+                if len(kept) <= KEEP_BODY_BYTES:
+                    kept += chunk
+                if ref.kind == "video" and size > MAX_VIDEO_BYTES:
+                    result.error = "video larger than 200 MB"
+                    break
+    except urllib.error.HTTPError as exc:
+        with exc:
+            result.status = exc.code
+            result.error = f"HTTP {exc.code}"
+            return result
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        result.error = f"{type(exc).__name__}: {exc}"
+        return result
+    result.size = size
+    result.sha256 = digest.hexdigest()
+    result.body = bytes(kept) if size <= KEEP_BODY_BYTES else None
+    if result.error is None and not 200 <= (result.status or 0) < 300:
+        result.error = f"HTTP {result.status}"
+    return result
+
+
+def finish(task: Task, spec: CreateSpec, failed_kind: str | None, now: float) -> None:
+    """End the task: failed (bad image or video URL) or with a new element."""
+    task.status = "FINISH"
+    task.progress = 100
+    task.finished_at = now
+    if failed_kind is not None:
+        task.err_code_ext = "FailedOperation"
+        task.message = "Video URL is invalid" if failed_kind == "video" else "Image URL is invalid"
+        return
+    task.element_id = str(random.randint(10**17, 10**18 - 1))
+    task.element_info = json.dumps(
+        {
+            "element_id": int(task.element_id),
+            "element_name": task.params.get("ElementName", ""),
+            "element_description": task.params.get("ElementDescription", ""),
+            "element_type": spec.reference_type,
+            "element_image_list": spec.image_list,
+            "element_video_list": spec.video_list,
+            "element_voice_id": task.params.get("ElementVoiceId", ""),
+            "owned_by": ACCOUNT_UIN,
+            "status": "succeed",
+        },
+        ensure_ascii=False,
+    )
+
+
+def task_object(task: Task) -> dict[str, Any]:
+    """``CreateAigcAdvancedCustomElementTask`` of DescribeTaskDetail and of the completion event."""
+    info = []
+    if task.element_id is not None:
+        info.append({"ElementId": task.element_id, "ElementInfo": task.element_info})
+    obj: dict[str, Any] = {
+        "TaskId": task.task_id,
+        "Status": task.status,
+        "ErrCode": 0,
+        "ErrCodeExt": task.err_code_ext,
+        "Message": task.message,
+        "Progress": task.progress,
+        "Input": {name: task.params[name] for name in ECHOED_INPUT if name in task.params},
+        "Output": {"InfoList": info},
+    }
+    if task.session_id is not None:
+        obj["SessionId"] = task.session_id
+    if task.session_context is not None:
+        obj["SessionContext"] = task.session_context
+    return obj
+
+
+def task_detail(task: Task) -> dict[str, Any]:
+    """The DescribeTaskDetail answer (without RequestId)."""
+    return {
+        "TaskType": CREATE,
+        "Status": task.status,
+        "CreateTime": iso8601(task.created_at),
+        "BeginProcessTime": iso8601(task.begun_at),
+        "FinishTime": iso8601(task.finished_at),
+        "CreateAigcAdvancedCustomElementTask": task_object(task),
+    }
+
+
+def completion_event(task: Task) -> dict[str, Any]:
+    """The EventContent of a finished task (without EventHandle)."""
+    return {"EventType": EVENT_TYPE, EVENT_TYPE: task_object(task)}
+
+
+def iso8601(moment: float | None) -> str:
+    """UTC ``YYYY-MM-DDThh:mm:ssZ``; "" for a moment that has not come yet."""
+    if moment is None:
+        return ""
+    return datetime.fromtimestamp(moment, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,26 @@
+"""Entry points: ``main_handler`` for Tencent SCF (``handler.main_handler``), ``lambda_handler`` for AWS.
+
+One function serves every trigger; the event's shape says which (``lib.sources``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lib import logs
+from lib.invocation import Invocation
+from lib.pipeline import Services
+from lib.settings import load_settings
+from lib.sources import infer_source
+
+
+def main_handler(event: Any, context: Any = None) -> Any:
+    """Handle one invocation of any supported trigger and answer in that trigger's shape."""
+    invocation = Invocation.from_context(context)
+    settings = load_settings()
+    logs.configure(settings.log_level)
+    source = infer_source(event)
+    return source.handle(event, Services(settings, invocation))
+
+
+lambda_handler = main_handler

@@ -1,0 +1,191 @@
+"""Uploads → element requests, by the folder layout of design section 5.
+
+    <ELEMENT_PREFIX><folder>/element.json      the manifest: the commit marker of a folder
+    <ELEMENT_PREFIX><folder>/frontal.<img>     the frontal image (image_refer)
+    <ELEMENT_PREFIX><folder>/<any>.<img>       1 to 3 further reference images
+    <ELEMENT_PREFIX><folder>/<any>.mp4|.mov    the reference video (video_refer)
+    <ELEMENT_PREFIX><name>.mp4|.mov            a lone video: element <name>, no manifest needed
+
+A manifest that names its media makes the folder ready once every named file exists (any upload in
+the folder re-checks); one that names none takes the media present when it arrives.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from dataclasses import dataclass
+
+from lib.api_params import fingerprint
+from lib.errors import FieldProblem, InputError, ManifestError, StorageError
+from lib.media import is_image_path, is_video_path, parse_media_ref
+from lib.pipeline import Job, SourceInfo
+from lib.request_model import MAX_NAME, parse_request
+from lib.settings import Settings
+from lib.storage import Storage, StorageKind, StoredObject
+
+MANIFEST = "element.json"
+MAX_MANIFEST_BYTES = 64 * 1024
+MAX_FOLDER_OBJECTS = 100
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One object-created notification, normalised by its source adapter."""
+
+    kind: StorageKind
+    bucket: str
+    key: str
+    region: str | None = None
+    size: int | None = None
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Nothing to submit for this upload (yet); ``status`` is "ignored" or "waiting"."""
+
+    status: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Broken:
+    """A permanent problem with the folder, to be relayed as element.failed."""
+
+    error: InputError
+    source: SourceInfo
+    session_id: str
+
+
+Plan = Job | Skip | Broken
+
+
+def plan_upload(upload: Upload, settings: Settings, storage: Storage) -> Plan:
+    """Decide what one upload means; reads the folder listing and the manifest when needed."""
+    key = upload.key
+    if key.startswith(settings.receipt_prefix):
+        return Skip("ignored", "a receipt written by this function")
+    if not key.startswith(settings.element_prefix):
+        return Skip("ignored", f"outside ELEMENT_PREFIX {settings.element_prefix!r}")
+    rest = key[len(settings.element_prefix) :]
+    source = SourceInfo(upload.kind, upload.bucket, (key,), upload.region)
+    if "/" not in rest:
+        if not is_video_path(rest):
+            return Skip("ignored", "only videos (.mp4, .mov) are submitted straight from the prefix")
+        name = posixpath.splitext(rest)[0][:MAX_NAME] or "video"
+        request = parse_request({"name": name, "video": f"{upload.kind}://{upload.bucket}/{key}"})
+        return Job(request, source, upload.bucket, upload.kind)
+    folder, _, filename = rest.partition("/")
+    if "/" in filename or not folder or not filename:
+        return Skip("ignored", "not directly inside an element folder")
+    if filename != MANIFEST and not (is_image_path(filename) or is_video_path(filename)):
+        return Skip("ignored", "not an element file (element.json, an image or a video)")
+    return _plan_folder(upload, f"{settings.element_prefix}{folder}/", folder, source, storage)
+
+
+def _plan_folder(upload: Upload, prefix: str, folder: str, source: SourceInfo, storage: Storage) -> Plan:
+    listing = {
+        obj.key: obj for obj in storage.list_folder(upload.bucket, prefix, limit=MAX_FOLDER_OBJECTS + 1)
+    }
+    manifest_key = prefix + MANIFEST
+    manifest_obj = listing.get(manifest_key)
+    if manifest_obj is None:
+        return Skip("waiting", "no element.json in the folder yet")
+    folder_source = SourceInfo(upload.kind, upload.bucket, (upload.key,), upload.region)
+    failure_id = fingerprint(["folder", upload.bucket, prefix, manifest_obj.etag])
+    try:
+        manifest = _read_manifest(storage, upload.bucket, manifest_key)
+        named = parse_request(manifest, manifest=True).names_media()
+        if not named and upload.key != manifest_key:
+            return Skip("waiting", "element.json names no media: the folder is taken when it is uploaded")
+        if len(listing) > MAX_FOLDER_OBJECTS:
+            raise ManifestError.from_problems(
+                (FieldProblem("(folder)", f"holds more than {MAX_FOLDER_OBJECTS} objects"),)
+            )
+        uri = f"{upload.kind}://{upload.bucket}/"
+        data = dict(manifest)
+        data.setdefault("name", folder[:MAX_NAME])
+        if named:
+            missing: list[str] = []
+            for field in ("frontal_image", "refer_images", "video"):
+                if field in data:
+                    data[field] = _absolute(data[field], uri, prefix, listing, missing)
+            if missing:
+                return Skip("waiting", f"named media not uploaded yet: {', '.join(sorted(missing))}")
+        else:
+            data.update(_media_in_folder(listing, data.get("reference_type"), uri))
+        request = parse_request(data)
+    except InputError as exc:
+        error = ManifestError(f"{MANIFEST} in {prefix}: {exc.message}", details=exc.details)
+        return Broken(error, folder_source, failure_id)
+    known = {f"{uri}{key}": obj for key, obj in listing.items()}
+    return Job(request, folder_source, upload.bucket, upload.kind, known)
+
+
+def _read_manifest(storage: Storage, bucket: str, key: str) -> dict[str, object]:
+    try:
+        raw, _ = storage.read(bucket, key, max_bytes=MAX_MANIFEST_BYTES)
+    except StorageError as exc:
+        if exc.code == "ObjectTooLarge":
+            raise ManifestError.from_problems(
+                (FieldProblem(MANIFEST, f"must be at most {MAX_MANIFEST_BYTES} bytes"),)
+            ) from None
+        raise
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ManifestError.from_problems((FieldProblem(MANIFEST, "must be UTF-8 text"),)) from None
+    except json.JSONDecodeError as exc:
+        raise ManifestError.from_problems(
+            (
+                FieldProblem(
+                    MANIFEST, f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+                ),
+            )
+        ) from None
+    if not isinstance(data, dict):
+        raise ManifestError.from_problems((FieldProblem(MANIFEST, "must hold a JSON object"),))
+    return data
+
+
+def _absolute(
+    value: object, uri: str, prefix: str, listing: dict[str, StoredObject], missing: list[str]
+) -> object:
+    """Folder-relative references → absolute ones, noting those not uploaded yet."""
+    if isinstance(value, list):
+        return [_absolute(item, uri, prefix, listing, missing) for item in value]
+    if not isinstance(value, str):
+        return value
+    ref = parse_media_ref(value, allow_relative=True)
+    if ref.kind != "relative":
+        return value
+    key = prefix + ref.key
+    if key not in listing:
+        missing.append(ref.key)
+    return uri + key
+
+
+def _media_in_folder(listing: dict[str, StoredObject], reference_type: object, uri: str) -> dict[str, object]:
+    images = sorted(k for k in listing if is_image_path(k))
+    videos = sorted(k for k in listing if is_video_path(k))
+    frontal = [k for k in images if posixpath.splitext(posixpath.basename(k))[0].lower() == "frontal"]
+    if reference_type == "video_refer" or (reference_type is None and not images and videos):
+        if len(videos) != 1:
+            raise ManifestError.from_problems(
+                (
+                    FieldProblem(
+                        "video", f"the folder must hold exactly one .mp4 or .mov, it holds {len(videos)}"
+                    ),
+                )
+            )
+        return {"reference_type": "video_refer", "video": uri + videos[0]}
+    if not images:
+        raise ManifestError.from_problems(
+            (FieldProblem("frontal_image", "the folder holds no images (frontal.jpg and 1 to 3 others)"),)
+        )
+    if len(frontal) != 1:
+        problem = "no image is named frontal.*" if not frontal else "more than one image is named frontal.*"
+        raise ManifestError.from_problems((FieldProblem("frontal_image", problem),))
+    refer = [uri + k for k in images if k != frontal[0]]
+    return {"reference_type": "image_refer", "frontal_image": uri + frontal[0], "refer_images": refer}

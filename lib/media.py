@@ -1,0 +1,81 @@
+"""Media references: ``https://`` URLs, ``cos://bucket/key`` and ``s3://bucket/key`` objects, and (in
+manifests only) paths relative to the element folder. Parsing only; no I/O here.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+VIDEO_EXTENSIONS = (".mp4", ".mov")
+OBJECT_SCHEMES = ("cos", "s3")
+
+
+class MediaRefError(ValueError):
+    """A media reference that is not one of the accepted forms; the message names the rule."""
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """A parsed reference. ``path`` is the URL path or the object key (for extension checks)."""
+
+    kind: Literal["url", "object", "relative"]
+    raw: str
+    path: str
+    scheme: str = ""
+    bucket: str = ""
+    key: str = ""
+
+
+def parse_media_ref(ref: str, *, allow_relative: bool = False) -> MediaRef:
+    """Parse one reference or raise MediaRefError saying which forms are accepted."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in ref):
+        raise MediaRefError("must not contain control characters")
+    scheme, sep, rest = ref.partition("://")
+    if sep and scheme.lower() in ("http", "https"):
+        parts = urlsplit(ref)
+        if not parts.hostname:
+            raise MediaRefError("must be a URL with a host")
+        return MediaRef("url", ref, unquote(parts.path), scheme=scheme.lower())
+    if sep and scheme.lower() in OBJECT_SCHEMES:
+        bucket, _, key = rest.partition("/")
+        if not bucket or not key:
+            raise MediaRefError(f"must name a bucket and a key: {scheme.lower()}://bucket/key")
+        _check_key(key)
+        return MediaRef("object", ref, key, scheme=scheme.lower(), bucket=bucket, key=key)
+    if sep or ":" in ref.split("/")[0]:
+        raise MediaRefError("must be an https:// URL, a cos://bucket/key or s3://bucket/key reference")
+    if not allow_relative:
+        raise MediaRefError(
+            "must be an https:// URL, a cos://bucket/key or s3://bucket/key reference "
+            "(paths relative to the folder are accepted in element.json only)"
+        )
+    _check_key(ref)
+    if ref.startswith("/"):
+        raise MediaRefError("must be relative to the element folder (no leading '/')")
+    return MediaRef("relative", ref, ref, key=posixpath.normpath(ref))
+
+
+def _check_key(key: str) -> None:
+    segments = key.split("/")
+    if ".." in segments or "." in segments:
+        raise MediaRefError("must not contain '.' or '..' path segments")
+    if "\\" in key:
+        raise MediaRefError("must not contain backslashes")
+    if key.endswith("/"):
+        raise MediaRefError("must name a file, not a folder")
+
+
+def extension(path: str) -> str:
+    return posixpath.splitext(path)[1].lower()
+
+
+def is_video_path(path: str) -> bool:
+    return extension(path) in VIDEO_EXTENSIONS
+
+
+def is_image_path(path: str) -> bool:
+    return extension(path) in IMAGE_EXTENSIONS

@@ -1,0 +1,92 @@
+"""The webhook relay (design section 7): signed JSON POSTs, retried on 408/429/5xx/network errors.
+
+Delivery is at least once; receivers de-duplicate with ``Idempotency-Key``. Redirects are not
+followed (a redirect could point anywhere), and each attempt's timeout fits the remaining time.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+import logging
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from lib.errors import WebhookError
+from lib.invocation import Invocation
+from lib.retry import with_retries
+
+if TYPE_CHECKING:
+    import requests
+
+EVENTS = ("element.submitted", "element.failed", "element.completed")
+MAX_ATTEMPT_TIMEOUT_S = 10.0
+_RETRYABLE_STATUS = {408, 429}
+log = logging.getLogger("relay.webhook")
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``X-Element-Signature`` value: ``t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def occurred_at(now: float | None = None) -> str:
+    moment = datetime.fromtimestamp(time.time() if now is None else now, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def deliver(
+    url: str,
+    event: str,
+    body: dict[str, Any],
+    *,
+    idempotency_key: str,
+    secret: str | None,
+    invocation: Invocation,
+) -> None:
+    """POST one event until a 2xx, within the invocation's time; raises WebhookError otherwise."""
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def attempt() -> None:
+        headers = {
+            "Content-Type": "application/json",
+            "X-Element-Event": event,
+            "Idempotency-Key": idempotency_key,
+            "User-Agent": "aigc-element-relay/1",
+        }
+        if secret:
+            headers["X-Element-Signature"] = sign(secret, int(time.time()), raw)
+        _post(url, raw, headers, min(MAX_ATTEMPT_TIMEOUT_S, max(0.5, invocation.remaining())))
+
+    with_retries(attempt, what=f"webhook {event}", invocation=invocation)
+
+
+def _post(url: str, raw: bytes, headers: dict[str, str], timeout: float) -> None:
+    import requests
+
+    try:
+        response = _session().post(url, data=raw, headers=headers, timeout=timeout, allow_redirects=False)
+    except requests.RequestException as exc:
+        raise WebhookError(
+            f"webhook unreachable: {type(exc).__name__}", code="WebhookUnreachable", retryable=True
+        ) from None
+    status = response.status_code
+    response.close()
+    if 200 <= status < 300:
+        return
+    raise WebhookError(
+        f"webhook answered HTTP {status}",
+        code=f"WebhookHttp{status}",
+        retryable=status in _RETRYABLE_STATUS or status >= 500,
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _session() -> requests.Session:
+    import requests
+
+    return requests.Session()

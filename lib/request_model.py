@@ -1,0 +1,192 @@
+"""The element request (design section 6): one schema for manifests, HTTP bodies, queue messages and
+direct invocations, enforcing every documented constraint of ``CreateAigcAdvancedCustomElement``.
+
+``parse_request`` is the only way in: it returns a valid ``ElementRequest`` or raises ``InputError``
+whose details name each field and the rule it breaks (never pydantic's internals, never the input).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+
+from lib.errors import FieldProblem, InputError
+from lib.media import MediaRefError, is_video_path, parse_media_ref
+
+# Limits documented for CreateAigcAdvancedCustomElement (reference section 9.2).
+MAX_NAME = 20
+MAX_DESCRIPTION = 100
+MIN_REFER_IMAGES, MAX_REFER_IMAGES = 1, 3
+MAX_SESSION_ID = 50
+MAX_CONTEXT = 1000
+MIN_PRIORITY, MAX_PRIORITY = -10, 10
+MAX_VIDEO_BYTES = 200 * 1024 * 1024
+# Product limits against abuse (the API documents none for these).
+MAX_TAGS = 50
+MAX_TAG = 100
+MAX_VOICE_ID = 100
+MAX_REF = 4096
+MAX_CALLBACK_URL = 2048
+
+ReferenceType = Literal["image_refer", "video_refer"]
+log = logging.getLogger("relay.request")
+MediaRefStr = Annotated[StrictStr, Field(min_length=1, max_length=MAX_REF)]
+
+
+class ElementRequest(BaseModel):
+    """A request to create one advanced custom element; field names are the public contract."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+    name: Annotated[StrictStr, Field(min_length=1, max_length=MAX_NAME)] | None = None
+    description: Annotated[StrictStr, Field(max_length=MAX_DESCRIPTION)] | None = None
+    reference_type: ReferenceType | None = None
+    frontal_image: MediaRefStr | None = None
+    refer_images: (
+        Annotated[list[MediaRefStr], Field(min_length=MIN_REFER_IMAGES, max_length=MAX_REFER_IMAGES)] | None
+    ) = None
+    video: MediaRefStr | None = None
+    voice_id: Annotated[StrictStr, Field(max_length=MAX_VOICE_ID)] | None = None
+    tags: (
+        Annotated[
+            list[Annotated[StrictStr, Field(min_length=1, max_length=MAX_TAG)]], Field(max_length=MAX_TAGS)
+        ]
+        | None
+    ) = None
+    disable_moderation: StrictBool | None = None
+    session_id: Annotated[StrictStr, Field(min_length=1, max_length=MAX_SESSION_ID)] | None = None
+    context: Annotated[StrictStr, Field(max_length=MAX_CONTEXT)] | None = None
+    priority: Annotated[StrictInt, Field(ge=MIN_PRIORITY, le=MAX_PRIORITY)] | None = None
+    sub_app_id: Annotated[StrictInt, Field(gt=0)] | None = None
+    callback_url: Annotated[StrictStr, Field(min_length=1, max_length=MAX_CALLBACK_URL)] | None = None
+
+    def media_refs(self) -> list[str]:
+        """The media this request submits, frontal image first (only those of its reference type)."""
+        if self.reference_type == "video_refer":
+            return [self.video] if self.video else []
+        return ([self.frontal_image] if self.frontal_image else []) + list(self.refer_images or [])
+
+    def names_media(self) -> bool:
+        return bool(self.frontal_image or self.refer_images or self.video)
+
+
+def parse_request(
+    data: object, *, manifest: bool = False, defaults: Mapping[str, Any] | None = None
+) -> ElementRequest:
+    """Validate ``data`` as an element request; ``manifest`` allows folder-relative media paths.
+
+    ``defaults`` fill fields the data leaves out (the folder's name, the media found in it).
+    Raises InputError naming every broken rule.
+    """
+    if not isinstance(data, dict):
+        raise InputError.from_problems(
+            (FieldProblem("(body)", f"must be a JSON object, got {_json_type(data)}"),)
+        )
+    merged = {**(defaults or {}), **{k: v for k, v in data.items() if v is not None}}
+    try:
+        request = ElementRequest.model_validate(merged)
+    except ValidationError as exc:
+        raise InputError.from_problems(problems_from_validation(exc)) from None
+    problems = _check_media(request, manifest=manifest)
+    if manifest and not problems and not request.names_media():
+        return request  # the media come from the folder; the caller validates the whole again
+    if not problems:
+        request, problems = _resolve_reference_type(request)
+    if problems:
+        raise InputError.from_problems(tuple(problems))
+    if request.voice_id and request.reference_type == "image_refer":
+        log.warning("voice_id is documented as effective only for video_refer elements; it is sent anyway")
+    return request
+
+
+def _check_media(request: ElementRequest, *, manifest: bool) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    fields: list[tuple[str, str]] = []
+    if request.frontal_image is not None:
+        fields.append(("frontal_image", request.frontal_image))
+    fields += [(f"refer_images[{i}]", ref) for i, ref in enumerate(request.refer_images or [])]
+    if request.video is not None:
+        fields.append(("video", request.video))
+    for field, ref in fields:
+        try:
+            parsed = parse_media_ref(ref, allow_relative=manifest)
+        except MediaRefError as exc:
+            problems.append(FieldProblem(field, str(exc)))
+            continue
+        if field == "video" and not is_video_path(parsed.path):
+            problems.append(FieldProblem("video", "must be an .mp4 or .mov file"))
+    return problems
+
+
+def _resolve_reference_type(request: ElementRequest) -> tuple[ElementRequest, list[FieldProblem]]:
+    has_images = bool(request.frontal_image or request.refer_images)
+    kind = request.reference_type
+    if kind is None:
+        if has_images and request.video:
+            return request, [
+                FieldProblem("reference_type", "is required when both images and a video are given")
+            ]
+        kind = "video_refer" if request.video else "image_refer"
+    problems: list[FieldProblem] = []
+    if kind == "image_refer":
+        if not request.frontal_image:
+            problems.append(FieldProblem("frontal_image", "is required for image_refer"))
+        refer = request.refer_images or []
+        if not refer:
+            problems.append(
+                FieldProblem("refer_images", f"{MIN_REFER_IMAGES} to {MAX_REFER_IMAGES} images are required")
+            )
+        for i, ref in enumerate(refer):
+            if ref == request.frontal_image:
+                problems.append(FieldProblem(f"refer_images[{i}]", "must differ from frontal_image"))
+            elif ref in refer[:i]:
+                problems.append(FieldProblem(f"refer_images[{i}]", "repeats an earlier reference image"))
+    elif not request.video:
+        problems.append(FieldProblem("video", "is required for video_refer"))
+    return request.model_copy(update={"reference_type": kind}), problems
+
+
+_MESSAGES = {
+    "string_too_long": "must be at most {max_length} characters, got {actual}",
+    "string_too_short": "must not be empty",
+    "too_long": "must hold at most {max_length} items, got {actual}",
+    "too_short": "must hold at least {min_length} item(s)",
+    "extra_forbidden": "is not a field of the element request",
+    "missing": "is required",
+    "string_type": "must be a string",
+    "int_type": "must be an integer",
+    "bool_type": "must be true or false",
+    "list_type": "must be a list",
+    "greater_than": "must be greater than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "literal_error": "must be one of {expected}",
+}
+
+
+def problems_from_validation(exc: ValidationError) -> tuple[FieldProblem, ...]:
+    """pydantic errors → field problems with our wording; the offending values are never echoed."""
+    problems = []
+    for error in exc.errors(include_url=False, include_input=True):
+        ctx = dict(error.get("ctx") or {})
+        value = error.get("input")
+        ctx["actual"] = len(value) if isinstance(value, (str, list)) else "?"
+        template = _MESSAGES.get(error["type"])
+        problem = template.format(**ctx) if template else error["msg"].removeprefix("Value error, ")
+        problems.append(FieldProblem(_field_path(error["loc"]) or "(body)", problem))
+    return tuple(problems)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _json_type(value: object) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)

@@ -1,0 +1,75 @@
+"""Media references → URLs the service can fetch, and the identity each one contributes to the
+SessionId (an object's bucket, key and ETag; never a presigned signature).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from lib.errors import FieldProblem, MediaError, StorageError
+from lib.media import parse_media_ref
+from lib.request_model import MAX_VIDEO_BYTES, ElementRequest
+from lib.settings import Settings
+from lib.storage import Storage, StorageKind, StoredObject
+
+
+@dataclass(frozen=True)
+class ResolvedMedia:
+    url: str
+    identity: str
+
+
+StorageFor = Callable[[StorageKind], Storage]
+
+
+def resolve_media(
+    request: ElementRequest,
+    settings: Settings,
+    storage_for: StorageFor,
+    known: Mapping[str, StoredObject] | None = None,
+) -> dict[str, ResolvedMedia]:
+    """Resolve every media reference of ``request`` (absolute forms only).
+
+    ``known`` maps references to objects already listed (a folder listing saves a HEAD each).
+    Raises MediaError naming the field for a missing or oversized object; StorageError otherwise.
+    """
+    resolved: dict[str, ResolvedMedia] = {}
+    for field, ref in _fields(request):
+        if ref in resolved:
+            continue
+        parsed = parse_media_ref(ref)
+        if parsed.kind == "url":
+            resolved[ref] = ResolvedMedia(ref, ref)
+            continue
+        kind: StorageKind = "cos" if parsed.scheme == "cos" else "s3"
+        storage = storage_for(kind)
+        obj = (known or {}).get(ref)
+        if obj is None:
+            try:
+                obj = storage.head(parsed.bucket, parsed.key)
+            except StorageError as exc:
+                if exc.code in ("NoSuchKey", "NoSuchBucket", "403", "AccessDenied"):
+                    raise MediaError.from_problems(
+                        (FieldProblem(field, f"object not found or not readable ({exc.code})"),)
+                    ) from None
+                raise
+        if field == "video" and obj.size > MAX_VIDEO_BYTES:
+            raise MediaError.from_problems(
+                (FieldProblem("video", f"must be at most 200 MB, the object has {obj.size} bytes"),)
+            )
+        if settings.public_base_url:
+            url = f"{settings.public_base_url}/{quote(obj.key, safe='/')}"
+        else:
+            url = storage.presign_get(obj.bucket, obj.key, expires=settings.media_url_expires)
+        version = f"?v={obj.version_id}" if obj.version_id else ""
+        resolved[ref] = ResolvedMedia(url, f"{kind}://{obj.bucket}/{obj.key}{version}#{obj.etag}")
+    return resolved
+
+
+def _fields(request: ElementRequest) -> list[tuple[str, str]]:
+    if request.reference_type == "video_refer":
+        return [("video", request.video)] if request.video else []
+    fields = [("frontal_image", request.frontal_image)] if request.frontal_image else []
+    return fields + [(f"refer_images[{i}]", ref) for i, ref in enumerate(request.refer_images or [])]

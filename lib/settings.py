@@ -1,0 +1,206 @@
+"""Configuration from the environment (design section 4), validated once per distinct environment.
+
+Settings are cached on the exact values of the variables they read, so a warm container pays for
+validation once, and a changed environment (tests, a redeploy) is never served stale values.
+Credentials are not settings: they rotate, and are read on every invocation (``read_credentials``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from lib.errors import ConfigError
+
+DEFAULT_VOD_ENDPOINT = "vod.intl.tencentcloudapi.com"
+DEFAULT_ELEMENT_PREFIX = "elements/"
+DEFAULT_RECEIPT_PREFIX = ".element-receipts/"
+DEFAULT_MEDIA_URL_EXPIRES = 86400
+MAX_MEDIA_URL_EXPIRES = 7 * 86400  # the longest a SigV4 presigned URL may live
+
+SETTING_NAMES = (
+    "VOD_ENDPOINT",
+    "VOD_REGION",
+    "TENCENTCLOUD_REGION",
+    "VOD_SUBAPP_ID",
+    "CALLBACK_URL",
+    "CALLBACK_SECRET",
+    "CALLBACK_ALLOWED_HOSTS",
+    "STORAGE_ENDPOINT_URL",
+    "STORAGE_SIGNATURE_VERSION",
+    "ELEMENT_PREFIX",
+    "RECEIPT_PREFIX",
+    "RECEIPT_BUCKET",
+    "MEDIA_URL_EXPIRES",
+    "PUBLIC_BASE_URL",
+    "API_TOKEN",
+    "VOD_EVENT_SIGN_KEY",
+    "LOG_LEVEL",
+    "AWS_LAMBDA_FUNCTION_NAME",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the function reads, typed and validated."""
+
+    vod_endpoint: str  # host[:port], no scheme
+    vod_scheme: Literal["https", "http"]
+    vod_region: str | None
+    vod_subapp_id: int | None
+    callback_url: str | None
+    callback_secret: str | None
+    callback_allowed_hosts: frozenset[str]
+    storage_endpoint_url: str | None
+    storage_signature_version: Literal["s3v4", "s3"]
+    element_prefix: str
+    receipt_prefix: str
+    receipt_bucket: str | None
+    media_url_expires: int
+    public_base_url: str | None
+    api_token: str | None
+    vod_event_sign_key: str | None
+    default_region: str | None
+    log_level: str
+    receipt_storage: Literal["cos", "s3"] = "cos"  # flavour of RECEIPT_BUCKET: S3 on AWS Lambda
+
+    def missing(self) -> list[str]:
+        """Names of optional settings left unset that users usually want (for health checks)."""
+        wanted = {
+            "CALLBACK_URL": self.callback_url,
+            "CALLBACK_SECRET": self.callback_secret,
+            "VOD_SUBAPP_ID": self.vod_subapp_id,
+            "RECEIPT_BUCKET": self.receipt_bucket,
+        }
+        return [name for name, value in wanted.items() if value in (None, "")]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Tencent Cloud API credentials of this invocation (temporary ones carry a token)."""
+
+    secret_id: str
+    secret_key: str
+    token: str | None
+
+    def __repr__(self) -> str:  # never print the key or the token
+        return f"Credentials(secret_id={self.secret_id[:4]}…, token={'set' if self.token else 'none'})"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings of this environment; raises ConfigError naming the variable and the rule."""
+    env = os.environ if environ is None else environ
+    return _parse(tuple(env.get(name) for name in SETTING_NAMES))
+
+
+def read_credentials(environ: Mapping[str, str] | None = None) -> Credentials:
+    """Credentials from SCF's names, falling back to the SDK's names (local runs, AWS Lambda)."""
+    env = os.environ if environ is None else environ
+    for id_name, key_name, token_name in (
+        ("TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN"),
+        ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN"),
+    ):
+        secret_id, secret_key = env.get(id_name, "").strip(), env.get(key_name, "").strip()
+        if secret_id and secret_key:
+            return Credentials(secret_id, secret_key, env.get(token_name, "").strip() or None)
+    raise ConfigError(
+        "no Tencent Cloud credentials: set TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY "
+        "(SCF sets them from the execution role) or TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY"
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _parse(values: tuple[str | None, ...]) -> Settings:
+    raw = {
+        name: (value.strip() if value is not None else "")
+        for name, value in zip(SETTING_NAMES, values, strict=True)
+    }
+    endpoint, scheme = _vod_endpoint(raw["VOD_ENDPOINT"] or DEFAULT_VOD_ENDPOINT)
+    element_prefix = _prefix("ELEMENT_PREFIX", raw["ELEMENT_PREFIX"], DEFAULT_ELEMENT_PREFIX)
+    receipt_prefix = _prefix("RECEIPT_PREFIX", raw["RECEIPT_PREFIX"], DEFAULT_RECEIPT_PREFIX)
+    if not receipt_prefix:
+        raise ConfigError("RECEIPT_PREFIX must not be empty: receipts need a folder of their own")
+    if element_prefix and (
+        receipt_prefix.startswith(element_prefix) or element_prefix.startswith(receipt_prefix)
+    ):
+        raise ConfigError(
+            f"RECEIPT_PREFIX ({receipt_prefix!r}) must lie outside ELEMENT_PREFIX ({element_prefix!r}): "
+            "receipts written under the trigger's prefix would make the function trigger itself"
+        )
+    signature = raw["STORAGE_SIGNATURE_VERSION"] or "s3v4"
+    if signature not in ("s3v4", "s3"):
+        raise ConfigError(f"STORAGE_SIGNATURE_VERSION must be 's3v4' or 's3', got {signature!r}")
+    expires = _int("MEDIA_URL_EXPIRES", raw["MEDIA_URL_EXPIRES"], None) or DEFAULT_MEDIA_URL_EXPIRES
+    if not 60 <= expires <= MAX_MEDIA_URL_EXPIRES:
+        raise ConfigError(f"MEDIA_URL_EXPIRES must be between 60 and {MAX_MEDIA_URL_EXPIRES} seconds")
+    subapp = _int("VOD_SUBAPP_ID", raw["VOD_SUBAPP_ID"], None)
+    if subapp is not None and subapp <= 0:
+        raise ConfigError("VOD_SUBAPP_ID must be a positive integer")
+    log_level = (raw["LOG_LEVEL"] or "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {log_level!r}")
+    return Settings(
+        vod_endpoint=endpoint,
+        vod_scheme=scheme,
+        vod_region=raw["VOD_REGION"] or raw["TENCENTCLOUD_REGION"] or None,
+        vod_subapp_id=subapp,
+        callback_url=_url("CALLBACK_URL", raw["CALLBACK_URL"]),
+        callback_secret=raw["CALLBACK_SECRET"] or None,
+        callback_allowed_hosts=frozenset(
+            h.strip().lower() for h in raw["CALLBACK_ALLOWED_HOSTS"].split(",") if h.strip()
+        ),
+        storage_endpoint_url=_url("STORAGE_ENDPOINT_URL", raw["STORAGE_ENDPOINT_URL"]),
+        storage_signature_version="s3v4" if signature == "s3v4" else "s3",
+        element_prefix=element_prefix,
+        receipt_prefix=receipt_prefix,
+        receipt_bucket=raw["RECEIPT_BUCKET"] or None,
+        media_url_expires=expires,
+        public_base_url=(_url("PUBLIC_BASE_URL", raw["PUBLIC_BASE_URL"]) or "").rstrip("/") or None,
+        api_token=raw["API_TOKEN"] or None,
+        vod_event_sign_key=raw["VOD_EVENT_SIGN_KEY"] or None,
+        default_region=raw["TENCENTCLOUD_REGION"] or raw["VOD_REGION"] or None,
+        log_level=log_level,
+        receipt_storage="s3" if raw["AWS_LAMBDA_FUNCTION_NAME"] else "cos",
+    )
+
+
+def _vod_endpoint(value: str) -> tuple[str, Literal["https", "http"]]:
+    if "://" not in value:
+        if "/" in value or not value:
+            raise ConfigError(f"VOD_ENDPOINT must be a host or an http(s) URL, got {value!r}")
+        return value, "https"
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise ConfigError(f"VOD_ENDPOINT must be a host or an http(s) URL without a path, got {value!r}")
+    return parts.netloc, "https" if parts.scheme == "https" else "http"
+
+
+def _prefix(name: str, value: str, default: str) -> str:
+    prefix = value if value else default
+    if prefix.startswith("/") or ".." in prefix.split("/"):
+        raise ConfigError(f"{name} must be a relative key prefix such as {default!r}, got {prefix!r}")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    return prefix
+
+
+def _int(name: str, value: str, default: int | None) -> int | None:
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {value!r}") from None
+
+
+def _url(name: str, value: str) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an http(s) URL with a host")
+    return value

@@ -1,0 +1,22 @@
+"""Source adapters, one module per trigger kind, and the inference of an event's kind."""
+
+from __future__ import annotations
+
+from lib.errors import UnknownEventError
+from lib.sources.base import EventSource
+from lib.sources.cos import CosUpload
+from lib.sources.direct import DirectRequest
+from lib.sources.s3 import S3Upload
+
+SOURCES: tuple[EventSource, ...] = (CosUpload(), S3Upload(), DirectRequest())
+
+
+def infer_source(event: object) -> EventSource:
+    """The one source whose shape ``event`` has; UnknownEventError naming the keys seen otherwise."""
+    if isinstance(event, dict):
+        for source in SOURCES:
+            if source.matches(event):
+                return source
+        keys = ", ".join(sorted(str(k) for k in event)[:20]) or "none"
+        raise UnknownEventError(f"event of no known kind; top-level keys seen: {keys}")
+    raise UnknownEventError(f"event of no known kind: a JSON {type(event).__name__}, not an object")

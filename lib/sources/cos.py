@@ -1,0 +1,99 @@
+"""SCF COS trigger: ``{"Records": [{"cos": {...}, "event": {...}}]}``, several records per call.
+
+Keys arrive as ``/<appid>/<bucket-name>/<key>``; the bucket COS expects is ``<name>-<appid>``; the
+long region is ``cosRegion`` when present, else the short code mapped, else TENCENTCLOUD_REGION.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lib.assemble import Upload
+from lib.errors import FieldProblem, InputError
+from lib.pipeline import Services, SourceInfo
+from lib.sources.base import answer_async, process_upload
+
+# Short region codes seen in COS events → long region ids.
+SHORT_REGIONS = {
+    "bj": "ap-beijing",
+    "sh": "ap-shanghai",
+    "gz": "ap-guangzhou",
+    "cd": "ap-chengdu",
+    "cq": "ap-chongqing",
+    "nj": "ap-nanjing",
+    "hk": "ap-hongkong",
+    "sg": "ap-singapore",
+    "tsn": "ap-tokyo",
+    "bkk": "ap-bangkok",
+    "jkt": "ap-jakarta",
+    "sao": "sa-saopaulo",
+    "fra": "eu-frankfurt",
+    "ca": "na-toronto",
+    "sv": "na-siliconvalley",
+    "va": "na-ashburn",
+    "in": "ap-mumbai",
+    "kr": "ap-seoul",
+}
+
+
+class CosUpload:
+    name = "cos"
+
+    def matches(self, event: dict[str, Any]) -> bool:
+        records = event.get("Records")
+        return (
+            isinstance(records, list)
+            and bool(records)
+            and isinstance(records[0], dict)
+            and "cos" in records[0]
+        )
+
+    def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
+        outcomes = []
+        for index, record in enumerate(event["Records"]):
+            parsed = parse_record(record, index, services.settings.default_region)
+            if parsed is None:
+                continue
+            source = SourceInfo("cos", *(_source_parts(parsed)))
+            outcomes.append(process_upload(parsed, services, source))
+        return answer_async(outcomes)
+
+
+def parse_record(record: object, index: int, default_region: str | None) -> Upload | InputError | None:
+    """One record → an Upload, None for events other than object creation, or the error it has."""
+    where = f"Records[{index}]"
+    try:
+        cos = record["cos"]  # type: ignore[index]
+        name = str(cos["cosBucket"]["name"])
+        appid = str(cos["cosBucket"]["appid"])
+        raw_key = str(cos["cosObject"]["key"])
+    except (KeyError, TypeError):
+        return InputError.from_problems(
+            (FieldProblem(f"{where}.cos", "needs cosBucket.name, cosBucket.appid and cosObject.key"),),
+            prefix="malformed COS event: ",
+        )
+    event_name = str(((record.get("event") or {}) if isinstance(record, dict) else {}).get("eventName", ""))
+    if event_name and not event_name.startswith("cos:ObjectCreated"):
+        return None  # removals, restores, tests: acknowledged and ignored
+    prefix = f"/{appid}/{name}/"
+    key = raw_key[len(prefix) :] if raw_key.startswith(prefix) else raw_key.lstrip("/")
+    bucket = name if name.endswith(f"-{appid}") else f"{name}-{appid}"
+    bucket_info = cos["cosBucket"]
+    region = bucket_info.get("cosRegion") or bucket_info.get("s3Region")
+    region = region or SHORT_REGIONS.get(str(bucket_info.get("region", ""))) or default_region
+    meta = cos["cosObject"].get("meta") or {}
+    size = cos["cosObject"].get("size")
+    return Upload(
+        "cos",
+        bucket,
+        key,
+        region=str(region) if region else None,
+        size=int(size) if isinstance(size, (int, float)) else None,
+        etag=str(meta.get("ETag", "")).strip('"') or None if isinstance(meta, dict) else None,
+    )
+
+
+def _source_parts(parsed: Upload | InputError) -> tuple[str | None, tuple[str, ...], str | None]:
+    if isinstance(parsed, Upload):
+        return parsed.bucket, (parsed.key,), parsed.region
+    return None, (), None

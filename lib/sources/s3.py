@@ -1,0 +1,71 @@
+"""AWS S3 notifications: ``{"Records": [{"eventSource": "aws:s3", "s3": {...}}]}``.
+
+Keys arrive URL-encoded form-style (``+`` for a space) and are decoded once, here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote_plus
+
+from lib.assemble import Upload
+from lib.errors import FieldProblem, InputError
+from lib.pipeline import Services, SourceInfo
+from lib.sources.base import answer_async, process_upload
+
+
+class S3Upload:
+    name = "s3"
+
+    def matches(self, event: dict[str, Any]) -> bool:
+        if event.get("Event") == "s3:TestEvent":
+            return True
+        records = event.get("Records")
+        return (
+            isinstance(records, list)
+            and bool(records)
+            and isinstance(records[0], dict)
+            and "s3" in records[0]
+        )
+
+    def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
+        if event.get("Event") == "s3:TestEvent":
+            return {"records": [], "note": "s3:TestEvent acknowledged"}
+        outcomes = []
+        for index, record in enumerate(event["Records"]):
+            parsed = parse_record(record, index)
+            if parsed is None:
+                continue
+            if isinstance(parsed, Upload):
+                source = SourceInfo("s3", parsed.bucket, (parsed.key,), parsed.region)
+            else:
+                source = SourceInfo("s3")
+            outcomes.append(process_upload(parsed, services, source))
+        return answer_async(outcomes)
+
+
+def parse_record(record: object, index: int) -> Upload | InputError | None:
+    """One record → an Upload, None for events other than object creation, or the error it has."""
+    where = f"Records[{index}]"
+    try:
+        s3 = record["s3"]  # type: ignore[index]
+        bucket = str(s3["bucket"]["name"])
+        key = unquote_plus(str(s3["object"]["key"]))
+    except (KeyError, TypeError):
+        return InputError.from_problems(
+            (FieldProblem(f"{where}.s3", "needs bucket.name and object.key"),), prefix="malformed S3 event: "
+        )
+    event_name = str(record.get("eventName", "")) if isinstance(record, dict) else ""
+    if event_name and not event_name.removeprefix("s3:").startswith("ObjectCreated"):
+        return None  # removals, restores, lifecycle: acknowledged and ignored
+    obj = s3["object"]
+    size = obj.get("size")
+    region = record.get("awsRegion") if isinstance(record, dict) else None
+    return Upload(
+        "s3",
+        bucket,
+        key,
+        region=str(region) if region else None,
+        size=int(size) if isinstance(size, (int, float)) else None,
+        etag=str(obj.get("eTag") or "") or None,
+    )

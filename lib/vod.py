@@ -1,0 +1,150 @@
+"""The VOD API through the official tencentcloud-sdk-python, with our own retries.
+
+The SDK signs and sends (TC3-HMAC-SHA256, ``X-TC-Token`` for temporary credentials). We read the
+response envelope ourselves: the SDK only detects an error envelope when the Content-Type is exactly
+``application/json``, and its built-in retryer raises an old error after a later success, so neither
+is used. The lightweight ``CommonClient`` is used instead of ``VodClient``, whose 4 MB models module
+would be imported on every cold start for one action; error codes come from the ``-vod`` package.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from tencentcloud.vod.v20180717 import errorcodes
+
+from lib.errors import VodError
+from lib.invocation import Invocation
+from lib.retry import with_retries
+from lib.settings import Credentials, Settings
+
+API_VERSION = "2018-07-17"
+CREATE_ACTION = "CreateAigcAdvancedCustomElement"
+MAX_REQUEST_TIMEOUT_S = 10
+
+# Codes retried with the same SessionId (reference section 9.7); everything else is permanent.
+_TRANSIENT_CODES = {"ClientNetworkError", "ServerNetworkError", errorcodes.INTERNALERROR, "EmptyTaskId"}
+_TRANSIENT_PREFIXES = (errorcodes.REQUESTLIMITEXCEEDED, "ServiceUnavailable")
+# Codes meaning "this SessionId was already submitted": not a failure.
+_ALREADY_SUBMITTED = {errorcodes.INVALIDPARAMETERVALUE_SESSIONID, errorcodes.FAILEDOPERATION_TASKDUPLICATE}
+# Codes about the parameters we sent (HTTP callers get 422 for these).
+PARAMETER_CODE_PREFIXES = ("InvalidParameter", "MissingParameter", "UnknownParameter")
+
+
+def is_transient(code: str) -> bool:
+    return code in _TRANSIENT_CODES or code.startswith(_TRANSIENT_PREFIXES)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """VOD accepted the request (``task_id``), or had already accepted this SessionId (``duplicate``)."""
+
+    task_id: str | None
+    request_id: str | None
+    duplicate: bool = False
+
+
+class Vod:
+    """VOD actions used by the relay, bound to one invocation's credentials."""
+
+    def __init__(self, settings: Settings, credentials: Credentials, invocation: Invocation) -> None:
+        self._settings = settings
+        self._credentials = credentials
+        self._invocation = invocation
+
+    def create_element(self, params: dict[str, Any]) -> Submitted:
+        """CreateAigcAdvancedCustomElement with retries; raises VodError for a refusal or a lasting fault."""
+        try:
+            response = with_retries(
+                lambda: self._call(CREATE_ACTION, params), what=CREATE_ACTION, invocation=self._invocation
+            )
+        except VodError as exc:
+            if exc.code in _ALREADY_SUBMITTED:
+                return Submitted(None, exc.request_id, duplicate=True)
+            raise
+        return Submitted(str(response["TaskId"]), response.get("RequestId"))
+
+    def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Any other action, with the same retries and error handling."""
+        return with_retries(lambda: self._call(action, params), what=action, invocation=self._invocation)
+
+    def _call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+
+        timeout = max(1, min(MAX_REQUEST_TIMEOUT_S, int(self._invocation.remaining())))
+        client = _client(
+            self._settings.vod_endpoint,
+            self._settings.vod_scheme,
+            self._settings.vod_region or "",
+            timeout,
+            self._credentials.secret_id,
+            self._credentials.secret_key,
+            self._credentials.token,
+        )
+        try:
+            body = client.call(action, params)
+        except TencentCloudSDKException as exc:
+            code = str(exc.get_code() or "ClientError")
+            # The SDK puts raw response bodies in network errors' messages: never pass them on.
+            message = exc.get_message() if not code.endswith("NetworkError") else _network_message(code)
+            raise _error(code, str(message), exc.get_request_id()) from None
+        return _read_envelope(action, body)
+
+
+def _read_envelope(action: str, body: bytes | str) -> dict[str, Any]:
+    try:
+        envelope = json.loads(body)
+        response = envelope["Response"]
+    except (ValueError, KeyError, TypeError):
+        raise _error(
+            "ServerNetworkError", f"{action}: the response is not a VOD API envelope", None
+        ) from None
+    if not isinstance(response, dict):
+        raise _error("ServerNetworkError", f"{action}: the response is not a VOD API envelope", None)
+    error = response.get("Error")
+    if isinstance(error, dict):
+        raise _error(str(error.get("Code") or "UnknownError"), str(error.get("Message") or ""), response)
+    if action == CREATE_ACTION and not response.get("TaskId"):
+        raise _error("EmptyTaskId", "VOD answered without a TaskId", response)
+    return response
+
+
+def _error(code: str, message: str, response_or_id: dict[str, Any] | str | None) -> VodError:
+    request_id = response_or_id.get("RequestId") if isinstance(response_or_id, dict) else response_or_id
+    error = VodError(f"{code}: {message}" if message else code, code=code, retryable=is_transient(code))
+    error.request_id = str(request_id) if request_id else None
+    if code.startswith(errorcodes.REQUESTLIMITEXCEEDED):
+        error.retry_after = 0.5  # let the 1-second rate window move on
+    return error
+
+
+def _network_message(code: str) -> str:
+    return "VOD could not be reached" if code == "ClientNetworkError" else "VOD answered with an HTTP error"
+
+
+_lock = threading.Lock()
+
+
+def _client(
+    endpoint: str, scheme: str, region: str, timeout: int, secret_id: str, secret_key: str, token: str | None
+) -> Any:
+    with _lock:
+        return _build_client(endpoint, scheme, region, timeout, secret_id, secret_key, token)
+
+
+@functools.lru_cache(maxsize=16)
+def _build_client(
+    endpoint: str, scheme: str, region: str, timeout: int, secret_id: str, secret_key: str, token: str | None
+) -> Any:
+    from tencentcloud.common.common_client import CommonClient
+    from tencentcloud.common.credential import Credential
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+
+    http = HttpProfile(protocol=scheme, endpoint=endpoint, reqTimeout=timeout)
+    profile = ClientProfile(httpProfile=http, language="en-US")
+    return CommonClient("vod", API_VERSION, Credential(secret_id, secret_key, token), region, profile=profile)

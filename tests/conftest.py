@@ -1,0 +1,73 @@
+"""Shared fixtures: the local stack (once per session), a clean state and environment per test, sample
+events, and a capture of every log line for the secrets checks.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devstack.samples import body_for, objects_of
+from devstack.stack import LocalStack
+from lib.logs import JsonFormatter
+
+EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
+BUCKETS = ("media-1250000000", "studio-assets")
+
+
+def load_event(relative: str) -> dict[str, Any]:
+    """A fresh copy of a sample event from ``events/``."""
+    data: dict[str, Any] = json.loads((EVENTS_DIR / relative).read_text())
+    return data
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[LocalStack]:
+    with LocalStack(vod_options={"task_delay": 0.05}) as stack:
+        yield stack
+
+
+@pytest.fixture
+def stack(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> LocalStack:
+    """The local stack reset to empty, its buckets made, and the function's environment set."""
+    local_stack.reset()
+    for bucket in BUCKETS:
+        local_stack.make_bucket(bucket)
+    for name in ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in local_stack.env().items():
+        monkeypatch.setenv(name, value)
+    return local_stack
+
+
+def stage(stack: LocalStack, event: dict[str, Any]) -> dict[tuple[str, str], bytes]:
+    """Upload the objects a sample event refers to; returns what was uploaded."""
+    uploaded = {}
+    for bucket, key in objects_of(event):
+        body = body_for(key)
+        stack.s3.put_object(Bucket=bucket, Key=key, Body=body)
+        uploaded[(bucket, key)] = body
+    return uploaded
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """Everything the relay logs during the test, as written (JSON lines)."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("relay")
+    logger.addHandler(handler)
+    previous = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield buffer
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)

@@ -1,0 +1,55 @@
+"""In-process stand-ins for unit tests (end-to-end tests use the real stack over HTTP)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from lib.errors import StorageError
+from lib.storage import Storage, StoredObject
+
+
+class FakeStorage(Storage):
+    """A dict of objects behaving like the Storage API (conditional writes included)."""
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], bytes] = {}
+        self.reads: list[str] = []
+        self.kind = "cos"
+
+    def put(self, bucket: str, key: str, body: bytes) -> None:
+        self.objects[(bucket, key)] = body
+
+    def _obj(self, bucket: str, key: str) -> StoredObject:
+        if (bucket, key) not in self.objects:
+            raise StorageError("missing", code="NoSuchKey")
+        body = self.objects[(bucket, key)]
+        return StoredObject(bucket, key, len(body), hashlib.md5(body).hexdigest())  # noqa: S324
+
+    def head(self, bucket: str, key: str) -> StoredObject:
+        return self._obj(bucket, key)
+
+    def list_folder(self, bucket: str, prefix: str, *, limit: int = 1000) -> list[StoredObject]:
+        keys = sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix))
+        return [self._obj(bucket, k) for k in keys if "/" not in k[len(prefix) :]][:limit]
+
+    def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
+        self.reads.append(key)
+        obj = self._obj(bucket, key)
+        if obj.size > max_bytes:
+            raise StorageError("too large", code="ObjectTooLarge")
+        return self.objects[(bucket, key)], obj.etag
+
+    def presign_get(self, bucket: str, key: str, *, expires: int) -> str:
+        return f"https://{bucket}.storage.test/{key}?X-Amz-Signature=fake"
+
+    def create(self, bucket: str, key: str, body: bytes) -> str | None:
+        if (bucket, key) in self.objects:
+            return None
+        self.objects[(bucket, key)] = body
+        return self._obj(bucket, key).etag
+
+    def replace(self, bucket: str, key: str, body: bytes, etag: str) -> str | None:
+        if (bucket, key) not in self.objects or self._obj(bucket, key).etag != etag:
+            return None
+        self.objects[(bucket, key)] = body
+        return self._obj(bucket, key).etag

@@ -1,0 +1,88 @@
+"""API parameters and the derived SessionId."""
+
+from __future__ import annotations
+
+import json
+
+from lib.api_params import build_params, derive_session_id
+from lib.request_model import parse_request
+from lib.resolve import ResolvedMedia
+
+REQ = parse_request(
+    {
+        "name": "hero",
+        "frontal_image": "cos://b/elements/hero/frontal.png",
+        "refer_images": ["cos://b/elements/hero/left.png", "https://cdn.example.com/back.png"],
+        "tags": ["o_101", "o_102"],
+        "disable_moderation": True,
+        "context": "ctx",
+        "priority": -3,
+    }
+)
+
+
+def media(signature: str = "sig1", etag: str = "e1") -> dict[str, ResolvedMedia]:
+    return {
+        "cos://b/elements/hero/frontal.png": ResolvedMedia(
+            f"http://s3.local/b/elements/hero/frontal.png?X-Amz-Signature={signature}",
+            f"cos://b/elements/hero/frontal.png#{etag}",
+        ),
+        "cos://b/elements/hero/left.png": ResolvedMedia(
+            f"http://s3.local/b/elements/hero/left.png?X-Amz-Signature={signature}",
+            "cos://b/elements/hero/left.png#e2",
+        ),
+        "https://cdn.example.com/back.png": ResolvedMedia(
+            "https://cdn.example.com/back.png", "https://cdn.example.com/back.png"
+        ),
+    }
+
+
+def test_json_string_fields_are_exactly_as_documented() -> None:
+    """ElementImageList and TagList are compact JSON strings of the documented shape."""
+    params = build_params(REQ, media(), default_sub_app_id=1500000001)
+    assert params["SubAppId"] == 1500000001
+    assert params["ElementName"] == "hero"
+    assert params["ReferenceType"] == "image_refer"
+    assert "ElementVideoList" not in params
+    images = json.loads(params["ElementImageList"])
+    assert images == {
+        "frontal_image": "http://s3.local/b/elements/hero/frontal.png?X-Amz-Signature=sig1",
+        "refer_images": [
+            {"image_url": "http://s3.local/b/elements/hero/left.png?X-Amz-Signature=sig1"},
+            {"image_url": "https://cdn.example.com/back.png"},
+        ],
+    }
+    assert params["ElementImageList"].startswith('{"frontal_image":"')
+    assert params["TagList"] == '[{"tag_id":"o_101"},{"tag_id":"o_102"}]'
+    assert params["DisableModeration"] == "True"
+    assert params["SessionContext"] == "ctx"
+    assert params["TasksPriority"] == -3
+
+
+def test_video_list_for_video_elements() -> None:
+    """A video element sends ElementVideoList with one refer_videos entry, and no images."""
+    request = parse_request({"video": "https://cdn.example.com/clip.mp4"})
+    params = build_params(
+        request,
+        {"https://cdn.example.com/clip.mp4": ResolvedMedia("https://cdn.example.com/clip.mp4", "u")},
+        default_sub_app_id=None,
+    )
+    assert json.loads(params["ElementVideoList"]) == {
+        "refer_videos": [{"video_url": "https://cdn.example.com/clip.mp4"}]
+    }
+    assert "ElementImageList" not in params and "SubAppId" not in params
+    assert params["ElementName"] == "clip"
+
+
+def test_session_id_ignores_signatures_but_not_content() -> None:
+    """Re-signed URLs keep the SessionId; new bytes (ETag) change it."""
+    first = derive_session_id(REQ, media("sig1"), 1)
+    assert first == derive_session_id(REQ, media("sig2"), 1)
+    assert first != derive_session_id(REQ, media("sig1", etag="e9"), 1)
+    assert first.startswith("er-") and len(first) <= 50
+
+
+def test_explicit_session_id_wins() -> None:
+    """A session_id given by the caller is sent as is."""
+    request = REQ.model_copy(update={"session_id": "mine-1"})
+    assert build_params(request, media(), default_sub_app_id=None)["SessionId"] == "mine-1"

@@ -1,0 +1,91 @@
+"""Every sample in events/ runs end to end through handler.main_handler against the local stack."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import handler
+from devstack.stack import LocalStack
+from tests.conftest import EVENTS_DIR, load_event, stage
+
+# What each sample must produce: tasks created, webhook events, and per-record statuses.
+EXPECTED: dict[str, dict[str, Any]] = {
+    "cos/put.json": {
+        "tasks": 1,
+        "relayed": ["element.submitted"],
+        "statuses": ["waiting"] * 3 + ["submitted"],
+    },
+    "cos/video.json": {"tasks": 1, "relayed": ["element.submitted"], "statuses": ["submitted"]},
+    "cos/delete.json": {"tasks": 0, "relayed": [], "statuses": []},
+    "s3/put.json": {"tasks": 1, "relayed": ["element.submitted"], "statuses": ["submitted"]},
+    "direct/request.json": {"tasks": 1, "relayed": ["element.submitted"], "status": "submitted"},
+    "direct/invalid.json": {"tasks": 0, "relayed": ["element.failed"], "status": "failed"},
+}
+SAMPLES = sorted(str(p.relative_to(EVENTS_DIR)) for p in EVENTS_DIR.rglob("*.json"))
+
+
+def test_every_sample_has_an_expectation() -> None:
+    """A new sample must say what it produces."""
+    assert sorted(EXPECTED) == SAMPLES
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_sample_runs_end_to_end(stack: LocalStack, sample: str) -> None:
+    """The sample's objects are uploaded, the handler runs, and the stack shows what it should."""
+    expected = EXPECTED[sample]
+    event = load_event(sample)
+    stage(stack, event)
+    result = handler.main_handler(event, {"request_id": f"sample-{sample}", "time_limit_in_ms": 30000})
+    if "statuses" in expected:
+        assert [r["status"] for r in result["records"]] == expected["statuses"]
+    else:
+        assert result["status"] == expected["status"]
+    assert len(stack.vod.created_tasks()) == expected["tasks"]
+    deliveries = stack.webhook.wait_for(len(expected["relayed"])) if expected["relayed"] else []
+    assert [d.event for d in stack.webhook.deliveries] == expected["relayed"]
+    assert all(d.signature_valid for d in deliveries)
+    if expected["tasks"]:
+        assert deliveries[0].json["task_id"] == stack.vod.created_tasks()[0].task_id
+
+
+def test_s3_sample_decodes_the_key(stack: LocalStack) -> None:
+    """The S3 sample's 'red+panda' key is the object 'red panda.mp4', and names the element."""
+    event = load_event("s3/put.json")
+    stage(stack, event)
+    handler.main_handler(event, None)
+    task = stack.vod.created_tasks()[0]
+    assert task.params["ElementName"] == "red panda"
+    video = json.loads(task.params["ElementVideoList"])["refer_videos"][0]["video_url"]
+    assert "/studio-assets/elements/red%20panda.mp4?" in video
+
+
+def test_direct_sample_receipt_goes_to_receipt_bucket(stack: LocalStack) -> None:
+    """A direct request's receipt is written under RECEIPT_PREFIX in RECEIPT_BUCKET."""
+    event = load_event("direct/request.json")
+    stage(stack, event)
+    first = handler.main_handler(event, None)
+    again = handler.main_handler(load_event("direct/request.json"), None)
+    assert (first["status"], again["status"]) == ("submitted", "duplicate")
+    assert again["task_id"] == first["task_id"]
+    listing = stack.s3.list_objects_v2(Bucket=stack.receipt_bucket, Prefix=".element-receipts/")
+    assert [o["Key"] for o in listing["Contents"]] == [f".element-receipts/{first['session_id']}.json"]
+
+
+def test_direct_invalid_sample_names_the_fields(stack: LocalStack) -> None:
+    """The invalid sample's failure names both broken fields."""
+    result = handler.main_handler(load_event("direct/invalid.json"), None)
+    fields = {d["field"] for d in result["error"]["details"]}
+    assert fields == {"name", "refer_images"}
+    assert stack.vod.calls == []
+
+
+def test_samples_are_valid_json_files() -> None:
+    """Every sample parses; the folder holds nothing else."""
+    for path in Path(EVENTS_DIR).rglob("*"):
+        if path.is_file():
+            assert path.suffix == ".json"
+            json.loads(path.read_text())

@@ -1,0 +1,39 @@
+"""Log lines are JSON and never carry secrets or signatures."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from lib.logs import JsonFormatter, redact
+
+
+def test_presigned_signatures_are_redacted() -> None:
+    """SigV4, SigV2 and COS query signatures and tokens are replaced."""
+    url = (
+        "http://s3.local/b/k.png?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F2026&"
+        "X-Amz-Signature=abcdef0123&X-Amz-Security-Token=tok123&Signature=v2sig&x-cos-security-token=ct"
+    )
+    out = redact(url, {})
+    for secret in ("abcdef0123", "tok123", "v2sig", "=ct", "AKID%2F2026"):
+        assert secret not in out
+    assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in out
+
+
+def test_secret_environment_values_are_redacted() -> None:
+    """Values of secret variables are replaced wherever they appear."""
+    env = {"TENCENTCLOUD_SECRETKEY": "very-secret-key", "CALLBACK_SECRET": "hook-secret"}
+    assert redact("key=very-secret-key and hook-secret", env) == "key=[redacted] and [redacted]"
+
+
+def test_words_containing_sign_survive() -> None:
+    """Only whole parameter names are redacted: 'design=' stays readable."""
+    assert redact("design=blue", {}) == "design=blue"
+
+
+def test_formatter_writes_one_json_object_with_extras() -> None:
+    """Each record is one JSON object with the extra fields."""
+    record = logging.LogRecord("relay.x", logging.INFO, __file__, 1, "hello %s", ("you",), None)
+    record.session_id = "er-1"
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["message"] == "hello you" and entry["session_id"] == "er-1" and entry["level"] == "INFO"
