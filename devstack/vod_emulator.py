@@ -300,7 +300,7 @@ class VodEmulator:
 
     # ------------------------------------------------------------------ request handling
 
-    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> _Reply:
+    def _handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> _Reply:
         """Answer one HTTP request (``headers`` with lower-case names) and log it."""
         request_id = str(uuid.uuid4())
         exchange = _Exchange(action=headers.get("x-tc-action", ""), params=_loose_params(body))
@@ -555,6 +555,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "vod-emulator"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
 
     def do_POST(self) -> None:
         self._serve()
@@ -571,7 +572,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = b""
         else:
             body = self.rfile.read(length) if length > 0 else b""
-        reply = emulator.handle(self.command, self.path, headers, body)
+        reply = emulator._handle(self.command, self.path, headers, body)
         if reply.reset:
             self._reset()
             return

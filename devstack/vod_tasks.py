@@ -16,6 +16,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 from devstack.vod_rules import CREATE, CreateSpec, MediaRef
 
@@ -74,6 +75,9 @@ class Task:
 def fetch(ref: MediaRef) -> MediaFetch:
     """GET one media URL as the service would; a non-2xx, an error or a video over 200 MB fails it."""
     result = MediaFetch(url=ref.url)
+    if urlsplit(ref.url).scheme.lower() not in ("http", "https"):
+        result.error = "unsupported URL scheme (http and https only)"
+        return result
     digest = hashlib.sha256()
     kept = bytearray()
     size = 0

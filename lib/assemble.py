@@ -17,6 +17,7 @@ import posixpath
 from dataclasses import dataclass
 
 from lib.api_params import fingerprint
+from lib.callbacks import check_callback_url
 from lib.errors import FieldProblem, InputError, ManifestError, StorageError
 from lib.media import is_image_path, is_video_path, parse_media_ref
 from lib.pipeline import Job, SourceInfo
@@ -81,10 +82,10 @@ def plan_upload(upload: Upload, settings: Settings, storage: Storage) -> Plan:
         return Skip("ignored", "not directly inside an element folder")
     if filename != MANIFEST and not (is_image_path(filename) or is_video_path(filename)):
         return Skip("ignored", "not an element file (element.json, an image or a video)")
-    return _plan_folder(upload, f"{settings.element_prefix}{folder}/", folder, source, storage)
+    return _plan_folder(upload, f"{settings.element_prefix}{folder}/", folder, settings, storage)
 
 
-def _plan_folder(upload: Upload, prefix: str, folder: str, source: SourceInfo, storage: Storage) -> Plan:
+def _plan_folder(upload: Upload, prefix: str, folder: str, settings: Settings, storage: Storage) -> Plan:
     listing = {
         obj.key: obj for obj in storage.list_folder(upload.bucket, prefix, limit=MAX_FOLDER_OBJECTS + 1)
     }
@@ -116,6 +117,8 @@ def _plan_folder(upload: Upload, prefix: str, folder: str, source: SourceInfo, s
         else:
             data.update(_media_in_folder(listing, data.get("reference_type"), uri))
         request = parse_request(data)
+        if request.callback_url is not None:
+            check_callback_url(request.callback_url, settings)
     except InputError as exc:
         error = ManifestError(f"{MANIFEST} in {prefix}: {exc.message}", details=exc.details)
         return Broken(error, folder_source, failure_id)

@@ -110,6 +110,11 @@ class Services:
         return Vod(self.settings, self.credentials(), self.invocation)
 
 
+def dispatch(job: Job, services: Services) -> Outcome:
+    """Hand one job on: submit it now (the seam where other submit modes plug in)."""
+    return submit(job, services)
+
+
 def submit(job: Job, services: Services) -> Outcome:
     """Submit one element exactly once and relay the result; never raises for an expected failure."""
     try:

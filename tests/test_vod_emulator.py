@@ -128,6 +128,7 @@ class _Recorder(BaseHTTPRequestHandler):
 
     routes: dict[str, bytes]
     received: list[tuple[dict[str, str], bytes]]
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         if self.path == "/huge.mp4":  # claims 300 MB
@@ -564,12 +565,16 @@ def test_media_fetch_success_finishes_with_an_element(origin: Origin) -> None:
             lambda url: image_params(ElementImageList=images("http://127.0.0.1:9/x.png", url + "/side.png")),
             "Image",
         ),
+        (
+            lambda url: image_params(ElementImageList=images(url + "/front.png", "file:///etc/hostname")),
+            "Image",
+        ),
         (lambda url: video_params(url + "/missing.mp4"), "Video"),
         (lambda url: video_params(url + "/huge.mp4"), "Video"),
     ],
 )
 def test_media_fetch_failure_fails_the_task(origin: Origin, make_params: Any, message: str) -> None:
-    """A 404, a refused connection or a video over 200 MB ends the task FINISH with FailedOperation."""
+    """A 404, a refused connection, a non-HTTP URL or a video over 200 MB: FINISH with FailedOperation."""
     emulator = make_emulator(fetch_media=True)
     try:
         task_id = common(emulator).call_json(CREATE, make_params(origin.url))["Response"]["TaskId"]

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from lib.assemble import Broken, Skip, Upload, plan_upload
 from lib.errors import InputError, RelayError
-from lib.pipeline import Outcome, Services, SourceInfo, fail, submit
+from lib.pipeline import Outcome, Services, SourceInfo, dispatch, fail
 
 log = logging.getLogger("relay.records")
 
@@ -52,7 +52,7 @@ def process_upload(upload: Upload | RelayError, services: Services, source: Sour
             elif isinstance(plan, Broken):
                 outcome = fail(plan.error, plan.source, services, session_id=plan.session_id)
             else:
-                outcome = submit(plan, services)
+                outcome = dispatch(plan, services)
     log_outcome(outcome, services, source, started)
     return outcome
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from lib.callbacks import check_callback_url
 from lib.errors import InputError
-from lib.pipeline import Job, Outcome, Services, SourceInfo, fail, submit
+from lib.pipeline import Job, Outcome, Services, SourceInfo, dispatch, fail
 from lib.request_model import ElementRequest, parse_request
 from lib.sources.base import RetryLaterError, log_outcome
 
@@ -38,7 +39,9 @@ def submit_request(payload: object, services: Services, source: SourceInfo) -> O
     """Validate and submit one element request from an HTTP body, a message or a direct call."""
     try:
         request: ElementRequest = parse_request(payload)
+        if request.callback_url is not None:
+            check_callback_url(request.callback_url, services.settings)
     except InputError as exc:
         return fail(exc, source, services)
     job = Job(request, source, services.settings.receipt_bucket, services.settings.receipt_storage)
-    return submit(job, services)
+    return dispatch(job, services)
