@@ -249,6 +249,7 @@ def _handler_class(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"  # every answer still closes the connection
         server_version = "ElementWebhookReceiver/1"
         timeout = 30
+        disable_nagle_algorithm = True  # headers and body go out as separate writes
 
         def do_POST(self) -> None:
             answer = receiver._next_answer()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 from lib.api_params import build_params
@@ -30,7 +30,7 @@ from lib.vod import Vod
 
 log = logging.getLogger("relay.pipeline")
 SourceKind = Literal["cos", "s3", "http", "queue", "direct"]
-Status = Literal["submitted", "duplicate", "failed", "retry", "ignored", "waiting"]
+Status = Literal["submitted", "duplicate", "failed", "retry", "ignored", "waiting", "relayed"]
 WAIT_FOR_HOLDER_S = 5.0
 T = TypeVar("T")
 
@@ -109,6 +109,14 @@ class Services:
     def vod(self) -> Vod:
         return Vod(self.settings, self.credentials(), self.invocation)
 
+    def narrowed(self, deadline: float) -> Services:
+        """The same services with an earlier deadline (a monotonic time), for work with its own budget."""
+        narrowed = Services(
+            self.settings, replace(self.invocation, deadline=min(deadline, self.invocation.deadline))
+        )
+        narrowed._environ, narrowed._credentials = self._environ, self._credentials
+        return narrowed
+
 
 def dispatch(job: Job, services: Services) -> Outcome:
     """Hand one job on: submit it now (the seam where other submit modes plug in)."""
@@ -141,7 +149,7 @@ def fail(
     )
     body = _body("element.failed", sid, request, source, error=error.as_dict())
     try:
-        _relay(services, "element.failed", body, request.callback_url if request else None)
+        relay_event(services, "element.failed", body, request.callback_url if request else None)
     except WebhookError as exc:
         if exc.retryable:
             return Outcome("retry", session_id=sid, error=exc)
@@ -203,6 +211,7 @@ def _call_vod(
         current = _update(
             services, store, current, state="submitted", task_id=result.task_id, request_id=result.request_id
         )
+        _index(job, services, session_id)
     status: Status = "duplicate" if result.duplicate else "submitted"
     note = "VOD had already accepted this SessionId" if result.duplicate else None
     return _relay_submitted(
@@ -260,7 +269,7 @@ def _relay_submitted(
         "element.submitted", session_id, job.request, job.source, task_id=task_id, request_id=request_id
     )
     try:
-        delivered = _relay(services, "element.submitted", body, job.request.callback_url)
+        delivered = relay_event(services, "element.submitted", body, job.request.callback_url)
     except WebhookError as exc:
         if store is not None and current is not None:
             _update(services, store, current, owner="")  # nobody is relaying now: a retry may
@@ -276,7 +285,7 @@ def _relay_submitted(
     return Outcome(status, session_id, task_id, request_id, note=note)
 
 
-def _relay(services: Services, event: str, body: dict[str, Any], callback_url: str | None) -> bool:
+def relay_event(services: Services, event: str, body: dict[str, Any], callback_url: str | None) -> bool:
     """Deliver ``event``; False when no webhook is configured (skipped with a warning)."""
     url = callback_url or services.settings.callback_url
     if not url:
@@ -314,6 +323,20 @@ def _body(
     body["source"] = source.as_dict()
     body["occurred_at"] = occurred_at()
     return body
+
+
+def _index(job: Job, services: Services, session_id: str) -> None:
+    """Point RECEIPT_BUCKET at a receipt kept elsewhere (the upload bucket), for completion events."""
+    settings = services.settings
+    if not settings.receipt_bucket or job.receipt_bucket in (None, settings.receipt_bucket):
+        return
+    try:
+        home = ReceiptStore(
+            services.storage(settings.receipt_storage, None), settings.receipt_bucket, settings.receipt_prefix
+        )
+        home.write_index(session_id, job.receipt_bucket, job.receipt_storage, job.source.region)
+    except RelayError as exc:
+        log.warning("receipt index for %s not written: %s", session_id, exc.code)
 
 
 def _store(job: Job, services: Services) -> ReceiptStore | None:

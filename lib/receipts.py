@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from lib.errors import StorageError
-from lib.storage import Storage
+from lib.storage import Storage, StorageKind
 
 State = Literal["submitting", "submitted", "relayed", "failed", "completed"]
 MAX_RECEIPT_BYTES = 64 * 1024
@@ -99,3 +99,23 @@ class ReceiptStore:
             self.bucket, self.key(receipt.session_id), receipt.to_json(), current.etag
         )
         return Versioned(receipt, etag) if etag is not None else None
+
+    def index_key(self, session_id: str) -> str:
+        return f"{self._prefix}index/{session_id}.json"
+
+    def write_index(self, session_id: str, bucket: str, storage: str, region: str | None) -> None:
+        """Record where the receipt of ``session_id`` lives (first write wins; the same anyway)."""
+        body = json.dumps({"bucket": bucket, "storage": storage, "region": region}).encode()
+        self._storage.create(self.bucket, self.index_key(session_id), body)
+
+    def load_index(self, session_id: str) -> tuple[str, StorageKind, str | None] | None:
+        """The (bucket, storage kind, region) an index points at, or None."""
+        try:
+            data, _ = self._storage.read(self.bucket, self.index_key(session_id), max_bytes=4096)
+        except StorageError as exc:
+            if exc.code == "NoSuchKey":
+                return None
+            raise
+        raw = json.loads(data)
+        kind: StorageKind = "s3" if raw.get("storage") == "s3" else "cos"
+        return str(raw["bucket"]), kind, raw.get("region")

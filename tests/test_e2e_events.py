@@ -24,6 +24,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "s3/put.json": {"tasks": 1, "relayed": ["element.submitted"], "statuses": ["submitted"]},
     "direct/request.json": {"tasks": 1, "relayed": ["element.submitted"], "status": "submitted"},
     "direct/invalid.json": {"tasks": 0, "relayed": ["element.failed"], "status": "failed"},
+    "vod/completed.json": {"tasks": 0, "relayed": ["element.completed"], "status": "relayed"},
+    "vod/failed.json": {"tasks": 0, "relayed": ["element.completed"], "status": "relayed"},
+    "vod/other-event.json": {"tasks": 0, "relayed": [], "status": "ignored"},
+    "timer/pull.json": {"tasks": 0, "relayed": [], "pull": "done"},
 }
 SAMPLES = sorted(str(p.relative_to(EVENTS_DIR)) for p in EVENTS_DIR.rglob("*.json"))
 
@@ -42,6 +46,8 @@ def test_sample_runs_end_to_end(stack: LocalStack, sample: str) -> None:
     result = handler.main_handler(event, {"request_id": f"sample-{sample}", "time_limit_in_ms": 30000})
     if "statuses" in expected:
         assert [r["status"] for r in result["records"]] == expected["statuses"]
+    elif "pull" in expected:
+        assert result["pull"] == expected["pull"]
     else:
         assert result["status"] == expected["status"]
     assert len(stack.vod.created_tasks()) == expected["tasks"]

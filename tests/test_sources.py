@@ -15,7 +15,7 @@ from lib.sources import cos as cos_source
 from lib.sources import s3 as s3_source
 
 EVENTS = sorted(Path(__file__).resolve().parent.parent.joinpath("events").rglob("*.json"))
-EXPECTED_SOURCE = {"cos": "cos", "s3": "s3", "direct": "direct"}
+EXPECTED_SOURCE = {"cos": "cos", "s3": "s3", "direct": "direct", "vod": "vod", "timer": "timer"}
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -7,8 +7,16 @@ from lib.sources.base import EventSource
 from lib.sources.cos import CosUpload
 from lib.sources.direct import DirectRequest
 from lib.sources.s3 import S3Upload
+from lib.sources.timer import TimerTick
+from lib.sources.vod_event import VodEventNotification
 
-SOURCES: tuple[EventSource, ...] = (CosUpload(), S3Upload(), DirectRequest())
+SOURCES: tuple[EventSource, ...] = (
+    CosUpload(),
+    S3Upload(),
+    DirectRequest(),
+    TimerTick(),
+    VodEventNotification(),
+)
 
 
 def infer_source(event: object) -> EventSource:
