@@ -165,6 +165,7 @@ class LocalStack:
             "TENCENTCLOUD_SECRETID": self.secret_id,
             "TENCENTCLOUD_SECRETKEY": self.secret_key,
             "TENCENTCLOUD_SESSIONTOKEN": self.session_token,
+            "TENCENTCLOUD_REGION": self.region,  # SCF always sets the function's region
             "VOD_ENDPOINT": self.vod.endpoint,
             "VOD_SUBAPP_ID": str(self.sub_app_id),
             "CALLBACK_URL": self.webhook.url,

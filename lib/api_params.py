@@ -36,7 +36,8 @@ def derive_session_id(
 
 def fingerprint(value: object) -> str:
     """A SessionId-shaped hash (43 characters) of any JSON value."""
-    digest = hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return f"{SESSION_PREFIX}{digest[:40]}"
 
 

@@ -119,7 +119,11 @@ class Services:
 
 
 def dispatch(job: Job, services: Services) -> Outcome:
-    """Hand one job on: submit it now (the seam where other submit modes plug in)."""
+    """Hand one job on: submit it now, or with SUBMIT_MODE=queue enqueue it for the draining deployment."""
+    if services.settings.submit_mode == "queue":
+        from lib.enqueue import enqueue
+
+        return enqueue(job, services)
     return submit(job, services)
 
 
@@ -144,9 +148,8 @@ def fail(
     """Relay ``element.failed`` for a permanent failure; a webhook that stays down asks for a retry."""
     from lib.api_params import fingerprint
 
-    sid = (
-        session_id or (request.session_id if request else None) or fingerprint([source.as_dict(), error.code])
-    )
+    sid = session_id or (request.session_id if request else None)
+    sid = sid or fingerprint([source.as_dict(), error.code, error.message])
     body = _body("element.failed", sid, request, source, error=error.as_dict())
     try:
         relay_event(services, "element.failed", body, request.callback_url if request else None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from lib.api_params import fingerprint
 from lib.callbacks import check_callback_url
 from lib.errors import InputError
 from lib.pipeline import Job, Outcome, Services, SourceInfo, dispatch, fail
@@ -42,6 +43,6 @@ def submit_request(payload: object, services: Services, source: SourceInfo) -> O
         if request.callback_url is not None:
             check_callback_url(request.callback_url, services.settings)
     except InputError as exc:
-        return fail(exc, source, services)
+        return fail(exc, source, services, session_id=fingerprint(["request", payload]))
     job = Job(request, source, services.settings.receipt_bucket, services.settings.receipt_storage)
     return dispatch(job, services)

@@ -1,0 +1,163 @@
+"""Cold start: a fresh interpreter importing ``handler`` and handling one event, against its floor
+(the same imports and calls made by hand with the SDK, pydantic and boto3), each in a fresh process.
+"""
+
+from __future__ import annotations
+
+import json
+
+from bench.common import RUNS, Row, child_env, median, run_fresh
+from devstack.samples import body_for
+from devstack.stack import LocalStack
+
+DIRECT_HANDLER = """
+import json, os, handler
+event = json.loads(os.environ["BENCH_EVENT"])
+result = handler.main_handler(event, {"request_id": "bench", "time_limit_in_ms": 30000})
+print(json.dumps({"task_id": result.get("task_id")}))
+"""
+
+DIRECT_FLOOR = """
+import json, os
+import tencentcloud.common.common_client, pydantic
+from tencentcloud.common.common_client import CommonClient
+from tencentcloud.common.credential import Credential
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+endpoint = os.environ["VOD_ENDPOINT"].split("://", 1)[1]
+client = CommonClient("vod", "2018-07-17", Credential(os.environ["TENCENTCLOUD_SECRETID"],
+    os.environ["TENCENTCLOUD_SECRETKEY"], os.environ["TENCENTCLOUD_SESSIONTOKEN"]), "",
+    profile=ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=endpoint)))
+body = json.loads(client.call("CreateAigcAdvancedCustomElement", json.loads(os.environ["BENCH_PARAMS"])))
+print(json.dumps({"task_id": body["Response"]["TaskId"]}))
+"""
+
+COS_FLOOR = """
+import hashlib, hmac, json, os, time
+import boto3, pydantic, requests
+from botocore.config import Config
+from tencentcloud.common.common_client import CommonClient
+from tencentcloud.common.credential import Credential
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+bucket, prefix = os.environ["BENCH_BUCKET"], os.environ["BENCH_PREFIX"]
+s3 = boto3.session.Session(aws_access_key_id=os.environ["TENCENTCLOUD_SECRETID"],
+    aws_secret_access_key=os.environ["TENCENTCLOUD_SECRETKEY"],
+    aws_session_token=os.environ["TENCENTCLOUD_SESSIONTOKEN"]).client("s3", region_name="ap-guangzhou",
+    endpoint_url=os.environ["STORAGE_ENDPOINT_URL"], config=Config(signature_version="s3v4"))
+keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix, Delimiter="/")["Contents"]]
+manifest = json.loads(s3.get_object(Bucket=bucket, Key=prefix + "element.json")["Body"].read())
+urls = [s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": k}, ExpiresIn=3600)
+        for k in keys if k.endswith(".png")]
+session_id = "floor-" + hashlib.sha256(prefix.encode()).hexdigest()[:20]
+receipt = ".element-receipts/" + session_id + ".json"
+etag = s3.put_object(Bucket=bucket, Key=receipt, Body=b"{}", IfNoneMatch="*")["ETag"]
+endpoint = os.environ["VOD_ENDPOINT"].split("://", 1)[1]
+client = CommonClient("vod", "2018-07-17", Credential(os.environ["TENCENTCLOUD_SECRETID"],
+    os.environ["TENCENTCLOUD_SECRETKEY"], os.environ["TENCENTCLOUD_SESSIONTOKEN"]), "",
+    profile=ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=endpoint)))
+images = {"frontal_image": urls[0], "refer_images": [{"image_url": u} for u in urls[1:]]}
+params = {"SubAppId": 1500000001, "ElementName": "floor", "ReferenceType": "image_refer",
+    "SessionId": session_id, "ElementImageList": json.dumps(images)}
+task = json.loads(client.call("CreateAigcAdvancedCustomElement", params))["Response"]["TaskId"]
+s3.put_object(Bucket=bucket, Key=receipt, Body=json.dumps({"task_id": task}).encode(), IfMatch=etag)
+raw = json.dumps({"event": "element.submitted", "task_id": task}).encode()
+t = str(int(time.time()))
+sig = hmac.new(os.environ["CALLBACK_SECRET"].encode(), t.encode() + b"." + raw, hashlib.sha256).hexdigest()
+requests.post(os.environ["CALLBACK_URL"], data=raw, headers={"Content-Type": "application/json",
+    "X-Element-Signature": f"t={t},v1={sig}"}, timeout=10).raise_for_status()
+print(json.dumps({"task_id": task, "manifest": len(manifest)}))
+"""
+
+COS_HANDLER = """
+import json, os, handler
+event = json.loads(os.environ["BENCH_EVENT"])
+result = handler.main_handler(event, {"request_id": "bench", "time_limit_in_ms": 30000})
+print(json.dumps({"task_id": result["records"][-1].get("task_id")}))
+"""
+
+
+def direct_event(i: int) -> dict[str, object]:
+    return {
+        "name": f"bench {i}",
+        "frontal_image": "https://cdn.example.com/hero/front.png",
+        "refer_images": ["https://cdn.example.com/hero/left.png"],
+    }
+
+
+def cos_event(bucket: str, prefix: str) -> dict[str, object]:
+    name, appid = bucket.rsplit("-", 1)
+    return {
+        "Records": [
+            {
+                "cos": {
+                    "cosBucket": {"name": name, "appid": appid, "cosRegion": "ap-guangzhou"},
+                    "cosObject": {"key": f"/{appid}/{name}/{prefix}element.json", "size": 10},
+                },
+                "event": {"eventName": "cos:ObjectCreated:Put", "eventSource": "qcs::cos"},
+            }
+        ]
+    }
+
+
+def upload_folder(stack: LocalStack, bucket: str, prefix: str) -> None:
+    for name in ("frontal.png", "left.png", "back.png", "element.json"):
+        stack.s3.put_object(Bucket=bucket, Key=prefix + name, Body=body_for(prefix + name))
+
+
+def measure(stack: LocalStack) -> list[Row]:
+    env = stack.env()
+    env.pop("RECEIPT_BUCKET", None)  # the HTTP/direct path as most deploy it: VOD SessionId de-dup only
+    handler_times, floor_times = [], []
+    for i in range(RUNS):
+        seconds, out = run_fresh(DIRECT_HANDLER, child_env(env, BENCH_EVENT=json.dumps(direct_event(i))))
+        assert out["task_id"], out
+        handler_times.append(seconds)
+        params = {
+            "SubAppId": 1500000001,
+            "ElementName": f"floor {i}",
+            "ReferenceType": "image_refer",
+            "ElementImageList": json.dumps(
+                {
+                    "frontal_image": "https://cdn.example.com/a.png",
+                    "refer_images": [{"image_url": "https://x/b.png"}],
+                }
+            ),
+        }
+        seconds, out = run_fresh(DIRECT_FLOOR, child_env(env, BENCH_PARAMS=json.dumps(params)))
+        floor_times.append(seconds)
+    direct = Row(
+        "cold start, direct/HTTP path",
+        median(handler_times),
+        median(floor_times),
+        "s",
+        "≤ 1.3x",
+        median(handler_times) / median(floor_times) <= 1.3,
+        "fresh interpreter: import handler + one submission; floor: SDK + pydantic + one raw call",
+    )
+    bucket = "bench-1250000000"
+    stack.make_bucket(bucket)
+    env = stack.env()
+    handler_times, floor_times = [], []
+    for i in range(RUNS):
+        prefix = f"elements/cold{i}/"
+        upload_folder(stack, bucket, prefix)
+        seconds, out = run_fresh(
+            COS_HANDLER, child_env(env, BENCH_EVENT=json.dumps(cos_event(bucket, prefix)))
+        )
+        assert out["task_id"], out
+        handler_times.append(seconds)
+        prefix = f"elements/floor{i}/"
+        upload_folder(stack, bucket, prefix)
+        seconds, out = run_fresh(COS_FLOOR, child_env(env, BENCH_BUCKET=bucket, BENCH_PREFIX=prefix))
+        floor_times.append(seconds)
+    cos = Row(
+        "cold start, COS path",
+        median(handler_times),
+        median(floor_times),
+        "s",
+        "≤ 1.2x",
+        median(handler_times) / median(floor_times) <= 1.2,
+        "complete folder; floor: the same S3/VOD/webhook calls by hand",
+    )
+    return [direct, cos]

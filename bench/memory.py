@@ -1,0 +1,42 @@
+"""Peak RSS of one container (a fresh interpreter) processing a COS event of 100 records."""
+
+from __future__ import annotations
+
+import json
+
+from bench.common import Row, child_env, run_fresh
+from devstack.samples import body_for
+from devstack.stack import LocalStack
+
+RECORDS = 100
+CHILD = """
+import json, os, resource, handler
+event = json.loads(os.environ["BENCH_EVENT"])
+result = handler.main_handler(event, {"request_id": "bench-mem", "time_limit_in_ms": 120000})
+statuses = [r["status"] for r in result["records"]]
+print(json.dumps({"peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "statuses": statuses}))
+"""
+
+
+def measure(stack: LocalStack) -> list[Row]:
+    bucket = "bench-mem-1250000000"
+    stack.make_bucket(bucket)
+    name, appid = bucket.rsplit("-", 1)
+    records = []
+    for i in range(RECORDS):
+        key = f"elements/clip-{i:03d}.mp4"
+        stack.s3.put_object(Bucket=bucket, Key=key, Body=body_for(key))
+        records.append(
+            {
+                "cos": {
+                    "cosBucket": {"name": name, "appid": appid, "cosRegion": "ap-guangzhou"},
+                    "cosObject": {"key": f"/{appid}/{name}/{key}", "size": 100},
+                },
+                "event": {"eventName": "cos:ObjectCreated:Put", "eventSource": "qcs::cos"},
+            }
+        )
+    _, out = run_fresh(CHILD, child_env(stack.env(), BENCH_EVENT=json.dumps({"Records": records})))
+    statuses = out["statuses"]
+    assert isinstance(statuses, list) and statuses.count("submitted") == RECORDS, statuses
+    peak_mb = float(out["peak_kb"]) / 1024  # type: ignore[arg-type]
+    return [Row(f"peak RSS, batch of {RECORDS}", peak_mb, None, "MB", "< 120 MB", peak_mb < 120, "COS event")]
