@@ -1,8 +1,9 @@
-"""``python -m devstack demo``: the whole upload → VOD → webhook flow on the local stack.
+"""``python -m devstack demo``: the whole life of an element on the local stack.
 
 Starts the local stack (VOD emulator, moto's S3, webhook receiver) on 127.0.0.1, uploads a sample
-element folder, invokes ``handler.main_handler`` with the COS event of that upload, and prints what
-VOD received and what the webhook got.
+element folder, invokes ``handler.main_handler`` with the COS event of that upload (→ element.submitted
+with the TaskId), lets the emulated task finish, then invokes the handler with a Timer event that pulls
+VOD's completion event (→ element.completed with the element id), and prints what the webhook got.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+TIMER = {"Type": "Timer", "TriggerName": "vod-event-pull", "Time": "2026-11-24T12:00:00Z", "Message": ""}
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +30,7 @@ def demo(_: argparse.Namespace) -> int:
 
     event: dict[str, Any] = json.loads((ROOT / "events" / "cos" / "put.json").read_text())
     print("Starting the local stack on 127.0.0.1 ...")
-    with LocalStack() as stack:
+    with LocalStack(vod_options={"event_mode": "PULL", "task_delay": 0.3}) as stack:
         print(f"  VOD emulator      {stack.vod.endpoint}")
         print(f"  S3 (moto)         {stack.s3_endpoint}")
         print(f"  webhook receiver  {stack.webhook.url}")
@@ -58,14 +60,22 @@ def demo(_: argparse.Namespace) -> int:
             media = f"{loaded}/{len(task.media)} media URLs loaded"
             print(f"  Task      {task.status}, {media}, element {task.element_id}")
 
+        print("\nTimer tick: pulling VOD's completion events (reliable callback mode) ...")
+        pulled = handler.main_handler(TIMER, {"request_id": "demo-2", "time_limit_in_ms": 30000})
+        print(f"  pulled {pulled.get('pulled', 0)}, relayed {pulled.get('relayed', 0)}")
+
         print("\nWebhook received:")
-        for delivery in stack.webhook.wait_for(1):
+        for delivery in stack.webhook.wait_for(2):
             ok = "valid" if delivery.signature_valid else "INVALID"
             print(f"  {delivery.event}  (signature {ok}, Idempotency-Key {delivery.idempotency_key})")
             print("  " + json.dumps(delivery.json, indent=2).replace("\n", "\n  "))
-        submitted = [d for d in stack.webhook.accepted() if d.event == "element.submitted"]
-        if not submitted or submitted[0].json is None or not submitted[0].json.get("task_id"):
-            print("\nDemo FAILED: no element.submitted with a TaskId reached the webhook", file=sys.stderr)
+        accepted = {d.event: d.json or {} for d in stack.webhook.accepted()}
+        task_id = accepted.get("element.submitted", {}).get("task_id")
+        element_ids = accepted.get("element.completed", {}).get("element_ids")
+        if not task_id or not element_ids:
+            print(
+                "\nDemo FAILED: element.submitted and element.completed did not both arrive", file=sys.stderr
+            )
             return 1
-        print(f"\nDemo OK: TaskId {submitted[0].json['task_id']} reached the webhook.")
+        print(f"\nDemo OK: TaskId {task_id} reached the webhook, then element {element_ids[0]}.")
     return 0

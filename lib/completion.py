@@ -183,9 +183,21 @@ def _mark_completed(store: ReceiptStore, current: Versioned, result: TaskResult)
 def _maybe_json(value: object) -> object:
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            return without_url_queries(json.loads(value))
         except ValueError:
-            return value
+            return without_url_queries(value)
+    return without_url_queries(value)
+
+
+def without_url_queries(value: object) -> object:
+    """URLs with their query strings dropped, wherever they sit in ``value``: VOD echoes the media
+    URLs it was given, and presigned ones carry signatures and tokens that must not be relayed."""
+    if isinstance(value, str):
+        return value.split("?", 1)[0] if value.startswith(("http://", "https://")) else value
+    if isinstance(value, list):
+        return [without_url_queries(item) for item in value]
+    if isinstance(value, dict):
+        return {key: without_url_queries(item) for key, item in value.items()}
     return value
 
 

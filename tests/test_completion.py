@@ -56,6 +56,9 @@ def test_pull_cycle_relays_completion_and_marks_the_receipt(pull_stack: LocalSta
     assert body["element_ids"] == [task.element_id]
     assert body["context"] == '{"campaign": "demo", "owner": "pipeline-a"}'
     assert body["source"]["kind"] == "cos" and completed[0].signature_valid
+    relayed_info = json.dumps(body["elements"])
+    assert "/elements/hero/frontal.png" in relayed_info  # the element's media are named ...
+    assert "X-Amz-Signature" not in relayed_info and "Security-Token" not in relayed_info  # ... unsigned
     receipt_key = f".element-receipts/{body['session_id']}.json"
     receipt = json.loads(stack.s3.get_object(Bucket="media-1250000000", Key=receipt_key)["Body"].read())
     assert receipt["state"] == "completed" and receipt["element_ids"] == [task.element_id]
