@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck compat unit demo serve bench clean
+.PHONY: venv test lint typecheck compat unit demo serve bench package clean
 
 venv: $(STAMP)
 
@@ -37,6 +37,13 @@ serve: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+
+# The deployment zip for SCF's Python 3.10 on Linux x86_64: build/element-relay.zip and build/package/
+# (devstack/package.py). Another target: make package PYTHON_VERSION=3.11 PLATFORM=manylinux2014_aarch64
+PYTHON_VERSION ?= 3.10
+PLATFORM ?= manylinux2014_x86_64
+package: $(STAMP)
+	$(PY) -m devstack package --python-version $(PYTHON_VERSION) --platform $(PLATFORM)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import Row
 from devstack.stack import LocalStack
 
-BENCHMARKS = ("bench.cold_start", "bench.warm", "bench.memory")
+BENCHMARKS = ("bench.cold_start", "bench.warm", "bench.memory", "bench.queue_throughput")
 
 
 def table(rows: list[Row]) -> str:

@@ -10,7 +10,13 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("devstack.demo",)
+COMMANDS = (
+    "devstack.demo",
+    "devstack.package",
+    "devstack.invoke",
+    "devstack.generate_event",
+    "devstack.serve",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,6 +4,7 @@ local stack's storage, so that every file in ``events/`` can run end to end.
 
 from __future__ import annotations
 
+import base64
 import json
 import struct
 import zlib
@@ -15,6 +16,9 @@ SAMPLE_MANIFEST = {
     "context": '{"campaign": "demo", "owner": "pipeline-a"}',
     "tags": ["o_101"],
 }
+
+
+SAMPLE_FOLDER = ("frontal.png", "left.png", "back.png", "element.json")
 
 
 def png_bytes(rgb: tuple[int, int, int] = (200, 80, 40), size: int = 8) -> bytes:
@@ -49,7 +53,7 @@ def body_for(key: str) -> bytes:
 
 
 def objects_of(event: dict[str, Any]) -> list[tuple[str, str]]:
-    """The (bucket, key) pairs a sample event refers to (COS, S3 and direct element requests)."""
+    """The (bucket, key) pairs a sample event refers to (COS, S3, direct, queue and HTTP requests)."""
     pairs: list[tuple[str, str]] = []
     for record in event.get("Records", []):
         if "cos" in record:
@@ -63,4 +67,46 @@ def objects_of(event: dict[str, Any]) -> list[tuple[str, str]]:
         if isinstance(ref, str) and ref.startswith(("cos://", "s3://")):
             bucket, _, key = ref.split("://", 1)[1].partition("/")
             pairs.append((bucket, key))
+    for body in _queue_bodies(event):
+        pairs.extend(objects_of(body))
+    for body in _http_bodies(event):
+        pairs.extend(objects_of(body))
+    folder = event.get("folder")  # POST /elements/from-folder: a sample folder of three images
+    if isinstance(folder, str) and folder.startswith(("cos://", "s3://")):
+        bucket, _, prefix = folder.split("://", 1)[1].partition("/")
+        pairs.extend((bucket, f"{prefix.rstrip('/')}/{name}") for name in SAMPLE_FOLDER)
     return pairs
+
+
+def _queue_bodies(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The JSON bodies of queue messages (SQS, CMQ, CKafka, TDMQ), SNS envelopes unwrapped."""
+    texts = [event["data"].get("msgBody")] if isinstance(event.get("data"), dict) else []
+    for record in event.get("Records", []):
+        texts.append(record.get("body") or (record.get("CMQ") or record.get("Ckafka") or {}).get("msgBody"))
+    bodies = []
+    for text in texts:
+        try:
+            body = json.loads(text) if isinstance(text, str) else None
+        except ValueError:
+            continue
+        if isinstance(body, dict) and body.get("Type") == "Notification":
+            body = json.loads(body["Message"])
+        if isinstance(body, dict) and "relay_job" in body:  # SUBMIT_MODE=queue's own messages
+            body = body.get("request")
+        if isinstance(body, dict):
+            bodies.append(body)
+    return bodies
+
+
+def _http_bodies(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The JSON body of an HTTP trigger event (any of its shapes), base64-decoded when flagged."""
+    text = event.get("body")
+    if not isinstance(text, str) or not ("httpMethod" in event or "requestContext" in event):
+        return []
+    try:
+        if event.get("isBase64Encoded") in (True, "true", "True"):
+            text = base64.b64decode(text).decode("utf-8")
+        body = json.loads(text)
+    except ValueError:
+        return []
+    return [body] if isinstance(body, dict) else []

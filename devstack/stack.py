@@ -33,6 +33,7 @@ REGION = "ap-guangzhou"
 SECRET_ID = "AKIDlocalstack"  # noqa: S105 (a fixed id for a local emulator; the key is random)
 SUB_APP_ID = 1500000001
 RECEIPT_BUCKET = "element-receipts-1250000000"
+QUEUE_REGION = "us-east-1"  # moto's SQS knows AWS regions only; queue URLs do not name it
 
 
 class LocalStack:
@@ -182,6 +183,31 @@ class LocalStack:
         with contextlib.suppress(self.s3.exceptions.BucketAlreadyOwnedByYou):
             self.s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.region})
         return name
+
+    @property
+    def sqs(self) -> Any:
+        """A boto3 SQS client bound to moto's server (same endpoint as S3), region ``QUEUE_REGION``."""
+        if "sqs" not in self._started:
+            import boto3
+
+            self._started["sqs"] = boto3.client(
+                "sqs",
+                endpoint_url=self.s3_endpoint,
+                region_name=QUEUE_REGION,
+                aws_access_key_id=self.secret_id,
+                aws_secret_access_key=self.secret_key,
+            )
+        return self._started["sqs"]
+
+    def make_queue(self, name: str, **attributes: str) -> str:
+        """Create an SQS queue in moto (``.fifo`` names make FIFO queues); returns its URL.
+
+        Point the function at it with ``SUBMIT_QUEUE_URL=<url>`` and ``SUBMIT_QUEUE_REGION=us-east-1``.
+        """
+        if name.endswith(".fifo"):
+            attributes.setdefault("FifoQueue", "true")
+        url: str = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        return url
 
     def reset(self) -> None:
         """Empty moto (process-wide), the emulator and the webhook; re-create the receipt bucket."""

@@ -65,6 +65,9 @@ Plan = Job | Skip | Broken
 def plan_upload(upload: Upload, settings: Settings, storage: Storage) -> Plan:
     """Decide what one upload means; reads the folder listing and the manifest when needed."""
     key = upload.key
+    for name, value in (("bucket", upload.bucket), ("key", key)):
+        if not _is_text(value):  # a lone surrogate (only a forged event has one) cannot go on the wire
+            raise InputError.from_problems((FieldProblem(name, "is not valid Unicode text"),))
     if key.startswith(settings.receipt_prefix):
         return Skip("ignored", "a receipt written by this function")
     if not key.startswith(settings.element_prefix):
@@ -85,6 +88,14 @@ def plan_upload(upload: Upload, settings: Settings, storage: Storage) -> Plan:
     return _plan_folder(upload, f"{settings.element_prefix}{folder}/", folder, settings, storage)
 
 
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _plan_folder(upload: Upload, prefix: str, folder: str, settings: Settings, storage: Storage) -> Plan:
     listing = {
         obj.key: obj for obj in storage.list_folder(upload.bucket, prefix, limit=MAX_FOLDER_OBJECTS + 1)
@@ -97,6 +108,8 @@ def _plan_folder(upload: Upload, prefix: str, folder: str, settings: Settings, s
     failure_id = fingerprint(["folder", upload.bucket, prefix, manifest_obj.etag])
     try:
         manifest = _read_manifest(storage, upload.bucket, manifest_key)
+        if manifest is None:
+            return Skip("waiting", "element.json was deleted before it could be read")
         named = parse_request(manifest, manifest=True).names_media()
         if not named and upload.key != manifest_key:
             return Skip("waiting", "element.json names no media: the folder is taken when it is uploaded")
@@ -126,10 +139,13 @@ def _plan_folder(upload: Upload, prefix: str, folder: str, settings: Settings, s
     return Job(request, folder_source, upload.bucket, upload.kind, known)
 
 
-def _read_manifest(storage: Storage, bucket: str, key: str) -> dict[str, object]:
+def _read_manifest(storage: Storage, bucket: str, key: str) -> dict[str, object] | None:
+    """The manifest's JSON object; None when it was deleted since the folder was listed."""
     try:
         raw, _ = storage.read(bucket, key, max_bytes=MAX_MANIFEST_BYTES)
     except StorageError as exc:
+        if exc.code == "NoSuchKey":
+            return None
         if exc.code == "ObjectTooLarge":
             raise ManifestError.from_problems(
                 (FieldProblem(MANIFEST, f"must be at most {MAX_MANIFEST_BYTES} bytes"),)
@@ -147,6 +163,8 @@ def _read_manifest(storage: Storage, bucket: str, key: str) -> dict[str, object]
                 ),
             )
         ) from None
+    except RecursionError:  # 64 KB of brackets nest deeper than the JSON decoder recurses
+        raise ManifestError.from_problems((FieldProblem(MANIFEST, "is nested too deeply"),)) from None
     if not isinstance(data, dict):
         raise ManifestError.from_problems((FieldProblem(MANIFEST, "must hold a JSON object"),))
     return data

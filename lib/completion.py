@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib.errors import RelayError, WebhookError
+from lib.logs import redact
 from lib.pipeline import Outcome, Services, relay_event
 from lib.receipts import Receipt, ReceiptStore, Versioned
 
@@ -77,28 +78,41 @@ class TaskResult:
 
     @classmethod
     def from_task(cls, task: Mapping[str, Any]) -> TaskResult:
-        output = task.get("Output") or {}
-        infos = [i for i in output.get("InfoList") or [] if isinstance(i, dict)]
+        """Read a task object; a field of the wrong type (a forged or garbled event) counts as absent."""
+        info_list = _object(task.get("Output")).get("InfoList")
+        infos = [i for i in info_list if isinstance(i, dict)] if isinstance(info_list, list) else []
         failed = bool(task.get("ErrCodeExt")) or (task.get("ErrCode") not in (None, 0))
         elements = tuple(
             {"element_id": str(i.get("ElementId", "")), "element_info": _maybe_json(i.get("ElementInfo"))}
             for i in infos
         )
-        input_ = task.get("Input") or {}
+        input_ = _object(task.get("Input"))
+        message = task.get("Message")
         return cls(
             task_id=str(task.get("TaskId", "")),
-            session_id=task.get("SessionId") or None,
-            context=task.get("SessionContext") or None,
+            session_id=_text(task.get("SessionId")),
+            context=_text(task.get("SessionContext")),
             succeeded=not failed and task.get("Status") == "FINISH" and bool(infos),
             element_ids=tuple(str(e["element_id"]) for e in elements if e["element_id"]),
             elements=elements,
-            error={"code": task.get("ErrCodeExt") or "TaskFailed", "message": task.get("Message") or ""}
+            error={
+                "code": _text(task.get("ErrCodeExt")) or "TaskFailed",
+                "message": redact(message) if isinstance(message, str) else "",  # it may echo media URLs
+            }
             if failed
             else None,
-            element_name=input_.get("ElementName") or None,
-            reference_type=input_.get("ReferenceType") or None,
+            element_name=_text(input_.get("ElementName")),
+            reference_type=_text(input_.get("ReferenceType")),
             status=str(task.get("Status", "")),
         )
+
+
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def handle_event(content: Mapping[str, Any], services: Services) -> Outcome:
@@ -226,7 +240,8 @@ def pull_cycle(services: Services) -> dict[str, Any]:
         if services.invocation.remaining() < PULL_RELAY_BUDGET_S / 2:
             break
         pulled_at = time.monotonic()
-        events = [e for e in vod.call("PullEvents", dict(scope)).get("EventSet") or [] if isinstance(e, dict)]
+        event_set = vod.call("PullEvents", dict(scope)).get("EventSet")
+        events = [e for e in event_set if isinstance(e, dict)] if isinstance(event_set, list) else []
         if not events:
             break
         summary["pulled"] += len(events)

@@ -62,7 +62,12 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info and record.exc_info[0] is not None:
             entry["exception"] = self.formatException(record.exc_info)
-        return redact(json.dumps(entry, ensure_ascii=False, default=str))
+        line = redact(json.dumps(entry, ensure_ascii=False, default=str))
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from a forged event: written as its JSON escape
+            line = line.encode("utf-8", "backslashreplace").decode("utf-8")
+        return line
 
 
 _configured: list[logging.Handler] = []

@@ -163,8 +163,12 @@ def fail(
 def _submit(job: Job, services: Services) -> Outcome:
     settings = services.settings
     request = job.request
-    media = resolve_media(
-        request, settings, lambda kind: services.storage(kind, job.source.region), job.known_objects
+    media = _retry(
+        services,
+        "media lookup",
+        lambda: resolve_media(
+            request, settings, lambda kind: services.storage(kind, job.source.region), job.known_objects
+        ),
     )
     params = build_params(request, media, default_sub_app_id=settings.vod_subapp_id)
     session_id: str = params["SessionId"]
@@ -182,9 +186,24 @@ def _submit(job: Job, services: Services) -> Outcome:
             callback_url=request.callback_url,
             source=job.source.as_dict(),
         )
-        current = _retry(services, "receipt create", lambda: store.create(fresh))
-        if current is None:
-            return _resume(job, services, store, session_id, params)
+        try:
+            create = store.create
+            current = _retry(services, "receipt create", lambda: create(fresh))
+        except StorageError as exc:
+            if exc.retryable:
+                raise
+            # Receipts are bookkeeping on top of VOD's SessionId de-duplication: a bucket that refuses
+            # them (no write permission, no conditional writes) must not stop the element.
+            log.error(
+                "receipt %s could not be written (%s): submitting without one, VOD's SessionId "
+                "de-duplication is the only guard against a repeat",
+                session_id,
+                exc.code,
+            )
+            store = None
+        else:
+            if current is None:
+                return _resume(job, services, store, session_id, params)
     return _call_vod(job, services, store, current, session_id, params)
 
 

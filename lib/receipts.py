@@ -13,6 +13,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
+from urllib.parse import quote
 
 from lib.errors import StorageError
 from lib.storage import Storage, StorageKind
@@ -74,7 +75,7 @@ class ReceiptStore:
         self._prefix = prefix
 
     def key(self, session_id: str) -> str:
-        return f"{self._prefix}{session_id}.json"
+        return f"{self._prefix}{_flat(session_id)}.json"
 
     def create(self, receipt: Receipt) -> Versioned | None:
         """Write a new receipt; None when one exists already (another writer won)."""
@@ -101,7 +102,7 @@ class ReceiptStore:
         return Versioned(receipt, etag) if etag is not None else None
 
     def index_key(self, session_id: str) -> str:
-        return f"{self._prefix}index/{session_id}.json"
+        return f"{self._prefix}index/{_flat(session_id)}.json"
 
     def write_index(self, session_id: str, bucket: str, storage: str, region: str | None) -> None:
         """Record where the receipt of ``session_id`` lives (first write wins; the same anyway)."""
@@ -119,3 +120,9 @@ class ReceiptStore:
         raw = json.loads(data)
         kind: StorageKind = "s3" if raw.get("storage") == "s3" else "cos"
         return str(raw["bucket"]), kind, raw.get("region")
+
+
+def _flat(session_id: str) -> str:
+    """The SessionId as one flat name: derived ids (``er-<hex>``) as they are; a caller's own id with
+    ``/``, ``..``, control or other characters percent-encoded, so no receipt leaves its folder."""
+    return quote(session_id.encode("utf-8", "surrogatepass"), safe="")

@@ -49,7 +49,8 @@ def deliver(
     invocation: Invocation,
 ) -> None:
     """POST one event until a 2xx, within the invocation's time; raises WebhookError otherwise."""
-    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    # "replace": a lone surrogate from a forged event must not stop the relay of its failure
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
 
     def attempt() -> None:
         headers = {

@@ -50,7 +50,7 @@ def resolve_media(
             try:
                 obj = storage.head(parsed.bucket, parsed.key)
             except StorageError as exc:
-                if exc.code in ("NoSuchKey", "NoSuchBucket", "403", "AccessDenied"):
+                if exc.code in ("NoSuchKey", "NoSuchBucket", "403", "AccessDenied", "InvalidObjectName"):
                     raise MediaError.from_problems(
                         (FieldProblem(field, f"object not found or not readable ({exc.code})"),)
                     ) from None

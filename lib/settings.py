@@ -11,7 +11,7 @@ import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from lib.errors import ConfigError
@@ -21,6 +21,9 @@ DEFAULT_ELEMENT_PREFIX = "elements/"
 DEFAULT_RECEIPT_PREFIX = ".element-receipts/"
 DEFAULT_MEDIA_URL_EXPIRES = 86400
 MAX_MEDIA_URL_EXPIRES = 7 * 86400  # the longest a SigV4 presigned URL may live
+DEFAULT_VOD_RATE_LIMIT = 20.0  # CreateAigcAdvancedCustomElement: 20 requests/second per account
+DEFAULT_BATCH_CONCURRENCY = 8
+MAX_BATCH_CONCURRENCY = 10  # the HTTP connection pools (requests, botocore) hold 10 connections each
 
 SETTING_NAMES = (
     "VOD_ENDPOINT",
@@ -41,6 +44,11 @@ SETTING_NAMES = (
     "VOD_EVENT_SIGN_KEY",
     "LOG_LEVEL",
     "AWS_LAMBDA_FUNCTION_NAME",
+    "SUBMIT_MODE",
+    "SUBMIT_QUEUE_URL",
+    "SUBMIT_QUEUE_REGION",
+    "VOD_RATE_LIMIT",
+    "BATCH_CONCURRENCY",
 )
 
 
@@ -67,6 +75,11 @@ class Settings:
     default_region: str | None
     log_level: str
     receipt_storage: Literal["cos", "s3"] = "cos"  # flavour of RECEIPT_BUCKET: S3 on AWS Lambda
+    submit_mode: Literal["direct", "queue"] = "direct"  # queue: enqueue element requests to SQS
+    submit_queue_url: str | None = None
+    submit_queue_region: str | None = None  # None: from the queue URL's host, else boto3's default
+    vod_rate_limit: float = DEFAULT_VOD_RATE_LIMIT  # CreateAigcAdvancedCustomElement calls/s per container
+    batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY  # records of one batch processed at once
 
     def missing(self) -> list[str]:
         """Names of optional settings left unset that users usually want (for health checks)."""
@@ -165,7 +178,34 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         default_region=raw["TENCENTCLOUD_REGION"] or raw["VOD_REGION"] or None,
         log_level=log_level,
         receipt_storage="s3" if raw["AWS_LAMBDA_FUNCTION_NAME"] else "cos",
+        **_queue_settings(raw),
     )
+
+
+def _queue_settings(raw: Mapping[str, str]) -> dict[str, Any]:
+    """SUBMIT_MODE, SUBMIT_QUEUE_URL/REGION, VOD_RATE_LIMIT and BATCH_CONCURRENCY, validated."""
+    mode = (raw["SUBMIT_MODE"] or "direct").lower()
+    if mode not in ("direct", "queue"):
+        raise ConfigError(f"SUBMIT_MODE must be 'direct' or 'queue', got {mode!r}")
+    queue_url = _url("SUBMIT_QUEUE_URL", raw["SUBMIT_QUEUE_URL"])
+    if mode == "queue" and queue_url is None:
+        raise ConfigError("SUBMIT_QUEUE_URL must be set when SUBMIT_MODE is 'queue' (an SQS queue URL)")
+    try:
+        rate = float(raw["VOD_RATE_LIMIT"]) if raw["VOD_RATE_LIMIT"] else DEFAULT_VOD_RATE_LIMIT
+    except ValueError:
+        raise ConfigError(f"VOD_RATE_LIMIT must be a number, got {raw['VOD_RATE_LIMIT']!r}") from None
+    if not 0 < rate <= 1000:  # also refuses nan
+        raise ConfigError("VOD_RATE_LIMIT must be more than 0 and at most 1000 requests per second")
+    concurrency = _int("BATCH_CONCURRENCY", raw["BATCH_CONCURRENCY"], DEFAULT_BATCH_CONCURRENCY)
+    if concurrency is None or not 1 <= concurrency <= MAX_BATCH_CONCURRENCY:
+        raise ConfigError(f"BATCH_CONCURRENCY must be between 1 and {MAX_BATCH_CONCURRENCY}")
+    return {
+        "submit_mode": mode,
+        "submit_queue_url": queue_url,
+        "submit_queue_region": raw["SUBMIT_QUEUE_REGION"] or None,
+        "vod_rate_limit": rate,
+        "batch_concurrency": concurrency,
+    }
 
 
 def _vod_endpoint(value: str) -> tuple[str, Literal["https", "http"]]:

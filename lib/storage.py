@@ -30,6 +30,8 @@ _RETRYABLE_CODES = {
     "ThrottlingException",
     "RequestTimeTooSkewed",
 }
+# 501: the store does not implement something asked (a conditional write): trying again changes nothing.
+_PERMANENT_CODES = {"NotImplemented"}
 _PRECONDITION_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 
 
@@ -110,10 +112,14 @@ class Storage:
         return _etag(response.get("ETag"))
 
     def _call(self, operation: str, **params: Any) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
         try:
             result: dict[str, Any] = getattr(self._client, operation)(**params)
+        except (ParamValidationError, UnicodeEncodeError):  # refused before sending: no retry helps
+            raise StorageError(
+                f"{operation} failed: the bucket name or key cannot be sent", code="InvalidObjectName"
+            ) from None
         except ClientError as exc:
             error = exc.response.get("Error", {})
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
@@ -123,7 +129,7 @@ class Storage:
             raise StorageError(
                 f"{operation} on {params.get('Bucket')} failed: {code}",
                 code=code,
-                retryable=status >= 500 or code in _RETRYABLE_CODES,
+                retryable=(status >= 500 and code not in _PERMANENT_CODES) or code in _RETRYABLE_CODES,
             ) from None
         except BotoCoreError as exc:  # connection refused, timeouts, bad endpoint
             raise StorageError(

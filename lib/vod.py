@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -19,12 +20,16 @@ from tencentcloud.vod.v20180717 import errorcodes
 
 from lib.errors import VodError
 from lib.invocation import Invocation
+from lib.logs import redact
+from lib.ratelimit import RateLimiter, limiter_for
 from lib.retry import with_retries
 from lib.settings import Credentials, Settings
 
 API_VERSION = "2018-07-17"
 CREATE_ACTION = "CreateAigcAdvancedCustomElement"
 MAX_REQUEST_TIMEOUT_S = 10
+MIN_CALL_TIME_S = 1.0  # a rate-limit slot later than the invocation's end minus this is not taken
+log = logging.getLogger("relay.vod")
 
 # Codes retried with the same SessionId (reference section 9.7); everything else is permanent.
 _TRANSIENT_CODES = {"ClientNetworkError", "ServerNetworkError", errorcodes.INTERNALERROR, "EmptyTaskId"}
@@ -58,15 +63,34 @@ class Vod:
 
     def create_element(self, params: dict[str, Any]) -> Submitted:
         """CreateAigcAdvancedCustomElement with retries; raises VodError for a refusal or a lasting fault."""
+        limiter = limiter_for(self._settings.vod_rate_limit)
         try:
             response = with_retries(
-                lambda: self._call(CREATE_ACTION, params), what=CREATE_ACTION, invocation=self._invocation
+                lambda: self._limited(limiter, params), what=CREATE_ACTION, invocation=self._invocation
             )
         except VodError as exc:
             if exc.code in _ALREADY_SUBMITTED:
                 return Submitted(None, exc.request_id, duplicate=True)
             raise
         return Submitted(str(response["TaskId"]), response.get("RequestId"))
+
+    def _limited(self, limiter: RateLimiter, params: dict[str, Any]) -> dict[str, Any]:
+        """One attempt in a slot of the container's limiter; a refusal makes the whole container back off."""
+        if not limiter.acquire(self._invocation.remaining() - MIN_CALL_TIME_S):
+            error = VodError(
+                f"no slot under VOD_RATE_LIMIT ({limiter.rate:g}/s) within the invocation's time",
+                code="ClientRateLimited",
+                retryable=True,
+            )
+            error.retry_after = self._invocation.remaining()  # no time for another attempt either
+            raise error
+        try:
+            return self._call(CREATE_ACTION, params)
+        except VodError as exc:
+            if exc.code.startswith(errorcodes.REQUESTLIMITEXCEEDED):
+                pause = limiter.back_off()
+                log.warning("%s refused with %s: pausing submissions %.2fs", CREATE_ACTION, exc.code, pause)
+            raise
 
     def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """Any other action, with the same retries and error handling."""
@@ -115,6 +139,7 @@ def _read_envelope(action: str, body: bytes | str) -> dict[str, Any]:
 
 def _error(code: str, message: str, response_or_id: dict[str, Any] | str | None) -> VodError:
     request_id = response_or_id.get("RequestId") if isinstance(response_or_id, dict) else response_or_id
+    message = redact(message)  # VOD's messages may echo what it was sent: presigned URLs and their tokens
     error = VodError(f"{code}: {message}" if message else code, code=code, retryable=is_transient(code))
     error.request_id = str(request_id) if request_id else None
     if code.startswith(errorcodes.REQUESTLIMITEXCEEDED):

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import importlib
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from lib.relay import sign
-from lib.settings import DEFAULT_ELEMENT_PREFIX
+from lib.settings import (
+    DEFAULT_ELEMENT_PREFIX,
+    DEFAULT_RECEIPT_PREFIX,
+    SETTING_NAMES,
+    load_settings,
+    read_credentials,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,3 +70,193 @@ def test_lambda_alias_is_the_same_function() -> None:
     import handler
 
     assert handler.lambda_handler is handler.main_handler
+
+
+# Deployment files: serverless.yml (SCF) and template.yaml (SAM), parsed as YAML.
+
+RESERVED_PREFIXES = ("TENCENTCLOUD_", "SCF_", "QCLOUD_")  # SCF refuses user variables with these
+CREDENTIAL_FALLBACKS = ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN")
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """SafeLoader that reads CloudFormation's short tags (!Ref, !GetAtt, !Sub, ...) as their long form."""
+
+
+def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+CloudFormationLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def serverless() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "serverless.yml").read_text())
+    return data
+
+
+def sam_function() -> dict[str, Any]:
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=CloudFormationLoader)  # noqa: S506
+    properties: dict[str, Any] = template["Resources"]["RelayFunction"]["Properties"]
+    return properties
+
+
+def resolves_to_main_handler(reference: str) -> bool:
+    module, _, function = reference.rpartition(".")
+    import handler
+
+    return getattr(importlib.import_module(module), function) is handler.main_handler
+
+
+def test_serverless_yml_is_complete() -> None:
+    """component scf, Python3.10, the handler, limits within SCF's ranges, role, package and excludes."""
+    config = serverless()
+    inputs = config["inputs"]
+    assert config["component"] == "scf" and config["app"] and config["name"]
+    assert resolves_to_main_handler(inputs["handler"])
+    assert inputs["runtime"] == "Python3.10" and inputs["type"] == "event"
+    assert inputs["memorySize"] == 64 or (
+        128 <= inputs["memorySize"] <= 3072 and inputs["memorySize"] % 128 == 0
+    )
+    assert 1 <= inputs["timeout"] <= 900 and 3 <= inputs["initTimeout"] <= 300
+    assert inputs["role"].startswith("${env:")
+    assert inputs["src"]["src"] == "./build/package"  # devstack/package.py's DEFAULT_TREE
+    for excluded in (".env", "tests/**", "events/**", "devstack/**", "bench/**", "**/__pycache__/**"):
+        assert excluded in inputs["src"]["exclude"]
+    text = (ROOT / "serverless.yml").read_text()
+    for field in ("memorySize", "timeout", "initTimeout"):  # each value comes with its reason
+        assert re.search(rf"^  # {field} \S+: ", text, re.M), f"no comment explaining {field}"
+
+
+def test_serverless_yml_cos_trigger_filters_element_uploads_only() -> None:
+    """The COS trigger's prefix is ELEMENT_PREFIX (default and deployed value); receipts lie outside it."""
+    inputs = serverless()["inputs"]
+    variables = inputs["environment"]["variables"]
+    cos = [event["cos"]["parameters"] for event in inputs["events"] if "cos" in event]
+    assert len(cos) == 1
+    assert cos[0]["filter"]["prefix"] == DEFAULT_ELEMENT_PREFIX == variables["ELEMENT_PREFIX"]
+    assert cos[0]["events"].startswith("cos:ObjectCreated:")
+    assert cos[0]["bucket"].endswith(".myqcloud.com")
+    receipts = variables["RECEIPT_PREFIX"]
+    assert receipts == DEFAULT_RECEIPT_PREFIX and not receipts.startswith(cos[0]["filter"]["prefix"])
+
+
+def test_serverless_yml_environment_is_what_the_code_reads() -> None:
+    """Every variable set (or offered commented out) is a setting; none is reserved; all empty is valid."""
+    text = (ROOT / "serverless.yml").read_text()
+    variables: dict[str, Any] = serverless()["inputs"]["environment"]["variables"]
+    offered = re.findall(r"^\s+#\s*([A-Z][A-Z0-9_]+): \$\{env:", text, re.M)
+    assert offered, "optional settings are offered as commented lines"
+    for name in [*variables, *offered]:
+        assert name in SETTING_NAMES, f"{name} is not read by lib.settings"
+        assert not name.startswith(RESERVED_PREFIXES)
+    deployed = {
+        name: "" if str(value).startswith("${env:") else str(value) for name, value in variables.items()
+    }
+    settings = load_settings(deployed)  # every ${env:...} left empty still gives valid settings
+    assert settings.element_prefix == DEFAULT_ELEMENT_PREFIX
+
+
+def test_env_example_lists_every_deployer_variable() -> None:
+    """Each ${env:NAME} of serverless.yml has a line in .env.example (set or commented out)."""
+    names = set(re.findall(r"\$\{env:([A-Z0-9_]+)\}", (ROOT / "serverless.yml").read_text()))
+    example = (ROOT / ".env.example").read_text()
+    assert {"STAGE", "REGION", "ELEMENT_BUCKET", "EXECUTION_ROLE", "CALLBACK_URL"} <= names
+    for name in names:
+        assert re.search(rf"^(# )?{name}=", example, re.M), f"{name} missing from .env.example"
+
+
+def test_sam_template_offers_the_same_function_on_lambda() -> None:
+    """python3.10, handler.lambda_handler, the package of make package, S3 + function URL + SQS."""
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=CloudFormationLoader)  # noqa: S506
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    function = sam_function()
+    assert function["Handler"] == "handler.lambda_handler" and resolves_to_main_handler(function["Handler"])
+    assert function["Runtime"] == "python3.10" and function["Architectures"] == ["x86_64"]
+    assert function["CodeUri"] == "build/package"
+    assert function["FunctionUrlConfig"]["AuthType"] in ("NONE", "AWS_IAM")
+    events = function["Events"]
+    s3 = next(e["Properties"] for e in events.values() if e["Type"] == "S3")
+    rules = {r["Name"]: r["Value"] for r in s3["Filter"]["S3Key"]["Rules"]}
+    assert rules["prefix"] == DEFAULT_ELEMENT_PREFIX and s3["Events"].startswith("s3:ObjectCreated:")
+    sqs = next(e["Properties"] for e in events.values() if e["Type"] == "SQS")
+    assert sqs["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = template["Resources"][sqs["Queue"]["Fn::GetAtt"][0]]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]  # AWS's advice for SQS event sources
+
+
+def test_sam_template_environment_and_receipts() -> None:
+    """Variables are settings (or the credential fallbacks); receipts are written only outside the prefix."""
+    function = sam_function()
+    variables = function["Environment"]["Variables"]
+    for name in variables:
+        assert name in SETTING_NAMES or name in CREDENTIAL_FALLBACKS, f"{name} is not read by the code"
+    assert variables["ELEMENT_PREFIX"] == DEFAULT_ELEMENT_PREFIX
+    assert variables["RECEIPT_PREFIX"] == DEFAULT_RECEIPT_PREFIX
+    assert (
+        read_credentials({"TENCENTCLOUD_SECRET_ID": "id", "TENCENTCLOUD_SECRET_KEY": "key"}).secret_id == "id"
+    )
+    statements = function["Policies"][0]["Statement"]
+    writes = [s for s in statements if "s3:PutObject" in s["Action"]]
+    assert [s["Resource"]["Fn::Sub"] for s in writes] == [
+        f"arn:${{AWS::Partition}}:s3:::${{ElementBucketName}}/{DEFAULT_RECEIPT_PREFIX}*"
+    ]
+
+
+def test_sam_template_references_exist() -> None:
+    """Every !Ref, !GetAtt and ${...} in !Sub names a parameter, a resource or a pseudo parameter."""
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=CloudFormationLoader)  # noqa: S506
+    known = set(template["Parameters"]) | set(template["Resources"]) | {"RelayFunctionUrl"}  # SAM adds it
+
+    def walk(value: Any) -> list[str]:
+        if isinstance(value, dict):
+            found = []
+            for key, item in value.items():
+                if key == "Ref":
+                    found.append(item)
+                elif key == "Fn::GetAtt":
+                    found.append(item[0])
+                elif key == "Fn::Sub":
+                    found += [n for n in re.findall(r"\$\{([^}.!]+)", item) if not n.startswith("AWS::")]
+                else:
+                    found += walk(item)
+            return found
+        if isinstance(value, list):
+            return [name for item in value for name in walk(item)]
+        return []
+
+    names = walk(template["Resources"]) + walk(template["Outputs"])
+    assert names and set(names) <= known
+
+
+def test_scf_and_lambda_deployments_agree() -> None:
+    """The same memory, timeout, prefixes and settings on both platforms."""
+    inputs, function = serverless()["inputs"], sam_function()
+    assert (inputs["memorySize"], inputs["timeout"]) == (function["MemorySize"], function["Timeout"])
+    scf_vars = inputs["environment"]["variables"]
+    lambda_vars = function["Environment"]["Variables"]
+    for name in ("ELEMENT_PREFIX", "RECEIPT_PREFIX", "MEDIA_URL_EXPIRES", "LOG_LEVEL"):
+        assert scf_vars[name] == lambda_vars[name]
+    assert set(scf_vars) <= set(lambda_vars)
+
+
+def test_sam_template_passes_cfn_lint() -> None:
+    """cfn-lint (CloudFormation and SAM schemas) finds nothing, but the python3.10 deprecation (W2531)."""
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run(
+        [str(cfn_lint), "--ignore-checks", "W2531", "--", str(ROOT / "template.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

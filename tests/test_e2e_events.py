@@ -28,6 +28,67 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "vod/failed.json": {"tasks": 0, "relayed": ["element.completed"], "status": "relayed"},
     "vod/other-event.json": {"tasks": 0, "relayed": [], "status": "ignored"},
     "timer/pull.json": {"tasks": 0, "relayed": [], "pull": "done"},
+    # HTTP triggers: "http" is the status code; "status" the body's status, or its error code.
+    **{
+        f"http/{shape}/request.json": {
+            "tasks": 1,
+            "relayed": ["element.submitted"],
+            "http": 202,
+            "status": "submitted",
+        }
+        for shape in (
+            "scf_function_url",
+            "scf_api_gateway",
+            "aws_rest_api",
+            "aws_http_api",
+            "lambda_function_url",
+        )
+    },
+    "http/scf_function_url/invalid.json": {
+        "tasks": 0,
+        "relayed": ["element.failed"],
+        "http": 400,
+        "status": "InvalidElementRequest",
+    },
+    "http/scf_api_gateway/invalid.json": {
+        "tasks": 0,
+        "relayed": [],
+        "http": 400,
+        "status": "MalformedRequest",
+    },
+    "http/aws_rest_api/invalid.json": {
+        "tasks": 0,
+        "relayed": ["element.failed"],
+        "http": 400,
+        "status": "InvalidElementRequest",
+    },
+    "http/aws_http_api/invalid.json": {
+        "tasks": 0,
+        "relayed": ["element.failed"],
+        "http": 400,
+        "status": "InvalidElementRequest",
+    },
+    "http/lambda_function_url/invalid.json": {
+        "tasks": 0,
+        "relayed": [],
+        "http": 400,
+        "status": "InvalidFolder",
+    },
+    # Queues: SQS answers with its partial batch response ("failures": the messageIds returned).
+    **{
+        f"sqs/{name}.json": {"tasks": 1, "relayed": ["element.submitted"], "failures": []}
+        for name in ("request", "s3-notification", "sns-s3-notification", "relay-job")
+    },
+    "sqs/s3-test-event.json": {"tasks": 0, "relayed": [], "failures": []},
+    "cmq/topic-request.json": {"tasks": 1, "relayed": ["element.submitted"], "statuses": ["submitted"]},
+    "cmq/queue-cos-notification.json": {
+        "tasks": 1,
+        "relayed": ["element.submitted"],
+        "statuses": ["submitted"],
+    },
+    "ckafka/request.json": {"tasks": 1, "relayed": ["element.submitted"], "statuses": ["submitted"]},
+    "ckafka/invalid.json": {"tasks": 0, "relayed": ["element.failed"], "statuses": ["failed"]},
+    "tdmq/request.json": {"tasks": 1, "relayed": ["element.submitted"], "statuses": ["submitted"]},
 }
 SAMPLES = sorted(str(p.relative_to(EVENTS_DIR)) for p in EVENTS_DIR.rglob("*.json"))
 
@@ -44,10 +105,16 @@ def test_sample_runs_end_to_end(stack: LocalStack, sample: str) -> None:
     event = load_event(sample)
     stage(stack, event)
     result = handler.main_handler(event, {"request_id": f"sample-{sample}", "time_limit_in_ms": 30000})
-    if "statuses" in expected:
+    if "http" in expected:  # a response in the trigger's shape, with a JSON body
+        assert result["statusCode"] == expected["http"]
+        answer = json.loads(result["body"])
+        assert answer.get("status", answer.get("error", {}).get("code")) == expected["status"]
+    elif "statuses" in expected:
         assert [r["status"] for r in result["records"]] == expected["statuses"]
     elif "pull" in expected:
         assert result["pull"] == expected["pull"]
+    elif "failures" in expected:
+        assert result == {"batchItemFailures": [{"itemIdentifier": i} for i in expected["failures"]]}
     else:
         assert result["status"] == expected["status"]
     assert len(stack.vod.created_tasks()) == expected["tasks"]

@@ -15,7 +15,23 @@ from lib.sources import cos as cos_source
 from lib.sources import s3 as s3_source
 
 EVENTS = sorted(Path(__file__).resolve().parent.parent.joinpath("events").rglob("*.json"))
-EXPECTED_SOURCE = {"cos": "cos", "s3": "s3", "direct": "direct", "vod": "vod", "timer": "timer"}
+EXPECTED_SOURCE = {
+    "cos": "cos",
+    "s3": "s3",
+    "direct": "direct",
+    "vod": "vod",
+    "timer": "timer",
+    # events/http/<shape>/*.json: one folder per HTTP event shape, named after its source
+    "scf_function_url": "scf_function_url",
+    "scf_api_gateway": "scf_api_gateway",
+    "aws_rest_api": "aws_rest_api",
+    "aws_http_api": "aws_http_api",
+    "lambda_function_url": "lambda_function_url",
+    "sqs": "sqs",
+    "cmq": "cmq",
+    "ckafka": "ckafka",
+    "tdmq": "tdmq",
+}
 
 
 def load(path: Path) -> dict[str, Any]:

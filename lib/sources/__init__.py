@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from lib.errors import UnknownEventError
+from lib.sources.aws_http_api import AwsHttpApi
+from lib.sources.aws_rest_api import AwsRestApi
 from lib.sources.base import EventSource
+from lib.sources.ckafka import CkafkaMessages
+from lib.sources.cmq import CmqMessages
 from lib.sources.cos import CosUpload
 from lib.sources.direct import DirectRequest
+from lib.sources.lambda_function_url import LambdaFunctionUrl
 from lib.sources.s3 import S3Upload
+from lib.sources.scf_api_gateway import ScfApiGateway
+from lib.sources.scf_function_url import ScfFunctionUrl
+from lib.sources.sqs import SqsMessages
+from lib.sources.tdmq import TdmqMessages
 from lib.sources.timer import TimerTick
 from lib.sources.vod_event import VodEventNotification
 
@@ -16,6 +25,15 @@ SOURCES: tuple[EventSource, ...] = (
     DirectRequest(),
     TimerTick(),
     VodEventNotification(),
+    ScfFunctionUrl(),
+    ScfApiGateway(),
+    AwsRestApi(),
+    AwsHttpApi(),
+    LambdaFunctionUrl(),
+    SqsMessages(),
+    CmqMessages(),
+    CkafkaMessages(),
+    TdmqMessages(),
 )
 
 

@@ -7,15 +7,18 @@ requests), hands them to the pipeline, and answers in the trigger's own shape.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Iterable
 from typing import Any, Protocol
 
 from lib.assemble import Broken, Skip, Upload, plan_upload
-from lib.errors import InputError, RelayError
+from lib.errors import ConfigError, FieldProblem, InputError, RelayError
 from lib.pipeline import Outcome, Services, SourceInfo, dispatch, fail
+from lib.retry import with_retries
 
 log = logging.getLogger("relay.records")
+MAX_RECORDS = 100  # per event; platforms send one (COS, S3) to ten (SQS) records
 
 
 class EventSource(Protocol):
@@ -43,7 +46,11 @@ def process_upload(upload: Upload | RelayError, services: Services, source: Sour
     else:
         try:
             storage = services.storage(upload.kind, upload.region)
-            plan = plan_upload(upload, services.settings, storage)
+            plan = with_retries(  # reads only: a storage hiccup is retried like any other call
+                lambda: plan_upload(upload, services.settings, storage),
+                what="folder read",
+                invocation=services.invocation,
+            )
         except RelayError as exc:
             outcome = Outcome("retry", error=exc) if exc.retryable else _failed(exc, services, source)
         else:
@@ -58,7 +65,11 @@ def process_upload(upload: Upload | RelayError, services: Services, source: Sour
 
 
 def _failed(error: RelayError, services: Services, source: SourceInfo) -> Outcome:
-    return fail(error, source, services) if isinstance(error, InputError) else Outcome("retry", error=error)
+    """A permanent error (bad input, a missing bucket, no permission) is relayed as element.failed; a
+    transient one, or a missing setting, brings the record back."""
+    if error.retryable or isinstance(error, ConfigError):
+        return Outcome("retry", error=error)
+    return fail(error, source, services)
 
 
 def log_outcome(outcome: Outcome, services: Services, source: SourceInfo, started: float) -> None:
@@ -78,7 +89,42 @@ def log_outcome(outcome: Outcome, services: Services, source: SourceInfo, starte
     )
 
 
-def answer_async(outcomes: Iterable[Outcome]) -> dict[str, Any]:
+def member(value: object, name: str) -> dict[str, Any]:
+    """``value[name]`` when ``value`` is an object and that member is one too; {} otherwise."""
+    found = value.get(name) if isinstance(value, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+def text(value: object) -> str | None:
+    """A non-empty string member of an event, or None (numbers, objects and the like are no text)."""
+    return value if isinstance(value, str) and value else None
+
+
+def size(value: object) -> int | None:
+    """An object size from an event: a finite, non-negative number, else unknown."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return int(value) if value >= 0 else None
+
+
+def capped(records: list[Any], services: Services, source: str) -> tuple[list[Any], dict[str, Any] | None]:
+    """The records to process: at most MAX_RECORDS. The rest of a larger event is refused, loudly: an
+    error in the log and a ``refused`` entry for the answer (no platform sends so many)."""
+    if len(records) <= MAX_RECORDS:
+        return records, None
+    count = len(records) - MAX_RECORDS
+    problem = f"holds {len(records)} records; at most {MAX_RECORDS} are processed per event"
+    error = InputError.from_problems((FieldProblem("Records", problem),), prefix="event too large: ")
+    log.error(
+        "event too large: the %d record(s) after the first %d are refused",
+        count,
+        MAX_RECORDS,
+        extra={"request_id": services.invocation.request_id, "source": source, "refused": count},
+    )
+    return records[:MAX_RECORDS], {"count": count, "error": error.as_dict()}
+
+
+def answer_async(outcomes: Iterable[Outcome], refused: dict[str, Any] | None = None) -> dict[str, Any]:
     """The answer of an asynchronous trigger: a summary, or a raise when any record must come back."""
     results = list(outcomes)
     retry = [o for o in results if o.status == "retry"]
@@ -88,4 +134,7 @@ def answer_async(outcomes: Iterable[Outcome]) -> dict[str, Any]:
             f"{len(retry)} of {len(results)} record(s) failed transiently ({', '.join(codes)}); "
             "the platform's retry will deliver them again"
         )
-    return {"records": [o.as_dict() for o in results]}
+    answer: dict[str, Any] = {"records": [o.as_dict() for o in results]}
+    if refused is not None:
+        answer["refused"] = refused
+    return answer

@@ -11,7 +11,7 @@ from typing import Any
 from lib.assemble import Upload
 from lib.errors import FieldProblem, InputError
 from lib.pipeline import Services, SourceInfo
-from lib.sources.base import answer_async, process_upload
+from lib.sources.base import answer_async, capped, member, process_upload, size, text
 
 # Short region codes seen in COS events → long region ids.
 SHORT_REGIONS = {
@@ -50,46 +50,40 @@ class CosUpload:
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         outcomes = []
-        for index, record in enumerate(event["Records"]):
+        records, refused = capped(event["Records"], services, self.name)
+        for index, record in enumerate(records):
             parsed = parse_record(record, index, services.settings.default_region)
             if parsed is None:
                 continue
             source = SourceInfo("cos", *(_source_parts(parsed)))
             outcomes.append(process_upload(parsed, services, source))
-        return answer_async(outcomes)
+        return answer_async(outcomes, refused)
 
 
 def parse_record(record: object, index: int, default_region: str | None) -> Upload | InputError | None:
     """One record → an Upload, None for events other than object creation, or the error it has."""
     where = f"Records[{index}]"
-    try:
-        cos = record["cos"]  # type: ignore[index]
-        name = str(cos["cosBucket"]["name"])
-        appid = str(cos["cosBucket"]["appid"])
-        raw_key = str(cos["cosObject"]["key"])
-    except (KeyError, TypeError):
+    cos = member(record, "cos")
+    bucket_info, obj = member(cos, "cosBucket"), member(cos, "cosObject")
+    appid = bucket_info.get("appid")
+    appid = str(appid) if isinstance(appid, int) and not isinstance(appid, bool) else text(appid)
+    name, raw_key = text(bucket_info.get("name")), text(obj.get("key"))
+    if name is None or appid is None or raw_key is None:
         return InputError.from_problems(
             (FieldProblem(f"{where}.cos", "needs cosBucket.name, cosBucket.appid and cosObject.key"),),
             prefix="malformed COS event: ",
         )
-    event_name = str(((record.get("event") or {}) if isinstance(record, dict) else {}).get("eventName", ""))
+    event_name = text(member(record, "event").get("eventName")) or ""
     if event_name and not event_name.startswith("cos:ObjectCreated"):
         return None  # removals, restores, tests: acknowledged and ignored
     prefix = f"/{appid}/{name}/"
     key = raw_key[len(prefix) :] if raw_key.startswith(prefix) else raw_key.lstrip("/")
     bucket = name if name.endswith(f"-{appid}") else f"{name}-{appid}"
-    bucket_info = cos["cosBucket"]
-    region = bucket_info.get("cosRegion") or bucket_info.get("s3Region")
-    region = region or SHORT_REGIONS.get(str(bucket_info.get("region", ""))) or default_region
-    meta = cos["cosObject"].get("meta") or {}
-    size = cos["cosObject"].get("size")
+    region = text(bucket_info.get("cosRegion")) or text(bucket_info.get("s3Region"))
+    region = region or SHORT_REGIONS.get(text(bucket_info.get("region")) or "") or default_region
+    etag = text(member(obj, "meta").get("ETag"))
     return Upload(
-        "cos",
-        bucket,
-        key,
-        region=str(region) if region else None,
-        size=int(size) if isinstance(size, (int, float)) else None,
-        etag=str(meta.get("ETag", "")).strip('"') or None if isinstance(meta, dict) else None,
+        "cos", bucket, key, region=region, size=size(obj.get("size")), etag=etag.strip('"') if etag else None
     )
 
 

@@ -11,7 +11,7 @@ from urllib.parse import unquote_plus
 from lib.assemble import Upload
 from lib.errors import FieldProblem, InputError
 from lib.pipeline import Services, SourceInfo
-from lib.sources.base import answer_async, process_upload
+from lib.sources.base import answer_async, capped, member, process_upload, size, text
 
 
 class S3Upload:
@@ -32,7 +32,8 @@ class S3Upload:
         if event.get("Event") == "s3:TestEvent":
             return {"records": [], "note": "s3:TestEvent acknowledged"}
         outcomes = []
-        for index, record in enumerate(event["Records"]):
+        records, refused = capped(event["Records"], services, self.name)
+        for index, record in enumerate(records):
             parsed = parse_record(record, index)
             if parsed is None:
                 continue
@@ -41,31 +42,28 @@ class S3Upload:
             else:
                 source = SourceInfo("s3")
             outcomes.append(process_upload(parsed, services, source))
-        return answer_async(outcomes)
+        return answer_async(outcomes, refused)
 
 
 def parse_record(record: object, index: int) -> Upload | InputError | None:
     """One record → an Upload, None for events other than object creation, or the error it has."""
     where = f"Records[{index}]"
-    try:
-        s3 = record["s3"]  # type: ignore[index]
-        bucket = str(s3["bucket"]["name"])
-        key = unquote_plus(str(s3["object"]["key"]))
-    except (KeyError, TypeError):
+    s3 = member(record, "s3")
+    obj = member(s3, "object")
+    bucket, raw_key = text(member(s3, "bucket").get("name")), text(obj.get("key"))
+    if bucket is None or raw_key is None:
         return InputError.from_problems(
             (FieldProblem(f"{where}.s3", "needs bucket.name and object.key"),), prefix="malformed S3 event: "
         )
-    event_name = str(record.get("eventName", "")) if isinstance(record, dict) else ""
+    event_name = text(record.get("eventName")) if isinstance(record, dict) else None
     if event_name and not event_name.removeprefix("s3:").startswith("ObjectCreated"):
         return None  # removals, restores, lifecycle: acknowledged and ignored
-    obj = s3["object"]
-    size = obj.get("size")
-    region = record.get("awsRegion") if isinstance(record, dict) else None
+    region = text(record.get("awsRegion")) if isinstance(record, dict) else None
     return Upload(
         "s3",
         bucket,
-        key,
-        region=str(region) if region else None,
-        size=int(size) if isinstance(size, (int, float)) else None,
-        etag=str(obj.get("eTag") or "") or None,
+        unquote_plus(raw_key),
+        region=region,
+        size=size(obj.get("size")),
+        etag=text(obj.get("eTag")),
     )

@@ -1,0 +1,533 @@
+"""``python -m devstack generate-event KIND``: sample trigger events with your bucket and keys.
+
+Like ``sam local generate-event`` and the scf CLI's event templates: the output is the event the
+platform would deliver, ready for ``python -m devstack invoke``::
+
+    python -m devstack generate-event cos --bucket media-1250000000 --key elements/hero/frontal.png \\
+        --key elements/hero/element.json > /tmp/cos.json
+    python -m devstack generate-event s3 --bucket studio-assets --key "elements/red panda.mp4"
+    python -m devstack generate-event http --trigger scf-url --key elements/hero/frontal.png ...
+    python -m devstack generate-event sqs --body '{"video": "s3://studio-assets/elements/a.mp4"}'
+
+Pretty-printed JSON by default, with a one-line summary on stderr; ``--json`` prints compact JSON only.
+Object sizes and ETags in upload events are those of the sample content ``invoke --stack`` stages
+(``devstack.samples.body_for``), so a generated event runs end to end on the local stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import posixpath
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from devstack.samples import body_for
+
+DEFAULT_KEYS = (
+    "elements/hero/frontal.png",
+    "elements/hero/left.png",
+    "elements/hero/back.png",
+    "elements/hero/element.json",
+)
+DEFAULT_COS_BUCKET = "media-1250000000"  # <name>-<appid>, as COS names buckets
+DEFAULT_COS_REGION = "ap-guangzhou"
+DEFAULT_S3_BUCKET = "studio-assets"
+DEFAULT_AWS_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "123456789012"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+VIDEO_SUFFIXES = (".mp4", ".mov")
+HTTP_TRIGGERS = ("scf-url", "scf-apigw", "lambda-url", "apigw-http", "apigw-rest")
+# The short region codes COS events carry in cosBucket.region (the reverse of lib.sources.cos's table).
+SHORT_REGION = {"ap-guangzhou": "gz", "ap-beijing": "bj", "ap-shanghai": "sh", "ap-chengdu": "cd"}
+FIXED_TIME = datetime(2026, 11, 24, 12, 0, 0, tzinfo=timezone.utc)  # same event, same bytes
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "generate-event",
+        help="print a sample trigger event (cos, s3, http, sqs, direct, timer) with your bucket and keys",
+        description="Print the event a trigger would deliver, with your bucket and keys.",
+    )
+    kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
+
+    cos = _kind(kinds, "cos", "SCF COS trigger: one record per --key (cos:ObjectCreated:Put)")
+    cos.add_argument(
+        "--bucket", default=DEFAULT_COS_BUCKET, help="<name>-<appid> or <name> (default %(default)s)"
+    )
+    cos.add_argument("--appid", help="the APPID (default: taken from --bucket's -<appid> suffix)")
+    cos.add_argument("--region", default=DEFAULT_COS_REGION, help="default %(default)s")
+    _keys(cos)
+    cos.add_argument("--event-name", default="cos:ObjectCreated:Put", help="default %(default)s")
+    cos.set_defaults(build=cos_event)
+
+    s3 = _kind(kinds, "s3", "AWS S3 notification: one record per --key, keys URL-encoded as S3 does")
+    s3.add_argument("--bucket", default=DEFAULT_S3_BUCKET, help="default %(default)s")
+    s3.add_argument("--region", default=DEFAULT_AWS_REGION, help="default %(default)s")
+    _keys(s3)
+    s3.add_argument("--event-name", default="ObjectCreated:Put", help="default %(default)s")
+    s3.set_defaults(build=s3_event)
+
+    http = _kind(kinds, "http", "an HTTP request through a Function URL or an API gateway")
+    http.add_argument("--trigger", choices=HTTP_TRIGGERS, default="scf-url", help="default %(default)s")
+    http.add_argument("--method", default="POST", help="default %(default)s")
+    http.add_argument("--path", default="/elements", help="default %(default)s")
+    http.add_argument("--body", help="request body (default: an element request naming --bucket/--key)")
+    http.add_argument("--header", action="append", default=[], metavar="NAME:VALUE", help="repeatable")
+    http.add_argument("--token", help="adds Authorization: Bearer TOKEN (the function's API_TOKEN)")
+    http.add_argument("--base64", action="store_true", help="send the body base64-encoded (isBase64Encoded)")
+    _media(http)
+    http.set_defaults(build=http_event)
+
+    sqs = _kind(kinds, "sqs", "an SQS batch as Lambda receives it: one record per --body")
+    sqs.add_argument(
+        "--body",
+        action="append",
+        default=[],
+        help="message body, repeatable (default: an element request naming --bucket/--key)",
+    )
+    sqs.add_argument(
+        "--s3-notification", action="store_true", help="the body is an S3 notification of --key (S3 -> SQS)"
+    )
+    sqs.add_argument("--queue-name", default="element-requests", help="default %(default)s")
+    sqs.add_argument("--region", default=DEFAULT_AWS_REGION, help="default %(default)s")
+    sqs.add_argument("--account-id", default=DEFAULT_ACCOUNT, help="default %(default)s")
+    _media(sqs)
+    sqs.set_defaults(build=sqs_event)
+
+    direct = _kind(kinds, "direct", "a direct invocation: the element request itself")
+    _media(direct)
+    direct.set_defaults(build=direct_event)
+
+    timer = _kind(kinds, "timer", "SCF Timer trigger (runs the VOD pull cycle)")
+    timer.add_argument("--name", default="vod-pull", help="TriggerName (default %(default)s)")
+    timer.add_argument("--message", default="", help="the trigger's argument (Message)")
+    timer.set_defaults(build=timer_event)
+
+
+def _kind(
+    kinds: argparse._SubParsersAction[argparse.ArgumentParser], name: str, text: str
+) -> argparse.ArgumentParser:
+    parser = kinds.add_parser(name, help=text, description=text)
+    parser.add_argument("--json", action="store_true", help="compact JSON on stdout, nothing else")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _keys(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--key",
+        action="append",
+        dest="keys",
+        metavar="KEY",
+        help=f"object key, repeatable (default: {' '.join(DEFAULT_KEYS)})",
+    )
+
+
+def _media(parser: argparse.ArgumentParser) -> None:
+    """Options of the element request built from a bucket and keys."""
+    parser.add_argument("--bucket", help="bucket of the media (default: by storage, as for cos and s3)")
+    _keys(parser)
+    parser.add_argument(
+        "--storage", choices=("cos", "s3"), help="cos:// or s3:// media (default: by trigger platform)"
+    )
+    parser.add_argument("--name", dest="element_name", help="ElementName (default: the folder's name)")
+
+
+def run(args: argparse.Namespace) -> int:
+    build: Callable[[argparse.Namespace], dict[str, Any]] = args.build
+    try:
+        event = build(args)
+    except ValueError as exc:
+        print(f"generate-event {args.kind}: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+    else:
+        print(json.dumps(event, ensure_ascii=False, indent=2))
+        print(describe(args.kind, event), file=sys.stderr)
+    return 0
+
+
+# builders (public: tests and other commands use them)
+
+
+def cos_event(args: argparse.Namespace) -> dict[str, Any]:
+    keys = args.keys or DEFAULT_KEYS
+    return make_cos_event(args.bucket, keys, appid=args.appid, region=args.region, event_name=args.event_name)
+
+
+def make_cos_event(
+    bucket: str,
+    keys: Sequence[str],
+    *,
+    appid: str | None = None,
+    region: str = DEFAULT_COS_REGION,
+    event_name: str = "cos:ObjectCreated:Put",
+) -> dict[str, Any]:
+    """The SCF COS trigger event for uploads of ``keys`` into ``bucket`` (``<name>-<appid>``)."""
+    name, appid = split_cos_bucket(bucket, appid)
+    host = f"{name}-{appid}.cos.{region}.myqcloud.com"
+    records = []
+    for index, key in enumerate(keys):
+        body = body_for(key)
+        records.append(
+            {
+                "cos": {
+                    "cosSchemaVersion": "1.0",
+                    "cosObject": {
+                        "url": f"http://{host}/{quote(key)}",
+                        "meta": {
+                            "x-cos-request-id": _request_id(key),
+                            "Content-Type": _content_type(key),
+                            "ETag": f'"{hashlib.md5(body).hexdigest()}"',  # noqa: S324 - an ETag
+                        },
+                        "vid": "",
+                        "key": f"/{appid}/{name}/{key}",
+                        "size": len(body),
+                    },
+                    "cosBucket": {
+                        "region": SHORT_REGION.get(region, region),
+                        "name": name,
+                        "appid": appid,
+                        "cosRegion": region,
+                        "s3Region": region,
+                    },
+                    "cosNotificationId": "unkown",  # sic: what real COS events carry
+                },
+                "event": {
+                    "eventName": event_name,
+                    "eventVersion": "1.0",
+                    "eventTime": int(FIXED_TIME.timestamp()) + index,
+                    "eventSource": "qcs::cos",
+                    "requestParameters": {"requestSourceIP": "203.0.113.10", "requestHeaders": {}},
+                    "eventQueue": f"qcs:0:scf:{region}:appid/{appid}:default.element-relay.$DEFAULT",
+                    "reservedInfo": "",
+                    "reqid": 0,
+                },
+            }
+        )
+    return {"Records": records}
+
+
+def split_cos_bucket(bucket: str, appid: str | None) -> tuple[str, str]:
+    """(name, appid) of a COS bucket given as ``<name>-<appid>`` or as ``<name>`` plus ``--appid``."""
+    head, _, tail = bucket.rpartition("-")
+    if appid:
+        return (head if tail == appid else bucket), appid
+    if head and tail.isdigit():
+        return head, tail
+    raise ValueError(f"--bucket {bucket!r} has no -<appid> suffix: give --appid or <name>-<appid>")
+
+
+def s3_event(args: argparse.Namespace) -> dict[str, Any]:
+    return make_s3_event(
+        args.bucket, args.keys or DEFAULT_KEYS, region=args.region, event_name=args.event_name
+    )
+
+
+def make_s3_event(
+    bucket: str,
+    keys: Sequence[str],
+    *,
+    region: str = DEFAULT_AWS_REGION,
+    event_name: str = "ObjectCreated:Put",
+) -> dict[str, Any]:
+    """The S3 notification for uploads of ``keys``; keys URL-encoded (``+`` for space) as S3 sends them."""
+    records = []
+    for index, key in enumerate(keys):
+        body = body_for(key)
+        records.append(
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": region,
+                "eventTime": (FIXED_TIME + timedelta(seconds=index)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "eventName": event_name,
+                "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+                "requestParameters": {"sourceIPAddress": "203.0.113.10"},
+                "responseElements": {"x-amz-request-id": _request_id(key)[:16], "x-amz-id-2": "example"},
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "element-uploads",
+                    "bucket": {
+                        "name": bucket,
+                        "ownerIdentity": {"principalId": "AEXAMPLE"},
+                        "arn": f"arn:aws:s3:::{bucket}",
+                    },
+                    "object": {
+                        "key": quote_plus(key, safe="/"),
+                        "size": len(body),
+                        "eTag": hashlib.md5(body).hexdigest(),  # noqa: S324 - an ETag
+                        "sequencer": f"{0x0C0F6F405D6ED209E1 + index:X}",
+                    },
+                },
+            }
+        )
+    return {"Records": records}
+
+
+def element_request(
+    storage: str, bucket: str, keys: Sequence[str], *, name: str | None = None
+) -> dict[str, Any]:
+    """An element request (design section 6) naming the media among ``keys`` as ``cos://`` or ``s3://``."""
+    refs = [(key, f"{storage}://{bucket}/{key}") for key in keys]
+    videos = [ref for key, ref in refs if key.lower().endswith(VIDEO_SUFFIXES)]
+    images = [(key, ref) for key, ref in refs if key.lower().endswith(IMAGE_SUFFIXES)]
+    if not videos and not images:
+        raise ValueError("no image (.jpg .jpeg .png .webp) or video (.mp4 .mov) among the keys")
+    first = keys[0]
+    folder = posixpath.basename(posixpath.dirname(first)) or posixpath.splitext(posixpath.basename(first))[0]
+    request: dict[str, Any] = {"name": (name or folder)[:20]}
+    if videos:
+        request.update(reference_type="video_refer", video=videos[0])
+        return request
+    frontal = next((ref for key, ref in images if _stem(key) == "frontal"), images[0][1])
+    request.update(
+        reference_type="image_refer",
+        frontal_image=frontal,
+        refer_images=[ref for _, ref in images if ref != frontal][:3],
+    )
+    return request
+
+
+def _request_from_args(args: argparse.Namespace, platform_storage: str) -> dict[str, Any]:
+    storage = args.storage or platform_storage
+    bucket = args.bucket or (DEFAULT_COS_BUCKET if storage == "cos" else DEFAULT_S3_BUCKET)
+    return element_request(storage, bucket, args.keys or DEFAULT_KEYS, name=args.element_name)
+
+
+def direct_event(args: argparse.Namespace) -> dict[str, Any]:
+    return _request_from_args(args, "cos")
+
+
+def http_event(args: argparse.Namespace) -> dict[str, Any]:
+    trigger: str = args.trigger
+    if args.body is not None:
+        body = args.body
+    else:
+        body = json.dumps(_request_from_args(args, "cos" if trigger.startswith("scf") else "s3"))
+    headers = {"content-type": "application/json"}
+    if args.token:
+        headers["authorization"] = f"Bearer {args.token}"
+    for header in args.header:
+        name, sep, value = header.partition(":")
+        if not sep or not name.strip():
+            raise ValueError(f"--header {header!r} is not NAME:VALUE")
+        headers[name.strip().lower()] = value.strip()
+    return make_http_event(trigger, args.method.upper(), args.path, body, headers, base64_body=args.base64)
+
+
+def make_http_event(
+    trigger: str,
+    method: str,
+    path: str,
+    body: str,
+    headers: dict[str, str],
+    *,
+    query: dict[str, str] | None = None,
+    base64_body: bool = False,
+) -> dict[str, Any]:
+    """The event an HTTP request produces through ``trigger`` (one of HTTP_TRIGGERS)."""
+    query = query or {}
+    text = base64.b64encode(body.encode()).decode() if base64_body else body
+    request_id = str(uuid.UUID(int=0x5EED))
+    if trigger == "scf-url":  # API Gateway's shape minus requestContext and the *Parameters fields
+        return {
+            "body": text,
+            "headers": {
+                **headers,
+                "content-length": str(len(body.encode())),
+                "x-scf-remote-addr": "203.0.113.10",
+            },
+            "httpMethod": method,
+            "path": path,
+            "queryString": query,
+            **({"isBase64Encoded": True} if base64_body else {}),
+        }
+    if trigger == "scf-apigw":
+        return {
+            "requestContext": {
+                "serviceId": "service-element1",
+                "path": path,
+                "httpMethod": "ANY",
+                "requestId": request_id,
+                "identity": {},
+                "sourceIp": "203.0.113.10",
+                "stage": "release",
+            },
+            "path": path,
+            "httpMethod": method,
+            "headers": {**headers, "host": "service-element1-1250000000.gz.apigw.tencentcs.com"},
+            "queryString": query,
+            "body": text,
+            "isBase64Encoded": base64_body,
+            "pathParameters": {},
+            "queryStringParameters": {},
+            "headerParameters": {},
+            "stageVariables": {"stage": "release"},
+        }
+    if trigger == "apigw-rest":
+        return {
+            "resource": path,
+            "path": path,
+            "httpMethod": method,
+            "headers": headers,
+            "multiValueHeaders": {name: [value] for name, value in headers.items()},
+            "queryStringParameters": query or None,
+            "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} or None,
+            "requestContext": {
+                "accountId": DEFAULT_ACCOUNT,
+                "apiId": "elementapi",
+                "stage": "prod",
+                "requestId": request_id,
+                "httpMethod": method,
+                "path": f"/prod{path}",
+                "resourcePath": path,
+                "protocol": "HTTP/1.1",
+                "identity": {"sourceIp": "203.0.113.10", "userAgent": "generate-event"},
+                "domainName": "elementapi.execute-api.us-east-1.amazonaws.com",
+                "domainPrefix": "elementapi",
+            },
+            "pathParameters": None,
+            "stageVariables": None,
+            "body": text,
+            "isBase64Encoded": base64_body,
+        }
+    if trigger in ("apigw-http", "lambda-url"):
+        if trigger == "lambda-url":
+            domain, account = "abcdefghij0123456789klmnop.lambda-url.us-east-1.on.aws", "anonymous"
+        else:
+            domain, account = "elementapi.execute-api.us-east-1.amazonaws.com", DEFAULT_ACCOUNT
+        prefix = domain.split(".")[0]
+        return {
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": "&".join(f"{quote_plus(k)}={quote_plus(v)}" for k, v in query.items()),
+            "headers": {**headers, "host": domain, "x-forwarded-proto": "https"},
+            "queryStringParameters": query or None,
+            "requestContext": {
+                "accountId": account,
+                "apiId": prefix,
+                "domainName": domain,
+                "domainPrefix": prefix,
+                "http": {
+                    "method": method,
+                    "path": path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "203.0.113.10",
+                    "userAgent": "generate-event",
+                },
+                "requestId": request_id,
+                "routeKey": "$default",
+                "stage": "$default",
+                "time": FIXED_TIME.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "timeEpoch": int(FIXED_TIME.timestamp() * 1000),
+            },
+            "body": text,
+            "isBase64Encoded": base64_body,
+        }
+    raise ValueError(f"unknown HTTP trigger {trigger!r}; one of {', '.join(HTTP_TRIGGERS)}")
+
+
+def sqs_event(args: argparse.Namespace) -> dict[str, Any]:
+    if args.body and args.s3_notification:
+        raise ValueError("give --body or --s3-notification, not both")
+    bodies: list[str] = list(args.body)
+    if args.s3_notification:
+        bucket = args.bucket or DEFAULT_S3_BUCKET
+        bodies = [json.dumps(make_s3_event(bucket, args.keys or DEFAULT_KEYS, region=args.region))]
+    elif not bodies:
+        bodies = [json.dumps(_request_from_args(args, "s3"))]
+    return make_sqs_event(bodies, queue_name=args.queue_name, region=args.region, account_id=args.account_id)
+
+
+def make_sqs_event(
+    bodies: Sequence[str],
+    *,
+    queue_name: str = "element-requests",
+    region: str = DEFAULT_AWS_REGION,
+    account_id: str = DEFAULT_ACCOUNT,
+) -> dict[str, Any]:
+    """An SQS → Lambda batch: one record per body, message ids stable for the same bodies."""
+    sent = str(int(FIXED_TIME.timestamp() * 1000))
+    records = []
+    for index, body in enumerate(bodies):
+        digest = hashlib.md5(body.encode()).hexdigest()  # noqa: S324 - SQS's md5OfBody
+        records.append(
+            {
+                "messageId": str(uuid.UUID(hex=hashlib.sha256(f"{index}:{body}".encode()).hexdigest()[:32])),
+                "receiptHandle": base64.b64encode(f"{queue_name}:{index}:{digest}".encode()).decode(),
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": sent,
+                    "SenderId": "AIDAEXAMPLE",
+                    "ApproximateFirstReceiveTimestamp": sent,
+                },
+                "messageAttributes": {},
+                "md5OfBody": digest,
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{region}:{account_id}:{queue_name}",
+                "awsRegion": region,
+            }
+        )
+    return {"Records": records}
+
+
+def timer_event(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "Type": "Timer",
+        "TriggerName": args.name,
+        "Time": FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "Message": args.message,
+    }
+
+
+def describe(kind: str, event: dict[str, Any]) -> str:
+    """A one-line summary of a generated event, for people (stderr)."""
+    records = event.get("Records")
+    if kind == "cos" and records:
+        bucket = records[0]["cos"]["cosBucket"]
+        return (
+            f"# COS upload event: {len(records)} record(s), bucket {bucket['name']}-{bucket['appid']} "
+            f"({bucket['cosRegion']})"
+        )
+    if kind == "s3" and records:
+        return f"# S3 upload event: {len(records)} record(s), bucket {records[0]['s3']['bucket']['name']}"
+    if kind == "sqs" and records:
+        return f"# SQS batch: {len(records)} message(s) from {records[0]['eventSourceARN']}"
+    if kind == "http":
+        method = event.get("httpMethod") or event.get("requestContext", {}).get("http", {}).get("method")
+        return f"# HTTP request: {method} {event.get('path') or event.get('rawPath')}"
+    if kind == "timer":
+        return f"# Timer tick: {event['TriggerName']}"
+    return f"# {kind} event"
+
+
+def _stem(key: str) -> str:
+    return posixpath.splitext(posixpath.basename(key))[0].lower()
+
+
+def _content_type(key: str) -> str:
+    suffix = posixpath.splitext(key.lower())[1]
+    return {
+        ".png": "image/png",
+        ".jpg": "image/jpeg",
+        ".jpeg": "image/jpeg",
+        ".webp": "image/webp",
+        ".mp4": "video/mp4",
+        ".mov": "video/quicktime",
+        ".json": "application/json",
+    }.get(suffix, "application/octet-stream")
+
+
+def _request_id(key: str) -> str:
+    return base64.b64encode(hashlib.sha256(key.encode()).digest()[:27]).decode()

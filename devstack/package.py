@@ -1,0 +1,409 @@
+"""``python -m devstack package``: the deployment zip (``make package``). Never deployed itself.
+
+    python -m devstack package                       # SCF Python 3.10, Linux x86_64 (the defaults)
+    python -m devstack package --python-version 3.10 --platform manylinux2014_x86_64
+    python -m devstack package --platform native     # for this machine and its pip's own wheel tags
+
+Steps:
+1. pip installs ``requirements.txt`` (every pin, transitive ones included) as binary wheels for the target
+   ABI into a fresh directory (``--only-binary=:all: --implementation cp --python-version ...
+   --platform ...``): nothing is compiled, so the build machine may differ from the platform;
+2. what never runs in production is pruned (``PRUNING`` says what and why);
+3. ``handler.py`` and ``lib/`` are copied in (no caches);
+4. the tree is zipped reproducibly (sorted entries, fixed timestamps, fixed modes);
+5. the package is checked in a fresh interpreter that sees the standard library and the package only
+   (``devstack/package_check.py``): always the S3/SQS clients; the handler too when the package targets
+   this interpreter;
+6. the zip's size and its largest parts are printed; a zip over the limit (15 MB) is an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devstack.progress import Progress
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PYTHON_VERSION = "3.10"  # SCF's newest Python runtime (Python3.10)
+DEFAULT_PLATFORM = "manylinux2014_x86_64"  # SCF and Lambda x86_64 run glibc Linux
+NATIVE = "native"
+DEFAULT_TREE = ROOT / "build" / "package"  # serverless.yml src.src and template.yaml CodeUri
+DEFAULT_ZIP = ROOT / "build" / "element-relay.zip"
+MAX_ZIP_BYTES = 15 * 1024 * 1024
+SOURCES = ("handler.py", "lib")  # what the project itself deploys
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date zip can store: the same bytes on every build
+
+# What pruning removes, with the reason. The function creates only S3 clients (COS via its S3 API, and
+# S3) and, on AWS, is fed by SQS; it imports tencentcloud.common.* and tencentcloud.vod.v20180717 only.
+BOTOCORE_SERVICES = frozenset({"s3", "sqs", "sts"})  # sts: assume-role / web-identity credential chains
+BOTO3_RESOURCES = frozenset({"s3", "sqs"})
+TENCENTCLOUD_PRODUCTS = frozenset({"common", "vod"})
+DROP_PATHS = (
+    "bin",  # console scripts of the dependencies (jp.py, normalizer)
+    "tencentcloud/vod/v20240718",  # another VOD API version; the relay calls 2018-07-17
+    "tencentcloud/vod/v20180717/vod_client_async.py",  # the async clients need httpx, not installed
+    "tencentcloud/common/abstract_client_async.py",
+    "tencentcloud/common/common_client_async.py",
+    "tencentcloud/common/retry_async.py",
+    "tencentcloud/common/http/request_async.py",
+    "certifi/tests",
+)
+DROP_TOP_LEVEL_PREFIXES = ("pip", "setuptools", "wheel", "pkg_resources", "_distutils_hack", "distutils-")
+DROP_DIR_NAMES = frozenset({"__pycache__"})
+DROP_SUFFIXES = (".pyc", ".pyo", ".pyi")  # bytecode of the build machine's Python; type stubs
+DROP_FILE_NAMES = frozenset({"py.typed"})
+DROP_DIST_INFO_FILES = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})  # RECORD lists
+# pruned files: wrong, and only pip uninstall reads it; METADATA, licences and entry points stay
+PRUNING = {
+    "botocore/data": f"service models except {', '.join(sorted(BOTOCORE_SERVICES))} (root files kept)",
+    "boto3/data": f"resource models except {', '.join(sorted(BOTO3_RESOURCES))}",
+    "tencentcloud": f"products except {', '.join(sorted(TENCENTCLOUD_PRODUCTS))}",
+    "paths": ", ".join(DROP_PATHS),
+    "everywhere": "__pycache__, *.pyc, *.pyo, *.pyi, py.typed, pip/setuptools/wheel, dist-info RECORD",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """The runtime a package is built for. ``platform=None``: this machine (pip's own tags)."""
+
+    python_version: str = DEFAULT_PYTHON_VERSION
+    platform: str | None = DEFAULT_PLATFORM
+    implementation: str = "cp"
+
+    @classmethod
+    def this_interpreter(cls) -> Target:
+        return cls(f"{sys.version_info[0]}.{sys.version_info[1]}", None)
+
+    def describe(self) -> str:
+        return f"Python {self.python_version} ({self.implementation}) on {self.platform or 'this machine'}"
+
+    def runs_here(self) -> bool:
+        """Whether this interpreter can load the package's compiled modules (pydantic_core)."""
+        if self.python_version != f"{sys.version_info[0]}.{sys.version_info[1]}":
+            return False
+        if self.platform is None:
+            return True
+        here = sysconfig.get_platform().replace("-", "_").replace(".", "_")  # linux_x86_64, ...
+        return here.startswith("linux_") and self.platform.endswith(here.removeprefix("linux_"))
+
+
+@dataclass
+class Part:
+    """One top-level entry of the package (a package, a module, a dist-info folder)."""
+
+    name: str
+    files: int = 0
+    zipped: int = 0
+    unpacked: int = 0
+
+
+@dataclass
+class PackageReport:
+    target: str
+    zip_path: str
+    tree: str
+    zip_bytes: int
+    unpacked_bytes: int
+    files: int
+    pruned_files: int
+    pruned_bytes: int
+    parts: list[Part] = field(default_factory=list)
+    check: dict[str, Any] = field(default_factory=dict)
+    max_zip_bytes: int = MAX_ZIP_BYTES
+
+    @property
+    def within_limit(self) -> bool:
+        return self.zip_bytes <= self.max_zip_bytes
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "package",
+        help="build the deployment zip (build/element-relay.zip and build/package/)",
+        description="Build the deployment package: binary wheels of requirements.txt for the target "
+        "runtime, pruned to what runs in production, plus handler.py and lib/.",
+    )
+    parser.add_argument(
+        "--python-version", default=DEFAULT_PYTHON_VERSION, help="target Python (default %(default)s)"
+    )
+    parser.add_argument(
+        "--platform",
+        default=DEFAULT_PLATFORM,
+        help=f"pip platform tag of the target (default %(default)s); '{NATIVE}' for this machine",
+    )
+    parser.add_argument("--tree", type=Path, default=DEFAULT_TREE, help="unpacked package directory")
+    parser.add_argument("--output", type=Path, default=DEFAULT_ZIP, help="the zip to write")
+    parser.add_argument("--max-mb", type=float, default=MAX_ZIP_BYTES / 1024 / 1024, help="size limit")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON (for programs)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    target = Target(args.python_version, None if args.platform == NATIVE else args.platform)
+    progress = Progress()
+    try:
+        report = build_package(
+            target,
+            tree=args.tree,
+            zip_path=args.output,
+            progress=progress,
+            max_zip_bytes=int(args.max_mb * 2**20),
+        )
+    except PackageError as exc:
+        print(f"package: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({**asdict(report), "within_limit": report.within_limit}, indent=2))
+    else:
+        print(format_report(report))
+    if not report.within_limit:
+        print(f"package: {report.zip_path} exceeds {mb(report.max_zip_bytes)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+class PackageError(Exception):
+    """The package could not be built or failed its check."""
+
+
+def build_package(
+    target: Target,
+    *,
+    tree: Path = DEFAULT_TREE,
+    zip_path: Path = DEFAULT_ZIP,
+    requirements: Path = ROOT / "requirements.txt",
+    progress: Progress | None = None,
+    max_zip_bytes: int = MAX_ZIP_BYTES,
+) -> PackageReport:
+    """Build ``tree`` and ``zip_path`` for ``target`` and check them; see the module's docstring."""
+    progress = progress or Progress(quiet=True)
+    progress.note(f"Packaging AIGC Element Relay for {target.describe()}")
+    tree, zip_path = tree.resolve(), zip_path.resolve()
+    _clear(tree)
+    with progress.step(f"Installing {requirements.name} as binary wheels"):
+        install_requirements(target, requirements, tree)
+    with progress.step("Pruning what never runs in production"):
+        pruned_files, pruned_bytes = prune(tree)
+    progress.note(f"  removed {pruned_files} files ({mb(pruned_bytes)})")
+    copy_sources(tree)
+    with progress.step(f"Writing {_shown(zip_path)}"):
+        write_zip(tree, zip_path)
+    mode = "full" if target.runs_here() else "boto"
+    what = "handler, SDK, S3/SQS" if mode == "full" else "S3/SQS clients; the handler needs its own Python"
+    with progress.step(f"Checking the package in a fresh interpreter ({what})"):
+        check = check_package(tree, full=mode == "full")
+    files, unpacked, parts = measure(zip_path)
+    return PackageReport(
+        target=target.describe(),
+        zip_path=str(zip_path),
+        tree=str(tree),
+        zip_bytes=zip_path.stat().st_size,
+        unpacked_bytes=unpacked,
+        files=files,
+        pruned_files=pruned_files,
+        pruned_bytes=pruned_bytes,
+        parts=parts,
+        check=check,
+        max_zip_bytes=max_zip_bytes,
+    )
+
+
+def _clear(tree: Path) -> None:
+    """Empty the output tree, refusing to delete a directory that is not a previous package."""
+    if tree.exists():
+        if any(tree.iterdir()) and not (tree / "handler.py").is_file():
+            raise PackageError(f"{tree} exists and is not a package built here; remove it or choose another")
+        shutil.rmtree(tree)
+    tree.mkdir(parents=True)
+
+
+def pip_command(target: Target, requirements: Path, destination: Path) -> list[str]:
+    """The pip command that installs the pinned requirements as binary wheels for ``target``."""
+    command = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+    command += ["--no-compile", "--only-binary=:all:", "--implementation", target.implementation]
+    command += ["--python-version", target.python_version]
+    if target.platform is not None:
+        command += ["--platform", target.platform]
+    return [*command, "--target", str(destination), "--requirement", str(requirements)]
+
+
+def install_requirements(target: Target, requirements: Path, tree: Path) -> None:
+    command = pip_command(target, requirements, tree)
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip().splitlines()
+        raise PackageError("pip failed:\n  " + " ".join(command) + "\n" + "\n".join(output[-30:]))
+
+
+def prune(tree: Path) -> tuple[int, int]:
+    """Remove from ``tree`` what never runs in production; returns (files, bytes) removed."""
+    doomed: list[Path] = []
+    doomed += _children_except(tree / "botocore" / "data", BOTOCORE_SERVICES, dirs_only=True)
+    doomed += _children_except(tree / "boto3" / "data", BOTO3_RESOURCES, dirs_only=True)
+    doomed += _children_except(tree / "tencentcloud", TENCENTCLOUD_PRODUCTS | {"__init__.py"})
+    doomed += [tree / path for path in DROP_PATHS if (tree / path).exists()]
+    doomed += [p for p in tree.iterdir() if p.name.startswith(DROP_TOP_LEVEL_PREFIXES)]
+    doomed += [path for path in _walk(tree) if _droppable(path)]
+    files = size = 0
+    for path in doomed:
+        if not path.exists():  # inside something removed already
+            continue
+        for item in [path] if path.is_file() else list(_walk(path)):
+            if item.is_file():
+                files, size = files + 1, size + item.stat().st_size
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    _remove_empty_dirs(tree)
+    return files, size
+
+
+def _droppable(path: Path) -> bool:
+    """Caches, bytecode, stubs and install records, wherever they are."""
+    if path.is_dir():
+        return path.name in DROP_DIR_NAMES
+    if path.parent.name.endswith(".dist-info"):
+        return path.name in DROP_DIST_INFO_FILES
+    return path.name.endswith(DROP_SUFFIXES) or path.name in DROP_FILE_NAMES
+
+
+def _children_except(folder: Path, keep: frozenset[str], *, dirs_only: bool = False) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return [p for p in folder.iterdir() if p.name not in keep and (p.is_dir() or not dirs_only)]
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(folder):
+        base = Path(dirpath)
+        yield from (base / name for name in dirnames)
+        yield from (base / name for name in filenames)
+
+
+def _remove_empty_dirs(tree: Path) -> None:
+    for dirpath, _, _ in sorted(os.walk(tree), key=lambda entry: -len(entry[0])):
+        path = Path(dirpath)
+        if path != tree and not any(path.iterdir()):
+            path.rmdir()
+
+
+def copy_sources(tree: Path, root: Path = ROOT) -> None:
+    """Copy handler.py and lib/ into the package, without bytecode caches."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
+    for name in SOURCES:
+        source, destination = root / name, tree / name
+        if destination.exists():
+            raise PackageError(f"a dependency installs {name!r}, which would shadow the project's own")
+        if source.is_dir():
+            shutil.copytree(source, destination, ignore=ignore)
+        else:
+            shutil.copy2(source, destination)
+
+
+def write_zip(tree: Path, zip_path: Path) -> None:
+    """Zip ``tree`` (its contents at the zip's root) reproducibly: sorted, fixed dates and modes."""
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    files = sorted(p for p in _walk(tree) if p.is_file())
+    partial = zip_path.with_name(f".{zip_path.name}.partial")  # renamed when complete
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+            for path in files:
+                info = zipfile.ZipInfo(path.relative_to(tree).as_posix(), date_time=ZIP_DATE)
+                info.external_attr = 0o100644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, path.read_bytes(), compresslevel=9)
+        partial.replace(zip_path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def check_package(tree: Path, *, full: bool) -> dict[str, Any]:
+    """Run ``package_check.py`` on ``tree`` in ``python -I -S`` with an empty environment."""
+    script = Path(__file__).resolve().parent / "package_check.py"
+    env = {
+        "AWS_CONFIG_FILE": os.devnull,  # nothing from the developer's AWS profile
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    command = [sys.executable, "-I", "-S", "-B", str(script), str(tree), "full" if full else "boto"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("PACKAGE-CHECK ")]
+    if result.returncode != 0 or not lines:
+        raise PackageError(f"the package check failed:\n{result.stdout}{result.stderr}".rstrip())
+    check: dict[str, Any] = json.loads(lines[-1].removeprefix("PACKAGE-CHECK "))
+    problems = []
+    if check.get("outside"):
+        problems.append(f"modules loaded from outside the package: {check['outside']}")
+    if full:
+        if (check.get("invalid_event") or {}).get("type") != "UnknownEventError":
+            problems.append(f"an event of no known kind gave {check.get('invalid_event')}")
+        if (check.get("direct_request") or {}).get("status") != "submitted":
+            problems.append(f"the direct request through the SDK gave {check.get('direct_request')}")
+    if problems:
+        raise PackageError("the package check failed: " + "; ".join(problems))
+    return check
+
+
+def measure(zip_path: Path) -> tuple[int, int, list[Part]]:
+    """(files, unpacked bytes, parts largest first) of a zip."""
+    parts: dict[str, Part] = {}
+    with zipfile.ZipFile(zip_path) as archive:
+        infos = archive.infolist()
+    for info in infos:
+        name = info.filename.split("/", 1)[0]
+        part = parts.setdefault(name, Part(name))
+        part.files += 1
+        part.zipped += info.compress_size
+        part.unpacked += info.file_size
+    ordered = sorted(parts.values(), key=lambda p: (-p.zipped, p.name))
+    return len(infos), sum(i.file_size for i in infos), ordered
+
+
+def mb(size: int) -> str:
+    return f"{size / 2**20:.1f} MB"
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def format_report(report: PackageReport, largest: int = 10) -> str:
+    """The human-readable summary: size against the limit, then the largest parts."""
+    verdict = "within" if report.within_limit else "OVER"
+    lines = [
+        f"{_shown(Path(report.zip_path))}: {mb(report.zip_bytes)} ({verdict} the {mb(report.max_zip_bytes)} "
+        f"limit), {report.files} files, {mb(report.unpacked_bytes)} unpacked in {_shown(Path(report.tree))}/",
+        f"Target: {report.target}",
+        f"Largest parts (zipped, unpacked, files), {largest} of {len(report.parts)}:",
+    ]
+    width = max((len(p.name) for p in report.parts[:largest]), default=10)
+    for part in report.parts[:largest]:
+        lines.append(f"  {part.name:<{width}}  {mb(part.zipped):>8}  {mb(part.unpacked):>8}  {part.files:>5}")
+    boto = report.check.get("boto", {})
+    if boto:
+        lines.append("Checked: S3 (COS and AWS endpoints) and SQS clients built, signed and answered")
+    if "invalid_event" in report.check:
+        lines.append(f"Checked: handler imports; unknown event -> {report.check['invalid_event']['message']}")
+        lines.append(f"Checked: direct request through the SDK -> {report.check['direct_request']['status']}")
+    else:
+        lines.append(
+            "Not run here: the handler import needs the target's Python (make test runs it for its own)"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,147 @@
+"""Playing the SQS event source mapping against moto's SQS server (never deployed).
+
+Lambda's poller receives messages, invokes the function with ``{"Records": [...]}`` (camelCase keys),
+deletes the messages the answer does not name in ``batchItemFailures`` and lets the named ones become
+visible again. ``deliver_batch`` does exactly that once; ``drain`` until the queue is empty.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+Invoke = Callable[[dict[str, Any]], Any]
+
+
+@dataclass
+class DrainReport:
+    """What draining did: invocations, messages delivered and deleted, and each batch's failures."""
+
+    invocations: int = 0
+    delivered: int = 0
+    deleted: int = 0
+    failures: list[list[str]] = field(default_factory=list)
+
+
+def queue_arn(sqs: Any, url: str) -> str:
+    arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return arn
+
+
+def receive(sqs: Any, url: str, count: int) -> list[dict[str, Any]]:
+    """Up to ``count`` visible messages (several ReceiveMessage calls of at most 10)."""
+    messages: list[dict[str, Any]] = []
+    while len(messages) < count:
+        got = sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=min(10, count - len(messages)),
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not got:
+            break
+        messages.extend(got)
+    return messages
+
+
+def lambda_event(messages: list[dict[str, Any]], arn: str, region: str) -> dict[str, Any]:
+    """boto3's ReceiveMessage output (PascalCase) → the Lambda SQS event (camelCase)."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
+    }
+
+
+def deliver_batch(
+    sqs: Any,
+    url: str,
+    invoke: Invoke,
+    *,
+    batch_size: int = 10,
+    arn: str | None = None,
+    region: str = "us-east-1",
+) -> Any:
+    """One poll: receive, invoke, delete what succeeded, release what failed. The answer; None if empty."""
+    messages = receive(sqs, url, batch_size)
+    if not messages:
+        return None
+    answer = invoke(lambda_event(messages, arn or queue_arn(sqs, url), region))
+    settle(sqs, url, messages, answer)
+    return answer
+
+
+def settle(sqs: Any, url: str, messages: list[dict[str, Any]], answer: Any) -> None:
+    """What the mapping does with an answer: delete the successes, make the failures visible again."""
+    failed = {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])}
+    done = [m for m in messages if m["MessageId"] not in failed]
+    for i in range(0, len(done), 10):
+        entries = [
+            {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done[i : i + 10])
+        ]
+        sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+    for message in messages:
+        if message["MessageId"] in failed:
+            sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+
+
+def drain(
+    sqs: Any,
+    url: str,
+    invoke: Invoke,
+    *,
+    batch_size: int = 10,
+    until_deleted: int | None = None,
+    timeout: float = 120.0,
+    region: str = "us-east-1",
+) -> DrainReport:
+    """Invoke batch after batch until the queue is empty, or (``until_deleted``) until that many messages
+    were deleted, polling on while producers still fill the queue; gives up after ``timeout`` seconds.
+
+    Like Lambda's pollers, the next batch is received (and the last one settled) on a second thread
+    while the function handles the current one.
+    """
+    report = DrainReport()
+    arn = queue_arn(sqs, url)
+    deadline = time.monotonic() + timeout
+    with ThreadPoolExecutor(1, thread_name_prefix="poller") as poller:
+        pending = poller.submit(receive, sqs, url, batch_size)
+        settled: list[Future[None]] = []
+        while time.monotonic() < deadline:
+            messages = pending.result()
+            if not messages:
+                if until_deleted is None or report.deleted >= until_deleted:
+                    break
+                time.sleep(0.02)  # the producers are still at it
+                pending = poller.submit(receive, sqs, url, batch_size)
+                continue
+            if until_deleted is None or report.deleted + len(messages) < until_deleted:
+                pending = poller.submit(receive, sqs, url, batch_size)
+            else:
+                pending = poller.submit(list)  # the last batch: nothing left to poll for
+            report.invocations += 1
+            report.delivered += len(messages)
+            answer = invoke(lambda_event(messages, arn, region))
+            failed = [f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])]
+            report.failures.append(failed)
+            report.deleted += len(messages) - len(failed)
+            settled.append(poller.submit(settle, sqs, url, messages, answer))
+        for future in settled:
+            future.result()
+    return report

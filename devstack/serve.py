@@ -1,0 +1,165 @@
+"""``python -m devstack serve`` (``make serve``): ``handler.main_handler`` on 127.0.0.1 as an SCF Function
+URL serves it. Each HTTP request becomes a Function URL event, and the handler's answer the response:
+
+    make serve                                     # port 9100; the local stack when no credentials are set
+    curl -X POST localhost:9100/elements -d @body.json
+    python -m devstack serve --port 9200 --stack   # --stack / --no-stack choose explicitly
+
+With the local stack (VOD emulator, moto's S3, webhook receiver) the environment points at it, the sample
+media of ``events/http/`` are uploaded, and webhook deliveries are printed as they arrive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import os
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from devstack.http_events import build_event
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+DEFAULT_PORT = 9100
+MAX_REQUEST_BYTES = 6 * 1024 * 1024  # SCF's limit for a synchronous invocation's request
+TIME_LIMIT_MS = 60_000
+Invoke = Callable[[dict[str, Any], dict[str, Any]], Any]
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("serve", help="serve the handler on 127.0.0.1 as an SCF Function URL")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    parser.add_argument(
+        "--stack",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="start the local stack and point the environment at it (default: when no credentials are set)",
+    )
+    parser.set_defaults(run=serve)
+
+
+def serve(args: argparse.Namespace) -> int:
+    use_stack = args.stack if args.stack is not None else not _has_credentials(os.environ)
+    with contextlib.ExitStack() as cleanup:
+        if use_stack:
+            _start_stack(cleanup)
+        server = make_server(args.port)
+        cleanup.callback(server.server_close)
+        print(f"Serving handler.main_handler as an SCF Function URL on http://{HOST}:{server.server_port}")
+        print(f"  curl -X POST localhost:{server.server_port}/elements -d @body.json   (README: HTTP API)")
+        print("Press Ctrl-C to stop.", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+    return 0
+
+
+def make_server(port: int = DEFAULT_PORT, invoke: Invoke | None = None) -> ThreadingHTTPServer:
+    """A server on 127.0.0.1:``port`` (0: any free port) answering every request through ``invoke``."""
+    if invoke is None:
+        import handler
+
+        invoke = handler.main_handler
+    server = ThreadingHTTPServer((HOST, port), _handler_class(invoke))
+    server.daemon_threads = True
+    return server
+
+
+def to_http(result: Any) -> tuple[int, dict[str, str], bytes]:
+    """What a Function URL makes of the function's return value: the response it describes, or 200 JSON."""
+    if isinstance(result, dict) and "statusCode" in result:
+        headers = {
+            str(k): ", ".join(v) if isinstance(v, list) else str(v)
+            for k, v in result.get("headers", {}).items()
+        }
+        body = result.get("body") or ""
+        raw = base64.b64decode(body) if result.get("isBase64Encoded") is True else str(body).encode()
+        return int(result["statusCode"]), headers, raw
+    return 200, {"Content-Type": "application/json"}, json.dumps(result).encode()
+
+
+def _handler_class(invoke: Invoke) -> type[BaseHTTPRequestHandler]:
+    class FunctionUrl(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_REQUEST_BYTES:
+                self._reply(413, {"Content-Type": "application/json"}, b'{"error": "request too large"}')
+                self.close_connection = True
+                return
+            body = self.rfile.read(length)
+            parts = urlsplit(self.path)
+            event = build_event(
+                "scf_function_url",
+                self.command,
+                parts.path,
+                body=body,
+                headers=dict(self.headers.items()),
+                query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+                client_ip=self.client_address[0],
+            )
+            context = {"request_id": str(uuid.uuid4()), "time_limit_in_ms": TIME_LIMIT_MS}
+            try:
+                status, headers, raw = to_http(invoke(event, context))
+            except Exception as exc:  # the platform answers a function error itself
+                error = {"errorCode": -1, "errorMessage": f"{type(exc).__name__}: {exc}"}
+                status, headers, raw = 502, {"Content-Type": "application/json"}, json.dumps(error).encode()
+            self._reply(status, headers, raw)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+        def _reply(self, status: int, headers: Mapping[str, str], raw: bytes) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                if name.lower() not in ("content-length", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(raw)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # the handler logs each request as a JSON line
+
+    return FunctionUrl
+
+
+def _has_credentials(env: Mapping[str, str]) -> bool:
+    return any(env.get(name) for name in ("TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRET_ID"))
+
+
+def _start_stack(cleanup: contextlib.ExitStack) -> None:
+    from devstack.samples import body_for, objects_of
+    from devstack.stack import LocalStack
+
+    stack = cleanup.enter_context(LocalStack())
+    os.environ.update(stack.env())
+    print("Local stack on 127.0.0.1:")
+    print(f"  VOD emulator      {stack.vod.endpoint}")
+    print(f"  S3 (moto)         {stack.s3_endpoint}")
+    print(f"  webhook receiver  {stack.webhook.url}")
+    for path in sorted((ROOT / "events" / "http").rglob("request.json")):
+        for bucket, key in objects_of(json.loads(path.read_text())):
+            stack.make_bucket(bucket)
+            stack.s3.put_object(Bucket=bucket, Key=key, Body=body_for(key))
+    print("  sample media      cos://media-1250000000/library/mascot/{front,left,right}.png, elements/hero/")
+    stop = threading.Event()
+    cleanup.callback(stop.set)
+    threading.Thread(target=_print_deliveries, args=(stack, stop), daemon=True).start()
+
+
+def _print_deliveries(stack: Any, stop: threading.Event) -> None:
+    seen = 0
+    while not stop.wait(0.3):
+        deliveries = stack.webhook.deliveries
+        for delivery in deliveries[seen:]:
+            print(f"webhook <- {delivery.event}: {json.dumps(delivery.json)}", flush=True)
+        seen = len(deliveries)

@@ -1,0 +1,148 @@
+"""SUBMIT_MODE=queue: hand jobs to an SQS queue (SUBMIT_QUEUE_URL) instead of calling VOD.
+
+Uploads and HTTP requests come in bursts far above the 20 requests/second VOD admits. In queue mode the
+triggered deployment only checks each job (its media exist, its SessionId), pins its stored media and
+enqueues it (``lib.job_message``); a deployment of the same function triggered by that queue, with its
+concurrency capped, drains it through the rate limiter. Every failure is an Outcome, as in ``submit``:
+bad input is relayed as ``element.failed`` at once, a queue that cannot be reached asks for a retry.
+
+The queue may be FIFO (``.fifo``): the SessionId is then the de-duplication id, so a burst of
+redelivered uploads enqueues each element once (within SQS's five-minute window).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import threading
+from typing import Any
+from urllib.parse import urlsplit
+
+from lib import job_message
+from lib.api_params import build_params
+from lib.errors import RelayError, StorageError
+from lib.media import parse_media_ref
+from lib.pipeline import Job, Outcome, Services, fail
+from lib.resolve import resolve_media
+from lib.retry import with_retries
+from lib.storage import StoredObject
+
+log = logging.getLogger("relay.enqueue")
+_AWS_HOST = re.compile(r"^sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$|^([a-z0-9-]+)\.queue\.amazonaws\.com$")
+# Answers that no retry can change: the message itself is refused.
+_PERMANENT_CODES = {"InvalidMessageContents", "MessageTooLong", "InvalidParameterValue"}
+
+
+class QueueError(RelayError):
+    code = "QueueError"
+
+
+def enqueue(job: Job, services: Services) -> Outcome:
+    """Check ``job``, pin its media and send it to SUBMIT_QUEUE_URL; status "waiting" once queued."""
+    try:
+        objects = _pin_objects(job, services)
+        settings = services.settings
+        media = resolve_media(
+            job.request, settings, lambda kind: services.storage(kind, job.source.region), objects
+        )
+        session_id: str = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)[
+            "SessionId"
+        ]
+        body = job_message.encode(job, session_id, objects)
+        message_id = _send(services, body, session_id)
+    except RelayError as exc:
+        if exc.retryable:
+            return Outcome("retry", error=exc)
+        return fail(exc, job.source, services, request=job.request)
+    return Outcome("waiting", session_id, note=f"queued for submission (message {message_id})")
+
+
+def _pin_objects(job: Job, services: Services) -> dict[str, StoredObject]:
+    """The stored media of ``job`` as they are now (listing results first, a HEAD for the others)."""
+    objects: dict[str, StoredObject] = {}
+    for ref in job.request.media_refs():
+        parsed = parse_media_ref(ref)
+        if parsed.kind != "object" or ref in objects:
+            continue
+        known = job.known_objects.get(ref)
+        if known is not None:
+            objects[ref] = known
+            continue
+        storage = services.storage("cos" if parsed.scheme == "cos" else "s3", job.source.region)
+        try:
+            objects[ref] = storage.head(parsed.bucket, parsed.key)
+        except StorageError as exc:
+            if exc.retryable:
+                raise
+            # left to resolve_media, which names the field in the MediaError it raises
+    return objects
+
+
+def _send(services: Services, body: str, session_id: str) -> str:
+    settings = services.settings
+    url = settings.submit_queue_url
+    if not url:  # load_settings refuses queue mode without it; a hand-made Settings might not
+        raise QueueError("SUBMIT_QUEUE_URL is not set", code="QueueNotConfigured")
+    params: dict[str, Any] = {"QueueUrl": url, "MessageBody": body}
+    if url.endswith(".fifo"):
+        params.update(MessageGroupId=session_id, MessageDeduplicationId=session_id)
+    client = sqs_client(url, settings.submit_queue_region)
+    response = with_retries(lambda: _call(client, params), what="enqueue", invocation=services.invocation)
+    return str(response.get("MessageId", ""))
+
+
+def _call(client: Any, params: dict[str, Any]) -> dict[str, Any]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        response: dict[str, Any] = client.send_message(**params)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code") or "ClientError")
+        query_code = str(error.get("QueryErrorCode") or code)
+        raise QueueError(
+            f"SQS SendMessage failed: {code}",
+            code=f"Queue.{query_code.rsplit('.', 1)[-1]}",
+            retryable=query_code not in _PERMANENT_CODES and code not in _PERMANENT_CODES,
+        ) from None
+    except BotoCoreError as exc:  # connection refused, timeouts, no region
+        raise QueueError(
+            f"SQS SendMessage failed: {type(exc).__name__}", code="QueueUnreachable", retryable=True
+        ) from None
+    return response
+
+
+def queue_region(url: str, configured: str | None) -> str | None:
+    """SUBMIT_QUEUE_REGION, else the region an AWS queue URL's host names, else None (boto3's default)."""
+    if configured:
+        return configured
+    match = _AWS_HOST.match(urlsplit(url).hostname or "")
+    return (match.group(1) or match.group(2)) if match else None
+
+
+_lock = threading.Lock()
+
+
+def sqs_client(url: str, region: str | None) -> Any:
+    """A cached boto3 SQS client for the queue's endpoint (built once per warm container)."""
+    parts = urlsplit(url)
+    with _lock:  # botocore client creation is not thread-safe
+        return _build(f"{parts.scheme}://{parts.netloc}", queue_region(url, region))
+
+
+@functools.lru_cache(maxsize=4)
+def _build(endpoint: str, region: str | None) -> Any:
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
+
+    config = Config(connect_timeout=3, read_timeout=10, retries={"total_max_attempts": 1})
+    try:
+        return boto3.session.Session().client("sqs", region_name=region, endpoint_url=endpoint, config=config)
+    except BotoCoreError as exc:
+        raise QueueError(
+            f"no SQS client for {endpoint}: {type(exc).__name__} (set SUBMIT_QUEUE_REGION)",
+            code="QueueNotConfigured",
+            retryable=True,
+        ) from None

@@ -1,0 +1,212 @@
+"""The HTTP API, whatever the trigger: authentication, routing, the size limit, and the one place where
+errors and outcomes become HTTP statuses. Adapters (``lib/sources/*``) hand in an ``HttpRequest`` and
+turn the ``HttpResponse`` back into their trigger's shape; no trigger shape is seen here.
+
+    GET  /health                   liveness and the names of missing settings (never their values); open
+    POST /elements                 an element request (design section 6)        202 submitted | 200 duplicate
+    POST /elements/from-folder     {"folder": "cos://bucket/elements/hero/"}     202 submitted | 200 duplicate
+    GET  /elements/{session_id}    the receipt's state (needs RECEIPT_BUCKET)    200
+    POST /vod/events  (and POST /) a pushed VOD event; open, checked with VOD_EVENT_SIGN_KEY  200 | 401
+    POST /vod/pull                 one PullEvents → relay → ConfirmEvents cycle  200
+    GET  /tasks/{task_id}          DescribeTaskDetail: status, progress, element ids   200 | 404
+
+    400 malformed JSON or a broken rule      401 bearer token missing or wrong (when API_TOKEN is set)
+    404 / 405 unknown route / method (Allow) 413 body over 1 MB
+    422 VOD parameter error (its code)       502 other VOD or storage refusal
+    503 transient failure, with Retry-After  500 a bug or a broken configuration (logged, never detailed)
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from lib import http_vod_routes as vod_routes
+from lib.errors import ConfigError, FieldProblem, InputError, RelayError, StorageError
+from lib.http_model import HttpError, HttpRequest, HttpResponse
+from lib.http_routes import create_element, create_from_folder, get_element, health
+from lib.logs import redact
+from lib.pipeline import Outcome, Services
+from lib.vod import PARAMETER_CODE_PREFIXES
+
+MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_RETRY_AFTER_S = 2
+MAX_RETRY_AFTER_S = 10  # a hint to a caller, not the invocation's whole remaining time
+CALLER_STORAGE_CODES = ("InvalidObjectName", "InvalidBucketName")  # a media reference no bucket can hold
+MAX_TEXT, MAX_DETAILS = 500, 50  # an error answer stays small whatever the request held
+log = logging.getLogger("relay.http")
+
+RouteResult = HttpResponse | Outcome
+Handler = Callable[[HttpRequest, Services, Mapping[str, str]], RouteResult]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: str  # segments in braces are parameters: /elements/{session_id}
+    handler: Handler
+    open: bool = False  # answered without the bearer token
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/health", health, open=True),
+    Route("POST", "/elements", create_element),
+    Route("POST", "/elements/from-folder", create_from_folder),
+    Route("GET", "/elements/{session_id}", get_element),
+    Route("POST", "/vod/events", vod_routes.vod_event, open=True),
+    Route("POST", "/", vod_routes.vod_event, open=True),
+    Route("POST", "/vod/pull", vod_routes.pull),
+    Route("GET", "/tasks/{task_id}", vod_routes.task),
+)
+
+
+class InternalError(RelayError):
+    """A bug or a broken configuration: 500, details only in the log."""
+
+    code = "InternalError"
+
+
+def serve(read: Callable[[], HttpRequest], services: Services) -> HttpResponse:
+    """Read the request (an adapter's conversion) and answer it; never raises."""
+    started = time.monotonic()
+    request: HttpRequest | None = None
+    outcome: Outcome | None = None
+    try:
+        request = read()
+        result = _route(request, services)
+        if isinstance(result, Outcome):
+            outcome = result
+            result = answer(result)
+        response = result
+    except RelayError as exc:
+        response = error_response(exc)
+    except Exception:
+        log.exception("unexpected error while answering an HTTP request")
+        response = error_response(InternalError("internal error; the function's log has the details"))
+    response = HttpResponse(
+        response.status, {**response.headers, "X-Request-Id": services.invocation.request_id}, response.body
+    )
+    _log(request, response, outcome, services, started)
+    return response
+
+
+def _route(request: HttpRequest, services: Services) -> RouteResult:
+    path = request.path.rstrip("/") or "/"
+    matches = [(route, params) for route in ROUTES if (params := _match(route.pattern, path)) is not None]
+    exact = [(route, params) for route, params in matches if not params]
+    matches = exact or matches
+    chosen = next(((r, p) for r, p in matches if r.method == request.method), None)
+    token = services.settings.api_token
+    if token and not (chosen is not None and chosen[0].open) and not _authorised(request, token):
+        raise HttpError(
+            401, "Unauthorized", "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+        )
+    if not matches:
+        raise HttpError(404, "NotFound", f"no route for {path[:100]}")
+    if chosen is None:
+        allowed = ", ".join(sorted({route.method for route, _ in matches}))
+        message = f"{path[:100]} accepts {allowed}"
+        raise HttpError(405, "MethodNotAllowed", message, headers={"Allow": allowed})
+    if len(request.body) > MAX_BODY_BYTES:
+        raise HttpError(413, "PayloadTooLarge", f"the body must be at most {MAX_BODY_BYTES} bytes")
+    route, params = chosen
+    return route.handler(request, services, params)
+
+
+def _match(pattern: str, path: str) -> dict[str, str] | None:
+    want, got = pattern.strip("/").split("/"), path.strip("/").split("/")
+    if len(want) != len(got):
+        return None
+    params: dict[str, str] = {}
+    for expected, actual in zip(want, got, strict=True):
+        if expected.startswith("{"):
+            if not actual:
+                return None
+            params[expected[1:-1]] = unquote(actual)
+        elif expected != actual:
+            return None
+    return params
+
+
+def _authorised(request: HttpRequest, token: str) -> bool:
+    scheme, _, credentials = (request.header("authorization") or "").strip().partition(" ")
+    given = credentials.strip().encode("utf-8", "surrogatepass")
+    matched = hmac.compare_digest(given, token.encode("utf-8", "surrogatepass"))
+    return matched and scheme.lower() == "bearer"
+
+
+def answer(outcome: Outcome) -> HttpResponse:
+    """An outcome of the pipeline as the response its caller gets."""
+    accepted = {"submitted": (202, "submitted"), "duplicate": (200, "duplicate"), "waiting": (202, "queued")}
+    if outcome.status in accepted:  # waiting: SUBMIT_MODE=queue enqueued it for the draining deployment
+        status, word = accepted[outcome.status]
+        body = {"status": word}
+        for name in ("session_id", "task_id", "request_id", "note"):
+            if getattr(outcome, name):
+                body[name] = getattr(outcome, name)
+        return HttpResponse.json(status, body)
+    error = outcome.error or InternalError(f"the request ended as {outcome.status!r}")
+    if outcome.status == "retry" and not error.retryable:
+        error = RelayError(error.message, code=error.code, retryable=True)
+    return error_response(error)
+
+
+def status_for(error: RelayError) -> int:
+    """The HTTP status of an error: the one mapping of the API."""
+    if isinstance(error, HttpError):
+        return error.status
+    if error.retryable:
+        return 503
+    if isinstance(error, InputError) or (
+        isinstance(error, StorageError) and error.code in CALLER_STORAGE_CODES
+    ):
+        return 400
+    if isinstance(error, (InternalError, ConfigError)):
+        return 500
+    if error.code.startswith(PARAMETER_CODE_PREFIXES):
+        return 422  # VOD refused a parameter (now, or as recorded in a receipt)
+    return 502  # VOD, storage or webhook refusals: an upstream said no
+
+
+def error_response(error: RelayError) -> HttpResponse:
+    """``{"error": {"code", "message", "details"}}`` with the status ``status_for`` gives."""
+    status = status_for(error)
+    details = [_redacted(d).as_dict() for d in error.details]
+    message = redact(error.message[:MAX_TEXT]) + ("…" if len(error.message) > MAX_TEXT else "")
+    payload = {"error": {"code": error.code, "message": message, "details": details[:MAX_DETAILS]}}
+    headers = dict(error.headers) if isinstance(error, HttpError) else {}
+    if status == 503:
+        wait = math.ceil(error.retry_after or DEFAULT_RETRY_AFTER_S)
+        headers["Retry-After"] = str(min(MAX_RETRY_AFTER_S, max(1, wait)))
+    return HttpResponse.json(status, payload, headers)
+
+
+def _redacted(detail: FieldProblem) -> FieldProblem:
+    """A detail as answered: scrubbed, and short (a field name may be any key the caller sent)."""
+    return FieldProblem(redact(detail.field[:MAX_TEXT]), redact(detail.problem[:MAX_TEXT]))
+
+
+def _log(
+    request: HttpRequest | None,
+    response: HttpResponse,
+    outcome: Outcome | None,
+    services: Services,
+    started: float,
+) -> None:
+    level = logging.WARNING if response.status >= 500 else logging.INFO
+    extra: dict[str, object] = {
+        "request_id": services.invocation.request_id,
+        "source": "http",
+        "method": request.method if request else None,
+        "path": request.path[:200] if request else None,
+        "http_status": response.status,
+        "duration_ms": round((time.monotonic() - started) * 1000, 1),
+    }
+    if outcome is not None:
+        extra.update({k: v for k, v in outcome.as_dict().items() if k in ("status", "session_id", "task_id")})
+    log.log(level, "http %s", response.status, extra=extra)

@@ -1,0 +1,175 @@
+"""What each route of the HTTP API does; ``lib.http_api`` routes to these and maps what they return or
+raise to HTTP. Submission goes through the same paths as every other source: ``submit_request`` for an
+element request, ``plan_upload`` + ``dispatch``/``fail`` for a folder.
+
+Errors found before there is an element request (JSON syntax, the folder address, a folder not ready)
+are answered only; a broken rule of an element request (body or manifest) is also relayed as
+``element.failed``, as for every source.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from lib.assemble import MANIFEST, Broken, Skip, Upload, plan_upload
+from lib.errors import ConfigError, FieldProblem, InputError, StorageError
+from lib.http_model import HttpError, HttpRequest, HttpResponse
+from lib.logs import redact
+from lib.pipeline import Outcome, Services, SourceInfo, dispatch, fail
+from lib.receipts import Receipt, ReceiptStore
+from lib.request_model import MAX_REF
+from lib.retry import with_retries
+from lib.sources.direct import submit_request
+from lib.storage import StorageKind
+
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+SESSION_ID = re.compile(r"[^/\x00-\x1f\x7f]{1,50}")
+NOT_READABLE = ("NoSuchBucket", "NoSuchKey", "AccessDenied", "403", "AllAccessDisabled")
+RECEIPT_FIELDS = (
+    "session_id",
+    "state",
+    "task_id",
+    "request_id",
+    "element_name",
+    "reference_type",
+    "element_ids",
+    "error",
+    "relayed",
+)
+
+
+def health(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
+    """Liveness, and the names (never the values) of settings and credentials that are missing."""
+    missing = services.settings.missing()
+    try:
+        services.credentials()
+    except ConfigError:
+        missing += ["TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY"]
+    return HttpResponse.json(200, {"status": "ok", "missing": missing})
+
+
+def create_element(request: HttpRequest, services: Services, params: Mapping[str, str]) -> Outcome:
+    """POST /elements: the body is an element request."""
+    return submit_request(read_json(request), services, SourceInfo("http"))
+
+
+def create_from_folder(request: HttpRequest, services: Services, params: Mapping[str, str]) -> Outcome:
+    """POST /elements/from-folder: assemble a folder as its upload would, and submit it."""
+    upload = folder_upload(read_json(request), services.settings.element_prefix)
+    try:
+        plan = plan_upload(upload, services.settings, services.storage(upload.kind, None))
+    except StorageError as exc:
+        if exc.retryable or exc.code not in NOT_READABLE:
+            raise
+        raise _folder_error("InvalidFolder", f"the bucket or folder is not readable ({exc.code})") from None
+    except InputError as exc:  # a manifest rule broken before the plan was made
+        return fail(exc, SourceInfo("http", upload.bucket, (upload.key,)), services)
+    if isinstance(plan, Skip):
+        code = "FolderNotReady" if plan.status == "waiting" else "InvalidFolder"
+        raise _folder_error(code, plan.note)
+    if isinstance(plan, Broken):
+        return fail(plan.error, _as_http(plan.source), services, session_id=plan.session_id)
+    return dispatch(replace(plan, source=_as_http(plan.source)), services)
+
+
+def get_element(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
+    """GET /elements/{session_id}: what the receipt of that submission says."""
+    settings = services.settings
+    session_id = params["session_id"]
+    if not settings.receipt_bucket:
+        raise HttpError(404, "ReceiptsNotConfigured", "receipts are not kept: RECEIPT_BUCKET is not set")
+    if not SESSION_ID.fullmatch(session_id):
+        raise InputError.from_problems(
+            (FieldProblem("session_id", "must be 1 to 50 characters without '/' or control characters"),)
+        )
+    store = ReceiptStore(
+        services.storage(settings.receipt_storage, None), settings.receipt_bucket, settings.receipt_prefix
+    )
+    found = with_retries(lambda: store.load(session_id), what="receipt load", invocation=services.invocation)
+    if found is None:
+        raise HttpError(404, "NotFound", "no submission with this session_id")
+    return HttpResponse.json(200, receipt_view(found.receipt))
+
+
+def receipt_view(receipt: Receipt) -> dict[str, Any]:
+    """The public part of a receipt (no lease owner, no callback URL), times as ISO 8601 UTC."""
+    view: dict[str, Any] = {}
+    for name in RECEIPT_FIELDS:
+        value = getattr(receipt, name)
+        if isinstance(value, dict):  # the error: its message may quote what VOD was sent
+            value = {k: redact(v) if isinstance(v, str) else v for k, v in value.items()}
+        if value not in (None, (), ""):
+            view[name] = list(value) if isinstance(value, tuple) else value
+    for name in ("created_at", "updated_at"):
+        moment = getattr(receipt, name)
+        if moment:
+            view[name] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+    return view
+
+
+def read_json(request: HttpRequest) -> object:
+    """The body as JSON; 400 (answered, not relayed) when it is empty, not UTF-8 or not JSON."""
+    if not request.body.strip():
+        raise _bad_body("is required: a JSON object")
+    try:
+        text = request.body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _bad_body("must be UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _bad_body(f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except (ValueError, RecursionError):
+        raise _bad_body("is not valid JSON (nested too deeply or out of range)") from None
+
+
+def folder_upload(payload: object, element_prefix: str) -> Upload:
+    """``{"folder": "cos://bucket/<prefix><name>/"}`` → the upload of that folder's manifest."""
+    if not isinstance(payload, dict):
+        raise _bad_body('must be a JSON object: {"folder": "cos://bucket/elements/name/"}')
+    problems = [
+        FieldProblem(str(k)[:100], "is not a field of this request") for k in payload if k != "folder"
+    ]
+    folder = payload.get("folder")
+    if not isinstance(folder, str) or not folder:
+        problems.append(
+            FieldProblem("folder", "is required: cos://bucket/<folder>/ or s3://bucket/<folder>/")
+        )
+    if problems:
+        raise InputError("; ".join(f"{p.field}: {p.problem}" for p in problems), details=tuple(problems))
+    assert isinstance(folder, str)
+    scheme, sep, rest = folder.partition("://")
+    bucket, _, key = rest.partition("/")
+    kind: StorageKind = "s3" if scheme.lower() == "s3" else "cos"
+    if not sep or scheme.lower() not in ("cos", "s3") or not key.strip("/") or len(folder) > MAX_REF:
+        raise _folder_error("InvalidFolder", "must be cos://bucket/<folder>/ or s3://bucket/<folder>/")
+    if not BUCKET_NAME.fullmatch(bucket):
+        raise _folder_error("InvalidFolder", "names no valid bucket (lower-case letters, digits, '-', '.')")
+    key = key.rstrip("/") + "/"
+    name = key[len(element_prefix) : -1]
+    if not key.startswith(element_prefix) or not name or "/" in name or name in (".", ".."):
+        raise _folder_error(
+            "InvalidFolder", f"must be one folder directly under ELEMENT_PREFIX, like {element_prefix}hero/"
+        )
+    if any(ord(c) < 32 or ord(c) == 127 or c == "\\" for c in key):
+        raise _folder_error("InvalidFolder", "must not contain control characters or backslashes")
+    return Upload(kind, bucket, key + MANIFEST)
+
+
+def _as_http(source: SourceInfo) -> SourceInfo:
+    return replace(source, kind="http")
+
+
+def _folder_error(code: str, problem: str) -> InputError:
+    return InputError(f"folder: {problem}", code=code, details=(FieldProblem("folder", problem),))
+
+
+def _bad_body(problem: str) -> InputError:
+    return InputError(
+        f"(body): {problem}", code="MalformedRequest", details=(FieldProblem("(body)", problem),)
+    )

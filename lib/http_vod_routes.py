@@ -1,0 +1,60 @@
+"""HTTP routes that close the loop with VOD (the function's URL as VOD's ``NotificationUrl``):
+
+POST /vod/events       a pushed VOD event (EventContent); open to VOD, which cannot send a bearer
+                       token, so it is guarded by VOD_EVENT_SIGN_KEY (Sign/T) instead
+POST /                 the same, for a NotificationUrl set to the bare function URL
+POST /vod/pull         one pull cycle (PullEvents → relay → ConfirmEvents), as a Timer tick does
+GET  /tasks/{task_id}  DescribeTaskDetail: status, progress, element ids, error
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+
+from lib.completion import SignatureError, describe_task, handle_event, is_vod_event, pull_cycle, verify_push
+from lib.errors import FieldProblem, InputError, RelayError, VodError
+from lib.http_model import HttpError, HttpRequest, HttpResponse
+from lib.http_routes import read_json
+from lib.pipeline import Services
+
+TASK_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+log = logging.getLogger("relay.http")
+
+
+def vod_event(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
+    """A pushed completion event: verified, relayed once, acknowledged; other event types ignored."""
+    content = read_json(request)
+    if not is_vod_event(content):
+        raise HttpError(404, "NotFound", "no route for this request: the body is not a VOD event")
+    assert isinstance(content, dict)
+    key = services.settings.vod_event_sign_key
+    if key is None:
+        log.warning("VOD_EVENT_SIGN_KEY is not set: a pushed VOD event is accepted unverified")
+    try:
+        verify_push(content, request.headers, key)
+    except SignatureError as exc:
+        raise HttpError(401, exc.code, exc.message) from None
+    outcome = handle_event(content, services)
+    if outcome.status == "retry" and outcome.error is not None:
+        raise RelayError(outcome.error.message, code=outcome.error.code, retryable=True)
+    return HttpResponse.json(200, outcome.as_dict())
+
+
+def pull(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
+    """One pull cycle now; what it pulled, relayed and left unconfirmed."""
+    return HttpResponse.json(200, {"pull": "done", **pull_cycle(services)})
+
+
+def task(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
+    """DescribeTaskDetail of one element task; 404 when VOD does not know it (or it is over 3 days old)."""
+    task_id = params["task_id"]
+    if not TASK_ID.fullmatch(task_id):
+        raise InputError.from_problems((FieldProblem("task_id", "must be a VOD TaskId"),))
+    try:
+        return HttpResponse.json(200, describe_task(task_id, services))
+    except VodError as exc:
+        if exc.code == "InvalidParameterValue.TaskId":
+            raise HttpError(404, "NotFound", "VOD knows no such task (tasks are kept 3 days)") from None
+        raise

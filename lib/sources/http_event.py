@@ -1,0 +1,62 @@
+"""What the HTTP source adapters share: the body as bytes (base64 decoded when flagged), the response
+fields every HTTP trigger understands, and the hand-over to the trigger-agnostic ``lib.http_api``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from lib.errors import FieldProblem, InputError
+from lib.http_model import HttpRequest, HttpResponse
+from lib.pipeline import Services
+
+
+def serve_event(read: Callable[[], HttpRequest], services: Services) -> HttpResponse:
+    """Answer the request ``read`` builds from the event (errors in reading it are answered too)."""
+    from lib.http_api import serve  # imported on HTTP invocations only; it imports lib.sources itself
+
+    return serve(read, services)
+
+
+def is_base64(flag: object) -> bool:
+    """``isBase64Encoded``: a boolean, or the string "true" (SCF API Gateway's documented sample)."""
+    return flag is True or (isinstance(flag, str) and flag.strip().lower() == "true")
+
+
+def body_bytes(body: object, base64_encoded: bool) -> bytes:
+    """The request body as bytes; a body given as a JSON value (console tests) is serialised."""
+    if body is None:
+        return b""
+    if not isinstance(body, str):
+        body = json.dumps(body, ensure_ascii=False)
+    if not base64_encoded:
+        return body.encode("utf-8", "surrogatepass")
+    try:
+        return base64.b64decode(body.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError(
+            "(body): is flagged isBase64Encoded but is not valid base64",
+            code="MalformedRequest",
+            details=(FieldProblem("(body)", "is flagged isBase64Encoded but is not valid base64"),),
+        ) from None
+
+
+def mapping(value: object) -> Mapping[str, object]:
+    """A headers or query object of an event; ``null`` (API Gateway) or anything else gives {}."""
+    return value if isinstance(value, dict) else {}
+
+
+def response_fields(response: HttpResponse, *, with_base64_flag: bool) -> dict[str, Any]:
+    """``statusCode``, ``headers``, ``body`` (text) and, where the trigger reads it, ``isBase64Encoded``."""
+    fields: dict[str, Any] = {
+        "statusCode": response.status,
+        "headers": dict(response.headers),
+        "body": response.body,
+    }
+    if with_base64_flag:
+        fields["isBase64Encoded"] = False
+    return fields

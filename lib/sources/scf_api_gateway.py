@@ -1,0 +1,41 @@
+"""SCF API Gateway trigger (legacy, being retired; reference §3.2–3.4):
+
+    {"requestContext": {"serviceId": "service-...", "stage": "release", ...}, "httpMethod": "POST",
+     "path": "/elements", "headers": {...}, "queryString": {...}, "body": "...",
+     "isBase64Encoded": false | true | "true", "pathParameters": {...}, ...}
+
+``isBase64Encoded`` comes as a boolean or, in the documented sample, the string "true". The answer is
+the integration response ``{"isBase64Encoded", "statusCode", "headers", "body"}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lib.http_model import HttpRequest
+from lib.pipeline import Services
+from lib.sources.http_event import body_bytes, is_base64, mapping, response_fields, serve_event
+
+
+class ScfApiGateway:
+    name = "scf_api_gateway"
+
+    def matches(self, event: dict[str, Any]) -> bool:
+        context = event.get("requestContext")
+        return (
+            isinstance(event.get("httpMethod"), str) and isinstance(context, dict) and "serviceId" in context
+        )
+
+    def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
+        response = serve_event(lambda: to_request(event), services)
+        return response_fields(response, with_base64_flag=True)
+
+
+def to_request(event: dict[str, Any]) -> HttpRequest:
+    return HttpRequest.build(
+        event.get("httpMethod"),
+        event.get("path"),
+        mapping(event.get("headers")),
+        mapping(event.get("queryString")) or mapping(event.get("queryStringParameters")),
+        body_bytes(event.get("body"), is_base64(event.get("isBase64Encoded"))),
+    )

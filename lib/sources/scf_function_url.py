@@ -1,0 +1,42 @@
+"""SCF Function URL, the current SCF HTTP trigger (reference §3.5), for an event function:
+
+    {"httpMethod": "POST", "path": "/elements", "headers": {...}, "queryString": {...}, "body": "..."}
+
+The API Gateway shape minus ``requestContext``, ``isBase64Encoded`` and the declared parameters; the
+answer is ``{"statusCode", "headers", "body"}``. How binary bodies arrive is unconfirmed, so an
+``isBase64Encoded`` flag is honoured when one is present.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lib.http_model import HttpRequest
+from lib.pipeline import Services
+from lib.sources.http_event import body_bytes, is_base64, mapping, response_fields, serve_event
+
+
+class ScfFunctionUrl:
+    name = "scf_function_url"
+
+    def matches(self, event: dict[str, Any]) -> bool:
+        return (
+            isinstance(event.get("httpMethod"), str)
+            and "path" in event
+            and "requestContext" not in event
+            and "resource" not in event
+        )
+
+    def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
+        response = serve_event(lambda: to_request(event), services)
+        return response_fields(response, with_base64_flag=False)
+
+
+def to_request(event: dict[str, Any]) -> HttpRequest:
+    return HttpRequest.build(
+        event.get("httpMethod"),
+        event.get("path"),
+        mapping(event.get("headers")),
+        mapping(event.get("queryString")),
+        body_bytes(event.get("body"), is_base64(event.get("isBase64Encoded"))),
+    )

@@ -1,0 +1,193 @@
+"""A tiny HTTP proxy in front of moto's S3 server that injects storage faults and logs every request.
+
+The function under test talks to it as its ``STORAGE_ENDPOINT_URL`` (path-style S3 over plain HTTP), so
+storage faults reach it as real HTTP answers that botocore parses, and every object the function
+writes is seen on the wire.
+
+    proxy.fail("PUT", "/.element-receipts/", status=503, code="ServiceUnavailable", times=2)
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "content-length",
+    "date",
+    "server",
+}
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request the proxy received, and the status it answered."""
+
+    method: str
+    bucket: str
+    key: str
+    query: str
+    status: int
+
+
+@dataclass
+class _Rule:
+    method: str
+    contains: str
+    status: int
+    code: str
+    remaining: int
+    skip: int
+
+
+class StorageProxy:
+    """Forwards to ``upstream`` (``http://host:port``); scripted rules answer instead, in order."""
+
+    def __init__(self, upstream: str) -> None:
+        parts = urlsplit(upstream)
+        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self._rules: list[_Rule] = []
+        self._seen: list[Seen] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "the proxy is not running"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> StorageProxy:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        server.daemon_threads = True
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._rules.clear()
+            self._seen.clear()
+
+    def clear_rules(self) -> None:
+        """Forget the faults still queued (the requests seen are kept)."""
+        with self._lock:
+            self._rules.clear()
+
+    def fail(
+        self, method: str, contains: str, *, status: int, code: str, times: int = 1, skip: int = 0
+    ) -> None:
+        """Answer ``times`` ``method`` requests whose path+query contains ``contains`` with an S3 error,
+        after letting the first ``skip`` of them through."""
+        with self._lock:
+            self._rules.append(_Rule(method, contains, status, code, times, skip))
+
+    @property
+    def seen(self) -> list[Seen]:
+        with self._lock:
+            return list(self._seen)
+
+    def writes(self) -> list[Seen]:
+        """Every request that could create, change or delete an object."""
+        return [s for s in self.seen if s.method in ("PUT", "POST", "DELETE")]
+
+    def _rule_for(self, method: str, target: str) -> _Rule | None:
+        with self._lock:
+            for rule in self._rules:
+                if rule.method == method and rule.contains in target and rule.remaining > 0:
+                    if rule.skip > 0:
+                        rule.skip -= 1
+                        continue
+                    rule.remaining -= 1
+                    return rule
+        return None
+
+    def _record(self, method: str, target: str, status: int) -> None:
+        parts = urlsplit(target)
+        bucket, _, key = unquote(parts.path).lstrip("/").partition("/")
+        with self._lock:
+            self._seen.append(Seen(method, bucket, key, parts.query, status))
+
+
+@contextmanager
+def running_proxy(upstream: str) -> Iterator[StorageProxy]:
+    proxy = StorageProxy(upstream).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+def _handler(proxy: StorageProxy) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as separate writes
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else b""
+            rule = proxy._rule_for(self.command, self.path)
+            if rule is not None:
+                proxy._record(self.command, self.path, rule.status)
+                xml = (
+                    '<?xml version="1.0" encoding="UTF-8"?>'
+                    f"<Error><Code>{rule.code}</Code><Message>injected</Message>"
+                    "<RequestId>proxy</RequestId></Error>"
+                ).encode()
+                self._reply(rule.status, [("Content-Type", "application/xml")], xml)
+                return
+            upstream = http.client.HTTPConnection(*proxy.upstream, timeout=30)
+            try:
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                if body or self.command in ("PUT", "POST"):
+                    headers["Content-Length"] = str(len(body))
+                upstream.request(self.command, self.path, body=body or None, headers=headers)
+                response = upstream.getresponse()
+                data = response.read()
+                proxy._record(self.command, self.path, response.status)
+                kept = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP]
+                self._reply(response.status, kept, data, length=response.getheader("Content-Length"))
+            finally:
+                upstream.close()
+
+        def _reply(
+            self, status: int, headers: list[tuple[str, str]], data: bytes, *, length: str | None = None
+        ) -> None:
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            head = self.command == "HEAD"
+            self.send_header("Content-Length", length if head and length else str(len(data)))
+            self.end_headers()
+            if not head:
+                self.wfile.write(data)
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler

@@ -1,0 +1,375 @@
+"""Security: no secret or presigned signature leaks; per-request callback URLs cannot reach private
+addresses (DNS and redirects included); deliveries are signed with a timestamp; inbound limits hold;
+the function writes under RECEIPT_PREFIX only and ignores its own receipts.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import quote_plus
+
+import pytest
+
+from devstack.vod_emulator import Fault
+from lib.assemble import MAX_MANIFEST_BYTES, Broken, Upload, plan_upload
+from lib.callbacks import check_callback_url
+from lib.errors import InputError
+from lib.settings import load_settings
+from lib.sources import infer_source
+from lib.sources.base import MAX_RECORDS
+from tests.conftest import load_event
+from tests.faults.conftest import World
+from tests.faults.hostile import ENV, FakeServices, FakeVod, offline, seeded_storage
+from tests.test_docs_and_config import readme_verifier
+
+HTTP_READY = importlib.util.find_spec("devstack.http_events") is not None
+QUEUE_READY = importlib.util.find_spec("lib.sources.sqs") is not None
+B = "media-1250000000"
+
+
+# ---------------------------------------------------------------------------------- secrets
+
+
+def http_event(method: str, path: str, body: Any = None, token: str | None = None) -> dict[str, Any]:
+    from devstack.http_events import build_event
+
+    raw = json.dumps(body).encode() if body is not None else None
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    event: dict[str, Any] = build_event("scf_function_url", method, path, body=raw, headers=headers)
+    return event
+
+
+def test_no_secret_or_signature_leaks_in_a_broad_run(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Uploads, direct, HTTP and queue requests, failures and retries: the secret key, the session
+    token, CALLBACK_SECRET, API_TOKEN and every presigned signature VOD received appear in no log line,
+    stdout/stderr, error, handler answer, webhook request or receipt."""
+    import os
+
+    token = os.environ["API_TOKEN"]
+    session_token = world.stack.session_token
+    for sample in ("cos/put.json", "cos/video.json", "s3/put.json", "direct/request.json"):
+        world.stage(load_event(sample))
+    world.stack.vod.inject(Fault("error", code="InternalError"))
+    world.stack.webhook.script([503])
+    elements = failed = 0
+    for sample in ("cos/put.json", "cos/video.json", "s3/put.json", "direct/request.json"):
+        assert world.invoke(load_event(sample)).error is None
+        elements += 1
+    world.invoke(load_event("direct/invalid.json"))
+    failed += 1
+
+    # VOD's messages may echo what it was sent: a presigned URL with the session token in it
+    echo = f"cannot fetch https://{B}.cos/x.png?X-Amz-Security-Token={session_token}&X-Amz-Signature=0a1b2c3d4e5f6a7b8c9d"
+    world.stack.vod.inject(Fault("error", code="InvalidParameterValue.ElementImageList", message=echo))
+    refused = dict(load_event("direct/request.json"), name="Refused")
+    assert world.invoke(refused).result["status"] == "failed"
+    failed += 1
+
+    # the webhook down for a whole invocation, then the platform's retry
+    monkeypatch.setenv("CALLBACK_URL", "http://127.0.0.1:9/hook")
+    late = dict(load_event("direct/request.json"), name="Late")
+    assert world.invoke(late, time_limit_ms=2500).retry_asked
+    monkeypatch.setenv("CALLBACK_URL", world.stack.webhook.url)
+    assert world.invoke(late).error is None
+    elements += 1
+
+    if HTTP_READY:
+        created = world.invoke(http_event("POST", "/elements", dict(refused, name="Http"), token)).result
+        assert created["statusCode"] in (200, 202), created
+        elements += 1
+        session = json.loads(created["body"])["session_id"]
+        assert (
+            world.invoke(http_event("GET", f"/elements/{session}", token=token)).result["statusCode"] == 200
+        )
+        assert world.invoke(http_event("GET", "/health")).result["statusCode"] == 200
+        assert world.invoke(http_event("POST", "/elements", {}, "wrong")).result["statusCode"] == 401
+    if QUEUE_READY:
+        body = json.dumps(dict(refused, name="Queued"))
+        event = {"Records": [{"messageId": "m1", "eventSource": "aws:sqs", "body": body}]}
+        assert world.invoke(event).result == {"batchItemFailures": []}
+        elements += 1
+
+    assert world.signatures(), "the emulator received presigned URLs"
+    assert '"status": "submitted"' in world.logs.getvalue()  # the capture works
+    world.finish("security: broad run", elements=elements, failed=failed)
+
+
+def test_deliveries_are_signed_with_a_timestamp(world: World) -> None:
+    """Every delivery carries t=<unix seconds>,v1=<hmac>; the README's verifier accepts it, and refuses
+    it once the body is changed, the secret is wrong or the timestamp is old (a replay)."""
+    verify = readme_verifier()
+    event = load_event("cos/video.json")
+    world.stage(event)
+    world.invoke(event)
+    (delivery,) = world.stack.webhook.wait_for(1)
+    header, body, secret = delivery.headers["x-element-signature"], delivery.body, world.stack.callback_secret
+    stamp = int(dict(part.split("=", 1) for part in header.split(","))["t"])
+    assert abs(stamp - time.time()) < 60
+    assert verify(secret, header, body)
+    assert not verify(secret, header, body.replace(b'"', b"'", 1))
+    assert not verify("whsec-other", header, body)
+    assert not verify(secret, header, body, tolerance=-1)  # every timestamp is too old now
+    world.finish("security: signed deliveries")
+
+
+# ------------------------------------------------------------------------------ callback URLs
+
+
+def fake_dns(monkeypatch: pytest.MonkeyPatch, table: dict[str, list[str]]) -> None:
+    """socket.getaddrinfo answers from ``table`` (the real resolution code path runs)."""
+
+    def getaddrinfo(host: str, *args: Any, **kwargs: Any) -> list[Any]:
+        if host not in table:
+            raise socket.gaierror(host)
+        family = {True: socket.AF_INET6, False: socket.AF_INET}
+        return [(family[":" in a], socket.SOCK_STREAM, 6, "", (a, 0)) for a in table[host]]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+ALLOW = load_settings({"CALLBACK_ALLOWED_HOSTS": "hooks.example.com,api.partner.example"})
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "127.8.9.10",
+        "10.0.0.1",
+        "172.16.5.4",
+        "192.168.1.1",
+        "169.254.169.254",  # cloud metadata (AWS, Tencent's is 169.254.0.x)
+        "169.254.0.23",
+        "100.100.100.200",  # another cloud's metadata address (CGNAT range)
+        "100.64.0.1",
+        "0.0.0.0",  # noqa: S104 - an address a name may resolve to
+        "224.0.0.1",
+        "240.0.0.1",
+        "::1",
+        "fe80::1",
+        "fd00:ec2::254",  # AWS metadata over IPv6
+        "::ffff:127.0.0.1",
+        "::ffff:169.254.169.254",
+        "::",
+    ],
+)
+def test_allow_listed_host_resolving_to_a_private_address_is_refused(
+    monkeypatch: pytest.MonkeyPatch, address: str
+) -> None:
+    """An allow-listed name whose DNS answer is private, loopback, link-local or metadata: refused."""
+    fake_dns(monkeypatch, {"hooks.example.com": [address]})
+    with pytest.raises(InputError) as info:
+        check_callback_url("https://hooks.example.com/relay", ALLOW)
+    assert info.value.details[0].field == "callback_url"
+
+
+def test_one_private_answer_among_public_ones_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name answering a public and a private address is refused (the connection may pick either)."""
+    fake_dns(monkeypatch, {"hooks.example.com": ["93.184.216.34", "10.1.2.3"]})
+    with pytest.raises(InputError):
+        check_callback_url("https://hooks.example.com/relay", ALLOW)
+    fake_dns(monkeypatch, {"hooks.example.com": ["93.184.216.34", "2606:2800:220:1::1"]})
+    assert check_callback_url("https://hooks.example.com/relay", ALLOW)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example.com/relay",
+        "https://hooks.example.com.evil.example.com/",
+        "https://hooks.example.com@evil.example.com/",
+        "https://evil.example.com#@hooks.example.com/",
+        "https://evil.example.com\\@hooks.example.com/",
+        "https://user:pass@hooks.example.com/",
+        "http://2130706433/",  # 127.0.0.1 as a decimal number
+        "http://0x7f000001/",
+        "http://127.1/",
+        "http://[::ffff:7f00:1]/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://metadata.tencentyun.com/latest/meta-data/",
+        "file:///etc/passwd",
+        "gopher://hooks.example.com/",
+        "https:///relay",
+        "https://hooks.example.com\n.evil.example.com/",
+    ],
+)
+def test_urls_outside_the_allow_list_are_refused(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """Hosts not listed (and listed hosts hidden in credentials, fragments or odd IP spellings): refused
+    before any DNS lookup."""
+    fake_dns(monkeypatch, {})
+    with pytest.raises(InputError) as info:
+        check_callback_url(url, ALLOW)
+    assert info.value.details[0].field == "callback_url"
+
+
+class Redirector:
+    """An HTTP server answering every request with a redirect to ``location``."""
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        self.requests: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                outer.requests.append(self.path)
+                self.send_response(302)
+                self.send_header("Location", outer.location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
+
+    def __enter__(self) -> Redirector:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def redirector(world: World) -> Iterator[Redirector]:
+    with Redirector(world.stack.webhook.url) as server:
+        yield server
+
+
+def test_redirects_are_not_followed(
+    world: World, redirector: Redirector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An allowed callback URL answering 302 to another receiver: the relay does not follow it, does
+    not retry it (a 3xx is final), logs it, and the other receiver gets nothing."""
+    monkeypatch.setenv("CALLBACK_ALLOWED_HOSTS", "127.0.0.1")  # a literal address listed on purpose
+    event = load_event("direct/request.json")
+    world.stage(event)
+    run = world.invoke(dict(event, callback_url=redirector.url))
+    assert run.error is None and run.result["status"] == "submitted"
+    assert run.result["note"] == "relay refused: WebhookHttp302"
+    assert redirector.requests == ["/hook"]
+    assert "WebhookHttp302" in world.logs.getvalue()
+    world.finish("security: callback redirect not followed")
+    assert world.stack.webhook.deliveries == []
+
+
+# --------------------------------------------------------------------------------- inbound limits
+
+
+def cos_record(key: str) -> dict[str, Any]:
+    record: dict[str, Any] = load_event("cos/put.json")["Records"][0]
+    record["cos"]["cosObject"]["key"] = f"/1250000000/media/{key}"
+    return record
+
+
+def test_records_beyond_the_cap_are_refused_loudly() -> None:
+    """An event with more than MAX_RECORDS records: the first MAX_RECORDS are processed, the rest are
+    refused with an error in the answer and the log, never dropped silently."""
+    extra = 7
+    event = {"Records": [cos_record(f"outside/{i}.png") for i in range(MAX_RECORDS + extra)]}
+    with offline([]):
+        answer = FakeServices(seeded_storage(), FakeVod())
+        result = (
+            __import__("lib.sources", fromlist=["infer_source"]).infer_source(event).handle(event, answer)
+        )
+    assert len(result["records"]) == MAX_RECORDS
+    assert result["refused"]["count"] == extra
+    assert result["refused"]["error"]["details"][0]["field"] == "Records"
+
+
+def test_s3_events_have_the_same_cap() -> None:
+    """The cap applies to S3 events too."""
+    record = load_event("s3/put.json")["Records"][0]
+    event = {"Records": [record] * (MAX_RECORDS + 1)}
+    with offline([]):
+        result = infer_source(event).handle(event, FakeServices(seeded_storage(), FakeVod()))
+    assert len(result["records"]) == MAX_RECORDS and result["refused"]["count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"refer_images": [f"https://a.example/{i}.png" for i in range(4)]}, "refer_images"),
+        ({"name": "😀" * 21}, "name"),
+        ({"context": "x" * 1001}, "context"),
+        ({"description": "d" * 101}, "description"),
+        ({"frontal_image": "https://a.example/" + "f" * 5000 + ".png"}, "frontal_image"),
+        ({"tags": ["t"] * 51}, "tags"),
+        ({"session_id": "s" * 51}, "session_id"),
+    ],
+)
+def test_request_limits_name_the_field(change: dict[str, Any], field: str) -> None:
+    """Each limit of the request is a refusal naming its field."""
+    from lib.request_model import parse_request
+
+    data = {"frontal_image": "https://a.example/f.png", "refer_images": ["https://a.example/l.png"], **change}
+    with pytest.raises(InputError) as info:
+        parse_request(data)
+    assert field in [d.field for d in info.value.details]
+
+
+def test_manifest_over_its_size_limit_is_refused() -> None:
+    """A manifest one byte over the limit is a failure naming element.json (it is never parsed)."""
+    storage = seeded_storage(b" " * (MAX_MANIFEST_BYTES + 1))
+    upload = Upload("cos", B, "elements/hero/element.json")
+    plan = plan_upload(upload, load_settings({}), storage)
+    assert isinstance(plan, Broken)
+    assert [d.field for d in plan.error.details] == ["element.json"]
+
+
+def test_deeply_nested_manifest_is_refused() -> None:
+    """A manifest nested deeper than the JSON decoder recurses is a failure, not a crash."""
+    storage = seeded_storage(b"[" * 30000 + b"]" * 30000)
+    plan = plan_upload(Upload("cos", B, "elements/hero/element.json"), load_settings({}), storage)
+    assert isinstance(plan, Broken) and "nested too deeply" in plan.error.message
+
+
+@pytest.mark.skipif(not HTTP_READY, reason="the HTTP triggers have not landed")
+def test_http_body_over_the_limit_is_413() -> None:
+    """An HTTP body over 1 MB is refused with 413 before it is parsed."""
+    from devstack.http_events import build_event
+
+    headers = {"Authorization": f"Bearer {ENV['API_TOKEN']}"}
+    event = build_event(
+        "scf_function_url", "POST", "/elements", body=b" " * (1024 * 1024 + 1), headers=headers
+    )
+    with offline([]):
+        result = infer_source(event).handle(event, FakeServices(seeded_storage(), FakeVod()))
+    assert result["statusCode"] == 413
+
+
+# ------------------------------------------------------------------------- receipts stay put
+
+
+def test_receipt_events_are_ignored_no_self_triggering(world: World) -> None:
+    """Every object the function wrote during a run, delivered back as COS and S3 events (a trigger
+    without a prefix filter): all ignored, with no storage read, no VOD call and no write."""
+    event = load_event("cos/put.json")
+    world.stage(event)
+    world.invoke(event)
+    written = sorted({(w.bucket, w.key) for w in world.proxy.writes()})
+    assert written and all(key.startswith(".element-receipts/") for _, key in written)
+    calls, seen = len(world.stack.vod.calls), len(world.proxy.seen)
+
+    for bucket, key in written:
+        cos = cos_record(key)
+        cos["cos"]["cosBucket"]["name"] = bucket.removesuffix("-1250000000")
+        cos["cos"]["cosObject"]["key"] = f"/1250000000/{bucket.removesuffix('-1250000000')}/{key}"
+        s3 = load_event("s3/put.json")["Records"][0]
+        s3["s3"]["bucket"]["name"], s3["s3"]["object"]["key"] = bucket, quote_plus(key)
+        for replay in ({"Records": [cos]}, {"Records": [s3]}):
+            assert [r["status"] for r in world.invoke(replay).records()] == ["ignored"]
+    assert (len(world.stack.vod.calls), len(world.proxy.seen)) == (calls, seen)
+    world.finish("security: receipt events ignored")

@@ -1,0 +1,189 @@
+"""VOD misbehaving: transient errors, rate limits, broken answers, answers lost after VOD acted, answers
+slower than the invocation, and the process dying between VOD's answer and the receipt update.
+
+Each case drives ``handler.main_handler`` with a COS upload event and checks the end state: one task at
+the emulator, its id in a receipt or at the webhook, nothing lost, nothing duplicated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from devstack.vod_emulator import Fault
+from lib.receipts import ReceiptStore, Versioned
+from tests.conftest import load_event
+from tests.faults.conftest import World
+
+CREATE = "CreateAigcAdvancedCustomElement"
+RATE_LIMIT_CODES = (
+    "RequestLimitExceeded",
+    "RequestLimitExceeded.IPLimitExceeded",
+    "RequestLimitExceeded.UinLimitExceeded",
+    "RequestLimitExceeded.GlobalRegionUinLimitExceeded",
+)
+
+
+def upload(world: World) -> dict[str, Any]:
+    event = load_event("cos/put.json")
+    world.stage(event)
+    return event
+
+
+def create_codes(world: World) -> list[str | None]:
+    """Error code of each CreateAigcAdvancedCustomElement call (None: success, or no answer)."""
+    return [c.error_code for c in world.stack.vod.calls if c.action == CREATE]
+
+
+def submitted(world: World) -> list[dict[str, Any]]:
+    return [d.json for d in world.stack.webhook.unique() if d.event == "element.submitted"]
+
+
+def completed_task_ids(world: World) -> list[str]:
+    return [d.json["task_id"] for d in world.stack.webhook.unique() if d.event == "element.completed"]
+
+
+@pytest.mark.parametrize(
+    ("case", "fault"),
+    [
+        ("vod InternalError x2", Fault("error", code="InternalError", times=2)),
+        *[(f"vod {code}", Fault("error", code=code)) for code in RATE_LIMIT_CODES],
+        ("vod HTTP 502", Fault("http_status", status=502)),
+        ("vod connection reset", Fault("reset")),
+        ("vod InternalError as '; charset=utf-8'", Fault("charset_error", code="InternalError")),
+        ("vod empty TaskId", Fault("empty_task_id")),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_transient_vod_fault_is_retried_within_the_invocation(world: World, case: str, fault: Fault) -> None:
+    """A transient VOD fault before VOD acted: retried in the invocation, one task, relayed with its id."""
+    world.stack.vod.inject(fault)
+    world.inject(fault.times)
+    run = world.invoke(upload(world))
+
+    assert run.error is None and run.records()[-1]["status"] == "submitted"
+    codes = create_codes(world)
+    assert len(codes) == fault.times + 1 and codes[-1] is None
+    task = world.stack.vod.created_tasks()[0]
+    assert [body["task_id"] for body in submitted(world)] == [task.task_id]
+    world.finish(case)
+
+
+@pytest.mark.parametrize(
+    ("case", "fault"),
+    [
+        ("after create: connection reset", Fault("reset", after_create=True)),
+        ("after create: InternalError", Fault("error", code="InternalError", after_create=True)),
+        ("after create: HTTP 502", Fault("http_status", status=502, after_create=True)),
+        ("after create: empty TaskId", Fault("empty_task_id", after_create=True)),
+        (
+            "after create: '; charset=utf-8' error",
+            Fault("charset_error", code="InternalError", after_create=True),
+        ),
+        (
+            "after create: RequestLimitExceeded",
+            Fault("error", code="RequestLimitExceeded", after_create=True),
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_answer_lost_after_vod_acted_makes_no_second_task(world: World, case: str, fault: Fault) -> None:
+    """VOD created the task but its answer was lost: the retry meets SessionId de-duplication (no second
+    task), element.submitted still goes out, and the task id reaches the webhook with element.completed."""
+    world.stack.vod.inject(fault)
+    world.inject()
+    run = world.invoke(upload(world))
+
+    assert run.error is None and run.records()[-1]["status"] == "duplicate"
+    assert create_codes(world)[1:] == ["InvalidParameterValue.SessionId"]
+    (task,) = world.stack.vod.created_tasks()
+    (body,) = submitted(world)
+    assert body["session_id"] == task.session_id and "task_id" not in body
+    world.finish(case)
+    assert completed_task_ids(world) == [task.task_id]
+
+
+def test_rate_limited_for_the_whole_invocation_then_platform_retry(world: World) -> None:
+    """RequestLimitExceeded until the invocation runs out: it raises for the platform, whose retry
+    creates the one task."""
+    world.stack.vod.inject(Fault("error", code="RequestLimitExceeded.UinLimitExceeded", times=50))
+    world.inject()
+    event = upload(world)
+    first = world.invoke(event, time_limit_ms=3000)
+    assert first.retry_asked
+    assert world.stack.vod.created_tasks() == []
+    world.stack.vod.reset()  # the limit has passed (and the leftover fault with it)
+    second = world.invoke(event)
+    assert second.error is None and second.records()[-1]["status"] == "submitted"
+    world.finish("vod rate-limited past the invocation")
+
+
+def test_answer_slower_than_the_remaining_time(world: World) -> None:
+    """VOD answers after the invocation's time is up (it still creates the task): the invocation raises,
+    and the platform's retry finds the SessionId taken and relays, with no second task."""
+    world.stack.vod.inject(Fault("delay", delay=2.0))
+    world.inject()
+    event = load_event("cos/video.json")
+    world.stage(event)
+    first = world.invoke(event, time_limit_ms=2500)  # 1.5 s of work: one attempt with a 1 s timeout
+    assert first.retry_asked
+    world.wait_for_calls(1)  # the slow answer ends in the background, the task created
+    assert len(world.stack.vod.created_tasks()) == 1
+
+    second = world.invoke(event)
+    assert second.error is None and second.records()[-1]["status"] == "duplicate"
+    (task,) = world.stack.vod.created_tasks()
+    assert len(submitted(world)) == 1
+    world.finish("vod answer slower than the remaining time")
+    assert completed_task_ids(world) == [task.task_id]
+
+
+def test_permanent_error_with_charset_content_type_is_a_failure(world: World) -> None:
+    """A parameter error sent as 'application/json; charset=utf-8' (the SDK's blind spot) is read as an
+    error: element.failed with VOD's code, no task, no retry."""
+    fault = Fault("charset_error", code="InvalidParameterValue.Name", message="name")
+    world.stack.vod.inject(fault)
+    world.inject()
+    run = world.invoke(upload(world))
+    assert run.error is None and run.records()[-1]["status"] == "failed"
+    (delivery,) = world.stack.webhook.unique()
+    assert delivery.event == "element.failed"
+    assert delivery.json["error"]["code"] == "InvalidParameterValue.Name"
+    world.finish("vod parameter error as '; charset=utf-8'", elements=0, failed=1)
+
+
+class Crash(BaseException):
+    """The process dies (SCF kills the instance): no except clause of the function catches it."""
+
+
+def test_crash_between_vod_answer_and_receipt_update(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies after VOD answered and before the receipt says so: the platform's retry takes
+    the expired lease over, VOD's SessionId de-duplication refuses a second task, and the relay happens."""
+    original = ReceiptStore.update
+    crashes: list[str] = []
+
+    def crashing_update(self: ReceiptStore, current: Versioned, **changes: Any) -> Versioned | None:
+        if changes.get("state") == "submitted" and not crashes:
+            crashes.append(current.receipt.session_id)
+            raise Crash
+        return original(self, current, **changes)
+
+    monkeypatch.setattr(ReceiptStore, "update", crashing_update)
+    world.inject()
+    event = upload(world)
+    with pytest.raises(Crash):
+        world.invoke(event, time_limit_ms=2500)  # the lease it took ends with its time
+    assert len(world.stack.vod.created_tasks()) == 1
+    assert world.stack.webhook.deliveries == []
+    (receipt,) = world.receipts()
+    assert receipt["state"] == "submitting" and receipt["task_id"] is None
+
+    retry = world.invoke(event)
+    assert retry.error is None and retry.records()[-1]["status"] == "duplicate"
+    (task,) = world.stack.vod.created_tasks()
+    assert [b["session_id"] for b in submitted(world)] == [task.session_id]
+    world.finish("crash between VOD answer and receipt")
+    assert completed_task_ids(world) == [task.task_id]
+    (receipt,) = world.receipts()
+    assert receipt["state"] == "completed" and receipt["task_id"] == task.task_id
