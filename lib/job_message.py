@@ -37,7 +37,7 @@ def encode(job: Job, session_id: str, objects: dict[str, StoredObject]) -> str:
     message: dict[str, Any] = {
         MARKER: VERSION,
         "session_id": session_id,
-        "request": job.request.model_dump(exclude_none=True),
+        "request": job.request.as_dict(),
         "source": {**source.as_dict(), "region": source.region},
         "receipt": {"bucket": job.receipt_bucket, "storage": job.receipt_storage}
         if job.receipt_bucket
@@ -81,6 +81,13 @@ def decode(data: dict[str, Any]) -> Job:
     return Job(request, info, bucket, storage, _objects(data.get("objects")))
 
 
+def check_receipt(job: Job, receipt_bucket: str | None) -> None:
+    """A job's receipt lives where the enqueueing stage puts it: in RECEIPT_BUCKET, or in the bucket of
+    the upload it came from. InputError for any other bucket."""
+    if job.receipt_bucket not in (None, receipt_bucket, job.source.bucket):
+        raise _invalid("receipt.bucket", "must be RECEIPT_BUCKET or the bucket of the upload (source.bucket)")
+
+
 def _objects(raw: object) -> dict[str, StoredObject]:
     if raw is None:
         return {}
@@ -90,14 +97,20 @@ def _objects(raw: object) -> dict[str, StoredObject]:
     for ref, meta in raw.items():
         try:
             parsed = parse_media_ref(ref)
-            size, etag, version = meta["size"], meta["etag"], meta.get("version_id")
-        except (ValueError, KeyError, TypeError):
-            raise _invalid(
-                f"objects[{ref!r}]", "must be {size, etag, version_id} of a stored object"
-            ) from None
-        if parsed.kind == "url" or not isinstance(size, int) or not isinstance(etag, str):
+        except ValueError:
+            parsed = None
+        size, etag, version = (
+            (meta.get(k) for k in ("size", "etag", "version_id")) if isinstance(meta, dict) else (None,) * 3
+        )
+        if (
+            parsed is None
+            or parsed.kind != "object"
+            or not isinstance(size, int)
+            or not isinstance(etag, str)
+            or not isinstance(version, (str, type(None)))
+        ):
             raise _invalid(f"objects[{ref!r}]", "must be {size, etag, version_id} of a stored object")
-        objects[ref] = StoredObject(parsed.bucket, parsed.key, size, etag, version if version else None)
+        objects[ref] = StoredObject(parsed.bucket, parsed.key, size, etag, version or None)
     return objects
 
 

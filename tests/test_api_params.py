@@ -84,5 +84,5 @@ def test_session_id_ignores_signatures_but_not_content() -> None:
 
 def test_explicit_session_id_wins() -> None:
     """A session_id given by the caller is sent as is."""
-    request = REQ.model_copy(update={"session_id": "mine-1"})
+    request = REQ.replace(session_id="mine-1")
     assert build_params(request, media(), default_sub_app_id=None)["SessionId"] == "mine-1"

@@ -122,6 +122,11 @@ def test_decoding_gives_back_the_job_and_its_session(monkeypatch: pytest.MonkeyP
         ({"source": {"kind": "ftp"}}, "source.kind"),
         ({"receipt": {"bucket": "b", "storage": "gcs"}}, "receipt.storage"),
         ({"objects": {VIDEO: {"size": "big", "etag": "e"}}}, f"objects[{VIDEO!r}]"),
+        ({"objects": {VIDEO: {"size": 1, "etag": "e", "version_id": {}}}}, f"objects[{VIDEO!r}]"),
+        (
+            {"objects": {"https://cdn.example/a.mp4": {"size": 1, "etag": "e"}}},
+            "objects['https://cdn.example/a.mp4']",
+        ),
         ({"request": {"name": "x" * 30, "video": VIDEO}}, "name"),
     ],
 )

@@ -269,12 +269,20 @@ def test_shapes_are_told_apart() -> None:
     assert parse_request(REQUEST).name == "Mascot"  # the sample request used above is valid
 
 
-def test_relay_job_callback_url_is_checked_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A relay job naming a callback host outside CALLBACK_ALLOWED_HOSTS is refused, not submitted."""
+@pytest.mark.parametrize(
+    ("part", "change"),
+    [("request", {"callback_url": "https://attacker.example/hook"}), ("receipt", {"bucket": "other-bucket"})],
+    ids=["callback-host-not-allowed", "receipt-elsewhere"],
+)
+def test_relay_job_is_held_to_the_first_stage_rules(
+    monkeypatch: pytest.MonkeyPatch, part: str, change: dict[str, str]
+) -> None:
+    """A relay job naming a callback host outside CALLBACK_ALLOWED_HOSTS, or a receipt bucket that is
+    neither RECEIPT_BUCKET nor the upload's, is refused, not submitted."""
     rec = Recorder(monkeypatch)
     job = json.loads(load_event("sqs/relay-job.json")["Records"][0]["body"])
-    job["request"]["callback_url"] = "https://attacker.example/hook"
-    result = process_message(Message("m1", json.dumps(job)), services())
+    job[part].update(change)
+    result = process_message(Message("m1", json.dumps(job)), services(RECEIPT_BUCKET="receipts"))
     assert [o.status for o in result.outcomes] == ["failed"] and rec.calls == []
 
 

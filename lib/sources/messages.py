@@ -85,7 +85,9 @@ def _process(message: Message, services: Services) -> list[Outcome]:
     started = time.monotonic()
     if services.invocation.remaining() < MIN_MESSAGE_TIME_S:  # not begun: it comes back untouched
         error = RelayError("no time left in this invocation", code="OutOfTime", retryable=True)
-        return [Outcome("retry", error=error)]
+        outcome = Outcome("retry", error=error)
+        log_outcome(outcome, services, queue, started)
+        return [outcome]
     try:
         data = _unwrap(_json(message.body))
         uploads = _uploads(data, services)
@@ -101,7 +103,9 @@ def _process(message: Message, services: Services) -> list[Outcome]:
     elif job_message.is_job(data):
         try:
             job = job_message.decode(data)
-            if job.request.callback_url is not None:  # whoever can write to the queue is no exception
+            # whoever can write to the queue is held to the rules of the stage that enqueued the job
+            job_message.check_receipt(job, services.settings.receipt_bucket)
+            if job.request.callback_url is not None:
                 check_callback_url(job.request.callback_url, services.settings)
         except InputError as exc:
             outcome = fail(exc, queue, services)

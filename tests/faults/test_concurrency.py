@@ -45,8 +45,7 @@ def test_ten_threads_deliver_the_same_event(world: World, sample: str) -> None:
 
 
 def test_ten_processes_deliver_the_same_event(world: World) -> None:
-    """Ten separate processes (spawned, each a cold start) run the handler on the same event at once:
-    one task; every process returns normally."""
+    """Ten spawned processes (cold starts) deliver the same event at once: one task, every one returns."""
     event = load_event("cos/put.json")
     world.stage(event)
     context = multiprocessing.get_context("spawn")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,10 +45,12 @@ from tests.faults.hostile import (
 )
 from tests.faults.report import HOSTILE_EXAMPLES
 
+# 300 fixed examples per property in CI; HOSTILE_MAX_EXAMPLES=5000 explores further, with random seeds.
+DEEPER = int(os.environ.get("HOSTILE_MAX_EXAMPLES", "0"))
 PROPERTY = settings(
-    max_examples=300,
+    max_examples=DEEPER or 300,
     deadline=None,
-    derandomize=True,
+    derandomize=not DEEPER,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
@@ -105,7 +108,7 @@ def strict_logs() -> Iterator[StrictLogLines]:
 def check_error(error: Any) -> None:
     """A failure names its code; a bad-input failure names each broken field."""
     assert isinstance(error, dict) and error.get("code"), error
-    assert len(json.dumps(error)) < 20000, "the error echoes the input"
+    assert len(json.dumps(error)) < 10000, "the error echoes the input"
     if error["code"] in INPUT_CODES:
         details = error.get("details")
         assert details, f"{error['code']} without details: {error.get('message')!r}"
@@ -175,8 +178,8 @@ def test_request_model_accepts_or_names_the_fields(data: Any) -> None:
     try:
         request = parse_request(data)
     except InputError as exc:
-        assert exc.details and all(d.field for d in exc.details)
-        assert len(exc.message) < 20000
+        assert exc.details and all(0 < len(d.field) <= 100 for d in exc.details)
+        assert len(exc.details) <= 21 and len(exc.message) < 10000, "the error echoes the input"
     else:
         assert request.reference_type in ("image_refer", "video_refer")
 
@@ -224,8 +227,7 @@ def test_direct_requests(event: dict[str, Any]) -> None:
 @PROPERTY
 @given(hostile.hostile_text.filter(lambda s: 0 < len(s) <= 50))
 def test_callers_own_session_ids_keep_receipts_in_their_folder(session_id: str) -> None:
-    """A valid request with the caller's own SessionId (slashes, dots, control characters, emoji):
-    submitted, its receipt one flat name under RECEIPT_PREFIX; or refused naming session_id."""
+    """A caller's own SessionId, however odd, keeps its receipt one flat name under RECEIPT_PREFIX."""
     request = {
         "frontal_image": f"cos://{BUCKET}/library/front.png",
         "refer_images": [f"cos://{BUCKET}/library/left.png"],
@@ -324,8 +326,7 @@ def queue_event(kind: str, bodies: list[Any]) -> dict[str, Any]:
     st.lists(hostile.message_bodies, min_size=1, max_size=3),
 )
 def test_queue_messages(kind: str, bodies: list[Any]) -> None:
-    """Queue messages of every kind with any body: handled, and never sent back (offline, nothing is
-    transient: a message asked for again would come back forever)."""
+    """Queue messages with any body are handled and, offline, never sent back to come again forever."""
     answer = run_event(f"queue ({kind})", queue_event(kind, bodies))
     if kind == "sqs":
         assert answer["batchItemFailures"] == []

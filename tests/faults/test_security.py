@@ -47,9 +47,7 @@ def http_event(method: str, path: str, body: Any = None, token: str | None = Non
 
 
 def test_no_secret_or_signature_leaks_in_a_broad_run(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Uploads, direct, HTTP and queue requests, failures and retries: the secret key, the session
-    token, CALLBACK_SECRET, API_TOKEN and every presigned signature VOD received appear in no log line,
-    stdout/stderr, error, handler answer, webhook request or receipt."""
+    """A broad run leaks no secret, token or presigned signature into any output."""
     import os
 
     token = os.environ["API_TOKEN"]
@@ -102,8 +100,7 @@ def test_no_secret_or_signature_leaks_in_a_broad_run(world: World, monkeypatch: 
 
 
 def test_deliveries_are_signed_with_a_timestamp(world: World) -> None:
-    """Every delivery carries t=<unix seconds>,v1=<hmac>; the README's verifier accepts it, and refuses
-    it once the body is changed, the secret is wrong or the timestamp is old (a replay)."""
+    """Deliveries carry t= and v1=; the README verifier refuses tampering, a wrong key and replays."""
     verify = readme_verifier()
     event = load_event("cos/video.json")
     world.stage(event)
@@ -201,8 +198,7 @@ def test_one_private_answer_among_public_ones_is_refused(monkeypatch: pytest.Mon
     ],
 )
 def test_urls_outside_the_allow_list_are_refused(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
-    """Hosts not listed (and listed hosts hidden in credentials, fragments or odd IP spellings): refused
-    before any DNS lookup."""
+    """Unlisted hosts, also hidden in credentials, fragments or IP spellings, are refused before DNS."""
     fake_dns(monkeypatch, {})
     with pytest.raises(InputError) as info:
         check_callback_url(url, ALLOW)
@@ -251,8 +247,7 @@ def redirector(world: World) -> Iterator[Redirector]:
 def test_redirects_are_not_followed(
     world: World, redirector: Redirector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An allowed callback URL answering 302 to another receiver: the relay does not follow it, does
-    not retry it (a 3xx is final), logs it, and the other receiver gets nothing."""
+    """A callback answering 302 elsewhere is neither followed nor retried; the other host gets nothing."""
     monkeypatch.setenv("CALLBACK_ALLOWED_HOSTS", "127.0.0.1")  # a literal address listed on purpose
     event = load_event("direct/request.json")
     world.stage(event)
@@ -275,8 +270,7 @@ def cos_record(key: str) -> dict[str, Any]:
 
 
 def test_records_beyond_the_cap_are_refused_loudly() -> None:
-    """An event with more than MAX_RECORDS records: the first MAX_RECORDS are processed, the rest are
-    refused with an error in the answer and the log, never dropped silently."""
+    """Records beyond MAX_RECORDS are refused in the answer and the log, never dropped silently."""
     extra = 7
     event = {"Records": [cos_record(f"outside/{i}.png") for i in range(MAX_RECORDS + extra)]}
     with offline([]):
@@ -354,8 +348,7 @@ def test_http_body_over_the_limit_is_413() -> None:
 
 
 def test_receipt_events_are_ignored_no_self_triggering(world: World) -> None:
-    """Every object the function wrote during a run, delivered back as COS and S3 events (a trigger
-    without a prefix filter): all ignored, with no storage read, no VOD call and no write."""
+    """Events for every object the function wrote are ignored: no read, no VOD call, no write."""
     event = load_event("cos/put.json")
     world.stage(event)
     world.invoke(event)

@@ -36,8 +36,7 @@ def closed_port() -> int:
 
 
 def test_bucket_missing_is_a_permanent_failure(world: World) -> None:
-    """An event for a bucket that does not exist: element.failed with the storage code, no VOD call, a
-    normal return (a platform retry could not help)."""
+    """A missing bucket is element.failed with the storage code and a normal return, no VOD call."""
     event = manifest_event(world)
     cos = event["Records"][0]["cos"]
     cos["cosBucket"]["name"] = "ghost"
@@ -78,8 +77,7 @@ def test_lone_video_deleted_before_the_read(world: World) -> None:
 
 
 def test_manifest_deleted_between_listing_and_read(world: World) -> None:
-    """element.json vanishes between the folder listing and its read: the folder waits (as if it had not
-    come), and uploading it again submits the folder once."""
+    """element.json gone between listing and read: the folder waits; uploading it again submits once."""
     event = manifest_event(world)
     world.proxy.fail("GET", f"/{B}/elements/hero/element.json", status=404, code="NoSuchKey")
     world.inject()
@@ -92,8 +90,7 @@ def test_manifest_deleted_between_listing_and_read(world: World) -> None:
 
 
 def test_image_deleted_before_vod_fetched_it(world: World) -> None:
-    """An image disappears after submission, before VOD fetched it: the task fails at VOD and the failure
-    reaches the webhook as element.completed with status failed."""
+    """An image deleted before VOD fetched it: the task fails and element.completed says so."""
     world.proxy.fail("GET", f"/{B}/elements/hero/left.png", status=404, code="NoSuchKey", times=5)
     world.inject()
     run = world.invoke(manifest_event(world))
@@ -137,8 +134,7 @@ def test_head_5xx_on_a_lone_video_is_retried(world: World) -> None:
 
 
 def test_receipts_unwritable_for_the_whole_invocation_then_platform_retry(world: World) -> None:
-    """Receipt writes fail with 503 for the whole invocation: nothing is submitted, the invocation
-    raises, and the platform's retry submits once."""
+    """Receipt writes failing all invocation long: nothing submitted, a raise, the retry submits once."""
     event = manifest_event(world)
     world.proxy.fail("PUT", RECEIPTS, status=503, code="ServiceUnavailable", times=1000)
     world.inject()
@@ -182,8 +178,7 @@ def test_storage_endpoint_unreachable_then_platform_retry(
     ("code", "status"), [("AccessDenied", 403), ("NotImplemented", 501)], ids=["403", "501"]
 )
 def test_receipt_write_refused_still_submits_once(world: World, code: str, status: int) -> None:
-    """The bucket refuses receipts (no permission, no conditional writes): the element is submitted anyway
-    and an error logged; a redelivery relies on VOD's SessionId de-duplication, so still one task."""
+    """Receipts refused: submitted anyway with an error logged; a redelivery still makes one task."""
     world.proxy.fail("PUT", RECEIPTS, status=status, code=code, times=1000)
     world.inject()
     event = manifest_event(world)

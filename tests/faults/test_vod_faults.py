@@ -89,8 +89,7 @@ def test_transient_vod_fault_is_retried_within_the_invocation(world: World, case
     ids=lambda v: v if isinstance(v, str) else "",
 )
 def test_answer_lost_after_vod_acted_makes_no_second_task(world: World, case: str, fault: Fault) -> None:
-    """VOD created the task but its answer was lost: the retry meets SessionId de-duplication (no second
-    task), element.submitted still goes out, and the task id reaches the webhook with element.completed."""
+    """VOD acted but its answer was lost: no second task, relayed, task id arrives with completion."""
     world.stack.vod.inject(fault)
     world.inject()
     run = world.invoke(upload(world))
@@ -105,8 +104,7 @@ def test_answer_lost_after_vod_acted_makes_no_second_task(world: World, case: st
 
 
 def test_rate_limited_for_the_whole_invocation_then_platform_retry(world: World) -> None:
-    """RequestLimitExceeded until the invocation runs out: it raises for the platform, whose retry
-    creates the one task."""
+    """Rate-limited all invocation long: it raises for the platform, whose retry creates the one task."""
     world.stack.vod.inject(Fault("error", code="RequestLimitExceeded.UinLimitExceeded", times=50))
     world.inject()
     event = upload(world)
@@ -120,8 +118,7 @@ def test_rate_limited_for_the_whole_invocation_then_platform_retry(world: World)
 
 
 def test_answer_slower_than_the_remaining_time(world: World) -> None:
-    """VOD answers after the invocation's time is up (it still creates the task): the invocation raises,
-    and the platform's retry finds the SessionId taken and relays, with no second task."""
+    """VOD answers after the time is up: a raise, and the retry relays without a second task."""
     world.stack.vod.inject(Fault("delay", delay=2.0))
     world.inject()
     event = load_event("cos/video.json")
@@ -140,8 +137,7 @@ def test_answer_slower_than_the_remaining_time(world: World) -> None:
 
 
 def test_permanent_error_with_charset_content_type_is_a_failure(world: World) -> None:
-    """A parameter error sent as 'application/json; charset=utf-8' (the SDK's blind spot) is read as an
-    error: element.failed with VOD's code, no task, no retry."""
+    """A parameter error sent with '; charset=utf-8' is element.failed with VOD's code, no task."""
     fault = Fault("charset_error", code="InvalidParameterValue.Name", message="name")
     world.stack.vod.inject(fault)
     world.inject()
@@ -158,8 +154,7 @@ class Crash(BaseException):
 
 
 def test_crash_between_vod_answer_and_receipt_update(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The process dies after VOD answered and before the receipt says so: the platform's retry takes
-    the expired lease over, VOD's SessionId de-duplication refuses a second task, and the relay happens."""
+    """A crash between VOD's answer and the receipt: the retry makes no second task and relays."""
     original = ReceiptStore.update
     crashes: list[str] = []
 

@@ -25,8 +25,7 @@ def submitted_statuses(world: World) -> list[int]:
 
 
 def test_webhook_down_then_platform_retry(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The webhook refuses connections for the whole invocation: one task, the invocation raises, and the
-    platform's retry relays from the receipt without calling VOD again."""
+    """Webhook down all invocation long: one task, a raise, the retry relays without calling VOD."""
     monkeypatch.setenv("CALLBACK_URL", f"http://127.0.0.1:{closed_port()}/hook")
     world.inject()
     event = upload(world)
@@ -44,8 +43,7 @@ def test_webhook_down_then_platform_retry(world: World, monkeypatch: pytest.Monk
 
 
 def test_webhook_slower_than_the_invocation(world: World) -> None:
-    """The webhook answers after the relay gave up: the invocation raises; the retry delivers again
-    with the same Idempotency-Key, and the receiver keeps one."""
+    """Webhook slower than the invocation: a raise; the retry redelivers under the same key."""
     world.stack.webhook.script([{"status": 200, "delay": 2.5}])
     world.inject()
     event = upload(world)
