@@ -198,12 +198,21 @@ def build_package(
         pruned_files, pruned_bytes = prune(tree)
     progress.note(f"  removed {pruned_files} files ({mb(pruned_bytes)})")
     copy_sources(tree)
+    compiler = target_interpreter(target)
+    if compiler is None:
+        progress.note(f"  no Python {target.python_version} here: the package ships without bytecode")
+    else:
+        with progress.step(f"Precompiling bytecode with Python {target.python_version}"):
+            precompile(compiler, tree)
     with progress.step(f"Writing {_shown(zip_path)}"):
         write_zip(tree, zip_path)
-    mode = "full" if target.runs_here() else "boto"
+    native = target.runs_here() and target.platform is None
+    own = None if target.runs_here() else (compiler if _loads_wheels(target) else None)
+    mode = "full" if target.runs_here() or own is not None else "boto"
     what = "handler, SDK, S3/SQS" if mode == "full" else "S3/SQS clients; the handler needs its own Python"
-    with progress.step(f"Checking the package in a fresh interpreter ({what})"):
-        check = check_package(tree, full=mode == "full")
+    where = f"Python {target.python_version}" if own is not None or native else "a fresh interpreter"
+    with progress.step(f"Checking the package in {where} ({what})"):
+        check = check_package(tree, full=mode == "full", interpreter=own)
     files, unpacked, parts = measure(zip_path)
     return PackageReport(
         target=target.describe(),
@@ -314,6 +323,57 @@ def copy_sources(tree: Path, root: Path = ROOT) -> None:
             shutil.copy2(source, destination)
 
 
+def _loads_wheels(target: Target) -> bool:
+    """Whether this machine can load the target platform's compiled wheels (its Python aside)."""
+    return Target(f"{sys.version_info[0]}.{sys.version_info[1]}", target.platform).runs_here()
+
+
+def target_interpreter(target: Target) -> tuple[str, dict[str, str]] | None:
+    """An interpreter of the target's Python version on this machine, or None.
+
+    SCF runs with PYTHONDONTWRITEBYTECODE set and a read-only code directory, so a package without
+    bytecode compiles every module on every cold start; bytecode must come from the target version.
+    ``PACKAGE_PYTHON`` names one explicitly; else ``python<X.Y>`` on PATH (a pyenv shim is tried with
+    an installed version of that series).
+    """
+    candidates = [os.environ.get("PACKAGE_PYTHON", ""), shutil.which(f"python{target.python_version}") or ""]
+    for candidate in filter(None, candidates):
+        env = dict(os.environ)
+        if "pyenv" in candidate and shutil.which("pyenv"):
+            bare = subprocess.run(
+                ["pyenv", "versions", "--bare"], capture_output=True, text=True, check=False
+            )
+            series = [v for v in bare.stdout.split() if v.startswith(f"{target.python_version}.")]
+            if series:
+                env["PYENV_VERSION"] = series[-1]
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, env=env, check=False,
+        )  # fmt: skip
+        if probe.returncode == 0 and probe.stdout.strip() == target.python_version:
+            return candidate, env
+    return None
+
+
+def precompile(compiler: tuple[str, dict[str, str]], tree: Path) -> None:
+    """Write ``__pycache__/*.cpython-XY.pyc`` for every module, valid whatever the files' dates."""
+    executable, env = compiler
+    command = [
+        executable,
+        "-m",
+        "compileall",
+        "-q",
+        "-j",
+        "0",
+        "--invalidation-mode",
+        "unchecked-hash",
+        str(tree),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        raise PackageError(f"compileall failed: {done.stdout[-500:]}{done.stderr[-500:]}")
+
+
 def write_zip(tree: Path, zip_path: Path) -> None:
     """Zip ``tree`` (its contents at the zip's root) reproducibly: sorted, fixed dates and modes."""
     zip_path.parent.mkdir(parents=True, exist_ok=True)
@@ -331,15 +391,24 @@ def write_zip(tree: Path, zip_path: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
-def check_package(tree: Path, *, full: bool) -> dict[str, Any]:
-    """Run ``package_check.py`` on ``tree`` in ``python -I -S`` with an empty environment."""
+def check_package(
+    tree: Path, *, full: bool, interpreter: tuple[str, dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """Run ``package_check.py`` on ``tree`` in ``python -I -S`` with an empty environment (with
+    ``interpreter``, the target's own Python, found on this machine, instead of this one)."""
     script = Path(__file__).resolve().parent / "package_check.py"
     env = {
         "AWS_CONFIG_FILE": os.devnull,  # nothing from the developer's AWS profile
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
     }
-    command = [sys.executable, "-I", "-S", "-B", str(script), str(tree), "full" if full else "boto"]
+    python = sys.executable
+    if interpreter is not None:
+        python = interpreter[0]
+        env.update(
+            {k: v for k, v in interpreter[1].items() if k in ("PYENV_VERSION", "PATH", "PYENV_ROOT", "HOME")}
+        )
+    command = [python, "-I", "-S", "-B", str(script), str(tree), "full" if full else "boto"]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
     lines = [line for line in result.stdout.splitlines() if line.startswith("PACKAGE-CHECK ")]
     if result.returncode != 0 or not lines:

@@ -14,6 +14,7 @@ import logging
 import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from lib.errors import WebhookError
 from lib.invocation import Invocation
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 EVENTS = ("element.submitted", "element.failed", "element.completed")
 MAX_ATTEMPT_TIMEOUT_S = 10.0
 _RETRYABLE_STATUS = {408, 429}
+_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
 log = logging.getLogger("relay.webhook")
 
 
@@ -32,6 +34,12 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     """The ``X-Element-Signature`` value: ``t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
+
+
+def header_value(text: str) -> str:
+    """``text`` as a header value: printable ASCII as is, anything else (a caller's own SessionId may hold
+    CJK, emoji or control characters) percent-encoded as UTF-8, "%" included, so it stays reversible."""
+    return quote(text.encode("utf-8", "replace"), safe=_HEADER_SAFE)
 
 
 def occurred_at(now: float | None = None) -> str:
@@ -56,7 +64,7 @@ def deliver(
         headers = {
             "Content-Type": "application/json",
             "X-Element-Event": event,
-            "Idempotency-Key": idempotency_key,
+            "Idempotency-Key": header_value(idempotency_key),
             "User-Agent": "aigc-element-relay/1",
         }
         if secret:

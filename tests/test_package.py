@@ -88,24 +88,30 @@ def test_the_package_holds_only_production_code(built: dict[str, Any]) -> None:
     assert {"handler.py", "lib", "boto3", "botocore", "tencentcloud", "pydantic", "pydantic_core"} <= top
     for absent in ("tests", "events", "devstack", "bench", "bin", "pip", "setuptools", "build"):
         assert absent not in top
-    assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyi", "/RECORD"))]
+    tag = f"cpython-{sys.version_info[0]}{sys.version_info[1]}"
+    bytecode = [n for n in names if n.endswith(".pyc")]
+    assert bytecode and all("__pycache__/" in n and f".{tag}.pyc" in n for n in bytecode)  # target's only
+    assert not [n for n in names if n.endswith((".pyi", "/RECORD"))]
     lib_files = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "lib").rglob("*.py"))
-    assert sorted(n for n in names if n.startswith("lib/")) == lib_files
+    assert sorted(n for n in names if n.startswith("lib/") and n.endswith(".py")) == lib_files
+    compiled = {n.replace("__pycache__/", "").replace(f".{tag}.pyc", ".py") for n in bytecode}
+    assert set(lib_files) <= compiled  # every module of ours ships compiled for the target
     services = {n.split("/")[2] for n in names if n.startswith("botocore/data/") and n.count("/") > 2}
     assert services == BOTOCORE_SERVICES
     for needed in ("_retry.json", "endpoints.json", "partitions.json", "sdk-default-configuration.json"):
         assert f"botocore/data/{needed}" in names
     assert {n.split("/")[2] for n in names if n.startswith("boto3/data/")} == BOTO3_RESOURCES
-    assert {n.split("/")[1] for n in names if n.startswith("tencentcloud/")} == {
+    sources = [n for n in names if not n.endswith(".pyc")]
+    assert {n.split("/")[1] for n in sources if n.startswith("tencentcloud/")} == {
         "__init__.py",
         "common",
         "vod",
     }
-    assert {n.split("/")[2] for n in names if n.startswith("tencentcloud/vod/")} == {
+    assert {n.split("/")[2] for n in sources if n.startswith("tencentcloud/vod/")} == {
         "__init__.py",
         "v20180717",
     }
-    assert not [n for n in names if n.endswith("_async.py")]
+    assert not [n for n in names if n.endswith(("_async.py", f"_async.{tag}.pyc"))]
 
 
 def test_the_zip_is_within_the_limit_and_matches_the_tree(built: dict[str, Any]) -> None:
@@ -130,7 +136,7 @@ def test_progress_goes_to_stderr(built: dict[str, Any]) -> None:
     """Each step that takes a moment says so, and how long it took."""
     progress = built["progress"]
     assert "Installing requirements.txt as binary wheels ... done" in progress
-    assert "Checking the package in a fresh interpreter" in progress
+    assert "Checking the package in" in progress and "Precompiling bytecode" in progress
 
 
 def test_the_default_target_is_scf_python_310_on_linux_x86_64() -> None:

@@ -435,6 +435,8 @@ def offline(posted: Posted) -> Iterator[None]:
     """No network: DNS answers from a table, webhook POSTs are recorded (after the real serialisation)."""
 
     def post(url: str, raw: bytes, headers: dict[str, str], timeout: float) -> None:
+        for name, value in headers.items():  # what http.client would refuse to send
+            assert value.isascii() and value.isprintable(), f"{name} cannot be sent: {value!r}"
         posted.append((url, raw, headers))
 
     with mock.patch("socket.getaddrinfo", _fake_dns), mock.patch("lib.relay._post", post):

@@ -15,6 +15,7 @@ import logging
 import os
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -134,7 +135,7 @@ def check_posted(posted: Posted) -> None:
         assert headers["X-Element-Event"] == body["event"]
         assert body["event"] in ("element.submitted", "element.failed", "element.completed")
         assert verify_signature(ENV["CALLBACK_SECRET"], headers["X-Element-Signature"], raw)
-        assert headers["Idempotency-Key"] == f"{body['session_id']}:{body['event']}"
+        assert unquote(headers["Idempotency-Key"]) == f"{body['session_id']}:{body['event']}"
         if body["event"] == "element.failed":
             check_error(body["error"])
         text = raw.decode("utf-8")

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, unquote
 
 import pytest
 
@@ -114,6 +114,20 @@ def test_deliveries_are_signed_with_a_timestamp(world: World) -> None:
     assert not verify("whsec-other", header, body)
     assert not verify(secret, header, body, tolerance=-1)  # every timestamp is too old now
     world.finish("security: signed deliveries")
+
+
+def test_own_session_id_cannot_inject_headers(world: World) -> None:
+    """A SessionId with CJK, emoji and CRLF is relayed; its header is percent-encoded, nothing injected."""
+    session_id = "名字😀\r\nX-Injected: 1"
+    event = dict(load_event("direct/request.json"), session_id=session_id)
+    world.stage(event)
+    run = world.invoke(event)
+    assert run.error is None and run.result["status"] == "submitted"
+    (delivery,) = world.stack.webhook.wait_for(1)
+    assert "x-injected" not in delivery.headers
+    assert unquote(delivery.idempotency_key or "") == f"{session_id}:element.submitted"
+    assert delivery.json["session_id"] == session_id
+    world.finish("security: SessionId with CRLF and emoji")
 
 
 # ------------------------------------------------------------------------------ callback URLs
