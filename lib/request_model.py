@@ -37,7 +37,7 @@ MAX_VOICE_ID = 100
 MAX_REF = 4096
 MAX_CALLBACK_URL = 2048
 # Errors stay small whatever the input held: so many problems listed, field names cut to this length.
-MAX_PROBLEMS = 20
+MAX_PROBLEMS = 50
 MAX_FIELD_TEXT = 100
 
 ReferenceType = Literal["image_refer", "video_refer"]

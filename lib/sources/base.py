@@ -18,7 +18,7 @@ from lib.pipeline import Outcome, Services, SourceInfo, dispatch, fail
 from lib.retry import with_retries
 
 log = logging.getLogger("relay.records")
-MAX_RECORDS = 100  # per event; platforms send one (COS, S3) to ten (SQS) records
+MAX_RECORDS = 1000  # per event: above what an async event (128 KB) can hold, so only forged events hit it
 
 
 class EventSource(Protocol):

@@ -54,7 +54,7 @@ def completed_task_ids(world: World) -> list[str]:
         ("vod InternalError as '; charset=utf-8'", Fault("charset_error", code="InternalError")),
         ("vod empty TaskId", Fault("empty_task_id")),
     ],
-    ids=lambda v: v if isinstance(v, str) else "",
+    ids=lambda v: v.split(": ")[-1].replace(" ", "-") if isinstance(v, str) else None,
 )
 def test_transient_vod_fault_is_retried_within_the_invocation(world: World, case: str, fault: Fault) -> None:
     """A transient VOD fault before VOD acted: retried in the invocation, one task, relayed with its id."""
@@ -86,7 +86,7 @@ def test_transient_vod_fault_is_retried_within_the_invocation(world: World, case
             Fault("error", code="RequestLimitExceeded", after_create=True),
         ),
     ],
-    ids=lambda v: v if isinstance(v, str) else "",
+    ids=lambda v: v.split(": ")[-1].replace(" ", "-") if isinstance(v, str) else None,
 )
 def test_answer_lost_after_vod_acted_makes_no_second_task(world: World, case: str, fault: Fault) -> None:
     """VOD acted but its answer was lost: no second task, relayed, task id arrives with completion."""
