@@ -9,7 +9,7 @@ from typing import Any
 
 from lib import logs
 from lib.invocation import Invocation
-from lib.pipeline import Services
+from lib.services import Services
 from lib.settings import load_settings
 from lib.sources import infer_source
 

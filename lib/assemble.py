@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from lib.api_params import fingerprint
 from lib.callbacks import check_callback_url
 from lib.errors import FieldProblem, InputError, ManifestError, StorageError
+from lib.jobs import Job, SourceInfo
 from lib.media import is_image_path, is_video_path, parse_media_ref
-from lib.pipeline import Job, SourceInfo
 from lib.request_model import MAX_NAME, parse_request
 from lib.settings import Settings
 from lib.storage import Storage, StorageKind, StoredObject

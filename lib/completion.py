@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib.errors import RelayError, WebhookError
+from lib.jobs import Outcome
 from lib.logs import redact
-from lib.pipeline import Outcome, Services, relay_event
 from lib.receipts import Receipt, ReceiptStore, Versioned
+from lib.relay import relay_event
+from lib.services import Services
 
 EVENT_FIELD = "CreateAigcAdvancedCustomElementCompleteEvent"
 ACTION = "CreateAigcAdvancedCustomElement"

@@ -22,10 +22,12 @@ from urllib.parse import urlsplit
 from lib import job_message
 from lib.api_params import build_params
 from lib.errors import RelayError, StorageError
+from lib.jobs import Job, Outcome
 from lib.media import parse_media_ref
-from lib.pipeline import Job, Outcome, Services, fail
+from lib.pipeline import fail
 from lib.resolve import resolve_media
 from lib.retry import with_retries
+from lib.services import Services
 from lib.storage import StoredObject
 
 log = logging.getLogger("relay.enqueue")

@@ -30,8 +30,9 @@ from lib import http_vod_routes as vod_routes
 from lib.errors import ConfigError, FieldProblem, InputError, RelayError, StorageError
 from lib.http_model import HttpError, HttpRequest, HttpResponse
 from lib.http_routes import create_element, create_from_folder, get_element, health
+from lib.jobs import Outcome
 from lib.logs import redact
-from lib.pipeline import Outcome, Services
+from lib.services import Services
 from lib.vod import PARAMETER_CODE_PREFIXES
 
 MAX_BODY_BYTES = 1024 * 1024

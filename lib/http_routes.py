@@ -19,11 +19,13 @@ from typing import Any
 from lib.assemble import MANIFEST, Broken, Skip, Upload, plan_upload
 from lib.errors import ConfigError, FieldProblem, InputError, StorageError
 from lib.http_model import HttpError, HttpRequest, HttpResponse
+from lib.jobs import Outcome, SourceInfo
 from lib.logs import redact
-from lib.pipeline import Outcome, Services, SourceInfo, dispatch, fail
+from lib.pipeline import dispatch, fail
 from lib.receipts import Receipt, ReceiptStore
 from lib.request_model import MAX_REF
 from lib.retry import with_retries
+from lib.services import Services
 from lib.sources.direct import submit_request
 from lib.storage import StorageKind
 

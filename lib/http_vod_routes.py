@@ -17,7 +17,7 @@ from lib.completion import SignatureError, describe_task, handle_event, is_vod_e
 from lib.errors import FieldProblem, InputError, RelayError, VodError
 from lib.http_model import HttpError, HttpRequest, HttpResponse
 from lib.http_routes import read_json
-from lib.pipeline import Services
+from lib.services import Services
 
 TASK_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 log = logging.getLogger("relay.http")

@@ -21,8 +21,8 @@ import json
 from typing import Any, TypeGuard, cast
 
 from lib.errors import FieldProblem, InputError
+from lib.jobs import Job, SourceInfo, SourceKind
 from lib.media import parse_media_ref
-from lib.pipeline import Job, SourceInfo, SourceKind
 from lib.request_model import parse_request
 from lib.storage import StorageKind, StoredObject
 

@@ -12,110 +12,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from lib.api_params import build_params
 from lib.errors import InProgressError, RelayError, StorageError, WebhookError
-from lib.invocation import Invocation
+from lib.jobs import Job, Outcome, SourceInfo, Status
 from lib.receipts import Receipt, ReceiptStore, Versioned
-from lib.relay import deliver, occurred_at
+from lib.relay import event_body, relay_event
 from lib.request_model import ElementRequest
 from lib.resolve import resolve_media
 from lib.retry import with_retries
-from lib.settings import Credentials, Settings, read_credentials
-from lib.storage import Storage, StorageKind, StoredObject, storage_for
-from lib.vod import Vod
+from lib.services import Services
 
 log = logging.getLogger("relay.pipeline")
-SourceKind = Literal["cos", "s3", "http", "queue", "direct"]
-Status = Literal["submitted", "duplicate", "failed", "retry", "ignored", "waiting", "relayed"]
 WAIT_FOR_HOLDER_S = 5.0
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """Where a request came from, as relayed in the webhook body's ``source``."""
-
-    kind: SourceKind
-    bucket: str | None = None
-    keys: tuple[str, ...] = ()
-    region: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind}
-        if self.bucket:
-            out["bucket"] = self.bucket
-        if self.keys:
-            out["keys"] = list(self.keys)
-        return out
-
-
-@dataclass(frozen=True)
-class Job:
-    """One element to submit: a valid request, its origin, and where its receipt lives."""
-
-    request: ElementRequest
-    source: SourceInfo
-    receipt_bucket: str | None = None
-    receipt_storage: StorageKind = "cos"
-    known_objects: Mapping[str, StoredObject] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one record; ``status == "retry"`` asks the platform to deliver it again."""
-
-    status: Status
-    session_id: str | None = None
-    task_id: str | None = None
-    request_id: str | None = None
-    error: RelayError | None = None
-    note: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status}
-        for name in ("session_id", "task_id", "request_id", "note"):
-            if getattr(self, name):
-                out[name] = getattr(self, name)
-        if self.error is not None:
-            out["error"] = self.error.as_dict()
-        return out
-
-
-class Services:
-    """Per-invocation access to settings, credentials and the (cached, shared) clients."""
-
-    def __init__(self, settings: Settings, invocation: Invocation, environ: Mapping[str, str] | None = None):
-        self.settings = settings
-        self.invocation = invocation
-        self._environ = environ
-        self._credentials: Credentials | None = None
-
-    def credentials(self) -> Credentials:
-        if self._credentials is None:
-            self._credentials = read_credentials(self._environ)
-        return self._credentials
-
-    def storage(self, kind: StorageKind, region: str | None) -> Storage:
-        if kind == "cos":
-            return storage_for(
-                "cos", region or self.settings.default_region, self.settings, self.credentials()
-            )
-        return storage_for("s3", region, self.settings, None)
-
-    def vod(self) -> Vod:
-        return Vod(self.settings, self.credentials(), self.invocation)
-
-    def narrowed(self, deadline: float) -> Services:
-        """The same services with an earlier deadline (a monotonic time), for work with its own budget."""
-        narrowed = Services(
-            self.settings, replace(self.invocation, deadline=min(deadline, self.invocation.deadline))
-        )
-        narrowed._environ, narrowed._credentials = self._environ, self._credentials
-        return narrowed
 
 
 def dispatch(job: Job, services: Services) -> Outcome:
@@ -150,7 +62,7 @@ def fail(
 
     sid = session_id or (request.session_id if request else None)
     sid = sid or fingerprint([source.as_dict(), error.code, error.message])
-    body = _body("element.failed", sid, request, source, error=error.as_dict())
+    body = event_body("element.failed", sid, request, source, error=error.as_dict())
     try:
         relay_event(services, "element.failed", body, request.callback_url if request else None)
     except WebhookError as exc:
@@ -287,7 +199,7 @@ def _relay_submitted(
     status: Status,
     note: str | None,
 ) -> Outcome:
-    body = _body(
+    body = event_body(
         "element.submitted", session_id, job.request, job.source, task_id=task_id, request_id=request_id
     )
     try:
@@ -305,46 +217,6 @@ def _relay_submitted(
             changes.update(state="relayed", relayed=(*current.receipt.relayed, "element.submitted"))
         _update(services, store, current, **changes)
     return Outcome(status, session_id, task_id, request_id, note=note)
-
-
-def relay_event(services: Services, event: str, body: dict[str, Any], callback_url: str | None) -> bool:
-    """Deliver ``event``; False when no webhook is configured (skipped with a warning)."""
-    url = callback_url or services.settings.callback_url
-    if not url:
-        log.warning("CALLBACK_URL is not set: %s for %s is not relayed", event, body.get("session_id"))
-        return False
-    if not services.settings.callback_secret:
-        log.warning("CALLBACK_SECRET is not set: %s goes out unsigned", event)
-    deliver(
-        url,
-        event,
-        body,
-        idempotency_key=f"{body['session_id']}:{event}",
-        secret=services.settings.callback_secret,
-        invocation=services.invocation,
-    )
-    return True
-
-
-def _body(
-    event: str,
-    session_id: str,
-    request: ElementRequest | None,
-    source: SourceInfo,
-    **extra: Any,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {"event": event, "session_id": session_id}
-    body.update({k: v for k, v in extra.items() if v is not None})
-    if request is not None:
-        if request.name:
-            body["element_name"] = request.name
-        if request.reference_type:
-            body["reference_type"] = request.reference_type
-        if request.context is not None:
-            body["context"] = request.context
-    body["source"] = source.as_dict()
-    body["occurred_at"] = occurred_at()
-    return body
 
 
 def _index(job: Job, services: Services, session_id: str) -> None:

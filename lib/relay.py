@@ -18,10 +18,14 @@ from urllib.parse import quote
 
 from lib.errors import WebhookError
 from lib.invocation import Invocation
+from lib.jobs import SourceInfo
+from lib.request_model import ElementRequest
 from lib.retry import with_retries
 
 if TYPE_CHECKING:
     import requests
+
+    from lib.services import Services
 
 EVENTS = ("element.submitted", "element.failed", "element.completed")
 MAX_ATTEMPT_TIMEOUT_S = 10.0
@@ -99,3 +103,43 @@ def _session() -> requests.Session:
     import requests
 
     return requests.Session()
+
+
+def relay_event(services: Services, event: str, body: dict[str, Any], callback_url: str | None) -> bool:
+    """Deliver ``event``; False when no webhook is configured (skipped with a warning)."""
+    url = callback_url or services.settings.callback_url
+    if not url:
+        log.warning("CALLBACK_URL is not set: %s for %s is not relayed", event, body.get("session_id"))
+        return False
+    if not services.settings.callback_secret:
+        log.warning("CALLBACK_SECRET is not set: %s goes out unsigned", event)
+    deliver(
+        url,
+        event,
+        body,
+        idempotency_key=f"{body['session_id']}:{event}",
+        secret=services.settings.callback_secret,
+        invocation=services.invocation,
+    )
+    return True
+
+
+def event_body(
+    event: str,
+    session_id: str,
+    request: ElementRequest | None,
+    source: SourceInfo,
+    **extra: Any,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"event": event, "session_id": session_id}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    if request is not None:
+        if request.name:
+            body["element_name"] = request.name
+        if request.reference_type:
+            body["reference_type"] = request.reference_type
+        if request.context is not None:
+            body["context"] = request.context
+    body["source"] = source.as_dict()
+    body["occurred_at"] = occurred_at()
+    return body

@@ -11,7 +11,8 @@ from unittest import mock
 
 from lib.http_model import HttpRequest, HttpResponse
 from lib.invocation import Invocation
-from lib.pipeline import Job, Outcome, Services
+from lib.jobs import Job, Outcome
+from lib.services import Services
 from lib.settings import Settings, load_settings
 from lib.storage import Storage, StorageKind
 from tests.fakes import FakeStorage

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from lib.assemble import Broken, Skip, Upload, plan_upload
-from lib.pipeline import Job
+from lib.jobs import Job
 from lib.settings import load_settings
 from tests.fakes import FakeStorage
 

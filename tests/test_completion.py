@@ -13,7 +13,7 @@ import handler
 from devstack.stack import LocalStack
 from lib.completion import SignatureError, TaskResult, describe_task, handle_event, verify_push
 from lib.invocation import Invocation
-from lib.pipeline import Services
+from lib.services import Services
 from lib.settings import load_settings
 from tests.conftest import load_event, stage
 

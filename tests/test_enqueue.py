@@ -14,9 +14,11 @@ from lib import job_message
 from lib.enqueue import enqueue, queue_region
 from lib.errors import ConfigError, InputError
 from lib.invocation import Invocation
-from lib.pipeline import Job, Services, SourceInfo, dispatch
+from lib.jobs import Job, SourceInfo
+from lib.pipeline import dispatch
 from lib.request_model import parse_request
 from lib.retry import with_retries
+from lib.services import Services
 from lib.settings import SETTING_NAMES, load_settings
 from lib.storage import Storage, StorageKind, StoredObject
 from tests.fakes import FakeStorage

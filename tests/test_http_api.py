@@ -13,7 +13,7 @@ from lib import http_api
 from lib.errors import ConfigError, FieldProblem, InputError, RelayError, StorageError, VodError
 from lib.http_api import MAX_BODY_BYTES, answer, serve
 from lib.invocation import Invocation
-from lib.pipeline import Outcome
+from lib.jobs import Outcome
 from lib.receipts import Receipt, ReceiptStore
 from tests.fakes import FakeStorage
 from tests.http_fakes import OfflineServices, body_of, offline, recorded_dispatch, request

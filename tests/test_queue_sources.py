@@ -12,8 +12,9 @@ import pytest
 from lib.assemble import Upload
 from lib.errors import RelayError
 from lib.invocation import Invocation
-from lib.pipeline import Job, Outcome, Services, SourceInfo
+from lib.jobs import Job, Outcome, SourceInfo
 from lib.request_model import parse_request
+from lib.services import Services
 from lib.settings import load_settings
 from lib.sources import messages as messages_module
 from lib.sources.base import RetryLaterError

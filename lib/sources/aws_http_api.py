@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from lib.http_model import HttpRequest
-from lib.pipeline import Services
+from lib.services import Services
 from lib.sources.http_event import body_bytes, is_base64, mapping, response_fields, serve_event
 
 

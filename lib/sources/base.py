@@ -14,8 +14,10 @@ from typing import Any, Protocol
 
 from lib.assemble import Broken, Skip, Upload, plan_upload
 from lib.errors import ConfigError, FieldProblem, InputError, RelayError
-from lib.pipeline import Outcome, Services, SourceInfo, dispatch, fail
+from lib.jobs import Outcome, SourceInfo
+from lib.pipeline import dispatch, fail
 from lib.retry import with_retries
+from lib.services import Services
 
 log = logging.getLogger("relay.records")
 MAX_RECORDS = 1000  # per event: above what an async event (128 KB) can hold, so only forged events hit it

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.pipeline import Services
+from lib.services import Services
 from lib.sources.base import answer_async
 from lib.sources.messages import Message, process_batch
 

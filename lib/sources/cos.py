@@ -10,7 +10,8 @@ from typing import Any
 
 from lib.assemble import Upload
 from lib.errors import FieldProblem, InputError
-from lib.pipeline import Services, SourceInfo
+from lib.jobs import SourceInfo
+from lib.services import Services
 from lib.sources.base import answer_async, capped, member, process_upload, size, text
 
 # Short region codes seen in COS events → long region ids.

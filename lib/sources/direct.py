@@ -12,8 +12,10 @@ from typing import Any
 from lib.api_params import fingerprint
 from lib.callbacks import check_callback_url
 from lib.errors import InputError
-from lib.pipeline import Job, Outcome, Services, SourceInfo, dispatch, fail
+from lib.jobs import Job, Outcome, SourceInfo
+from lib.pipeline import dispatch, fail
 from lib.request_model import ElementRequest, parse_request
+from lib.services import Services
 from lib.sources.base import RetryLaterError, log_outcome
 
 # A direct request names media or a reference type; other events never have these keys at the top.

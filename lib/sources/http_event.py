@@ -12,7 +12,7 @@ from typing import Any
 
 from lib.errors import FieldProblem, InputError
 from lib.http_model import HttpRequest, HttpResponse
-from lib.pipeline import Services
+from lib.services import Services
 
 
 def serve_event(read: Callable[[], HttpRequest], services: Services) -> HttpResponse:

@@ -26,7 +26,9 @@ from lib import job_message
 from lib.assemble import Upload
 from lib.callbacks import check_callback_url
 from lib.errors import FieldProblem, InputError, RelayError
-from lib.pipeline import Outcome, Services, SourceInfo, fail, submit
+from lib.jobs import Outcome, SourceInfo
+from lib.pipeline import fail, submit
+from lib.services import Services
 from lib.sources.base import log_outcome, process_upload
 from lib.sources.cos import parse_record as parse_cos_record
 from lib.sources.direct import submit_request

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.pipeline import Services
+from lib.services import Services
 from lib.sources.base import RetryLaterError
 from lib.sources.messages import Message, Result, process_batch
 

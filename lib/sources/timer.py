@@ -10,7 +10,7 @@ from typing import Any
 
 from lib.completion import pull_cycle
 from lib.errors import RelayError
-from lib.pipeline import Services
+from lib.services import Services
 
 log = logging.getLogger("relay.timer")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from lib.completion import handle_event, is_vod_event
-from lib.pipeline import Services
+from lib.services import Services
 from lib.sources.base import RetryLaterError
 
 

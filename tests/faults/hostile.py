@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from lib.errors import RelayError, StorageError, UnknownEventError
 from lib.invocation import Invocation
-from lib.pipeline import Services
+from lib.services import Services
 from lib.settings import load_settings
 from lib.storage import Storage, StorageKind, StoredObject
 from lib.vod import Submitted

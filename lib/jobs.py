@@ -1,0 +1,66 @@
+"""The plain values the middle of the pipeline passes around: where a request came from, one job to
+submit, and the outcome of one record. No trigger shapes and no I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from lib.errors import RelayError
+from lib.request_model import ElementRequest
+from lib.storage import StorageKind, StoredObject
+
+SourceKind = Literal["cos", "s3", "http", "queue", "direct"]
+Status = Literal["submitted", "duplicate", "failed", "retry", "ignored", "waiting", "relayed"]
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Where a request came from, as relayed in the webhook body's ``source``."""
+
+    kind: SourceKind
+    bucket: str | None = None
+    keys: tuple[str, ...] = ()
+    region: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind}
+        if self.bucket:
+            out["bucket"] = self.bucket
+        if self.keys:
+            out["keys"] = list(self.keys)
+        return out
+
+
+@dataclass(frozen=True)
+class Job:
+    """One element to submit: a valid request, its origin, and where its receipt lives."""
+
+    request: ElementRequest
+    source: SourceInfo
+    receipt_bucket: str | None = None
+    receipt_storage: StorageKind = "cos"
+    known_objects: Mapping[str, StoredObject] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one record; ``status == "retry"`` asks the platform to deliver it again."""
+
+    status: Status
+    session_id: str | None = None
+    task_id: str | None = None
+    request_id: str | None = None
+    error: RelayError | None = None
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status}
+        for name in ("session_id", "task_id", "request_id", "note"):
+            if getattr(self, name):
+                out[name] = getattr(self, name)
+        if self.error is not None:
+            out["error"] = self.error.as_dict()
+        return out

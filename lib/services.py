@@ -1,0 +1,46 @@
+"""Per-invocation access to settings, credentials and the clients (built once per container and
+shared; see ``lib.storage`` and ``lib.vod``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from lib.invocation import Invocation
+from lib.settings import Credentials, Settings, read_credentials
+from lib.storage import Storage, StorageKind, storage_for
+from lib.vod import Vod
+
+
+class Services:
+    """Per-invocation access to settings, credentials and the (cached, shared) clients."""
+
+    def __init__(self, settings: Settings, invocation: Invocation, environ: Mapping[str, str] | None = None):
+        self.settings = settings
+        self.invocation = invocation
+        self._environ = environ
+        self._credentials: Credentials | None = None
+
+    def credentials(self) -> Credentials:
+        if self._credentials is None:
+            self._credentials = read_credentials(self._environ)
+        return self._credentials
+
+    def storage(self, kind: StorageKind, region: str | None) -> Storage:
+        if kind == "cos":
+            return storage_for(
+                "cos", region or self.settings.default_region, self.settings, self.credentials()
+            )
+        return storage_for("s3", region, self.settings, None)
+
+    def vod(self) -> Vod:
+        return Vod(self.settings, self.credentials(), self.invocation)
+
+    def narrowed(self, deadline: float) -> Services:
+        """The same services with an earlier deadline (a monotonic time), for work with its own budget."""
+        narrowed = Services(
+            self.settings, replace(self.invocation, deadline=min(deadline, self.invocation.deadline))
+        )
+        narrowed._environ, narrowed._credentials = self._environ, self._credentials
+        return narrowed
