@@ -30,7 +30,7 @@ from devstack.samples import mp4_bytes
 from devstack.stack import QUEUE_REGION, LocalStack
 
 COUNT = int(os.environ.get("BENCH_QUEUE_COUNT", "300"))
-BATCH = 100
+BATCH = int(os.environ.get("BENCH_QUEUE_BATCH", str(COUNT)))  # one batch: the rate "through a batch"
 WARMUP = 10
 QUOTA = 20.0
 BUCKET = "media-1250000000"

@@ -16,7 +16,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import Row
 from devstack.stack import LocalStack
 
-BENCHMARKS = ("bench.cold_start", "bench.warm", "bench.memory", "bench.queue_throughput")
+BENCHMARKS = (
+    "bench.cold_start",
+    "bench.warm",
+    "bench.memory",
+    "bench.queue_throughput",
+    "bench.package_size",
+)
 
 
 def table(rows: list[Row]) -> str:
