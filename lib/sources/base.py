@@ -33,6 +33,15 @@ class EventSource(Protocol):
     def handle(self, event: dict[str, Any], services: Services) -> Any: ...
 
 
+def first_record(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The first of ``event["Records"]`` when it is a non-empty list of objects (what record-based
+    triggers send); None otherwise. Sources recognise their kind by a key of this record."""
+    records = event.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], dict):
+        return records[0]
+    return None
+
+
 class RetryLaterError(RelayError):
     """Raised to the platform so that it delivers the event again (records failed transiently)."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lib.services import Services
-from lib.sources.base import answer_async
+from lib.sources.base import answer_async, first_record
 from lib.sources.messages import Message, process_batch
 
 
@@ -18,13 +18,8 @@ class CmqMessages:
     name = "cmq"
 
     def matches(self, event: dict[str, Any]) -> bool:
-        records = event.get("Records")
-        return (
-            isinstance(records, list)
-            and bool(records)
-            and isinstance(records[0], dict)
-            and isinstance(records[0].get("CMQ"), dict)
-        )
+        record = first_record(event)
+        return record is not None and isinstance(record.get("CMQ"), dict)
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         messages = []

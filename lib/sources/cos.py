@@ -12,7 +12,7 @@ from lib.assemble import Upload
 from lib.errors import FieldProblem, InputError
 from lib.jobs import SourceInfo
 from lib.services import Services
-from lib.sources.base import answer_async, capped, member, process_upload, size, text
+from lib.sources.base import answer_async, capped, first_record, member, process_upload, size, text
 
 # Short region codes seen in COS events → long region ids.
 SHORT_REGIONS = {
@@ -41,13 +41,8 @@ class CosUpload:
     name = "cos"
 
     def matches(self, event: dict[str, Any]) -> bool:
-        records = event.get("Records")
-        return (
-            isinstance(records, list)
-            and bool(records)
-            and isinstance(records[0], dict)
-            and "cos" in records[0]
-        )
+        record = first_record(event)
+        return record is not None and "cos" in record
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         outcomes = []

@@ -12,7 +12,7 @@ from lib.assemble import Upload
 from lib.errors import FieldProblem, InputError
 from lib.jobs import SourceInfo
 from lib.services import Services
-from lib.sources.base import answer_async, capped, member, process_upload, size, text
+from lib.sources.base import answer_async, capped, first_record, member, process_upload, size, text
 
 
 class S3Upload:
@@ -21,13 +21,8 @@ class S3Upload:
     def matches(self, event: dict[str, Any]) -> bool:
         if event.get("Event") == "s3:TestEvent":
             return True
-        records = event.get("Records")
-        return (
-            isinstance(records, list)
-            and bool(records)
-            and isinstance(records[0], dict)
-            and "s3" in records[0]
-        )
+        record = first_record(event)
+        return record is not None and "s3" in record
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         if event.get("Event") == "s3:TestEvent":

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from lib.services import Services
-from lib.sources.base import RetryLaterError
+from lib.sources.base import RetryLaterError, first_record
 from lib.sources.messages import Message, Result, process_batch
 
 
@@ -20,13 +20,8 @@ class SqsMessages:
     name = "sqs"
 
     def matches(self, event: dict[str, Any]) -> bool:
-        records = event.get("Records")
-        return (
-            isinstance(records, list)
-            and bool(records)
-            and isinstance(records[0], dict)
-            and records[0].get("eventSource") == "aws:sqs"
-        )
+        record = first_record(event)
+        return record is not None and record.get("eventSource") == "aws:sqs"
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         records = [r if isinstance(r, dict) else {} for r in event["Records"]]
