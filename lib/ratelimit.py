@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable
 
 WINDOW_S = 1.0
-SLACK_S = 0.025  # added to every window: ~2.5 % of the quota at 20/s, the price of no refusals
+SLACK_S = 0.015  # added to every window: ~1.5 % of the quota at 20/s, the price of (almost) no refusals
 MIN_GAP_FRACTION = 0.5  # starts are at least this fraction of the average spacing apart
 BACKOFF_BASE_S = 0.1  # the pause after a first refusal: uniform in [base/2, base]
 BACKOFF_CAP_S = 2.0  # the longest pause: uniform in [cap/2, cap]
