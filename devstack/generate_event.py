@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from devstack.http_events import build_event
 from devstack.samples import body_for
 
 DEFAULT_KEYS = (
@@ -43,7 +44,7 @@ DEFAULT_AWS_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".mov")
-HTTP_TRIGGERS = ("scf-url", "scf-apigw", "lambda-url", "apigw-http", "apigw-rest")
+HTTP_TRIGGERS = ("scf-url", "scf-apigw", "lambda-url", "apigw-http", "apigw-rest")  # keys of HTTP_SHAPES
 # The short region codes COS events carry in cosBucket.region (the reverse of lib.sources.cos's table).
 SHORT_REGION = {"ap-guangzhou": "gz", "ap-beijing": "bj", "ap-shanghai": "sh", "ap-chengdu": "cd"}
 FIXED_TIME = datetime(2026, 11, 24, 12, 0, 0, tzinfo=timezone.utc)  # same event, same bytes
@@ -324,6 +325,16 @@ def http_event(args: argparse.Namespace) -> dict[str, Any]:
     return make_http_event(trigger, args.method.upper(), args.path, body, headers, base64_body=args.base64)
 
 
+# generate-event's trigger names → the shapes ``devstack.http_events`` builds (one builder for all tools).
+HTTP_SHAPES = {
+    "scf-url": "scf_function_url",
+    "scf-apigw": "scf_api_gateway",
+    "lambda-url": "lambda_function_url",
+    "apigw-http": "aws_http_api",
+    "apigw-rest": "aws_rest_api",
+}
+
+
 def make_http_event(
     trigger: str,
     method: str,
@@ -335,106 +346,18 @@ def make_http_event(
     base64_body: bool = False,
 ) -> dict[str, Any]:
     """The event an HTTP request produces through ``trigger`` (one of HTTP_TRIGGERS)."""
-    query = query or {}
-    text = base64.b64encode(body.encode()).decode() if base64_body else body
-    request_id = str(uuid.UUID(int=0x5EED))
-    if trigger == "scf-url":  # API Gateway's shape minus requestContext and the *Parameters fields
-        return {
-            "body": text,
-            "headers": {
-                **headers,
-                "content-length": str(len(body.encode())),
-                "x-scf-remote-addr": "203.0.113.10",
-            },
-            "httpMethod": method,
-            "path": path,
-            "queryString": query,
-            **({"isBase64Encoded": True} if base64_body else {}),
-        }
-    if trigger == "scf-apigw":
-        return {
-            "requestContext": {
-                "serviceId": "service-element1",
-                "path": path,
-                "httpMethod": "ANY",
-                "requestId": request_id,
-                "identity": {},
-                "sourceIp": "203.0.113.10",
-                "stage": "release",
-            },
-            "path": path,
-            "httpMethod": method,
-            "headers": {**headers, "host": "service-element1-1250000000.gz.apigw.tencentcs.com"},
-            "queryString": query,
-            "body": text,
-            "isBase64Encoded": base64_body,
-            "pathParameters": {},
-            "queryStringParameters": {},
-            "headerParameters": {},
-            "stageVariables": {"stage": "release"},
-        }
-    if trigger == "apigw-rest":
-        return {
-            "resource": path,
-            "path": path,
-            "httpMethod": method,
-            "headers": headers,
-            "multiValueHeaders": {name: [value] for name, value in headers.items()},
-            "queryStringParameters": query or None,
-            "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} or None,
-            "requestContext": {
-                "accountId": DEFAULT_ACCOUNT,
-                "apiId": "elementapi",
-                "stage": "prod",
-                "requestId": request_id,
-                "httpMethod": method,
-                "path": f"/prod{path}",
-                "resourcePath": path,
-                "protocol": "HTTP/1.1",
-                "identity": {"sourceIp": "203.0.113.10", "userAgent": "generate-event"},
-                "domainName": "elementapi.execute-api.us-east-1.amazonaws.com",
-                "domainPrefix": "elementapi",
-            },
-            "pathParameters": None,
-            "stageVariables": None,
-            "body": text,
-            "isBase64Encoded": base64_body,
-        }
-    if trigger in ("apigw-http", "lambda-url"):
-        if trigger == "lambda-url":
-            domain, account = "abcdefghij0123456789klmnop.lambda-url.us-east-1.on.aws", "anonymous"
-        else:
-            domain, account = "elementapi.execute-api.us-east-1.amazonaws.com", DEFAULT_ACCOUNT
-        prefix = domain.split(".")[0]
-        return {
-            "version": "2.0",
-            "routeKey": "$default",
-            "rawPath": path,
-            "rawQueryString": "&".join(f"{quote_plus(k)}={quote_plus(v)}" for k, v in query.items()),
-            "headers": {**headers, "host": domain, "x-forwarded-proto": "https"},
-            "queryStringParameters": query or None,
-            "requestContext": {
-                "accountId": account,
-                "apiId": prefix,
-                "domainName": domain,
-                "domainPrefix": prefix,
-                "http": {
-                    "method": method,
-                    "path": path,
-                    "protocol": "HTTP/1.1",
-                    "sourceIp": "203.0.113.10",
-                    "userAgent": "generate-event",
-                },
-                "requestId": request_id,
-                "routeKey": "$default",
-                "stage": "$default",
-                "time": FIXED_TIME.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-                "timeEpoch": int(FIXED_TIME.timestamp() * 1000),
-            },
-            "body": text,
-            "isBase64Encoded": base64_body,
-        }
-    raise ValueError(f"unknown HTTP trigger {trigger!r}; one of {', '.join(HTTP_TRIGGERS)}")
+    if trigger not in HTTP_SHAPES:
+        raise ValueError(f"unknown HTTP trigger {trigger!r}; one of {', '.join(HTTP_TRIGGERS)}")
+    return build_event(
+        HTTP_SHAPES[trigger],
+        method,
+        path,
+        body=body.encode(),
+        headers=headers,
+        query=query,
+        encode=True if base64_body else None,
+        client_ip="203.0.113.10",
+    )
 
 
 def sqs_event(args: argparse.Namespace) -> dict[str, Any]:
