@@ -86,6 +86,16 @@ class Storage:
             raise StorageError(f"object is larger than {max_bytes} bytes", code="ObjectTooLarge")
         return data, _etag(response.get("ETag"))
 
+    def read_range(self, bucket: str, key: str, start: int, length: int) -> bytes:
+        """At most ``length`` bytes from offset ``start`` (fewer at the end of the object)."""
+        response = self._call("get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{start + length - 1}")
+        body = response["Body"]
+        try:
+            data: bytes = body.read(length)
+        finally:
+            body.close()
+        return data
+
     def presign_get(self, bucket: str, key: str, *, expires: int) -> str:
         url: str = self._client.generate_presigned_url(
             "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires
