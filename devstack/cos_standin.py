@@ -301,6 +301,10 @@ class CosStandIn:
         except CosError as err:
             reply = _error_reply(err, incoming, request_id)
             code, message = err.code, err.message
+        except Exception as exc:  # a stand-in bug must answer (and show in the record), not drop the line
+            failure = CosError("InternalError", 500, f"The stand-in failed: {type(exc).__name__}: {exc}")
+            reply = _error_reply(failure, incoming, request_id)
+            code, message = failure.code, failure.message
         reply.headers["x-cos-request-id"] = request_id
         record = CosRequest(
             method=incoming.method,

@@ -10,12 +10,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -32,6 +36,7 @@ from devstack.stack import LocalStack
 from devstack.vod_emulator import Task
 from devstack.vod_tasks import media_request
 
+ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "media-1250000000"  # made by the conftest ``stack`` fixture
 FRONT = b"\x89PNG front bytes" * 40
 SIDE = b"\x89PNG side bytes" * 30
@@ -234,6 +239,28 @@ def test_missing_bucket_is_no_such_bucket(stack: LocalStack) -> None:
     )
 
 
+def test_head_bucket_other_region_and_unserved_subresources(stack: LocalStack) -> None:
+    """HEAD Bucket answers 200 or 404; a bucket domain of another region is NoSuchBucket; a sub-resource
+    the stand-in does not serve is 501 NotImplemented rather than a plain object request."""
+    stack.s3.put_object(Bucket=BUCKET, Key="a.png", Body=FRONT)
+    cos = stack.cos_client()
+    cos.head_bucket(Bucket=BUCKET)
+    assert service_error(lambda: cos.head_bucket(Bucket="absent-1250000000"))[0] == 404
+    beijing = CosConfig(
+        Region="ap-beijing",
+        SecretId=stack.secret_id,
+        SecretKey=stack.secret_key,
+        Token=stack.session_token,
+        Scheme="http",
+        IP="127.0.0.1",
+        Port=stack.cos.port,
+    )
+    elsewhere = CosS3Client(beijing, retry=0)
+    assert service_error(lambda: elsewhere.get_object(Bucket=BUCKET, Key="a.png")) == (404, "NoSuchBucket")
+    assert service_error(lambda: cos.get_object_acl(Bucket=BUCKET, Key="a.png")) == (501, "NotImplemented")
+    stack.cos.assert_none_refused()
+
+
 def test_content_md5_is_checked(stack: LocalStack) -> None:
     """The SDK's Content-MD5 (EnableMD5) is accepted; a wrong one is BadDigest and nothing is written."""
     cos = stack.cos_client()
@@ -271,19 +298,19 @@ def test_moto_and_the_stand_in_see_the_same_objects(stack: LocalStack) -> None:
 # --------------------------------------------------------------------------- presigned URLs and signatures
 
 
-def test_presigned_url_with_token_loads_the_bytes(stack: LocalStack) -> None:
-    """The SDK's presigned URL (bucket domain, token as a parameter) loads through the signature check."""
-    stack.s3.put_object(Bucket=BUCKET, Key="elements/hero/side a+b.png", Body=SIDE)
-    url = presign(stack, "elements/hero/side a+b.png")
+@pytest.mark.parametrize("key", ["elements/hero/side a+b.png", "elements/英雄/正面 (1).png", "a/./b~c%d.png"])
+def test_presigned_url_with_token_loads_the_bytes(stack: LocalStack, key: str) -> None:
+    """The SDK's presigned URL (bucket domain, token as a parameter) loads through the signature check,
+    whatever the key's characters."""
+    stack.s3.put_object(Bucket=BUCKET, Key=key, Body=SIDE)
+    url = presign(stack, key)
     parts = urlsplit(url)
     assert parts.netloc == bucket_domain(BUCKET, stack.region)
     query = dict(parse_qsl(parts.query))
     assert query["q-sign-algorithm"] == "sha1"
     assert query["x-cos-security-token"] == stack.session_token
     assert fetch(stack, url) == (200, SIDE)
-    assert stack.cos.requests[-1] == CosRequest(
-        "GET", BUCKET, "elements/hero/side a+b.png", 200, None, "", "query"
-    )
+    assert stack.cos.requests[-1] == CosRequest("GET", BUCKET, key, 200, None, "", "query")
 
 
 def test_presigned_url_signs_extra_parameters(stack: LocalStack) -> None:
@@ -631,3 +658,40 @@ def test_vod_emulator_fetches_cos_urls_through_the_stand_in(stack: LocalStack) -
     late = _create_element(stack, expired, side)
     assert (late.err_code_ext, late.media["frontal_image"].status) == ("FailedOperation", 403)
     assert [r.error_code for r in stack.cos.refused] == ["SignatureDoesNotMatch", "AccessDenied"]
+
+
+def test_command_line_serves_in_the_foreground(stack: LocalStack) -> None:
+    """``python -m devstack.cos_standin`` serves moto's objects until terminated."""
+    stack.s3.put_object(Bucket=BUCKET, Key="a.png", Body=FRONT)
+    command = [
+        sys.executable,
+        "-m",
+        "devstack.cos_standin",
+        "--port",
+        "0",
+        "--s3-endpoint",
+        stack.s3_endpoint,
+    ]
+    command += ["--secret-id", stack.secret_id, "--secret-key", stack.secret_key]
+    command += ["--token", stack.session_token, "--region", stack.region]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+        assert match, line
+        options = CosConfig(
+            Region=stack.region,
+            SecretId=stack.secret_id,
+            SecretKey=stack.secret_key,
+            Token=stack.session_token,
+            Scheme="http",
+            IP="127.0.0.1",
+            Port=int(match[1]),
+        )
+        assert read(CosS3Client(options, retry=0).get_object(Bucket=BUCKET, Key="a.png")) == FRONT
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+        if process.stdout is not None:
+            process.stdout.close()
