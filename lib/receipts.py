@@ -250,4 +250,5 @@ def _str(value: object) -> str | None:
 def _flat(session_id: str) -> str:
     """The SessionId as one flat name: derived ids (``er-<hex>``) as they are; a caller's own id with
     ``/``, ``..``, control or other characters percent-encoded, so no receipt leaves its folder."""
-    return quote(session_id.encode("utf-8", "surrogatepass"), safe="")
+    flat = quote(session_id.encode("utf-8", "surrogatepass"), safe="")
+    return flat.replace(".", "%2E") if flat in (".", "..") else flat  # never a path segment of its own

@@ -73,6 +73,9 @@ class Submission:
         self.session_id = ""
         self._params: dict[str, Any] = {}
         self._store: ReceiptStore | None = None
+        # An upload names its bucket's region; a queue message names the queue's, which says nothing
+        # about storage: COS then uses the function's own region.
+        self._region = job.source.region if job.source.kind in ("cos", "s3") else None
 
     # entry
 
@@ -91,7 +94,7 @@ class Submission:
             lambda: resolve_media(
                 job.request,
                 settings,
-                lambda kind: self.services.storage(kind, job.source.region),
+                lambda kind: self.services.storage(kind, self._region),
                 job.known_objects,
             ),
         )
@@ -107,6 +110,8 @@ class Submission:
                 return done
             attempt = (receipt.attempts if receipt else 0) + 1
             if self._claim(attempt):
+                if attempt == 1:
+                    self._index()  # before VOD: a completion must find this receipt even if we crash
                 return self._call_vod(attempt)
         raise InProgressError(f"submission {self.session_id} is being claimed by other invocations")
 
@@ -233,7 +238,7 @@ class Submission:
         job = self.job
         if not job.receipt_bucket:
             return None
-        storage = self.services.storage(job.receipt_storage, job.source.region)
+        storage = self.services.storage(job.receipt_storage, self._region)
         return ReceiptStore(storage, job.receipt_bucket, self.services.settings.receipt_prefix)
 
     def _require_store(self) -> ReceiptStore:
@@ -295,7 +300,11 @@ class Submission:
     def _index(self) -> None:
         """Point RECEIPT_BUCKET at a receipt kept elsewhere (the upload bucket), for completion events."""
         settings, job = self.services.settings, self.job
-        if not settings.receipt_bucket or job.receipt_bucket in (None, settings.receipt_bucket):
+        if (
+            self._store is None
+            or not settings.receipt_bucket
+            or job.receipt_bucket in (None, settings.receipt_bucket)
+        ):
             return
         try:
             home = ReceiptStore(
@@ -303,7 +312,7 @@ class Submission:
                 settings.receipt_bucket,
                 settings.receipt_prefix,
             )
-            home.write_index(self.session_id, job.receipt_bucket, job.receipt_storage, job.source.region)
+            home.write_index(self.session_id, job.receipt_bucket, job.receipt_storage, self._region)
         except RelayError as exc:
             log.warning("receipt index for %s not written: %s", self.session_id, exc.code)
 

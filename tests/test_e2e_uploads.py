@@ -9,6 +9,7 @@ import io
 import json
 import threading
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -38,8 +39,12 @@ def test_complete_folder_submits_one_element_with_loadable_urls(stack: LocalStac
     assert len(tasks) == 1
     task = tasks[0]
     images = json.loads(task.params["ElementImageList"])
-    assert images["frontal_image"].split("?")[0].endswith("/elements/hero/frontal.png")
-    assert "X-Amz-Signature=" in images["frontal_image"]
+    domain = f"https://{B}.cos.{stack.region}.myqcloud.com/"
+    for url in (images["frontal_image"], *(r["image_url"] for r in images["refer_images"])):
+        query = parse_qs(urlsplit(url).query)  # COS's own presigned form, on the bucket's domain
+        assert url.startswith(domain) and query["q-sign-algorithm"] == ["sha1"]
+        assert query["x-cos-security-token"] == [stack.session_token]
+    assert images["frontal_image"].split("?")[0] == domain + "elements/hero/frontal.png"
     assert len(images["refer_images"]) == 2
     assert task.params["ElementName"] == "hero" and task.params["SubAppId"] == 1500000001
     assert task.params["SessionId"].startswith("er-")
@@ -60,6 +65,8 @@ def test_complete_folder_submits_one_element_with_loadable_urls(stack: LocalStac
     assert deliveries[0].idempotency_key == f"{body['session_id']}:element.submitted"
     statuses = [r["status"] for r in result["records"]]
     assert statuses == ["waiting", "waiting", "waiting", "submitted"]
+    stack.cos.assert_none_refused()  # the function's requests and VOD's fetches all passed COS's checks
+    assert {r.auth for r in stack.cos.requests} == {"header", "query"}
 
 
 def test_same_event_twice_makes_one_task(stack: LocalStack) -> None:
@@ -77,26 +84,35 @@ def test_same_event_twice_makes_one_task(stack: LocalStack) -> None:
     assert receipt.state == "relayed" and receipt.task_id == stack.vod.created_tasks()[0].task_id
 
 
-def test_concurrent_deliveries_make_one_task(stack: LocalStack) -> None:
-    """Four deliveries of the same event at once: one task, every invocation returns."""
+@pytest.mark.parametrize("mode", ["cos", "s3", "none"])
+def test_concurrent_deliveries_make_one_task(stack: LocalStack, mode: str) -> None:
+    """Six deliveries of the same event at once, whatever conditions the store honours: one task, its
+    TaskId relayed at least once, no element.failed, and no invocation fails for a lost race."""
+    stack.cos.mode = mode
     event = load_event("cos/put.json")
     stage(stack, event)
     errors: list[BaseException] = []
+    barrier = threading.Barrier(6)
 
     def run() -> None:
+        barrier.wait()
         try:
             handler.main_handler(load_event("cos/put.json"), SCF_CONTEXT)
         except BaseException as exc:  # collected for the assertion
             errors.append(exc)
 
-    threads = [threading.Thread(target=run) for _ in range(4)]
+    threads = [threading.Thread(target=run) for _ in range(6)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert errors == []
-    assert len(stack.vod.created_tasks()) == 1
-    assert len(stack.webhook.unique()) == 1
+    (task,) = stack.vod.created_tasks()
+    events = [d.event for d in stack.webhook.deliveries]
+    assert "element.failed" not in events
+    submitted = {d.json["task_id"] for d in stack.webhook.deliveries if d.event == "element.submitted"}
+    assert submitted == {task.task_id}
+    stack.cos.assert_none_refused()
 
 
 def test_transient_vod_errors_are_retried(stack: LocalStack) -> None:
@@ -210,8 +226,8 @@ def test_no_secret_or_signature_in_logs(
     env = stack.env()
     for secret in (env["TENCENTCLOUD_SECRETKEY"], env["TENCENTCLOUD_SESSIONTOKEN"], env["CALLBACK_SECRET"]):
         assert secret not in text
-    signature = json.loads(stack.vod.created_tasks()[0].params["ElementImageList"])["frontal_image"]
-    signature = signature.split("X-Amz-Signature=")[1].split("&")[0]
-    assert signature not in text
+    url = json.loads(stack.vod.created_tasks()[0].params["ElementImageList"])["frontal_image"]
+    (signature,) = parse_qs(urlsplit(url).query)["q-signature"]
+    assert len(signature) == 40 and signature not in text
     for line in text.splitlines():
         json.loads(line)  # every line is one JSON object

@@ -327,7 +327,7 @@ def test_receipt_lookup_refuses_ids_with_slashes() -> None:
 def test_receipt_storage_outage_is_503() -> None:
     """A storage 5xx while reading the receipt is transient."""
     storage = mock.Mock(spec=FakeStorage)
-    storage.read.side_effect = StorageError("down", code="InternalError", retryable=True)
+    storage.list_folder.side_effect = StorageError("down", code="InternalError", retryable=True)
     services = offline({"RECEIPT_BUCKET": "receipts"}, storage)
     services.invocation = Invocation.from_context({"request_id": "r", "time_limit_in_ms": 1})  # no retries
     response = call(services, "GET", "/elements/er-abc")

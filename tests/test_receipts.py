@@ -113,3 +113,9 @@ def test_the_index_points_at_a_receipt_kept_elsewhere(store: ReceiptStore) -> No
     store.write_index("er-1", "media-1250000000", "cos", "ap-guangzhou")
     store.write_index("er-1", "other", "s3", None)  # the first write wins
     assert store.load_index("er-1") == ("media-1250000000", "cos", "ap-guangzhou")
+
+
+@pytest.mark.parametrize(("session_id", "folder"), [(".", "%2E"), ("..", "%2E%2E"), ("a.b", "a.b")])
+def test_dot_segments_are_escaped(session_id: str, folder: str) -> None:
+    store = ReceiptStore(FakeStorage(), BUCKET, PREFIX)
+    assert store.folder(session_id) == f"{PREFIX}sessions/{folder}/"

@@ -18,6 +18,7 @@ callers retry with ``lib.retry`` inside the invocation's time.
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -37,6 +38,9 @@ _RETRYABLE_CODES = frozenset(
 # 409 FileAlreadyExists: x-cos-forbid-overwrite refused the write. 412: a store with S3's semantics.
 _EXISTS_CODES = frozenset({"FileAlreadyExists", "PreconditionFailed"})
 _MAX_LIST_KEYS = 1000  # COS answers at most 1000 keys a page
+# A bucket is the first label of its domain (<bucket>.cos.<region>.myqcloud.com): COS allows lower-case
+# letters, digits and hyphens; anything else cannot be sent, so it is refused here, before any request.
+_BUCKET = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 class CosStorage:
@@ -147,6 +151,10 @@ class CosStorage:
     def _call(operation: str, bucket: str, call: Callable[[], T]) -> T:
         from qcloud_cos.cos_exception import CosClientError, CosServiceError
 
+        if not _BUCKET.fullmatch(bucket):
+            raise StorageError(
+                f"{operation} failed: the bucket name or key cannot be sent", code="InvalidObjectName"
+            )
         try:
             return call()
         except CosServiceError as exc:
@@ -154,10 +162,12 @@ class CosStorage:
             code = str(exc.get_error_code() or status or "CosServiceError")
             if status == 404 and code not in MISSING_CODES:
                 code = "NoSuchKey"  # HEAD answers carry no body, hence no code
+            if status == 501:  # the store does not implement what was asked: trying again changes nothing
+                code = "NotImplemented"
             raise StorageError(
                 f"{operation} on {bucket} failed: {code}",
                 code=code,
-                retryable=status >= 500 or code in _RETRYABLE_CODES,
+                retryable=(status >= 500 and status != 501) or code in _RETRYABLE_CODES,
             ) from None
         except CosClientError as exc:  # connection refused, timeouts; also a refused parameter
             refused = "Parameter" in str(exc) or "Key" in str(exc)
@@ -166,6 +176,11 @@ class CosStorage:
                 + ("the bucket name or key cannot be sent" if refused else "COS unreachable"),
                 code="InvalidObjectName" if refused else "StorageUnreachable",
                 retryable=not refused,
+            ) from None
+        except (UnicodeError, ValueError):  # a key that cannot be encoded for the wire
+            raise StorageError(
+                f"{operation} on {bucket} failed: the bucket name or key cannot be sent",
+                code="InvalidObjectName",
             ) from None
         except OSError as exc:  # a body stream cut short
             raise StorageError(

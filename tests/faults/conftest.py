@@ -255,9 +255,12 @@ def world(
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
 ) -> Iterator[World]:
-    """The stack reset, the function's storage routed through the proxy, everything it says captured."""
+    """The stack reset, the function's COS requests and VOD's media fetches routed through the proxy,
+    everything the function says captured."""
     storage_proxy.reset()
     monkeypatch.setenv("COS_ENDPOINT_URL", storage_proxy.url)
+    monkeypatch.setattr(stack.vod, "cos_endpoint", storage_proxy.url)
+    monkeypatch.setattr("lib.submission.WAIT_FOR_WINNER_S", 2.0)  # "already submitted" waits less here
     monkeypatch.setenv("API_TOKEN", f"tok-{secrets.token_hex(16)}")
     monkeypatch.setenv("LOG_LEVEL", "DEBUG")
     monkeypatch.setattr("lib.retry._rng", _FastJitter(8))

@@ -159,7 +159,7 @@ def _handler(proxy: StorageProxy) -> type[BaseHTTPRequestHandler]:
                 xml = (
                     '<?xml version="1.0" encoding="UTF-8"?>'
                     f"<Error><Code>{rule.code}</Code><Message>injected</Message>"
-                    "<RequestId>proxy</RequestId></Error>"
+                    "<Resource>proxy</Resource><RequestId>proxy</RequestId></Error>"
                 ).encode()
                 self._reply(rule.status, [("Content-Type", "application/xml")], xml)
                 return

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
@@ -143,12 +144,20 @@ def check_posted(posted: Posted) -> None:
 
 
 def check_writes(written: set[tuple[str, str]]) -> None:
-    """Only receipts (and their index) are written, each a flat name under RECEIPT_PREFIX."""
+    """Only receipts (and their index) are written: an index entry is a flat name under ``index/``; a
+    fact is a flat name inside one flat session folder under ``sessions/``."""
     for bucket, key in written:
         assert bucket in (BUCKET, RECEIPT_BUCKET), bucket
         assert key.startswith(RECEIPT_PREFIX), key
-        name = key[len(RECEIPT_PREFIX) :].removeprefix("index/")
-        assert "/" not in name and not any(ord(c) < 32 for c in name), key
+        rest = key[len(RECEIPT_PREFIX) :]
+        if rest.startswith("index/"):
+            names = [rest.removeprefix("index/")]
+        else:
+            assert rest.startswith("sessions/"), key
+            names = rest.removeprefix("sessions/").split("/")
+            assert len(names) == 2 and re.fullmatch(r"[a-z0-9.-]+\.json", names[1]), key
+        for name in names:
+            assert name not in ("", ".", "..") and not any(ord(c) < 32 for c in name), key
 
 
 def run_event(kind: str, event: Any, *, manifest: bytes = b"{}", pulled: Any = None) -> Any:

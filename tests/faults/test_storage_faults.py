@@ -79,7 +79,7 @@ def test_lone_video_deleted_before_the_read(world: World) -> None:
 def test_manifest_deleted_between_listing_and_read(world: World) -> None:
     """element.json gone between listing and read: the folder waits; uploading it again submits once."""
     event = manifest_event(world)
-    world.proxy.fail("GET", f"/{B}/elements/hero/element.json", status=404, code="NoSuchKey")
+    world.proxy.fail("GET", "/elements/hero/element.json", status=404, code="NoSuchKey")
     world.inject()
     first = world.invoke(event)
     assert first.error is None and first.records()[0]["status"] == "waiting"
@@ -91,7 +91,7 @@ def test_manifest_deleted_between_listing_and_read(world: World) -> None:
 
 def test_image_deleted_before_vod_fetched_it(world: World) -> None:
     """An image deleted before VOD fetched it: the task fails and element.completed says so."""
-    world.proxy.fail("GET", f"/{B}/elements/hero/left.png", status=404, code="NoSuchKey", times=5)
+    world.proxy.fail("GET", "/elements/hero/left.png", status=404, code="NoSuchKey", times=5)
     world.inject()
     run = world.invoke(manifest_event(world))
     assert run.records()[0]["status"] == "submitted"
@@ -103,7 +103,9 @@ def test_image_deleted_before_vod_fetched_it(world: World) -> None:
 @pytest.mark.parametrize(
     ("case", "method", "contains", "code", "status"),
     [
-        pytest.param("storage: listing 503 x2", "GET", "list-type=2", "ServiceUnavailable", 503, id="list"),
+        pytest.param(
+            "storage: listing 503 x2", "GET", "prefix=elements", "ServiceUnavailable", 503, id="list"
+        ),
         pytest.param(
             "storage: manifest read 500", "GET", "/hero/element.json", "InternalError", 500, id="read"
         ),
@@ -147,14 +149,14 @@ def test_receipts_unwritable_for_the_whole_invocation_then_platform_retry(world:
 
 
 def test_receipt_updates_failing_after_vod_answered(world: World) -> None:
-    """Every receipt update after VOD's answer fails: logged, the element is still relayed with its id."""
+    """Every receipt write after the claim fails: logged, the element is still relayed with its id."""
     world.proxy.fail("PUT", RECEIPTS, status=503, code="ServiceUnavailable", times=1000, skip=1)
     world.inject()
     run = world.invoke(manifest_event(world))
     assert run.error is None and run.records()[0]["status"] == "submitted"
     (task,) = world.stack.vod.created_tasks()
     assert [d.json["task_id"] for d in world.stack.webhook.unique()] == [task.task_id]
-    assert "could not be updated" in world.logs.getvalue()
+    assert "fact submitted not written" in world.logs.getvalue()
     world.proxy.clear_rules()
     world.finish("storage: receipt updates 503 after VOD")
 
@@ -164,11 +166,11 @@ def test_storage_endpoint_unreachable_then_platform_retry(
 ) -> None:
     """Storage refuses connections: nothing is submitted, the invocation raises; the retry submits."""
     event = manifest_event(world)
-    monkeypatch.setenv("STORAGE_ENDPOINT_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("COS_ENDPOINT_URL", f"http://127.0.0.1:{closed_port()}")
     world.inject()
     first = world.invoke(event, time_limit_ms=3000)
     assert first.retry_asked and world.stack.vod.calls == []
-    monkeypatch.setenv("STORAGE_ENDPOINT_URL", world.proxy.url)
+    monkeypatch.setenv("COS_ENDPOINT_URL", world.proxy.url)
     second = world.invoke(event)
     assert second.records()[0]["status"] == "submitted"
     world.finish("storage: endpoint unreachable")

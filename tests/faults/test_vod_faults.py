@@ -90,18 +90,24 @@ def test_transient_vod_fault_is_retried_within_the_invocation(world: World, case
     ids=lambda v: v.split(": ")[-1].replace(" ", "-") if isinstance(v, str) else None,
 )
 def test_answer_lost_after_vod_acted_makes_no_second_task(world: World, case: str, fault: Fault) -> None:
-    """VOD acted but its answer was lost: no second task, relayed, task id arrives with completion."""
+    """VOD acted but its answer was lost: no second task. Told "already submitted" with no TaskId
+    written down, the invocation raises for the platform; the completion brings the TaskId, and the
+    platform's next retry finds everything done."""
     world.stack.vod.inject(fault)
     world.inject()
-    run = world.invoke(upload(world))
+    event = upload(world)
+    run = world.invoke(event)
 
-    assert run.error is None and run.records()[-1]["status"] == "duplicate"
+    assert run.retry_asked and "TaskId" in str(run.error)
     assert create_codes(world)[1:] == ["InvalidParameterValue.SessionId"]
     (task,) = world.stack.vod.created_tasks()
-    (body,) = submitted(world)
-    assert body["session_id"] == task.session_id and "task_id" not in body
+    assert submitted(world) == []
     world.finish(case)
     assert completed_task_ids(world) == [task.task_id]
+    again = world.invoke(event)
+    assert again.error is None and again.records()[-1]["status"] == "duplicate"
+    assert len(world.stack.vod.created_tasks()) == 1
+    assert not [d for d in world.stack.webhook.deliveries if d.event == "element.failed"]
 
 
 def test_rate_limited_for_the_whole_invocation_then_platform_retry(world: World) -> None:
@@ -119,7 +125,8 @@ def test_rate_limited_for_the_whole_invocation_then_platform_retry(world: World)
 
 
 def test_answer_slower_than_the_remaining_time(world: World) -> None:
-    """VOD answers after the time is up: a raise, and the retry relays without a second task."""
+    """VOD answers after the time is up: a raise; the retry is told "already submitted" and raises too
+    until the TaskId is known; no second task, and the completion relays the TaskId."""
     world.stack.vod.inject(Fault("delay", delay=2.0))
     world.inject()
     event = load_event("cos/video.json")
@@ -130,11 +137,14 @@ def test_answer_slower_than_the_remaining_time(world: World) -> None:
     assert len(world.stack.vod.created_tasks()) == 1
 
     second = world.invoke(event)
-    assert second.error is None and second.records()[-1]["status"] == "duplicate"
+    assert second.retry_asked and "TaskId" in str(second.error)
     (task,) = world.stack.vod.created_tasks()
-    assert len(submitted(world)) == 1
+    assert submitted(world) == []
     world.finish("vod answer slower than the remaining time")
     assert completed_task_ids(world) == [task.task_id]
+    third = world.invoke(event)
+    assert third.error is None and third.records()[-1]["status"] == "duplicate"
+    assert len(world.stack.vod.created_tasks()) == 1
 
 
 def test_permanent_error_with_charset_content_type_is_a_failure(world: World) -> None:

@@ -1,0 +1,144 @@
+"""``lib.storage`` over the wire: COS through cos-python-sdk-v5 against the COS stand-in (which checks
+COS signatures on every request and presigned URL), S3 through boto3 against moto."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from devstack.stack import LocalStack
+from lib.errors import StorageError
+from lib.settings import load_settings, read_credentials
+from lib.storage import Storage, storage_for
+
+B = "media-1250000000"
+
+
+def cos(stack: LocalStack) -> Storage:
+    settings = load_settings()
+    return storage_for("cos", stack.region, settings, read_credentials())
+
+
+def s3() -> Storage:
+    return storage_for("s3", None, load_settings(), None)
+
+
+def fetch(stack: LocalStack, url: str) -> tuple[int, bytes]:
+    """GET a presigned URL on a bucket's COS domain through the stand-in, as VOD would fetch it."""
+    parts = urlsplit(url)
+    address = urlsplit(stack.cos.endpoint)
+    connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=10)
+    try:
+        connection.request("GET", f"{parts.path}?{parts.query}", headers={"Host": parts.netloc})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_cos_reads_lists_and_ranges_through_cos_signatures(stack: LocalStack) -> None:
+    stack.s3.put_object(Bucket=B, Key="elements/hero/frontal.png", Body=b"0123456789")
+    stack.s3.put_object(Bucket=B, Key="elements/hero/sub/deeper.png", Body=b"x")
+    storage = cos(stack)
+    head = storage.head(B, "elements/hero/frontal.png")
+    assert (head.size, len(head.etag)) == (10, 32)
+    assert [o.key for o in storage.list_folder(B, "elements/hero/")] == ["elements/hero/frontal.png"]
+    data, etag = storage.read(B, "elements/hero/frontal.png", max_bytes=100)
+    assert (data, etag) == (b"0123456789", head.etag)
+    assert storage.read_range(B, "elements/hero/frontal.png", 3, 4) == b"3456"
+    with pytest.raises(StorageError) as too_big:
+        storage.read(B, "elements/hero/frontal.png", max_bytes=5)
+    assert too_big.value.code == "ObjectTooLarge"
+    with pytest.raises(StorageError) as missing:
+        storage.head(B, "elements/hero/absent.png")
+    assert missing.value.code == "NoSuchKey" and not missing.value.retryable
+    stack.cos.assert_none_refused()
+    assert {r.auth for r in stack.cos.requests} == {"header"}
+
+
+def test_cos_lists_past_one_page(stack: LocalStack) -> None:
+    for i in range(5):
+        stack.s3.put_object(Bucket=B, Key=f"many/{i}.json", Body=b"{}")
+    storage = cos(stack)
+    from lib.storage import cos as cos_module
+
+    assert isinstance(storage, cos_module.CosStorage)
+    original = cos_module._MAX_LIST_KEYS
+    cos_module._MAX_LIST_KEYS = 2
+    try:
+        keys = [o.key for o in storage.list_folder(B, "many/")]
+    finally:
+        cos_module._MAX_LIST_KEYS = original
+    assert keys == [f"many/{i}.json" for i in range(5)]
+    assert len([r for r in stack.cos.requests if r.method == "GET" and not r.key]) == 3
+
+
+def test_cos_presigned_urls_name_the_bucket_domain_carry_the_token_and_load(stack: LocalStack) -> None:
+    stack.s3.put_object(Bucket=B, Key="elements/hero/left image.png", Body=b"left bytes")
+    url = cos(stack).presign_get(B, "elements/hero/left image.png", expires=600)
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    assert parts.scheme == "https" and parts.netloc == f"{B}.cos.{stack.region}.myqcloud.com"
+    assert query["q-sign-algorithm"] == ["sha1"] and query["q-ak"] == [stack.secret_id]
+    assert query["x-cos-security-token"] == [stack.session_token]
+    assert "x-cos-security-token" in query["q-url-param-list"][0]
+    assert fetch(stack, url) == (200, b"left bytes")
+    tampered = url.replace("q-signature=", "q-signature=0")
+    status, body = fetch(stack, tampered)
+    assert status == 403 and b"SignatureDoesNotMatch" in body
+
+
+def test_cos_create_if_absent_in_each_mode(stack: LocalStack) -> None:
+    storage = cos(stack)
+    assert storage.create(B, ".element-receipts/t/a.json", b'{"n": 1}')
+    assert not storage.create(B, ".element-receipts/t/a.json", b'{"n": 2}')  # 409 FileAlreadyExists
+    assert storage.read(B, ".element-receipts/t/a.json", max_bytes=100)[0] == b'{"n": 1}'
+    stack.cos.mode = "none"  # a bucket that ever had versioning: the header does nothing
+    assert storage.create(B, ".element-receipts/t/a.json", b'{"n": 3}')
+    assert storage.read(B, ".element-receipts/t/a.json", max_bytes=100)[0] == b'{"n": 3}'
+    stack.cos.assert_none_refused()
+
+
+def test_cos_six_concurrent_creates_one_wins(stack: LocalStack) -> None:
+    storage = cos(stack)
+    results: list[bool] = []
+    barrier = threading.Barrier(6)
+
+    def create(i: int) -> None:
+        barrier.wait()
+        results.append(storage.create(B, ".element-receipts/race/claim-1.json", str(i).encode()))
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 5 + [True]
+
+
+def test_cos_unreachable_is_retryable(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
+    with pytest.raises(StorageError) as failure:
+        cos(stack).head(B, "x")
+    assert failure.value.code == "StorageUnreachable" and failure.value.retryable
+
+
+def test_cos_without_credentials_or_region_is_a_clear_error(stack: LocalStack) -> None:
+    with pytest.raises(StorageError, match="region"):
+        storage_for("cos", None, load_settings(), read_credentials())
+    with pytest.raises(StorageError, match="credentials"):
+        storage_for("cos", stack.region, load_settings(), None)
+
+
+def test_s3_create_if_absent_and_presign(stack: LocalStack) -> None:
+    storage = s3()
+    stack.s3.put_object(Bucket=B, Key="elements/a.png", Body=b"abc")
+    assert storage.create(B, ".element-receipts/t/a.json", b"1")
+    assert not storage.create(B, ".element-receipts/t/a.json", b"2")  # If-None-Match: * → 412
+    assert storage.read(B, ".element-receipts/t/a.json", max_bytes=10)[0] == b"1"
+    assert storage.read_range(B, "elements/a.png", 1, 5) == b"bc"
+    url = storage.presign_get(B, "elements/a.png", expires=600)
+    assert "X-Amz-Signature=" in url and url.startswith(stack.s3_endpoint)
