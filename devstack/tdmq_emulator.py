@@ -13,26 +13,31 @@ It imports nothing from ``lib``.
     with TdmqEmulator(credentials={"AKIDlocal": ("key", None)}) as tdmq:
         tdmq.create_topic("element-jobs")
         ...  # TDMQ_ENDPOINT=tdmq.endpoint, SUBMIT_QUEUE_URL=cmq-topic://element-jobs
+
+Run in the foreground: ``python -m devstack.tdmq_emulator --port 9001 --secret-id X --secret-key Y
+--topic element-jobs`` (``LocalStack`` runs one too: ``stack.tdmq``, ``env()["TDMQ_ENDPOINT"]``).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import signal
 import socket
 import struct
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any, cast
 
 from devstack.vod_rules import ApiError, verify_tc3
 
-__all__ = ["CmqFault", "CmqMessage", "TdmqEmulator"]
+__all__ = ["CmqFault", "CmqMessage", "TdmqEmulator", "main"]
 
 SERVICE = "tdmq"
 API_VERSION = "2020-02-17"
@@ -391,3 +396,39 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the call log is ``TdmqEmulator.calls``."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the emulator in the foreground until interrupted."""
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.tdmq_emulator", description="Emulate TDMQ for CMQ's API 3.0 endpoint."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9001)
+    parser.add_argument("--secret-id", required=True)
+    parser.add_argument("--secret-key", required=True)
+    parser.add_argument("--token", default=None, help="session token the requests must carry")
+    parser.add_argument("--topic", action="append", default=[], help="create this topic (repeatable)")
+    parser.add_argument("--queue", action="append", default=[], help="create this queue (repeatable)")
+    args = parser.parse_args(argv)
+    emulator = TdmqEmulator({args.secret_id: (args.secret_key, args.token)}, host=args.host, port=args.port)
+    urls = [emulator.create_topic(t) for t in args.topic] + [emulator.create_queue(q) for q in args.queue]
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    emulator.start()
+    print(f"TDMQ emulator listening on {emulator.endpoint} ({', '.join(urls) or 'no topic yet'})", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -251,3 +251,50 @@ def test_cmq_settings() -> None:
 def test_bad_cmq_settings_name_the_variable(env: dict[str, str], needle: str) -> None:
     with pytest.raises(ConfigError, match=needle):
         load_settings(env)
+
+
+@pytest.mark.parametrize(
+    ("action", "params", "region", "code"),
+    [
+        (
+            "PublishCmqMsg",
+            {"TopicName": "element-jobs", "MsgContent": "x", "MsgBody": "x"},
+            "r",
+            "UnknownParameter",
+        ),
+        ("SendCmqMsg", {"QueueName": "element-queue", "MsgContent": "x"}, "r", "MissingParameter"),
+        (
+            "SendCmqMsg",
+            {"QueueName": "element-queue", "MsgContent": "x", "DelaySeconds": "0"},
+            "r",
+            "InvalidParameter",
+        ),
+        (
+            "PublishCmqMsg",
+            {"TopicName": "element-jobs", "MsgContent": "x", "MsgTag": ["t" * 65]},
+            "r",
+            "InvalidParameterValue",
+        ),
+        ("PublishCmqMsg", {"TopicName": "element-jobs", "MsgContent": "x"}, "", "MissingParameter"),
+        ("SendCmqMessage", {"QueueName": "element-queue", "MsgContent": "x"}, "r", "InvalidAction"),
+    ],
+    ids=["unknown-param", "no-delay", "delay-as-text", "long-tag", "no-region", "no-such-action"],
+)
+def test_the_emulator_checks_the_documented_parameters(
+    tdmq: TdmqEmulator, action: str, params: dict[str, Any], region: str, code: str
+) -> None:
+    """The emulator refuses what the API documents as wrong, with the API 3.0 error codes; nothing stored."""
+    from tencentcloud.common.common_client import CommonClient
+    from tencentcloud.common.credential import Credential
+    from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+
+    profile = ClientProfile(
+        httpProfile=HttpProfile(protocol="http", endpoint=tdmq.endpoint[len("http://") :])
+    )
+    sdk = CommonClient("tdmq", "2020-02-17", Credential(SECRET_ID, SECRET_KEY, TOKEN), region, profile)
+    with pytest.raises(TencentCloudSDKException) as info:
+        sdk.call(action, params)
+    assert info.value.get_code() == code
+    assert tdmq.messages("topic", "element-jobs") == tdmq.messages("queue", "element-queue") == []
