@@ -148,9 +148,9 @@ def test_a_message_over_cmqs_limit_is_refused_before_any_call(tdmq: TdmqEmulator
     assert tdmq.calls == []
 
 
-def test_publishing_paces_itself_under_the_20_per_second_limit(tdmq: TdmqEmulator) -> None:
-    """25 publishes from 8 threads of one container: all stored once; the container's limiter keeps the
-    emulator's window (20/s for PublishCmqMsg) from refusing more than a stray call."""
+def test_publishing_under_the_20_per_second_limit_loses_nothing(tdmq: TdmqEmulator) -> None:
+    """25 publishes from 8 threads of one container, against the emulator's 20/s for PublishCmqMsg: the
+    container paces itself and retries what is refused; every message is stored exactly once."""
     cmq = client(tdmq)
     target = cmq_target("cmq-topic://element-jobs")
     assert target is not None
@@ -158,9 +158,8 @@ def test_publishing_paces_itself_under_the_20_per_second_limit(tdmq: TdmqEmulato
         ids = list(pool.map(lambda i: cmq.send(target, f"job-{i}"), range(25)))
     messages = tdmq.messages("topic", "element-jobs")
     assert sorted(m.body for m in messages) == sorted(f"job-{i}" for i in range(25))
-    assert len(set(ids)) == 25
-    refused = [c for c in tdmq.calls if c.error_code == "RequestLimitExceeded"]
-    assert len(refused) <= 2
+    assert sorted(ids) == sorted(m.msg_id for m in messages)
+    assert {c.error_code for c in tdmq.calls} <= {None, "RequestLimitExceeded"}
 
 
 class QueueServices(Services):
