@@ -42,7 +42,7 @@ from devstack.stack import LocalStack
 QUOTA = 20.0
 WARMUP = 10  # the first tasks include cold starts and first clients
 EVENT_SIZE = 10  # records per COS event
-DRAIN_BATCH = 32  # messages per CMQ topic trigger invocation
+DRAIN_BATCH = 100  # messages per CMQ topic trigger invocation (SCF documents no size: assumed)
 RETRIES = 2  # SCF's async retries of an invocation that raised
 RETRY_DELAY_S = 1.0
 BUCKET = "media-1250000000"
