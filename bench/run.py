@@ -21,6 +21,7 @@ BENCHMARKS = (
     "bench.warm",
     "bench.memory",
     "bench.queue_throughput",
+    "bench.burst",
     "bench.package_size",
 )
 

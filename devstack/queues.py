@@ -1,17 +1,27 @@
-"""Playing the SQS event source mapping against moto's SQS server (never deployed).
+"""Playing the platforms' queue triggers against the local stand-ins (never deployed).
 
-Lambda's poller receives messages, invokes the function with ``{"Records": [...]}`` (camelCase keys),
-deletes the messages the answer does not name in ``batchItemFailures`` and lets the named ones become
-visible again. ``deliver_batch`` does exactly that once; ``drain`` until the queue is empty.
+SQS (moto's server): Lambda's poller receives messages, invokes the function with ``{"Records": [...]}``
+(camelCase keys), deletes the messages the answer does not name in ``batchItemFailures`` and lets the
+named ones become visible again. ``deliver_batch`` does exactly that once; ``drain`` until the queue is
+empty.
+
+CMQ topic (the TDMQ emulator): SCF's CMQ topic trigger invokes the function asynchronously with
+``{"Records": [{"CMQ": {"type": "topic", ...}}]}``, several messages merged into one event; an
+invocation that raises is retried with the same event (2 retries by default), then dropped (or sent
+to a dead-letter queue). ``deliver_topic`` does that for one batch; ``drain_topic`` until done.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from devstack.tdmq_emulator import CmqMessage, TdmqEmulator
 
 Invoke = Callable[[dict[str, Any]], Any]
 
@@ -144,4 +154,112 @@ def drain(
             settled.append(poller.submit(settle, sqs, url, messages, answer))
         for future in settled:
             future.result()
+    return report
+
+
+# ---------------------------------------------------------------------- SCF's CMQ topic trigger
+
+CMQ_OWNER = "1250000000"  # topicOwner: the account's APPID
+CMQ_SUBSCRIPTION = "element-relay"  # SCF names the subscription it creates for the trigger
+
+
+@dataclass
+class TopicReport:
+    """What delivering did: invocations (retries included), messages handed over, invocations that
+    raised, messages of events dropped after the last retry, and each event as delivered."""
+
+    invocations: int = 0
+    delivered: int = 0
+    raised: int = 0
+    dropped: int = 0
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def cmq_topic_event(messages: list[CmqMessage], topic: str) -> dict[str, Any]:
+    """Messages of a topic → the event SCF's CMQ topic trigger invokes the function with."""
+    return {
+        "Records": [
+            {
+                "CMQ": {
+                    "type": "topic",
+                    "topicOwner": CMQ_OWNER,
+                    "topicName": topic,
+                    "subscriptionName": CMQ_SUBSCRIPTION,
+                    "publishTime": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(m.published_at))
+                    + f".{int(m.published_at * 1000) % 1000:03d}Z",
+                    "msgId": m.msg_id,
+                    "requestId": m.request_id,
+                    "msgBody": m.body,
+                    "msgTag": ",".join(m.tags),
+                }
+            }
+            for m in messages
+        ]
+    }
+
+
+def deliver_topic(
+    tdmq: TdmqEmulator,
+    topic: str,
+    invoke: Invoke,
+    *,
+    batch_size: int = 10,
+    retries: int = 2,
+    retry_delay: float = 0.0,
+    report: TopicReport | None = None,
+) -> TopicReport:
+    """One trigger batch: take up to ``batch_size`` messages, invoke; an invocation that raises is
+    retried with the same event ``retries`` times (``retry_delay`` apart), then the event is dropped."""
+    report = report if report is not None else TopicReport()
+    messages = tdmq.take(topic, batch_size)
+    if not messages:
+        return report
+    event = cmq_topic_event(messages, topic)
+    report.events.append(event)
+    report.delivered += len(messages)
+    for attempt in range(retries + 1):
+        report.invocations += 1
+        try:
+            invoke(json.loads(json.dumps(event)))  # a fresh copy per invocation, as the platform sends
+        except Exception:  # the function raised: the platform's async retry
+            report.raised += 1
+            if attempt < retries:
+                time.sleep(retry_delay)
+                continue
+            report.dropped += len(messages)
+        break
+    return report
+
+
+def drain_topic(
+    tdmq: TdmqEmulator,
+    topic: str,
+    invoke: Invoke,
+    *,
+    batch_size: int = 10,
+    until_delivered: int | None = None,
+    timeout: float = 120.0,
+    retries: int = 2,
+    retry_delay: float = 0.0,
+) -> TopicReport:
+    """Deliver batch after batch, one invocation at a time (a trigger capped at one instance), until
+    the subscription is empty or (``until_delivered``) that many messages were handed over, waiting
+    for producers meanwhile; gives up after ``timeout`` seconds."""
+    report = TopicReport()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = report.delivered
+        deliver_topic(
+            tdmq,
+            topic,
+            invoke,
+            batch_size=batch_size,
+            retries=retries,
+            retry_delay=retry_delay,
+            report=report,
+        )
+        if report.delivered == before:
+            if until_delivered is None or report.delivered >= until_delivered:
+                break
+            time.sleep(0.02)  # the producers are still at it
     return report

@@ -1,5 +1,5 @@
-"""The whole local stack on 127.0.0.1: moto's S3 server, the COS stand-in in front of it, the VOD emulator
-and the webhook receiver.
+"""The whole local stack on 127.0.0.1: moto's S3 server, the COS stand-in in front of it, the VOD and TDMQ
+emulators and the webhook receiver.
 
     with LocalStack(vod_options={"task_delay": 0.05}) as stack:
         stack.make_bucket("media-1250000000")
@@ -30,6 +30,7 @@ from devstack.webhook_receiver import WebhookReceiver
 
 if TYPE_CHECKING:
     from devstack.cos_standin import CosStandIn
+    from devstack.tdmq_emulator import TdmqEmulator
     from devstack.vod_emulator import VodEmulator
 
 __all__ = ["LocalStack"]
@@ -78,6 +79,7 @@ class LocalStack:
             self._start_s3(exit_stack)
             self._start_cos(exit_stack)
             self._start_vod(exit_stack)
+            self._start_tdmq(exit_stack)
             webhook = WebhookReceiver(secret=self.callback_secret, host=self.host).start()
             exit_stack.callback(webhook.stop)
             self._started["webhook"] = webhook
@@ -147,6 +149,14 @@ class LocalStack:
         exit_stack.callback(vod.stop)
         self._started["vod"] = vod
 
+    def _start_tdmq(self, exit_stack: contextlib.ExitStack) -> None:
+        from devstack.tdmq_emulator import TdmqEmulator
+
+        credentials = {self.secret_id: (self.secret_key, self.session_token)}
+        tdmq = TdmqEmulator(credentials=credentials, host=self.host).start()
+        exit_stack.callback(tdmq.stop)
+        self._started["tdmq"] = tdmq
+
     # the parts
 
     def _part(self, name: str) -> Any:
@@ -199,6 +209,12 @@ class LocalStack:
         return vod
 
     @property
+    def tdmq(self) -> TdmqEmulator:
+        """The TDMQ for CMQ emulator (PublishCmqMsg, SendCmqMsg; ``TDMQ_ENDPOINT``)."""
+        tdmq: TdmqEmulator = self._part("tdmq")
+        return tdmq
+
+    @property
     def webhook(self) -> WebhookReceiver:
         """The webhook receiver, checking signatures with ``callback_secret``."""
         webhook: WebhookReceiver = self._part("webhook")
@@ -214,6 +230,7 @@ class LocalStack:
             "TENCENTCLOUD_SESSIONTOKEN": self.session_token,
             "TENCENTCLOUD_REGION": self.region,  # SCF always sets the function's region
             "VOD_ENDPOINT": self.vod.endpoint,
+            "TDMQ_ENDPOINT": self.tdmq.endpoint,
             "VOD_SUBAPP_ID": str(self.sub_app_id),
             "CALLBACK_URL": self.webhook.url,
             "CALLBACK_SECRET": self.callback_secret,
@@ -265,5 +282,6 @@ class LocalStack:
             response.read()
         self.cos.reset()
         self.vod.reset()
+        self.tdmq.reset()
         self.webhook.reset()
         self.make_bucket(self.receipt_bucket)

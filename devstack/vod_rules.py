@@ -115,10 +115,12 @@ def verify_tc3(
     body: bytes,
     credentials: Mapping[str, tuple[str, str | None]],
     now: float,
+    expected_service: str = SERVICE,
 ) -> str:
     """Check the request's TC3-HMAC-SHA256 signature and token; return the SecretId.
 
     ``headers`` has lower-case names. ``now`` is real wall time (the client signs with it).
+    ``expected_service`` is the credential scope's service (``vod``; ``tdmq`` for the TDMQ emulator).
     """
     authorization = headers.get("authorization", "").strip()
     if not authorization:
@@ -156,10 +158,10 @@ def verify_tc3(
         raise ApiError("AuthFailure.SecretIdNotFound", "The SecretId is not found, please ensure it exists.")
     secret_key, token = credentials[secret_id]
     expected_date = datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%d")
-    if date != expected_date or service != SERVICE:
+    if date != expected_date or service != expected_service:
         raise ApiError(
             "AuthFailure.SignatureFailure",
-            f"Credential scope must be {expected_date}/{SERVICE}/tc3_request for this timestamp.",
+            f"Credential scope must be {expected_date}/{expected_service}/tc3_request for this timestamp.",
         )
 
     canonical = canonical_request(method, target, headers, signed, body)

@@ -1,4 +1,5 @@
-"""SUBMIT_MODE=queue: hand jobs to an SQS queue (SUBMIT_QUEUE_URL) instead of calling VOD.
+"""SUBMIT_MODE=queue: hand jobs to a queue (SUBMIT_QUEUE_URL) instead of calling VOD: a TDMQ for CMQ
+topic or queue (``cmq-topic://<topic>``, ``cmq-queue://<queue>``, ``lib.cmq``), or an SQS queue URL.
 
 Uploads and HTTP requests come in bursts far above the 20 requests/second VOD admits. In queue mode the
 triggered deployment only checks each job (its media exist, its SessionId), pins its stored media and
@@ -6,8 +7,10 @@ enqueues it (``lib.job_message``); a deployment of the same function triggered b
 concurrency capped, drains it through the rate limiter. Every failure is an Outcome, as in ``submit``:
 bad input is relayed as ``element.failed`` at once, a queue that cannot be reached asks for a retry.
 
-The queue may be FIFO (``.fifo``): the SessionId is then the de-duplication id, so a burst of
-redelivered uploads enqueues each element once (within SQS's five-minute window).
+An SQS queue may be FIFO (``.fifo``): the SessionId is then the de-duplication id, so a burst of
+redelivered uploads enqueues each element once (within SQS's five-minute window). CMQ has no such id:
+a repeat is a second message, and the drainer's receipts (and VOD's SessionId) make it harmless.
+boto3 is imported only on the SQS path.
 """
 
 from __future__ import annotations
@@ -21,14 +24,15 @@ from urllib.parse import urlsplit
 
 from lib import job_message
 from lib.api_params import build_params
+from lib.cmq import Cmq, cmq_target
 from lib.errors import RelayError, StorageError
 from lib.jobs import Job, Outcome
 from lib.media import parse_media_ref
-from lib.pipeline import fail
 from lib.resolve import resolve_media
 from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import StoredObject
+from lib.submission import fail
 
 log = logging.getLogger("relay.enqueue")
 _AWS_HOST = re.compile(r"^sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$|^([a-z0-9-]+)\.queue\.amazonaws\.com$")
@@ -46,7 +50,7 @@ def enqueue(job: Job, services: Services) -> Outcome:
         objects = _pin_objects(job, services)
         settings = services.settings
         media = resolve_media(
-            job.request, settings, lambda kind: services.storage(kind, job.source.region), objects
+            job.request, settings, lambda kind: services.storage(kind, job.source.storage_region), objects
         )
         session_id: str = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)[
             "SessionId"
@@ -71,7 +75,7 @@ def _pin_objects(job: Job, services: Services) -> dict[str, StoredObject]:
         if known is not None:
             objects[ref] = known
             continue
-        storage = services.storage("cos" if parsed.scheme == "cos" else "s3", job.source.region)
+        storage = services.storage("cos" if parsed.scheme == "cos" else "s3", job.source.storage_region)
         try:
             objects[ref] = storage.head(parsed.bucket, parsed.key)
         except StorageError as exc:
@@ -86,6 +90,9 @@ def _send(services: Services, body: str, session_id: str) -> str:
     url = settings.submit_queue_url
     if not url:  # load_settings refuses queue mode without it; a hand-made Settings might not
         raise QueueError("SUBMIT_QUEUE_URL is not set", code="QueueNotConfigured")
+    target = cmq_target(url)
+    if target is not None:
+        return Cmq(settings, services.credentials(), services.invocation).send(target, body)
     params: dict[str, Any] = {"QueueUrl": url, "MessageBody": body}
     if url.endswith(".fifo"):
         params.update(MessageGroupId=session_id, MessageDeduplicationId=session_id)

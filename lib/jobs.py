@@ -25,6 +25,12 @@ class SourceInfo:
     keys: tuple[str, ...] = ()
     region: str | None = None
 
+    @property
+    def storage_region(self) -> str | None:
+        """The region for storage calls: an upload names its bucket's; a queue message names the queue's,
+        which says nothing about storage (COS then uses the function's own region)."""
+        return self.region if self.kind in ("cos", "s3") else None
+
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
         if self.bucket:

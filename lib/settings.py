@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 from lib.errors import ConfigError
 
 DEFAULT_VOD_ENDPOINT = "vod.intl.tencentcloudapi.com"
+DEFAULT_TDMQ_ENDPOINT = "tdmq.tencentcloudapi.com"  # TDMQ for CMQ (PublishCmqMsg, SendCmqMsg)
 DEFAULT_ELEMENT_PREFIX = "elements/"
 DEFAULT_RECEIPT_PREFIX = ".element-receipts/"
 DEFAULT_MEDIA_URL_EXPIRES = 86400
@@ -51,6 +53,7 @@ SETTING_NAMES = (
     "SUBMIT_QUEUE_REGION",
     "VOD_RATE_LIMIT",
     "BATCH_CONCURRENCY",
+    "TDMQ_ENDPOINT",
 )
 
 
@@ -78,11 +81,13 @@ class Settings:
     default_region: str | None
     log_level: str
     receipt_storage: Literal["cos", "s3"] = "cos"  # flavour of RECEIPT_BUCKET: S3 on AWS Lambda
-    submit_mode: Literal["direct", "queue"] = "direct"  # queue: enqueue element requests to SQS
+    submit_mode: Literal["direct", "queue"] = "direct"  # queue: enqueue element jobs (CMQ or SQS)
     submit_queue_url: str | None = None
-    submit_queue_region: str | None = None  # None: from the queue URL's host, else boto3's default
+    submit_queue_region: str | None = None  # None: CMQ: the function's region; SQS: from the URL, else boto3
     vod_rate_limit: float = DEFAULT_VOD_RATE_LIMIT  # CreateAigcAdvancedCustomElement calls/s per container
     batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY  # records of one batch processed at once
+    tdmq_endpoint: str = DEFAULT_TDMQ_ENDPOINT  # host[:port] of the CMQ API (cmq-topic:// and cmq-queue://)
+    tdmq_scheme: Literal["https", "http"] = "https"
 
     def missing(self) -> list[str]:
         """Names of optional settings left unset that users usually want (for health checks)."""
@@ -192,9 +197,23 @@ def _queue_settings(raw: Mapping[str, str]) -> dict[str, Any]:
     mode = (raw["SUBMIT_MODE"] or "direct").lower()
     if mode not in ("direct", "queue"):
         raise ConfigError(f"SUBMIT_MODE must be 'direct' or 'queue', got {mode!r}")
-    queue_url = _url("SUBMIT_QUEUE_URL", raw["SUBMIT_QUEUE_URL"])
+    queue_url = _queue_url(raw["SUBMIT_QUEUE_URL"])
     if mode == "queue" and queue_url is None:
-        raise ConfigError("SUBMIT_QUEUE_URL must be set when SUBMIT_MODE is 'queue' (an SQS queue URL)")
+        raise ConfigError(
+            "SUBMIT_QUEUE_URL must be set when SUBMIT_MODE is 'queue' "
+            "(cmq-topic://<topic>, cmq-queue://<queue> or an SQS queue URL)"
+        )
+    queue_region = raw["SUBMIT_QUEUE_REGION"] or None
+    if (
+        mode == "queue"
+        and queue_url
+        and queue_url.startswith(CMQ_SCHEMES)
+        and not (queue_region or raw["TENCENTCLOUD_REGION"])
+    ):
+        raise ConfigError(
+            "SUBMIT_QUEUE_REGION (or TENCENTCLOUD_REGION) must name the region of the CMQ topic or queue"
+        )
+    tdmq_endpoint, tdmq_scheme = _endpoint("TDMQ_ENDPOINT", raw["TDMQ_ENDPOINT"] or DEFAULT_TDMQ_ENDPOINT)
     try:
         rate = float(raw["VOD_RATE_LIMIT"]) if raw["VOD_RATE_LIMIT"] else DEFAULT_VOD_RATE_LIMIT
     except ValueError:
@@ -207,20 +226,45 @@ def _queue_settings(raw: Mapping[str, str]) -> dict[str, Any]:
     return {
         "submit_mode": mode,
         "submit_queue_url": queue_url,
-        "submit_queue_region": raw["SUBMIT_QUEUE_REGION"] or None,
+        "submit_queue_region": queue_region,
         "vod_rate_limit": rate,
         "batch_concurrency": concurrency,
+        "tdmq_endpoint": tdmq_endpoint,
+        "tdmq_scheme": tdmq_scheme,
     }
 
 
+CMQ_SCHEMES = ("cmq-topic://", "cmq-queue://")
+# TDMQ for CMQ topic and queue names: up to 64 characters, a letter first, then letters, digits, - and _
+_CMQ_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+
+
+def _queue_url(value: str) -> str | None:
+    """SUBMIT_QUEUE_URL: cmq-topic://<topic>, cmq-queue://<queue>, or an http(s) (SQS) queue URL."""
+    if not value.startswith(CMQ_SCHEMES):
+        return _url("SUBMIT_QUEUE_URL", value)
+    name = value.split("://", 1)[1]
+    if not _CMQ_NAME.match(name):
+        raise ConfigError(
+            f"SUBMIT_QUEUE_URL {value!r}: a CMQ topic or queue name has 1 to 64 letters, digits, '-' or '_' "
+            "and starts with a letter"
+        )
+    return value
+
+
 def _vod_endpoint(value: str) -> tuple[str, Literal["https", "http"]]:
+    return _endpoint("VOD_ENDPOINT", value)
+
+
+def _endpoint(name: str, value: str) -> tuple[str, Literal["https", "http"]]:
+    """A Tencent Cloud API endpoint: a host (https), or an http(s) URL without a path (local emulators)."""
     if "://" not in value:
         if "/" in value or not value:
-            raise ConfigError(f"VOD_ENDPOINT must be a host or an http(s) URL, got {value!r}")
+            raise ConfigError(f"{name} must be a host or an http(s) URL, got {value!r}")
         return value, "https"
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-        raise ConfigError(f"VOD_ENDPOINT must be a host or an http(s) URL without a path, got {value!r}")
+        raise ConfigError(f"{name} must be a host or an http(s) URL without a path, got {value!r}")
     return parts.netloc, "https" if parts.scheme == "https" else "http"
 
 

@@ -73,9 +73,7 @@ class Submission:
         self.session_id = ""
         self._params: dict[str, Any] = {}
         self._store: ReceiptStore | None = None
-        # An upload names its bucket's region; a queue message names the queue's, which says nothing
-        # about storage: COS then uses the function's own region.
-        self._region = job.source.region if job.source.kind in ("cos", "s3") else None
+        self._region = job.source.storage_region
 
     # entry
 

@@ -1,0 +1,289 @@
+"""A burst at account scale: several containers at once, each a process of its own with its own rate
+limiter, against the emulator's account-wide 20 requests/second, in direct mode and in queue mode
+(TDMQ for CMQ: PublishCmqMsg, then one capped drainer fed by SCF's CMQ topic trigger).
+
+A container is a fresh interpreter that imports ``handler`` once and then handles one invocation at a
+time, as SCF runs an instance; this process plays the platform: it hands each container its COS
+events, retries an event whose invocation raised (SCF's async retries: 2, here ``RETRY_DELAY_S``
+apart instead of a minute) and, in queue mode, delivers the topic's messages to the drainer in
+batches (``devstack.queues.drain_topic``). Direct mode: every container calls VOD. Queue mode: the
+containers publish relay jobs (no VOD call), then one drainer drains the backlog.
+
+Reported per mode: uploads, tasks created, duplicates (tasks beyond one per upload), losses (uploads
+with no task), refusals (``RequestLimitExceeded`` answers of CreateAigcAdvancedCustomElement, and of
+PublishCmqMsg in queue mode), events dropped after the last retry, and the sustained create rate
+(from the ``WARMUP``-th task to the last) as a share of the quota.
+
+    python bench/burst.py          (or: make bench; BENCH_BURST_CONTAINERS, BENCH_BURST_UPLOADS)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import ROOT, Row, child_env
+from devstack.queues import drain_topic
+from devstack.samples import mp4_bytes
+from devstack.stack import LocalStack
+
+QUOTA = 20.0
+WARMUP = 10  # the first tasks include cold starts and first clients
+EVENT_SIZE = 10  # records per COS event
+DRAIN_BATCH = 100  # messages per CMQ topic trigger invocation (SCF documents no size: assumed)
+RETRIES = 2  # SCF's async retries of an invocation that raised
+RETRY_DELAY_S = 1.0
+BUCKET = "media-1250000000"
+TOPIC = "burst-jobs"
+CREATE = "CreateAigcAdvancedCustomElement"
+
+WORKER = """
+import json, sys
+out, sys.stdout = sys.stdout, sys.stderr   # the protocol owns stdout; logs go to stderr
+import handler
+out.write('{"ready": true}\\n'); out.flush()
+for line in sys.stdin:
+    request = json.loads(line)
+    try:
+        answer = {"result": handler.main_handler(request["event"], request["context"])}
+    except Exception as exc:
+        answer = {"error": f"{type(exc).__name__}: {exc}"}
+    out.write(json.dumps(answer) + "\\n"); out.flush()
+"""
+
+
+class InvocationFailed(Exception):
+    """The function raised: the platform retries the event."""
+
+
+class Container:
+    """One function instance: a process that handles one invocation at a time."""
+
+    def __init__(self, name: str, env: dict[str, str]) -> None:
+        self.name = name
+        self._log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", WORKER],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+        )
+        self._lock = threading.Lock()
+        self.invocations = 0
+
+    def wait_ready(self) -> None:
+        if json.loads(self._readline()) != {"ready": True}:
+            raise RuntimeError(f"{self.name} did not start")
+
+    def invoke(self, event: dict[str, Any], time_limit_ms: int = 60000) -> Any:
+        with self._lock:
+            self.invocations += 1
+            context = {"request_id": f"{self.name}-{self.invocations}", "time_limit_in_ms": time_limit_ms}
+            assert self._process.stdin is not None
+            self._process.stdin.write(json.dumps({"event": event, "context": context}) + "\n")
+            self._process.stdin.flush()
+            answer = json.loads(self._readline())
+        if "error" in answer:
+            raise InvocationFailed(answer["error"])
+        return answer["result"]
+
+    def _readline(self) -> str:
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            self._log.seek(0)
+            raise RuntimeError(f"{self.name} exited:\n{self._log.read().decode(errors='replace')[-2000:]}")
+        return line
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+        self._log.close()
+
+
+@dataclass
+class BurstReport:
+    mode: str
+    containers: int
+    uploads: int
+    tasks: int
+    duplicates: int
+    lost: int
+    create_refusals: int
+    publish_refusals: int
+    dropped_events: int
+    dropped_messages: int
+    rate: float
+    enqueue_s: float = 0.0
+
+    @property
+    def share(self) -> float:
+        return self.rate / QUOTA
+
+    def line(self) -> str:
+        extra = f", enqueued in {self.enqueue_s:.1f} s" if self.mode == "queue" else ""
+        return (
+            f"{self.mode}: {self.containers} containers, {self.uploads} uploads -> {self.tasks} tasks, "
+            f"{self.duplicates} duplicates, {self.lost} lost, {self.create_refusals} create refusals, "
+            f"{self.publish_refusals} publish refusals, {self.dropped_events} events and "
+            f"{self.dropped_messages} messages dropped; "
+            f"sustained {self.rate:.2f}/s = {self.share:.3f} of the quota{extra}"
+        )
+
+
+def run_burst(stack: LocalStack, mode: str, containers: int, uploads: int) -> BurstReport:
+    """Upload ``uploads`` videos, hand their COS events to ``containers`` containers at once (direct or
+    queue mode), drain (queue mode), and count what the emulator created."""
+    keys = [f"elements/burst-{i:04d}.mp4" for i in range(uploads)]
+    stack.make_bucket(BUCKET)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda k: stack.s3.put_object(Bucket=BUCKET, Key=k, Body=mp4_bytes(4)), keys))
+    extra: dict[str, str] = {}
+    if mode == "queue":
+        extra = {"SUBMIT_MODE": "queue", "SUBMIT_QUEUE_URL": stack.tdmq.create_topic(TOPIC)}
+    env = child_env(stack.env(), **extra)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+        env.pop(name, None)  # Tencent's services only (the storage stand-in takes the Tencent keys)
+    events = [_cos_event(keys[i : i + EVENT_SIZE]) for i in range(0, uploads, EVENT_SIZE)]
+    shares = [events[i::containers] for i in range(containers)]
+    fleet = [Container(f"container-{i}", env) for i in range(containers)]
+    drainer = Container("drainer", env) if mode == "queue" else None
+    dropped = dropped_messages = 0
+    try:
+        for container in [*fleet, *([drainer] if drainer else [])]:
+            container.wait_ready()
+        started = time.monotonic()
+        with ThreadPoolExecutor(containers) as pool:
+            dropped = sum(pool.map(_feed, fleet, shares))
+        enqueue_s = time.monotonic() - started
+        if drainer is not None:
+            report = drain_topic(
+                stack.tdmq,
+                TOPIC,
+                drainer.invoke,
+                batch_size=DRAIN_BATCH,
+                retries=RETRIES,
+                retry_delay=RETRY_DELAY_S,
+                timeout=max(60.0, uploads / 5),
+            )
+            dropped_messages = report.dropped
+    finally:
+        for container in [*fleet, *([drainer] if drainer else [])]:
+            container.close()
+
+    tasks = stack.vod.created_tasks()
+    per_upload = Counter(t.params["ElementName"] for t in tasks)
+    created = sorted(t.created_at for t in tasks)[WARMUP:]
+    span = created[-1] - created[0] if len(created) > 1 else 0.0
+    rate = (len(created) - 1) / span if span > 0 else 0.0
+    return BurstReport(
+        mode=mode,
+        containers=containers,
+        uploads=uploads,
+        tasks=len(tasks),
+        duplicates=sum(n - 1 for n in per_upload.values() if n > 1),
+        lost=sum(1 for k in keys if per_upload[Path(k).stem] == 0),
+        create_refusals=_refusals(stack.vod.calls, CREATE),
+        publish_refusals=_refusals(stack.tdmq.calls, "PublishCmqMsg"),
+        dropped_events=dropped,
+        dropped_messages=dropped_messages,
+        rate=rate,
+        enqueue_s=enqueue_s if mode == "queue" else 0.0,
+    )
+
+
+def _feed(container: Container, events: list[dict[str, Any]]) -> int:
+    """One container's share of the burst, one invocation at a time, each event retried as SCF's async
+    invocation is; the number of events dropped after the last retry."""
+    dropped = 0
+    for event in events:
+        for attempt in range(RETRIES + 1):
+            try:
+                container.invoke(event)
+            except InvocationFailed:
+                if attempt < RETRIES:
+                    time.sleep(RETRY_DELAY_S)
+                    continue
+                dropped += 1
+            break
+    return dropped
+
+
+def _refusals(calls: list[Any], action: str) -> int:
+    return sum(
+        1 for c in calls if c.action == action and (c.error_code or "").startswith("RequestLimitExceeded")
+    )
+
+
+def _cos_event(keys: list[str]) -> dict[str, Any]:
+    bucket = {"name": "media", "appid": "1250000000", "cosRegion": "ap-guangzhou"}
+    return {
+        "Records": [
+            {
+                "cos": {"cosBucket": bucket, "cosObject": {"key": f"/1250000000/media/{key}", "meta": {}}},
+                "event": {"eventName": "cos:ObjectCreated:Put"},
+            }
+            for key in keys
+        ]
+    }
+
+
+def measure(stack: LocalStack) -> list[Row]:
+    containers = int(os.environ.get("BENCH_BURST_CONTAINERS", "10"))
+    uploads = int(os.environ.get("BENCH_BURST_UPLOADS", "300"))
+    rows = []
+    for mode in ("direct", "queue"):
+        stack.reset()
+        report = run_burst(stack, mode, containers, uploads)
+        print(report.line(), file=sys.stderr, flush=True)
+        target = "0 lost, 0 duplicates" if mode == "direct" else ">= 0.95x, 0 lost, 0 duplicates"
+        met = report.lost == 0 and report.duplicates == 0 and (mode == "direct" or report.share >= 0.95)
+        rows.append(
+            Row(
+                figure=f"burst, {mode} mode ({containers} containers, {uploads} uploads)",
+                measured=report.rate,
+                floor=QUOTA,
+                unit="req/s",
+                target=target,
+                met=met,
+                note=f"{report.tasks} tasks, {report.duplicates} duplicates, {report.lost} lost, "
+                f"{report.create_refusals} create refusals, {report.publish_refusals} publish refusals, "
+                f"{report.dropped_events + report.dropped_messages} events or messages dropped",
+            )
+        )
+    return rows
+
+
+def main() -> int:
+    with LocalStack(vod_options={"task_delay": 0.05, "fetch_media": False}) as stack:
+        for row in measure(stack):
+            print(
+                f"{row.figure}: {row.measured:.2f} {row.unit} = {row.ratio or 0:.3f} of the quota; {row.note}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
