@@ -33,12 +33,11 @@ def png_bytes(rgb: tuple[int, int, int] = (200, 80, 40), size: int = 8) -> bytes
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
-def mp4_bytes(seconds: int = 4) -> bytes:
-    """The first boxes of an MP4 file (enough to be recognised; the emulator only fetches it)."""
-    ftyp = b"ftypisom" + b"\x00\x00\x02\x00" + b"isomiso2avc1mp41"
-    return (
-        struct.pack(">I", len(ftyp) + 4) + ftyp + struct.pack(">I", 8 + seconds) + b"free" + b"\x00" * seconds
-    )
+def mp4_bytes(variant: int = 4) -> bytes:
+    """A real MP4 that meets VOD's documented video rules (1920x1080, 4 s), distinct per ``variant``."""
+    from devstack.sample_media import video_bytes
+
+    return video_bytes(variant)
 
 
 def body_for(key: str) -> bytes:

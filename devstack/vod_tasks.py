@@ -11,14 +11,15 @@ import hashlib
 import http.client
 import json
 import random
+import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
-from devstack.vod_rules import CREATE, CreateSpec, MediaRef
+from devstack.vod_rules import CREATE, CreateSpec, MediaRef, video_rule_error
 
 MAX_VIDEO_BYTES = 200 * 1024 * 1024
 KEEP_BODY_BYTES = 1024 * 1024
@@ -49,6 +50,7 @@ class MediaFetch:
     sha256: str | None = None
     body: bytes | None = None
     error: str | None = None
+    rule: str | None = None  # the documented media rule the content breaks (the task's Message)
 
 
 @dataclass
@@ -72,8 +74,23 @@ class Task:
     finished_at: float | None = None
 
 
-def fetch(ref: MediaRef) -> MediaFetch:
-    """GET one media URL as the service would; a non-2xx, an error or a video over 200 MB fails it."""
+def fetch_checked(ref: MediaRef) -> MediaFetch:
+    """``fetch``, then for a video the documented rules on the fetched bytes (``video_rule_error``)."""
+    if ref.kind != "video":
+        return fetch(ref)
+    with tempfile.NamedTemporaryFile(suffix=".media") as sink:
+        result = fetch(ref, sink)
+        if result.error is None:
+            sink.flush()
+            result.rule = result.error = video_rule_error(sink.name)
+    return result
+
+
+def fetch(ref: MediaRef, sink: IO[bytes] | None = None) -> MediaFetch:
+    """GET one media URL as the service would; a non-2xx, an error or a video over 200 MB fails it.
+
+    ``sink``, when given, receives every byte fetched.
+    """
     result = MediaFetch(url=ref.url)
     if urlsplit(ref.url).scheme.lower() not in ("http", "https"):
         result.error = "unsupported URL scheme (http and https only)"
@@ -94,6 +111,8 @@ def fetch(ref: MediaRef) -> MediaFetch:
                 digest.update(chunk)
                 if len(kept) <= KEEP_BODY_BYTES:
                     kept += chunk
+                if sink is not None:
+                    sink.write(chunk)
                 if ref.kind == "video" and size > MAX_VIDEO_BYTES:
                     result.error = "video larger than 200 MB"
                     break
@@ -121,6 +140,9 @@ def finish(task: Task, spec: CreateSpec, failed_kind: str | None, now: float) ->
     if failed_kind is not None:
         task.err_code_ext = "FailedOperation"
         task.message = "Video URL is invalid" if failed_kind == "video" else "Image URL is invalid"
+        rule = next((m.rule for m in task.media.values() if m.rule), None)
+        if rule is not None:
+            task.err_code_ext, task.message = "InvalidParameterValue.MediaUrl", rule
         return
     task.element_id = str(random.randint(10**17, 10**18 - 1))
     task.element_info = json.dumps(

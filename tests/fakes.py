@@ -39,6 +39,11 @@ class FakeStorage(Storage):
             raise StorageError("too large", code="ObjectTooLarge")
         return self.objects[(bucket, key)], obj.etag
 
+    def read_range(self, bucket: str, key: str, start: int, length: int) -> bytes:
+        self.reads.append(f"{key}[{start}:+{length}]")
+        self._obj(bucket, key)
+        return self.objects[(bucket, key)][start : start + length]
+
     def presign_get(self, bucket: str, key: str, *, expires: int) -> str:
         return f"https://{bucket}.storage.test/{key}?X-Amz-Signature=fake"
 
