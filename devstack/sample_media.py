@@ -6,6 +6,7 @@ Never deployed: tests, the samples of ``events/`` and the benchmarks use these.
 
 from __future__ import annotations
 
+import functools
 import struct
 import subprocess
 import tempfile
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 SAMPLE_VIDEO = Path(__file__).resolve().parent / "media" / "clip-1920x1080-4s.mp4"
+TOO_LONG_VIDEO = SAMPLE_VIDEO.with_name("clip-1920x1080-12s.mp4")  # breaks the 3-8 s rule
 
 
 def ffmpeg() -> str:
@@ -55,6 +57,15 @@ def make_video(
         command[index:index] = ["-noautorotate", "-display_rotation", str(-rotate)]
     subprocess.run(command, check=True, capture_output=True, timeout=120)
     return path
+
+
+@functools.lru_cache(maxsize=64)
+def still_image(codec: Literal["mjpeg", "libwebp"], rgb: tuple[int, int, int], size: int = 64) -> bytes:
+    """A real one-colour JPEG (``mjpeg``) or WebP (``libwebp``) image, encoded by ffmpeg."""
+    colour = "0x{:02x}{:02x}{:02x}".format(*rgb)
+    command = [ffmpeg(), "-v", "error", "-f", "lavfi", "-i", f"color=c={colour}:s={size}x{size}"]
+    command += ["-frames:v", "1", "-c:v", codec, "-f", "image2pipe", "-"]
+    return subprocess.run(command, check=True, capture_output=True, timeout=60).stdout
 
 
 def top_level_boxes(data: bytes) -> list[tuple[bytes, int, int]]:

@@ -45,10 +45,19 @@ def body_for(key: str) -> bytes:
     lower = key.lower()
     if lower.endswith("element.json"):
         return json.dumps(SAMPLE_MANIFEST).encode()
+    if lower.endswith((".mp4", ".mov")) and "too-long" in lower:  # a sample that breaks a video rule
+        from devstack.sample_media import TOO_LONG_VIDEO
+
+        return TOO_LONG_VIDEO.read_bytes()
     if lower.endswith((".mp4", ".mov")):
         return mp4_bytes()
     colour = zlib.crc32(key.encode())
-    return png_bytes(((colour >> 16) & 255, (colour >> 8) & 255, colour & 255))
+    rgb = ((colour >> 16) & 255, (colour >> 8) & 255, colour & 255)
+    if lower.endswith((".jpg", ".jpeg", ".webp")):  # each file is the format its name says
+        from devstack.sample_media import still_image
+
+        return still_image("libwebp" if lower.endswith(".webp") else "mjpeg", rgb)
+    return png_bytes(rgb)
 
 
 def objects_of(event: dict[str, Any]) -> list[tuple[str, str]]:

@@ -77,6 +77,7 @@ class _Media:
     name: str
     reader: RangedReader
     etag: str | None = None
+    refresh: Callable[[], _Media | None] | None = None  # a fresh HEAD, when the object changed
 
 
 def check_media(
@@ -107,11 +108,14 @@ def check_media(
         media = _open(field, ref, objects, storage_for, probe_until, report)
         if media is None:
             continue
+        verdict, found = _judge(media)
+        if found and media.refresh is not None:
+            # An object pinned by a listing or a queued job may have changed since: judge what VOD fetches.
+            fresh = media.refresh()
+            if fresh is not None:
+                media = fresh
+                verdict, found = _judge(media)
         seen[field] = media
-        try:
-            verdict, found = _check_video(media) if field == "video" else _check_image(media)
-        except (ReadLimitExceeded, ProbeUnavailable) as exc:
-            verdict, found = f"left to VOD: {exc}", []
         problems += found
         report.append(
             Checked(
@@ -140,6 +144,13 @@ def check_media(
     return report
 
 
+def _judge(media: _Media) -> tuple[str, list[FieldProblem]]:
+    try:
+        return _check_video(media) if media.field == "video" else _check_image(media)
+    except (ReadLimitExceeded, ProbeUnavailable) as exc:
+        return f"left to VOD: {exc}", []
+
+
 def _open(
     field: str,
     ref: str,
@@ -154,7 +165,14 @@ def _open(
         if obj is None:  # resolve_media HEADs every object before pre-flight; nothing to read otherwise
             return None
         storage = storage_for("cos" if parsed.scheme == "cos" else "s3")
-        return _Media(field, obj.key, storage_reader(storage, obj), obj.etag)
+
+        def refresh() -> _Media | None:
+            fresh = storage.head(obj.bucket, obj.key)
+            if (fresh.size, fresh.etag) == (obj.size, obj.etag):
+                return None
+            return _Media(field, fresh.key, storage_reader(storage, fresh), fresh.etag)
+
+        return _Media(field, obj.key, storage_reader(storage, obj), obj.etag, refresh)
     name = _public(ref)
     timeout = min(PROBE_TIMEOUT_S, probe_until - time.monotonic())
     if urlsplit(ref).hostname in _NEVER_PROBED or _link_local(urlsplit(ref).hostname or ""):

@@ -384,3 +384,16 @@ def test_link_local_addresses_are_never_probed() -> None:
     assert (
         report[0].verdict == "left to VOD: a link-local address is never probed" and report[0].requests == 0
     )
+
+
+def test_a_pinned_object_that_changed_since_is_judged_as_it_is_now(media_files: dict[str, Path]) -> None:
+    """A queued job pins the object it saw; when the bytes changed since, VOD fetches the new ones."""
+    storage = FakeStorage()
+    key = "elements/clip.mp4"
+    storage.put(B, key, media_files["landscape-last.mp4"].read_bytes())
+    stale = StoredObject(B, key, 40, "0" * 32)
+    report = check_media(video_field(key), {f"cos://{B}/{key}": stale}, ON, lambda kind: storage)
+    assert report[0].verdict == "accepted: mp4, 4.00 s, 1920x1080"
+    storage.put(B, key, media_files["square.mp4"].read_bytes())
+    with pytest.raises(MediaError, match="is 1080x1080"):
+        check_media(video_field(key), {f"cos://{B}/{key}": stale}, ON, lambda kind: storage)
