@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from lib.errors import FieldProblem, MediaError
+from lib.errors import FieldProblem, MediaError, StorageError
 from lib.image_header import describe, image_format, named_format, pixel_size
 from lib.media import parse_media_ref
 from lib.media_reads import (
@@ -111,7 +111,12 @@ def check_media(
         verdict, found = _judge(media)
         if found and media.refresh is not None:
             # An object pinned by a listing or a queued job may have changed since: judge what VOD fetches.
-            fresh = media.refresh()
+            try:
+                fresh = media.refresh()
+            except StorageError as exc:
+                if exc.retryable:
+                    raise
+                fresh = None
             if fresh is not None:
                 media = fresh
                 verdict, found = _judge(media)
@@ -145,10 +150,15 @@ def check_media(
 
 
 def _judge(media: _Media) -> tuple[str, list[FieldProblem]]:
+    """The verdict on one file; what cannot be read is left to VOD (a storage 5xx is raised: retried)."""
     try:
         return _check_video(media) if media.field == "video" else _check_image(media)
     except (ReadLimitExceeded, ProbeUnavailable) as exc:
         return f"left to VOD: {exc}", []
+    except StorageError as exc:
+        if exc.retryable:
+            raise
+        return f"left to VOD: the ranged read failed ({exc.code})", []
 
 
 def _open(
