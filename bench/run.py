@@ -22,6 +22,7 @@ BENCHMARKS = (
     "bench.memory",
     "bench.queue_throughput",
     "bench.package_size",
+    "bench.preflight",
 )
 
 

@@ -397,3 +397,26 @@ def test_a_pinned_object_that_changed_since_is_judged_as_it_is_now(media_files: 
     storage.put(B, key, media_files["square.mp4"].read_bytes())
     with pytest.raises(MediaError, match="is 1080x1080"):
         check_media(video_field(key), {f"cos://{B}/{key}": stale}, ON, lambda kind: storage)
+
+
+@pytest.mark.parametrize(
+    ("code", "retryable"), [("NoSuchKey", False), ("AccessDenied", False), ("SlowDown", True)]
+)
+def test_a_ranged_read_that_fails_is_left_to_vod_unless_a_retry_may_help(
+    code: str, retryable: bool, media_files: dict[str, Path]
+) -> None:
+    from lib.errors import StorageError
+
+    class Failing(FakeStorage):
+        def read_range(self, bucket: str, key: str, start: int, length: int) -> bytes:
+            raise StorageError("read failed", code=code, retryable=retryable)
+
+    storage = Failing()
+    key = "elements/long.mp4"
+    objects = stored(storage, {key: media_files["long-12s.mp4"].read_bytes()})
+    if retryable:
+        with pytest.raises(StorageError, match="read failed"):
+            check_media(video_field(key), objects, ON, lambda kind: storage)
+    else:
+        report = check_media(video_field(key), objects, ON, lambda kind: storage)
+        assert report[0].verdict == f"left to VOD: the ranged read failed ({code})"
