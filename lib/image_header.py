@@ -57,5 +57,8 @@ def pixel_size(reader: RangedReader) -> tuple[int, int] | None:
     """(width, height) from the header, or None when ``imagesize`` cannot read it."""
     import imagesize  # type: ignore[import-untyped]  # typed, but ships no py.typed marker
 
-    width, height = imagesize.get(ReaderFile(reader))
+    try:
+        width, height = imagesize.get(ReaderFile(reader))
+    except Exception:  # a header it cannot parse only costs the size warning
+        return None
     return (width, height) if width > 0 and height > 0 else None

@@ -55,6 +55,7 @@ IMAGE_WARN_MIN_SIDE = 300
 IMAGE_WARN_MAX_ASPECT = 2.5
 IMAGE_WARN_MAX_BYTES = 10 * 1024 * 1024
 _MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
+_NEVER_PROBED = frozenset({"metadata.tencentyun.com", "metadata.google.internal"})  # metadata services
 
 StorageFor = Callable[[StorageKind], RangeStorage]
 
@@ -199,9 +200,6 @@ def _open(
         return None
     report.append(Checked(field, name, f"left to VOD: {reason}", 0, 0, 0.0))
     return None
-
-
-_NEVER_PROBED = frozenset({"metadata.tencentyun.com", "metadata.google.internal"})
 
 
 def _link_local(host: str) -> bool:

@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from devstack.sample_media import grow_mdat
 from devstack.samples import png_bytes
@@ -420,3 +422,25 @@ def test_a_ranged_read_that_fails_is_left_to_vod_unless_a_retry_may_help(
     else:
         report = check_media(video_field(key), objects, ON, lambda kind: storage)
         assert report[0].verdict == f"left to VOD: the ranged read failed ({code})"
+
+
+@given(
+    st.sampled_from([b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"RIFF\x00\x00\x00\x00WEBP"]),
+    st.binary(max_size=600),
+)
+@settings(max_examples=300, deadline=None)
+def test_hostile_image_headers_are_accepted_or_refused_never_crash(signature: bytes, tail: bytes) -> None:
+    """Any bytes behind a right signature: a verdict (accepted, or refused as another format), no escape."""
+    storage = FakeStorage()
+    names = {b"\x89": "x.png", b"\xff": "x.jpg", b"RI": "x.webp"}
+    name = next(n for prefix, n in names.items() if signature.startswith(prefix))
+    files = {
+        "elements/hero/frontal.png": png_bytes((3, 3, 3), size=400),
+        f"elements/hero/{name}": signature + tail,
+    }
+    try:
+        report = check(storage, files, image_fields(["frontal.png", name]))
+    except MediaError as exc:
+        assert [d.field for d in exc.details] == ["refer_images[0]"]
+    else:
+        assert report[1].verdict.startswith("accepted: ")
