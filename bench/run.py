@@ -23,6 +23,7 @@ BENCHMARKS = (
     "bench.queue_throughput",
     "bench.burst",
     "bench.package_size",
+    "bench.preflight",
 )
 
 

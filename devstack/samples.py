@@ -33,12 +33,11 @@ def png_bytes(rgb: tuple[int, int, int] = (200, 80, 40), size: int = 8) -> bytes
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
-def mp4_bytes(seconds: int = 4) -> bytes:
-    """The first boxes of an MP4 file (enough to be recognised; the emulator only fetches it)."""
-    ftyp = b"ftypisom" + b"\x00\x00\x02\x00" + b"isomiso2avc1mp41"
-    return (
-        struct.pack(">I", len(ftyp) + 4) + ftyp + struct.pack(">I", 8 + seconds) + b"free" + b"\x00" * seconds
-    )
+def mp4_bytes(variant: int = 4) -> bytes:
+    """A real MP4 that meets VOD's documented video rules (1920x1080, 4 s), distinct per ``variant``."""
+    from devstack.sample_media import video_bytes
+
+    return video_bytes(variant)
 
 
 def body_for(key: str) -> bytes:
@@ -46,10 +45,19 @@ def body_for(key: str) -> bytes:
     lower = key.lower()
     if lower.endswith("element.json"):
         return json.dumps(SAMPLE_MANIFEST).encode()
+    if lower.endswith((".mp4", ".mov")) and "too-long" in lower:  # a sample that breaks a video rule
+        from devstack.sample_media import TOO_LONG_VIDEO
+
+        return TOO_LONG_VIDEO.read_bytes()
     if lower.endswith((".mp4", ".mov")):
         return mp4_bytes()
     colour = zlib.crc32(key.encode())
-    return png_bytes(((colour >> 16) & 255, (colour >> 8) & 255, colour & 255))
+    rgb = ((colour >> 16) & 255, (colour >> 8) & 255, colour & 255)
+    if lower.endswith((".jpg", ".jpeg", ".webp")):  # each file is the format its name says
+        from devstack.sample_media import still_image
+
+        return still_image("libwebp" if lower.endswith(".webp") else "mjpeg", rgb)
+    return png_bytes(rgb)
 
 
 def objects_of(event: dict[str, Any]) -> list[tuple[str, str]]:

@@ -46,7 +46,7 @@ from devstack.vod_rules import (
     validate_create,
     verify_tc3,
 )
-from devstack.vod_tasks import MediaFetch, Task, completion_event, fetch, finish, task_detail
+from devstack.vod_tasks import MediaFetch, Task, completion_event, fetch_checked, finish, task_detail
 
 __all__ = ["Call", "Fault", "MediaFetch", "PushResult", "Task", "VodEmulator", "main"]
 
@@ -488,7 +488,7 @@ class VodEmulator:
                 task.progress = 10
             failed_kind = None
             for ref in spec.media if self.fetch_media else []:
-                fetched = fetch(ref, self.cos_endpoint)
+                fetched = fetch_checked(ref, self.cos_endpoint)
                 with self._lock:
                     task.media[ref.role] = fetched
                 if fetched.error is not None and failed_kind is None:

@@ -362,3 +362,62 @@ def check_event_handles(params: Mapping[str, Any]) -> list[str]:
     if not handles or len(handles) > MAX_EVENT_HANDLES:
         raise ApiError("InvalidParameterValue", f"EventHandles must hold 1 to {MAX_EVENT_HANDLES} handles.")
     return handles
+
+
+# --------------------------------------------------------------------------- fetched media
+
+# ElementVideoList: "MP4 or MOV only; duration 3-8 s; aspect ratio 16:9 or 9:16; 1080p". The
+# tolerances are the ones the relay's README documents for its pre-flight (both sides read the rule
+# alike); the measuring is ffmpeg's own demuxer, independent of the relay's header reader.
+VIDEO_SECONDS = (3.0, 8.0)
+VIDEO_SECONDS_TOLERANCE = 0.05
+VIDEO_ASPECT_TOLERANCE = 0.01
+VIDEO_SHORT_SIDE = (1080, 1088)
+_MOV_DEMUXER = re.compile(r"^Input #0, ([\w,]+), from ", re.MULTILINE)
+_MAJOR_BRAND = re.compile(r"^\s+major_brand\s*:\s*(\S+)", re.MULTILINE)
+_COMPATIBLE = re.compile(r"^\s+compatible_brands\s*:\s*(\S+)", re.MULTILINE)
+_DURATION = re.compile(r"^\s+Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", re.MULTILINE)
+_VIDEO_STREAM = re.compile(r"^\s+Stream #0:\d+.*?: Video: .*?\b(\d{2,5})x(\d{2,5})\b", re.MULTILINE)
+_MP4_BRANDS = ("isom", "iso2", "iso4", "iso5", "iso6", "mp41", "mp42", "avc1", "M4V", "dash")
+
+
+def video_rule_error(path: str) -> str | None:
+    """The documented video rule the file at ``path`` breaks, as the task's Message; None if it meets all.
+
+    The file is probed with ffmpeg (``imageio-ffmpeg``'s binary). Only a value ffmpeg reports is judged.
+    """
+    import subprocess
+
+    import imageio_ffmpeg  # type: ignore[import-untyped]
+
+    probe = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", path],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=60,
+        check=False,
+    ).stderr
+    demuxer = _MOV_DEMUXER.search(probe)
+    brands = [m.group(1) for m in (_MAJOR_BRAND.search(probe), _COMPATIBLE.search(probe)) if m]
+    is_mov = bool(brands) and brands[0].startswith("qt")
+    is_mp4 = any(any(brand in found for brand in _MP4_BRANDS) for found in brands)
+    if demuxer is None or "mov" not in demuxer.group(1).split(",") or not (is_mov or is_mp4):
+        return "The reference video must be MP4 or MOV."
+    duration = _DURATION.search(probe)
+    if duration is not None:
+        hours, minutes, seconds = duration.groups()
+        total = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        low, high = VIDEO_SECONDS
+        if not low - VIDEO_SECONDS_TOLERANCE <= total <= high + VIDEO_SECONDS_TOLERANCE:
+            return f"The reference video must last 3 to 8 seconds; it lasts {total:.2f} s."
+    stream = _VIDEO_STREAM.search(probe)
+    if stream is None:
+        return "The reference video has no video stream."
+    width, height = int(stream.group(1)), int(stream.group(2))
+    long_side, short_side = max(width, height), min(width, height)
+    if abs(long_side / short_side - 16 / 9) > 16 / 9 * VIDEO_ASPECT_TOLERANCE:
+        return f"The reference video must have an aspect ratio of 16:9 or 9:16; it is {width}x{height}."
+    if not VIDEO_SHORT_SIDE[0] <= short_side <= VIDEO_SHORT_SIDE[1]:
+        return f"The reference video must be 1080p; it is {width}x{height}."
+    return None

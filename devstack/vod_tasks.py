@@ -11,15 +11,16 @@ import hashlib
 import http.client
 import json
 import random
+import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from devstack.cos_standin import parse_bucket_host
-from devstack.vod_rules import CREATE, CreateSpec, MediaRef
+from devstack.vod_rules import CREATE, CreateSpec, MediaRef, video_rule_error
 
 MAX_VIDEO_BYTES = 200 * 1024 * 1024
 KEEP_BODY_BYTES = 1024 * 1024
@@ -50,6 +51,7 @@ class MediaFetch:
     sha256: str | None = None
     body: bytes | None = None
     error: str | None = None
+    rule: str | None = None  # the documented media rule the content breaks (the task's Message)
 
 
 @dataclass
@@ -85,10 +87,23 @@ def media_request(url: str, cos_endpoint: str | None = None) -> urllib.request.R
     return urllib.request.Request(routed, headers={"Host": parts.netloc})
 
 
-def fetch(ref: MediaRef, cos_endpoint: str | None = None) -> MediaFetch:
+def fetch_checked(ref: MediaRef, cos_endpoint: str | None = None) -> MediaFetch:
+    """``fetch``, then for a video the documented rules on the fetched bytes (``video_rule_error``)."""
+    if ref.kind != "video":
+        return fetch(ref, cos_endpoint)
+    with tempfile.NamedTemporaryFile(suffix=".media") as sink:
+        result = fetch(ref, cos_endpoint, sink)
+        if result.error is None:
+            sink.flush()
+            result.rule = result.error = video_rule_error(sink.name)
+    return result
+
+
+def fetch(ref: MediaRef, cos_endpoint: str | None = None, sink: IO[bytes] | None = None) -> MediaFetch:
     """GET one media URL as the service would; a non-2xx, an error or a video over 200 MB fails it.
 
     URLs on a COS bucket domain go through the COS stand-in at ``cos_endpoint`` when one is given.
+    ``sink``, when given, receives every byte fetched.
     """
     result = MediaFetch(url=ref.url)
     if urlsplit(ref.url).scheme.lower() not in ("http", "https"):
@@ -110,6 +125,8 @@ def fetch(ref: MediaRef, cos_endpoint: str | None = None) -> MediaFetch:
                 digest.update(chunk)
                 if len(kept) <= KEEP_BODY_BYTES:
                     kept += chunk
+                if sink is not None:
+                    sink.write(chunk)
                 if ref.kind == "video" and size > MAX_VIDEO_BYTES:
                     result.error = "video larger than 200 MB"
                     break
@@ -137,6 +154,9 @@ def finish(task: Task, spec: CreateSpec, failed_kind: str | None, now: float) ->
     if failed_kind is not None:
         task.err_code_ext = "FailedOperation"
         task.message = "Video URL is invalid" if failed_kind == "video" else "Image URL is invalid"
+        rule = next((m.rule for m in task.media.values() if m.rule), None)
+        if rule is not None:
+            task.err_code_ext, task.message = "InvalidParameterValue.MediaUrl", rule
         return
     task.element_id = str(random.randint(10**17, 10**18 - 1))
     task.element_info = json.dumps(

@@ -50,7 +50,11 @@ def enqueue(job: Job, services: Services) -> Outcome:
         objects = _pin_objects(job, services)
         settings = services.settings
         media = resolve_media(
-            job.request, settings, lambda kind: services.storage(kind, job.source.storage_region), objects
+            job.request,
+            settings,
+            lambda kind: services.storage(kind, job.source.storage_region),
+            objects,
+            deadline=services.invocation.deadline,
         )
         session_id: str = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)[
             "SessionId"

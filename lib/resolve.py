@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from lib.errors import FieldProblem, MediaError, StorageError
 from lib.media import parse_media_ref
+from lib.preflight import check_media
 from lib.request_model import MAX_VIDEO_BYTES, ElementRequest
 from lib.settings import Settings
 from lib.storage import Storage, StorageKind, StoredObject
@@ -29,13 +30,17 @@ def resolve_media(
     settings: Settings,
     storage_for: StorageFor,
     known: Mapping[str, StoredObject] | None = None,
+    *,
+    deadline: float | None = None,
 ) -> dict[str, ResolvedMedia]:
     """Resolve every media reference of ``request`` (absolute forms only).
 
     ``known`` maps references to objects already listed (a folder listing saves a HEAD each).
-    Raises MediaError naming the field for a missing or oversized object; StorageError otherwise.
+    Raises MediaError naming the field for a missing or oversized object, or a broken media rule
+    (lib.preflight, with MEDIA_PREFLIGHT=on; ``deadline`` bounds its https:// probes); StorageError otherwise.
     """
     resolved: dict[str, ResolvedMedia] = {}
+    objects: dict[str, StoredObject] = {}
     for field, ref in _fields(request):
         if ref in resolved:
             continue
@@ -55,6 +60,7 @@ def resolve_media(
                         (FieldProblem(field, f"object not found or not readable ({exc.code})"),)
                     ) from None
                 raise
+        objects[ref] = obj
         if field == "video" and obj.size > MAX_VIDEO_BYTES:
             raise MediaError.from_problems(
                 (FieldProblem("video", f"must be at most 200 MB, the object has {obj.size} bytes"),)
@@ -65,6 +71,7 @@ def resolve_media(
             url = storage.presign_get(obj.bucket, obj.key, expires=settings.media_url_expires)
         version = f"?v={obj.version_id}" if obj.version_id else ""
         resolved[ref] = ResolvedMedia(url, f"{kind}://{obj.bucket}/{obj.key}{version}#{obj.etag}")
+    check_media(_fields(request), objects, settings, storage_for, deadline=deadline)
     return resolved
 
 

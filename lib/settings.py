@@ -54,6 +54,7 @@ SETTING_NAMES = (
     "VOD_RATE_LIMIT",
     "BATCH_CONCURRENCY",
     "TDMQ_ENDPOINT",
+    "MEDIA_PREFLIGHT",
 )
 
 
@@ -88,6 +89,7 @@ class Settings:
     batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY  # records of one batch processed at once
     tdmq_endpoint: str = DEFAULT_TDMQ_ENDPOINT  # host[:port] of the CMQ API (cmq-topic:// and cmq-queue://)
     tdmq_scheme: Literal["https", "http"] = "https"
+    media_preflight: bool = True  # check media against VOD's documented rules before the call
 
     def missing(self) -> list[str]:
         """Names of optional settings left unset that users usually want (for health checks)."""
@@ -188,6 +190,7 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         default_region=raw["TENCENTCLOUD_REGION"] or raw["VOD_REGION"] or None,
         log_level=log_level,
         receipt_storage="s3" if raw["AWS_LAMBDA_FUNCTION_NAME"] else "cos",
+        media_preflight=_on_off("MEDIA_PREFLIGHT", raw["MEDIA_PREFLIGHT"], default=True),
         **_queue_settings(raw),
     )
 
@@ -275,6 +278,14 @@ def _prefix(name: str, value: str, default: str) -> str:
     if prefix and not prefix.endswith("/"):
         prefix += "/"
     return prefix
+
+
+def _on_off(name: str, value: str, *, default: bool) -> bool:
+    if not value:
+        return default
+    if value.lower() not in ("on", "off"):
+        raise ConfigError(f"{name} must be 'on' or 'off', got {value!r}")
+    return value.lower() == "on"
 
 
 def _int(name: str, value: str, default: int | None) -> int | None:

@@ -94,6 +94,7 @@ class Submission:
                 settings,
                 lambda kind: self.services.storage(kind, self._region),
                 job.known_objects,
+                deadline=self.services.invocation.deadline,
             ),
         )
         self._params = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)

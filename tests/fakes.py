@@ -43,13 +43,13 @@ class FakeStorage(Storage):
             raise StorageError("too large", code="ObjectTooLarge")
         return self.objects[(bucket, key)], obj.etag
 
-    def presign_get(self, bucket: str, key: str, *, expires: int) -> str:
-        return f"https://{bucket}.storage.test/{key}?X-Amz-Signature=fake"
-
     def read_range(self, bucket: str, key: str, start: int, length: int) -> bytes:
-        self.reads.append(key)
+        self.reads.append(f"{key}[{start}:+{length}]")
         self._obj(bucket, key)
         return self.objects[(bucket, key)][start : start + length]
+
+    def presign_get(self, bucket: str, key: str, *, expires: int) -> str:
+        return f"https://{bucket}.storage.test/{key}?X-Amz-Signature=fake"
 
     def create(self, bucket: str, key: str, body: bytes) -> bool:
         if (bucket, key) in self.objects and self.conditions == "honoured":

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from devstack.samples import mp4_bytes
 from devstack.tdmq_emulator import CmqFault, TdmqEmulator
 from lib import cmq as cmq_module
 from lib import enqueue as enqueue_module
@@ -184,7 +185,8 @@ def test_enqueue_to_cmq_writes_the_relay_job_without_boto3(
     """queue mode with a cmq-* URL: one relay-job message, the same body the SQS path writes; the SQS
     client is never asked for."""
     storage = FakeStorage()
-    storage.put("media-1250000000", "elements/hero.mp4", b"\x00\x00\x00\x20ftypisom")
+    clip = mp4_bytes(1)  # a real clip: pre-flight reads its header before the job is queued
+    storage.put("media-1250000000", "elements/hero.mp4", clip)
     monkeypatch.setattr(enqueue_module, "sqs_client", lambda *_: pytest.fail("SQS client built"))
     outcome = enqueue(job(), QueueServices(tdmq, storage, url))
     kind, name = url.removeprefix("cmq-").split("://")
@@ -192,7 +194,7 @@ def test_enqueue_to_cmq_writes_the_relay_job_without_boto3(
     assert outcome.status == "waiting" and outcome.note == f"queued for submission (message {message.msg_id})"
     body = json.loads(message.body)
     assert body["relay_job"] == 1 and body["session_id"] == outcome.session_id
-    assert body["objects"][VIDEO]["size"] == 12
+    assert body["objects"][VIDEO]["size"] == len(clip)
 
 
 def test_enqueue_relays_a_message_too_long_as_failed(
@@ -212,7 +214,7 @@ def test_enqueue_relays_a_message_too_long_as_failed(
 def test_enqueue_asks_for_a_retry_when_cmq_stays_down(tdmq: TdmqEmulator) -> None:
     """InternalError on every attempt: the job is not lost, the outcome asks the platform to retry."""
     storage = FakeStorage()
-    storage.put("media-1250000000", "elements/hero.mp4", b"\x00\x00\x00\x20ftypisom")
+    storage.put("media-1250000000", "elements/hero.mp4", mp4_bytes(1))
     tdmq.inject(CmqFault("error", code="InternalError", times=20))
     outcome = enqueue(job(), QueueServices(tdmq, storage, "cmq-topic://element-jobs"))
     assert outcome.status == "retry" and outcome.error is not None

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 import handler
+from devstack.samples import png_bytes
 from devstack.stack import LocalStack
 from lib.completion import SignatureError, TaskResult, describe_task, handle_event, verify_push
 from lib.invocation import Invocation
@@ -74,7 +75,7 @@ def test_failed_task_is_relayed_with_its_error(pull_stack: LocalStack) -> None:
     event = load_event("cos/put.json")
     stage(stack, event)
     stack.s3.delete_object(Bucket="media-1250000000", Key="elements/hero/left.png")
-    stack.s3.put_object(Bucket="media-1250000000", Key="elements/hero/left.png", Body=b"x")
+    stack.s3.put_object(Bucket="media-1250000000", Key="elements/hero/left.png", Body=png_bytes((1, 2, 3)))
     # Presigned URLs are made now; removing the object afterwards makes the service's fetch fail.
     handler.main_handler(event, CTX)
     stack.s3.delete_object(Bucket="media-1250000000", Key="elements/hero/left.png")

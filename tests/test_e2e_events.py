@@ -25,6 +25,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "s3/put.json": {"tasks": 1, "relayed": ["element.submitted"], "statuses": ["submitted"]},
     "direct/request.json": {"tasks": 1, "relayed": ["element.submitted"], "status": "submitted"},
     "direct/invalid.json": {"tasks": 0, "relayed": ["element.failed"], "status": "failed"},
+    "direct/video-too-long.json": {"tasks": 0, "relayed": ["element.failed"], "status": "failed"},
     "vod/completed.json": {"tasks": 0, "relayed": ["element.completed"], "status": "relayed"},
     "vod/failed.json": {"tasks": 0, "relayed": ["element.completed"], "status": "relayed"},
     "vod/other-event.json": {"tasks": 0, "relayed": [], "status": "ignored"},

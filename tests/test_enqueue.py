@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from devstack.samples import mp4_bytes
 from lib import enqueue as enqueue_module
 from lib import job_message
 from lib.enqueue import enqueue, queue_region
@@ -53,7 +54,7 @@ class FakeServices(Services):
 
 def queue_mode(monkeypatch: pytest.MonkeyPatch, sqs: FakeSqs) -> FakeStorage:
     storage = FakeStorage()
-    storage.put("media-1250000000", "elements/hero.mp4", b"\x00\x00\x00\x20ftypisom")
+    storage.put("media-1250000000", "elements/hero.mp4", mp4_bytes())  # a real clip: pre-flight reads it
     monkeypatch.setattr(enqueue_module, "sqs_client", lambda url, region: sqs)
     return storage
 
@@ -78,7 +79,7 @@ def test_dispatch_in_queue_mode_enqueues_a_pinned_job(monkeypatch: pytest.Monkey
     assert sent["QueueUrl"] == QUEUE and "MessageGroupId" not in sent
     body = json.loads(sent["MessageBody"])
     assert body["session_id"] == outcome.session_id and body["session_id"].startswith("er-")
-    assert body["objects"][VIDEO]["size"] == 12
+    assert body["objects"][VIDEO]["size"] == len(mp4_bytes())
     assert body["receipt"] == {"bucket": "media-1250000000", "storage": "cos"}
     assert body["source"] == {
         "kind": "cos",
@@ -112,7 +113,7 @@ def test_decoding_gives_back_the_job_and_its_session(monkeypatch: pytest.MonkeyP
     decoded = job_message.decode(json.loads(sqs.sent[0]["MessageBody"]))
     assert decoded.request == job(context="c1").request and decoded.source == job().source
     assert (decoded.receipt_bucket, decoded.receipt_storage) == ("media-1250000000", "cos")
-    services.fake.put("media-1250000000", "elements/hero.mp4", b"changed meanwhile")
+    services.fake.put("media-1250000000", "elements/hero.mp4", mp4_bytes(5))  # changed meanwhile
     media = resolve_media(decoded.request, services.settings, lambda _: services.fake, decoded.known_objects)
     assert build_params(decoded.request, media, default_sub_app_id=None)["SessionId"] == outcome.session_id
 

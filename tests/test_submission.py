@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import lib.submission as submission
+from devstack.samples import mp4_bytes
 from lib.errors import ConfigError, StorageError, VodError, WebhookError
 from lib.invocation import Invocation
 from lib.jobs import Job, Outcome, SourceInfo
@@ -27,6 +28,7 @@ from lib.vod import Submitted, VodClient
 from tests.fakes import FakeStorage
 
 BUCKET = "media-1250000000"
+CLIP = mp4_bytes(1)  # a real clip: pre-flight reads its header
 PREFIX = ".element-receipts/"
 BEHAVIOURS = ("cos", "s3", "none")
 ENV = {
@@ -115,7 +117,7 @@ def behaviour(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def storage(behaviour: str) -> FakeStorage:
     store = FakeStorage("none" if behaviour == "none" else "honoured")
-    store.put(BUCKET, "elements/hero.mp4", b"\0" * 64)
+    store.put(BUCKET, "elements/hero.mp4", CLIP)
     return store
 
 
@@ -215,7 +217,7 @@ def test_a_failure_not_yet_relayed_is_relayed_by_the_next_delivery(
 ) -> None:
     sid = run(storage, FakeVod(), clock).session_id or ""  # to learn the SessionId
     storage.objects.clear()
-    storage.put(BUCKET, "elements/hero.mp4", b"\0" * 64)
+    storage.put(BUCKET, "elements/hero.mp4", CLIP)
     webhook.events.clear()
     receipts = store(storage)
     receipts.claim(sid, 1, "req-gone", clock.now - 1, Summary(element_name="hero"))
@@ -247,7 +249,7 @@ def test_a_live_foreign_lease_is_waited_for_then_retried(
 ) -> None:
     sid = run(storage, FakeVod(), clock).session_id or ""
     storage.objects.clear()
-    storage.put(BUCKET, "elements/hero.mp4", b"\0" * 64)
+    storage.put(BUCKET, "elements/hero.mp4", CLIP)
     webhook.events.clear()
     store(storage).claim(sid, 1, "req-holder", clock.now + 600, Summary())
     vod = FakeVod()
@@ -264,7 +266,7 @@ def test_a_holder_that_finishes_during_the_wait_is_not_repeated(
 ) -> None:
     sid = run(storage, FakeVod(), clock).session_id or ""
     storage.objects.clear()
-    storage.put(BUCKET, "elements/hero.mp4", b"\0" * 64)
+    storage.put(BUCKET, "elements/hero.mp4", CLIP)
     webhook.events.clear()
     receipts = store(storage)
     receipts.claim(sid, 1, "req-holder", clock.now + 600, Summary())
@@ -285,7 +287,7 @@ def test_an_expired_lease_is_taken_over_with_the_next_claim(
 ) -> None:
     sid = run(storage, FakeVod(), clock).session_id or ""
     storage.objects.clear()
-    storage.put(BUCKET, "elements/hero.mp4", b"\0" * 64)
+    storage.put(BUCKET, "elements/hero.mp4", CLIP)
     webhook.events.clear()
     store(storage).claim(sid, 1, "req-crashed", clock.now - 1, Summary())
     vod = FakeVod()
@@ -303,7 +305,7 @@ def test_a_crash_after_vod_answered_is_retried_until_the_task_id_is_known(
     vod = FakeVod()
     sid = run(storage, FakeVod(), clock).session_id or ""
     storage.objects.clear()
-    storage.put(BUCKET, "elements/hero.mp4", b"\0" * 64)
+    storage.put(BUCKET, "elements/hero.mp4", CLIP)
     webhook.events.clear()
     vod.sessions[sid] = "task-crashed"  # VOD has the task; no fact says so
     store(storage).claim(sid, 1, "req-crashed", clock.now - 1, Summary())
@@ -387,7 +389,7 @@ def test_a_missing_setting_is_raised_not_failed(storage: FakeStorage, webhook: W
 
 def test_without_a_receipt_bucket_a_duplicate_is_relayed_as_known(webhook: Webhook, clock: Clock) -> None:
     storage = FakeStorage()
-    storage.put(BUCKET, "elements/hero.mp4", b"\0" * 64)
+    storage.put(BUCKET, "elements/hero.mp4", CLIP)
     vod = FakeVod()
     plain = Job(job().request, job().source)  # no receipt bucket: VOD's SessionId alone
     services = World(storage, vod)

@@ -24,7 +24,10 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.vod.v20180717 import models, vod_client
 
+from devstack.sample_media import video_bytes
 from devstack.vod_emulator import Call, Fault, PushResult, Task, VodEmulator
+from devstack.vod_rules import video_rule_error
+from tests.media_files import BAD, GOOD, make_media
 
 SECRET_ID, SECRET_KEY, TOKEN = "AKIDlocal", "local-secret-key", "local-session-token"
 PLAIN_ID, PLAIN_KEY = "AKIDplain", "plain-secret-key"  # permanent key: no token registered
@@ -173,7 +176,7 @@ class Origin:
 MEDIA = {
     "/front.png": b"\x89PNG front" * 100,
     "/side.png": b"\x89PNG side" * 50,
-    "/clip.MOV": b"\x00\x00\x00\x14ftypqt  " * 10,
+    "/clip.MOV": video_bytes(1),  # a real clip: the emulator judges fetched videos by their content
 }
 
 
@@ -839,3 +842,75 @@ def test_command_line_serves_in_the_foreground() -> None:
         assert process.wait(timeout=5) == 0
         if process.stdout is not None:
             process.stdout.close()
+
+
+# --------------------------------------------------------------------------- documented video rules
+
+
+@pytest.fixture(scope="session")
+def media_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return make_media(tmp_path_factory)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        *[(name, None) for name in sorted(GOOD)],
+        ("rotated-90.mp4", None),
+        ("with-audio-8s.mov", None),
+        ("long-12s.mp4", "The reference video must last 3 to 8 seconds; it lasts 12.00 s."),
+        ("short-2s.mov", "The reference video must last 3 to 8 seconds; it lasts 2.00 s."),
+        ("square.mp4", "The reference video must have an aspect ratio of 16:9 or 9:16; it is 1080x1080."),
+        ("four-three.mp4", "The reference video must have an aspect ratio of 16:9 or 9:16; it is 1440x1080."),
+        ("720p.mp4", "The reference video must be 1080p; it is 1280x720."),
+        ("1440p.mov", "The reference video must be 1080p; it is 2560x1440."),
+        ("matroska.mp4", "The reference video must be MP4 or MOV."),
+    ],
+)
+def test_video_rules_judged_by_ffmpeg(name: str, message: str | None, media_files: dict[str, Path]) -> None:
+    """The emulator's own measure (ffmpeg's demuxer) of every sample: the rule broken, or None."""
+    assert (message is None) == (name not in BAD)
+    assert video_rule_error(str(media_files[name])) == message
+
+
+def test_not_a_video_at_all_breaks_the_container_rule(tmp_path: Path) -> None:
+    path = tmp_path / "page.mp4"
+    path.write_bytes(b"<html>not found</html>")
+    assert video_rule_error(str(path)) == "The reference video must be MP4 or MOV."
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("long-12s.mp4", "The reference video must last 3 to 8 seconds; it lasts 12.00 s."),
+        ("square.mp4", "The reference video must have an aspect ratio of 16:9 or 9:16; it is 1080x1080."),
+        ("portrait-fast.mov", None),
+    ],
+)
+def test_a_fetched_video_that_breaks_a_rule_fails_the_task_with_the_rule(
+    name: str, message: str | None, media_files: dict[str, Path]
+) -> None:
+    """The task fetches the video, judges it, and FINISHes failed with the rule as its Message."""
+    origin = Origin({f"/{name}": media_files[name].read_bytes()})
+    emulator = make_emulator(fetch_media=True)
+    try:
+        task_id = common(emulator).call_json(CREATE, video_params(f"{origin.url}/{name}"))["Response"][
+            "TaskId"
+        ]
+        emulator.wait_idle(timeout=10)
+        task = emulator.tasks[task_id]
+        if message is None:
+            assert (task.status, task.err_code_ext, task.message) == ("FINISH", "", "")
+            assert task.element_id is not None
+        else:
+            assert (task.status, task.err_code_ext, task.message) == (
+                "FINISH",
+                "InvalidParameterValue.MediaUrl",
+                message,
+            )
+            assert task.element_id is None and task.media["refer_videos[0]"].rule == message
+            event = emulator.events[-1]["CreateAigcAdvancedCustomElementCompleteEvent"]
+            assert (event["ErrCodeExt"], event["Message"]) == ("InvalidParameterValue.MediaUrl", message)
+    finally:
+        emulator.stop()
+        origin.close()

@@ -19,6 +19,7 @@ from urllib.parse import quote, quote_plus
 
 from hypothesis import strategies as st
 
+from devstack.samples import body_for
 from lib.errors import RelayError, StorageError, UnknownEventError
 from lib.invocation import Invocation
 from lib.services import Services
@@ -407,7 +408,7 @@ def seeded_storage(manifest: bytes = b"{}") -> StrictFakeStorage:
         "library/right.png",
         "library/clip.mp4",
     ):
-        storage.put(BUCKET, key, b"media bytes")  # fmt: skip
+        storage.put(BUCKET, key, body_for(key))  # real media: pre-flight reads their headers
     storage.put(BUCKET, "elements/hero/element.json", manifest)
     return storage
 

@@ -1,0 +1,348 @@
+"""Media pre-flight (MEDIA_PREFLIGHT=on, design section 6): refuse before the VOD call what VOD documents
+it refuses, reading only headers through ranged reads.
+
+Rules (API documentation of ``CreateAigcAdvancedCustomElement``, ``ElementVideoList`` and
+``ElementImageList``):
+
+- the video is MP4 or MOV by its content, lasts 3 to 8 s, is 16:9 or 9:16, is 1080p, and is at most
+  200 MB. Tolerances: DURATION_TOLERANCE_S either side (an audio priming packet or a frame of rounding),
+  ASPECT_TOLERANCE relative (a 1920x1088 coded size is still 16:9), a short side of 1080 to 1088 pixels;
+- each image is the format its name says (JPEG, PNG, WebP), by its content;
+- each reference image differs from the frontal one: not the same bytes.
+
+Limits the documentation does not state for this API (image size, resolution, aspect) are logged as
+warnings, never refused. Only what was measured is refused: an ``https://`` reference whose server
+cannot answer a ranged GET in time, or a header this reader cannot measure, is left to VOD, and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from lib.errors import FieldProblem, MediaError, StorageError
+from lib.image_header import describe, image_format, named_format, pixel_size
+from lib.media import parse_media_ref
+from lib.media_reads import (
+    ProbeUnavailable,
+    RangedReader,
+    RangeStorage,
+    ReadLimitExceeded,
+    storage_reader,
+    url_reader,
+)
+from lib.settings import Settings
+from lib.storage import StorageKind, StoredObject
+
+log = logging.getLogger("relay.preflight")
+
+MIN_SECONDS, MAX_SECONDS = 3.0, 8.0
+DURATION_TOLERANCE_S = 0.05
+ASPECT_TOLERANCE = 0.01
+SHORT_SIDE_PIXELS = (1080, 1088)
+MAX_VIDEO_BYTES = 200 * 1024 * 1024
+MAX_COMPARE_BYTES = 16 * 1024 * 1024  # images compared byte for byte up to this size
+PROBE_TIMEOUT_S = 3.0  # one ranged GET of an https:// reference
+PROBE_BUDGET_S = 8.0  # all the probes of one element
+PROBE_RESERVE_S = 10.0  # left for the VOD call and the relay when the invocation's deadline is known
+# Limits of the sibling API CreateAigcCustomElement, not documented for this one: warnings only.
+IMAGE_WARN_MIN_SIDE = 300
+IMAGE_WARN_MAX_ASPECT = 2.5
+IMAGE_WARN_MAX_BYTES = 10 * 1024 * 1024
+_MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
+_NEVER_PROBED = frozenset({"metadata.tencentyun.com", "metadata.google.internal"})  # metadata services
+
+StorageFor = Callable[[StorageKind], RangeStorage]
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One media file pre-flight looked at, and what that cost."""
+
+    field: str
+    name: str
+    verdict: str  # what was measured, or why it was left to VOD
+    requests: int
+    bytes_read: int
+    seconds: float
+
+
+@dataclass
+class _Media:
+    field: str
+    name: str
+    reader: RangedReader
+    etag: str | None = None
+    refresh: Callable[[], _Media | None] | None = None  # a fresh HEAD, when the object changed
+
+
+def check_media(
+    fields: Sequence[tuple[str, str]],
+    objects: Mapping[str, StoredObject],
+    settings: Settings,
+    storage_for: StorageFor,
+    *,
+    deadline: float | None = None,
+) -> list[Checked]:
+    """Check each (field, reference) of a request; raise MediaError naming every broken rule.
+
+    ``objects`` holds the stored object of each ``cos://``/``s3://`` reference (from the HEAD or the
+    folder listing already made). ``deadline`` is the invocation's ``time.monotonic()`` deadline, when
+    known: https:// probes then leave PROBE_RESERVE_S of it for the call itself.
+    """
+    if not settings.media_preflight:
+        return []
+    started = time.monotonic()
+    probe_until = started + PROBE_BUDGET_S
+    if deadline is not None:
+        probe_until = min(probe_until, deadline - PROBE_RESERVE_S)
+    problems: list[FieldProblem] = []
+    report: list[Checked] = []
+    seen: dict[str, _Media] = {}
+    for field, ref in fields:
+        began = time.monotonic()
+        media = _open(field, ref, objects, storage_for, probe_until, report)
+        if media is None:
+            continue
+        verdict, found = _judge(media)
+        if found and media.refresh is not None:
+            # An object pinned by a listing or a queued job may have changed since: judge what VOD fetches.
+            try:
+                fresh = media.refresh()
+            except StorageError as exc:
+                if exc.retryable:
+                    raise
+                fresh = None
+            if fresh is not None:
+                media = fresh
+                verdict, found = _judge(media)
+        seen[field] = media
+        problems += found
+        report.append(
+            Checked(
+                field,
+                media.name,
+                verdict,
+                media.reader.requests,
+                media.reader.bytes_read,
+                time.monotonic() - began,
+            )
+        )
+    problems += _same_as_frontal(seen)
+    for item in report:
+        log.info(
+            "media pre-flight %s %s: %s (%d requests, %d bytes, %.1f ms)",
+            item.field,
+            item.name,
+            item.verdict,
+            item.requests,
+            item.bytes_read,
+            item.seconds * 1000,
+        )
+    if problems:
+        message = "; ".join(f"{p.field} {p.problem}" for p in problems)
+        raise MediaError(message, details=tuple(problems))
+    return report
+
+
+def _judge(media: _Media) -> tuple[str, list[FieldProblem]]:
+    """The verdict on one file; what cannot be read is left to VOD (a storage 5xx is raised: retried)."""
+    try:
+        return _check_video(media) if media.field == "video" else _check_image(media)
+    except (ReadLimitExceeded, ProbeUnavailable) as exc:
+        return f"left to VOD: {exc}", []
+    except StorageError as exc:
+        if exc.retryable:
+            raise
+        return f"left to VOD: the ranged read failed ({exc.code})", []
+
+
+def _open(
+    field: str,
+    ref: str,
+    objects: Mapping[str, StoredObject],
+    storage_for: StorageFor,
+    probe_until: float,
+    report: list[Checked],
+) -> _Media | None:
+    parsed = parse_media_ref(ref)
+    if parsed.kind == "object":
+        obj = objects.get(ref)
+        if obj is None:  # resolve_media HEADs every object before pre-flight; nothing to read otherwise
+            return None
+        storage = storage_for("cos" if parsed.scheme == "cos" else "s3")
+
+        def refresh() -> _Media | None:
+            fresh = storage.head(obj.bucket, obj.key)
+            if (fresh.size, fresh.etag) == (obj.size, obj.etag):
+                return None
+            return _Media(field, fresh.key, storage_reader(storage, fresh), fresh.etag)
+
+        return _Media(field, obj.key, storage_reader(storage, obj), obj.etag, refresh)
+    name = _public(ref)
+    timeout = min(PROBE_TIMEOUT_S, probe_until - time.monotonic())
+    if urlsplit(ref).hostname in _NEVER_PROBED or _link_local(urlsplit(ref).hostname or ""):
+        reason = "a link-local address is never probed"
+    elif timeout < 0.2:
+        reason = "no time left in this invocation for a probe"
+    else:
+        began = time.monotonic()
+        try:
+            return _Media(field, name, url_reader(ref, timeout))
+        except ProbeUnavailable as exc:
+            reason = str(exc)
+        report.append(Checked(field, name, f"left to VOD: {reason}", 1, 0, time.monotonic() - began))
+        return None
+    report.append(Checked(field, name, f"left to VOD: {reason}", 0, 0, 0.0))
+    return None
+
+
+def _link_local(host: str) -> bool:
+    """169.254.0.0/16 and fe80::/10: cloud metadata services live there; a probe must not reach them."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_link_local
+    except ValueError:
+        return False
+
+
+def _public(url: str) -> str:
+    """The URL without its query and fragment: presigned signatures never reach a log or a message."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+def _check_video(media: _Media) -> tuple[str, list[FieldProblem]]:
+    from lib.movie_header import BrokenMovie, NotMovie, read_movie
+
+    name, reader, field = media.name, media.reader, media.field
+    problems: list[FieldProblem] = []
+    if reader.size > MAX_VIDEO_BYTES:
+        problems.append(FieldProblem(field, f"{name} has {_mb(reader.size)}; VOD accepts at most 200 MB"))
+    try:
+        info = read_movie(reader.read, reader.size)
+    except NotMovie as exc:
+        return "refused", [*problems, FieldProblem(field, f"{name} {exc}; VOD accepts MP4 or MOV")]
+    except BrokenMovie as exc:
+        problems.append(FieldProblem(field, f"{name} is not a readable MP4 or MOV: {exc}"))
+        return "refused", problems
+    measured: list[str] = [info.container]
+    if info.duration is None:
+        measured.append("duration not measured (left to VOD)")
+    else:
+        measured.append(f"{info.duration:.2f} s")
+        if not MIN_SECONDS - DURATION_TOLERANCE_S <= info.duration <= MAX_SECONDS + DURATION_TOLERANCE_S:
+            problems.append(
+                FieldProblem(field, f"{name} lasts {_seconds(info.duration)} s; VOD accepts 3 to 8 s")
+            )
+    if info.width is None or info.height is None:
+        measured.append("size not measured (left to VOD)")
+    else:
+        width, height = info.width, info.height
+        measured.append(f"{width}x{height}")
+        long_side, short_side = max(width, height), min(width, height)
+        if abs(long_side / short_side - 16 / 9) > 16 / 9 * ASPECT_TOLERANCE:
+            problems.append(
+                FieldProblem(
+                    field,
+                    f"{name} is {width}x{height}, an aspect ratio of {_ratio(width, height)}; "
+                    "VOD accepts 16:9 or 9:16",
+                )
+            )
+        if not SHORT_SIDE_PIXELS[0] <= short_side <= SHORT_SIDE_PIXELS[1]:
+            problems.append(
+                FieldProblem(
+                    field,
+                    f"{name} is {width}x{height} ({short_side}p); VOD accepts 1080p (1920x1080 or 1080x1920)",
+                )
+            )
+    verdict = ("refused: " if problems else "accepted: ") + ", ".join(measured)
+    return verdict, problems
+
+
+def _check_image(media: _Media) -> tuple[str, list[FieldProblem]]:
+    name, reader, field = media.name, media.reader, media.field
+    head = reader.read(0, 32)
+    actual = image_format(head)
+    said = named_format(name)
+    if actual is None:
+        what = describe(head)
+        rule = f"not the {said} its name says" if said else "VOD takes JPEG, PNG or WebP"
+        return "refused", [FieldProblem(field, f"{name} is {what} by its content; {rule}")]
+    if said is not None and actual != said:
+        return "refused", [
+            FieldProblem(field, f"{name} is {actual} by its content, not the {said} its name says")
+        ]
+    size = pixel_size(reader)
+    warnings = []
+    if reader.size > IMAGE_WARN_MAX_BYTES:
+        warnings.append(f"it has {_mb(reader.size)}")
+    if size is not None:
+        width, height = size
+        if min(width, height) < IMAGE_WARN_MIN_SIDE:
+            warnings.append(f"it is {width}x{height}, a side under {IMAGE_WARN_MIN_SIDE} px")
+        if max(width, height) / min(width, height) > IMAGE_WARN_MAX_ASPECT:
+            warnings.append(f"its aspect ratio {_ratio(width, height)} is beyond 1:{IMAGE_WARN_MAX_ASPECT}")
+    if warnings:
+        log.warning(
+            "%s %s: %s (limits of CreateAigcCustomElement, not documented for this API: sent anyway)",
+            field,
+            name,
+            "; ".join(warnings),
+        )
+    dims = f" {size[0]}x{size[1]}" if size else ""
+    return f"accepted: {actual}{dims}", []
+
+
+def _same_as_frontal(seen: Mapping[str, _Media]) -> list[FieldProblem]:
+    frontal = seen.get("frontal_image")
+    if frontal is None:
+        return []
+    problems = []
+    for field, media in seen.items():
+        if field.startswith("refer_images[") and _same_bytes(frontal, media):
+            problems.append(
+                FieldProblem(
+                    field,
+                    f"{media.name} has the same bytes as the frontal image {frontal.name}; "
+                    "VOD needs reference images that differ from the frontal one",
+                )
+            )
+    return problems
+
+
+def _same_bytes(a: _Media, b: _Media) -> bool:
+    """Equal content: sizes first, then plain-MD5 ETags when both have one, else the bytes themselves."""
+    if a.reader.size != b.reader.size:
+        return False
+    if a.etag and b.etag and _MD5_ETAG.match(a.etag) and _MD5_ETAG.match(b.etag):
+        return a.etag == b.etag
+    if a.reader.size > MAX_COMPARE_BYTES:
+        return False  # not measured: left to VOD
+    try:
+        return a.reader.all() == b.reader.all()
+    except (ReadLimitExceeded, ProbeUnavailable):
+        return False
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB ({size} bytes)"
+
+
+def _seconds(value: float) -> str:
+    text = f"{value:.1f}"
+    return f"{value:.2f}" if text in ("3.0", "8.0") else text
+
+
+def _ratio(width: int, height: int) -> str:
+    divisor = math.gcd(width, height) or 1
+    a, b = width // divisor, height // divisor
+    if max(a, b) <= 64:
+        return f"{a}:{b}"
+    return f"{width / height:.2f}:1" if width >= height else f"1:{height / width:.2f}"
