@@ -25,7 +25,7 @@ from lib.errors import RelayError, StorageError
 from lib.jobs import Job, Outcome
 from lib.media import parse_media_ref
 from lib.pipeline import fail
-from lib.resolve import resolve_media
+from lib.resolve import check_media_buckets, resolve_media
 from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import StoredObject
@@ -43,10 +43,15 @@ class QueueError(RelayError):
 def enqueue(job: Job, services: Services) -> Outcome:
     """Check ``job``, pin its media and send it to SUBMIT_QUEUE_URL; status "waiting" once queued."""
     try:
+        check_media_buckets(job.request, services.settings, job.source.bucket)  # before any HEAD
         objects = _pin_objects(job, services)
         settings = services.settings
         media = resolve_media(
-            job.request, settings, lambda kind: services.storage(kind, job.source.region), objects
+            job.request,
+            settings,
+            lambda kind: services.storage(kind, job.source.region),
+            objects,
+            upload_bucket=job.source.bucket,
         )
         session_id: str = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)[
             "SessionId"

@@ -79,7 +79,11 @@ def _submit(job: Job, services: Services) -> Outcome:
         services,
         "media lookup",
         lambda: resolve_media(
-            request, settings, lambda kind: services.storage(kind, job.source.region), job.known_objects
+            request,
+            settings,
+            lambda kind: services.storage(kind, job.source.region),
+            job.known_objects,
+            upload_bucket=job.source.bucket,
         ),
     )
     params = build_params(request, media, default_sub_app_id=settings.vod_subapp_id)

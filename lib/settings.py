@@ -49,6 +49,8 @@ SETTING_NAMES = (
     "SUBMIT_QUEUE_REGION",
     "VOD_RATE_LIMIT",
     "BATCH_CONCURRENCY",
+    "MEDIA_BUCKETS",
+    "VOD_PULL_OTHER_EVENTS",
 )
 
 
@@ -80,6 +82,8 @@ class Settings:
     submit_queue_region: str | None = None  # None: from the queue URL's host, else boto3's default
     vod_rate_limit: float = DEFAULT_VOD_RATE_LIMIT  # CreateAigcAdvancedCustomElement calls/s per container
     batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY  # records of one batch processed at once
+    media_buckets: frozenset[str] = frozenset()  # buckets cos:// and s3:// references may name
+    vod_pull_other_events: Literal["confirm", "leave"] = "confirm"  # pulled events that are not ours
 
     def missing(self) -> list[str]:
         """Names of optional settings left unset that users usually want (for health checks)."""
@@ -179,7 +183,20 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         log_level=log_level,
         receipt_storage="s3" if raw["AWS_LAMBDA_FUNCTION_NAME"] else "cos",
         **_queue_settings(raw),
+        **_boundary_settings(raw),
     )
+
+
+def _boundary_settings(raw: Mapping[str, str]) -> dict[str, Any]:
+    """MEDIA_BUCKETS and VOD_PULL_OTHER_EVENTS, validated."""
+    buckets = frozenset(b.strip() for b in raw["MEDIA_BUCKETS"].split(",") if b.strip())
+    for bucket in buckets:
+        if not 3 <= len(bucket) <= 63 or not all((c.isascii() and c.isalnum()) or c in "-." for c in bucket):
+            raise ConfigError(f"MEDIA_BUCKETS must be comma-separated bucket names, got {bucket[:70]!r}")
+    other = (raw["VOD_PULL_OTHER_EVENTS"] or "confirm").lower()
+    if other not in ("confirm", "leave"):
+        raise ConfigError(f"VOD_PULL_OTHER_EVENTS must be 'confirm' or 'leave', got {other[:40]!r}")
+    return {"media_buckets": buckets, "vod_pull_other_events": other}
 
 
 def _queue_settings(raw: Mapping[str, str]) -> dict[str, Any]:

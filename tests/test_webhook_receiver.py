@@ -18,11 +18,16 @@ from devstack.webhook_receiver import DROPPED, Delivery, WebhookReceiver, main, 
 SECRET = "whsec-test"
 
 
-def sign(body: bytes, secret: str = SECRET, t: int | None = None) -> str:
-    """The X-Element-Signature header for body, computed here independently."""
+KEY = "er-1:element.submitted"
+
+
+def sign(body: bytes, secret: str = SECRET, t: int | None = None, key: str = KEY) -> str:
+    """The X-Element-Signature header for body and Idempotency-Key ``key``, computed here independently:
+    v1 over "<t>.<body>", v2 over "<t>.<key>.<body>"."""
     t = int(time.time()) if t is None else t
     mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
+    mac2 = hmac.new(secret.encode(), f"{t}.{key}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac},v2={mac2}"
 
 
 def post(
@@ -30,7 +35,7 @@ def post(
     payload: dict[str, Any] | None = None,
     *,
     event: str = "element.submitted",
-    key: str = "er-1:element.submitted",
+    key: str = KEY,
     signature: str | None = None,
     body: bytes | None = None,
     timeout: float = 5.0,
@@ -41,7 +46,7 @@ def post(
     headers = {
         "Content-Type": "application/json",
         "X-Element-Event": event,
-        "X-Element-Signature": sign(body) if signature is None else signature,
+        "X-Element-Signature": sign(body, key=key) if signature is None else signature,
         "Idempotency-Key": key,
     }
     return requests.post(rx.url, data=body, headers=headers, timeout=timeout)
@@ -140,7 +145,7 @@ def test_any_path_is_recorded(rx: WebhookReceiver) -> None:
     """A delivery to another path on the same port is recorded with that path."""
     body = b'{"event": "element.failed"}'
     url = rx.url.replace("/hook", "/other/path?x=1")
-    headers = {"Content-Type": "application/json", "X-Element-Signature": sign(body)}
+    headers = {"Content-Type": "application/json", "X-Element-Signature": sign(body), "Idempotency-Key": KEY}
     assert requests.post(url, data=body, headers=headers, timeout=5).status_code == 200
     assert rx.deliveries[0].path == "/other/path?x=1"
 
