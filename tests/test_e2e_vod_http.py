@@ -118,10 +118,13 @@ def test_task_route_and_pull_route(stack: LocalStack, monkeypatch: pytest.Monkey
         stack.vod.wait_idle(10)
         task = stack.vod.created_tasks()[0]
         with serving() as url:
-            status, _, answer = fetch(f"{url}/tasks/{task.task_id}", **bearer)
+            status, _, answer = fetch(f"{url}/tasks/{task.task_id}", "GET", None, **bearer)
             assert status == 200 and answer["element_ids"] == [task.element_id]
             assert answer["outcome"] == "succeeded"
-            assert fetch(f"{url}/tasks/1500000001-CreateAigcAdvancedCustomElement-0t", **bearer)[0] == 404
+            assert (
+                fetch(f"{url}/tasks/1500000001-CreateAigcAdvancedCustomElement-0t", "GET", None, **bearer)[0]
+                == 404
+            )
             assert fetch(f"{url}/vod/pull", "POST", b"")[0] == 401
             status, _, answer = fetch(f"{url}/vod/pull", "POST", b"", **bearer)
             assert status == 200 and answer["relayed"] == 1
