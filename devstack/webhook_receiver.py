@@ -51,9 +51,11 @@ def verify_signature(
 ) -> bool:
     """True when ``header`` (``t=<unix seconds>,v1=<hex hmac>,v2=<hex hmac>``) signs ``body`` with ``secret``.
 
-    With ``idempotency_key`` (the ``Idempotency-Key`` header as received), a ``v2`` over
-    ``"<t>.<idempotency key>.<raw body>"`` must match: a delivery replayed under another key fails.
-    Without it, a ``v1`` over ``"<t>.<raw body>"`` must match (receivers of the first contract). The MAC
+    With ``idempotency_key`` (the ``Idempotency-Key`` header as received) and a ``v2`` in the header,
+    a ``v2`` over ``"<t>.<idempotency key>.<raw body>"`` must match: a delivery replayed under another
+    key fails. Otherwise a ``v1`` over ``"<t>.<raw body>"`` must match (the first contract: the relay
+    always sends ``v2``, and tests of the relay assert it; this receiver also serves hand-made v1
+    deliveries). The MAC
     is HMAC-SHA256, hex-encoded. Any ``v1``/``v2`` may match (key rotation), the parts may come in any
     order, unknown parts are ignored, and a timestamp more than ``tolerance`` seconds away from now is
     refused (replay protection). Malformed headers (no ``=``, non-ASCII values) are a mismatch.
@@ -67,7 +69,7 @@ def verify_signature(
         return False
     if abs((time.time() if now is None else now) - int(timestamp)) > tolerance:
         return False
-    if idempotency_key is None:
+    if idempotency_key is None or not any(key == "v2" for key, _ in pairs):
         version, payload = "v1", timestamp.encode() + b"." + body
     else:
         signed = f"{timestamp}.{idempotency_key}.".encode("utf-8", "surrogateescape")

@@ -46,15 +46,16 @@ RECEIPT_FIELDS = (
 
 
 def health(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
-    """200 ``ok`` when the function can work, 503 ``unavailable`` when it cannot: no credentials, or no
-    ``CALLBACK_URL`` (outcomes would reach no one). Only a caller with the bearer token (``API_TOKEN``
-    set, ``authenticated`` in params) learns which names are missing, and which optional ones are unset;
-    never their values. Everyone else gets the word alone."""
-    needed = [] if services.settings.callback_url else ["CALLBACK_URL"]  # no webhook: outcomes reach no one
+    """200 ``ok`` when the function can work, 503 ``unavailable`` when it cannot: no credentials (a
+    setting it needs and cannot do without; an invalid setting fails every invocation before routing).
+    Only a caller with the bearer token (``API_TOKEN`` set, ``authenticated`` in params) learns which
+    names are missing, and which optional ones are unset; never their values. Everyone else gets the
+    word alone."""
+    needed: list[str] = []  # every other setting is optional, or validated before any route runs
     try:
         services.credentials()
     except ConfigError:
-        needed = ["TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", *needed]
+        needed = ["TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY"]
     healthy = not needed
     body: dict[str, Any] = {"status": "ok" if healthy else "unavailable"}
     if params.get("authenticated") == "yes":
