@@ -34,9 +34,9 @@ _NAME = re.compile(
     r"x-amz-signature|x-amz-security-token|x-amz-credential|signature|awsaccesskeyid|x-cos-security-token"
     r"|q-signature|q-ak|sign|token"
 )
-# After the name: "=" plain or percent-encoded once or twice, or a JSON/header pair ("name": "value");
+# After the name: "=" plain or percent-encoded once or twice, or a JSON pair ("name": "value");
 # the value ends at "&" (plain or encoded), whitespace, a quote, a comma, a backslash or a bracket.
-_PAIR = re.compile(r"(?:=|%3d|%253d|\\?\"?[ \t]*:[ \t]*\\?\"?)((?:(?!%26|%2526)[^&\s\"',\\<>()\[\]{}])+)")
+_PAIR = re.compile(r"(?:=|%3d|%253d|\\?\"[ \t]*:[ \t]*\\?\")((?:(?!%26|%2526)[^&\s\"',\\<>()\[\]{}])+)")
 # A name starts a word, or follows an encoded "?" or "&".
 _ENCODED_STARTS = ("%3f", "%26", "%253f", "%2526")
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_%-")

@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 import requests
 
-from devstack.webhook_receiver import DROPPED, Delivery, WebhookReceiver, main, verify_signature
+from devstack.webhook_receiver import (
+    DROPPED,
+    Delivery,
+    WebhookReceiver,
+    destination_key,
+    main,
+    verify_signature,
+)
 
 SECRET = "whsec-test"
 
@@ -348,3 +355,35 @@ def test_main_prints_one_line_per_delivery(
     assert "checking signatures" in lines[0]
     assert "200 POST /hook event=element.submitted key=er-1:element.submitted signature=ok" in lines[1]
     assert "401 POST /hook event=- key=- signature=INVALID" in lines[2]
+
+
+def test_v2_covers_the_idempotency_key(rx: WebhookReceiver) -> None:
+    """Issue 16, finding 5: a delivery replayed under another Idempotency-Key fails v2 (v1 alone would
+    pass); the same delivery under its own key is accepted."""
+    body = b'{"event": "element.submitted", "session_id": "er-1"}'
+    header = sign(body, key="er-1:element.submitted")
+    assert post(rx, body=body, signature=header, key="er-1:element.submitted").status_code == 200
+    assert post(rx, body=body, signature=header, key="er-2:element.submitted").status_code == 401
+    assert verify_signature(SECRET, header, body, idempotency_key="er-1:element.submitted")
+    assert not verify_signature(SECRET, header, body, idempotency_key="er-2:element.submitted")
+    assert verify_signature(SECRET, header, body)  # v1: the first contract, the body alone
+
+
+def test_for_host_verifies_with_the_derived_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--for-host HOST makes the receiver check the key derived for HOST from --secret, not the secret."""
+    seen: list[WebhookReceiver] = []
+    original_start = WebhookReceiver.start
+
+    def start(self: WebhookReceiver) -> WebhookReceiver:
+        seen.append(self)
+        return original_start(self)
+
+    def stop_at_once() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(WebhookReceiver, "start", start)
+    monkeypatch.setattr("devstack.webhook_receiver._wait_forever", stop_at_once)
+    assert main(["--port", "0", "--secret", SECRET, "--for-host", "Hooks.Example.com"]) == 0
+    assert seen[0].secret == destination_key(SECRET, "hooks.example.com") != SECRET
+    with pytest.raises(SystemExit):
+        main(["--port", "0", "--for-host", "hooks.example.com"])
