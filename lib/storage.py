@@ -88,7 +88,9 @@ class Storage:
 
     def read_range(self, bucket: str, key: str, start: int, length: int) -> bytes:
         """At most ``length`` bytes from offset ``start`` (fewer at the end of the object)."""
-        response = self._call("get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{start + length - 1}")
+        response = self._call(
+            "get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{start + length - 1}"
+        )
         body = response["Body"]
         try:
             data: bytes = body.read(length)
