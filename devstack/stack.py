@@ -40,6 +40,7 @@ REGION = "ap-guangzhou"
 SECRET_ID = "AKIDlocalstack"  # noqa: S105 (a fixed id for a local emulator; the key is random)
 SUB_APP_ID = 1500000001
 RECEIPT_BUCKET = "element-receipts-1250000000"
+SAMPLE_MEDIA_BUCKETS = ("media-1250000000", "studio-assets")  # the buckets of the samples and the demo
 QUEUE_REGION = "us-east-1"  # moto's SQS knows AWS regions only; queue URLs do not name it
 
 
@@ -241,6 +242,7 @@ class LocalStack:
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
             "AWS_DEFAULT_REGION": self.region,
             "RECEIPT_BUCKET": self.receipt_bucket,
+            "MEDIA_BUCKETS": ",".join(SAMPLE_MEDIA_BUCKETS),  # what cos:// and s3:// references may name
         }
 
     def make_bucket(self, name: str) -> str:

@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, TypeAlias
 
-__all__ = ["DROPPED", "Delivery", "Step", "WebhookReceiver", "main", "verify_signature"]
+__all__ = ["DROPPED", "Delivery", "Step", "WebhookReceiver", "destination_key", "main", "verify_signature"]
 
 DROPPED = 0
 """``Delivery.status`` of a request whose connection was dropped without an answer (a ``reset`` step)."""
@@ -41,13 +41,24 @@ Step: TypeAlias = int | Mapping[str, Any]
 
 
 def verify_signature(
-    secret: str, header: str, body: bytes, *, tolerance: int = 300, now: float | None = None
+    secret: str,
+    header: str,
+    body: bytes,
+    *,
+    idempotency_key: str | None = None,
+    tolerance: int = 300,
+    now: float | None = None,
 ) -> bool:
-    """True when ``header`` (``t=<unix seconds>,v1=<hex hmac>[,v1=...]``) signs ``body`` with ``secret``.
+    """True when ``header`` (``t=<unix seconds>,v1=<hex hmac>,v2=<hex hmac>``) signs ``body`` with ``secret``.
 
-    The signed payload is ``"<t>.<raw body>"``; the MAC is HMAC-SHA256, hex-encoded. Any ``v1`` may
-    match (key rotation), the parts may come in any order, unknown parts are ignored, and a timestamp
-    more than ``tolerance`` seconds away from now is refused (replay protection).
+    With ``idempotency_key`` (the ``Idempotency-Key`` header as received) and a ``v2`` in the header,
+    a ``v2`` over ``"<t>.<idempotency key>.<raw body>"`` must match: a delivery replayed under another
+    key fails. Otherwise a ``v1`` over ``"<t>.<raw body>"`` must match (the first contract: the relay
+    always sends ``v2``, and tests of the relay assert it; this receiver also serves hand-made v1
+    deliveries). The MAC
+    is HMAC-SHA256, hex-encoded. Any ``v1``/``v2`` may match (key rotation), the parts may come in any
+    order, unknown parts are ignored, and a timestamp more than ``tolerance`` seconds away from now is
+    refused (replay protection). Malformed headers (no ``=``, non-ASCII values) are a mismatch.
     """
     try:
         pairs = [part.strip().split("=", 1) for part in header.split(",")]
@@ -58,9 +69,25 @@ def verify_signature(
         return False
     if abs((time.time() if now is None else now) - int(timestamp)) > tolerance:
         return False
-    payload = timestamp.encode() + b"." + body
+    if idempotency_key is None or not any(key == "v2" for key, _ in pairs):
+        version, payload = "v1", timestamp.encode() + b"." + body
+    else:
+        signed = f"{timestamp}.{idempotency_key}.".encode("utf-8", "surrogateescape")
+        version, payload = "v2", signed + body
     expected = hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest().encode()
-    return any(hmac.compare_digest(expected, value.encode()) for key, value in pairs if key == "v1")
+    return any(
+        hmac.compare_digest(expected, value.encode("utf-8", "surrogateescape"))
+        for key, value in pairs
+        if key == version
+    )
+
+
+def destination_key(callback_secret: str, host: str) -> str:
+    """The key a per-request ``callback_url`` on ``host`` is signed with: hex HMAC-SHA256 of
+    ``"aigc-element-relay/callback-host:" + host`` (lower case) under CALLBACK_SECRET. The operator
+    computes it and hands it to that host's owner, who verifies with it instead of CALLBACK_SECRET."""
+    message = ("aigc-element-relay/callback-host:" + host.lower().rstrip(".")).encode()
+    return hmac.new(callback_secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -261,7 +288,13 @@ def _handler_class(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
             valid: bool | None = None
             if receiver.secret is not None:
                 header = headers.get("x-element-signature", "")
-                valid = verify_signature(receiver.secret, header, body, tolerance=receiver.tolerance)
+                valid = verify_signature(
+                    receiver.secret,
+                    header,
+                    body,
+                    idempotency_key=headers.get("idempotency-key", ""),
+                    tolerance=receiver.tolerance,
+                )
             status = answer.status
             if answer.reset:
                 status = DROPPED
@@ -343,8 +376,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--secret", default=None, help="CALLBACK_SECRET; without it signatures are not checked"
     )
+    parser.add_argument(
+        "--for-host",
+        default=None,
+        metavar="HOST",
+        help="receive a per-request callback_url on HOST: verify with the key derived from --secret",
+    )
     parser.add_argument("--tolerance", type=int, default=300, help="accepted clock skew, seconds")
     args = parser.parse_args(argv)
+    if args.for_host is not None:
+        if args.secret is None:
+            parser.error("--for-host needs --secret (the CALLBACK_SECRET the key is derived from)")
+        args.secret = destination_key(args.secret, args.for_host)
 
     def show(delivery: Delivery) -> None:
         print(_describe(delivery), flush=True)

@@ -1,9 +1,17 @@
-"""Per-request callback URLs: honoured only for hosts in CALLBACK_ALLOWED_HOSTS, and never for private,
-loopback, link-local or metadata addresses (checked after DNS resolution) unless the host is listed.
+"""Per-request callback URLs: ``https`` on port 443 only, to hosts in CALLBACK_ALLOWED_HOSTS, and never to
+private, loopback, link-local or metadata addresses in any IPv6 wrapping (IPv4-mapped, IPv4-compatible,
+6to4, NAT64, Teredo), checked after DNS resolution.
+
+A literal IP address or ``localhost`` listed in CALLBACK_ALLOWED_HOSTS is an explicit choice and is not
+resolved; a listed loopback address (``127.0.0.1``, ``::1``, ``localhost``) may also use ``http`` and any
+port, for local stacks. Deliveries to these URLs are signed with a key derived for their host
+(``destination_key``), never with CALLBACK_SECRET itself.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import socket
 from collections.abc import Callable
@@ -13,6 +21,18 @@ from lib.errors import FieldProblem, InputError
 from lib.settings import Settings
 
 Resolver = Callable[[str], list[str]]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+KEY_CONTEXT = "aigc-element-relay/callback-host:"
+
+
+def destination_key(secret: str, url: str) -> str:
+    """The signing key of a per-request callback URL: ``hex(HMAC-SHA256(CALLBACK_SECRET,
+    "aigc-element-relay/callback-host:" + host))``, host in lower case. A receiver holds the key of its
+    own host only, so a delivery it received verifies nowhere else (not at CALLBACK_URL)."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return hmac.new(secret.encode(), (KEY_CONTEXT + host).encode(), hashlib.sha256).hexdigest()
 
 
 def _resolve(host: str) -> list[str]:
@@ -27,30 +47,57 @@ def check_callback_url(url: str, settings: Settings, *, resolve: Resolver = _res
     parts = urlsplit(url)
     host = (parts.hostname or "").lower().rstrip(".")
     if parts.scheme not in ("https", "http") or not host or parts.username or parts.password:
-        raise _refused("must be an http(s) URL with a host and no credentials")
+        raise _refused("must be an https URL with a host and no credentials")
     if host not in settings.callback_allowed_hosts:
         raise _refused("its host is not in CALLBACK_ALLOWED_HOSTS")
-    if _listed_literally(host, settings):
+    try:
+        port = parts.port
+    except ValueError:
+        raise _refused("its port is not a number from 0 to 65535") from None
+    if _is_loopback_literal(host):
+        return url  # a local stack, listed on purpose: any scheme and port
+    if parts.scheme != "https" or port not in (None, 443):
+        raise _refused("must be https on port 443 (no other scheme or port)")
+    if _is_literal(host):
         return url
     addresses = resolve(host)
     if not addresses:
         raise _refused("its host does not resolve")
     for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global or ip.is_multicast:
+        if not is_public(ipaddress.ip_address(address.split("%")[0])):
             raise _refused("its host resolves to a private, loopback, link-local or reserved address")
     return url
 
 
-def _listed_literally(host: str, settings: Settings) -> bool:
-    """An IP address or localhost listed in CALLBACK_ALLOWED_HOSTS is an explicit choice: honour it."""
-    if host == "localhost":
+def is_public(ip: IPAddress) -> bool:
+    """A global unicast address, also once every IPv4 address wrapped inside an IPv6 one is unwrapped."""
+    if not ip.is_global or ip.is_multicast:
+        return False
+    if isinstance(ip, ipaddress.IPv4Address):
         return True
+    if ip in _IPV4_COMPATIBLE:
+        return False  # deprecated ::a.b.c.d: no legitimate webhook lives there
+    embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+    if any(ip in net for net in _NAT64):
+        embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return all(is_public(inner) for inner in embedded if inner is not None)
+
+
+def _is_literal(host: str) -> bool:
     try:
-        ipaddress.ip_address(host)
+        ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
     return True
+
+
+def _is_loopback_literal(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _refused(problem: str) -> InputError:

@@ -5,6 +5,14 @@ function's URL, or pulled with ``PullEvents`` + ``ConfirmEvents``) and by ``Desc
 exact ``EventType`` string is unconfirmed, so an event is recognised by the presence of its
 ``CreateAigcAdvancedCustomElementCompleteEvent`` field (or an EventType starting with the action).
 
+Trust boundary: a pushed event is a claim by whoever reached the URL (VOD's ``Sign`` does not cover the
+body). It is believed only as far as ``DescribeTaskDetail`` confirms it, and what is relayed comes from
+VOD's answer: an event VOD contradicts (unknown task, other session, other outcome, another task than
+the receipt's) is acknowledged and relayed to no one; one VOD cannot confirm yet (still processing, or
+``DescribeTaskDetail`` failing) is answered "retry", so it comes again. A pulled event is VOD's own
+answer to a signed ``PullEvents`` call over TLS: it is as authoritative as ``DescribeTaskDetail`` and is
+taken as it is.
+
 Relay first, then record: the receipt moves to ``completed`` only after the webhook acknowledged, so a
 failed relay is retried (push: VOD's retry; pull: the handle is not confirmed) and a duplicate event
 after success is not relayed twice.
@@ -16,12 +24,14 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from lib.errors import RelayError, WebhookError
+from lib.errors import RelayError, VodError, WebhookError
 from lib.jobs import Outcome
 from lib.logs import redact
 from lib.receipts import Receipt, ReceiptStore
@@ -29,6 +39,7 @@ from lib.relay import relay_event
 from lib.services import Services
 
 EVENT_FIELD = "CreateAigcAdvancedCustomElementCompleteEvent"
+TASK_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 ACTION = "CreateAigcAdvancedCustomElement"
 log = logging.getLogger("relay.completion")
 
@@ -47,19 +58,29 @@ def is_vod_event(content: object) -> bool:
     return isinstance(content, dict) and isinstance(content.get("EventType"), str)
 
 
+MAX_EXPIRY_AHEAD_S = 900  # VOD sets T 10 minutes ahead; 5 more for clock skew. Further is refused.
+
+
 def verify_push(content: Mapping[str, Any], headers: Mapping[str, str], sign_key: str | None) -> None:
-    """Check ``Sign = md5(SignKey + T)`` and that ``T`` (an expiry) is not past; body or headers."""
+    """Check ``Sign = md5(SignKey + T)``, that ``T`` (an expiry) has not passed and is at most
+    ``MAX_EXPIRY_AHEAD_S`` ahead; in the body or in headers. Any malformed value is a SignatureError."""
     if not sign_key:
         return
-    lower = {k.lower(): v for k, v in headers.items()}
+    lower = {str(k).lower(): v for k, v in headers.items()}
     sign = str(content.get("Sign") or lower.get("sign") or "")
     expiry = str(content.get("T") or lower.get("t") or "")
-    if not sign or not expiry.isdigit():
+    if not sign or not expiry:
         raise SignatureError("the event carries no Sign and T")
-    if int(expiry) < time.time():
+    if not (expiry.isascii() and expiry.isdigit() and len(expiry) <= 12):
+        raise SignatureError("the event's T must be a UNIX time in seconds")
+    now = time.time()
+    if int(expiry) < now:
         raise SignatureError("the event's T (expiry) has passed")
+    if int(expiry) > now + MAX_EXPIRY_AHEAD_S:
+        raise SignatureError(f"the event's T (expiry) is more than {MAX_EXPIRY_AHEAD_S} s ahead")
     expected = hashlib.md5((sign_key + expiry).encode()).hexdigest()  # noqa: S324 - VOD's scheme
-    if not hmac.compare_digest(expected, sign.lower()):
+    given = sign.lower().encode("utf-8", "surrogatepass")  # bytes: a non-ASCII Sign is a mismatch
+    if not hmac.compare_digest(expected.encode(), given):
         raise SignatureError("the event's Sign does not match")
 
 
@@ -117,23 +138,37 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def handle_event(content: Mapping[str, Any], services: Services) -> Outcome:
-    """Relay one completion event (other event types are acknowledged and ignored)."""
+def handle_event(content: Mapping[str, Any], services: Services, *, pulled: bool = False) -> Outcome:
+    """Relay one completion event (other event types are acknowledged and ignored).
+
+    A pushed event (``pulled`` False) is confirmed with ``DescribeTaskDetail`` first; see the module.
+    """
     if not is_element_event(content):
         return Outcome(
-            "ignored", note=f"event type {content.get('EventType')!r} is not an element completion"
+            "ignored", note=f"event type {str(content.get('EventType'))[:100]!r} is not an element completion"
         )
     task = content.get(EVENT_FIELD)
     if not isinstance(task, dict) or not task.get("TaskId"):
         return Outcome("ignored", note="completion event without a task")
-    result = TaskResult.from_task(task)
-    if result.status and result.status != "FINISH":
-        return Outcome("ignored", result.session_id, result.task_id, note=f"task status {result.status}")
+    claimed = TaskResult.from_task(task)
+    if pulled:
+        if claimed.status and claimed.status != "FINISH":
+            return Outcome(
+                "ignored", claimed.session_id, claimed.task_id, note=f"task status {claimed.status}"
+            )
+        result = claimed
+    else:
+        confirmed = confirm_with_vod(claimed, services)
+        if isinstance(confirmed, Outcome):
+            return confirmed
+        result = confirmed
     store, current = _find_receipt(result.session_id, services)
-    if current is not None and "element.completed" in current.relayed:
+    receipt = current
+    if receipt is not None and receipt.task_id and receipt.task_id != result.task_id:
+        return _contradicted(result, "the session's receipt names another task")
+    if receipt is not None and "element.completed" in receipt.relayed:
         return Outcome("duplicate", result.session_id, result.task_id, note="completion already relayed")
     session_id = result.session_id or f"task-{result.task_id}"
-    receipt = current
     body: dict[str, Any] = {
         "event": "element.completed",
         "session_id": session_id,
@@ -157,6 +192,58 @@ def handle_event(content: Mapping[str, Any], services: Services) -> Outcome:
     if store is not None and current is not None:
         _mark_completed(store, current, result)
     return Outcome("relayed", session_id, result.task_id, note="element.completed")
+
+
+class NotConfirmedError(RelayError):
+    """VOD cannot confirm a pushed event yet: the push is answered with a retry."""
+
+    code = "CompletionNotConfirmed"
+    retryable = True
+
+
+def confirm_with_vod(claimed: TaskResult, services: Services) -> TaskResult | Outcome:
+    """VOD's own account of the task a pushed event names (``DescribeTaskDetail``), or the Outcome to
+    answer: ``ignored`` when VOD contradicts the event, ``retry`` when it cannot confirm it yet."""
+    if not TASK_ID.fullmatch(claimed.task_id):
+        return _contradicted(claimed, "its TaskId is not a VOD TaskId")
+    scope = {"SubAppId": services.settings.vod_subapp_id} if services.settings.vod_subapp_id else {}
+    try:
+        response = services.vod().call("DescribeTaskDetail", {**scope, "TaskId": claimed.task_id})
+    except VodError as exc:
+        if exc.code == "InvalidParameterValue.TaskId":
+            return _contradicted(claimed, "VOD knows no such task")
+        return _not_confirmed(claimed, f"DescribeTaskDetail failed ({exc.code})")
+    except RelayError as exc:  # no credentials, or a broken setting: not the event's fault; come back
+        return _not_confirmed(claimed, f"DescribeTaskDetail could not be called ({exc.code})")
+    task = response.get(f"{ACTION}Task")
+    if response.get("TaskType") != ACTION or not isinstance(task, dict):
+        return _contradicted(claimed, "VOD reports another kind of task")
+    actual = TaskResult.from_task(task)
+    if str(response.get("Status") or actual.status) != "FINISH" or actual.status not in ("", "FINISH"):
+        return _not_confirmed(claimed, "VOD reports the task as not finished yet")
+    differences = [
+        what
+        for what, same in (
+            ("TaskId", actual.task_id == claimed.task_id),
+            ("SessionId", claimed.session_id in (None, actual.session_id)),
+            ("outcome", claimed.error is None or actual.error is not None),  # omitted fields claim nothing
+            ("element ids", not claimed.element_ids or set(claimed.element_ids) == set(actual.element_ids)),
+        )
+        if not same
+    ]
+    if differences:
+        return _contradicted(claimed, f"VOD reports another {' and '.join(differences)}")
+    return actual
+
+
+def _contradicted(claimed: TaskResult, why: str) -> Outcome:
+    log.warning("completion event for task %s not relayed: %s", claimed.task_id[:128], why)
+    return Outcome("ignored", claimed.session_id, claimed.task_id[:128], note=f"not relayed: {why}")
+
+
+def _not_confirmed(claimed: TaskResult, why: str) -> Outcome:
+    error = NotConfirmedError(f"the completion of task {claimed.task_id[:128]} is not confirmed yet: {why}")
+    return Outcome("retry", claimed.session_id, claimed.task_id[:128], error=error)
 
 
 def _find_receipt(session_id: str | None, services: Services) -> tuple[ReceiptStore | None, Receipt | None]:
@@ -217,12 +304,18 @@ def without_url_queries(value: object) -> object:
 PULL_CONFIRM_WINDOW_S = 30.0
 PULL_RELAY_BUDGET_S = 20.0  # relays of one pulled batch must end well inside the 30 s confirm window
 MAX_PULL_ROUNDS = 20
+CONFIRM_RESERVE_S = 3.0  # time kept back from the relays for ConfirmEvents
+PULL_CONCURRENCY = 8  # relays of one pulled batch in flight at once (the HTTP pool holds 10)
 
 
 def pull_cycle(services: Services) -> dict[str, Any]:
-    """Pull completion events, relay each, and confirm only the handles whose relay succeeded.
+    """Pull events, relay the completions concurrently, and confirm the handles that are done.
 
-    An event whose relay failed is left unconfirmed: VOD offers it again after 30 seconds.
+    An event whose relay failed is left unconfirmed: VOD offers it again after 30 seconds. Relays run
+    side by side, each attempt within the batch's budget, so a receiver that stalls or stays down costs
+    its own events a retry and no one else's. Events that are not element completions are confirmed
+    (``VOD_PULL_OTHER_EVENTS=confirm``, the default) or left for another consumer (``leave``: they
+    come back every 30 s, fill PullEvents' 16 places, and are pulled again by every cycle).
     """
     settings = services.settings
     scope = {"SubAppId": settings.vod_subapp_id} if settings.vod_subapp_id else {}
@@ -234,9 +327,11 @@ def pull_cycle(services: Services) -> dict[str, Any]:
         "duplicate": 0,
         "failed": 0,
         "unconfirmed": 0,
+        "left": 0,
     }
+    leave_others = settings.vod_pull_other_events == "leave"
     for _ in range(MAX_PULL_ROUNDS):
-        if services.invocation.remaining() < PULL_RELAY_BUDGET_S / 2:
+        if services.invocation.remaining() < PULL_RELAY_BUDGET_S / 2:  # at least 10 s for a round
             break
         pulled_at = time.monotonic()
         event_set = vod.call("PullEvents", dict(scope)).get("EventSet")
@@ -244,10 +339,13 @@ def pull_cycle(services: Services) -> dict[str, Any]:
         if not events:
             break
         summary["pulled"] += len(events)
-        batch = services.narrowed(pulled_at + PULL_RELAY_BUDGET_S)
-        confirm = []
-        for content in events:
-            outcome = handle_event(content, batch)
+        ours = [e for e in events if is_element_event(e)]
+        others = [e for e in events if not is_element_event(e)]
+        summary["left" if leave_others else "ignored"] += len(others)
+        budget_end = min(pulled_at + PULL_RELAY_BUDGET_S, services.invocation.deadline - CONFIRM_RESERVE_S)
+        outcomes = _relay_all(ours, services.narrowed(budget_end))
+        confirm = [] if leave_others else [str(e["EventHandle"]) for e in others if e.get("EventHandle")]
+        for content, outcome in zip(ours, outcomes, strict=True):
             if outcome.status == "retry":
                 summary["unconfirmed"] += 1
                 continue
@@ -256,9 +354,31 @@ def pull_cycle(services: Services) -> dict[str, Any]:
                 confirm.append(str(content["EventHandle"]))
         for start in range(0, len(confirm), 16):
             vod.call("ConfirmEvents", {**scope, "EventHandles": confirm[start : start + 16]})
-        if summary["unconfirmed"]:
-            break  # the webhook is failing: let the unconfirmed ones come back later
+        if ours and not confirm and summary["unconfirmed"]:
+            break  # no relay of this round succeeded (the webhook is down): the rest can wait too
+        if not ours and leave_others:
+            break  # only events left for others: pulling again returns the next ones or waits
     return summary
+
+
+def _relay_all(events: list[dict[str, Any]], services: Services) -> list[Outcome]:
+    """``handle_event`` of each pulled completion, side by side; an unexpected error is a retry."""
+    if not events:
+        return []
+
+    def one(content: dict[str, Any]) -> Outcome:
+        try:
+            return handle_event(content, services, pulled=True)
+        except RelayError as exc:
+            return Outcome("retry", error=exc)
+        except Exception:
+            log.exception("relaying a pulled completion failed unexpectedly")
+            return Outcome("retry", error=RelayError("unexpected error", code="InternalError"))
+
+    if len(events) == 1:
+        return [one(events[0])]
+    with ThreadPoolExecutor(max_workers=min(PULL_CONCURRENCY, len(events))) as pool:
+        return list(pool.map(one, events))
 
 
 def describe_task(task_id: str, services: Services) -> dict[str, Any]:

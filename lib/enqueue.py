@@ -28,7 +28,7 @@ from lib.cmq import Cmq, cmq_target
 from lib.errors import RelayError, StorageError
 from lib.jobs import Job, Outcome
 from lib.media import parse_media_ref
-from lib.resolve import resolve_media
+from lib.resolve import check_media_buckets, resolve_media
 from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import StoredObject
@@ -47,6 +47,7 @@ class QueueError(RelayError):
 def enqueue(job: Job, services: Services) -> Outcome:
     """Check ``job``, pin its media and send it to SUBMIT_QUEUE_URL; status "waiting" once queued."""
     try:
+        check_media_buckets(job.request, services.settings, job.source.bucket)  # before any HEAD
         objects = _pin_objects(job, services)
         settings = services.settings
         media = resolve_media(
@@ -55,6 +56,7 @@ def enqueue(job: Job, services: Services) -> Outcome:
             lambda kind: services.storage(kind, job.source.storage_region),
             objects,
             deadline=services.invocation.deadline,
+            upload_bucket=job.source.bucket,
         )
         session_id: str = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)[
             "SessionId"

@@ -2,15 +2,16 @@
 errors and outcomes become HTTP statuses. Adapters (``lib/sources/*``) hand in an ``HttpRequest`` and
 turn the ``HttpResponse`` back into their trigger's shape; no trigger shape is seen here.
 
-    GET  /health                   liveness and the names of missing settings (never their values); open
+    GET  /health                   200 ok | 503 unavailable; open; names missing settings to the token only
     POST /elements                 an element request (design section 6)        202 submitted | 200 duplicate
     POST /elements/from-folder     {"folder": "cos://bucket/elements/hero/"}     202 submitted | 200 duplicate
     GET  /elements/{session_id}    the receipt's state (needs RECEIPT_BUCKET)    200
     POST /vod/events  (and POST /) a pushed VOD event; open, checked with VOD_EVENT_SIGN_KEY  200 | 401
-    POST /vod/pull                 one PullEvents → relay → ConfirmEvents cycle  200
+    POST /vod/pull                 one PullEvents → relay → ConfirmEvents cycle  200 (token always needed)
     GET  /tasks/{task_id}          DescribeTaskDetail: status, progress, element ids   200 | 404
 
     400 malformed JSON or a broken rule      401 bearer token missing or wrong (when API_TOKEN is set)
+    403 a route that needs API_TOKEN, which is not set
     404 / 405 unknown route / method (Allow) 413 body over 1 MB
     422 VOD parameter error (its code)       502 other VOD or storage refusal
     503 transient failure, with Retry-After  500 a bug or a broken configuration (logged, never detailed)
@@ -52,6 +53,7 @@ class Route:
     pattern: str  # segments in braces are parameters: /elements/{session_id}
     handler: Handler
     open: bool = False  # answered without the bearer token
+    token_only: bool = False  # refused to everyone while API_TOKEN is unset (no caller is authenticated)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -61,7 +63,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/elements/{session_id}", get_element),
     Route("POST", "/vod/events", vod_routes.vod_event, open=True),
     Route("POST", "/", vod_routes.vod_event, open=True),
-    Route("POST", "/vod/pull", vod_routes.pull),
+    Route("POST", "/vod/pull", vod_routes.pull, token_only=True),
     Route("GET", "/tasks/{task_id}", vod_routes.task),
 )
 
@@ -103,10 +105,14 @@ def _route(request: HttpRequest, services: Services) -> RouteResult:
     matches = exact or matches
     chosen = next(((r, p) for r, p in matches if r.method == request.method), None)
     token = services.settings.api_token
-    if token and not (chosen is not None and chosen[0].open) and not _authorised(request, token):
+    authenticated = bool(token) and _authorised(request, token or "")
+    if token and not (chosen is not None and chosen[0].open) and not authenticated:
         raise HttpError(
             401, "Unauthorized", "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
         )
+    if not token and chosen is not None and chosen[0].token_only:
+        message = f"{path[:100]} needs API_TOKEN to be set (and sent as a bearer token)"
+        raise HttpError(403, "Forbidden", message)
     if not matches:
         raise HttpError(404, "NotFound", f"no route for {path[:100]}")
     if chosen is None:
@@ -116,6 +122,8 @@ def _route(request: HttpRequest, services: Services) -> RouteResult:
     if len(request.body) > MAX_BODY_BYTES:
         raise HttpError(413, "PayloadTooLarge", f"the body must be at most {MAX_BODY_BYTES} bytes")
     route, params = chosen
+    if route.open:  # an open route may tell an authenticated caller more (/health: what is missing)
+        params = {**params, "authenticated": "yes" if authenticated else "no"}
     return route.handler(request, services, params)
 
 
@@ -177,9 +185,9 @@ def status_for(error: RelayError) -> int:
 def error_response(error: RelayError) -> HttpResponse:
     """``{"error": {"code", "message", "details"}}`` with the status ``status_for`` gives."""
     status = status_for(error)
-    details = [_redacted(d).as_dict() for d in error.details]
-    message = redact(error.message[:MAX_TEXT]) + ("…" if len(error.message) > MAX_TEXT else "")
-    payload = {"error": {"code": error.code, "message": message, "details": details[:MAX_DETAILS]}}
+    details = [_redacted(d).as_dict() for d in error.details[:MAX_DETAILS]]  # cut first: scrubbing costs
+    message = _short(error.message)
+    payload = {"error": {"code": error.code, "message": message, "details": details}}
     headers = dict(error.headers) if isinstance(error, HttpError) else {}
     if status == 503:
         wait = math.ceil(error.retry_after or DEFAULT_RETRY_AFTER_S)
@@ -189,7 +197,13 @@ def error_response(error: RelayError) -> HttpResponse:
 
 def _redacted(detail: FieldProblem) -> FieldProblem:
     """A detail as answered: scrubbed, and short (a field name may be any key the caller sent)."""
-    return FieldProblem(redact(detail.field[:MAX_TEXT]), redact(detail.problem[:MAX_TEXT]))
+    return FieldProblem(_short(detail.field), _short(detail.problem))
+
+
+def _short(text: str) -> str:
+    """At most MAX_TEXT characters, scrubbed before the cut (a cut could split a secret in two)."""
+    scrubbed = redact(text[: MAX_TEXT * 4])
+    return scrubbed[:MAX_TEXT] + ("…" if len(scrubbed) > MAX_TEXT else "")
 
 
 def _log(

@@ -46,13 +46,23 @@ RECEIPT_FIELDS = (
 
 
 def health(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
-    """Liveness, and the names (never the values) of settings and credentials that are missing."""
-    missing = services.settings.missing()
+    """200 ``ok`` when the function can work, 503 ``unavailable`` when it cannot: no credentials (a
+    setting it needs and cannot do without; an invalid setting fails every invocation before routing).
+    Only a caller with the bearer token (``API_TOKEN`` set, ``authenticated`` in params) learns which
+    names are missing, and which optional ones are unset; never their values. Everyone else gets the
+    word alone."""
+    needed: list[str] = []  # every other setting is optional, or validated before any route runs
     try:
         services.credentials()
     except ConfigError:
-        missing += ["TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY"]
-    return HttpResponse.json(200, {"status": "ok", "missing": missing})
+        needed = ["TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY"]
+    healthy = not needed
+    body: dict[str, Any] = {"status": "ok" if healthy else "unavailable"}
+    if params.get("authenticated") == "yes":
+        body["missing"] = needed
+        body["unset"] = [name for name in services.settings.missing() if name not in needed]
+    headers = {} if healthy else {"Retry-After": "60"}
+    return HttpResponse.json(200 if healthy else 503, body, headers)
 
 
 def create_element(request: HttpRequest, services: Services, params: Mapping[str, str]) -> Outcome:
@@ -63,6 +73,8 @@ def create_element(request: HttpRequest, services: Services, params: Mapping[str
 def create_from_folder(request: HttpRequest, services: Services, params: Mapping[str, str]) -> Outcome:
     """POST /elements/from-folder: assemble a folder as its upload would, and submit it."""
     upload = folder_upload(read_json(request), services.settings.element_prefix)
+    if upload.bucket not in services.settings.media_buckets:  # decided before any storage call
+        raise _folder_error("InvalidFolder", "names a bucket that is not allowed (only MEDIA_BUCKETS)")
     try:
         plan = plan_upload(upload, services.settings, services.storage(upload.kind, None))
     except StorageError as exc:

@@ -1,25 +1,33 @@
 """HTTP routes that close the loop with VOD (the function's URL as VOD's ``NotificationUrl``):
 
 POST /vod/events       a pushed VOD event (EventContent); open to VOD, which cannot send a bearer
-                       token, so it is guarded by VOD_EVENT_SIGN_KEY (Sign/T) instead
+                       token, so it is guarded by VOD_EVENT_SIGN_KEY (Sign/T) instead, and believed
+                       only as far as DescribeTaskDetail confirms it (lib.completion)
 POST /                 the same, for a NotificationUrl set to the bare function URL
-POST /vod/pull         one pull cycle (PullEvents → relay → ConfirmEvents), as a Timer tick does
+POST /vod/pull         one pull cycle (PullEvents → relay → ConfirmEvents), as a Timer tick does;
+                       needs API_TOKEN (lib.http_api refuses it while the token is unset)
 GET  /tasks/{task_id}  DescribeTaskDetail: status, progress, element ids, error
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 
-from lib.completion import SignatureError, describe_task, handle_event, is_vod_event, pull_cycle, verify_push
+from lib.completion import (
+    TASK_ID,
+    SignatureError,
+    describe_task,
+    handle_event,
+    is_vod_event,
+    pull_cycle,
+    verify_push,
+)
 from lib.errors import FieldProblem, InputError, RelayError, VodError
 from lib.http_model import HttpError, HttpRequest, HttpResponse
 from lib.http_routes import read_json
 from lib.services import Services
 
-TASK_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 log = logging.getLogger("relay.http")
 
 

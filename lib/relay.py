@@ -2,6 +2,11 @@
 
 Delivery is at least once; receivers de-duplicate with ``Idempotency-Key``. Redirects are not
 followed (a redirect could point anywhere), and each attempt's timeout fits the remaining time.
+
+``X-Element-Signature: t=<unix>,v1=<hex>,v2=<hex>``: ``v1`` signs ``"<t>.<raw body>"`` (kept for
+existing receivers), ``v2`` signs ``"<t>.<Idempotency-Key>.<raw body>"`` so the key cannot be changed
+on a replay. The key is CALLBACK_SECRET for CALLBACK_URL, and a key derived from it for the host of a
+per-request ``callback_url`` (``lib.callbacks.destination_key``), so a delivery verifies nowhere else.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from lib.callbacks import destination_key
 from lib.errors import WebhookError
 from lib.invocation import Invocation
 from lib.jobs import SourceInfo
@@ -34,10 +40,16 @@ _HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
 log = logging.getLogger("relay.webhook")
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The ``X-Element-Signature`` value: ``t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
+def sign(secret: str, timestamp: int, body: bytes, idempotency_key: str | None = None) -> str:
+    """The ``X-Element-Signature`` value: ``t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``
+    and, given the ``Idempotency-Key`` header value, ``v2=<hex HMAC-SHA256(secret, "<t>.<key>.<body>")>``."""
+    key = secret.encode()
+    digest = hmac.new(key, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    value = f"t={timestamp},v1={digest}"
+    if idempotency_key is not None:
+        signed = f"{timestamp}.{idempotency_key}.".encode("utf-8", "replace") + body
+        value += f",v2={hmac.new(key, signed, hashlib.sha256).hexdigest()}"
+    return value
 
 
 def header_value(text: str) -> str:
@@ -72,7 +84,7 @@ def deliver(
             "User-Agent": "aigc-element-relay/1",
         }
         if secret:
-            headers["X-Element-Signature"] = sign(secret, int(time.time()), raw)
+            headers["X-Element-Signature"] = sign(secret, int(time.time()), raw, headers["Idempotency-Key"])
         _post(url, raw, headers, min(MAX_ATTEMPT_TIMEOUT_S, max(0.5, invocation.remaining())))
 
     with_retries(attempt, what=f"webhook {event}", invocation=invocation)
@@ -111,14 +123,17 @@ def relay_event(services: Services, event: str, body: dict[str, Any], callback_u
     if not url:
         log.warning("CALLBACK_URL is not set: %s for %s is not relayed", event, body.get("session_id"))
         return False
-    if not services.settings.callback_secret:
+    secret = services.settings.callback_secret
+    if not secret:
         log.warning("CALLBACK_SECRET is not set: %s goes out unsigned", event)
+    elif url != services.settings.callback_url:  # a per-request destination gets a key of its own
+        secret = destination_key(secret, url)
     deliver(
         url,
         event,
         body,
         idempotency_key=f"{body['session_id']}:{event}",
-        secret=services.settings.callback_secret,
+        secret=secret,
         invocation=services.invocation,
     )
     return True

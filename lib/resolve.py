@@ -1,5 +1,9 @@
 """Media references → URLs the service can fetch, and the identity each one contributes to the
 SessionId (an object's bucket, key and ETag; never a presigned signature).
+
+Trust boundary: a ``cos://`` or ``s3://`` reference is read and presigned only in the bucket of the
+upload event itself and in the buckets of ``MEDIA_BUCKETS``, and never under ``RECEIPT_PREFIX``. The
+check comes before any storage call, so a refusal says nothing about whether the object exists.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from lib.errors import FieldProblem, MediaError, StorageError
-from lib.media import parse_media_ref
+from lib.media import MediaRefError, parse_media_ref
 from lib.preflight import check_media
 from lib.request_model import MAX_VIDEO_BYTES, ElementRequest
 from lib.settings import Settings
@@ -32,13 +36,17 @@ def resolve_media(
     known: Mapping[str, StoredObject] | None = None,
     *,
     deadline: float | None = None,
+    upload_bucket: str | None = None,
 ) -> dict[str, ResolvedMedia]:
     """Resolve every media reference of ``request`` (absolute forms only).
 
     ``known`` maps references to objects already listed (a folder listing saves a HEAD each).
-    Raises MediaError naming the field for a missing or oversized object, or a broken media rule
-    (lib.preflight, with MEDIA_PREFLIGHT=on; ``deadline`` bounds its https:// probes); StorageError otherwise.
+    ``upload_bucket`` is the bucket of the upload (or folder) the request came from, if any.
+    Raises MediaError naming the field for a reference outside the allowed buckets, or for a missing
+    or oversized object, or a broken media rule (lib.preflight, with MEDIA_PREFLIGHT=on;
+    ``deadline`` bounds its https:// probes); StorageError otherwise.
     """
+    check_media_buckets(request, settings, upload_bucket)
     resolved: dict[str, ResolvedMedia] = {}
     objects: dict[str, StoredObject] = {}
     for field, ref in _fields(request):
@@ -73,6 +81,32 @@ def resolve_media(
         resolved[ref] = ResolvedMedia(url, f"{kind}://{obj.bucket}/{obj.key}{version}#{obj.etag}")
     check_media(_fields(request), objects, settings, storage_for, deadline=deadline)
     return resolved
+
+
+def check_media_buckets(request: ElementRequest, settings: Settings, upload_bucket: str | None) -> None:
+    """MediaError naming every object reference outside the allowed buckets or under RECEIPT_PREFIX."""
+    problems = []
+    for field, ref in _fields(request):
+        try:
+            parsed = parse_media_ref(ref)
+        except MediaRefError:
+            continue  # the request model already refused it; nothing to read here
+        if parsed.kind != "object":
+            continue
+        problem = bucket_problem(parsed.bucket, parsed.key, settings, upload_bucket)
+        if problem:
+            problems.append(FieldProblem(field, problem))
+    if problems:
+        raise MediaError.from_problems(tuple(problems))
+
+
+def bucket_problem(bucket: str, key: str, settings: Settings, upload_bucket: str | None) -> str | None:
+    """Why an object may not be read as media (None when it may): the one rule of the boundary."""
+    if key.lstrip("/").startswith(settings.receipt_prefix):
+        return "must not name an object under RECEIPT_PREFIX: receipts are never media"
+    if bucket != upload_bucket and bucket not in settings.media_buckets:
+        return "names a bucket that is not allowed (only the upload's own bucket and MEDIA_BUCKETS)"
+    return None
 
 
 def _fields(request: ElementRequest) -> list[tuple[str, str]]:

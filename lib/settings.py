@@ -55,6 +55,8 @@ SETTING_NAMES = (
     "BATCH_CONCURRENCY",
     "TDMQ_ENDPOINT",
     "MEDIA_PREFLIGHT",
+    "MEDIA_BUCKETS",
+    "VOD_PULL_OTHER_EVENTS",
 )
 
 
@@ -90,6 +92,8 @@ class Settings:
     tdmq_endpoint: str = DEFAULT_TDMQ_ENDPOINT  # host[:port] of the CMQ API (cmq-topic:// and cmq-queue://)
     tdmq_scheme: Literal["https", "http"] = "https"
     media_preflight: bool = True  # check media against VOD's documented rules before the call
+    media_buckets: frozenset[str] = frozenset()  # buckets cos:// and s3:// references may name
+    vod_pull_other_events: Literal["confirm", "leave"] = "confirm"  # pulled events that are not ours
 
     def missing(self) -> list[str]:
         """Names of optional settings left unset that users usually want (for health checks)."""
@@ -192,7 +196,20 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         receipt_storage="s3" if raw["AWS_LAMBDA_FUNCTION_NAME"] else "cos",
         media_preflight=_on_off("MEDIA_PREFLIGHT", raw["MEDIA_PREFLIGHT"], default=True),
         **_queue_settings(raw),
+        **_boundary_settings(raw),
     )
+
+
+def _boundary_settings(raw: Mapping[str, str]) -> dict[str, Any]:
+    """MEDIA_BUCKETS and VOD_PULL_OTHER_EVENTS, validated."""
+    buckets = frozenset(b.strip() for b in raw["MEDIA_BUCKETS"].split(",") if b.strip())
+    for bucket in buckets:
+        if not 3 <= len(bucket) <= 63 or not all((c.isascii() and c.isalnum()) or c in "-." for c in bucket):
+            raise ConfigError(f"MEDIA_BUCKETS must be comma-separated bucket names, got {bucket[:70]!r}")
+    other = (raw["VOD_PULL_OTHER_EVENTS"] or "confirm").lower()
+    if other not in ("confirm", "leave"):
+        raise ConfigError(f"VOD_PULL_OTHER_EVENTS must be 'confirm' or 'leave', got {other[:40]!r}")
+    return {"media_buckets": buckets, "vod_pull_other_events": other}
 
 
 def _queue_settings(raw: Mapping[str, str]) -> dict[str, Any]:

@@ -95,6 +95,7 @@ class Submission:
                 lambda kind: self.services.storage(kind, self._region),
                 job.known_objects,
                 deadline=self.services.invocation.deadline,
+                upload_bucket=job.source.bucket,
             ),
         )
         self._params = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)

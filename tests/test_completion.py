@@ -6,13 +6,18 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
 
 import pytest
 
 import handler
 from devstack.samples import png_bytes
 from devstack.stack import LocalStack
-from lib.completion import SignatureError, TaskResult, describe_task, handle_event, verify_push
+from devstack.vod_emulator import Fault
+from devstack.webhook_receiver import WebhookReceiver
+from lib.completion import EVENT_FIELD, SignatureError, TaskResult, describe_task, handle_event, verify_push
+from lib.errors import RelayError
 from lib.invocation import Invocation
 from lib.services import Services
 from lib.settings import load_settings
@@ -76,30 +81,98 @@ def test_failed_task_is_relayed_with_its_error(pull_stack: LocalStack) -> None:
     stage(stack, event)
     stack.s3.delete_object(Bucket="media-1250000000", Key="elements/hero/left.png")
     stack.s3.put_object(Bucket="media-1250000000", Key="elements/hero/left.png", Body=png_bytes((1, 2, 3)))
-    # Presigned URLs are made now; removing the object afterwards makes the service's fetch fail.
-    handler.main_handler(event, CTX)
-    stack.s3.delete_object(Bucket="media-1250000000", Key="elements/hero/left.png")
-    stack.vod.wait_idle(10)
+    # Presigned URLs are made now; removing the object afterwards makes the service's fetch fail. The
+    # service waits a second before fetching, so the removal comes first even on a busy machine.
+    stack.vod.task_delay = 1.0
+    try:
+        handler.main_handler(event, CTX)
+        stack.s3.delete_object(Bucket="media-1250000000", Key="elements/hero/left.png")
+        stack.vod.wait_idle(10)
+    finally:
+        stack.vod.task_delay = 0.05
     handler.main_handler(TIMER, CTX)
     body = next(d.json for d in stack.webhook.deliveries if d.event == "element.completed")
     assert body["status"] == "failed" and body["element_ids"] == []
     assert body["error"] == {"code": "FailedOperation", "message": "Image URL is invalid"}
 
 
-def test_pull_confirms_only_relayed_handles(pull_stack: LocalStack) -> None:
-    """One relay keeps failing: only the other handle is confirmed; the next cycle relays the rest."""
+def submit_direct(stack: LocalStack, name: str, callback_url: str | None = None) -> str:
+    """A direct element request (its receipt in RECEIPT_BUCKET, with its callback_url); the task id."""
+    event = load_event("direct/request.json")
+    stage(stack, event)
+    event["name"] = name
+    if callback_url is not None:
+        event["callback_url"] = callback_url
+    outcome = handler.main_handler(event, CTX)
+    assert outcome["status"] == "submitted", outcome
+    return str(outcome["task_id"])
+
+
+def test_pull_confirms_only_relayed_handles(pull_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One destination keeps failing: only the other handle is confirmed; once it is back, the next
+    cycle relays the rest."""
     stack = pull_stack
-    submit_folder(stack, "one")
-    submit_folder(stack, "two")
-    stack.vod.wait_idle(10)
-    stack.webhook.script([503] * 6)  # the first completion's relay fails all its attempts
+    monkeypatch.setenv("CALLBACK_ALLOWED_HOSTS", "127.0.0.1")
+    with WebhookReceiver() as down:
+        submit_direct(stack, "one", callback_url=down.url)  # element.submitted is accepted ...
+        submit_direct(stack, "two")
+        stack.vod.wait_idle(10)
+        down.script([503] * 50)  # ... then the destination goes down
+        first = handler.main_handler(TIMER, {**CTX, "time_limit_in_ms": 15000})
+        assert (first["relayed"], first["unconfirmed"]) == (1, 1)
+        down.reset()  # back up (its script and record emptied)
+        stack.vod.advance(31)  # past the 30-second confirm window: the unconfirmed event comes back
+        second = handler.main_handler(TIMER, CTX)
+        assert second["relayed"] == 1
+        assert [d.event for d in down.accepted()] == ["element.completed"]
+    assert [d.event for d in stack.webhook.accepted() if d.event == "element.completed"] == [
+        "element.completed"
+    ]
+
+
+def test_black_hole_callbacks_do_not_stall_other_completions(
+    pull_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding 3 of issue 16: two requests name a callback that accepts requests and never answers.
+    The other completions of the same pull cycle are relayed within that cycle; only the two stay
+    unconfirmed, for a later cycle."""
+    stack = pull_stack
+    monkeypatch.setenv("CALLBACK_ALLOWED_HOSTS", "127.0.0.1")
+    with WebhookReceiver() as hole:
+        for i in range(2):
+            submit_direct(stack, f"stall{i}", callback_url=hole.url)
+        for i in range(6):
+            submit_direct(stack, f"other{i}")
+        stack.vod.wait_idle(10)
+        hole.script([{"status": 200, "delay": 60}] * 20)  # accepts, reads, never answers in time
+        summary = handler.main_handler(TIMER, {**CTX, "time_limit_in_ms": 15000})
+    assert (summary["pulled"], summary["relayed"], summary["unconfirmed"]) == (8, 6, 2)
+    completed = {d.json["element_name"] for d in stack.webhook.accepted() if d.event == "element.completed"}
+    assert completed == {f"other{i}" for i in range(6)}
+
+
+def test_other_events_are_confirmed_by_default_or_left_for_another_consumer(
+    pull_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: PullEvents hands out every event of the application. By default the events that are
+    not element completions are confirmed (consumed); VOD_PULL_OTHER_EVENTS=leave leaves them
+    unconfirmed, and they come back to every later cycle (their cost)."""
+    stack = pull_stack
+    upload = {"EventType": "NewFileUpload", "FileUploadEvent": {"FileId": "5285890781763144364"}}
+    stack.vod._queue.put(dict(upload), stack.sub_app_id)  # an event for another consumer
+    monkeypatch.setenv("VOD_PULL_OTHER_EVENTS", "leave")
     first = handler.main_handler(TIMER, CTX)
-    assert (first["relayed"], first["unconfirmed"]) == (1, 1)
-    stack.vod.advance(31)  # past the 30-second confirm window: the unconfirmed event comes back
-    second = handler.main_handler(TIMER, CTX)
-    assert second["relayed"] == 1
-    keys = {d.idempotency_key for d in stack.webhook.accepted() if d.event == "element.completed"}
-    assert len(keys) == 2
+    assert (first["pulled"], first["left"], first["ignored"]) == (1, 1, 0)
+    stack.vod.advance(31)
+    again = handler.main_handler(TIMER, CTX)
+    assert (again["pulled"], again["left"]) == (1, 1)  # back every cycle while left
+    monkeypatch.delenv("VOD_PULL_OTHER_EVENTS")
+    stack.vod.advance(31)
+    consumed = handler.main_handler(TIMER, CTX)
+    assert (consumed["pulled"], consumed["ignored"], consumed["left"]) == (1, 1, 0)
+    stack.vod.advance(31)
+    assert handler.main_handler(TIMER, CTX)["pulled"] == 0
+    assert stack.webhook.deliveries == []
 
 
 def test_duplicate_completion_is_not_relayed_twice(stack: LocalStack) -> None:
@@ -111,6 +184,95 @@ def test_duplicate_completion_is_not_relayed_twice(stack: LocalStack) -> None:
     assert handler.main_handler(content, CTX)["status"] == "relayed"
     assert handler.main_handler(content, CTX)["status"] == "duplicate"
     assert len([d for d in stack.webhook.deliveries if d.event == "element.completed"]) == 1
+
+
+def forged(task_id: str, session_id: str | None, element_id: str = "666666666666666666") -> dict[str, Any]:
+    """A completion event as an outsider would write it."""
+    task: dict[str, Any] = {
+        "TaskId": task_id,
+        "Status": "FINISH",
+        "ErrCodeExt": "",
+        "Output": {"InfoList": [{"ElementId": element_id, "ElementInfo": "{}"}]},
+    }
+    if session_id is not None:
+        task["SessionId"] = session_id
+    return {"EventType": "CreateAigcAdvancedCustomElementCompleteEvent", EVENT_FIELD: task}
+
+
+def completed(stack: LocalStack) -> list[dict[str, Any]]:
+    return [d.json for d in stack.webhook.deliveries if d.event == "element.completed"]
+
+
+def test_forged_pushes_change_nothing_and_the_genuine_one_is_relayed(stack: LocalStack) -> None:
+    """Finding 1 of issue 16: a pushed event naming a real session with an invented TaskId, or the real
+    TaskId with an invented ElementId or outcome, is acknowledged and relayed to no one; the receipt
+    stays as it was; the genuine event is then relayed, with VOD's element id."""
+    task_id = submit_direct(stack, "victim")
+    stack.vod.wait_idle(10)
+    genuine = stack.vod.events[-1]
+    session_id = genuine[EVENT_FIELD]["SessionId"]
+
+    def receipt() -> dict[str, Any]:
+        found = receipts_in(stack.s3, stack.receipt_bucket).load(session_id)
+        assert found is not None
+        return asdict(found)
+
+    before = receipt()
+    failed_claim = forged(task_id, session_id)
+    failed_claim[EVENT_FIELD].update(ErrCodeExt="FailedOperation", Message="Image URL is invalid", Output={})
+    for event in (
+        forged("1500000001-CreateAigcAdvancedCustomElement-0000000000000000000000000000dead", session_id),
+        forged(task_id, session_id),  # the real task, an invented element id
+        forged(task_id, "er-another-session"),
+        failed_claim,
+        forged("../../etc", session_id),
+    ):
+        outcome = handler.main_handler(event, CTX)
+        assert outcome["status"] == "ignored" and "not relayed" in outcome["note"], outcome
+    assert completed(stack) == [] and receipt() == before
+    assert handler.main_handler(genuine, CTX)["status"] == "relayed"
+    [body] = completed(stack)
+    assert body["element_ids"] == [stack.vod.tasks[task_id].element_id] and body["session_id"] == session_id
+    assert receipt()["state"] == "completed"
+
+
+def test_relayed_completion_comes_from_vods_answer(stack: LocalStack) -> None:
+    """A pushed event that leaves fields out (as VOD may) is confirmed and relayed with what
+    DescribeTaskDetail says: element ids, context, name."""
+    task_id = submit_direct(stack, "sparse")
+    stack.vod.wait_idle(10)
+    sparse = {"EventType": "CreateAigcAdvancedCustomElementCompleteEvent", EVENT_FIELD: {"TaskId": task_id}}
+    assert handler.main_handler(sparse, CTX)["status"] == "relayed"
+    [body] = completed(stack)
+    assert body["element_ids"] == [stack.vod.tasks[task_id].element_id]
+    assert body["context"] == '{"order": 4711}' and body["element_name"] == "sparse"
+
+
+def test_a_push_for_a_task_still_processing_is_retried(stack: LocalStack) -> None:
+    """A completion for a task VOD still reports as processing: a retry is asked for (the platform or
+    VOD delivers it again), nothing is relayed."""
+    stack.vod.task_delay = 30.0
+    try:
+        task_id = submit_direct(stack, "slow")
+        with pytest.raises(RelayError) as info:
+            handler.main_handler(forged(task_id, None), CTX)
+    finally:
+        stack.vod.task_delay = 0.05
+        stack.vod.reset()  # the slow task is dropped
+    assert info.value.retryable and "not finished" in info.value.message
+    assert completed(stack) == []
+
+
+def test_a_push_is_retried_while_describe_task_detail_fails(stack: LocalStack) -> None:
+    """DescribeTaskDetail unavailable: a retry is asked for, nothing is relayed."""
+    submit_direct(stack, "flaky")
+    stack.vod.wait_idle(10)
+    genuine = stack.vod.events[-1]
+    stack.vod.inject(Fault("error", "DescribeTaskDetail", times=100, code="InternalError"))
+    with pytest.raises(RelayError) as info:
+        handler.main_handler(genuine, {**CTX, "time_limit_in_ms": 3000})
+    assert info.value.retryable and "DescribeTaskDetail" in info.value.message
+    assert completed(stack) == []
 
 
 def test_describe_task_answers_from_vod(stack: LocalStack) -> None:
@@ -159,6 +321,16 @@ def test_push_signature_in_body_or_headers() -> None:
         ({}, "no Sign"),
         ({"Sign": "0" * 32, "T": str(int(time.time()) + 600)}, "does not match"),
         (dict(zip(("Sign", "T"), signed("k3y", int(time.time()) - 1), strict=True)), "passed"),
+        # finding 1 of issue 16: T had no upper bound, so one captured pair was good for ever
+        (dict(zip(("Sign", "T"), signed("k3y", int(time.time()) + 86400 * 365), strict=True)), "ahead"),
+        (dict(zip(("Sign", "T"), signed("k3y", int(time.time()) + 3600), strict=True)), "ahead"),
+        # finding 6: a non-ASCII Sign was a TypeError (500)
+        ({"Sign": "é" * 32, "T": str(int(time.time()) + 600)}, "does not match"),
+        ({"Sign": "\udcff", "T": str(int(time.time()) + 600)}, "does not match"),
+        ({"Sign": ["a"], "T": str(int(time.time()) + 600)}, "does not match"),
+        ({"Sign": "0" * 32, "T": "١٧٩٩٩٩٩٩٩٩"}, "UNIX time"),
+        ({"Sign": "0" * 32, "T": "²"}, "UNIX time"),
+        ({"Sign": "0" * 32, "T": "9" * 40}, "UNIX time"),
     ],
 )
 def test_bad_push_signatures_are_refused(content: dict[str, str], words: str) -> None:

@@ -26,8 +26,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "direct/request.json": {"tasks": 1, "relayed": ["element.submitted"], "status": "submitted"},
     "direct/invalid.json": {"tasks": 0, "relayed": ["element.failed"], "status": "failed"},
     "direct/video-too-long.json": {"tasks": 0, "relayed": ["element.failed"], "status": "failed"},
-    "vod/completed.json": {"tasks": 0, "relayed": ["element.completed"], "status": "relayed"},
-    "vod/failed.json": {"tasks": 0, "relayed": ["element.completed"], "status": "relayed"},
+    # the samples name tasks this VOD does not know: a pushed event is believed only as far as
+    # DescribeTaskDetail confirms it (issue 16), so they are acknowledged and relayed to no one
+    "vod/completed.json": {"tasks": 0, "relayed": [], "status": "ignored"},
+    "vod/failed.json": {"tasks": 0, "relayed": [], "status": "ignored"},
     "vod/other-event.json": {"tasks": 0, "relayed": [], "status": "ignored"},
     "timer/pull.json": {"tasks": 0, "relayed": [], "pull": "done"},
     # HTTP triggers: "http" is the status code; "status" the body's status, or its error code.

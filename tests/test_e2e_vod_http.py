@@ -105,8 +105,11 @@ def test_other_event_types_are_acknowledged(pushing: tuple[LocalStack, str]) -> 
     assert stack.webhook.deliveries == []
 
 
-def test_task_route_and_pull_route(stack: LocalStack) -> None:
-    """GET /tasks/{id} answers from DescribeTaskDetail (404 unknown); POST /vod/pull relays pulled events."""
+def test_task_route_and_pull_route(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GET /tasks/{id} answers from DescribeTaskDetail (404 unknown); POST /vod/pull relays pulled events
+    (it needs API_TOKEN)."""
+    monkeypatch.setenv("API_TOKEN", "tok-vod-http-0123")
+    bearer = {"Authorization": "Bearer tok-vod-http-0123"}
     stack.vod.event_mode = "PULL"
     try:
         event = load_event("cos/put.json")
@@ -115,11 +118,15 @@ def test_task_route_and_pull_route(stack: LocalStack) -> None:
         stack.vod.wait_idle(10)
         task = stack.vod.created_tasks()[0]
         with serving() as url:
-            status, _, answer = fetch(f"{url}/tasks/{task.task_id}")
+            status, _, answer = fetch(f"{url}/tasks/{task.task_id}", "GET", None, **bearer)
             assert status == 200 and answer["element_ids"] == [task.element_id]
             assert answer["outcome"] == "succeeded"
-            assert fetch(f"{url}/tasks/1500000001-CreateAigcAdvancedCustomElement-0t")[0] == 404
-            status, _, answer = fetch(f"{url}/vod/pull", "POST", b"")
+            assert (
+                fetch(f"{url}/tasks/1500000001-CreateAigcAdvancedCustomElement-0t", "GET", None, **bearer)[0]
+                == 404
+            )
+            assert fetch(f"{url}/vod/pull", "POST", b"")[0] == 401
+            status, _, answer = fetch(f"{url}/vod/pull", "POST", b"", **bearer)
             assert status == 200 and answer["relayed"] == 1
         assert len(completions(stack)) == 1
     finally:

@@ -114,7 +114,13 @@ def test_decoding_gives_back_the_job_and_its_session(monkeypatch: pytest.MonkeyP
     assert decoded.request == job(context="c1").request and decoded.source == job().source
     assert (decoded.receipt_bucket, decoded.receipt_storage) == ("media-1250000000", "cos")
     services.fake.put("media-1250000000", "elements/hero.mp4", mp4_bytes(5))  # changed meanwhile
-    media = resolve_media(decoded.request, services.settings, lambda _: services.fake, decoded.known_objects)
+    media = resolve_media(
+        decoded.request,
+        services.settings,
+        lambda _: services.fake,
+        decoded.known_objects,
+        upload_bucket=decoded.source.bucket,
+    )
     assert build_params(decoded.request, media, default_sub_app_id=None)["SessionId"] == outcome.session_id
 
 

@@ -15,6 +15,7 @@ from lib.http_api import MAX_BODY_BYTES, answer, serve
 from lib.invocation import Invocation
 from lib.jobs import Outcome
 from lib.receipts import ReceiptStore, Summary
+from lib.settings import load_settings
 from tests.fakes import FakeStorage
 from tests.http_fakes import OfflineServices, body_of, offline, recorded_dispatch, request
 
@@ -24,6 +25,7 @@ IMAGES = {
     "refer_images": [f"cos://{B}/library/mascot/left.png"],
 }
 TOKEN = "tok-0123456789abcdef"
+FOLDER_ENV = {"MEDIA_BUCKETS": B}  # from-folder reads only buckets listed there
 LIMITED = VodError("v", code="RequestLimitExceeded", retryable=True)
 LIMITED.retry_after = 0.5
 
@@ -32,18 +34,81 @@ def call(services: OfflineServices, *args: Any, **kwargs: Any) -> Any:
     return serve(lambda: request(*args, **kwargs), services)
 
 
-def test_health_is_open_names_missing_settings_and_reveals_no_values() -> None:
-    """GET /health answers without a token, lists unset settings, and never shows a value."""
+def test_health_is_open_and_names_missing_settings_only_to_the_token_holder() -> None:
+    """GET /health answers without a token; only with it does the answer list unset settings; never a
+    value. (Finding 6 of issue 16: the list used to go to anyone.)"""
     secrets = {
         "API_TOKEN": TOKEN,
         "CALLBACK_SECRET": "whsec-very-secret",
         "CALLBACK_URL": "https://h.example/x",
     }
-    response = call(offline(secrets), "GET", "/health")
-    assert response.status == 200
-    assert body_of(response) == {"status": "ok", "missing": ["VOD_SUBAPP_ID", "RECEIPT_BUCKET"]}
-    for value in (*secrets.values(), "offline-key"):
-        assert value not in response.body
+    anonymous = call(offline(secrets), "GET", "/health")
+    assert anonymous.status == 200 and body_of(anonymous) == {"status": "ok"}
+    authorised = call(offline(secrets), "GET", "/health", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert authorised.status == 200
+    assert body_of(authorised) == {
+        "status": "ok",
+        "missing": [],
+        "unset": ["VOD_SUBAPP_ID", "RECEIPT_BUCKET"],
+    }
+    for response in (anonymous, authorised):
+        for value in (*secrets.values(), "offline-key"):
+            assert value not in response.body
+
+
+def test_health_is_503_when_the_function_cannot_work() -> None:
+    """No credentials: 503 unavailable with Retry-After; the names go to the token holder only, and
+    without API_TOKEN to no one (issue 12: it used to be 200 ok with a list anyone could read)."""
+    services = OfflineServices(load_settings({"API_TOKEN": TOKEN}))
+    services._environ = {}  # no credentials at all
+    anonymous = call(services, "GET", "/health")
+    assert anonymous.status == 503 and body_of(anonymous) == {"status": "unavailable"}
+    assert anonymous.headers["Retry-After"]
+    authorised = call(services, "GET", "/health", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert authorised.status == 503
+    assert body_of(authorised)["missing"] == ["TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY"]
+    no_token = OfflineServices(load_settings({}))
+    no_token._environ = {}
+    open_deployment = call(no_token, "GET", "/health", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert open_deployment.status == 503 and body_of(open_deployment) == {"status": "unavailable"}
+    assert call(offline(), "GET", "/health").status == 200  # credentials, nothing else: it can work
+
+
+def test_pull_route_needs_the_token_and_is_refused_without_one() -> None:
+    """POST /vod/pull: 401 without the right token when API_TOKEN is set; 403 to everyone when it is not
+    (finding 6: it used to be open). Nothing is pulled either way."""
+    with mock.patch("lib.http_vod_routes.pull_cycle") as pull:
+        assert call(offline({"API_TOKEN": TOKEN}), "POST", "/vod/pull").status == 401
+        unset = call(offline(), "POST", "/vod/pull", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert unset.status == 403 and body_of(unset)["error"]["code"] == "Forbidden"
+        assert "API_TOKEN" in body_of(unset)["error"]["message"]
+        assert pull.call_count == 0
+        pull.return_value = {"pulled": 0}
+        ok = call(
+            offline({"API_TOKEN": TOKEN}), "POST", "/vod/pull", headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        assert ok.status == 200 and pull.call_count == 1
+
+
+def test_from_folder_outside_media_buckets_is_refused_before_any_storage_call() -> None:
+    """A folder in a bucket not in MEDIA_BUCKETS: 400 naming folder and the rule, whether or not the
+    bucket or folder exists (finding 2: 400 versus 202 told a caller what exists), no storage call."""
+    storage = FakeStorage()
+    put_folder(storage, {"frontal.png": b"f", "left.png": b"l", "element.json": b"{}"})
+    answers = []
+    for bucket in (B, "no-such-bucket"):
+        with recorded_dispatch() as jobs, mock.patch.object(storage, "list_folder") as listing:
+            response = call(
+                offline(storage=storage),
+                "POST",
+                "/elements/from-folder",
+                {"folder": f"cos://{bucket}/elements/hero/"},
+            )
+        assert response.status == 400 and jobs == [] and listing.call_count == 0
+        (detail,) = body_of(response)["error"]["details"]
+        assert detail["field"] == "folder" and "MEDIA_BUCKETS" in detail["problem"]
+        answers.append(response.body)
+    assert answers[0] == answers[1]  # nothing tells the two apart
 
 
 @pytest.mark.parametrize(
@@ -362,7 +427,7 @@ def test_bad_folder_addresses_are_400(body: Any, code: str, field: str) -> None:
     """Only cos:// or s3:// folders directly under ELEMENT_PREFIX in a valid bucket; nothing is read."""
     storage = mock.Mock(spec=FakeStorage)
     with recorded_dispatch() as jobs:
-        response = call(offline(storage=storage), "POST", "/elements/from-folder", body)
+        response = call(offline(FOLDER_ENV, storage=storage), "POST", "/elements/from-folder", body)
     error = body_of(response)["error"]
     assert (
         response.status == 400 and error["code"] == code and field in [d["field"] for d in error["details"]]
@@ -373,7 +438,7 @@ def test_bad_folder_addresses_are_400(body: Any, code: str, field: str) -> None:
 def test_folder_without_manifest_is_not_ready() -> None:
     """Images but no element.json: 400 FolderNotReady, nothing submitted."""
     storage = FakeStorage()
-    services = offline(storage=storage)
+    services = offline(FOLDER_ENV, storage=storage)
     put_folder(storage, {"frontal.png": b"f", "left.png": b"l"})
     with recorded_dispatch() as jobs:
         response = call(services, "POST", "/elements/from-folder", {"folder": f"cos://{B}/elements/hero/"})
@@ -383,7 +448,7 @@ def test_folder_without_manifest_is_not_ready() -> None:
 def test_complete_folder_is_assembled_and_dispatched_as_http() -> None:
     """A complete folder becomes the job its upload would make, with source.kind http."""
     storage = FakeStorage()
-    services = offline(storage=storage)
+    services = offline(FOLDER_ENV, storage=storage)
     put_folder(storage, {"frontal.png": b"f", "left.png": b"l", "element.json": b'{"description": "d"}'})
     with recorded_dispatch() as jobs:
         response = call(services, "POST", "/elements/from-folder", {"folder": f"cos://{B}/elements/hero"})
@@ -398,7 +463,7 @@ def test_complete_folder_is_assembled_and_dispatched_as_http() -> None:
 def test_broken_manifest_is_400_invalid_manifest() -> None:
     """A manifest that breaks a rule: 400 InvalidManifest naming the field, not dispatched."""
     storage = FakeStorage()
-    services = offline(storage=storage)
+    services = offline(FOLDER_ENV, storage=storage)
     put_folder(
         storage, {"frontal.png": b"f", "left.png": b"l", "element.json": b'{"name": "' + b"n" * 30 + b'"}'}
     )
@@ -423,7 +488,10 @@ def test_folder_storage_errors(error: StorageError, status: int) -> None:
     storage = mock.Mock(spec=FakeStorage)
     storage.list_folder.side_effect = error
     response = call(
-        offline(storage=storage), "POST", "/elements/from-folder", {"folder": f"cos://{B}/elements/hero/"}
+        offline(FOLDER_ENV, storage=storage),
+        "POST",
+        "/elements/from-folder",
+        {"folder": f"cos://{B}/elements/hero/"},
     )
     assert response.status == status
 
@@ -435,3 +503,15 @@ def test_error_answers_stay_small_whatever_was_sent() -> None:
     details = body_of(response)["error"]["details"]
     assert response.status == 400 and len(details) == 50 and len(response.body) < 60_000
     assert all(len(d["field"]) <= 500 for d in details)
+
+
+def test_a_huge_error_scrubs_only_what_it_answers() -> None:
+    """Finding 6 of issue 16: every detail was scrubbed before the first 50 were kept (seconds of CPU on
+    a large invalid body). Now at most 50 details, each cut, are scrubbed: the count does not grow."""
+    details = tuple(FieldProblem(f"tags[{i}]", "x" * 5000) for i in range(20000))
+    error = InputError("too much", details=details)
+    with mock.patch("lib.http_api.redact", side_effect=lambda text: text) as scrub:
+        response = http_api.error_response(error)
+    assert len(body_of(response)["error"]["details"]) == 50
+    assert scrub.call_count <= 2 * 50 + 1
+    assert all(len(args[0]) <= 4 * http_api.MAX_TEXT for args, _ in scrub.call_args_list)

@@ -37,3 +37,29 @@ def test_formatter_writes_one_json_object_with_extras() -> None:
     record.session_id = "er-1"
     entry = json.loads(JsonFormatter().format(record))
     assert entry["message"] == "hello you" and entry["session_id"] == "er-1" and entry["level"] == "INFO"
+
+
+def test_percent_encoded_and_json_forms_are_redacted() -> None:
+    """Finding 4 of issue 16: the signature survived when the URL was percent-encoded (once or twice),
+    or sat in JSON as a name/value pair; the secret key and the session token did in encoded forms."""
+    from urllib.parse import quote
+
+    url = "https://b.cos.myqcloud.com/k.png?q-ak=AKIDx&q-signature=c0ffee11&x-cos-security-token=t0k3n+/="
+    env = {"TENCENTCLOUD_SECRETKEY": "key+/with=odd&chars", "TENCENTCLOUD_SESSIONTOKEN": "t0k3n+/="}
+    for text in (
+        quote(url),
+        quote(url, safe=""),
+        quote(quote(url, safe=""), safe=""),
+        json.dumps({"q-signature": "c0ffee11", "X-Amz-Security-Token": "t0k3n+/="}),
+        f"key {quote(env['TENCENTCLOUD_SECRETKEY'], safe='')}, {json.dumps(env['TENCENTCLOUD_SECRETKEY'])}",
+    ):
+        out = redact(text, env)
+        for secret in ("c0ffee11", "t0k3n", "AKIDx", "key+/with", "key%2B%2Fwith"):
+            assert secret not in out, (secret, out)
+        assert "[redacted]" in out
+
+
+def test_scrubbing_keeps_ordinary_text() -> None:
+    """Words that merely contain a parameter name, and names without a value, stay as they are."""
+    text = "designation=3, consign=ok, tokens are counted; the Signature: check failed; q-sign-time=1-2"
+    assert redact(text, {}) == text

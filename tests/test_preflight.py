@@ -274,9 +274,11 @@ def test_resolve_media_refuses_before_any_url_is_made(media_files: dict[str, Pat
     storage.put(B, "elements/square.mp4", media_files["square.mp4"].read_bytes())
     request = parse_request({"video": f"cos://{B}/elements/square.mp4"})
     with pytest.raises(MediaError, match=r"video elements/square\.mp4 is 1080x1080"):
-        resolve_media(request, ON, lambda kind: storage)
+        resolve_media(request, ON, lambda kind: storage, upload_bucket=B)
     storage.put(B, "elements/square.mp4", media_files["landscape-last.mp4"].read_bytes())
-    assert resolve_media(request, ON, lambda kind: storage)[request.video or ""].url.startswith("https://")
+    assert resolve_media(request, ON, lambda kind: storage, upload_bucket=B)[
+        request.video or ""
+    ].url.startswith("https://")
 
 
 # --------------------------------------------------------------------------- https:// references

@@ -13,16 +13,28 @@ from typing import Any
 import pytest
 import requests
 
-from devstack.webhook_receiver import DROPPED, Delivery, WebhookReceiver, main, verify_signature
+from devstack.webhook_receiver import (
+    DROPPED,
+    Delivery,
+    WebhookReceiver,
+    destination_key,
+    main,
+    verify_signature,
+)
 
 SECRET = "whsec-test"
 
 
-def sign(body: bytes, secret: str = SECRET, t: int | None = None) -> str:
-    """The X-Element-Signature header for body, computed here independently."""
+KEY = "er-1:element.submitted"
+
+
+def sign(body: bytes, secret: str = SECRET, t: int | None = None, key: str = KEY) -> str:
+    """The X-Element-Signature header for body and Idempotency-Key ``key``, computed here independently:
+    v1 over "<t>.<body>", v2 over "<t>.<key>.<body>"."""
     t = int(time.time()) if t is None else t
     mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
+    mac2 = hmac.new(secret.encode(), f"{t}.{key}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac},v2={mac2}"
 
 
 def post(
@@ -30,7 +42,7 @@ def post(
     payload: dict[str, Any] | None = None,
     *,
     event: str = "element.submitted",
-    key: str = "er-1:element.submitted",
+    key: str = KEY,
     signature: str | None = None,
     body: bytes | None = None,
     timeout: float = 5.0,
@@ -41,7 +53,7 @@ def post(
     headers = {
         "Content-Type": "application/json",
         "X-Element-Event": event,
-        "X-Element-Signature": sign(body) if signature is None else signature,
+        "X-Element-Signature": sign(body, key=key) if signature is None else signature,
         "Idempotency-Key": key,
     }
     return requests.post(rx.url, data=body, headers=headers, timeout=timeout)
@@ -140,7 +152,7 @@ def test_any_path_is_recorded(rx: WebhookReceiver) -> None:
     """A delivery to another path on the same port is recorded with that path."""
     body = b'{"event": "element.failed"}'
     url = rx.url.replace("/hook", "/other/path?x=1")
-    headers = {"Content-Type": "application/json", "X-Element-Signature": sign(body)}
+    headers = {"Content-Type": "application/json", "X-Element-Signature": sign(body), "Idempotency-Key": KEY}
     assert requests.post(url, data=body, headers=headers, timeout=5).status_code == 200
     assert rx.deliveries[0].path == "/other/path?x=1"
 
@@ -343,3 +355,35 @@ def test_main_prints_one_line_per_delivery(
     assert "checking signatures" in lines[0]
     assert "200 POST /hook event=element.submitted key=er-1:element.submitted signature=ok" in lines[1]
     assert "401 POST /hook event=- key=- signature=INVALID" in lines[2]
+
+
+def test_v2_covers_the_idempotency_key(rx: WebhookReceiver) -> None:
+    """Issue 16, finding 5: a delivery replayed under another Idempotency-Key fails v2 (v1 alone would
+    pass); the same delivery under its own key is accepted."""
+    body = b'{"event": "element.submitted", "session_id": "er-1"}'
+    header = sign(body, key="er-1:element.submitted")
+    assert post(rx, body=body, signature=header, key="er-1:element.submitted").status_code == 200
+    assert post(rx, body=body, signature=header, key="er-2:element.submitted").status_code == 401
+    assert verify_signature(SECRET, header, body, idempotency_key="er-1:element.submitted")
+    assert not verify_signature(SECRET, header, body, idempotency_key="er-2:element.submitted")
+    assert verify_signature(SECRET, header, body)  # v1: the first contract, the body alone
+
+
+def test_for_host_verifies_with_the_derived_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--for-host HOST makes the receiver check the key derived for HOST from --secret, not the secret."""
+    seen: list[WebhookReceiver] = []
+    original_start = WebhookReceiver.start
+
+    def start(self: WebhookReceiver) -> WebhookReceiver:
+        seen.append(self)
+        return original_start(self)
+
+    def stop_at_once() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(WebhookReceiver, "start", start)
+    monkeypatch.setattr("devstack.webhook_receiver._wait_forever", stop_at_once)
+    assert main(["--port", "0", "--secret", SECRET, "--for-host", "Hooks.Example.com"]) == 0
+    assert seen[0].secret == destination_key(SECRET, "hooks.example.com") != SECRET
+    with pytest.raises(SystemExit):
+        main(["--port", "0", "--for-host", "hooks.example.com"])

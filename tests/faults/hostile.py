@@ -20,7 +20,7 @@ from urllib.parse import quote, quote_plus
 from hypothesis import strategies as st
 
 from devstack.samples import body_for
-from lib.errors import RelayError, StorageError, UnknownEventError
+from lib.errors import RelayError, StorageError, UnknownEventError, VodError
 from lib.invocation import Invocation
 from lib.services import Services
 from lib.settings import load_settings
@@ -40,6 +40,7 @@ ENV = {
     "TENCENTCLOUD_REGION": "ap-guangzhou",
     "VOD_SUBAPP_ID": "1500000001",
     "API_TOKEN": "hostile-api-token-0123456789",
+    "MEDIA_BUCKETS": BUCKET,
 }
 CREDENTIALS = {"TENCENTCLOUD_SECRETID": "AKIDhostile", "TENCENTCLOUD_SECRETKEY": "hostile-secret-key"}
 DNS = {ALLOWED_HOST: "93.184.216.34", "private.example.com": "10.1.2.3"}
@@ -354,8 +355,23 @@ def _on_the_wire(bucket: str, key: str) -> None:
         raise StorageError("no such bucket", code="NoSuchBucket")
 
 
+VOD_TASK_ID = "1500000001-CreateAigcAdvancedCustomElement-abct"
+VOD_SESSION_ID = "er-d78020a177f910121c9c8a5dd4ebef572c8fa0db"
+VOD_ELEMENT_ID = "858449709428916275"
+VOD_TASK = {
+    "TaskId": VOD_TASK_ID,
+    "Status": "FINISH",
+    "ErrCode": 0,
+    "ErrCodeExt": "",
+    "Message": "",
+    "Output": {"InfoList": [{"ElementId": VOD_ELEMENT_ID, "ElementInfo": "{}"}]},
+    "SessionId": VOD_SESSION_ID,
+}
+
+
 class FakeVod:
-    """Accepts every element once per SessionId; PullEvents answers what the test drew."""
+    """Accepts every element once per SessionId; PullEvents answers what the test drew;
+    DescribeTaskDetail knows one finished task (``VOD_TASK``) and no other."""
 
     def __init__(self, pulled: Any = None) -> None:
         self.sessions: set[str] = set()
@@ -375,6 +391,15 @@ class FakeVod:
         if action == "PullEvents":
             pulled, self.pulled = self.pulled, None
             return {"EventSet": pulled} if pulled is not None else {"EventSet": []}
+        if action == "DescribeTaskDetail":
+            if params.get("TaskId") != VOD_TASK_ID:
+                raise VodError("no such task", code="InvalidParameterValue.TaskId")
+            task = json.loads(json.dumps(VOD_TASK))
+            return {
+                "TaskType": "CreateAigcAdvancedCustomElement",
+                "Status": "FINISH",
+                "CreateAigcAdvancedCustomElementTask": task,
+            }
         return {}
 
 

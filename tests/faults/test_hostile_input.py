@@ -16,13 +16,14 @@ import os
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import unquote
+from unittest import mock
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from devstack.webhook_receiver import verify_signature
+from devstack.webhook_receiver import destination_key, verify_signature
 from lib.errors import InputError, UnknownEventError
 from lib.logs import JsonFormatter
 from lib.request_model import MAX_NAME, parse_request
@@ -135,8 +136,14 @@ def check_posted(posted: Posted) -> None:
         body = json.loads(raw)
         assert headers["X-Element-Event"] == body["event"]
         assert body["event"] in ("element.submitted", "element.failed", "element.completed")
-        assert verify_signature(ENV["CALLBACK_SECRET"], headers["X-Element-Signature"], raw)
-        assert unquote(headers["Idempotency-Key"]) == f"{body['session_id']}:{body['event']}"
+        secret = ENV["CALLBACK_SECRET"]
+        if url != ENV["CALLBACK_URL"]:  # a per-request destination: a key of its own
+            secret = destination_key(secret, urlsplit(url).hostname or "")
+            assert not verify_signature(ENV["CALLBACK_SECRET"], headers["X-Element-Signature"], raw)
+        key = headers["Idempotency-Key"]
+        assert verify_signature(secret, headers["X-Element-Signature"], raw, idempotency_key=key)
+        assert not verify_signature(secret, headers["X-Element-Signature"], raw, idempotency_key=key + "x")
+        assert unquote(key) == f"{body['session_id']}:{body['event']}"
         if body["event"] == "element.failed":
             check_error(body["error"])
         text = raw.decode("utf-8")
@@ -160,12 +167,14 @@ def check_writes(written: set[tuple[str, str]]) -> None:
             assert name not in ("", ".", "..") and not any(ord(c) < 32 for c in name), key
 
 
-def run_event(kind: str, event: Any, *, manifest: bytes = b"{}", pulled: Any = None) -> Any:
+def run_event(
+    kind: str, event: Any, *, manifest: bytes = b"{}", pulled: Any = None, posted: Posted | None = None
+) -> Any:
     """Recognise and handle ``event`` as main_handler does, with the fakes; check everything after."""
     HOSTILE_EXAMPLES[kind] += 1
     storage = seeded_storage(manifest)
     before = set(storage.objects)
-    posted: Posted = []
+    posted = [] if posted is None else posted
     answer: Any = None
     with offline(posted):
         try:
@@ -253,8 +262,17 @@ def test_callers_own_session_ids_keep_receipts_in_their_folder(session_id: str) 
 @PROPERTY
 @given(hostile.vod_events)
 def test_vod_event_notifications(event: dict[str, Any]) -> None:
-    """VOD completion events with missing, mistyped or hostile fields."""
-    run_event("vod events", event)
+    """VOD completion events with missing, mistyped or hostile fields, pushed: whatever they claim,
+    only what DescribeTaskDetail confirms is relayed, as VOD reports it (issue 16, finding 1)."""
+    posted: Posted = []
+    answer = run_event("vod events", event, posted=posted)
+    for _, raw, _ in posted:
+        body = json.loads(raw)
+        assert body["event"] == "element.completed"
+        assert (body["task_id"], body["session_id"]) == (hostile.VOD_TASK_ID, hostile.VOD_SESSION_ID)
+        assert body["element_ids"] == [hostile.VOD_ELEMENT_ID] and body["status"] == "succeeded"
+    if answer is not None and answer.get("status") == "relayed":
+        assert len(posted) == 1
 
 
 @PROPERTY
@@ -340,3 +358,147 @@ def test_queue_messages(kind: str, bodies: list[Any]) -> None:
     answer = run_event(f"queue ({kind})", queue_event(kind, bodies))
     if kind == "sqs":
         assert answer["batchItemFailures"] == []
+
+
+# ------------------------------------------------------------------------------- trust boundaries
+
+other_buckets = st.sampled_from(
+    [
+        "other-bucket-1250000000",
+        f"{BUCKET}.evil",
+        BUCKET.upper(),
+        f"{BUCKET}-x",
+        "private-bucket",
+        RECEIPT_BUCKET,
+    ]
+)
+media_keys = st.one_of(
+    st.sampled_from(["library/front.png", f"{RECEIPT_PREFIX}er-1.json", f"/{RECEIPT_PREFIX}er-1.png"]),
+    st.builds(lambda k: f"{RECEIPT_PREFIX}{k}.png", hostile.hostile_text),
+)
+
+
+@PROPERTY
+@given(
+    st.one_of(other_buckets, st.just(BUCKET)), media_keys, st.sampled_from(["frontal_image", "refer_images"])
+)
+def test_media_outside_the_allowed_buckets_is_never_read(bucket: str, key: str, field: str) -> None:
+    """A cos:// reference outside MEDIA_BUCKETS, or under RECEIPT_PREFIX anywhere, is refused naming the
+    field, before any storage call: no HEAD, no presigned URL, no VOD call (issue 16, finding 2)."""
+    ref = f"cos://{bucket}/{key}"
+    request = {
+        "frontal_image": f"cos://{BUCKET}/library/front.png",
+        "refer_images": [f"cos://{BUCKET}/library/left.png"],
+    }
+    request[field] = ref if field == "frontal_image" else [ref]
+    storage = seeded_storage()
+    touched: list[tuple[str, str]] = []
+    real_obj = storage._obj
+
+    def watched(b: str, k: str) -> Any:
+        touched.append((b, k))
+        return real_obj(b, k)
+
+    posted: Posted = []
+    vod = FakeVod()
+    HOSTILE_EXAMPLES["media references outside the boundary"] += 1
+    with offline(posted), mock.patch.object(storage, "_obj", watched):
+        answer = infer_source(request).handle(request, FakeServices(storage, vod))
+    allowed_ref = bucket == BUCKET and not key.lstrip("/").startswith(RECEIPT_PREFIX)
+    if allowed_ref:
+        return  # the control group: inside the boundary it is read as any other reference
+    # refused by the boundary (InvalidMedia), or earlier by the request model (a control character)
+    assert answer["status"] == "failed", answer
+    assert answer["error"]["code"] in ("InvalidMedia", "InvalidElementRequest"), answer
+    fields = [d["field"] for d in answer["error"]["details"]]
+    assert fields and all(f.startswith(field) for f in fields), fields
+    assert (bucket, key) not in touched and vod.created == []
+
+
+planted_names = st.sampled_from(
+    ["X-Amz-Signature", "X-Amz-Security-Token", "X-Amz-Credential", "q-signature", "q-ak",
+     "x-cos-security-token", "Signature", "x-amz-signature", "Q-SIGNATURE"]
+)  # fmt: skip
+planted_values = st.text(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=12, max_size=40
+)
+encodings = st.sampled_from(
+    [
+        lambda s: s,
+        lambda s: quote(s, errors="surrogatepass"),
+        lambda s: quote(s, safe="", errors="surrogatepass"),
+        lambda s: quote(quote(s, safe="", errors="surrogatepass"), safe=""),
+        lambda s: json.dumps({"url": s}),
+        lambda s: json.dumps(json.dumps({"url": s})),
+    ]
+)
+
+
+@PROPERTY
+@given(hostile.hostile_text, planted_names, planted_values, hostile.hostile_text, encodings)
+def test_planted_signatures_are_scrubbed_in_any_encoding(
+    before: str, name: str, value: str, after: str, encode: Any
+) -> None:
+    """A presigned query value, plain, percent-encoded once or twice, or inside JSON, surrounded by
+    hostile text, never survives ``redact`` (issue 16, finding 4)."""
+    from lib.logs import redact
+
+    assume(value not in encode(before + " " + after))  # the planted value only where it is planted
+    HOSTILE_EXAMPLES["planted signatures"] += 1
+    url = f"https://{BUCKET}.cos.ap-guangzhou.myqcloud.com/a.png?q-sign-algorithm=sha1&{name}={value}&x=1"
+    text = encode(before + url + " " + after)
+    assert value not in redact(text, {})
+
+
+private_v4 = st.one_of(
+    st.ip_addresses(v=4, network="10.0.0.0/8"),
+    st.ip_addresses(v=4, network="127.0.0.0/8"),
+    st.ip_addresses(v=4, network="169.254.0.0/16"),
+    st.ip_addresses(v=4, network="172.16.0.0/12"),
+    st.ip_addresses(v=4, network="192.168.0.0/16"),
+    st.ip_addresses(v=4, network="100.64.0.0/10"),
+)
+wrappings = st.sampled_from(
+    [
+        lambda v4: f"::ffff:{v4}",
+        lambda v4: f"::{v4}",
+        lambda v4: f"64:ff9b::{v4}",
+        lambda v4: f"64:ff9b:1::{v4}",
+        lambda v4: f"2002:{int(v4) >> 16:04x}:{int(v4) & 0xFFFF:04x}::1",
+    ]
+)
+
+
+@PROPERTY
+@given(private_v4, wrappings)
+def test_private_addresses_are_refused_in_every_ipv6_wrapping(v4: Any, wrap: Any) -> None:
+    """An allowed callback host resolving to a private, loopback, link-local or CGNAT address wrapped
+    in IPv4-mapped, IPv4-compatible, NAT64 or 6to4 form is refused (issue 16, finding 6)."""
+    from lib.callbacks import check_callback_url
+    from lib.settings import load_settings
+
+    HOSTILE_EXAMPLES["wrapped private addresses"] += 1
+    address = wrap(v4)
+    with pytest.raises(InputError) as info:
+        check_callback_url("https://hooks.example.com/x", load_settings(ENV), resolve=lambda host: [address])
+    assert info.value.details[0].field == "callback_url"
+
+
+@PROPERTY
+@given(
+    st.fixed_dictionaries({}, optional={"Sign": json_values, "T": json_values}),
+    st.dictionaries(st.sampled_from(["Sign", "T", "sign", "t", "X"]), hostile.hostile_text, max_size=3),
+)
+def test_push_signatures_refuse_anything_malformed_cleanly(
+    content: dict[str, Any], headers: dict[str, str]
+) -> None:
+    """Any Sign/T in the body or the headers: accepted only when valid, else a SignatureError (a 401),
+    never another exception (issue 16, finding 6: a non-ASCII Sign was a 500)."""
+    from lib.completion import SignatureError, verify_push
+
+    HOSTILE_EXAMPLES["push signatures"] += 1
+    try:
+        verify_push(content, headers, "k3yHostile")
+    except SignatureError:
+        return
+    raise AssertionError(f"accepted: {content!r} {headers!r}")

@@ -5,19 +5,23 @@ the function writes under RECEIPT_PREFIX only and ignores its own receipts.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
+import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import quote_plus, unquote
+from urllib.parse import quote, quote_plus, unquote
 
 import pytest
+import requests
 
 from devstack.vod_emulator import Fault
+from devstack.webhook_receiver import WebhookReceiver, destination_key
 from lib.assemble import MAX_MANIFEST_BYTES, Broken, Upload, plan_upload
 from lib.callbacks import check_callback_url
 from lib.errors import InputError
@@ -28,6 +32,7 @@ from tests.conftest import load_event
 from tests.faults.conftest import World
 from tests.faults.hostile import ENV, FakeServices, FakeVod, offline, seeded_storage
 from tests.test_docs_and_config import readme_verifier
+from tests.test_serve import fetch, serving
 
 HTTP_READY = importlib.util.find_spec("devstack.http_events") is not None
 QUEUE_READY = importlib.util.find_spec("lib.sources.sqs") is not None
@@ -169,6 +174,13 @@ ALLOW = load_settings({"CALLBACK_ALLOWED_HOSTS": "hooks.example.com,api.partner.
         "::ffff:127.0.0.1",
         "::ffff:169.254.169.254",
         "::",
+        # finding 6 of issue 16: NAT64, 6to4 and IPv4-compatible forms passed
+        "64:ff9b::a9fe:a9fe",
+        "64:ff9b::7f00:1",
+        "2002:a9fe:a9fe::1",
+        "2002:0a00:0001::",
+        "::a9fe:a9fe",
+        "::7f00:1",
     ],
 )
 def test_allow_listed_host_resolving_to_a_private_address_is_refused(
@@ -382,3 +394,221 @@ def test_receipt_events_are_ignored_no_self_triggering(world: World) -> None:
             assert [r["status"] for r in world.invoke(replay).records()] == ["ignored"]
     assert (len(world.stack.vod.calls), len(world.proxy.seen)) == (calls, seen)
     world.finish("security: receipt events ignored")
+
+
+# -------------------------------------------------------------------- trust boundaries (issue 16)
+
+KEY = "k3ySignLocal"
+
+
+def completions(world: World) -> list[dict[str, Any]]:
+    return [d.json for d in world.stack.webhook.deliveries if d.event == "element.completed"]
+
+
+def vod_push(url: str, content: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    status, _, answer = fetch(f"{url}/vod/events", "POST", json.dumps(content).encode(), **(headers or {}))
+    return status, answer
+
+
+def signed_pair(expiry: int | None = None) -> dict[str, str]:
+    """A Sign/T pair as VOD sends it (md5(key + T)); as good as one captured from a genuine push."""
+    t = str(expiry or int(time.time()) + 600)
+    return {"Sign": hashlib.md5(f"{KEY}{t}".encode()).hexdigest(), "T": t}  # noqa: S324 - VOD's scheme
+
+
+def test_forged_pushes_unsigned_and_signed_with_replay_change_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding 1: a push naming a real session with an invented TaskId and ElementId, unsigned (no
+    VOD_EVENT_SIGN_KEY) or carrying a valid captured Sign/T, is answered 2xx and relayed to no one; the
+    receipt is not marked; the genuine completion is still relayed, with VOD's element id."""
+    event = load_event("direct/request.json")
+    world.stage(event)
+    submitted = world.invoke(event).result
+    session_id, task_id = submitted["session_id"], submitted["task_id"]
+    world.stack.vod.wait_idle(10)
+    genuine = world.stack.vod.events[-1]
+    forged = {
+        "EventType": "CreateAigcAdvancedCustomElementCompleteEvent",
+        "CreateAigcAdvancedCustomElementCompleteEvent": {
+            "TaskId": "1500000001-CreateAigcAdvancedCustomElement-f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0t",
+            "Status": "FINISH",
+            "ErrCodeExt": "",
+            "SessionId": session_id,
+            "Output": {"InfoList": [{"ElementId": "111111111111111111", "ElementInfo": "{}"}]},
+        },
+    }
+    same_task = json.loads(json.dumps(forged))
+    same_task["CreateAigcAdvancedCustomElementCompleteEvent"]["TaskId"] = task_id
+    with serving() as url:
+        for body in (forged, same_task):
+            status, answer = vod_push(url, body)  # VOD_EVENT_SIGN_KEY unset: unverified, yet harmless
+            assert (status, answer["status"]) == (200, "ignored") and "not relayed" in answer["note"]
+        monkeypatch.setenv("VOD_EVENT_SIGN_KEY", KEY)
+        for body in (forged, same_task):
+            status, answer = vod_push(url, {**body, **signed_pair()})  # a replayed pair carries any body
+            assert (status, answer["status"]) == (200, "ignored")
+        assert completions(world) == []
+        receipt = [r for r in world.receipts() if r["session_id"] == session_id]
+        assert [r["state"] for r in receipt] == ["relayed"]
+        status, answer = vod_push(url, {**genuine, **signed_pair()})
+        assert (status, answer["status"]) == (200, "relayed")
+        status, answer = vod_push(url, {**same_task, **signed_pair()})  # after it, still nothing
+        assert status == 200 and answer["status"] in ("ignored", "duplicate")
+    [body] = completions(world)
+    assert body["element_ids"] == [world.stack.vod.tasks[task_id].element_id]
+    assert "111111111111111111" not in json.dumps(world.stack.webhook.deliveries[-1].json)
+    world.finish("security: forged completion pushes", completions=False)
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"Sign": "ü" * 32}, 401),  # finding 6: a TypeError, 500
+        ({"Sign": "\ud800" * 32}, 401),
+        ({"Sign": ["x"]}, 401),
+        ({"T": "١٧٩٩٩٩٩٩٩٩"}, 401),
+        ({"T": str(int(time.time()) + 86400 * 3650)}, 401),  # finding 1: T had no upper bound
+    ],
+)
+def test_hostile_sign_and_t_are_401(
+    world: World, monkeypatch: pytest.MonkeyPatch, change: dict[str, Any], status: int
+) -> None:
+    """A push with a non-ASCII, mistyped or far-future Sign/T is a 401, never a 500; nothing is relayed."""
+    monkeypatch.setenv("VOD_EVENT_SIGN_KEY", KEY)
+    content = {**load_event("vod/completed.json"), **signed_pair(), **change}
+    with serving() as url:
+        got, answer = vod_push(url, content)
+    assert got == status and answer["error"]["code"] == "InvalidEventSignature"
+    assert completions(world) == []
+
+
+def test_media_outside_the_allowed_buckets_is_refused_without_a_trace(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding 2: a cos:// reference to another bucket, or to a receipt, is refused naming the field,
+    with no HEAD or presigned URL for it and no VOD call; an existing and a missing object get the same
+    answer; MEDIA_BUCKETS opens a bucket."""
+    world.stack.make_bucket("private-bucket-1250000000")
+    world.put("private-bucket-1250000000", "secret.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64)
+    event = load_event("direct/request.json")
+    world.stage(event)
+    world.invoke(event)  # a receipt in RECEIPT_BUCKET to aim at
+    world.stack.vod.wait_idle(10)
+    receipt_key = next(
+        item["Key"]
+        for item in world.stack.s3.list_objects_v2(Bucket=world.stack.receipt_bucket)["Contents"]
+        if not item["Key"].startswith(".element-receipts/index/")
+    )
+    calls_before, seen_before = len(world.stack.vod.calls), len(world.proxy.seen)
+    token = os.environ["API_TOKEN"]
+    answers = []
+    for ref in (
+        "cos://private-bucket-1250000000/secret.png",
+        "cos://private-bucket-1250000000/missing.png",
+        "cos://no-such-bucket-1250000000/secret.png",
+    ):
+        request = dict(event, name="Probe", frontal_image=ref)
+        answer = world.invoke(http_event("POST", "/elements", request, token)).result
+        assert answer["statusCode"] == 400, answer
+        error = json.loads(answer["body"])["error"]
+        assert error["code"] == "InvalidMedia" and [d["field"] for d in error["details"]] == ["frontal_image"]
+        assert "MEDIA_BUCKETS" in error["details"][0]["problem"]
+        answers.append(error)
+    assert answers[0] == answers[1] == answers[2]  # nothing tells what exists
+    receipt_ref = f"cos://{world.stack.receipt_bucket}/{receipt_key}"
+    monkeypatch.setenv("MEDIA_BUCKETS", f"{B},studio-assets,{world.stack.receipt_bucket}")
+    failed = world.invoke(dict(event, name="Receipt", refer_images=[receipt_ref])).result
+    assert failed["status"] == "failed" and failed["error"]["code"] == "InvalidMedia"
+    assert "RECEIPT_PREFIX" in failed["error"]["details"][0]["problem"]
+    assert len(world.stack.vod.calls) == calls_before  # no VOD call for any of them
+    refused = [
+        r for r in world.proxy.seen[seen_before:] if r.bucket.startswith(("private-bucket", "no-such"))
+    ]
+    reads = [
+        r for r in world.proxy.seen[seen_before:] if r.key == receipt_key and r.method in ("GET", "HEAD")
+    ]
+    assert (refused, reads) == ([], [])  # no HEAD, no GET: nothing for the refused references
+    monkeypatch.setenv("MEDIA_BUCKETS", f"{B},studio-assets,private-bucket-1250000000")
+    opened = world.invoke(
+        dict(event, name="Opened", frontal_image="cos://private-bucket-1250000000/secret.png")
+    )
+    assert opened.result["status"] == "submitted"
+    world.finish("security: media confined to allowed buckets", elements=2, failed=1)
+
+
+def test_percent_encoded_presigned_urls_appear_in_no_output(world: World) -> None:
+    """Finding 4: a VOD error message carrying quote(presigned URL), once or twice encoded, reaches the
+    422 answer, the element.failed webhook, the receipt and the logs without its signature or token."""
+    signature, token = "5f2a9c0e7b3d4a1f8e6c2b9d0a7f3e1c5b8d2a4f6e9c1b3d", world.stack.session_token
+    url = (
+        f"https://{B}.cos.ap-guangzhou.myqcloud.com/library/mascot/front.png?q-sign-algorithm=sha1"
+        f"&q-ak=AKIDlocal&q-signature={signature}&x-cos-security-token={token}"
+        f"&X-Amz-Signature={signature}&X-Amz-Security-Token={token}"
+    )
+    echo = f"cannot fetch {quote(url)} (also {quote(quote(url, safe=''), safe='')})"
+    event = load_event("direct/request.json")
+    world.stage(event)
+    world.stack.vod.inject(Fault("error", code="InvalidParameterValue.ElementImageList", message=echo))
+    answer = world.invoke(http_event("POST", "/elements", event, os.environ["API_TOKEN"])).result
+    assert answer["statusCode"] == 422
+    said = world.said()
+    assert "InvalidParameterValue.ElementImageList" in said["webhook requests"] + said["receipts"]
+    for where, text in {**said, "answer": json.dumps(answer)}.items():
+        for value in (signature, token, quote(token, safe=""), "AKIDlocal&"):
+            assert value not in text, f"{value[:12]}… in {where}"
+    world.finish("security: percent-encoded signatures scrubbed", elements=0, failed=1, completions=False)
+
+
+def test_per_request_deliveries_cannot_be_replayed_elsewhere_or_under_another_key(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding 5: a delivery received on an allowed callback host is signed with that host's own key
+    (derived from CALLBACK_SECRET), so replayed to CALLBACK_URL it fails; v2 covers Idempotency-Key, so
+    replayed under a new key it fails too. The host's receiver verifies with the derived key."""
+    monkeypatch.setenv("CALLBACK_ALLOWED_HOSTS", "127.0.0.1")
+    secret = world.stack.callback_secret
+    with WebhookReceiver(secret=destination_key(secret, "127.0.0.1")) as partner:
+        event = load_event("direct/request.json")
+        world.stage(event)
+        assert world.invoke(dict(event, callback_url=partner.url)).result["status"] == "submitted"
+        (got,) = partner.wait_for(1)
+        assert got.signature_valid is True
+        headers = {
+            k: v
+            for k, v in got.headers.items()
+            if k in ("content-type", "x-element-event", "x-element-signature")
+        }
+        for key in (got.idempotency_key or "", "er-replayed:element.submitted"):
+            replay = requests.post(
+                world.stack.webhook.url, data=got.body, headers={**headers, "Idempotency-Key": key}, timeout=5
+            )
+            assert replay.status_code == 401
+        again = requests.post(
+            partner.url,
+            data=got.body,
+            headers={**headers, "Idempotency-Key": "er-new:element.submitted"},
+            timeout=5,
+        )
+        assert again.status_code == 401
+    assert world.stack.webhook.accepted() == []
+    world.finish("security: per-destination callback keys", completions=False)
+
+
+def test_readme_recipe_checks_v2_and_survives_hostile_headers(world: World) -> None:
+    """The README recipe verifies v2 (Idempotency-Key covered) and answers False, never raises, for a
+    non-ASCII or malformed header (finding 6: a non-ASCII v1 raised TypeError)."""
+    verify = readme_verifier()
+    event = load_event("cos/video.json")
+    world.stage(event)
+    world.invoke(event)
+    (delivery,) = world.stack.webhook.wait_for(1)
+    header, body, secret = delivery.headers["x-element-signature"], delivery.body, world.stack.callback_secret
+    key = delivery.idempotency_key or ""
+    assert verify(secret, header, body, key)
+    assert not verify(secret, header, body, key + "x")
+    t = header.split(",")[0]
+    for hostile_header in (f"{t},v1=é", f"{t},v2=é", f"{t},v2=\udcff", "t=١٠٠٠,v2=abc", "v2", ",,,", "t="):
+        assert verify(secret, hostile_header, body, key) is False
+        assert verify(secret, hostile_header, body) is False
+    world.finish("security: README recipe", completions=False)
