@@ -38,12 +38,15 @@ serve: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run.py
 
-# The deployment zip for SCF's Python 3.10 on Linux x86_64: build/element-relay.zip and build/package/
-# (devstack/package.py). Another target: make package PYTHON_VERSION=3.11 PLATFORM=manylinux2014_aarch64
+# The deployment zip (devstack/package.py), for SCF's Python 3.10 on Linux x86_64 by default:
+#   make package                  build/element-relay.zip, build/package/ (Tencent SDKs, no boto3)
+#   make package TARGET=lambda    build/element-relay-lambda.zip, build/package-lambda/ (with boto3)
+# Another runtime: make package PYTHON_VERSION=3.11 PLATFORM=manylinux2014_aarch64
+TARGET ?= scf
 PYTHON_VERSION ?= 3.10
 PLATFORM ?= manylinux2014_x86_64
 package: $(STAMP)
-	$(PY) -m devstack package --python-version $(PYTHON_VERSION) --platform $(PLATFORM)
+	$(PY) -m devstack package --target $(TARGET) --python-version $(PYTHON_VERSION) --platform $(PLATFORM)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis

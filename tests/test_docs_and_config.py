@@ -130,8 +130,10 @@ def test_serverless_yml_is_complete() -> None:
     assert 1 <= inputs["timeout"] <= 900 and 3 <= inputs["initTimeout"] <= 300
     assert inputs["role"].startswith("${env:")
     assert inputs["src"]["src"] == "./build/package"  # devstack/package.py's DEFAULT_TREE
-    for excluded in (".env", "tests/**", "events/**", "devstack/**", "bench/**", "**/__pycache__/**"):
+    for excluded in (".env", "tests/**", "events/**", "devstack/**", "bench/**"):
         assert excluded in inputs["src"]["exclude"]
+    for shipped in ("**/__pycache__/**", "**/*.pyc", "__pycache__", "*.pyc"):  # the package's bytecode
+        assert shipped not in inputs["src"]["exclude"]
     text = (ROOT / "serverless.yml").read_text()
     for field in ("memorySize", "timeout", "initTimeout"):  # each value comes with its reason
         assert re.search(rf"^  # {field} \S+: ", text, re.M), f"no comment explaining {field}"
@@ -182,7 +184,7 @@ def test_sam_template_offers_the_same_function_on_lambda() -> None:
     function = sam_function()
     assert function["Handler"] == "handler.lambda_handler" and resolves_to_main_handler(function["Handler"])
     assert function["Runtime"] == "python3.10" and function["Architectures"] == ["x86_64"]
-    assert function["CodeUri"] == "build/package"
+    assert function["CodeUri"] == "build/package-lambda"  # DEPLOYS["lambda"].tree
     assert function["FunctionUrlConfig"]["AuthType"] in ("NONE", "AWS_IAM")
     events = function["Events"]
     s3 = next(e["Properties"] for e in events.values() if e["Type"] == "S3")
