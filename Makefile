@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck compat unit demo serve bench package clean
+.PHONY: venv test lint typecheck compat unit demo serve stack bench package clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,12 @@ demo: $(STAMP)
 
 serve: $(STAMP)
 	$(PY) -m devstack serve
+
+# The local stand-ins on their own until Ctrl-C (devstack/stack_cli.py), for another shell, SAM or the
+# Serverless Framework: endpoints and credentials printed, and written to build/stack.env (KEY=VALUE)
+# and build/sam-env.json (sam local invoke --env-vars). Ports: make stack STACK_ARGS="--vod-port 9000"
+stack: $(STAMP)
+	$(PY) -m devstack stack --env-file build/stack.env --sam-env-vars build/sam-env.json $(STACK_ARGS)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
