@@ -1,10 +1,15 @@
-"""The whole local stack on 127.0.0.1: moto's S3 server, the VOD emulator and the webhook receiver.
+"""The whole local stack on 127.0.0.1: moto's S3 server, the COS stand-in in front of it, the VOD emulator
+and the webhook receiver.
 
     with LocalStack(vod_options={"task_delay": 0.05}) as stack:
         stack.make_bucket("media-1250000000")
         os.environ.update(stack.env())    # the function under test now talks to the stack
         ...
+        stack.cos.mode = "none"           # the COS stand-in's conditional semantics (back to "cos" on reset)
         stack.reset()                     # between tests: empty storage, emulator and webhook
+
+Objects staged with ``stack.s3`` (boto3 on moto) are the objects the COS stand-in serves under the same
+bucket name: ``stack.cos_client()`` (cos-python-sdk-v5) reaches them with COS signatures.
 
 moto keeps its state per process: every ``ThreadedMotoServer`` (and ``mock_aws``) of one process shares
 it, so ``reset()`` empties them all. Start one stack per test session and reset between tests; stopping
@@ -24,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from devstack.webhook_receiver import WebhookReceiver
 
 if TYPE_CHECKING:
+    from devstack.cos_standin import CosStandIn
     from devstack.vod_emulator import VodEmulator
 
 __all__ = ["LocalStack"]
@@ -61,7 +67,7 @@ class LocalStack:
     # life cycle
 
     def start(self) -> LocalStack:
-        """Start moto's S3 server, the VOD emulator and the webhook receiver; returns self.
+        """Start moto's S3 server, the COS stand-in, the VOD emulator and the webhook receiver; returns self.
 
         If one of them fails to start, the ones already running are stopped before the error propagates.
         """
@@ -70,6 +76,7 @@ class LocalStack:
         with contextlib.ExitStack() as exit_stack:
             exit_stack.callback(self._started.clear)
             self._start_s3(exit_stack)
+            self._start_cos(exit_stack)
             self._start_vod(exit_stack)
             webhook = WebhookReceiver(secret=self.callback_secret, host=self.host).start()
             exit_stack.callback(webhook.stop)
@@ -114,6 +121,18 @@ class LocalStack:
         exit_stack.callback(client.close)
         self._started["s3"] = client
 
+    def _start_cos(self, exit_stack: contextlib.ExitStack) -> None:
+        from devstack.cos_standin import CosStandIn
+
+        cos = CosStandIn(
+            s3_endpoint=self.s3_endpoint,
+            credentials={self.secret_id: (self.secret_key, self.session_token)},
+            region=self.region,
+            host=self.host,
+        ).start()
+        exit_stack.callback(cos.stop)
+        self._started["cos"] = cos
+
     def _start_vod(self, exit_stack: contextlib.ExitStack) -> None:
         from devstack.vod_emulator import VodEmulator
 
@@ -121,6 +140,7 @@ class LocalStack:
             "credentials": {self.secret_id: (self.secret_key, self.session_token)},
             "sub_app_ids": {self.sub_app_id},
             "host": self.host,
+            "cos_endpoint": self.cos_endpoint,
             **self.vod_options,
         }
         vod = VodEmulator(**options).start()
@@ -147,6 +167,32 @@ class LocalStack:
         return self._part("s3")
 
     @property
+    def cos(self) -> CosStandIn:
+        """The COS stand-in (objects in moto; the stack's credentials and region)."""
+        cos: CosStandIn = self._part("cos")
+        return cos
+
+    @property
+    def cos_endpoint(self) -> str:
+        """``http://127.0.0.1:<port>`` of the COS stand-in (requests keep the bucket's domain as Host)."""
+        return self.cos.endpoint
+
+    def cos_client(self) -> Any:
+        """A ``qcloud_cos.CosS3Client`` on the COS stand-in with the stack's credentials (no retries)."""
+        from qcloud_cos import CosConfig, CosS3Client  # type: ignore[import-untyped,unused-ignore]
+
+        config = CosConfig(
+            Region=self.region,
+            SecretId=self.secret_id,
+            SecretKey=self.secret_key,
+            Token=self.session_token,
+            Scheme="http",
+            IP=self.host,
+            Port=self.cos.port,
+        )
+        return CosS3Client(config, retry=0)
+
+    @property
     def vod(self) -> VodEmulator:
         """The VOD API emulator."""
         vod: VodEmulator = self._part("vod")
@@ -171,7 +217,9 @@ class LocalStack:
             "VOD_SUBAPP_ID": str(self.sub_app_id),
             "CALLBACK_URL": self.webhook.url,
             "CALLBACK_SECRET": self.callback_secret,
-            "STORAGE_ENDPOINT_URL": self.s3_endpoint,
+            "COS_ENDPOINT_URL": self.cos_endpoint,
+            "S3_ENDPOINT_URL": self.s3_endpoint,
+            "STORAGE_ENDPOINT_URL": self.s3_endpoint,  # the older name, still read as the fallback
             "AWS_ACCESS_KEY_ID": self.secret_id,
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
             "AWS_DEFAULT_REGION": self.region,
@@ -210,10 +258,12 @@ class LocalStack:
         return url
 
     def reset(self) -> None:
-        """Empty moto (process-wide), the emulator and the webhook; re-create the receipt bucket."""
+        """Empty moto (process-wide), the emulator and the webhook, reset the COS stand-in (record, mode
+        ``cos``); re-create the receipt bucket."""
         request = urllib.request.Request(f"{self.s3_endpoint}/moto-api/reset", data=b"", method="POST")
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
+        self.cos.reset()
         self.vod.reset()
         self.webhook.reset()
         self.make_bucket(self.receipt_bucket)

@@ -144,6 +144,7 @@ class VodEmulator:
         pull_wait: float = 0.5,
         host: str = "127.0.0.1",
         port: int = 0,
+        cos_endpoint: str | None = None,
     ) -> None:
         if event_mode not in (None, "PUSH", "PULL"):
             raise ValueError("event_mode must be None, 'PUSH' or 'PULL'")
@@ -162,6 +163,7 @@ class VodEmulator:
         self.pull_wait = pull_wait
         self.host = host
         self.port = port
+        self.cos_endpoint = cos_endpoint  # the COS stand-in that media on COS bucket domains are fetched from
 
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)  # tasks finished, events queued, clock moved
@@ -486,7 +488,7 @@ class VodEmulator:
                 task.progress = 10
             failed_kind = None
             for ref in spec.media if self.fetch_media else []:
-                fetched = fetch(ref)
+                fetched = fetch(ref, self.cos_endpoint)
                 with self._lock:
                     task.media[ref.role] = fetched
                 if fetched.error is not None and failed_kind is None:
@@ -618,6 +620,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sign-key", default=None)
     parser.add_argument("--sign-placement", choices=["body", "headers"], default="body")
     parser.add_argument("--pull-wait", type=float, default=5.0)
+    parser.add_argument("--cos-endpoint", default=None, help="COS stand-in for media on COS bucket domains")
     args = parser.parse_args(argv)
 
     emulator = VodEmulator(
@@ -633,6 +636,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pull_wait=args.pull_wait,
         host=args.host,
         port=args.port,
+        cos_endpoint=args.cos_endpoint,
     )
 
     def interrupt(signum: int, frame: FrameType | None) -> None:

@@ -16,8 +16,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
+from devstack.cos_standin import parse_bucket_host
 from devstack.vod_rules import CREATE, CreateSpec, MediaRef
 
 MAX_VIDEO_BYTES = 200 * 1024 * 1024
@@ -72,8 +73,23 @@ class Task:
     finished_at: float | None = None
 
 
-def fetch(ref: MediaRef) -> MediaFetch:
-    """GET one media URL as the service would; a non-2xx, an error or a video over 200 MB fails it."""
+def media_request(url: str, cos_endpoint: str | None = None) -> urllib.request.Request:
+    """The GET for a media URL. With ``cos_endpoint`` (the COS stand-in, ``http://host:port``), a URL on a
+    COS bucket domain (``https://<bucket>.cos.<region>.myqcloud.com/...``) goes to the stand-in over http
+    with its Host, path and query kept as given, so the stand-in checks its signature as COS would."""
+    parts = urlsplit(url)
+    if cos_endpoint is None or parse_bucket_host(parts.netloc) is None:
+        return urllib.request.Request(url)
+    standin = urlsplit(cos_endpoint)
+    routed = urlunsplit(("http", standin.netloc, parts.path or "/", parts.query, ""))
+    return urllib.request.Request(routed, headers={"Host": parts.netloc})
+
+
+def fetch(ref: MediaRef, cos_endpoint: str | None = None) -> MediaFetch:
+    """GET one media URL as the service would; a non-2xx, an error or a video over 200 MB fails it.
+
+    URLs on a COS bucket domain go through the COS stand-in at ``cos_endpoint`` when one is given.
+    """
     result = MediaFetch(url=ref.url)
     if urlsplit(ref.url).scheme.lower() not in ("http", "https"):
         result.error = "unsupported URL scheme (http and https only)"
@@ -82,7 +98,7 @@ def fetch(ref: MediaRef) -> MediaFetch:
     kept = bytearray()
     size = 0
     try:
-        with OPENER.open(ref.url, timeout=FETCH_TIMEOUT) as response:
+        with OPENER.open(media_request(ref.url, cos_endpoint), timeout=FETCH_TIMEOUT) as response:
             result.status = response.status
             length = response.headers.get("Content-Length", "")
             if ref.kind == "video" and length.isdigit() and int(length) > MAX_VIDEO_BYTES:

@@ -24,7 +24,7 @@ from typing import Any
 from lib.errors import RelayError, WebhookError
 from lib.jobs import Outcome
 from lib.logs import redact
-from lib.receipts import Receipt, ReceiptStore, Versioned
+from lib.receipts import Receipt, ReceiptStore
 from lib.relay import relay_event
 from lib.services import Services
 
@@ -130,10 +130,10 @@ def handle_event(content: Mapping[str, Any], services: Services) -> Outcome:
     if result.status and result.status != "FINISH":
         return Outcome("ignored", result.session_id, result.task_id, note=f"task status {result.status}")
     store, current = _find_receipt(result.session_id, services)
-    if current is not None and "element.completed" in current.receipt.relayed:
+    if current is not None and "element.completed" in current.relayed:
         return Outcome("duplicate", result.session_id, result.task_id, note="completion already relayed")
     session_id = result.session_id or f"task-{result.task_id}"
-    receipt = current.receipt if current else None
+    receipt = current
     body: dict[str, Any] = {
         "event": "element.completed",
         "session_id": session_id,
@@ -159,7 +159,7 @@ def handle_event(content: Mapping[str, Any], services: Services) -> Outcome:
     return Outcome("relayed", session_id, result.task_id, note="element.completed")
 
 
-def _find_receipt(session_id: str | None, services: Services) -> tuple[ReceiptStore | None, Versioned | None]:
+def _find_receipt(session_id: str | None, services: Services) -> tuple[ReceiptStore | None, Receipt | None]:
     """The receipt of a session: RECEIPT_BUCKET, following the index an upload's submission left there."""
     settings = services.settings
     if not session_id or not settings.receipt_bucket:
@@ -181,17 +181,14 @@ def _find_receipt(session_id: str | None, services: Services) -> tuple[ReceiptSt
         return None, None
 
 
-def _mark_completed(store: ReceiptStore, current: Versioned, result: TaskResult) -> None:
-    receipt: Receipt = current.receipt
+def _mark_completed(store: ReceiptStore, receipt: Receipt, result: TaskResult) -> None:
+    """Record the completion (its TaskId too, when the submission's own record of it was lost)."""
+    sid = receipt.session_id
     try:
-        store.update(
-            current,
-            state="completed",
-            task_id=receipt.task_id or result.task_id,
-            element_ids=result.element_ids,
-            relayed=(*receipt.relayed, "element.completed"),
-            error=result.error,
-        )
+        if receipt.task_id is None and result.task_id:
+            store.record_submitted(sid, result.task_id, None)
+        store.record_completed(sid, result.task_id, result.status, result.element_ids, result.error)
+        store.record_delivered(sid, "element.completed")
     except RelayError as exc:
         log.warning("receipt of %s not marked completed: %s", receipt.session_id, exc.code)
 

@@ -99,7 +99,7 @@ def get_element(request: HttpRequest, services: Services, params: Mapping[str, s
     found = with_retries(lambda: store.load(session_id), what="receipt load", invocation=services.invocation)
     if found is None:
         raise HttpError(404, "NotFound", "no submission with this session_id")
-    return HttpResponse.json(200, receipt_view(found.receipt))
+    return HttpResponse.json(200, receipt_view(found))
 
 
 def receipt_view(receipt: Receipt) -> dict[str, Any]:

@@ -1,35 +1,71 @@
-"""Receipts: idempotency records in the bucket itself (design section 8).
+"""Receipts: idempotency records in the bucket itself (design section 8), as immutable facts.
 
-``<RECEIPT_PREFIX><session_id>.json`` holds a state: ``submitting`` (a lease with an expiry),
-``submitted`` (task id known), ``relayed`` (the webhook acknowledged ``element.submitted``),
-``failed`` (a permanent failure, relayed or not) and ``completed`` (the task finished). The first
-writer wins by a conditional create (``If-None-Match: *``); every later update is a compare-and-swap
-on the ETag (``If-Match``), so two invocations can never both believe they own a submission.
+Each submission (one SessionId) has a folder ``<RECEIPT_PREFIX>sessions/<session_id>/`` of small JSON objects,
+each created once with create-if-absent and never changed:
+
+    claim-<n>.json              attempt n holds the lease (owner, lease_until) and the request's summary
+    release-<n>.json            attempt n gave its lease back early (a transient failure)
+    submitted.json              VOD accepted: task_id, request_id
+    failed.json                 a permanent failure: error
+    completed.json              the task finished: status, element_ids, error
+    delivered-<event>.json      the webhook acknowledged that event
+
+The state is derived from which facts exist, so the protocol needs create-if-absent only (COS:
+``x-cos-forbid-overwrite``; S3: ``If-None-Match: *``), never ``If-Match``. Where the store honours no
+condition at all, every writer "wins" a claim and VOD's ``SessionId`` de-duplication is the backstop:
+one VOD call succeeds, the others are told "already submitted" and wait for the winner's
+``submitted.json``. Facts written twice in that case carry the same content, so overwriting is harmless.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote
 
 from lib.errors import StorageError
-from lib.storage import Storage, StorageKind
+from lib.storage import MISSING_CODES, Storage, StorageKind
 
 State = Literal["submitting", "submitted", "relayed", "failed", "completed"]
-MAX_RECEIPT_BYTES = 64 * 1024
+MAX_FACT_BYTES = 64 * 1024
+MAX_FACTS = 200  # a folder holds a handful; a runaway of claims is cut off here
+_CLAIM = re.compile(r"(claim|release)-(\d+)\.json")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a completion relay needs to know about the request, written with every claim."""
+
+    element_name: str | None = None
+    reference_type: str | None = None
+    context: str | None = None
+    callback_url: str | None = None
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Claim:
+    attempt: int
+    owner: str
+    lease_until: float
+    released: bool = False
+
+    def active(self, now: float) -> bool:
+        return not self.released and self.lease_until > now
 
 
 @dataclass(frozen=True)
 class Receipt:
-    """What is known about one submission (one SessionId)."""
+    """What the facts of one submission say, derived on every load."""
 
     session_id: str
     state: State
-    owner: str = ""  # request id of the invocation holding the lease
-    lease_until: float = 0.0  # unix seconds; meaningful in state "submitting"
+    owner: str = ""  # request id of the invocation holding the latest claim
+    lease_until: float = 0.0  # unix seconds; meaningful while the latest claim is active
+    attempts: int = 0  # the number of the latest claim
     task_id: str | None = None
     request_id: str | None = None
     element_name: str | None = None
@@ -42,28 +78,10 @@ class Receipt:
     element_ids: tuple[str, ...] = ()
     created_at: float = 0.0
     updated_at: float = 0.0
+    claim: Claim | None = None
 
     def lease_active(self, now: float) -> bool:
-        return self.state == "submitting" and self.lease_until > now
-
-    def to_json(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False).encode()
-
-    @classmethod
-    def from_json(cls, data: bytes) -> Receipt:
-        raw = json.loads(data)
-        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
-        for name in ("relayed", "element_ids"):
-            known[name] = tuple(known.get(name) or ())
-        return cls(**known)
-
-
-@dataclass(frozen=True)
-class Versioned:
-    """A receipt together with the ETag it was read or written with."""
-
-    receipt: Receipt
-    etag: str
+        return self.claim is not None and self.claim.active(now)
 
 
 class ReceiptStore:
@@ -74,32 +92,135 @@ class ReceiptStore:
         self.bucket = bucket
         self._prefix = prefix
 
-    def key(self, session_id: str) -> str:
-        return f"{self._prefix}{_flat(session_id)}.json"
+    @property
+    def kind(self) -> StorageKind:
+        return self._storage.kind
 
-    def create(self, receipt: Receipt) -> Versioned | None:
-        """Write a new receipt; None when one exists already (another writer won)."""
-        now = time.time()
-        receipt = replace(receipt, created_at=now, updated_at=now)
-        etag = self._storage.create(self.bucket, self.key(receipt.session_id), receipt.to_json())
-        return Versioned(receipt, etag) if etag is not None else None
+    def folder(self, session_id: str) -> str:
+        return f"{self._prefix}sessions/{_flat(session_id)}/"
 
-    def load(self, session_id: str) -> Versioned | None:
+    # writing facts: each is create-if-absent; True when this call created it
+
+    def claim(self, session_id: str, attempt: int, owner: str, lease_until: float, summary: Summary) -> bool:
+        body = {"attempt": attempt, "owner": owner, "lease_until": lease_until, **asdict(summary)}
+        return self._create(session_id, f"claim-{attempt}.json", body)
+
+    def release(self, session_id: str, attempt: int) -> bool:
+        return self._create(session_id, f"release-{attempt}.json", {"attempt": attempt})
+
+    def record_submitted(self, session_id: str, task_id: str, request_id: str | None) -> bool:
+        return self._create(session_id, "submitted.json", {"task_id": task_id, "request_id": request_id})
+
+    def record_failed(self, session_id: str, error: dict[str, Any]) -> bool:
+        return self._create(session_id, "failed.json", {"error": error})
+
+    def record_completed(
+        self,
+        session_id: str,
+        task_id: str | None,
+        status: str | None,
+        element_ids: tuple[str, ...],
+        error: dict[str, Any] | None,
+    ) -> bool:
+        body = {"task_id": task_id, "status": status, "element_ids": list(element_ids), "error": error}
+        return self._create(session_id, "completed.json", body)
+
+    def record_delivered(self, session_id: str, event: str) -> bool:
+        return self._create(session_id, f"delivered-{event}.json", {"event": event})
+
+    def _create(self, session_id: str, name: str, body: dict[str, Any]) -> bool:
+        data = {"session_id": session_id, "at": time.time(), **body}
+        raw = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
+        return self._storage.create(self.bucket, self.folder(session_id) + name, raw)
+
+    # reading
+
+    def load(self, session_id: str) -> Receipt | None:
+        """The receipt derived from the facts present; None when there are none."""
+        folder = self.folder(session_id)
+        names = {
+            obj.key[len(folder) :]: obj
+            for obj in self._storage.list_folder(self.bucket, folder, limit=MAX_FACTS)
+        }
+        if not names:
+            return None
+        claims: dict[int, dict[str, Any]] = {}
+        released: set[int] = set()
+        for name in names:
+            match = _CLAIM.fullmatch(name)
+            if match and match.group(1) == "release":
+                released.add(int(match.group(2)))
+        latest = max(
+            (int(m.group(2)) for m in map(_CLAIM.fullmatch, names) if m and m.group(1) == "claim"), default=0
+        )
+        first = min(
+            (int(m.group(2)) for m in map(_CLAIM.fullmatch, names) if m and m.group(1) == "claim"), default=0
+        )
+        for attempt in {first, latest} - {0}:
+            fact = self._read(folder + f"claim-{attempt}.json")
+            if fact is not None:
+                claims[attempt] = fact
+        summary = claims.get(first) or claims.get(latest) or {}
+        submitted = self._read(folder + "submitted.json") if "submitted.json" in names else None
+        failed = self._read(folder + "failed.json") if "failed.json" in names else None
+        completed = self._read(folder + "completed.json") if "completed.json" in names else None
+        relayed = tuple(
+            sorted(n[len("delivered-") : -len(".json")] for n in names if n.startswith("delivered-"))
+        )
+        claim = None
+        if latest in claims:
+            fact = claims[latest]
+            claim = Claim(
+                latest, str(fact.get("owner") or ""), float(fact.get("lease_until") or 0), latest in released
+            )
+        task_id = _str((submitted or {}).get("task_id")) or _str((completed or {}).get("task_id"))
+        state: State = "submitting"
+        if completed is not None:
+            state = "completed"
+        elif failed is not None and task_id is None:
+            state = "failed"
+        elif "element.submitted" in relayed:
+            state = "relayed"
+        elif task_id is not None:
+            state = "submitted"
+        times = [
+            float(fact.get("at") or 0) for fact in (*claims.values(), submitted, failed, completed) if fact
+        ]
+        return Receipt(
+            session_id=session_id,
+            state=state,
+            owner=claim.owner if claim else "",
+            lease_until=claim.lease_until if claim and not claim.released else 0.0,
+            attempts=latest,
+            task_id=task_id,
+            request_id=_str((submitted or {}).get("request_id")),
+            element_name=_str(summary.get("element_name")),
+            reference_type=_str(summary.get("reference_type")),
+            context=_str(summary.get("context")),
+            callback_url=_str(summary.get("callback_url")),
+            source=dict(summary.get("source") or {}),
+            error=(completed or {}).get("error") or (failed or {}).get("error"),
+            relayed=relayed,
+            element_ids=tuple(str(e) for e in (completed or {}).get("element_ids") or ()),
+            created_at=min(times, default=0.0),
+            updated_at=max(times, default=0.0),
+            claim=claim,
+        )
+
+    def _read(self, key: str) -> dict[str, Any] | None:
         try:
-            data, etag = self._storage.read(self.bucket, self.key(session_id), max_bytes=MAX_RECEIPT_BYTES)
+            data, _ = self._storage.read(self.bucket, key, max_bytes=MAX_FACT_BYTES)
         except StorageError as exc:
-            if exc.code == "NoSuchKey":
+            if exc.code in MISSING_CODES:  # listed a moment ago, gone now: deleted by hand
                 return None
             raise
-        return Versioned(Receipt.from_json(data), etag)
+        try:
+            raw = json.loads(data)
+        except ValueError:
+            return None  # not ours: a damaged fact counts as absent
+        return raw if isinstance(raw, dict) else None
 
-    def update(self, current: Versioned, **changes: Any) -> Versioned | None:
-        """Compare-and-swap: apply ``changes`` if the receipt is still ``current``; None if it moved on."""
-        receipt = replace(current.receipt, updated_at=time.time(), **changes)
-        etag = self._storage.replace(
-            self.bucket, self.key(receipt.session_id), receipt.to_json(), current.etag
-        )
-        return Versioned(receipt, etag) if etag is not None else None
+    # the index: where the receipt of a session lives, when not in RECEIPT_BUCKET
 
     def index_key(self, session_id: str) -> str:
         return f"{self._prefix}index/{_flat(session_id)}.json"
@@ -114,12 +235,16 @@ class ReceiptStore:
         try:
             data, _ = self._storage.read(self.bucket, self.index_key(session_id), max_bytes=4096)
         except StorageError as exc:
-            if exc.code == "NoSuchKey":
+            if exc.code in MISSING_CODES:
                 return None
             raise
         raw = json.loads(data)
         kind: StorageKind = "s3" if raw.get("storage") == "s3" else "cos"
         return str(raw["bucket"]), kind, raw.get("region")
+
+
+def _str(value: object) -> str | None:
+    return str(value) if value not in (None, "") else None
 
 
 def _flat(session_id: str) -> str:

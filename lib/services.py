@@ -10,7 +10,7 @@ from dataclasses import replace
 from lib.invocation import Invocation
 from lib.settings import Credentials, Settings, read_credentials
 from lib.storage import Storage, StorageKind, storage_for
-from lib.vod import Vod
+from lib.vod import Vod, VodClient
 
 
 class Services:
@@ -32,9 +32,9 @@ class Services:
             return storage_for(
                 "cos", region or self.settings.default_region, self.settings, self.credentials()
             )
-        return storage_for("s3", region, self.settings, None)
+        return storage_for("s3", region, self.settings, None)  # boto3's default credential chain
 
-    def vod(self) -> Vod:
+    def vod(self) -> VodClient:
         return Vod(self.settings, self.credentials(), self.invocation)
 
     def narrowed(self, deadline: float) -> Services:

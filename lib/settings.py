@@ -34,6 +34,8 @@ SETTING_NAMES = (
     "CALLBACK_SECRET",
     "CALLBACK_ALLOWED_HOSTS",
     "STORAGE_ENDPOINT_URL",
+    "COS_ENDPOINT_URL",
+    "S3_ENDPOINT_URL",
     "STORAGE_SIGNATURE_VERSION",
     "ELEMENT_PREFIX",
     "RECEIPT_PREFIX",
@@ -63,8 +65,9 @@ class Settings:
     callback_url: str | None
     callback_secret: str | None
     callback_allowed_hosts: frozenset[str]
-    storage_endpoint_url: str | None
-    storage_signature_version: Literal["s3v4", "s3"]
+    cos_endpoint_url: str | None  # COS_ENDPOINT_URL, else STORAGE_ENDPOINT_URL: a local COS stand-in
+    s3_endpoint_url: str | None  # S3_ENDPOINT_URL, else STORAGE_ENDPOINT_URL
+    storage_signature_version: Literal["s3v4", "s3"]  # S3 only; COS is always signed by COS's scheme
     element_prefix: str
     receipt_prefix: str
     receipt_bucket: str | None
@@ -144,6 +147,7 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
             f"RECEIPT_PREFIX ({receipt_prefix!r}) must lie outside ELEMENT_PREFIX ({element_prefix!r}): "
             "receipts written under the trigger's prefix would make the function trigger itself"
         )
+    fallback_endpoint = _url("STORAGE_ENDPOINT_URL", raw["STORAGE_ENDPOINT_URL"])
     signature = raw["STORAGE_SIGNATURE_VERSION"] or "s3v4"
     if signature not in ("s3v4", "s3"):
         raise ConfigError(f"STORAGE_SIGNATURE_VERSION must be 's3v4' or 's3', got {signature!r}")
@@ -166,7 +170,8 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         callback_allowed_hosts=frozenset(
             h.strip().lower() for h in raw["CALLBACK_ALLOWED_HOSTS"].split(",") if h.strip()
         ),
-        storage_endpoint_url=_url("STORAGE_ENDPOINT_URL", raw["STORAGE_ENDPOINT_URL"]),
+        cos_endpoint_url=_url("COS_ENDPOINT_URL", raw["COS_ENDPOINT_URL"]) or fallback_endpoint,
+        s3_endpoint_url=_url("S3_ENDPOINT_URL", raw["S3_ENDPOINT_URL"]) or fallback_endpoint,
         storage_signature_version="s3v4" if signature == "s3v4" else "s3",
         element_prefix=element_prefix,
         receipt_prefix=receipt_prefix,

@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from tencentcloud.vod.v20180717 import errorcodes
 
@@ -51,6 +51,14 @@ class Submitted:
     task_id: str | None
     request_id: str | None
     duplicate: bool = False
+
+
+class VodClient(Protocol):
+    """The VOD seam: what the pipeline and the completion relay call (``Vod``, or a test's fake)."""
+
+    def create_element(self, params: dict[str, Any]) -> Submitted: ...
+
+    def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class Vod:

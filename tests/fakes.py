@@ -5,16 +5,20 @@ from __future__ import annotations
 import hashlib
 
 from lib.errors import StorageError
-from lib.storage import Storage, StoredObject
+from lib.storage import Storage, StorageKind, StoredObject
 
 
 class FakeStorage(Storage):
-    """A dict of objects behaving like the Storage API (conditional writes included)."""
+    """A dict of objects behaving like the Storage API.
 
-    def __init__(self) -> None:
+    ``conditions``: ``"honoured"`` (create-if-absent works, as COS's forbid-overwrite and S3's
+    If-None-Match) or ``"none"`` (every create overwrites: a COS bucket that ever had versioning)."""
+
+    def __init__(self, conditions: str = "honoured") -> None:
         self.objects: dict[tuple[str, str], bytes] = {}
         self.reads: list[str] = []
-        self.kind = "cos"
+        self.kind: StorageKind = "cos"
+        self.conditions = conditions
 
     def put(self, bucket: str, key: str, body: bytes) -> None:
         self.objects[(bucket, key)] = body
@@ -42,14 +46,13 @@ class FakeStorage(Storage):
     def presign_get(self, bucket: str, key: str, *, expires: int) -> str:
         return f"https://{bucket}.storage.test/{key}?X-Amz-Signature=fake"
 
-    def create(self, bucket: str, key: str, body: bytes) -> str | None:
-        if (bucket, key) in self.objects:
-            return None
-        self.objects[(bucket, key)] = body
-        return self._obj(bucket, key).etag
+    def read_range(self, bucket: str, key: str, start: int, length: int) -> bytes:
+        self.reads.append(key)
+        self._obj(bucket, key)
+        return self.objects[(bucket, key)][start : start + length]
 
-    def replace(self, bucket: str, key: str, body: bytes, etag: str) -> str | None:
-        if (bucket, key) not in self.objects or self._obj(bucket, key).etag != etag:
-            return None
+    def create(self, bucket: str, key: str, body: bytes) -> bool:
+        if (bucket, key) in self.objects and self.conditions == "honoured":
+            return False
         self.objects[(bucket, key)] = body
-        return self._obj(bucket, key).etag
+        return True

@@ -16,6 +16,7 @@ from lib.invocation import Invocation
 from lib.services import Services
 from lib.settings import load_settings
 from tests.conftest import load_event, stage
+from tests.receipt_tools import receipts_in
 
 TIMER = {"Type": "Timer", "TriggerName": "vod-event-pull", "Time": "2026-11-24T12:00:00Z", "Message": ""}
 CTX = {"request_id": "req-completion", "time_limit_in_ms": 60000}
@@ -59,9 +60,9 @@ def test_pull_cycle_relays_completion_and_marks_the_receipt(pull_stack: LocalSta
     relayed_info = json.dumps(body["elements"])
     assert "/elements/hero/frontal.png" in relayed_info  # the element's media are named ...
     assert "X-Amz-Signature" not in relayed_info and "Security-Token" not in relayed_info  # ... unsigned
-    receipt_key = f".element-receipts/{body['session_id']}.json"
-    receipt = json.loads(stack.s3.get_object(Bucket="media-1250000000", Key=receipt_key)["Body"].read())
-    assert receipt["state"] == "completed" and receipt["element_ids"] == [task.element_id]
+    receipt = receipts_in(stack.s3, "media-1250000000").load(body["session_id"])
+    assert receipt is not None
+    assert receipt.state == "completed" and receipt.element_ids == (task.element_id,)
     again = handler.main_handler(TIMER, CTX)
     assert again["pulled"] == 0
     assert len([d for d in stack.webhook.deliveries if d.event == "element.completed"]) == 1

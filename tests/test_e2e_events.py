@@ -12,6 +12,7 @@ import handler
 from devstack.stack import LocalStack
 from lib.errors import UnknownEventError
 from tests.conftest import EVENTS_DIR, load_event, stage
+from tests.receipt_tools import receipts_in, session_ids
 
 # What each sample must produce: tasks created, webhook events, and per-record statuses.
 EXPECTED: dict[str, dict[str, Any]] = {
@@ -165,8 +166,9 @@ def test_direct_sample_receipt_goes_to_receipt_bucket(stack: LocalStack) -> None
     again = handler.main_handler(load_event("direct/request.json"), None)
     assert (first["status"], again["status"]) == ("submitted", "duplicate")
     assert again["task_id"] == first["task_id"]
-    listing = stack.s3.list_objects_v2(Bucket=stack.receipt_bucket, Prefix=".element-receipts/")
-    assert [o["Key"] for o in listing["Contents"]] == [f".element-receipts/{first['session_id']}.json"]
+    assert session_ids(stack.s3, stack.receipt_bucket) == [first["session_id"]]
+    receipt = receipts_in(stack.s3, stack.receipt_bucket).load(first["session_id"])
+    assert receipt is not None and receipt.task_id == first["task_id"]
 
 
 def test_direct_invalid_sample_names_the_fields(stack: LocalStack) -> None:

@@ -15,9 +15,10 @@ import handler
 from devstack.queues import deliver_batch, drain, receive
 from devstack.samples import mp4_bytes
 from devstack.stack import QUEUE_REGION, LocalStack
-from lib import pipeline
-from lib.receipts import Receipt
+from lib import submission
+from lib.receipts import Summary
 from lib.sources.base import RetryLaterError
+from tests.receipt_tools import receipts_in
 
 CONTEXT = {"request_id": "req-queue", "time_limit_in_ms": 60000, "function_name": "element-drain"}
 ASSETS = "studio-assets"
@@ -37,16 +38,14 @@ def test_batch_isolates_malformed_and_transient_messages(
 ) -> None:
     """1 malformed + 1 transient + 8 good messages: 8 tasks, 1 element.failed, exactly the transient one
     in batchItemFailures; redelivering the whole batch adds no task; once free, the transient one goes on."""
-    monkeypatch.setattr(pipeline, "WAIT_FOR_HOLDER_S", 0.3)  # how long to wait for the lease holder
+    monkeypatch.setattr(submission, "WAIT_FOR_HOLDER_S", 0.3)  # how long to wait for the lease holder
     url = stack.make_queue("element-requests")
     for i in range(8):
         stack.s3.put_object(Bucket=ASSETS, Key=f"batch/good-{i}.mp4", Body=mp4_bytes(i + 1))
     stack.s3.put_object(Bucket=ASSETS, Key="batch/held.mp4", Body=mp4_bytes(9))
     # Another invocation holds the submission lease of "held": a transient SubmissionInProgress.
-    held = Receipt("held-session-1", "submitting", owner="another-invocation", lease_until=time.time() + 600)
-    stack.s3.put_object(
-        Bucket=stack.receipt_bucket, Key=".element-receipts/held-session-1.json", Body=held.to_json()
-    )
+    receipts = receipts_in(stack.s3, stack.receipt_bucket)
+    receipts.claim("held-session-1", 1, "another-invocation", time.time() + 600, Summary())
     bodies = [json.dumps(video_request(f"good-{i}")) for i in range(4)]
     bodies += ["{this is not json", json.dumps(video_request("held", session_id="held-session-1"))]
     bodies += [json.dumps(video_request(f"good-{i}")) for i in range(4, 8)]
@@ -77,10 +76,7 @@ def test_batch_isolates_malformed_and_transient_messages(
     assert again == {"batchItemFailures": [{"itemIdentifier": held_id}]}
     assert len(stack.vod.created_tasks()) == 8
 
-    expired = Receipt("held-session-1", "submitting", owner="another-invocation", lease_until=0.0)
-    stack.s3.put_object(
-        Bucket=stack.receipt_bucket, Key=".element-receipts/held-session-1.json", Body=expired.to_json()
-    )
+    receipts.release("held-session-1", 1)  # the holder gives its lease back
     report = drain(stack.sqs, url, invoke)
     assert report.failures[-1] == []
     assert sorted(t.params["SessionId"] for t in stack.vod.created_tasks())[-1] == "held-session-1"

@@ -17,6 +17,7 @@ from devstack.stack import LocalStack
 from devstack.vod_emulator import Fault
 from lib.errors import RelayError
 from tests.conftest import load_event, stage
+from tests.receipt_tools import receipts_in, session_ids
 
 SCF_CONTEXT = {"request_id": "req-e2e", "time_limit_in_ms": 30000, "function_name": "element-relay"}
 B = "media-1250000000"
@@ -70,12 +71,10 @@ def test_same_event_twice_makes_one_task(stack: LocalStack) -> None:
     assert len(stack.vod.created_tasks()) == 1
     assert second["records"][-1]["status"] == "duplicate"
     assert second["records"][-1]["task_id"] == stack.vod.created_tasks()[0].task_id
-    receipt_keys = [
-        o["Key"] for o in stack.s3.list_objects_v2(Bucket=B, Prefix=".element-receipts/")["Contents"]
-    ]
-    assert len(receipt_keys) == 1
-    receipt = json.loads(stack.s3.get_object(Bucket=B, Key=receipt_keys[0])["Body"].read())
-    assert receipt["state"] == "relayed" and receipt["task_id"] == stack.vod.created_tasks()[0].task_id
+    (sid,) = session_ids(stack.s3, B)
+    receipt = receipts_in(stack.s3, B).load(sid)
+    assert receipt is not None
+    assert receipt.state == "relayed" and receipt.task_id == stack.vod.created_tasks()[0].task_id
 
 
 def test_concurrent_deliveries_make_one_task(stack: LocalStack) -> None:

@@ -14,7 +14,7 @@ from lib.errors import ConfigError, FieldProblem, InputError, RelayError, Storag
 from lib.http_api import MAX_BODY_BYTES, answer, serve
 from lib.invocation import Invocation
 from lib.jobs import Outcome
-from lib.receipts import Receipt, ReceiptStore
+from lib.receipts import ReceiptStore, Summary
 from tests.fakes import FakeStorage
 from tests.http_fakes import OfflineServices, body_of, offline, recorded_dispatch, request
 
@@ -298,16 +298,10 @@ def test_receipt_lookup_without_receipt_bucket_is_404() -> None:
 def test_receipt_lookup_shows_state_without_internals() -> None:
     """A stored receipt is shown with its state and ids, never its lease owner or callback URL."""
     storage = FakeStorage()
-    receipt = Receipt(
-        session_id="er-abc",
-        state="submitted",
-        owner="req-9",
-        lease_until=1.0,
-        task_id="t-1",
-        callback_url="https://hooks.example.com/x?token=t",
-        element_name="Mascot",
-    )
-    ReceiptStore(storage, "receipts", ".element-receipts/").create(receipt)
+    receipts = ReceiptStore(storage, "receipts", ".element-receipts/")
+    summary = Summary(element_name="Mascot", callback_url="https://hooks.example.com/x?token=t")
+    receipts.claim("er-abc", 1, "req-9", 1.0, summary)
+    receipts.record_submitted("er-abc", "t-1", None)
     services = offline({"RECEIPT_BUCKET": "receipts"}, storage)
     response = call(services, "GET", "/elements/er-abc")
     body = body_of(response)

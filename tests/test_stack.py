@@ -1,4 +1,5 @@
-"""The local stack: moto S3, the VOD emulator and the webhook receiver started together (design section 9)."""
+"""The local stack: moto S3, the COS stand-in, the VOD emulator and the webhook receiver started together
+(design section 9)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ ENV_NAMES = {
     "VOD_SUBAPP_ID",
     "CALLBACK_URL",
     "CALLBACK_SECRET",
+    "COS_ENDPOINT_URL",
+    "S3_ENDPOINT_URL",
     "STORAGE_ENDPOINT_URL",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -51,10 +54,10 @@ def stack(running: LocalStack) -> LocalStack:
 
 
 def test_parts_listen_on_loopback(stack: LocalStack) -> None:
-    """moto, the emulator and the webhook all listen on 127.0.0.1, on distinct ports."""
-    urls = [stack.s3_endpoint, stack.vod.endpoint, stack.webhook.url]
+    """moto, the COS stand-in, the emulator and the webhook all listen on 127.0.0.1, on distinct ports."""
+    urls = [stack.s3_endpoint, stack.cos_endpoint, stack.vod.endpoint, stack.webhook.url]
     assert {urlsplit(url).hostname for url in urls} == {"127.0.0.1"}
-    assert len({urlsplit(url).port for url in urls}) == 3
+    assert len({urlsplit(url).port for url in urls}) == 4
 
 
 def test_bucket_put_and_presigned_get(stack: LocalStack) -> None:
@@ -101,7 +104,8 @@ def test_env_is_complete(stack: LocalStack) -> None:
     assert env["VOD_ENDPOINT"] == stack.vod.endpoint
     assert env["VOD_SUBAPP_ID"] == "1500000001"
     assert env["CALLBACK_URL"] == stack.webhook.url
-    assert env["STORAGE_ENDPOINT_URL"] == stack.s3_endpoint
+    assert env["COS_ENDPOINT_URL"] == stack.cos_endpoint == stack.cos.endpoint
+    assert env["S3_ENDPOINT_URL"] == env["STORAGE_ENDPOINT_URL"] == stack.s3_endpoint
     assert env["AWS_DEFAULT_REGION"] == "ap-guangzhou"
     assert not any(name.startswith(("SCF_", "QCLOUD_")) for name in env)
 
@@ -142,14 +146,32 @@ def test_vod_accepts_the_stack_credentials(stack: LocalStack) -> None:
     assert describe("0" * 32).startswith("AuthFailure")
 
 
+def test_cos_stand_in_knows_the_stack(stack: LocalStack) -> None:
+    """The stand-in serves moto's objects to the COS SDK signing with env() credentials in the stack's
+    region, and the emulator fetches COS bucket domains through it."""
+    stack.make_bucket("media-1250000000")
+    stack.s3.put_object(Bucket="media-1250000000", Key="elements/hero.mp4", Body=b"video")
+    got = stack.cos_client().get_object(Bucket="media-1250000000", Key="elements/hero.mp4")
+    assert got["Body"].get_raw_stream().read() == b"video"
+    assert stack.cos.credentials == {stack.secret_id: (stack.secret_key, stack.session_token)}
+    assert stack.cos.region == stack.region
+    assert stack.vod.cos_endpoint == stack.cos_endpoint
+    stack.cos.assert_none_refused()
+
+
 def test_vod_options_are_forwarded(running: LocalStack) -> None:
     """vod_options reach the emulator constructor."""
     assert running.vod.task_delay == 0.05
 
 
 def test_reset_clears_storage_and_webhook(stack: LocalStack) -> None:
-    """reset() empties moto and the webhook and re-creates only the receipt bucket."""
+    """reset() empties moto and the webhook, resets the COS stand-in, re-creates only the receipt bucket."""
     stack.make_bucket("media-1250000000")
+    stack.cos.mode = "none"
+    requests.get(
+        stack.cos_endpoint + "/", headers={"Host": stack.cos.domain(stack.receipt_bucket)}, timeout=5
+    )
+    assert [r.error_code for r in stack.cos.refused] == ["AccessDenied"]  # unsigned
     stack.s3.put_object(Bucket="media-1250000000", Key="elements/hero.mp4", Body=b"video")
     stack.s3.put_object(Bucket=stack.receipt_bucket, Key=".element-receipts/er-1.json", Body=b"{}")
     requests.post(stack.webhook.url, json={}, timeout=5)
@@ -157,6 +179,7 @@ def test_reset_clears_storage_and_webhook(stack: LocalStack) -> None:
     assert [b["Name"] for b in stack.s3.list_buckets()["Buckets"]] == [stack.receipt_bucket]
     assert stack.s3.list_objects_v2(Bucket=stack.receipt_bucket)["KeyCount"] == 0
     assert stack.webhook.deliveries == []
+    assert (stack.cos.mode, stack.cos.requests) == ("cos", [])
 
 
 def test_start_stop_life_cycle() -> None:
@@ -165,7 +188,7 @@ def test_start_stop_life_cycle() -> None:
     with pytest.raises(RuntimeError, match="start"):
         _ = stack.s3_endpoint
     with stack:
-        urls = [stack.s3_endpoint, stack.vod.endpoint, stack.webhook.url]
+        urls = [stack.s3_endpoint, stack.cos_endpoint, stack.vod.endpoint, stack.webhook.url]
         with pytest.raises(RuntimeError, match="already running"):
             stack.start()
     stack.stop()
@@ -180,15 +203,20 @@ def test_failed_start_stops_what_was_started(monkeypatch: pytest.MonkeyPatch) ->
     """When a part fails to start, the parts already running are stopped and the error propagates."""
     stack = LocalStack(vod_options={"no_such_option": True})
     stopped: list[str] = []
-    original = LocalStack._start_s3
+    original_s3, original_cos = LocalStack._start_s3, LocalStack._start_cos
 
     def start_s3(self: LocalStack, exit_stack: Any) -> None:
-        original(self, exit_stack)
+        original_s3(self, exit_stack)
         exit_stack.callback(stopped.append, "s3")
 
+    def start_cos(self: LocalStack, exit_stack: Any) -> None:
+        original_cos(self, exit_stack)
+        exit_stack.callback(stopped.append, "cos")
+
     monkeypatch.setattr(LocalStack, "_start_s3", start_s3)
+    monkeypatch.setattr(LocalStack, "_start_cos", start_cos)
     with pytest.raises(TypeError):
         stack.start()
-    assert stopped == ["s3"]
+    assert stopped == ["cos", "s3"]
     with pytest.raises(RuntimeError, match="start"):
         _ = stack.s3

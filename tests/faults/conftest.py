@@ -1,4 +1,4 @@
-"""The fault-injection harness: the local stack with a fault-injecting storage proxy in front of moto, a
+"""The fault-injection harness: the local stack with a fault-injecting storage proxy in front of the COS
 capture of everything the function says, and the end-state accounting behind the fault table.
 
 Every case ends with ``world.finish(...)``: it waits for the emulator's tasks, relays their completion
@@ -32,6 +32,7 @@ from lib.logs import JsonFormatter
 from tests.conftest import BUCKETS, stage
 from tests.faults.report import FAULT_ROWS, HOSTILE_EXAMPLES, FaultRow, fault_table
 from tests.faults.storage_proxy import StorageProxy, running_proxy
+from tests.receipt_tools import all_receipts
 
 RECEIPT_PREFIX = ".element-receipts/"
 SIGNATURE = re.compile(r"(?:X-Amz-Signature|X-Amz-Security-Token|Signature)=([^&\"'\s\\]+)")
@@ -116,16 +117,8 @@ class World:
     # the end state
 
     def receipts(self) -> list[dict[str, Any]]:
-        """Every receipt in every bucket (index entries excluded)."""
-        found = []
-        for bucket in (*BUCKETS, self.stack.receipt_bucket):
-            listing = self.stack.s3.list_objects_v2(Bucket=bucket, Prefix=RECEIPT_PREFIX)
-            for item in listing.get("Contents", []):
-                if item["Key"].startswith(f"{RECEIPT_PREFIX}index/"):
-                    continue
-                body = self.stack.s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-                found.append(json.loads(body))
-        return found
+        """Every receipt in every bucket, derived from its facts (index entries excluded)."""
+        return all_receipts(self.stack.s3, (*BUCKETS, self.stack.receipt_bucket), RECEIPT_PREFIX)
 
     def signatures(self) -> set[str]:
         """Every presigned-URL signature (and token) the emulator received in media URLs."""
@@ -235,7 +228,7 @@ class World:
 
 @pytest.fixture(scope="session")
 def storage_proxy(local_stack: LocalStack) -> Iterator[StorageProxy]:
-    with running_proxy(local_stack.s3_endpoint) as proxy:
+    with running_proxy(local_stack.cos_endpoint) as proxy:
         yield proxy
 
 
@@ -264,7 +257,7 @@ def world(
 ) -> Iterator[World]:
     """The stack reset, the function's storage routed through the proxy, everything it says captured."""
     storage_proxy.reset()
-    monkeypatch.setenv("STORAGE_ENDPOINT_URL", storage_proxy.url)
+    monkeypatch.setenv("COS_ENDPOINT_URL", storage_proxy.url)
     monkeypatch.setenv("API_TOKEN", f"tok-{secrets.token_hex(16)}")
     monkeypatch.setenv("LOG_LEVEL", "DEBUG")
     monkeypatch.setattr("lib.retry._rng", _FastJitter(8))

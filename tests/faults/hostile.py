@@ -336,13 +336,9 @@ class StrictFakeStorage(FakeStorage):
         _on_the_wire(bucket, prefix)
         return super().list_folder(bucket, prefix, limit=limit)
 
-    def create(self, bucket: str, key: str, body: bytes) -> str | None:
+    def create(self, bucket: str, key: str, body: bytes) -> bool:
         _on_the_wire(bucket, key)
         return super().create(bucket, key, body)
-
-    def replace(self, bucket: str, key: str, body: bytes, etag: str) -> str | None:
-        _on_the_wire(bucket, key)
-        return super().replace(bucket, key, body, etag)
 
     def presign_get(self, bucket: str, key: str, *, expires: int) -> str:
         _on_the_wire(bucket, key)

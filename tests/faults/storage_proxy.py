@@ -1,8 +1,9 @@
-"""A tiny HTTP proxy in front of moto's S3 server that injects storage faults and logs every request.
+"""A tiny HTTP proxy in front of the COS stand-in (or moto's S3 server) that injects storage faults and
+logs every request.
 
-The function under test talks to it as its ``STORAGE_ENDPOINT_URL`` (path-style S3 over plain HTTP), so
-storage faults reach it as real HTTP answers that botocore parses, and every object the function
-writes is seen on the wire.
+The function under test talks to it as its ``COS_ENDPOINT_URL`` (COS's virtual-hosted requests over plain
+HTTP, the bucket's domain kept in ``Host``), so storage faults reach it as real HTTP answers that the COS
+SDK parses, and every object the function writes is seen on the wire.
 
     proxy.fail("PUT", "/.element-receipts/", status=503, code="ServiceUnavailable", times=2)
 """
@@ -125,9 +126,12 @@ class StorageProxy:
                     return rule
         return None
 
-    def _record(self, method: str, target: str, status: int) -> None:
+    def _record(self, method: str, target: str, status: int, host: str = "") -> None:
         parts = urlsplit(target)
-        bucket, _, key = unquote(parts.path).lstrip("/").partition("/")
+        if host.endswith(".myqcloud.com"):  # COS: virtual-hosted, the bucket is in the Host header
+            bucket, key = host.split(".", 1)[0], unquote(parts.path).lstrip("/")
+        else:  # S3 path style
+            bucket, _, key = unquote(parts.path).lstrip("/").partition("/")
         with self._lock:
             self._seen.append(Seen(method, bucket, key, parts.query, status))
 
@@ -151,7 +155,7 @@ def _handler(proxy: StorageProxy) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length > 0 else b""
             rule = proxy._rule_for(self.command, self.path)
             if rule is not None:
-                proxy._record(self.command, self.path, rule.status)
+                proxy._record(self.command, self.path, rule.status, self.headers.get("Host", ""))
                 xml = (
                     '<?xml version="1.0" encoding="UTF-8"?>'
                     f"<Error><Code>{rule.code}</Code><Message>injected</Message>"
@@ -167,7 +171,7 @@ def _handler(proxy: StorageProxy) -> type[BaseHTTPRequestHandler]:
                 upstream.request(self.command, self.path, body=body or None, headers=headers)
                 response = upstream.getresponse()
                 data = response.read()
-                proxy._record(self.command, self.path, response.status)
+                proxy._record(self.command, self.path, response.status, self.headers.get("Host", ""))
                 kept = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP]
                 self._reply(response.status, kept, data, length=response.getheader("Content-Length"))
             finally:

@@ -14,7 +14,7 @@ from tests.conftest import load_event
 from tests.faults.conftest import World
 
 B = "media-1250000000"
-RECEIPTS = f"/{B}/.element-receipts/er-"
+RECEIPTS = "/.element-receipts/sessions/er-"
 
 
 def manifest_event(world: World) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from devstack.vod_emulator import Fault
-from lib.receipts import ReceiptStore, Versioned
+from lib import submission
+from lib.receipts import ReceiptStore
 from tests.conftest import load_event
 from tests.faults.conftest import World
 
@@ -154,17 +155,19 @@ class Crash(BaseException):
 
 
 def test_crash_between_vod_answer_and_receipt_update(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A crash between VOD's answer and the receipt: the retry makes no second task and relays."""
-    original = ReceiptStore.update
+    """A crash between VOD's answer and its receipt: no second task. The retry is told "already
+    submitted" and raises until the TaskId is known; the completion brings it, and no delivery fails."""
+    original = ReceiptStore.record_submitted
     crashes: list[str] = []
 
-    def crashing_update(self: ReceiptStore, current: Versioned, **changes: Any) -> Versioned | None:
-        if changes.get("state") == "submitted" and not crashes:
-            crashes.append(current.receipt.session_id)
+    def crashing(self: ReceiptStore, session_id: str, task_id: str, request_id: str | None) -> bool:
+        if not crashes:
+            crashes.append(session_id)
             raise Crash
-        return original(self, current, **changes)
+        return original(self, session_id, task_id, request_id)
 
-    monkeypatch.setattr(ReceiptStore, "update", crashing_update)
+    monkeypatch.setattr(ReceiptStore, "record_submitted", crashing)
+    monkeypatch.setattr(submission, "WAIT_FOR_WINNER_S", 0.5)
     world.inject()
     event = upload(world)
     with pytest.raises(Crash):
@@ -174,11 +177,16 @@ def test_crash_between_vod_answer_and_receipt_update(world: World, monkeypatch: 
     (receipt,) = world.receipts()
     assert receipt["state"] == "submitting" and receipt["task_id"] is None
 
-    retry = world.invoke(event)
-    assert retry.error is None and retry.records()[-1]["status"] == "duplicate"
+    retry = world.invoke(event)  # waits out the dead holder's lease, then VOD says "already submitted"
+    assert retry.error is not None and getattr(retry.error, "retryable", False)
+    assert "AwaitingTaskId" in str(retry.error) or "TaskId" in str(retry.error)
     (task,) = world.stack.vod.created_tasks()
-    assert [b["session_id"] for b in submitted(world)] == [task.session_id]
-    world.finish("crash between VOD answer and receipt")
+    assert world.stack.webhook.deliveries == []
+    world.finish("crash between VOD answer and receipt")  # the completion relays the TaskId
     assert completed_task_ids(world) == [task.task_id]
     (receipt,) = world.receipts()
     assert receipt["state"] == "completed" and receipt["task_id"] == task.task_id
+    again = world.invoke(event)  # the platform's last retry finds it all done
+    assert again.error is None and again.records()[-1]["status"] == "duplicate"
+    assert len(world.stack.vod.created_tasks()) == 1
+    assert not [d for d in world.stack.webhook.deliveries if d.event == "element.failed"]

@@ -1,25 +1,22 @@
-"""Object storage through boto3's S3 client: Tencent COS (its S3-compatible API) or AWS S3.
+"""Object storage on S3 through boto3 (AWS Lambda, or any S3-compatible endpoint such as moto).
 
-Clients are built once per warm container for each (flavour, region, endpoint, credentials) and
-reused; boto3 is imported only when a client is first needed. botocore's own retries are off: the
-callers retry with ``lib.retry`` inside the invocation's time, and conditional writes must not be
-replayed blindly.
+Clients are built once per warm container for each (region, endpoint, credentials) and reused; boto3 is
+imported only when an S3 client is first needed. botocore's own retries are off: callers retry with
+``lib.retry`` inside the invocation's time, and conditional writes must not be replayed blindly.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from lib.errors import StorageError
-from lib.settings import Credentials, Settings
+from lib.settings import Settings
+from lib.storage.base import StorageKind, StoredObject, strip_etag
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
-
-StorageKind = Literal["cos", "s3"]
 
 _RETRYABLE_CODES = {
     "InternalError",
@@ -35,23 +32,13 @@ _PERMANENT_CODES = {"NotImplemented"}
 _PRECONDITION_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 
 
-@dataclass(frozen=True)
-class StoredObject:
-    """An object's identity as the function sees it (ETag without quotes)."""
+class S3Storage:
+    """``lib.storage.Storage`` on S3, with botocore's errors translated to StorageError."""
 
-    bucket: str
-    key: str
-    size: int
-    etag: str
-    version_id: str | None = None
+    kind: StorageKind = "s3"
 
-
-class Storage:
-    """The few storage operations the relay needs, with errors translated to StorageError."""
-
-    def __init__(self, client: BaseClient, kind: StorageKind) -> None:
+    def __init__(self, client: BaseClient) -> None:
         self._client = client
-        self.kind = kind
 
     def head(self, bucket: str, key: str) -> StoredObject:
         response = self._call("head_object", Bucket=bucket, Key=key)
@@ -59,7 +46,7 @@ class Storage:
             bucket,
             key,
             int(response.get("ContentLength", 0)),
-            _etag(response.get("ETag")),
+            strip_etag(response.get("ETag")),
             response.get("VersionId") or None,
         )
 
@@ -67,7 +54,7 @@ class Storage:
         """The objects directly inside ``prefix`` (not in sub-folders), at most ``limit``."""
         response = self._call("list_objects_v2", Bucket=bucket, Prefix=prefix, Delimiter="/", MaxKeys=limit)
         return [
-            StoredObject(bucket, item["Key"], int(item.get("Size", 0)), _etag(item.get("ETag")))
+            StoredObject(bucket, item["Key"], int(item.get("Size", 0)), strip_etag(item.get("ETag")))
             for item in response.get("Contents", [])
         ]
 
@@ -84,11 +71,13 @@ class Storage:
             body.close()
         if len(data) > max_bytes:
             raise StorageError(f"object is larger than {max_bytes} bytes", code="ObjectTooLarge")
-        return data, _etag(response.get("ETag"))
+        return data, strip_etag(response.get("ETag"))
 
     def read_range(self, bucket: str, key: str, start: int, length: int) -> bytes:
         """At most ``length`` bytes from offset ``start`` (fewer at the end of the object)."""
-        response = self._call("get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{start + length - 1}")
+        response = self._call(
+            "get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{start + length - 1}"
+        )
         body = response["Body"]
         try:
             data: bytes = body.read(length)
@@ -102,24 +91,23 @@ class Storage:
         )
         return url
 
-    def create(self, bucket: str, key: str, body: bytes) -> str | None:
-        """Write only if the key does not exist; the new ETag, or None when it already exists."""
-        return self._put(bucket, key, body, IfNoneMatch="*")
-
-    def replace(self, bucket: str, key: str, body: bytes, etag: str) -> str | None:
-        """Write only if the object still has ``etag``; the new ETag, or None when it changed."""
-        return self._put(bucket, key, body, IfMatch=f'"{etag}"')
-
-    def _put(self, bucket: str, key: str, body: bytes, **condition: str) -> str | None:
+    def create(self, bucket: str, key: str, body: bytes) -> bool:
+        """Create-if-absent with ``If-None-Match: *``: False when the key exists (412, or 409 while a
+        concurrent conditional write of the same key is under way)."""
         try:
-            response = self._call(
-                "put_object", Bucket=bucket, Key=key, Body=body, ContentType="application/json", **condition
+            self._call(
+                "put_object",
+                Bucket=bucket,
+                Key=key,
+                Body=body,
+                ContentType="application/json",
+                IfNoneMatch="*",
             )
         except StorageError as exc:
             if exc.code in _PRECONDITION_CODES:
-                return None
+                return False
             raise
-        return _etag(response.get("ETag"))
+        return True
 
     def _call(self, operation: str, **params: Any) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
@@ -150,65 +138,25 @@ class Storage:
         return result
 
 
-def _etag(value: object) -> str:
-    return str(value or "").strip('"')
-
-
 _lock = threading.Lock()
 
 
-def storage_for(
-    kind: StorageKind, region: str | None, settings: Settings, credentials: Credentials | None
-) -> Storage:
-    """A cached Storage for COS (Tencent credentials) or S3 (AWS default chain when none given)."""
-    endpoint = settings.storage_endpoint_url
-    if kind == "cos" and endpoint is None:
-        if not region:
-            raise StorageError(
-                "the COS region is unknown: the event names none and TENCENTCLOUD_REGION is not set",
-                code="RegionUnknown",
-            )
-        endpoint = f"https://cos.{region}.myqcloud.com"
-    creds = (credentials.secret_id, credentials.secret_key, credentials.token) if credentials else None
+def s3_storage(region: str | None, settings: Settings) -> S3Storage:
+    """A cached S3Storage (boto3's default credential chain; S3_ENDPOINT_URL when set)."""
     with _lock:  # botocore client creation is not thread-safe
-        return _build(kind, region, endpoint, settings.storage_signature_version, creds)
+        return _build(region, settings.s3_endpoint_url, settings.storage_signature_version)
 
 
 @functools.lru_cache(maxsize=8)
-def _build(
-    kind: StorageKind,
-    region: str | None,
-    endpoint: str | None,
-    signature_version: str,
-    creds: tuple[str, str, str | None] | None,
-) -> Storage:
+def _build(region: str | None, endpoint: str | None, signature_version: str) -> S3Storage:
     import boto3
     from botocore.config import Config
 
-    addressing = "virtual" if kind == "cos" and endpoint and endpoint.endswith(".myqcloud.com") else "auto"
     config = Config(
         signature_version=signature_version,
-        s3={"addressing_style": addressing},
         connect_timeout=3,
         read_timeout=10,
         retries={"total_max_attempts": 1},
     )
-    session_args: dict[str, Any] = {}
-    if creds is not None:
-        session_args = {
-            "aws_access_key_id": creds[0],
-            "aws_secret_access_key": creds[1],
-            "aws_session_token": creds[2],
-        }
-    client = boto3.session.Session(**session_args).client(
-        "s3", region_name=region, endpoint_url=endpoint, config=config
-    )
-    if kind == "cos":
-        client.meta.events.register("before-sign.s3.PutObject", _forbid_overwrite)
-    return Storage(client, kind)
-
-
-def _forbid_overwrite(request: Any, **_: Any) -> None:
-    """COS honours x-cos-forbid-overwrite on conditional creates (design section 8)."""
-    if request.headers.get("If-None-Match") == "*":
-        request.headers["x-cos-forbid-overwrite"] = "true"
+    client = boto3.session.Session().client("s3", region_name=region, endpoint_url=endpoint, config=config)
+    return S3Storage(client)

@@ -1,0 +1,210 @@
+"""Object storage on Tencent COS through its own SDK (``cos-python-sdk-v5``, module ``qcloud_cos``).
+
+Requests and presigned URLs are signed with COS's own scheme (``q-sign-algorithm=sha1&...``) and the
+function's Tencent credentials. Two things the SDK does not do by itself:
+
+- ``get_presigned_url`` leaves the session token out: with temporary credentials (SCF's role) a URL
+  without ``x-cos-security-token`` is refused, so the token is passed as a signed parameter;
+- ``put_object`` has no keyword for ``x-cos-forbid-overwrite``: it goes through ``Metadata``, which the
+  SDK copies into the request headers as given (and signs, as every ``x-cos-*`` header).
+
+With ``COS_ENDPOINT_URL`` set (a local stand-in) requests go to that address, while the ``Host`` header
+and the signature keep the bucket's COS domain, as the SDK does with a configured IP and port. Presigned
+URLs are made by a client configured for the real domain, so they always name
+``https://<bucket>.cos.<region>.myqcloud.com/<key>``. The SDK's own retries are off (``retry=0``):
+callers retry with ``lib.retry`` inside the invocation's time.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+from lib.errors import StorageError
+from lib.settings import Credentials
+from lib.storage.base import MISSING_CODES, StorageKind, StoredObject, strip_etag
+
+if TYPE_CHECKING:
+    from qcloud_cos import CosS3Client
+
+T = TypeVar("T")
+_RETRYABLE_CODES = frozenset(
+    {"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "RequestTimeTooSkewed"}
+)
+# 409 FileAlreadyExists: x-cos-forbid-overwrite refused the write. 412: a store with S3's semantics.
+_EXISTS_CODES = frozenset({"FileAlreadyExists", "PreconditionFailed"})
+_MAX_LIST_KEYS = 1000  # COS answers at most 1000 keys a page
+
+
+class CosStorage:
+    """``lib.storage.Storage`` on COS, with the SDK's errors translated to StorageError."""
+
+    kind: StorageKind = "cos"
+
+    def __init__(self, client: CosS3Client, presigner: CosS3Client, token: str | None) -> None:
+        self._client = client
+        self._presigner = presigner
+        self._token = token
+
+    def head(self, bucket: str, key: str) -> StoredObject:
+        headers = _lower(
+            self._call("head_object", bucket, lambda: self._client.head_object(Bucket=bucket, Key=key))
+        )
+        return StoredObject(
+            bucket,
+            key,
+            int(headers.get("content-length") or 0),
+            strip_etag(headers.get("etag")),
+            headers.get("x-cos-version-id") or None,
+        )
+
+    def list_folder(self, bucket: str, prefix: str, *, limit: int = 1000) -> list[StoredObject]:
+        found: list[StoredObject] = []
+        marker = ""
+        while len(found) < limit:
+            page = min(limit - len(found), _MAX_LIST_KEYS)
+            response = self._call(
+                "list_objects",
+                bucket,
+                functools.partial(
+                    self._client.list_objects,
+                    Bucket=bucket,
+                    Prefix=prefix,
+                    Delimiter="/",
+                    Marker=marker,
+                    MaxKeys=page,
+                ),
+            )
+            for item in response.get("Contents") or []:
+                found.append(
+                    StoredObject(
+                        bucket, str(item["Key"]), int(item.get("Size") or 0), strip_etag(item.get("ETag"))
+                    )
+                )
+            if str(response.get("IsTruncated", "false")).lower() != "true":
+                break
+            marker = str(response.get("NextMarker") or (found[-1].key if found else ""))
+            if not marker:
+                break
+        return found[:limit]
+
+    def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
+        response = self._call("get_object", bucket, lambda: self._client.get_object(Bucket=bucket, Key=key))
+        headers = _lower(response)
+        raw = response["Body"].get_raw_stream()
+        try:
+            if int(headers.get("content-length") or 0) > max_bytes:
+                raise StorageError(f"object is larger than {max_bytes} bytes", code="ObjectTooLarge")
+            data: bytes = self._call("get_object", bucket, lambda: raw.read(max_bytes + 1))
+        finally:
+            raw.close()
+        if len(data) > max_bytes:
+            raise StorageError(f"object is larger than {max_bytes} bytes", code="ObjectTooLarge")
+        return data, strip_etag(headers.get("etag"))
+
+    def read_range(self, bucket: str, key: str, start: int, length: int) -> bytes:
+        span = f"bytes={start}-{start + length - 1}"
+        response = self._call(
+            "get_object", bucket, lambda: self._client.get_object(Bucket=bucket, Key=key, Range=span)
+        )
+        raw = response["Body"].get_raw_stream()
+        try:
+            data: bytes = self._call("get_object", bucket, lambda: raw.read(length))
+        finally:
+            raw.close()
+        return data
+
+    def presign_get(self, bucket: str, key: str, *, expires: int) -> str:
+        params = {"x-cos-security-token": self._token} if self._token else {}
+        url: str = self._presigner.get_presigned_url(
+            Bucket=bucket, Key=key, Method="GET", Expired=expires, Params=params
+        )
+        return url
+
+    def create(self, bucket: str, key: str, body: bytes) -> bool:
+        try:
+            self._call(
+                "put_object",
+                bucket,
+                lambda: self._client.put_object(
+                    Bucket=bucket,
+                    Key=key,
+                    Body=body,
+                    ContentType="application/json",
+                    Metadata={"x-cos-forbid-overwrite": "true"},
+                ),
+            )
+        except StorageError as exc:
+            if exc.code in _EXISTS_CODES:
+                return False
+            raise
+        return True
+
+    @staticmethod
+    def _call(operation: str, bucket: str, call: Callable[[], T]) -> T:
+        from qcloud_cos.cos_exception import CosClientError, CosServiceError
+
+        try:
+            return call()
+        except CosServiceError as exc:
+            status = int(exc.get_status_code() or 0)
+            code = str(exc.get_error_code() or status or "CosServiceError")
+            if status == 404 and code not in MISSING_CODES:
+                code = "NoSuchKey"  # HEAD answers carry no body, hence no code
+            raise StorageError(
+                f"{operation} on {bucket} failed: {code}",
+                code=code,
+                retryable=status >= 500 or code in _RETRYABLE_CODES,
+            ) from None
+        except CosClientError as exc:  # connection refused, timeouts; also a refused parameter
+            refused = "Parameter" in str(exc) or "Key" in str(exc)
+            raise StorageError(
+                f"{operation} on {bucket} failed: "
+                + ("the bucket name or key cannot be sent" if refused else "COS unreachable"),
+                code="InvalidObjectName" if refused else "StorageUnreachable",
+                retryable=not refused,
+            ) from None
+        except OSError as exc:  # a body stream cut short
+            raise StorageError(
+                f"{operation} on {bucket} failed: {type(exc).__name__}",
+                code="StorageUnreachable",
+                retryable=True,
+            ) from None
+
+
+def _lower(headers: Mapping[str, Any]) -> dict[str, Any]:
+    return {str(k).lower(): v for k, v in headers.items()}
+
+
+_lock = threading.Lock()
+
+
+def cos_storage(region: str, endpoint_url: str | None, credentials: Credentials) -> CosStorage:
+    """A cached CosStorage for (region, endpoint, credentials); credentials rotate, so they are part of
+    the key."""
+    with _lock:
+        return _build(region, endpoint_url, credentials.secret_id, credentials.secret_key, credentials.token)
+
+
+@functools.lru_cache(maxsize=8)
+def _build(
+    region: str, endpoint_url: str | None, secret_id: str, secret_key: str, token: str | None
+) -> CosStorage:
+    from qcloud_cos import CosConfig, CosS3Client
+
+    common: dict[str, Any] = {
+        "Region": region,
+        "SecretId": secret_id,
+        "SecretKey": secret_key,
+        "Token": token,
+        "Timeout": 10,
+    }
+    presigner = CosS3Client(CosConfig(Scheme="https", **common), retry=0)
+    if endpoint_url is None:
+        return CosStorage(presigner, presigner, token)
+    address = urlsplit(endpoint_url)
+    config = CosConfig(Scheme=address.scheme, IP=address.hostname, Port=address.port, **common)
+    return CosStorage(CosS3Client(config, retry=0), presigner, token)

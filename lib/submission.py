@@ -1,0 +1,332 @@
+"""One submission, as a state machine over its receipt: claim → VOD → record → relay.
+
+    Submission(job, services).run() -> Outcome
+
+The receipt (``lib.receipts``) is a folder of immutable facts, so every step is a create-if-absent and
+the state is re-derived from what exists:
+
+    nothing            → claim attempt 1                          → call VOD
+    claimed, lease off → claim attempt n+1 (one invocation wins)  → call VOD
+    claimed, lease on  → wait for an outcome fact, else raise SubmissionInProgress (retryable)
+    submitted          → relay element.submitted unless delivered → done (duplicate)
+    failed             → relay element.failed unless delivered    → done (failed)
+    relayed, completed → nothing left to do                       → done (duplicate)
+
+VOD's answer:
+    TaskId                   → record submitted, relay element.submitted, record delivered
+    "already submitted"      → wait for the winner's submitted fact and relay its TaskId; if it does not
+                               appear in time, raise (retryable) so the platform comes back for it
+    permanent error          → record failed, relay element.failed, record delivered
+    transient error          → release the lease, ask for a retry
+
+A store that honours no condition lets every invocation win its claim; VOD's SessionId de-duplication
+then makes one of them the winner, and the rest take the "already submitted" branch. Nothing is ever
+relayed as failed because of a lost race. Bookkeeping failures never stop an element: a TaskId in hand
+is relayed even when its fact could not be written.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from lib.api_params import build_params, fingerprint
+from lib.errors import ConfigError, InProgressError, RelayError, StorageError, WebhookError
+from lib.jobs import Job, Outcome, SourceInfo, Status
+from lib.receipts import Receipt, ReceiptStore, Summary
+from lib.relay import event_body, relay_event
+from lib.request_model import ElementRequest
+from lib.resolve import resolve_media
+from lib.retry import with_retries
+from lib.services import Services
+
+log = logging.getLogger("relay.submission")
+T = TypeVar("T")
+
+WAIT_FOR_HOLDER_S = 5.0  # how long a duplicate waits for the lease holder's outcome
+WAIT_FOR_WINNER_S = 10.0  # how long an invocation told "already submitted" waits for the TaskId
+POLL_S = 0.2
+MAX_CLAIM_ROUNDS = 4  # claims lost in a row before giving up (each loss means another holder exists)
+
+
+class Submission:
+    """Submit one job exactly once and relay the result; ``run`` never raises for an expected failure
+    (a ``ConfigError`` is raised: a deployment without a setting it needs must not drop events)."""
+
+    def __init__(
+        self,
+        job: Job,
+        services: Services,
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.job = job
+        self.services = services
+        self._clock = clock  # wall time: leases are compared across invocations
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._me = services.invocation.request_id
+        self.session_id = ""
+        self._params: dict[str, Any] = {}
+        self._store: ReceiptStore | None = None
+
+    # entry
+
+    def run(self) -> Outcome:
+        try:
+            return self._run()
+        except ConfigError:
+            raise
+        except RelayError as exc:
+            return self._outcome_of(exc)
+
+    def _run(self) -> Outcome:
+        job, settings = self.job, self.services.settings
+        media = self._retry(
+            "media lookup",
+            lambda: resolve_media(
+                job.request,
+                settings,
+                lambda kind: self.services.storage(kind, job.source.region),
+                job.known_objects,
+            ),
+        )
+        self._params = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)
+        self.session_id = self._params["SessionId"]
+        self._store = self._open_store()
+        if self._store is None:
+            return self._call_vod(attempt=0)
+        for _ in range(MAX_CLAIM_ROUNDS):
+            receipt = self._load()
+            done = self._finish(receipt)
+            if done is not None:
+                return done
+            attempt = (receipt.attempts if receipt else 0) + 1
+            if self._claim(attempt):
+                return self._call_vod(attempt)
+        raise InProgressError(f"submission {self.session_id} is being claimed by other invocations")
+
+    # the states
+
+    def _finish(self, receipt: Receipt | None) -> Outcome | None:
+        """Finish what an existing receipt is missing; None when a new claim should be taken."""
+        if receipt is None:
+            return None
+        if receipt.state in ("submitting", "submitted") and self._foreign_lease(receipt):
+            waited = self._wait(
+                receipt, WAIT_FOR_HOLDER_S, lambda r: self._settled(r) or not self._foreign_lease(r)
+            )
+            if waited is None:  # deleted by hand meanwhile: start over
+                return None
+            receipt = waited
+        if receipt.state == "submitting":
+            if self._foreign_lease(receipt):
+                raise InProgressError(f"submission {self.session_id} is in progress in another invocation")
+            return None
+        if receipt.state == "submitted":
+            return self._relay_submitted(
+                receipt.task_id, receipt.request_id, "duplicate", "relayed the earlier submission"
+            )
+        if receipt.state == "failed":
+            if "element.failed" in receipt.relayed:
+                return Outcome("failed", self.session_id, note="failed earlier; already relayed")
+            error = receipt.error or {}
+            earlier = RelayError(str(error.get("message", "")), code=str(error.get("code", "Failed")))
+            return self._relay_failed(earlier)
+        return Outcome("duplicate", self.session_id, receipt.task_id, receipt.request_id, note=receipt.state)
+
+    def _settled(self, receipt: Receipt) -> bool:
+        """The holder is done: an outcome is known and, for a submission, relayed (or its lease over)."""
+        if receipt.state in ("relayed", "completed", "failed"):
+            return True
+        return receipt.state == "submitted" and not self._foreign_lease(receipt)
+
+    def _call_vod(self, attempt: int) -> Outcome:
+        try:
+            result = self.services.vod().create_element(self._params)
+        except RelayError as exc:
+            if exc.retryable or isinstance(exc, ConfigError):
+                if attempt:  # give the lease back at once, so the platform's retry can take over
+                    self._bookkeep("release", lambda: self._require_store().release(self.session_id, attempt))
+                raise
+            if self._store is not None:
+                store, error = self._store, exc.as_dict()
+                self._bookkeep("failed", lambda: store.record_failed(self.session_id, error))
+            return self._relay_failed(exc)
+        if result.duplicate:
+            return self._after_duplicate(result.request_id)
+        task_id = result.task_id
+        if self._store is not None and task_id:
+            store = self._store
+            self._bookkeep(
+                "submitted", lambda: store.record_submitted(self.session_id, task_id, result.request_id)
+            )
+            self._index()
+        return self._relay_submitted(task_id, result.request_id, "submitted", None)
+
+    def _after_duplicate(self, request_id: str | None) -> Outcome:
+        """VOD already accepted this SessionId: relay the winner's TaskId once it is written down."""
+        note = "VOD had already accepted this SessionId"
+        if self._store is None:  # nothing to learn the TaskId from: relay what is known
+            return self._relay_submitted(None, request_id, "duplicate", note)
+        budget = min(WAIT_FOR_WINNER_S, max(self.services.invocation.remaining() - 2.0, 0.0))
+        receipt = self._wait(self._load(), budget, lambda r: r.task_id is not None)
+        if receipt is None or receipt.task_id is None:
+            raise InProgressError(
+                f"VOD already accepted {self.session_id}, but its TaskId is not recorded yet",
+                code="AwaitingTaskId",
+            )
+        if "element.submitted" in receipt.relayed:
+            return Outcome("duplicate", self.session_id, receipt.task_id, receipt.request_id, note=note)
+        return self._relay_submitted(receipt.task_id, receipt.request_id, "duplicate", note)
+
+    # relays
+
+    def _relay_submitted(
+        self, task_id: str | None, request_id: str | None, status: Status, note: str | None
+    ) -> Outcome:
+        job = self.job
+        body = event_body(
+            "element.submitted",
+            self.session_id,
+            job.request,
+            job.source,
+            task_id=task_id,
+            request_id=request_id,
+        )
+        try:
+            delivered = relay_event(self.services, "element.submitted", body, job.request.callback_url)
+        except WebhookError as exc:
+            if exc.retryable:
+                return Outcome("retry", self.session_id, task_id, request_id, error=exc)
+            log.error("element.submitted could not be relayed: %s", exc.code)
+            return Outcome(status, self.session_id, task_id, request_id, note=f"relay refused: {exc.code}")
+        if delivered and self._store is not None and task_id:
+            store = self._store
+            self._bookkeep("delivered", lambda: store.record_delivered(self.session_id, "element.submitted"))
+        return Outcome(status, self.session_id, task_id, request_id, note=note)
+
+    def _relay_failed(self, error: RelayError) -> Outcome:
+        outcome = fail(
+            error, self.job.source, self.services, request=self.job.request, session_id=self.session_id
+        )
+        if outcome.status == "failed" and self._store is not None:
+            store = self._store
+            self._bookkeep("delivered", lambda: store.record_delivered(self.session_id, "element.failed"))
+        return outcome
+
+    def _outcome_of(self, exc: RelayError) -> Outcome:
+        """The one mapping from an error to what the trigger gets: retry, or element.failed."""
+        if exc.retryable:
+            return Outcome("retry", self.session_id or None, error=exc)
+        return fail(
+            exc, self.job.source, self.services, request=self.job.request, session_id=self.session_id or None
+        )
+
+    # the receipt
+
+    def _open_store(self) -> ReceiptStore | None:
+        job = self.job
+        if not job.receipt_bucket:
+            return None
+        storage = self.services.storage(job.receipt_storage, job.source.region)
+        return ReceiptStore(storage, job.receipt_bucket, self.services.settings.receipt_prefix)
+
+    def _require_store(self) -> ReceiptStore:
+        assert self._store is not None
+        return self._store
+
+    def _load(self) -> Receipt | None:
+        store = self._require_store()
+        return self._retry("receipt load", lambda: store.load(self.session_id))
+
+    def _claim(self, attempt: int) -> bool:
+        store, invocation = self._require_store(), self.services.invocation
+        summary = Summary(
+            element_name=self._params["ElementName"],
+            reference_type=self._params["ReferenceType"],
+            context=self.job.request.context,
+            callback_url=self.job.request.callback_url,
+            source=self.job.source.as_dict(),
+        )
+        lease = self._clock() + invocation.remaining()
+        try:
+            return self._retry(
+                "receipt claim", lambda: store.claim(self.session_id, attempt, self._me, lease, summary)
+            )
+        except StorageError as exc:
+            if exc.retryable:
+                raise
+            # Receipts are bookkeeping on top of VOD's SessionId de-duplication: a bucket that refuses
+            # them (no write permission) must not stop the element.
+            log.error(
+                "receipt %s could not be written (%s): submitting without one, VOD's SessionId "
+                "de-duplication is the only guard against a repeat",
+                self.session_id,
+                exc.code,
+            )
+            self._store = None
+            return True
+
+    def _foreign_lease(self, receipt: Receipt) -> bool:
+        return receipt.lease_active(self._clock()) and receipt.owner != self._me
+
+    def _wait(
+        self, receipt: Receipt | None, budget: float, done: Callable[[Receipt], bool]
+    ) -> Receipt | None:
+        """Re-load the receipt until ``done`` holds or ``budget`` seconds (within the invocation) pass."""
+        deadline = self._monotonic() + min(budget, self.services.invocation.remaining())
+        while (receipt is None or not done(receipt)) and self._monotonic() < deadline:
+            self._sleep(POLL_S)
+            receipt = self._load()
+        return receipt
+
+    def _bookkeep(self, what: str, write: Callable[[], bool]) -> None:
+        """Write a fact; a store that keeps failing is logged, never allowed to stop the element."""
+        try:
+            self._retry(f"receipt {what}", write)
+        except StorageError as exc:
+            log.error("receipt %s: fact %s not written: %s", self.session_id, what, exc.code)
+
+    def _index(self) -> None:
+        """Point RECEIPT_BUCKET at a receipt kept elsewhere (the upload bucket), for completion events."""
+        settings, job = self.services.settings, self.job
+        if not settings.receipt_bucket or job.receipt_bucket in (None, settings.receipt_bucket):
+            return
+        try:
+            home = ReceiptStore(
+                self.services.storage(settings.receipt_storage, None),
+                settings.receipt_bucket,
+                settings.receipt_prefix,
+            )
+            home.write_index(self.session_id, job.receipt_bucket, job.receipt_storage, job.source.region)
+        except RelayError as exc:
+            log.warning("receipt index for %s not written: %s", self.session_id, exc.code)
+
+    def _retry(self, what: str, operation: Callable[[], T]) -> T:
+        return with_retries(operation, what=what, invocation=self.services.invocation)
+
+
+def fail(
+    error: RelayError,
+    source: SourceInfo,
+    services: Services,
+    *,
+    request: ElementRequest | None = None,
+    session_id: str | None = None,
+) -> Outcome:
+    """Relay ``element.failed`` for a permanent failure; a webhook that stays down asks for a retry."""
+    sid = session_id or (request.session_id if request else None)
+    sid = sid or fingerprint([source.as_dict(), error.code, error.message])
+    body = event_body("element.failed", sid, request, source, error=error.as_dict())
+    try:
+        relay_event(services, "element.failed", body, request.callback_url if request else None)
+    except WebhookError as exc:
+        if exc.retryable:
+            return Outcome("retry", session_id=sid, error=exc)
+        log.error("element.failed could not be relayed: %s", exc.code)
+    return Outcome("failed", session_id=sid, error=error)

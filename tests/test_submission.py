@@ -1,0 +1,398 @@
+"""The submission state machine against an in-process store, in each store behaviour.
+
+``cos`` and ``s3`` honour create-if-absent (COS's forbid-overwrite, S3's If-None-Match); ``none`` honours
+no condition (a COS bucket that ever had versioning). Time is a fake clock that sleeping advances, so
+waits cost nothing. The webhook is a recorder that can be told to fail.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import lib.submission as submission
+from lib.errors import ConfigError, StorageError, VodError, WebhookError
+from lib.invocation import Invocation
+from lib.jobs import Job, Outcome, SourceInfo
+from lib.receipts import Receipt, ReceiptStore, Summary
+from lib.request_model import parse_request
+from lib.services import Services
+from lib.settings import load_settings
+from lib.storage import Storage, StorageKind
+from lib.submission import Submission
+from lib.vod import Submitted, VodClient
+from tests.fakes import FakeStorage
+
+BUCKET = "media-1250000000"
+PREFIX = ".element-receipts/"
+BEHAVIOURS = ("cos", "s3", "none")
+ENV = {
+    "TENCENTCLOUD_SECRET_ID": "AKIDunit",
+    "TENCENTCLOUD_SECRET_KEY": "unit-key",
+    "CALLBACK_URL": "https://hooks.example.com/relay",
+    "CALLBACK_SECRET": "whsec-unit",
+}
+
+
+class Clock:
+    """Wall and monotonic time in one; ``sleep`` advances it and runs the scripted hooks."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+        self.hooks: list[Any] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        for hook in list(self.hooks):
+            hook()
+
+
+class FakeVod(VodClient):
+    """De-duplicates SessionIds as VOD does; ``script`` answers the next calls with errors instead."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, str] = {}
+        self.calls = 0
+        self.script: list[BaseException] = []
+        self.lock = threading.Lock()
+
+    def create_element(self, params: dict[str, Any]) -> Submitted:
+        with self.lock:
+            self.calls += 1
+            if self.script:
+                raise self.script.pop(0)
+            sid = params["SessionId"]
+            if sid in self.sessions:
+                return Submitted(None, "req-dup", duplicate=True)
+            self.sessions[sid] = f"task-{len(self.sessions) + 1}"
+            return Submitted(self.sessions[sid], f"req-{len(self.sessions)}")
+
+    def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        raise AssertionError(f"{action} is not expected here")
+
+
+class Webhook:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.failures: list[WebhookError] = []
+        self.lock = threading.Lock()
+
+    def relay(self, services: Services, event: str, body: dict[str, Any], callback_url: str | None) -> bool:
+        with self.lock:
+            if self.failures:
+                raise self.failures.pop(0)
+            self.events.append((event, body))
+        return True
+
+    def kinds(self) -> list[str]:
+        return [event for event, _ in self.events]
+
+
+class World(Services):
+    def __init__(self, storage: FakeStorage, vod: FakeVod, request_id: str = "req-me") -> None:
+        super().__init__(load_settings(ENV), Invocation(request_id, float("inf")), ENV)
+        self.fake_storage = storage
+        self.fake_vod = vod
+
+    def storage(self, kind: StorageKind, region: str | None) -> Storage:
+        return self.fake_storage
+
+    def vod(self) -> VodClient:
+        return self.fake_vod
+
+
+@pytest.fixture(params=BEHAVIOURS)
+def behaviour(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def storage(behaviour: str) -> FakeStorage:
+    store = FakeStorage("none" if behaviour == "none" else "honoured")
+    store.put(BUCKET, "elements/hero.mp4", b"\0" * 64)
+    return store
+
+
+@pytest.fixture
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhook]:
+    hook = Webhook()
+    monkeypatch.setattr(submission, "relay_event", hook.relay)
+    yield hook
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def job() -> Job:
+    request = parse_request({"name": "hero", "video": f"cos://{BUCKET}/elements/hero.mp4"})
+    return Job(request, SourceInfo("cos", BUCKET, ("elements/hero.mp4",), "ap-guangzhou"), BUCKET, "cos")
+
+
+def run(storage: FakeStorage, vod: FakeVod, clock: Clock, request_id: str = "req-me") -> Outcome:
+    services = World(storage, vod, request_id)
+    return Submission(job(), services, clock=clock.time, monotonic=clock.time, sleep=clock.sleep).run()
+
+
+def store(storage: FakeStorage) -> ReceiptStore:
+    return ReceiptStore(storage, BUCKET, PREFIX)
+
+
+def receipt(storage: FakeStorage, session_id: str) -> Receipt:
+    found = store(storage).load(session_id)
+    assert found is not None
+    return found
+
+
+def facts(storage: FakeStorage) -> list[str]:
+    return sorted(key.rsplit("/", 1)[1] for b, key in storage.objects if key.startswith(f"{PREFIX}sessions/"))
+
+
+def test_first_delivery_claims_calls_vod_records_and_relays(
+    storage: FakeStorage, webhook: Webhook, clock: Clock
+) -> None:
+    vod = FakeVod()
+    outcome = run(storage, vod, clock)
+    assert (outcome.status, outcome.task_id) == ("submitted", "task-1")
+    assert vod.calls == 1
+    assert webhook.kinds() == ["element.submitted"] and webhook.events[0][1]["task_id"] == "task-1"
+    assert facts(storage) == ["claim-1.json", "delivered-element.submitted.json", "submitted.json"]
+    found = receipt(storage, outcome.session_id or "")
+    assert (found.state, found.task_id, found.element_name, found.owner) == (
+        "relayed",
+        "task-1",
+        "hero",
+        "req-me",
+    )
+
+
+def test_a_repeat_after_the_relay_does_nothing(storage: FakeStorage, webhook: Webhook, clock: Clock) -> None:
+    vod = FakeVod()
+    first = run(storage, vod, clock)
+    again = run(storage, vod, clock, "req-other")
+    assert (again.status, again.task_id, again.note) == ("duplicate", first.task_id, "relayed")
+    assert vod.calls == 1 and webhook.kinds() == ["element.submitted"]
+
+
+def test_a_relay_that_failed_is_finished_by_the_retry_without_vod(
+    storage: FakeStorage, webhook: Webhook, clock: Clock
+) -> None:
+    vod = FakeVod()
+    webhook.failures.append(WebhookError("down", code="WebhookUnavailable", retryable=True))
+    first = run(storage, vod, clock)
+    assert first.status == "retry" and first.task_id == "task-1"
+    assert receipt(storage, first.session_id or "").state == "submitted"
+    clock.now += 3600  # the holder's lease is long over when the platform retries
+    again = run(storage, vod, clock, "req-retry")
+    assert (again.status, again.task_id) == ("duplicate", "task-1")
+    assert vod.calls == 1
+    assert webhook.kinds() == ["element.submitted"] and webhook.events[0][1]["task_id"] == "task-1"
+    assert receipt(storage, first.session_id or "").state == "relayed"
+
+
+def test_a_permanent_vod_error_is_failed_once(storage: FakeStorage, webhook: Webhook, clock: Clock) -> None:
+    vod = FakeVod()
+    vod.script.append(VodError("bad name", code="InvalidParameterValue.Name"))
+    outcome = run(storage, vod, clock)
+    assert outcome.status == "failed" and outcome.error is not None
+    assert outcome.error.code == "InvalidParameterValue.Name"
+    assert webhook.kinds() == ["element.failed"]
+    found = receipt(storage, outcome.session_id or "")
+    assert found.state == "failed" and found.relayed == ("element.failed",)
+    again = run(storage, vod, clock, "req-again")
+    assert again.status == "failed" and vod.calls == 1 and webhook.kinds() == ["element.failed"]
+
+
+def test_a_failure_not_yet_relayed_is_relayed_by_the_next_delivery(
+    storage: FakeStorage, webhook: Webhook, clock: Clock
+) -> None:
+    sid = run(storage, FakeVod(), clock).session_id or ""  # to learn the SessionId
+    storage.objects.clear()
+    storage.put(BUCKET, "elements/hero.mp4", b"\0" * 64)
+    webhook.events.clear()
+    receipts = store(storage)
+    receipts.claim(sid, 1, "req-gone", clock.now - 1, Summary(element_name="hero"))
+    receipts.record_failed(sid, {"code": "FailedOperation", "message": "refused"})
+    vod = FakeVod()
+    outcome = run(storage, vod, clock)
+    assert outcome.status == "failed" and vod.calls == 0
+    assert webhook.kinds() == ["element.failed"]
+    assert webhook.events[0][1]["error"]["code"] == "FailedOperation"
+    assert receipt(storage, sid).relayed == ("element.failed",)
+
+
+def test_a_transient_vod_error_releases_the_lease_for_the_retry(
+    storage: FakeStorage, webhook: Webhook, clock: Clock
+) -> None:
+    vod = FakeVod()
+    vod.script.append(VodError("busy", code="InternalError", retryable=True))
+    first = run(storage, vod, clock)
+    assert first.status == "retry" and webhook.kinds() == []
+    found = receipt(storage, first.session_id or "")
+    assert found.state == "submitting" and not found.lease_active(clock.now)
+    second = run(storage, vod, clock, "req-retry")  # at once: no waiting for the old lease
+    assert (second.status, second.task_id) == ("submitted", "task-1")
+    assert "claim-2.json" in facts(storage) and "release-1.json" in facts(storage)
+
+
+def test_a_live_foreign_lease_is_waited_for_then_retried(
+    storage: FakeStorage, webhook: Webhook, clock: Clock
+) -> None:
+    sid = run(storage, FakeVod(), clock).session_id or ""
+    storage.objects.clear()
+    storage.put(BUCKET, "elements/hero.mp4", b"\0" * 64)
+    webhook.events.clear()
+    store(storage).claim(sid, 1, "req-holder", clock.now + 600, Summary())
+    vod = FakeVod()
+    start = clock.now
+    outcome = run(storage, vod, clock)
+    assert outcome.status == "retry" and outcome.error is not None
+    assert outcome.error.code == "SubmissionInProgress"
+    assert vod.calls == 0 and webhook.kinds() == []
+    assert clock.now - start >= submission.WAIT_FOR_HOLDER_S
+
+
+def test_a_holder_that_finishes_during_the_wait_is_not_repeated(
+    storage: FakeStorage, webhook: Webhook, clock: Clock
+) -> None:
+    sid = run(storage, FakeVod(), clock).session_id or ""
+    storage.objects.clear()
+    storage.put(BUCKET, "elements/hero.mp4", b"\0" * 64)
+    webhook.events.clear()
+    receipts = store(storage)
+    receipts.claim(sid, 1, "req-holder", clock.now + 600, Summary())
+
+    def holder_finishes() -> None:
+        receipts.record_submitted(sid, "task-9", "req-9")
+        receipts.record_delivered(sid, "element.submitted")
+
+    clock.hooks.append(holder_finishes)
+    vod = FakeVod()
+    outcome = run(storage, vod, clock)
+    assert (outcome.status, outcome.task_id) == ("duplicate", "task-9")
+    assert vod.calls == 0 and webhook.kinds() == []
+
+
+def test_an_expired_lease_is_taken_over_with_the_next_claim(
+    storage: FakeStorage, webhook: Webhook, clock: Clock
+) -> None:
+    sid = run(storage, FakeVod(), clock).session_id or ""
+    storage.objects.clear()
+    storage.put(BUCKET, "elements/hero.mp4", b"\0" * 64)
+    webhook.events.clear()
+    store(storage).claim(sid, 1, "req-crashed", clock.now - 1, Summary())
+    vod = FakeVod()
+    outcome = run(storage, vod, clock)
+    assert (outcome.status, outcome.task_id) == ("submitted", "task-1")
+    assert "claim-2.json" in facts(storage)
+    assert receipt(storage, sid).owner == "req-me"
+
+
+def test_a_crash_after_vod_answered_is_retried_until_the_task_id_is_known(
+    storage: FakeStorage, webhook: Webhook, clock: Clock
+) -> None:
+    """VOD accepted, the holder died before writing it down: the next delivery is told "already
+    submitted", waits, and raises; once the completion recorded the TaskId, the retry relays it."""
+    vod = FakeVod()
+    sid = run(storage, FakeVod(), clock).session_id or ""
+    storage.objects.clear()
+    storage.put(BUCKET, "elements/hero.mp4", b"\0" * 64)
+    webhook.events.clear()
+    vod.sessions[sid] = "task-crashed"  # VOD has the task; no fact says so
+    store(storage).claim(sid, 1, "req-crashed", clock.now - 1, Summary())
+    outcome = run(storage, vod, clock)
+    assert outcome.status == "retry" and outcome.error is not None
+    assert outcome.error.code == "AwaitingTaskId" and outcome.error.retryable
+    assert webhook.kinds() == [] and vod.calls == 1
+    store(storage).record_submitted(sid, "task-crashed", None)  # what the completion relay records
+    later = run(storage, vod, clock, "req-later")
+    assert (later.status, later.task_id) == ("duplicate", "task-crashed")
+    assert webhook.kinds() == ["element.submitted"] and webhook.events[0][1]["task_id"] == "task-crashed"
+    assert vod.calls == 1  # the TaskId was known: no second call
+
+
+def test_six_concurrent_deliveries_make_one_task_and_never_fail(
+    behaviour: str, storage: FakeStorage, webhook: Webhook
+) -> None:
+    """Real threads and real (short) waits: one VOD task, the TaskId relayed, no element.failed."""
+    vod = FakeVod()
+    outcomes: list[Outcome] = []
+    barrier = threading.Barrier(6)
+
+    def one(i: int) -> None:
+        barrier.wait()
+        services = World(storage, vod, f"req-{i}")
+        outcomes.append(Submission(job(), services).run())
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(vod.sessions) == 1
+    assert "element.failed" not in webhook.kinds()
+    assert all(o.status in ("submitted", "duplicate", "retry") for o in outcomes)
+    (task,) = vod.sessions.values()
+    relayed = [body["task_id"] for event, body in webhook.events if event == "element.submitted"]
+    assert relayed and set(relayed) == {task}
+    if behaviour != "none":
+        assert vod.calls == 1  # create-if-absent let exactly one invocation call VOD
+    assert [o.status for o in outcomes].count("submitted") == 1
+
+
+def test_a_bucket_that_refuses_receipts_still_submits(
+    storage: FakeStorage, webhook: Webhook, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(bucket: str, key: str, body: bytes) -> bool:
+        raise StorageError("no", code="AccessDenied")
+
+    monkeypatch.setattr(storage, "create", refuse)
+    vod = FakeVod()
+    outcome = run(storage, vod, clock)
+    assert (outcome.status, outcome.task_id) == ("submitted", "task-1")
+    assert webhook.kinds() == ["element.submitted"]
+
+
+def test_a_task_id_whose_fact_cannot_be_written_is_still_relayed(
+    storage: FakeStorage, webhook: Webhook, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create = storage.create
+
+    def refuse_submitted(bucket: str, key: str, body: bytes) -> bool:
+        if key.endswith("/submitted.json"):
+            raise StorageError("no", code="AccessDenied")
+        return create(bucket, key, body)
+
+    monkeypatch.setattr(storage, "create", refuse_submitted)
+    outcome = run(storage, FakeVod(), clock)
+    assert (outcome.status, outcome.task_id) == ("submitted", "task-1")
+    assert webhook.kinds() == ["element.submitted"]
+
+
+def test_a_missing_setting_is_raised_not_failed(storage: FakeStorage, webhook: Webhook, clock: Clock) -> None:
+    vod = FakeVod()
+    vod.script.append(ConfigError("TENCENTCLOUD_SECRETID is not set"))
+    with pytest.raises(ConfigError):
+        run(storage, vod, clock)
+    assert webhook.kinds() == []
+    assert not any(name == "failed.json" for name in facts(storage))
+
+
+def test_without_a_receipt_bucket_a_duplicate_is_relayed_as_known(webhook: Webhook, clock: Clock) -> None:
+    storage = FakeStorage()
+    storage.put(BUCKET, "elements/hero.mp4", b"\0" * 64)
+    vod = FakeVod()
+    plain = Job(job().request, job().source)  # no receipt bucket: VOD's SessionId alone
+    services = World(storage, vod)
+    first = Submission(plain, services, clock=clock.time, monotonic=clock.time, sleep=clock.sleep).run()
+    second = Submission(plain, services, clock=clock.time, monotonic=clock.time, sleep=clock.sleep).run()
+    assert (first.status, second.status, second.task_id) == ("submitted", "duplicate", None)
+    assert webhook.kinds() == ["element.submitted", "element.submitted"]
+    assert vod.calls == 2 and len(vod.sessions) == 1
