@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck compat unit demo serve bench package clean
+.PHONY: venv test lint typecheck compat unit demo serve stack bench package clean
 
 venv: $(STAMP)
 
@@ -35,15 +35,24 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(PY) -m devstack serve
 
+# The local stand-ins on their own until Ctrl-C (devstack/stack_cli.py), for another shell, SAM or the
+# Serverless Framework: endpoints and credentials printed, and written to build/stack.env (KEY=VALUE)
+# and build/sam-env.json (sam local invoke --env-vars). Ports: make stack STACK_ARGS="--vod-port 9000"
+stack: $(STAMP)
+	$(PY) -m devstack stack --env-file build/stack.env --sam-env-vars build/sam-env.json $(STACK_ARGS)
+
 bench: $(STAMP)
 	$(PY) bench/run.py
 
-# The deployment zip for SCF's Python 3.10 on Linux x86_64: build/element-relay.zip and build/package/
-# (devstack/package.py). Another target: make package PYTHON_VERSION=3.11 PLATFORM=manylinux2014_aarch64
+# The deployment zip (devstack/package.py), for SCF's Python 3.10 on Linux x86_64 by default:
+#   make package                  build/element-relay.zip, build/package/ (Tencent SDKs, no boto3)
+#   make package TARGET=lambda    build/element-relay-lambda.zip, build/package-lambda/ (with boto3)
+# Another runtime: make package PYTHON_VERSION=3.11 PLATFORM=manylinux2014_aarch64
+TARGET ?= scf
 PYTHON_VERSION ?= 3.10
 PLATFORM ?= manylinux2014_x86_64
 package: $(STAMP)
-	$(PY) -m devstack package --python-version $(PYTHON_VERSION) --platform $(PLATFORM)
+	$(PY) -m devstack package --target $(TARGET) --python-version $(PYTHON_VERSION) --platform $(PLATFORM)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis

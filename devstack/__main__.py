@@ -16,6 +16,7 @@ COMMANDS = (
     "devstack.invoke",
     "devstack.generate_event",
     "devstack.serve",
+    "devstack.stack_cli",
 )
 
 

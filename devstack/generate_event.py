@@ -138,7 +138,11 @@ def _media(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--storage", choices=("cos", "s3"), help="cos:// or s3:// media (default: by trigger platform)"
     )
-    parser.add_argument("--name", dest="element_name", help="ElementName (default: the folder's name)")
+    parser.add_argument(
+        "--name",
+        dest="element_name",
+        help="ElementName (default: a lone video's file name, else the folder's)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -284,7 +288,11 @@ def element_request(
     if not videos and not images:
         raise ValueError("no image (.jpg .jpeg .png .webp) or video (.mp4 .mov) among the keys")
     first = keys[0]
-    folder = posixpath.basename(posixpath.dirname(first)) or posixpath.splitext(posixpath.basename(first))[0]
+    stem = posixpath.splitext(posixpath.basename(first))[0]
+    # a lone video is named after its file, as its upload would be (elements/red panda.mp4 → "red
+    # panda"); media of a folder after the folder (elements/hero/frontal.png → "hero")
+    lone_video = len(keys) == 1 and bool(videos)
+    folder = stem if lone_video else posixpath.basename(posixpath.dirname(first)) or stem
     request: dict[str, Any] = {"name": (name or folder)[:20]}
     if videos:
         request.update(reference_type="video_refer", video=videos[0])

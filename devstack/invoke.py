@@ -185,7 +185,12 @@ def _context(value: str | None) -> dict[str, Any]:
     }
     if value:
         inline = value.lstrip().startswith(("{", "["))
-        given = json.loads(value) if inline else _load_json(value, "context")
+        try:
+            given = json.loads(value) if inline else _load_json(value, "context")
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--context-json: the value is not JSON: {exc}") from None
+        except ValueError as exc:
+            raise ValueError(f"--context-json: {exc}") from None
         if not isinstance(given, dict):
             raise ValueError("--context-json must be a JSON object")
         context.update(given)

@@ -1,20 +1,34 @@
 """``python -m devstack package``: the deployment zip (``make package``). Never deployed itself.
 
-    python -m devstack package                       # SCF Python 3.10, Linux x86_64 (the defaults)
+    python -m devstack package                       # SCF: Python 3.10, Linux x86_64 (the defaults)
+    python -m devstack package --target lambda       # AWS Lambda: the same plus boto3
     python -m devstack package --python-version 3.10 --platform manylinux2014_x86_64
     python -m devstack package --platform native     # for this machine and its pip's own wheel tags
 
+Two deployment targets (``DEPLOYS``):
+- ``scf`` (build/package/, build/element-relay.zip; serverless.yml): Tencent's SDKs (tencentcloud common
+  and VOD, cos-python-sdk-v5), pydantic and the function. No boto3, botocore, s3transfer, jmespath or
+  python-dateutil: on SCF, COS goes through qcloud_cos and nothing reaches AWS. At most 6 MB.
+- ``lambda`` (build/package-lambda/, build/element-relay-lambda.zip; template.yaml): every pin of
+  requirements.txt, boto3 included (S3 and SQS on AWS). At most 15 MB.
+
 Steps:
-1. pip installs ``requirements.txt`` (every pin, transitive ones included) as binary wheels for the target
-   ABI into a fresh directory (``--only-binary=:all: --implementation cp --python-version ...
-   --platform ...``): nothing is compiled, so the build machine may differ from the platform;
+1. pip installs the target's pins of ``requirements.txt`` (every pin, transitive ones included) as
+   binary wheels for the target ABI into a fresh directory (``--only-binary=:all: --implementation cp
+   --python-version ... --platform ...``): nothing is compiled, so the build machine may differ from
+   the platform. A distribution pip installs that is not pinned is an error: a pin is missing;
 2. what never runs in production is pruned (``PRUNING`` says what and why);
 3. ``handler.py`` and ``lib/`` are copied in (no caches);
-4. the tree is zipped reproducibly (sorted entries, fixed timestamps, fixed modes);
-5. the package is checked in a fresh interpreter that sees the standard library and the package only
-   (``devstack/package_check.py``): always the S3/SQS clients; the handler too when the package targets
-   this interpreter;
-6. the zip's size and its largest parts are printed; a zip over the limit (15 MB) is an error.
+4. bytecode is compiled by the target's Python when this machine has it, reproducibly: unchecked-hash
+   pycs (no timestamps), ``PYTHONHASHSEED=0`` (set and frozenset constants keep one order) and
+   ``SOURCE_DATE_EPOCH``;
+5. the tree is zipped reproducibly (sorted entries, fixed timestamps, fixed modes): two builds of one
+   commit give byte-identical zips;
+6. the package is checked in a fresh interpreter that sees the standard library and the package only
+   (``devstack/package_check.py``): the storage SDK of the target (qcloud_cos, or boto3's S3/SQS
+   clients), that the SCF package cannot import boto3, and the handler when the package targets this
+   interpreter or one found here;
+7. the zip's size and its largest parts are printed; a zip over the target's limit is an error.
 """
 
 from __future__ import annotations
@@ -38,9 +52,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PYTHON_VERSION = "3.10"  # SCF's newest Python runtime (Python3.10)
 DEFAULT_PLATFORM = "manylinux2014_x86_64"  # SCF and Lambda x86_64 run glibc Linux
 NATIVE = "native"
-DEFAULT_TREE = ROOT / "build" / "package"  # serverless.yml src.src and template.yaml CodeUri
+DEFAULT_TREE = ROOT / "build" / "package"  # serverless.yml src.src
 DEFAULT_ZIP = ROOT / "build" / "element-relay.zip"
 MAX_ZIP_BYTES = 15 * 1024 * 1024
+SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the zip's fixed date
 SOURCES = ("handler.py", "lib")  # what the project itself deploys
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date zip can store: the same bytes on every build
 
@@ -52,12 +67,17 @@ TENCENTCLOUD_PRODUCTS = frozenset({"common", "vod"})
 DROP_PATHS = (
     "bin",  # console scripts of the dependencies (jp.py, normalizer)
     "tencentcloud/vod/v20240718",  # another VOD API version; the relay calls 2018-07-17
+    # lib/vod.py calls VOD through tencentcloud.common's CommonClient and reads errorcodes only: the
+    # generated models (4 MB) and VodClient are never imported (test_package checks lib's imports)
+    "tencentcloud/vod/v20180717/models.py",
+    "tencentcloud/vod/v20180717/vod_client.py",
     "tencentcloud/vod/v20180717/vod_client_async.py",  # the async clients need httpx, not installed
     "tencentcloud/common/abstract_client_async.py",
     "tencentcloud/common/common_client_async.py",
     "tencentcloud/common/retry_async.py",
     "tencentcloud/common/http/request_async.py",
     "certifi/tests",
+    "crcmod/test.py",  # crcmod's self-test
 )
 DROP_TOP_LEVEL_PREFIXES = ("pip", "setuptools", "wheel", "pkg_resources", "_distutils_hack", "distutils-")
 DROP_DIR_NAMES = frozenset({"__pycache__"})
@@ -70,7 +90,54 @@ PRUNING = {
     "boto3/data": f"resource models except {', '.join(sorted(BOTO3_RESOURCES))}",
     "tencentcloud": f"products except {', '.join(sorted(TENCENTCLOUD_PRODUCTS))}",
     "paths": ", ".join(DROP_PATHS),
+    "scf": "boto3, botocore, s3transfer, jmespath, python-dateutil: not installed",
+    "both": "pycryptodome (Crypto/): only qcloud_cos's client-side encryption imports it",
+    "sources": "compiled modules of source-only pins (crcmod's optional C extension)",
     "everywhere": "__pycache__, *.pyc, *.pyo, *.pyi, py.typed, pip/setuptools/wheel, dist-info RECORD",
+}
+
+
+@dataclass(frozen=True)
+class Deploy:
+    """What one platform's package holds: the pins it leaves out, and its size limit."""
+
+    name: str
+    tree: Path
+    zip_path: Path
+    max_zip_bytes: int
+    excluded: frozenset[str] = frozenset()  # distribution names (normalised) not installed
+    dropped: tuple[str, ...] = ()  # top-level entries removed after the install (see PRUNING)
+    storage: str = "cos"  # what package_check.py proves: "cos" (qcloud_cos) or "boto" (boto3)
+
+
+# Pins published as source only, each pure Python once its optional C extension is left out: installed
+# from source for this machine, their compiled modules removed (they would be this machine's, not the
+# target's), and their WHEEL tag rewritten to what ships (py3-none-any).
+PURE_SDISTS = {
+    "crcmod": "qcloud_cos imports it; without _crcfunext it uses its pure-Python _crcfunpy",
+}
+# pycryptodome (Crypto/) serves only qcloud_cos.crypto (CosEncryptionClient, client-side encryption),
+# which `import qcloud_cos` does not load and the function never uses; it would take 3.8 MB of the SCF
+# package's 6 MB. package_check.py proves the COS calls work without it; its dist-info goes with it.
+NOT_IMPORTED = ("Crypto", "pycryptodome-")
+AWS_ONLY = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil"})
+DEPLOYS = {
+    "scf": Deploy(
+        "scf",
+        DEFAULT_TREE,
+        DEFAULT_ZIP,
+        6 * 1024 * 1024,
+        excluded=AWS_ONLY,
+        dropped=NOT_IMPORTED,
+    ),
+    "lambda": Deploy(
+        "lambda",
+        ROOT / "build" / "package-lambda",  # template.yaml CodeUri
+        ROOT / "build" / "element-relay-lambda.zip",
+        MAX_ZIP_BYTES,
+        dropped=NOT_IMPORTED,
+        storage="boto",
+    ),
 }
 
 
@@ -81,13 +148,15 @@ class Target:
     python_version: str = DEFAULT_PYTHON_VERSION
     platform: str | None = DEFAULT_PLATFORM
     implementation: str = "cp"
+    deploy: str = "scf"  # a key of DEPLOYS
 
     @classmethod
-    def this_interpreter(cls) -> Target:
-        return cls(f"{sys.version_info[0]}.{sys.version_info[1]}", None)
+    def this_interpreter(cls, deploy: str = "scf") -> Target:
+        return cls(f"{sys.version_info[0]}.{sys.version_info[1]}", None, deploy=deploy)
 
     def describe(self) -> str:
-        return f"Python {self.python_version} ({self.implementation}) on {self.platform or 'this machine'}"
+        where = self.platform or "this machine"
+        return f"{self.deploy.upper()}: Python {self.python_version} ({self.implementation}) on {where}"
 
     def runs_here(self) -> bool:
         """Whether this interpreter can load the package's compiled modules (pydantic_core)."""
@@ -136,6 +205,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "runtime, pruned to what runs in production, plus handler.py and lib/.",
     )
     parser.add_argument(
+        "--target",
+        choices=sorted(DEPLOYS),
+        default="scf",
+        help="platform: scf (Tencent SDKs, no boto3) or lambda (with boto3); default %(default)s",
+    )
+    parser.add_argument(
         "--python-version", default=DEFAULT_PYTHON_VERSION, help="target Python (default %(default)s)"
     )
     parser.add_argument(
@@ -143,23 +218,29 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=DEFAULT_PLATFORM,
         help=f"pip platform tag of the target (default %(default)s); '{NATIVE}' for this machine",
     )
-    parser.add_argument("--tree", type=Path, default=DEFAULT_TREE, help="unpacked package directory")
-    parser.add_argument("--output", type=Path, default=DEFAULT_ZIP, help="the zip to write")
-    parser.add_argument("--max-mb", type=float, default=MAX_ZIP_BYTES / 1024 / 1024, help="size limit")
+    parser.add_argument(
+        "--tree", type=Path, help="unpacked package directory (default build/package[-lambda]/)"
+    )
+    parser.add_argument(
+        "--output", type=Path, help="the zip to write (default build/element-relay[-lambda].zip)"
+    )
+    parser.add_argument("--max-mb", type=float, help="size limit (default: the target's, 6 or 15 MB)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON (for programs)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    target = Target(args.python_version, None if args.platform == NATIVE else args.platform)
+    platform = None if args.platform == NATIVE else args.platform
+    target = Target(args.python_version, platform, deploy=args.target)
+    deploy = DEPLOYS[args.target]
     progress = Progress()
     try:
         report = build_package(
             target,
-            tree=args.tree,
-            zip_path=args.output,
+            tree=args.tree or deploy.tree,
+            zip_path=args.output or deploy.zip_path,
             progress=progress,
-            max_zip_bytes=int(args.max_mb * 2**20),
+            max_zip_bytes=int(args.max_mb * 2**20) if args.max_mb else deploy.max_zip_bytes,
         )
     except PackageError as exc:
         print(f"package: {exc}", file=sys.stderr)
@@ -181,21 +262,32 @@ class PackageError(Exception):
 def build_package(
     target: Target,
     *,
-    tree: Path = DEFAULT_TREE,
-    zip_path: Path = DEFAULT_ZIP,
+    tree: Path | None = None,
+    zip_path: Path | None = None,
     requirements: Path = ROOT / "requirements.txt",
     progress: Progress | None = None,
-    max_zip_bytes: int = MAX_ZIP_BYTES,
+    max_zip_bytes: int | None = None,
 ) -> PackageReport:
     """Build ``tree`` and ``zip_path`` for ``target`` and check them; see the module's docstring."""
+    deploy = DEPLOYS[target.deploy]
     progress = progress or Progress(quiet=True)
     progress.note(f"Packaging AIGC Element Relay for {target.describe()}")
-    tree, zip_path = tree.resolve(), zip_path.resolve()
+    tree, zip_path = (tree or deploy.tree).resolve(), (zip_path or deploy.zip_path).resolve()
+    max_zip_bytes = max_zip_bytes or deploy.max_zip_bytes
     _clear(tree)
-    with progress.step(f"Installing {requirements.name} as binary wheels"):
-        install_requirements(target, requirements, tree)
+    pins = pinned(requirements, deploy.excluded)
+    wheels = {name: pin for name, pin in pins.items() if name not in PURE_SDISTS}
+    sources = [pin for name, pin in pins.items() if name in PURE_SDISTS]
+    with progress.step(f"Installing {requirements.name} as binary wheels ({len(wheels)} pins)"):
+        install_requirements(target, write_pins(wheels, tree.parent / f".{tree.name}-requirements.txt"), tree)
+    if sources:
+        with progress.step(f"Installing {', '.join(sources)} from source, pure Python"):
+            install_pure_sources(sources, tree)
+    missing = unmet_requirements(tree, target.python_version)
+    if missing:
+        raise PackageError(f"requirements.txt does not pin what the {deploy.name} package needs: {missing}")
     with progress.step("Pruning what never runs in production"):
-        pruned_files, pruned_bytes = prune(tree)
+        pruned_files, pruned_bytes = prune(tree, deploy.dropped)
     progress.note(f"  removed {pruned_files} files ({mb(pruned_bytes)})")
     copy_sources(tree)
     compiler = target_interpreter(target)
@@ -209,10 +301,11 @@ def build_package(
     native = target.runs_here() and target.platform is None
     own = None if target.runs_here() else (compiler if _loads_wheels(target) else None)
     mode = "full" if target.runs_here() or own is not None else "boto"
-    what = "handler, SDK, S3/SQS" if mode == "full" else "S3/SQS clients; the handler needs its own Python"
+    clients = "S3/SQS clients" if deploy.storage == "boto" else "COS client"
+    what = f"handler, SDK, {clients}" if mode == "full" else f"{clients}; the handler needs its own Python"
     where = f"Python {target.python_version}" if own is not None or native else "a fresh interpreter"
     with progress.step(f"Checking the package in {where} ({what})"):
-        check = check_package(tree, full=mode == "full", interpreter=own)
+        check = check_package(tree, full=mode == "full", interpreter=own, storage=deploy.storage)
     files, unpacked, parts = measure(zip_path)
     return PackageReport(
         target=target.describe(),
@@ -238,10 +331,69 @@ def _clear(tree: Path) -> None:
     tree.mkdir(parents=True)
 
 
+def normalise(name: str) -> str:
+    """A distribution name as PEP 503 compares them."""
+    return "-".join(part for part in name.lower().replace("_", "-").replace(".", "-").split("-") if part)
+
+
+def pinned(requirements: Path, excluded: frozenset[str] = frozenset()) -> dict[str, str]:
+    """The ``name==version`` pins of a requirements file, by normalised name, minus ``excluded``."""
+    pins: dict[str, str] = {}
+    for raw in requirements.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, sep, version = line.partition("==")
+        if not sep or not version.strip():
+            raise PackageError(f"{requirements.name}: {line!r} is not pinned as name==version")
+        key = normalise(name)
+        if key not in excluded:
+            pins[key] = f"{name.strip()}=={version.strip()}"
+    return pins
+
+
+def write_pins(pins: dict[str, str], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{line}\n" for line in pins.values()))
+    return path
+
+
+def installed_distributions(tree: Path) -> dict[str, Path]:
+    """The distributions installed in ``tree``: normalised name → dist-info folder."""
+    infos = tree.glob("*.dist-info")
+    return {normalise(i.name.removesuffix(".dist-info").rsplit("-", 1)[0]): i for i in infos}
+
+
+def unmet_requirements(tree: Path, python_version: str) -> list[str]:
+    """``"dist → requirement"`` for every Requires-Dist (no extra, markers evaluated for the target's
+    Python) that no installed distribution meets. pip installs the pins with ``--no-deps``, so this is
+    how a dependency missing from requirements.txt shows up, instead of pip fetching it unpinned."""
+    from packaging.requirements import InvalidRequirement, Requirement  # pytest's dependency
+
+    installed = installed_distributions(tree)
+    environment = {"python_version": python_version, "python_full_version": f"{python_version}.0"}
+    environment["extra"] = ""
+    unmet = []
+    for name, info in sorted(installed.items()):
+        metadata = (info / "METADATA").read_text(encoding="utf-8", errors="replace")
+        for line in metadata.splitlines():
+            if not line.startswith("Requires-Dist:"):
+                continue
+            try:
+                requirement = Requirement(line.removeprefix("Requires-Dist:").strip())
+            except InvalidRequirement:
+                continue
+            if requirement.marker is not None and not requirement.marker.evaluate(environment):
+                continue
+            if normalise(requirement.name) not in installed:
+                unmet.append(f"{name} → {requirement}")
+    return unmet
+
+
 def pip_command(target: Target, requirements: Path, destination: Path) -> list[str]:
     """The pip command that installs the pinned requirements as binary wheels for ``target``."""
     command = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
-    command += ["--no-compile", "--only-binary=:all:", "--implementation", target.implementation]
+    command += ["--no-compile", "--no-deps", "--only-binary=:all:", "--implementation", target.implementation]
     command += ["--python-version", target.python_version]
     if target.platform is not None:
         command += ["--platform", target.platform]
@@ -257,9 +409,31 @@ def install_requirements(target: Target, requirements: Path, tree: Path) -> None
         raise PackageError("pip failed:\n  " + " ".join(command) + "\n" + "\n".join(output[-30:]))
 
 
-def prune(tree: Path) -> tuple[int, int]:
-    """Remove from ``tree`` what never runs in production; returns (files, bytes) removed."""
-    doomed: list[Path] = []
+def install_pure_sources(pins: list[str], tree: Path) -> None:
+    """Install source-only pins (PURE_SDISTS) without their dependencies, then make them pure Python:
+    compiled modules removed, the WHEEL tag set to py3-none-any."""
+    command = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+    command += ["--no-compile", "--no-deps", "--target", str(tree), *pins]
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip().splitlines()
+        raise PackageError("pip failed:\n  " + " ".join(command) + "\n" + "\n".join(output[-30:]))
+    for pin in pins:
+        name = pin.split("==")[0]
+        for compiled in (tree / name).rglob("*"):
+            if compiled.suffix in (".so", ".pyd"):
+                compiled.unlink()
+        for wheel in tree.glob(f"{name}-*.dist-info/WHEEL"):
+            lines = [line for line in wheel.read_text().splitlines() if not line.startswith("Tag:")]
+            lines = [line.replace("Root-Is-Purelib: false", "Root-Is-Purelib: true") for line in lines]
+            wheel.write_text("\n".join([*lines, "Tag: py3-none-any"]) + "\n")
+
+
+def prune(tree: Path, dropped: tuple[str, ...] = ()) -> tuple[int, int]:
+    """Remove from ``tree`` what never runs in production, and the top-level entries named (or
+    prefixed) by ``dropped``; returns (files, bytes) removed."""
+    doomed: list[Path] = [p for p in tree.iterdir() if any(_drops(p.name, d) for d in dropped)]
     doomed += _children_except(tree / "botocore" / "data", BOTOCORE_SERVICES, dirs_only=True)
     doomed += _children_except(tree / "boto3" / "data", BOTO3_RESOURCES, dirs_only=True)
     doomed += _children_except(tree / "tencentcloud", TENCENTCLOUD_PRODUCTS | {"__init__.py"})
@@ -279,6 +453,11 @@ def prune(tree: Path) -> tuple[int, int]:
             path.unlink()
     _remove_empty_dirs(tree)
     return files, size
+
+
+def _drops(name: str, entry: str) -> bool:
+    """``entry`` names a top-level entry exactly, or, ending in "-", a dist-info folder by prefix."""
+    return name.startswith(entry) and name.endswith(".dist-info") if entry.endswith("-") else name == entry
 
 
 def _droppable(path: Path) -> bool:
@@ -358,6 +537,7 @@ def target_interpreter(target: Target) -> tuple[str, dict[str, str]] | None:
 def precompile(compiler: tuple[str, dict[str, str]], tree: Path) -> None:
     """Write ``__pycache__/*.cpython-XY.pyc`` for every module, valid whatever the files' dates."""
     executable, env = compiler
+    env = {**env, "PYTHONHASHSEED": "0", "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
     command = [
         executable,
         "-m",
@@ -367,6 +547,8 @@ def precompile(compiler: tuple[str, dict[str, str]], tree: Path) -> None:
         "0",
         "--invalidation-mode",
         "unchecked-hash",
+        "-s",  # file names recorded relative to the package: the same bytes wherever it was built
+        str(tree),
         str(tree),
     ]
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
@@ -392,7 +574,11 @@ def write_zip(tree: Path, zip_path: Path) -> None:
 
 
 def check_package(
-    tree: Path, *, full: bool, interpreter: tuple[str, dict[str, str]] | None = None
+    tree: Path,
+    *,
+    full: bool,
+    interpreter: tuple[str, dict[str, str]] | None = None,
+    storage: str = "boto",
 ) -> dict[str, Any]:
     """Run ``package_check.py`` on ``tree`` in ``python -I -S`` with an empty environment (with
     ``interpreter``, the target's own Python, found on this machine, instead of this one)."""
@@ -408,13 +594,15 @@ def check_package(
         env.update(
             {k: v for k, v in interpreter[1].items() if k in ("PYENV_VERSION", "PATH", "PYENV_ROOT", "HOME")}
         )
-    command = [python, "-I", "-S", "-B", str(script), str(tree), "full" if full else "boto"]
+    command = [python, "-I", "-S", "-B", str(script), str(tree), "full" if full else "quick", storage]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
     lines = [line for line in result.stdout.splitlines() if line.startswith("PACKAGE-CHECK ")]
     if result.returncode != 0 or not lines:
         raise PackageError(f"the package check failed:\n{result.stdout}{result.stderr}".rstrip())
     check: dict[str, Any] = json.loads(lines[-1].removeprefix("PACKAGE-CHECK "))
     problems = []
+    if storage == "cos" and check.get("boto_importable"):
+        problems.append("boto3 is importable from the SCF package")
     if check.get("outside"):
         problems.append(f"modules loaded from outside the package: {check['outside']}")
     if full:
@@ -465,9 +653,14 @@ def format_report(report: PackageReport, largest: int = 10) -> str:
     width = max((len(p.name) for p in report.parts[:largest]), default=10)
     for part in report.parts[:largest]:
         lines.append(f"  {part.name:<{width}}  {mb(part.zipped):>8}  {mb(part.unpacked):>8}  {part.files:>5}")
-    boto = report.check.get("boto", {})
+    boto, cos = report.check.get("boto", {}), report.check.get("cos", {})
     if boto:
         lines.append("Checked: S3 (COS and AWS endpoints) and SQS clients built, signed and answered")
+    if cos:
+        lines.append(
+            "Checked: qcloud_cos signed a HEAD with the token and presigned a GET on "
+            f"{cos['presigned_host']}; boto3 importable: {report.check.get('boto_importable')}"
+        )
     if "invalid_event" in report.check:
         lines.append(f"Checked: handler imports; unknown event -> {report.check['invalid_event']['message']}")
         lines.append(f"Checked: direct request through the SDK -> {report.check['direct_request']['status']}")

@@ -1,19 +1,27 @@
 """Checks a built deployment package from the inside; run by ``devstack.package`` as
 
-    python -I -S -B devstack/package_check.py PACKAGE_DIR boto|full
+    python -I -S -B devstack/package_check.py PACKAGE_DIR quick|full cos|boto
 
 ``-I -S -B``: no site-packages, no user site, no PYTHON* variables, not even this file's folder on
 ``sys.path``, and no bytecode written into the package. The package directory is the only thing added,
 so an import that works here works on the platform, which adds nothing else either. Prints one line
 ``PACKAGE-CHECK {json}`` with the findings.
 
-``boto``: the pure-Python boto3/botocore of the package creates S3 (COS and AWS endpoints) and SQS
-clients, signs, serialises and parses a request each (answered in-process), and presigns a URL: this
-proves the botocore data kept by the pruning is enough. Works whatever Python version the package targets.
+``cos`` (the SCF package): qcloud_cos (cos-python-sdk-v5) signs a HEAD Object with temporary
+credentials and sends it to an in-process stand-in on 127.0.0.1 (IP and Port set, the bucket's domain as
+Host, as the function's COS_ENDPOINT_URL does), and presigns a GET URL carrying the token; ``boto3``,
+``botocore`` and ``Crypto`` must not be importable (the SCF package ships none of them).
 
-``full`` (only when the package was built for this interpreter): also imports ``handler`` and every
-``lib`` module, calls ``main_handler`` with an event of no known kind (a clear error must come back), and
-submits a direct element request through the real Tencent Cloud SDK to a stand-in VOD on 127.0.0.1.
+``boto`` (the Lambda package): the pure-Python boto3/botocore of the package creates S3 (COS and AWS
+endpoints) and SQS clients, signs, serialises and parses a request each (answered in-process), and
+presigns a URL: this proves the botocore data kept by the pruning is enough.
+
+Both work whatever Python version the package targets (pure Python, plus pycryptodome-free COS).
+
+``full`` (only when the package was built for this interpreter, or for one found on this machine): also
+imports ``handler`` and every ``lib`` module, calls ``main_handler`` with an event of no known kind (a
+clear error must come back), and submits a direct element request through the real Tencent Cloud SDK to
+a stand-in VOD on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -94,6 +102,76 @@ def check_boto(report: dict[str, Any]) -> None:
         "sqs_queue_url": got["QueueUrl"],
         "sent": sent,
     }
+
+
+class FakeCos(BaseHTTPRequestHandler):
+    """Answers HEAD Object like COS; records the Host, the signature's algorithm and the token."""
+
+    seen: list[dict[str, str]] = []  # noqa: RUF012 - one server per check process
+
+    def do_HEAD(self) -> None:
+        self.seen.append(
+            {
+                "path": self.path,
+                "host": self.headers.get("Host", ""),
+                "auth": self.headers.get("Authorization", "").split("&")[0],
+                "token": self.headers.get("x-cos-security-token", ""),
+            }
+        )
+        self.send_response(200)
+        for name, value in (("ETag", '"abc"'), ("Content-Length", "5"), ("x-cos-request-id", "r")):
+            self.send_header(name, value)
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+def check_cos(report: dict[str, Any]) -> None:
+    qcloud_cos = importlib.import_module("qcloud_cos")  # untyped: no stubs to declare here
+    CosConfig, CosS3Client = qcloud_cos.CosConfig, qcloud_cos.CosS3Client
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeCos)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    credentials = {
+        "Region": "ap-guangzhou",
+        "SecretId": "AKIDPACKAGECHECK",
+        "SecretKey": "package-check-secret",
+        "Token": "package-check-token",
+    }
+    try:
+        local = CosS3Client(
+            CosConfig(Scheme="http", IP="127.0.0.1", Port=server.server_address[1], **credentials)
+        )
+        head = local.head_object(Bucket="media-1250000000", Key="elements/hero/frontal.png")
+    finally:
+        server.shutdown()
+        server.server_close()
+    cos = CosS3Client(CosConfig(Scheme="https", **credentials))
+    url = cos.get_presigned_url(
+        Bucket="media-1250000000",
+        Key="elements/hero/frontal.png",
+        Method="GET",
+        Expired=60,
+        Params={"x-cos-security-token": "package-check-token"},
+    )
+    report["cos"] = {
+        "head_etag": head.get("ETag"),
+        "sent": FakeCos.seen,
+        "presigned_host": url.split("/")[2],
+        "presigned_has_token": "x-cos-security-token=package-check-token" in url,
+        "presigned_algorithm": "q-sign-algorithm=sha1" in url,
+    }
+    report["boto_importable"] = _importable("boto3") or _importable("botocore")
+    report["crypto_importable"] = _importable("Crypto")
+
+
+def _importable(name: str) -> bool:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
 
 
 class FakeVod(BaseHTTPRequestHandler):
@@ -178,12 +256,16 @@ def outside_modules(tree: str) -> list[str]:
 
 def main(argv: list[str]) -> int:
     tree, mode = argv[1], argv[2]
+    storage = argv[3] if len(argv) > 3 else "boto"
     sys.path.insert(0, tree)
     report: dict[str, Any] = {
         "python": f"{sys.version_info[0]}.{sys.version_info[1]}",
         "site_packages_on_path": [p for p in sys.path if "site-packages" in p],
     }
-    check_boto(report)
+    if storage == "cos":
+        check_cos(report)
+    else:
+        check_boto(report)
     if mode == "full":
         check_full(report)
     report["outside"] = outside_modules(tree)

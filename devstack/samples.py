@@ -70,6 +70,12 @@ def objects_of(event: dict[str, Any]) -> list[tuple[str, str]]:
             pairs.append((f"{name}-{appid}", key.removeprefix(f"/{appid}/{name}/")))
         elif "s3" in record:
             pairs.append((record["s3"]["bucket"]["name"], unquote_plus(record["s3"]["object"]["key"])))
+        elif isinstance(record.get("Sns"), dict):  # S3 → SNS → the function: an S3 event in Message
+            message = _json_object(record["Sns"].get("Message"))
+            pairs.extend(objects_of(message) if message is not None else [])
+    detail = event.get("detail")
+    if event.get("source") == "aws.s3" and event.get("detail-type") == "Object Created" and detail:
+        pairs.append((detail["bucket"]["name"], detail["object"]["key"]))  # EventBridge: not encoded
     refs = [event.get("frontal_image"), event.get("video"), *(event.get("refer_images") or [])]
     for ref in refs:
         if isinstance(ref, str) and ref.startswith(("cos://", "s3://")):
@@ -84,6 +90,14 @@ def objects_of(event: dict[str, Any]) -> list[tuple[str, str]]:
         bucket, _, prefix = folder.split("://", 1)[1].partition("/")
         pairs.extend((bucket, f"{prefix.rstrip('/')}/{name}") for name in SAMPLE_FOLDER)
     return pairs
+
+
+def _json_object(text: object) -> dict[str, Any] | None:
+    try:
+        data = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _queue_bodies(event: dict[str, Any]) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ import base64
 import contextlib
 import json
 import os
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -49,16 +50,30 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def serve(args: argparse.Namespace) -> int:
     use_stack = args.stack if args.stack is not None else not _has_credentials(os.environ)
     with contextlib.ExitStack() as cleanup:
+        try:  # the port first: a busy one fails at once, before the stack starts
+            server = make_server(args.port)
+        except OSError as exc:
+            print(f"serve: cannot listen on {HOST}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        cleanup.callback(server.server_close)
+        _logs_to_stderr()
         if use_stack:
             _start_stack(cleanup)
-        server = make_server(args.port)
-        cleanup.callback(server.server_close)
         print(f"Serving handler.main_handler as an SCF Function URL on http://{HOST}:{server.server_port}")
         print(f"  curl -X POST localhost:{server.server_port}/elements -d @body.json   (README: HTTP API)")
         print("Press Ctrl-C to stop.", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
     return 0
+
+
+def _logs_to_stderr() -> None:
+    """The handler's JSON log lines (stdout on the platform) go to stderr here: stdout is for results
+    (the endpoints, webhook deliveries)."""
+    from lib import logs
+
+    with contextlib.redirect_stdout(sys.stderr):  # configure binds the stream it finds: stderr
+        logs.configure(os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO")
 
 
 def make_server(port: int = DEFAULT_PORT, invoke: Invoke | None = None) -> ThreadingHTTPServer:

@@ -169,13 +169,13 @@ def status_for(error: RelayError) -> int:
     """The HTTP status of an error: the one mapping of the API."""
     if isinstance(error, HttpError):
         return error.status
-    if error.retryable:
-        return 503
+    if error.retryable or isinstance(error, ConfigError):
+        return 503  # a missing setting or credential: the caller may retry once it is fixed
     if isinstance(error, InputError) or (
         isinstance(error, StorageError) and error.code in CALLER_STORAGE_CODES
     ):
         return 400
-    if isinstance(error, (InternalError, ConfigError)):
+    if isinstance(error, InternalError):
         return 500
     if error.code.startswith(PARAMETER_CODE_PREFIXES):
         return 422  # VOD refused a parameter (now, or as recorded in a receipt)

@@ -26,6 +26,7 @@ from lib.receipts import Receipt, ReceiptStore
 from lib.request_model import MAX_REF
 from lib.retry import with_retries
 from lib.services import Services
+from lib.sources.base import config_problem, guarded
 from lib.sources.direct import submit_request
 from lib.storage import StorageKind
 
@@ -88,7 +89,10 @@ def create_from_folder(request: HttpRequest, services: Services, params: Mapping
         raise _folder_error(code, plan.note)
     if isinstance(plan, Broken):
         return fail(plan.error, _as_http(plan.source), services, session_id=plan.session_id)
-    return dispatch(replace(plan, source=_as_http(plan.source)), services)
+    problem = config_problem(services)  # a missing credential: 503, and no element.failed
+    if problem is not None:
+        raise problem
+    return guarded(dispatch(replace(plan, source=_as_http(plan.source)), services))
 
 
 def get_element(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:

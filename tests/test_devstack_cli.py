@@ -252,3 +252,30 @@ def test_every_command_is_documented_in_the_readme() -> None:
     section = text.split("## Command line (devstack)", 1)[1].split("\n## ", 1)[0]
     for command in commands.choices:
         assert f"| `{command}" in section, f"{command} is not in the README's command table"
+
+
+@pytest.mark.parametrize("kind", ["s3", "sqs", "direct", "http", "cos"])
+def test_a_lone_video_is_named_after_the_file_for_every_kind(kind: str) -> None:
+    """generate-event KIND --key "elements/red panda.mp4": the element is "red panda", as its upload
+    would name it; media of a folder keep the folder's name."""
+    event = json.loads(run_cli("generate-event", kind, "--key", "elements/red panda.mp4", "--json").stdout)
+    if kind in ("s3", "cos"):  # upload events: the handler names the element from the key
+        source = infer_source(event)
+        assert source.name == kind
+        return
+    text = json.dumps(event)
+    assert '"name": "red panda"' in text or '\\"name\\": \\"red panda\\"' in text
+    folder = element_request("s3", "b", ["elements/hero/frontal.png", "elements/hero/left.png"])
+    assert folder["name"] == "hero"
+    assert element_request("s3", "b", ["elements/hero/take.mov"])["name"] == "take"
+
+
+@pytest.mark.parametrize("value", ["{bad", "/nonexistent/context.json"])
+def test_a_bad_context_json_names_the_option(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The error of --context-json starts with the option's name, then the parser's or the OS's reason."""
+    (tmp_path / "ok.json").write_text("{}")
+    assert main(["invoke", str(tmp_path / "ok.json"), "--context-json", value]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("invoke: --context-json: "), err

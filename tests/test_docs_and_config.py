@@ -130,8 +130,10 @@ def test_serverless_yml_is_complete() -> None:
     assert 1 <= inputs["timeout"] <= 900 and 3 <= inputs["initTimeout"] <= 300
     assert inputs["role"].startswith("${env:")
     assert inputs["src"]["src"] == "./build/package"  # devstack/package.py's DEFAULT_TREE
-    for excluded in (".env", "tests/**", "events/**", "devstack/**", "bench/**", "**/__pycache__/**"):
+    for excluded in (".env", "tests/**", "events/**", "devstack/**", "bench/**"):
         assert excluded in inputs["src"]["exclude"]
+    for shipped in ("**/__pycache__/**", "**/*.pyc", "__pycache__", "*.pyc"):  # the package's bytecode
+        assert shipped not in inputs["src"]["exclude"]
     text = (ROOT / "serverless.yml").read_text()
     for field in ("memorySize", "timeout", "initTimeout"):  # each value comes with its reason
         assert re.search(rf"^  # {field} \S+: ", text, re.M), f"no comment explaining {field}"
@@ -182,7 +184,7 @@ def test_sam_template_offers_the_same_function_on_lambda() -> None:
     function = sam_function()
     assert function["Handler"] == "handler.lambda_handler" and resolves_to_main_handler(function["Handler"])
     assert function["Runtime"] == "python3.10" and function["Architectures"] == ["x86_64"]
-    assert function["CodeUri"] == "build/package"
+    assert function["CodeUri"] == "build/package-lambda"  # DEPLOYS["lambda"].tree
     assert function["FunctionUrlConfig"]["AuthType"] in ("NONE", "AWS_IAM")
     events = function["Events"]
     s3 = next(e["Properties"] for e in events.values() if e["Type"] == "S3")
@@ -260,3 +262,65 @@ def test_sam_template_passes_cfn_lint() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    return text.split(f"\n## {title}", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_starts_with_the_quick_start_and_keeps_internals_in_docs() -> None:
+    """Quick start first, then the user guide; the limiter's arithmetic lives in docs/, linked."""
+    text = (ROOT / "README.md").read_text()
+    headings = re.findall(r"^## (.+)$", text, re.M)
+    assert headings[0] == "Quick start"
+    for kept in ("Configuration", "Webhook", "Queues and the 20 requests/second quota", "Security"):
+        assert kept in headings  # other sections, and serverless.yml/template.yaml, refer to these
+    assert "half the average spacing" not in text  # the limiter's arithmetic
+    assert "half the average spacing" in (ROOT / "docs" / "queues-and-quota.md").read_text()
+    for page in re.findall(r"\]\((docs/[^)]+)\)", text):
+        assert (ROOT / page).is_file(), page
+    for raw in re.findall(r'README "([^"]+)"', (ROOT / "serverless.yml").read_text()):
+        reference = " ".join(raw.replace("#", " ").split())  # a reference may wrap onto a comment line
+        assert any(h.startswith(reference) for h in headings), reference
+
+
+def test_readme_route_table_lists_every_route() -> None:
+    """Every route the HTTP API serves has a row (GET /tasks/{task_id}, POST /vod/events included)."""
+    from lib.http_api import ROUTES
+
+    section = readme_section("HTTP API")
+    for route in ROUTES:
+        if route.pattern == "/":
+            assert "also `POST /`" in section
+            continue
+        assert f"`{route.method} {route.pattern}`" in section, f"{route.method} {route.pattern}"
+
+
+def test_readme_webhook_names_every_event() -> None:
+    """X-Element-Event lists submitted, failed and completed."""
+    line = next(x for x in readme_section("Webhook").splitlines() if x.startswith("X-Element-Event:"))
+    assert line == "X-Element-Event: element.submitted | element.failed | element.completed"
+
+
+def test_readme_and_serverless_agree_on_the_timer() -> None:
+    """serverless.yml deploys the Timer trigger; the README says so and never that it is commented out."""
+    events = serverless()["inputs"]["events"]
+    assert any("timer" in event for event in events)
+    text = (ROOT / "README.md").read_text()
+    assert "commented Timer" not in text and "commented out until you want pull mode" not in text
+    assert "the Timer trigger is already deployed" in readme_section("Deploy to SCF (step by step)")
+
+
+def test_readme_package_figures_are_within_the_limits_the_tool_enforces() -> None:
+    """The Packaging table's limits are devstack.package's, and its sizes are within them."""
+    from devstack.package import DEPLOYS
+
+    rows = {row.split("|")[1].strip(): row for row in readme_section("Packaging").splitlines() if "|" in row}
+    limits = [cell.strip() for cell in rows["limit"].split("|")[2:4]]
+    assert limits == [f"{DEPLOYS[t].max_zip_bytes // 2**20} MB" for t in ("scf", "lambda")]
+    row = rows["size (Python 3.10, bytecode included)"]
+    sizes = [float(m) for m in re.findall(r"([\d.]+) MB zipped", row)]
+    assert len(sizes) == 2
+    for size, target in zip(sizes, ("scf", "lambda"), strict=True):
+        assert size * 2**20 <= DEPLOYS[target].max_zip_bytes

@@ -10,6 +10,7 @@ import pytest
 
 import handler
 from devstack.stack import LocalStack
+from lib.errors import UnknownEventError
 from tests.conftest import EVENTS_DIR, load_event, stage
 from tests.receipt_tools import receipts_in, session_ids
 
@@ -93,6 +94,20 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "ckafka/request.json": {"tasks": 1, "relayed": ["element.submitted"], "statuses": ["submitted"]},
     "ckafka/invalid.json": {"tasks": 0, "relayed": ["element.failed"], "statuses": ["failed"]},
     "tdmq/request.json": {"tasks": 1, "relayed": ["element.submitted"], "statuses": ["submitted"]},
+    # S3 → SNS → the function, and S3 → EventBridge → the function
+    "sns/s3-notification.json": {"tasks": 1, "relayed": ["element.submitted"], "statuses": ["submitted"]},
+    "sns/s3-test-event.json": {"tasks": 0, "relayed": [], "statuses": ["ignored"]},
+    "eventbridge/object-created.json": {
+        "tasks": 1,
+        "relayed": ["element.submitted"],
+        "statuses": ["submitted"],
+    },
+    "eventbridge/object-deleted.json": {"tasks": 0, "relayed": [], "statuses": []},
+    # events/foreign/: kinds the function does not serve are refused (raised), never guessed
+    **{
+        str(p.relative_to(EVENTS_DIR)): {"tasks": 0, "relayed": [], "refused": True}
+        for p in (EVENTS_DIR / "foreign").glob("*.json")
+    },
 }
 SAMPLES = sorted(str(p.relative_to(EVENTS_DIR)) for p in EVENTS_DIR.rglob("*.json"))
 
@@ -108,7 +123,13 @@ def test_sample_runs_end_to_end(stack: LocalStack, sample: str) -> None:
     expected = EXPECTED[sample]
     event = load_event(sample)
     stage(stack, event)
-    result = handler.main_handler(event, {"request_id": f"sample-{sample}", "time_limit_in_ms": 30000})
+    context = {"request_id": f"sample-{sample}", "time_limit_in_ms": 30000}
+    if expected.get("refused"):
+        with pytest.raises(UnknownEventError, match="event of no known kind"):
+            handler.main_handler(event, context)
+        assert stack.vod.calls == [] and stack.webhook.deliveries == []
+        return
+    result = handler.main_handler(event, context)
     if "http" in expected:  # a response in the trigger's shape, with a JSON body
         assert result["statusCode"] == expected["http"]
         answer = json.loads(result["body"])

@@ -267,7 +267,7 @@ def test_callback_url_outside_the_allow_list_is_400() -> None:
             "InvalidObjectName",
             None,
         ),
-        (Outcome("failed", error=ConfigError("no credentials")), 500, "ConfigError", None),
+        (Outcome("failed", error=ConfigError("no credentials")), 503, "ConfigError", "2"),
         (Outcome("retry", error=LIMITED), 503, "RequestLimitExceeded", "1"),
         (
             Outcome("retry", error=VodError("v", code="InternalError", retryable=True)),
@@ -283,7 +283,7 @@ def test_outcomes_map_to_statuses(
     outcome: Outcome, status: int, code: str | None, retry_after: str | None
 ) -> None:
     """One mapping: submitted 202, duplicate 200, input 400, VOD parameter 422, other upstream 502,
-    transient 503 with Retry-After, configuration 500."""
+    transient and configuration 503 with Retry-After."""
     response = answer(outcome)
     assert response.status == status
     assert response.headers.get("Retry-After") == retry_after

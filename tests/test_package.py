@@ -1,12 +1,14 @@
-"""``make package``: the deployment package holds what runs in production, nothing else, and works alone.
+"""``make package``: the deployment packages hold what runs in production, nothing else, and work alone.
 
-The package is built once per test session for the interpreter running the tests (``--platform
-native``, this Python's version) through the same command ``make package`` runs, so it needs what the
-rest of the suite needs: pip and PyPI (or pip's cache). Nothing is cached between runs.
+Each package (SCF, and Lambda) is built once per test module for the interpreter running the tests
+(``--platform native``, this Python's version) through the same command ``make package`` runs, so it
+needs what the rest of the suite needs: pip and PyPI (or pip's cache). The SCF package is built a second
+time, elsewhere, to compare the bytes. Nothing is cached between runs.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -17,14 +19,19 @@ from typing import Any
 import pytest
 
 from devstack.package import (
+    AWS_ONLY,
     BOTO3_RESOURCES,
     BOTOCORE_SERVICES,
-    MAX_ZIP_BYTES,
+    DEPLOYS,
+    DROP_PATHS,
+    NOT_IMPORTED,
     PackageError,
     Target,
     _clear,
+    pinned,
     pip_command,
     prune,
+    unmet_requirements,
     write_zip,
 )
 
@@ -32,11 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 THIS_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """``python -m devstack package`` for this interpreter; its --json report, plus the paths."""
-    where = tmp_path_factory.mktemp("package")
-    command = [sys.executable, "-m", "devstack", "package", "--platform", "native"]
+def build(where: Path, target: str) -> dict[str, Any]:
+    """``python -m devstack package --target TARGET`` for this interpreter; its --json report."""
+    command = [sys.executable, "-m", "devstack", "package", "--target", target, "--platform", "native"]
     command += ["--python-version", THIS_PYTHON, "--json"]
     command += ["--tree", str(where / "package"), "--output", str(where / "element-relay.zip")]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
@@ -44,6 +49,18 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     report: dict[str, Any] = json.loads(result.stdout)
     report["progress"] = result.stderr
     return report
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The SCF package (the default target)."""
+    return build(tmp_path_factory.mktemp("scf"), "scf")
+
+
+@pytest.fixture(scope="module")
+def built_lambda(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The Lambda package (make package TARGET=lambda)."""
+    return build(tmp_path_factory.mktemp("lambda"), "lambda")
 
 
 def names_in(report: dict[str, Any]) -> list[str]:
@@ -57,10 +74,9 @@ def test_handler_imports_from_the_package_alone_and_answers_a_clear_error(built:
     assert check["python"] == THIS_PYTHON
     assert check["site_packages_on_path"] == []
     assert check["outside"] == [], "modules came from outside the package and the standard library"
-    assert check["invalid_event"] == {
-        "type": "UnknownEventError",
-        "message": "event of no known kind; top-level keys seen: hello",
-    }
+    assert check["invalid_event"]["type"] == "UnknownEventError"
+    message = check["invalid_event"]["message"]
+    assert message.startswith("event of no known kind; top-level keys seen: hello. Served: COS upload")
     assert "handler" in check["imported"] and "lib.vod" in check["imported"]
 
 
@@ -72,20 +88,27 @@ def test_the_package_submits_through_the_real_sdk(built: dict[str, Any]) -> None
     assert check["vod_calls"] == [{"action": "CreateAigcAdvancedCustomElement", "auth": "TC3-HMAC-SHA256"}]
 
 
-def test_the_kept_botocore_data_serves_s3_and_sqs(built: dict[str, Any]) -> None:
-    """S3 (COS endpoint and AWS endpoint rules) and SQS clients work with the pruned botocore data."""
-    boto = built["check"]["boto"]
+def test_the_kept_botocore_data_serves_s3_and_sqs(built_lambda: dict[str, Any]) -> None:
+    """Lambda: S3 (COS endpoint and AWS endpoint rules) and SQS clients work with the pruned botocore data."""
+    assert built_lambda["check"]["direct_request"]["status"] == "submitted"
+    boto = built_lambda["check"]["boto"]
     assert boto["s3_head_etag"] == '"abc"'
     assert boto["cos_presigned_host"] == "media-1250000000.cos.ap-guangzhou.myqcloud.com"
     assert boto["s3_presigned_host"] == "studio-assets.s3.amazonaws.com"
     assert boto["sqs_queue_url"].endswith("/element-requests")
 
 
-def test_the_package_holds_only_production_code(built: dict[str, Any]) -> None:
+@pytest.mark.parametrize("target", ["scf", "lambda"])
+def test_the_package_holds_only_production_code(
+    target: str, built: dict[str, Any], built_lambda: dict[str, Any]
+) -> None:
     """handler.py and lib/ of this repository, the dependencies, and none of the rest."""
-    names = names_in(built)
+    report = built if target == "scf" else built_lambda
+    names = names_in(report)
     top = {name.split("/", 1)[0] for name in names}
-    assert {"handler.py", "lib", "boto3", "botocore", "tencentcloud", "pydantic", "pydantic_core"} <= top
+    assert {"handler.py", "lib", "tencentcloud", "qcloud_cos", "crcmod", "pydantic", "pydantic_core"} <= top
+    assert ({"boto3", "botocore", "s3transfer"} <= top) == (target == "lambda")
+    assert "Crypto" not in top and not [n for n in names if n.endswith((".so", ".pyd")) and "crcmod" in n]
     for absent in ("tests", "events", "devstack", "bench", "bin", "pip", "setuptools", "build"):
         assert absent not in top
     tag = f"cpython-{sys.version_info[0]}{sys.version_info[1]}"
@@ -96,6 +119,8 @@ def test_the_package_holds_only_production_code(built: dict[str, Any]) -> None:
     assert sorted(n for n in names if n.startswith("lib/") and n.endswith(".py")) == lib_files
     compiled = {n.replace("__pycache__/", "").replace(f".{tag}.pyc", ".py") for n in bytecode}
     assert set(lib_files) <= compiled  # every module of ours ships compiled for the target
+    if target == "scf":
+        return
     services = {n.split("/")[2] for n in names if n.startswith("botocore/data/") and n.count("/") > 2}
     assert services == BOTOCORE_SERVICES
     for needed in ("_retry.json", "endpoints.json", "partitions.json", "sdk-default-configuration.json"):
@@ -115,8 +140,9 @@ def test_the_package_holds_only_production_code(built: dict[str, Any]) -> None:
 
 
 def test_the_zip_is_within_the_limit_and_matches_the_tree(built: dict[str, Any]) -> None:
-    """At most 15 MB, and exactly the files of the unpacked tree (what serverless.yml uploads)."""
-    assert built["zip_bytes"] <= MAX_ZIP_BYTES and built["within_limit"]
+    """SCF: at most 6 MB, and exactly the files of the unpacked tree (what serverless.yml uploads)."""
+    assert built["zip_bytes"] <= DEPLOYS["scf"].max_zip_bytes == 6 * 2**20 and built["within_limit"]
+    assert built["max_zip_bytes"] == 6 * 2**20
     tree = Path(built["tree"])
     files = sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file())
     assert sorted(names_in(built)) == files
@@ -132,10 +158,78 @@ def test_the_zip_is_reproducible(built: dict[str, Any], tmp_path: Path) -> None:
     assert again.read_bytes() == Path(built["zip_path"]).read_bytes()
 
 
+def test_two_builds_give_byte_identical_zips(built: dict[str, Any], tmp_path: Path) -> None:
+    """A second make package, into another folder, gives the same bytes, bytecode included (hash seed
+    fixed, unchecked-hash pycs with package-relative names, sorted entries at a fixed date)."""
+    again = build(tmp_path, "scf")
+    first, second = Path(built["zip_path"]).read_bytes(), Path(again["zip_path"]).read_bytes()
+    with zipfile.ZipFile(built["zip_path"]) as a, zipfile.ZipFile(again["zip_path"]) as b:
+        differing = [n for n in a.namelist() if n not in b.namelist() or a.read(n) != b.read(n)]
+        assert [n for n in a.namelist() if n.endswith(".pyc")], "bytecode is part of the comparison"
+    assert differing == []
+    assert first == second
+
+
+def test_the_scf_package_has_no_aws_sdk_and_speaks_cos(built: dict[str, Any]) -> None:
+    """No boto3 (nor what only it needs); qcloud_cos signs with the token, presigns on the bucket domain."""
+    check = built["check"]
+    assert check["boto_importable"] is False and check["crypto_importable"] is False
+    names = {n.split("/", 1)[0].split("-")[0].lower() for n in names_in(built)}
+    for absent in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "python_dateutil"):
+        assert absent not in names
+    cos = check["cos"]
+    assert cos["head_etag"] == '"abc"'
+    assert cos["sent"] == [
+        {
+            "path": "/elements/hero/frontal.png",
+            "host": "media-1250000000.cos.ap-guangzhou.myqcloud.com",
+            "auth": "q-sign-algorithm=sha1",
+            "token": "package-check-token",
+        }
+    ]
+    assert cos["presigned_host"] == "media-1250000000.cos.ap-guangzhou.myqcloud.com"
+    assert cos["presigned_has_token"] and cos["presigned_algorithm"]
+    assert check["direct_request"]["status"] == "submitted"  # the handler, from the package alone
+
+
+def test_requirements_pin_everything_each_target_needs(tmp_path: Path) -> None:
+    """The SCF pins leave out exactly the AWS-only distributions; a missing pin is reported by name."""
+    pins = pinned(ROOT / "requirements.txt")
+    scf = pinned(ROOT / "requirements.txt", AWS_ONLY)
+    assert set(pins) - set(scf) == AWS_ONLY
+    assert {"cos-python-sdk-v5", "tencentcloud-sdk-python-common", "pydantic", "crcmod"} <= set(scf)
+    info = tmp_path / "needy-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Name: needy\nRequires-Dist: absent-dep>=1\nRequires-Dist: old-dep; python_version < '3.0'\n"
+        "Requires-Dist: extra-dep; extra == 'speed'\n"
+    )
+    assert unmet_requirements(tmp_path, "3.10") == ["needy → absent-dep>=1"]
+
+
+def test_lib_imports_nothing_the_packages_prune() -> None:
+    """Pruning drops only modules the function never imports: no module of lib/ (or handler.py) names one."""
+    pruned = {p.removesuffix(".py").replace("/", ".") for p in DROP_PATHS if p.endswith(".py")}
+    pruned |= {name for name in NOT_IMPORTED if not name.endswith("-")} | {"qcloud_cos.crypto"}
+    for path in [ROOT / "handler.py", *sorted((ROOT / "lib").rglob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                modules = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            else:
+                continue
+            for module in modules:
+                assert not any(module == p or module.startswith(p + ".") for p in pruned), (path, module)
+
+
 def test_progress_goes_to_stderr(built: dict[str, Any]) -> None:
     """Each step that takes a moment says so, and how long it took."""
     progress = built["progress"]
-    assert "Installing requirements.txt as binary wheels ... done" in progress
+    assert (
+        "Installing requirements.txt as binary wheels (" in progress
+        and "from source, pure Python" in progress
+    )
     assert "Checking the package in" in progress and "Precompiling bytecode" in progress
 
 
@@ -153,10 +247,29 @@ def test_the_default_target_is_scf_python_310_on_linux_x86_64() -> None:
 
 
 def test_makefile_passes_the_target_through() -> None:
-    """make package PYTHON_VERSION=... PLATFORM=... reach the build."""
+    """make package TARGET=... PYTHON_VERSION=... PLATFORM=... reach the build."""
     text = (ROOT / "Makefile").read_text()
+    assert "TARGET ?= scf" in text
     assert "PYTHON_VERSION ?= 3.10" in text and "PLATFORM ?= manylinux2014_x86_64" in text
-    assert "-m devstack package --python-version $(PYTHON_VERSION) --platform $(PLATFORM)" in text
+    command = (
+        "-m devstack package --target $(TARGET) --python-version $(PYTHON_VERSION) --platform $(PLATFORM)"
+    )
+    assert command in text
+
+
+def test_serverless_excludes_nothing_the_package_ships(built: dict[str, Any]) -> None:
+    """serverless.yml's exclude list matches no file of the SCF package (bytecode included): a deploy
+    uploads exactly what make package built."""
+    import fnmatch
+
+    import yaml
+
+    excludes = yaml.safe_load((ROOT / "serverless.yml").read_text())["inputs"]["src"]["exclude"]
+    names = names_in(built)
+    assert [n for n in names if n.endswith(".pyc")], "the package ships bytecode"
+    for pattern in excludes:
+        regex = pattern.replace("**/", "*").replace("/**", "/*")
+        assert not [n for n in names if fnmatch.fnmatch(n, regex)], pattern
 
 
 def test_prune_rules(tmp_path: Path) -> None:

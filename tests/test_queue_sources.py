@@ -66,8 +66,11 @@ class Recorder:
         return self._outcome("upload", upload, source)
 
 
+CREDENTIALS = {"TENCENTCLOUD_SECRET_ID": "AKIDQUEUETEST", "TENCENTCLOUD_SECRET_KEY": "queue-test-key"}
+
+
 def services(**env: str) -> Services:
-    return Services(load_settings(env), Invocation.from_context(None), environ={})
+    return Services(load_settings(env), Invocation.from_context(None), environ=CREDENTIALS)
 
 
 def sqs_event(*bodies: str, group: str | None = None) -> dict[str, Any]:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +24,7 @@ from devstack.serve import Invoke, make_server, to_http
 from devstack.stack import LocalStack
 
 B = "media-1250000000"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
@@ -108,3 +115,37 @@ def test_serve_is_a_devstack_command(capsys: pytest.CaptureFixture[str]) -> None
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert "--port" in out and "--stack" in out
+
+
+def test_a_busy_port_is_one_line_naming_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """serve --port N with N taken: exit status 1, one line naming the port, no traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port), "--no-stack"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.strip().splitlines() == [f"serve: cannot listen on 127.0.0.1:{port}: Address already in use"]
+
+
+def test_logs_go_to_stderr_and_results_to_stdout(tmp_path: Path) -> None:
+    """The handler's JSON log lines go to stderr; stdout holds the endpoint and nothing else."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TENCENTCLOUD_", "VOD_", "CALLBACK_"))}
+    env["PYTHONUNBUFFERED"] = "1"
+    command = [sys.executable, "-m", "devstack", "serve", "--port", "0", "--no-stack"]
+    server = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()
+        url = first.split(" on ", 1)[1].strip()
+        status, _, body = fetch(f"{url}/elements", "POST", b'{"video": "https://example.com/a.mp4"}')
+        assert status == 503 and body["error"]["code"] == "ConfigError"  # no credentials: nothing lost
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=30)
+    assert first.startswith("Serving handler.main_handler as an SCF Function URL on http://127.0.0.1:")
+    assert '"http_status": 503' in err and '"logger": "relay.http"' in err
+    assert '"logger"' not in first + out

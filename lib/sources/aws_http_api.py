@@ -17,14 +17,19 @@ from urllib.parse import parse_qsl
 
 from lib.http_model import HttpRequest
 from lib.services import Services
-from lib.sources.http_event import body_bytes, is_base64, mapping, response_fields, serve_event
+from lib.sources.http_event import (
+    body_bytes,
+    is_base64,
+    is_http,
+    is_v2,
+    mapping,
+    response_fields,
+    serve_event,
+)
 
 
 def is_v2_event(event: dict[str, Any]) -> bool:
-    context = event.get("requestContext")
-    return (
-        event.get("version") == "2.0" and isinstance(context, dict) and isinstance(context.get("http"), dict)
-    )
+    return is_http(event) and is_v2(event)
 
 
 def is_lambda_url(event: dict[str, Any]) -> bool:

@@ -15,7 +15,15 @@ from typing import Any
 
 from lib.http_model import HttpRequest
 from lib.services import Services
-from lib.sources.http_event import body_bytes, is_base64, mapping, response_fields, serve_event
+from lib.sources.http_event import (
+    body_bytes,
+    is_base64,
+    is_http,
+    is_v2,
+    mapping,
+    response_fields,
+    serve_event,
+)
 
 
 class AwsRestApi:
@@ -24,7 +32,9 @@ class AwsRestApi:
     def matches(self, event: dict[str, Any]) -> bool:
         context = event.get("requestContext")
         return (
-            isinstance(event.get("httpMethod"), str)
+            is_http(event)
+            and not is_v2(event)
+            and isinstance(event.get("httpMethod"), str)
             and "resource" in event
             and isinstance(context, dict)
             and "serviceId" not in context

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from lib.assemble import Broken, Skip, Upload, plan_upload
@@ -31,6 +31,43 @@ class EventSource(Protocol):
     def matches(self, event: dict[str, Any]) -> bool: ...
 
     def handle(self, event: dict[str, Any], services: Services) -> Any: ...
+
+
+# Top-level keys that mark each family of event shapes. A source takes an event only when its family is
+# the one family the event belongs to, so sources of different families never both match, whatever
+# keys an event combines; within a family, each source's own test keeps them apart.
+FAMILY_MARKERS: dict[str, frozenset[str]] = {
+    "records": frozenset({"Records"}),
+    "http": frozenset({"httpMethod", "rawPath", "requestContext", "routeKey"}),
+    "timer": frozenset({"TriggerName"}),
+    "vod": frozenset({"EventType"}),
+    "eventbridge": frozenset({"detail-type"}),
+    "cloudevents": frozenset({"specversion"}),
+    "direct": frozenset({"frontal_image", "refer_images", "video", "reference_type"}),
+}
+
+
+def family(event: Mapping[str, Any]) -> str | None:
+    """The one family of shapes whose marker keys ``event`` has; None for none or several."""
+    found = [name for name, markers in FAMILY_MARKERS.items() if markers & event.keys()]
+    return found[0] if len(found) == 1 else None
+
+
+# The key (or eventSource) that names the kind of a record; a record with none or several is no kind.
+RECORD_MARKERS = ("cos", "s3", "Sns", "CMQ", "Ckafka")
+
+
+def record_kind(event: dict[str, Any]) -> str | None:
+    """The kind of a record-based event, from its first record: the one marker key it holds ("cos",
+    "s3", "Sns", "CMQ", "Ckafka"), or "sqs" for ``eventSource: aws:sqs``. None when the event has no
+    records, or its first record holds no marker or several (ambiguous: no source takes it)."""
+    record = first_record(event)
+    if record is None or family(event) != "records":
+        return None
+    found = [marker for marker in RECORD_MARKERS if marker in record]
+    if record.get("eventSource") == "aws:sqs":
+        found.append("sqs")
+    return found[0] if len(found) == 1 else None
 
 
 def first_record(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -70,9 +107,36 @@ def process_upload(upload: Upload | RelayError, services: Services, source: Sour
             elif isinstance(plan, Broken):
                 outcome = fail(plan.error, plan.source, services, session_id=plan.session_id)
             else:
-                outcome = dispatch(plan, services)
+                problem = config_problem(services)
+                outcome = Outcome("retry", error=problem) if problem else guarded(dispatch(plan, services))
     log_outcome(outcome, services, source, started)
     return outcome
+
+
+def config_problem(services: Services, *, submitting: bool = False) -> ConfigError | None:
+    """The configuration error that would stop a submission here (today: no Tencent Cloud
+    credentials), or None. With SUBMIT_MODE=queue, only the draining deployment (``submitting``)
+    calls VOD, so the enqueuing one needs no credentials."""
+    if services.settings.submit_mode == "queue" and not submitting:
+        return None
+    try:
+        services.credentials()
+    except ConfigError as exc:
+        return exc
+    return None
+
+
+def guarded(outcome: Outcome) -> Outcome:
+    """A configuration error is never a failure to forget: the record comes back (retry)."""
+    if outcome.status == "failed" and isinstance(outcome.error, ConfigError):
+        return Outcome("retry", outcome.session_id, error=outcome.error)
+    return outcome
+
+
+def raise_config_error(outcome: Outcome) -> None:
+    """For one-event triggers: a configuration error makes the invocation raise (platform retry)."""
+    if outcome.status == "retry" and isinstance(outcome.error, ConfigError):
+        raise outcome.error
 
 
 def _failed(error: RelayError, services: Services, source: SourceInfo) -> Outcome:
@@ -136,9 +200,16 @@ def capped(records: list[Any], services: Services, source: str) -> tuple[list[An
 
 
 def answer_async(outcomes: Iterable[Outcome], refused: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The answer of an asynchronous trigger: a summary, or a raise when any record must come back."""
+    """The answer of an asynchronous trigger: a summary, or a raise when any record must come back
+    (the ConfigError itself when a setting or credential is what is missing)."""
     results = list(outcomes)
     retry = [o for o in results if o.status == "retry"]
+    config = [o.error for o in retry if isinstance(o.error, ConfigError)]
+    if config:
+        raise ConfigError(
+            f"{len(retry)} of {len(results)} record(s) wait for the configuration to be fixed: "
+            f"{config[0].message}; the platform's retry will deliver them again"
+        )
     if retry:
         codes = sorted({o.error.code for o in retry if o.error is not None})
         raise RetryLaterError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lib.services import Services
-from lib.sources.base import answer_async, first_record
+from lib.sources.base import answer_async, first_record, record_kind
 from lib.sources.messages import Message, process_batch
 
 
@@ -19,7 +19,7 @@ class CmqMessages:
 
     def matches(self, event: dict[str, Any]) -> bool:
         record = first_record(event)
-        return record is not None and isinstance(record.get("CMQ"), dict)
+        return record_kind(event) == "CMQ" and record is not None and isinstance(record["CMQ"], dict)
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         messages = []

@@ -12,7 +12,15 @@ from lib.assemble import Upload
 from lib.errors import FieldProblem, InputError
 from lib.jobs import SourceInfo
 from lib.services import Services
-from lib.sources.base import answer_async, capped, first_record, member, process_upload, size, text
+from lib.sources.base import (
+    answer_async,
+    capped,
+    member,
+    process_upload,
+    record_kind,
+    size,
+    text,
+)
 
 # Short region codes seen in COS events → long region ids.
 SHORT_REGIONS = {
@@ -41,8 +49,7 @@ class CosUpload:
     name = "cos"
 
     def matches(self, event: dict[str, Any]) -> bool:
-        record = first_record(event)
-        return record is not None and "cos" in record
+        return record_kind(event) == "cos"  # a record with "s3" too is ambiguous: no source takes it
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         outcomes = []

@@ -16,23 +16,32 @@ from lib.jobs import Job, Outcome, SourceInfo
 from lib.pipeline import dispatch, fail
 from lib.request_model import ElementRequest, parse_request
 from lib.services import Services
-from lib.sources.base import RetryLaterError, log_outcome
+from lib.sources.base import (
+    FAMILY_MARKERS,
+    RetryLaterError,
+    config_problem,
+    family,
+    guarded,
+    log_outcome,
+    raise_config_error,
+)
 
 # A direct request names media or a reference type; other events never have these keys at the top.
-MARKERS = frozenset({"frontal_image", "refer_images", "video", "reference_type"})
+MARKERS = FAMILY_MARKERS["direct"]
 
 
 class DirectRequest:
     name = "direct"
 
     def matches(self, event: dict[str, Any]) -> bool:
-        return bool(MARKERS & event.keys()) and "Records" not in event
+        return family(event) == "direct"
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         started = time.monotonic()
         source = SourceInfo("direct")
         outcome = submit_request(event, services, source)
         log_outcome(outcome, services, source, started)
+        raise_config_error(outcome)
         if outcome.status == "retry" and outcome.error is not None:
             raise RetryLaterError(f"transient failure, try again: {outcome.error.message}")
         return outcome.as_dict()
@@ -46,5 +55,8 @@ def submit_request(payload: object, services: Services, source: SourceInfo) -> O
             check_callback_url(request.callback_url, services.settings)
     except InputError as exc:
         return fail(exc, source, services, session_id=fingerprint(["request", payload]))
+    problem = config_problem(services)
+    if problem is not None:  # a missing credential is no failure of the request: it comes back
+        return Outcome("retry", error=problem)
     job = Job(request, source, services.settings.receipt_bucket, services.settings.receipt_storage)
-    return dispatch(job, services)
+    return guarded(dispatch(job, services))

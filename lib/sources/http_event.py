@@ -13,6 +13,26 @@ from typing import Any
 from lib.errors import FieldProblem, InputError
 from lib.http_model import HttpRequest, HttpResponse
 from lib.services import Services
+from lib.sources.base import family
+
+
+def is_http(event: Mapping[str, object]) -> bool:
+    """The HTTP family (``lib.sources.base.family``), and no authorizer request."""
+    return family(event) == "http" and not is_authorizer(event)
+
+
+def is_v2(event: Mapping[str, object]) -> bool:
+    """Payload format 2.0 (AWS HTTP API, Lambda function URL): ``version`` and ``requestContext.http``."""
+    context = event.get("requestContext")
+    return (
+        event.get("version") == "2.0" and isinstance(context, dict) and isinstance(context.get("http"), dict)
+    )
+
+
+def is_authorizer(event: Mapping[str, object]) -> bool:
+    """An API Gateway Lambda authorizer request (REST: ``methodArn``; HTTP API: ``routeArn``). It
+    carries the request's shape, but asks for a policy, not an answer: no HTTP source takes it."""
+    return "methodArn" in event or "routeArn" in event
 
 
 def serve_event(read: Callable[[], HttpRequest], services: Services) -> HttpResponse:

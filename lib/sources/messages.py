@@ -29,9 +29,12 @@ from lib.errors import FieldProblem, InputError, RelayError
 from lib.jobs import Outcome, SourceInfo
 from lib.pipeline import fail, submit
 from lib.services import Services
-from lib.sources.base import log_outcome, process_upload
+from lib.sources.base import config_problem, guarded, log_outcome, process_upload, record_kind
 from lib.sources.cos import parse_record as parse_cos_record
 from lib.sources.direct import submit_request
+from lib.sources.eventbridge import OBJECT_CREATED
+from lib.sources.eventbridge import is_s3_event as is_s3_eventbridge
+from lib.sources.eventbridge import parse_event as parse_eventbridge
 from lib.sources.s3 import parse_record as parse_s3_record
 
 log = logging.getLogger("relay.records")
@@ -112,7 +115,8 @@ def _process(message: Message, services: Services) -> list[Outcome]:
         except InputError as exc:
             outcome = fail(exc, queue, services)
         else:
-            outcome = submit(job, services)
+            problem = config_problem(services, submitting=True)
+            outcome = Outcome("retry", error=problem) if problem else guarded(submit(job, services))
             queue = job.source
     else:
         outcome = submit_request(data, services, queue)
@@ -143,44 +147,20 @@ def _uploads(data: object, services: Services) -> list[Upload | InputError] | No
     """The upload records a notification body holds; None when the body is no notification."""
     if not isinstance(data, dict):
         return None
-    if data.get("source") == "aws.s3" and data.get("detail-type") == "Object Created":
-        return [_eventbridge_upload(data)]
+    if is_s3_eventbridge(data):  # other S3 detail types (Object Deleted, ...): acknowledged, ignored
+        return [parse_eventbridge(data)] if data["detail-type"] == OBJECT_CREATED else []
+    kind = record_kind(data)
     records = data.get("Records")
-    if not isinstance(records, list) or not records or not isinstance(records[0], dict):
+    if not isinstance(records, list):
         return None
-    if "s3" in records[0]:
+    if kind == "s3":
         parsed = [parse_s3_record(r, i) for i, r in enumerate(records)]
-    elif "cos" in records[0]:
+    elif kind == "cos":
         default_region = services.settings.default_region
         parsed = [parse_cos_record(r, i, default_region) for i, r in enumerate(records)]
     else:
         return None
     return [p for p in parsed if p is not None]
-
-
-def _eventbridge_upload(event: dict[str, Any]) -> Upload | InputError:
-    """S3 → EventBridge "Object Created": the key is not URL-encoded; the ETag is ``etag``."""
-    detail = _member(event, "detail")
-    obj = _member(detail, "object")
-    bucket, key = _member(detail, "bucket").get("name"), obj.get("key")
-    if not isinstance(bucket, str) or not bucket or not isinstance(key, str) or not key:
-        return InputError.from_problems(
-            (FieldProblem("detail", "needs bucket.name and object.key"),), prefix="malformed S3 event: "
-        )
-    size, region, etag = obj.get("size"), event.get("region"), obj.get("etag") or obj.get("eTag")
-    return Upload(
-        "s3",
-        bucket,
-        key,
-        region=region if isinstance(region, str) and region else None,
-        size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
-        etag=etag if isinstance(etag, str) and etag else None,
-    )
-
-
-def _member(value: object, name: str) -> dict[str, Any]:
-    found = value.get(name) if isinstance(value, dict) else None
-    return found if isinstance(found, dict) else {}
 
 
 def _upload_source(upload: Upload | InputError) -> SourceInfo:

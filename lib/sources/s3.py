@@ -12,7 +12,15 @@ from lib.assemble import Upload
 from lib.errors import FieldProblem, InputError
 from lib.jobs import SourceInfo
 from lib.services import Services
-from lib.sources.base import answer_async, capped, first_record, member, process_upload, size, text
+from lib.sources.base import (
+    answer_async,
+    capped,
+    member,
+    process_upload,
+    record_kind,
+    size,
+    text,
+)
 
 
 class S3Upload:
@@ -21,8 +29,7 @@ class S3Upload:
     def matches(self, event: dict[str, Any]) -> bool:
         if event.get("Event") == "s3:TestEvent":
             return True
-        record = first_record(event)
-        return record is not None and "s3" in record
+        return record_kind(event) == "s3"  # a record with "cos" too is ambiguous: no source takes it
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         if event.get("Event") == "s3:TestEvent":

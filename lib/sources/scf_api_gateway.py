@@ -14,7 +14,15 @@ from typing import Any
 
 from lib.http_model import HttpRequest
 from lib.services import Services
-from lib.sources.http_event import body_bytes, is_base64, mapping, response_fields, serve_event
+from lib.sources.http_event import (
+    body_bytes,
+    is_base64,
+    is_http,
+    is_v2,
+    mapping,
+    response_fields,
+    serve_event,
+)
 
 
 class ScfApiGateway:
@@ -23,7 +31,12 @@ class ScfApiGateway:
     def matches(self, event: dict[str, Any]) -> bool:
         context = event.get("requestContext")
         return (
-            isinstance(event.get("httpMethod"), str) and isinstance(context, dict) and "serviceId" in context
+            is_http(event)
+            and not is_v2(event)
+            and isinstance(event.get("httpMethod"), str)
+            and isinstance(context, dict)
+            and "serviceId" in context
+            and "resource" not in event
         )
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:

@@ -13,7 +13,15 @@ from typing import Any
 
 from lib.http_model import HttpRequest
 from lib.services import Services
-from lib.sources.http_event import body_bytes, is_base64, mapping, response_fields, serve_event
+from lib.sources.http_event import (
+    body_bytes,
+    is_base64,
+    is_http,
+    is_v2,
+    mapping,
+    response_fields,
+    serve_event,
+)
 
 
 class ScfFunctionUrl:
@@ -21,7 +29,9 @@ class ScfFunctionUrl:
 
     def matches(self, event: dict[str, Any]) -> bool:
         return (
-            isinstance(event.get("httpMethod"), str)
+            is_http(event)
+            and not is_v2(event)
+            and isinstance(event.get("httpMethod"), str)
             and "path" in event
             and "requestContext" not in event
             and "resource" not in event

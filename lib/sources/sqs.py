@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from lib.services import Services
-from lib.sources.base import RetryLaterError, first_record
+from lib.sources.base import RetryLaterError, record_kind
 from lib.sources.messages import Message, Result, process_batch
 
 
@@ -20,8 +20,7 @@ class SqsMessages:
     name = "sqs"
 
     def matches(self, event: dict[str, Any]) -> bool:
-        record = first_record(event)
-        return record is not None and record.get("eventSource") == "aws:sqs"
+        return record_kind(event) == "sqs"
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         records = [r if isinstance(r, dict) else {} for r in event["Records"]]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from lib.services import Services
-from lib.sources.base import answer_async
+from lib.sources.base import answer_async, family
 from lib.sources.messages import Message, process_batch
 
 
@@ -19,7 +19,11 @@ class TdmqMessages:
     name = "tdmq"
 
     def matches(self, event: dict[str, Any]) -> bool:
-        return str(event.get("type", "")).startswith("connector:tdmq") and isinstance(event.get("data"), dict)
+        return (
+            family(event) == "cloudevents"
+            and str(event.get("type", "")).startswith("connector:tdmq")
+            and isinstance(event.get("data"), dict)
+        )
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         data = event["data"]

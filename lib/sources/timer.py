@@ -9,8 +9,9 @@ import logging
 from typing import Any
 
 from lib.completion import pull_cycle
-from lib.errors import RelayError
+from lib.errors import ConfigError, RelayError
 from lib.services import Services
+from lib.sources.base import family
 
 log = logging.getLogger("relay.timer")
 
@@ -19,11 +20,14 @@ class TimerTick:
     name = "timer"
 
     def matches(self, event: dict[str, Any]) -> bool:
-        return event.get("Type") == "Timer" and "TriggerName" in event
+        # with an EventType too, the event is ambiguous (Timer or VOD): neither source takes it
+        return family(event) == "timer" and event.get("Type") == "Timer"
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         try:
             summary = pull_cycle(services)
+        except ConfigError:
+            raise  # a missing setting or credential: the invocation fails loudly, every tick, until fixed
         except RelayError as exc:
             # Nothing is lost: VOD keeps unpulled and unconfirmed events for days; the next tick pulls.
             log.warning(
