@@ -27,8 +27,8 @@ from botocore.config import Config
 s3 = boto3.client("s3", endpoint_url=os.environ["STORAGE_ENDPOINT_URL"],
                   config=Config(s3={"addressing_style": "path"}))
 from devstack.samples import png_bytes
-for name in ("front", "left"):
-    s3.put_object(Bucket="studio-assets", Key=f"library/{name}.png", Body=png_bytes())
+for name, colour in (("front", (200, 40, 40)), ("left", (40, 200, 40))):  # two different images
+    s3.put_object(Bucket="studio-assets", Key=f"library/{name}.png", Body=png_bytes(colour))
 request = {"name": "From another shell", "frontal_image": "s3://studio-assets/library/front.png",
            "refer_images": ["s3://studio-assets/library/left.png"]}
 print(json.dumps(handler.main_handler(request, {"request_id": "stack-cli", "time_limit_in_ms": 30000})))
