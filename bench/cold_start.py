@@ -94,7 +94,7 @@ client = CommonClient("vod", "2018-07-17", Credential(os.environ["TENCENTCLOUD_S
     profile=ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=endpoint)))
 images = {"frontal_image": urls[0], "refer_images": [{"image_url": u} for u in urls[1:]]}
 params = {"SubAppId": 1500000001, "ElementName": "floor", "ReferenceType": "image_refer",
-    "SessionId": "floor-" + hashlib.sha256(prefix.encode()).hexdigest()[:20],
+    "SessionId": "floor-s3-" + hashlib.sha256(prefix.encode()).hexdigest()[:20],
     "ElementImageList": json.dumps(images)}
 task = json.loads(client.call("CreateAigcAdvancedCustomElement", params))["Response"]["TaskId"]
 raw = json.dumps({"event": "element.submitted", "task_id": task}).encode()

@@ -81,6 +81,9 @@ class _Media:
     refresh: Callable[[], _Media | None] | None = None  # a fresh HEAD, when the object changed
 
 
+MAX_PARALLEL_READS = 4  # an element has at most 4 media files
+
+
 def check_media(
     fields: Sequence[tuple[str, str]],
     objects: Mapping[str, StoredObject],
@@ -104,11 +107,14 @@ def check_media(
     problems: list[FieldProblem] = []
     report: list[Checked] = []
     seen: dict[str, _Media] = {}
-    for field, ref in fields:
+
+    def one(item: tuple[str, str]) -> tuple[_Media | None, list[FieldProblem], list[Checked]]:
+        field, ref = item
         began = time.monotonic()
-        media = _open(field, ref, objects, storage_for, probe_until, report)
+        checked: list[Checked] = []
+        media = _open(field, ref, objects, storage_for, probe_until, checked)
         if media is None:
-            continue
+            return None, [], checked
         verdict, found = _judge(media)
         if found and media.refresh is not None:
             # An object pinned by a listing or a queued job may have changed since: judge what VOD fetches.
@@ -121,18 +127,24 @@ def check_media(
             if fresh is not None:
                 media = fresh
                 verdict, found = _judge(media)
-        seen[field] = media
-        problems += found
-        report.append(
-            Checked(
-                field,
-                media.name,
-                verdict,
-                media.reader.requests,
-                media.reader.bytes_read,
-                time.monotonic() - began,
-            )
+        elapsed = time.monotonic() - began
+        checked.append(
+            Checked(field, media.name, verdict, media.reader.requests, media.reader.bytes_read, elapsed)
         )
+        return media, found, checked
+
+    if len(fields) > 1:  # the files are independent: their header reads overlap (a cold start waits less)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(len(fields), MAX_PARALLEL_READS)) as pool:
+            results = list(pool.map(one, fields))
+    else:
+        results = [one(item) for item in fields]
+    for (field, _), (media, found, checked) in zip(fields, results, strict=True):
+        if media is not None:
+            seen[field] = media
+        problems += found
+        report += checked
     problems += _same_as_frontal(seen)
     for item in report:
         log.info(
