@@ -23,7 +23,8 @@ def measure(stack: LocalStack) -> list[Row]:
                 "MB",
                 f"≤ {limit:.0f} MB",
                 report.within_limit,
-                f"{report.files} files, {report.unpacked_bytes / 2**20:.1f} MB unpacked; largest (MB): {largest}",
+                f"{report.files} files, {report.unpacked_bytes / 2**20:.1f} MB unpacked; "
+                f"largest (MB): {largest}",
             )
         )
     return rows
