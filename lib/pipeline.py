@@ -1,8 +1,10 @@
-"""The middle of the pipeline: plain jobs in, outcomes out; no trigger shapes here.
+"""The middle of the pipeline: plain requests and jobs in, outcomes out; no trigger shapes here.
 
-    dispatch(job):  submit it now (``lib.submission``), or with SUBMIT_MODE=queue enqueue it for the
-                    draining deployment (``lib.enqueue``)
-    fail(...):      relay element.failed for input that never reached VOD
+    submit_request(payload):  validate an element request (HTTP body, message, direct call) → dispatch
+    dispatch(job):            submit it now (``lib.submission``), or with SUBMIT_MODE=queue enqueue it
+                              for the draining deployment (``lib.enqueue``)
+    fail(...):                relay element.failed for input that never reached VOD
+    config_problem, guarded:  a missing setting or credential is never a failure to forget
 
 Every error becomes an Outcome: the source adapter decides what the trigger gets (a return, an
 HTTP status, a batch failure list, or a raise so that the platform retries).
@@ -10,11 +12,15 @@ HTTP status, a batch failure list, or a raise so that the platform retries).
 
 from __future__ import annotations
 
-from lib.jobs import Job, Outcome
+from lib.api_params import fingerprint
+from lib.callbacks import check_callback_url
+from lib.errors import ConfigError, InputError
+from lib.jobs import Job, Outcome, SourceInfo
+from lib.request_model import ElementRequest, parse_request
 from lib.services import Services
 from lib.submission import Submission, fail
 
-__all__ = ["dispatch", "fail", "submit"]
+__all__ = ["config_problem", "dispatch", "fail", "guarded", "submit", "submit_request"]
 
 
 def dispatch(job: Job, services: Services) -> Outcome:
@@ -29,3 +35,38 @@ def dispatch(job: Job, services: Services) -> Outcome:
 def submit(job: Job, services: Services) -> Outcome:
     """Submit one element exactly once and relay the result (``lib.submission.Submission``)."""
     return Submission(job, services).run()
+
+
+def submit_request(payload: object, services: Services, source: SourceInfo) -> Outcome:
+    """Validate and submit one element request from an HTTP body, a message or a direct call."""
+    try:
+        request: ElementRequest = parse_request(payload)
+        if request.callback_url is not None:
+            check_callback_url(request.callback_url, services.settings)
+    except InputError as exc:
+        return fail(exc, source, services, session_id=fingerprint(["request", payload]))
+    problem = config_problem(services)
+    if problem is not None:  # a missing credential is no failure of the request: it comes back
+        return Outcome("retry", error=problem)
+    job = Job(request, source, services.settings.receipt_bucket, services.settings.receipt_storage)
+    return guarded(dispatch(job, services))
+
+
+def config_problem(services: Services, *, submitting: bool = False) -> ConfigError | None:
+    """The configuration error that would stop a submission here (today: no Tencent Cloud
+    credentials), or None. With SUBMIT_MODE=queue, only the draining deployment (``submitting``)
+    calls VOD, so the enqueuing one needs no credentials."""
+    if services.settings.submit_mode == "queue" and not submitting:
+        return None
+    try:
+        services.credentials()
+    except ConfigError as exc:
+        return exc
+    return None
+
+
+def guarded(outcome: Outcome) -> Outcome:
+    """A configuration error is never a failure to forget: the record comes back (retry)."""
+    if outcome.status == "failed" and isinstance(outcome.error, ConfigError):
+        return Outcome("retry", outcome.session_id, error=outcome.error)
+    return outcome

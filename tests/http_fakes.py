@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
-from lib.http_model import HttpRequest, HttpResponse
+from lib.http.model import HttpRequest, HttpResponse
 from lib.invocation import Invocation
 from lib.jobs import Job, Outcome
 from lib.services import Services
@@ -45,10 +45,7 @@ def recorded_dispatch(outcome: Outcome | None = None) -> Iterator[list[Job]]:
         jobs.append(job)
         return answer
 
-    with (
-        mock.patch("lib.sources.direct.dispatch", dispatch),
-        mock.patch("lib.http_routes.dispatch", dispatch),
-    ):
+    with mock.patch("lib.pipeline.dispatch", dispatch):  # the one seam every source goes through
         yield jobs
 
 

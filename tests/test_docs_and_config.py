@@ -287,7 +287,7 @@ def test_readme_starts_with_the_quick_start_and_keeps_internals_in_docs() -> Non
 
 def test_readme_route_table_lists_every_route() -> None:
     """Every route the HTTP API serves has a row (GET /tasks/{task_id}, POST /vod/events included)."""
-    from lib.http_api import ROUTES
+    from lib.http.api import ROUTES
 
     section = readme_section("HTTP API")
     for route in ROUTES:

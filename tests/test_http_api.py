@@ -9,9 +9,9 @@ from unittest import mock
 
 import pytest
 
-from lib import http_api
 from lib.errors import ConfigError, FieldProblem, InputError, RelayError, StorageError, VodError
-from lib.http_api import MAX_BODY_BYTES, answer, serve
+from lib.http import api as http_api
+from lib.http.api import MAX_BODY_BYTES, answer, serve
 from lib.invocation import Invocation
 from lib.jobs import Outcome
 from lib.receipts import ReceiptStore, Summary
@@ -77,7 +77,7 @@ def test_health_is_503_when_the_function_cannot_work() -> None:
 def test_pull_route_needs_the_token_and_is_refused_without_one() -> None:
     """POST /vod/pull: 401 without the right token when API_TOKEN is set; 403 to everyone when it is not
     (finding 6: it used to be open). Nothing is pulled either way."""
-    with mock.patch("lib.http_vod_routes.pull_cycle") as pull:
+    with mock.patch("lib.http.vod_routes.pull_cycle") as pull:
         assert call(offline({"API_TOKEN": TOKEN}), "POST", "/vod/pull").status == 401
         unset = call(offline(), "POST", "/vod/pull", headers={"Authorization": f"Bearer {TOKEN}"})
         assert unset.status == 403 and body_of(unset)["error"]["code"] == "Forbidden"
@@ -135,7 +135,7 @@ def test_right_token_in_any_header_case_is_accepted() -> None:
 
 def test_token_is_compared_in_constant_time() -> None:
     """The comparison goes through hmac.compare_digest."""
-    with mock.patch("lib.http_api.hmac.compare_digest", return_value=False) as compare:
+    with mock.patch("lib.http.api.hmac.compare_digest", return_value=False) as compare:
         response = call(
             offline({"API_TOKEN": TOKEN}),
             "GET",
@@ -322,7 +322,7 @@ def test_error_messages_are_scrubbed_of_signatures() -> None:
 
 def test_unexpected_exception_is_500_without_details(caplog: pytest.LogCaptureFixture) -> None:
     """A bug becomes 500 InternalError; the exception text stays in the log."""
-    with mock.patch("lib.http_api.ROUTES", (http_api.Route("GET", "/boom", _boom),)):
+    with mock.patch("lib.http.api.ROUTES", (http_api.Route("GET", "/boom", _boom),)):
         response = call(offline(), "GET", "/boom")
     assert response.status == 500 and body_of(response)["error"]["code"] == "InternalError"
     assert "secret detail" not in response.body and response.headers["X-Request-Id"] == "req-offline"
@@ -510,7 +510,7 @@ def test_a_huge_error_scrubs_only_what_it_answers() -> None:
     a large invalid body). Now at most 50 details, each cut, are scrubbed: the count does not grow."""
     details = tuple(FieldProblem(f"tags[{i}]", "x" * 5000) for i in range(20000))
     error = InputError("too much", details=details)
-    with mock.patch("lib.http_api.redact", side_effect=lambda text: text) as scrub:
+    with mock.patch("lib.http.api.redact", side_effect=lambda text: text) as scrub:
         response = http_api.error_response(error)
     assert len(body_of(response)["error"]["details"]) == 50
     assert scrub.call_count <= 2 * 50 + 1

@@ -11,7 +11,7 @@ import pytest
 
 from devstack.http_events import SHAPES, build_event
 from lib.errors import UnknownEventError
-from lib.http_model import HttpRequest
+from lib.http.model import HttpRequest
 from lib.sources import SOURCES, aws_http_api, aws_rest_api, infer_source, scf_api_gateway, scf_function_url
 from lib.sources.http_event import body_bytes, is_base64
 from tests.conftest import load_event

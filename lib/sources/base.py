@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from lib.assemble import Broken, Skip, Upload, plan_upload
 from lib.errors import ConfigError, FieldProblem, InputError, RelayError
 from lib.jobs import Outcome, SourceInfo
-from lib.pipeline import dispatch, fail
+from lib.pipeline import config_problem, dispatch, fail, guarded
 from lib.retry import with_retries
 from lib.services import Services
 
@@ -110,26 +110,6 @@ def process_upload(upload: Upload | RelayError, services: Services, source: Sour
                 problem = config_problem(services)
                 outcome = Outcome("retry", error=problem) if problem else guarded(dispatch(plan, services))
     log_outcome(outcome, services, source, started)
-    return outcome
-
-
-def config_problem(services: Services, *, submitting: bool = False) -> ConfigError | None:
-    """The configuration error that would stop a submission here (today: no Tencent Cloud
-    credentials), or None. With SUBMIT_MODE=queue, only the draining deployment (``submitting``)
-    calls VOD, so the enqueuing one needs no credentials."""
-    if services.settings.submit_mode == "queue" and not submitting:
-        return None
-    try:
-        services.credentials()
-    except ConfigError as exc:
-        return exc
-    return None
-
-
-def guarded(outcome: Outcome) -> Outcome:
-    """A configuration error is never a failure to forget: the record comes back (retry)."""
-    if outcome.status == "failed" and isinstance(outcome.error, ConfigError):
-        return Outcome("retry", outcome.session_id, error=outcome.error)
     return outcome
 
 

@@ -9,19 +9,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from lib.api_params import fingerprint
-from lib.callbacks import check_callback_url
-from lib.errors import InputError
-from lib.jobs import Job, Outcome, SourceInfo
-from lib.pipeline import dispatch, fail
-from lib.request_model import ElementRequest, parse_request
+from lib.jobs import SourceInfo
+from lib.pipeline import submit_request
 from lib.services import Services
 from lib.sources.base import (
     FAMILY_MARKERS,
     RetryLaterError,
-    config_problem,
     family,
-    guarded,
     log_outcome,
     raise_config_error,
 )
@@ -45,18 +39,3 @@ class DirectRequest:
         if outcome.status == "retry" and outcome.error is not None:
             raise RetryLaterError(f"transient failure, try again: {outcome.error.message}")
         return outcome.as_dict()
-
-
-def submit_request(payload: object, services: Services, source: SourceInfo) -> Outcome:
-    """Validate and submit one element request from an HTTP body, a message or a direct call."""
-    try:
-        request: ElementRequest = parse_request(payload)
-        if request.callback_url is not None:
-            check_callback_url(request.callback_url, services.settings)
-    except InputError as exc:
-        return fail(exc, source, services, session_id=fingerprint(["request", payload]))
-    problem = config_problem(services)
-    if problem is not None:  # a missing credential is no failure of the request: it comes back
-        return Outcome("retry", error=problem)
-    job = Job(request, source, services.settings.receipt_bucket, services.settings.receipt_storage)
-    return guarded(dispatch(job, services))

@@ -1,5 +1,5 @@
 """What the HTTP source adapters share: the body as bytes (base64 decoded when flagged), the response
-fields every HTTP trigger understands, and the hand-over to the trigger-agnostic ``lib.http_api``.
+fields every HTTP trigger understands, and the hand-over to the trigger-agnostic ``lib.http.api``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from lib.errors import FieldProblem, InputError
-from lib.http_model import HttpRequest, HttpResponse
+from lib.http.model import HttpRequest, HttpResponse
 from lib.services import Services
 from lib.sources.base import family
 
@@ -37,7 +37,7 @@ def is_authorizer(event: Mapping[str, object]) -> bool:
 
 def serve_event(read: Callable[[], HttpRequest], services: Services) -> HttpResponse:
     """Answer the request ``read`` builds from the event (errors in reading it are answered too)."""
-    from lib.http_api import serve  # imported on HTTP invocations only; it imports lib.sources itself
+    from lib.http.api import serve  # imported on HTTP invocations only; it imports lib.sources itself
 
     return serve(read, services)
 

@@ -27,11 +27,10 @@ from lib.assemble import Upload
 from lib.callbacks import check_callback_url
 from lib.errors import FieldProblem, InputError, RelayError
 from lib.jobs import Outcome, SourceInfo
-from lib.pipeline import fail, submit
+from lib.pipeline import config_problem, fail, guarded, submit, submit_request
 from lib.services import Services
-from lib.sources.base import config_problem, guarded, log_outcome, process_upload, record_kind
+from lib.sources.base import log_outcome, process_upload, record_kind
 from lib.sources.cos import parse_record as parse_cos_record
-from lib.sources.direct import submit_request
 from lib.sources.eventbridge import OBJECT_CREATED
 from lib.sources.eventbridge import is_s3_event as is_s3_eventbridge
 from lib.sources.eventbridge import parse_event as parse_eventbridge

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.http_model import HttpRequest
+from lib.http.model import HttpRequest
 from lib.services import Services
 from lib.sources.http_event import (
     body_bytes,

@@ -1,7 +1,7 @@
 """The plain HTTP request and response every HTTP source adapter converts to and from, and the error
 the HTTP layer answers with itself.
 
-No trigger shape reaches past the adapters: ``lib.http_api`` sees only these types.
+No trigger shape reaches past the adapters: ``lib.http.api`` sees only these types.
 """
 
 from __future__ import annotations

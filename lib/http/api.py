@@ -27,10 +27,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from lib import http_vod_routes as vod_routes
 from lib.errors import ConfigError, FieldProblem, InputError, RelayError, StorageError
-from lib.http_model import HttpError, HttpRequest, HttpResponse
-from lib.http_routes import create_element, create_from_folder, get_element, health
+from lib.http import vod_routes
+from lib.http.model import HttpError, HttpRequest, HttpResponse
+from lib.http.routes import create_element, create_from_folder, get_element, health
 from lib.jobs import Outcome
 from lib.logs import redact
 from lib.services import Services

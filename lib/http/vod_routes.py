@@ -5,7 +5,7 @@ POST /vod/events       a pushed VOD event (EventContent); open to VOD, which can
                        only as far as DescribeTaskDetail confirms it (lib.completion)
 POST /                 the same, for a NotificationUrl set to the bare function URL
 POST /vod/pull         one pull cycle (PullEvents → relay → ConfirmEvents), as a Timer tick does;
-                       needs API_TOKEN (lib.http_api refuses it while the token is unset)
+                       needs API_TOKEN (lib.http.api refuses it while the token is unset)
 GET  /tasks/{task_id}  DescribeTaskDetail: status, progress, element ids, error
 """
 
@@ -24,8 +24,8 @@ from lib.completion import (
     verify_push,
 )
 from lib.errors import FieldProblem, InputError, RelayError, VodError
-from lib.http_model import HttpError, HttpRequest, HttpResponse
-from lib.http_routes import read_json
+from lib.http.model import HttpError, HttpRequest, HttpResponse
+from lib.http.routes import read_json
 from lib.services import Services
 
 log = logging.getLogger("relay.http")

@@ -1,6 +1,7 @@
-"""What each route of the HTTP API does; ``lib.http_api`` routes to these and maps what they return or
+"""What each route of the HTTP API does; ``lib.http.api`` routes to these and maps what they return or
 raise to HTTP. Submission goes through the same paths as every other source: ``submit_request`` for an
-element request, ``plan_upload`` + ``dispatch``/``fail`` for a folder.
+element request, ``plan_upload`` + ``dispatch``/``fail`` for a folder (called through the module, so
+the one seam ``lib.pipeline.dispatch`` is what a test replaces).
 
 Errors found before there is an element request (JSON syntax, the folder address, a folder not ready)
 are answered only; a broken rule of an element request (body or manifest) is also relayed as
@@ -16,18 +17,17 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from lib import pipeline
 from lib.assemble import MANIFEST, Broken, Skip, Upload, plan_upload
 from lib.errors import ConfigError, FieldProblem, InputError, StorageError
-from lib.http_model import HttpError, HttpRequest, HttpResponse
+from lib.http.model import HttpError, HttpRequest, HttpResponse
 from lib.jobs import Outcome, SourceInfo
 from lib.logs import redact
-from lib.pipeline import dispatch, fail
+from lib.pipeline import config_problem, fail, guarded
 from lib.receipts import Receipt, ReceiptStore
 from lib.request_model import MAX_REF
 from lib.retry import with_retries
 from lib.services import Services
-from lib.sources.base import config_problem, guarded
-from lib.sources.direct import submit_request
 from lib.storage import StorageKind
 
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -68,7 +68,7 @@ def health(request: HttpRequest, services: Services, params: Mapping[str, str]) 
 
 def create_element(request: HttpRequest, services: Services, params: Mapping[str, str]) -> Outcome:
     """POST /elements: the body is an element request."""
-    return submit_request(read_json(request), services, SourceInfo("http"))
+    return pipeline.submit_request(read_json(request), services, SourceInfo("http"))
 
 
 def create_from_folder(request: HttpRequest, services: Services, params: Mapping[str, str]) -> Outcome:
@@ -92,7 +92,7 @@ def create_from_folder(request: HttpRequest, services: Services, params: Mapping
     problem = config_problem(services)  # a missing credential: 503, and no element.failed
     if problem is not None:
         raise problem
-    return guarded(dispatch(replace(plan, source=_as_http(plan.source)), services))
+    return guarded(pipeline.dispatch(replace(plan, source=_as_http(plan.source)), services))
 
 
 def get_element(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
