@@ -1,4 +1,25 @@
 """AIGC Element Relay: the deployed code behind ``handler.py``.
 
-Modules are private to the handler; nothing here is a public library API.
+Modules are private to the handler; nothing here is a public library API. In the order data flows
+through them:
+
+    settings, invocation, services   configuration, the invocation's deadline, per-invocation clients
+    sources/                         one adapter per trigger kind: recognise the event, normalise it,
+                                     answer in the trigger's shape (base, messages, http_event: shared)
+    http/                            the HTTP API every HTTP trigger shares (model, api, routes, vod_routes)
+    assemble                         uploads → element requests by the folder layout (reads storage)
+    request_model, callbacks         the element request and its rules; per-request callback URLs
+    pipeline                         the middle: submit_request → dispatch (submit now, or enqueue)
+    enqueue, job_message, cmq        SUBMIT_MODE=queue: relay jobs on TDMQ for CMQ or SQS
+    submission                       one submission as a state machine: claim → VOD → record → relay
+    media, resolve                   media references → fetchable URLs and the SessionId's identity
+    preflight, media_reads,          VOD's documented media rules checked from headers (ranged reads)
+      movie_header, image_header
+    api_params                       the request → CreateAigcAdvancedCustomElement parameters, SessionId
+    receipts                         idempotency records as immutable create-if-absent facts
+    storage/                         COS (qcloud_cos) and S3 (boto3) behind one Storage protocol
+    vod, ratelimit, retry            the VOD client with our own retries, within the account's quota
+    relay                            the signed webhook POST and its retries
+    completion                       VOD's completion events → element.completed (push and pull)
+    jobs, errors, logs               plain values, the one exception tree, scrubbed JSON logs
 """
