@@ -28,6 +28,7 @@ is relayed even when its fact could not be written.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -73,6 +74,7 @@ class Submission:
         self.session_id = ""
         self._params: dict[str, Any] = {}
         self._store: ReceiptStore | None = None
+        self._pending: list[threading.Thread] = []  # bookkeeping writes under way
         self._region = job.source.storage_region
 
     # entry
@@ -84,6 +86,8 @@ class Submission:
             raise
         except RelayError as exc:
             return self._outcome_of(exc)
+        finally:
+            self._settle()
 
     def _run(self) -> Outcome:
         job, settings = self.job, self.services.settings
@@ -110,8 +114,8 @@ class Submission:
                 return done
             attempt = (receipt.attempts if receipt else 0) + 1
             if self._claim(attempt):
-                if attempt == 1:
-                    self._index()  # before VOD: a completion must find this receipt even if we crash
+                if attempt == 1:  # before VOD answers: a completion must find this receipt even if we crash
+                    self._in_background(self._index)
                 return self._call_vod(attempt)
         raise InProgressError(f"submission {self.session_id} is being claimed by other invocations")
 
@@ -163,14 +167,21 @@ class Submission:
                 self._bookkeep("failed", lambda: store.record_failed(self.session_id, error))
             return self._relay_failed(exc)
         if result.duplicate:
-            return self._after_duplicate(result.request_id)
+            try:
+                return self._after_duplicate(result.request_id)
+            except InProgressError:
+                if attempt:  # nothing more this invocation can do: the next delivery need not wait for it
+                    self._bookkeep("release", lambda: self._require_store().release(self.session_id, attempt))
+                raise
         task_id = result.task_id
         if self._store is not None and task_id:
+            # Written while the webhook is called: a TaskId in hand is relayed whether or not its fact lands.
             store = self._store
-            self._bookkeep(
-                "submitted", lambda: store.record_submitted(self.session_id, task_id, result.request_id)
+            self._in_background(
+                lambda: self._bookkeep(
+                    "submitted", lambda: store.record_submitted(self.session_id, task_id, result.request_id)
+                )
             )
-            self._index()
         return self._relay_submitted(task_id, result.request_id, "submitted", None)
 
     def _after_duplicate(self, request_id: str | None) -> Outcome:
@@ -289,6 +300,17 @@ class Submission:
             self._sleep(POLL_S)
             receipt = self._load()
         return receipt
+
+    def _in_background(self, write: Callable[[], None]) -> None:
+        """Run a bookkeeping write alongside the next network call; ``run`` waits for it before it returns."""
+        thread = threading.Thread(target=write, name="receipt-write", daemon=True)
+        thread.start()
+        self._pending.append(thread)
+
+    def _settle(self) -> None:
+        for thread in self._pending:
+            thread.join(timeout=min(max(self.services.invocation.remaining(), 0.1), 900.0))
+        self._pending.clear()
 
     def _bookkeep(self, what: str, write: Callable[[], bool]) -> None:
         """Write a fact; a store that keeps failing is logged, never allowed to stop the element."""

@@ -313,6 +313,7 @@ def test_a_crash_after_vod_answered_is_retried_until_the_task_id_is_known(
     assert outcome.status == "retry" and outcome.error is not None
     assert outcome.error.code == "AwaitingTaskId" and outcome.error.retryable
     assert webhook.kinds() == [] and vod.calls == 1
+    assert "release-2.json" in facts(storage)  # the next delivery need not wait out this lease
     store(storage).record_submitted(sid, "task-crashed", None)  # what the completion relay records
     later = run(storage, vod, clock, "req-later")
     assert (later.status, later.task_id) == ("duplicate", "task-crashed")
