@@ -22,3 +22,11 @@ def test_the_module_map_names_every_module_once() -> None:
     top = {p.stem for p in LIB.glob("*.py") if p.stem != "__init__"}
     top |= {f"{p.name}/" for p in LIB.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     assert sorted(mapped_names(lib.__doc__ or "")) == sorted(top)
+
+
+def test_the_readme_shows_the_same_map() -> None:
+    readme = (LIB.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Where things are", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```", 2)[1]
+    indented = "\n".join(f"    {line}" if line.strip() else line for line in block.splitlines())
+    assert mapped_names(indented) == mapped_names(lib.__doc__ or "")
