@@ -177,6 +177,8 @@ def test_crash_between_vod_answer_and_receipt_update(world: World, monkeypatch: 
         return original(self, session_id, task_id, request_id)
 
     monkeypatch.setattr(ReceiptStore, "record_submitted", crashing)
+    # The fact is written alongside the webhook POST; here it runs first and the "process dies" in it.
+    monkeypatch.setattr(submission.Submission, "_in_background", lambda self, write: write())
     monkeypatch.setattr(submission, "WAIT_FOR_WINNER_S", 0.5)
     world.inject()
     event = upload(world)
