@@ -28,7 +28,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from lib.errors import FieldProblem, InputError, RelayError
+from lib.errors import CmqError as CmqError
+from lib.errors import FieldProblem, InputError
 from lib.invocation import Invocation
 from lib.logs import redact
 from lib.ratelimit import RateLimiter
@@ -45,10 +46,6 @@ MAX_MESSAGE_BYTES = 65536  # the largest MaxMsgSize of an API-created CMQ topic 
 ACTION_RATES = {PUBLISH_ACTION: 20.0, SEND_ACTION: 100.0}
 _REQUEST_LIMIT = "RequestLimitExceeded"
 log = logging.getLogger("relay.cmq")
-
-
-class CmqError(RelayError):
-    code = "QueueError"
 
 
 @dataclass(frozen=True)

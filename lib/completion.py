@@ -31,7 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from lib.errors import RelayError, VodError, WebhookError
+from lib.errors import NotConfirmedError, RelayError, VodError, WebhookError
+from lib.errors import SignatureError as SignatureError
 from lib.jobs import Outcome
 from lib.logs import redact
 from lib.receipts import Receipt, ReceiptStore
@@ -42,10 +43,6 @@ EVENT_FIELD = "CreateAigcAdvancedCustomElementCompleteEvent"
 TASK_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 ACTION = "CreateAigcAdvancedCustomElement"
 log = logging.getLogger("relay.completion")
-
-
-class SignatureError(RelayError):
-    code = "InvalidEventSignature"
 
 
 def is_element_event(content: Mapping[str, Any]) -> bool:
@@ -192,13 +189,6 @@ def handle_event(content: Mapping[str, Any], services: Services, *, pulled: bool
     if store is not None and current is not None:
         _mark_completed(store, current, result)
     return Outcome("relayed", session_id, result.task_id, note="element.completed")
-
-
-class NotConfirmedError(RelayError):
-    """VOD cannot confirm a pushed event yet: the push is answered with a retry."""
-
-    code = "CompletionNotConfirmed"
-    retryable = True
 
 
 def confirm_with_vod(claimed: TaskResult, services: Services) -> TaskResult | Outcome:

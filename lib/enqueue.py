@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from lib import job_message
 from lib.api_params import build_params
 from lib.cmq import Cmq, cmq_target
-from lib.errors import RelayError, StorageError
+from lib.errors import QueueError, RelayError, StorageError
 from lib.jobs import Job, Outcome
 from lib.media import parse_media_ref
 from lib.resolve import check_media_buckets, resolve_media
@@ -38,10 +38,6 @@ log = logging.getLogger("relay.enqueue")
 _AWS_HOST = re.compile(r"^sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$|^([a-z0-9-]+)\.queue\.amazonaws\.com$")
 # Answers that no retry can change: the message itself is refused.
 _PERMANENT_CODES = {"InvalidMessageContents", "MessageTooLong", "InvalidParameterValue"}
-
-
-class QueueError(RelayError):
-    code = "QueueError"
 
 
 def enqueue(job: Job, services: Services) -> Outcome:

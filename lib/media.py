@@ -9,13 +9,11 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+from lib.errors import MediaRefError
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".mov")
 OBJECT_SCHEMES = ("cos", "s3")
-
-
-class MediaRefError(ValueError):
-    """A media reference that is not one of the accepted forms; the message names the rule."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from lib.errors import ProbeUnavailable, ReadLimitExceeded
 from lib.storage import StoredObject
 
 if TYPE_CHECKING:
@@ -29,14 +30,6 @@ class RangeStorage(Protocol):
     def head(self, bucket: str, key: str) -> StoredObject: ...
 
     def read_range(self, bucket: str, key: str, start: int, length: int) -> bytes: ...
-
-
-class ReadLimitExceeded(Exception):
-    """More bytes were asked for than a header read may take."""
-
-
-class ProbeUnavailable(Exception):
-    """An https:// reference cannot be probed (no range support, an error, a timeout): VOD judges it."""
 
 
 class RangedReader:

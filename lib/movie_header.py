@@ -18,6 +18,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from lib.errors import BrokenMovie as BrokenMovie
+from lib.errors import NotMovie as NotMovie
+
 Read = Callable[[int, int], bytes]
 
 MAX_TOP_LEVEL_BOXES = 256
@@ -44,14 +47,6 @@ _OTHER_FORMATS: tuple[tuple[int, bytes, str], ...] = (
     (0, b"{", "JSON text"),
 )
 _FIXED_ONE = 0x10000  # 1.0 in a 16.16 matrix entry
-
-
-class NotMovie(ValueError):
-    """The content is not an MP4 or MOV container; the message says what it is instead."""
-
-
-class BrokenMovie(ValueError):
-    """The boxes contradict each other or the file's size; the message says where."""
 
 
 @dataclass(frozen=True)

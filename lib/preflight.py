@@ -25,14 +25,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from lib.errors import FieldProblem, MediaError, StorageError
+from lib.errors import (
+    BrokenMovie,
+    FieldProblem,
+    MediaError,
+    NotMovie,
+    ProbeUnavailable,
+    ReadLimitExceeded,
+    StorageError,
+)
 from lib.image_header import describe, image_format, named_format, pixel_size
 from lib.media import parse_media_ref
 from lib.media_reads import (
-    ProbeUnavailable,
     RangedReader,
     RangeStorage,
-    ReadLimitExceeded,
     storage_reader,
     url_reader,
 )
@@ -231,7 +237,7 @@ def _public(url: str) -> str:
 
 
 def _check_video(media: _Media) -> tuple[str, list[FieldProblem]]:
-    from lib.movie_header import BrokenMovie, NotMovie, read_movie
+    from lib.movie_header import read_movie
 
     name, reader, field = media.name, media.reader, media.field
     problems: list[FieldProblem] = []

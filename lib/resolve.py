@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from lib.errors import FieldProblem, MediaError, StorageError
-from lib.media import MediaRefError, parse_media_ref
+from lib.errors import FieldProblem, MediaError, MediaRefError, StorageError
+from lib.media import parse_media_ref
 from lib.preflight import check_media
 from lib.request_model import MAX_VIDEO_BYTES, ElementRequest
 from lib.settings import Settings

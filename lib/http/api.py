@@ -27,9 +27,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from lib.errors import ConfigError, FieldProblem, InputError, RelayError, StorageError
+from lib.errors import (
+    ConfigError,
+    FieldProblem,
+    HttpError,
+    InputError,
+    InternalError,
+    RelayError,
+    StorageError,
+)
 from lib.http import vod_routes
-from lib.http.model import HttpError, HttpRequest, HttpResponse
+from lib.http.model import HttpRequest, HttpResponse
 from lib.http.routes import create_element, create_from_folder, get_element, health
 from lib.jobs import Outcome
 from lib.logs import redact
@@ -66,12 +74,6 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/vod/pull", vod_routes.pull, token_only=True),
     Route("GET", "/tasks/{task_id}", vod_routes.task),
 )
-
-
-class InternalError(RelayError):
-    """A bug or a broken configuration: 500, details only in the log."""
-
-    code = "InternalError"
 
 
 def serve(read: Callable[[], HttpRequest], services: Services) -> HttpResponse:

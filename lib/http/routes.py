@@ -19,8 +19,8 @@ from typing import Any
 
 from lib import pipeline
 from lib.assemble import MANIFEST, Broken, Skip, Upload, plan_upload
-from lib.errors import ConfigError, FieldProblem, InputError, StorageError
-from lib.http.model import HttpError, HttpRequest, HttpResponse
+from lib.errors import ConfigError, FieldProblem, HttpError, InputError, StorageError
+from lib.http.model import HttpRequest, HttpResponse
 from lib.jobs import Outcome, SourceInfo
 from lib.logs import redact
 from lib.pipeline import config_problem, fail, guarded

@@ -16,15 +16,14 @@ from collections.abc import Mapping
 
 from lib.completion import (
     TASK_ID,
-    SignatureError,
     describe_task,
     handle_event,
     is_vod_event,
     pull_cycle,
     verify_push,
 )
-from lib.errors import FieldProblem, InputError, RelayError, VodError
-from lib.http.model import HttpError, HttpRequest, HttpResponse
+from lib.errors import FieldProblem, HttpError, InputError, RelayError, SignatureError, VodError
+from lib.http.model import HttpRequest, HttpResponse
 from lib.http.routes import read_json
 from lib.services import Services
 

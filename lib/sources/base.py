@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from lib.assemble import Broken, Skip, Upload, plan_upload
 from lib.errors import ConfigError, FieldProblem, InputError, RelayError
+from lib.errors import RetryLaterError as RetryLaterError
 from lib.jobs import Outcome, SourceInfo
 from lib.pipeline import config_problem, dispatch, fail, guarded
 from lib.retry import with_retries
@@ -77,13 +78,6 @@ def first_record(event: dict[str, Any]) -> dict[str, Any] | None:
     if isinstance(records, list) and records and isinstance(records[0], dict):
         return records[0]
     return None
-
-
-class RetryLaterError(RelayError):
-    """Raised to the platform so that it delivers the event again (records failed transiently)."""
-
-    code = "RetryLater"
-    retryable = True
 
 
 def process_upload(upload: Upload | RelayError, services: Services, source: SourceInfo) -> Outcome:

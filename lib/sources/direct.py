@@ -9,12 +9,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from lib.errors import RetryLaterError
 from lib.jobs import SourceInfo
 from lib.pipeline import submit_request
 from lib.services import Services
 from lib.sources.base import (
     FAMILY_MARKERS,
-    RetryLaterError,
     family,
     log_outcome,
     raise_config_error,

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from lib.completion import handle_event, is_element_event, is_vod_event
+from lib.errors import RetryLaterError
 from lib.services import Services
-from lib.sources.base import RetryLaterError, family, raise_config_error
+from lib.sources.base import family, raise_config_error
 
 # EventContent.EventType as documented in tencentcloud-sdk-python-vod (v20180717 models), 2017 names
 # included. AIGC element completions are recognised by their field, whatever their EventType.
