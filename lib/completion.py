@@ -31,9 +31,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from lib.errors import NotConfirmedError, RelayError, VodError, WebhookError
+from lib.errors import NotConfirmedError, RelayError, VodError, WebhookError, outcome_for
 from lib.errors import SignatureError as SignatureError
-from lib.jobs import Outcome
+from lib.jobs import Outcome, Status
 from lib.logs import redact
 from lib.receipts import Receipt, ReceiptStore
 from lib.relay import relay_event
@@ -185,7 +185,8 @@ def handle_event(content: Mapping[str, Any], services: Services, *, pulled: bool
     try:
         relay_event(services, "element.completed", body, receipt.callback_url if receipt else None)
     except WebhookError as exc:
-        return Outcome("retry" if exc.retryable else "failed", session_id, result.task_id, error=exc)
+        status: Status = "failed" if outcome_for(exc) == "failed" else "retry"
+        return Outcome(status, session_id, result.task_id, error=exc)
     if store is not None and current is not None:
         _mark_completed(store, current, result)
     return Outcome("relayed", session_id, result.task_id, note="element.completed")

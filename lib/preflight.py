@@ -33,6 +33,7 @@ from lib.errors import (
     ProbeUnavailable,
     ReadLimitExceeded,
     StorageError,
+    comes_back,
 )
 from lib.image_header import describe, image_format, named_format, pixel_size
 from lib.media import parse_media_ref
@@ -127,7 +128,7 @@ def check_media(
             try:
                 fresh = media.refresh()
             except StorageError as exc:
-                if exc.retryable:
+                if comes_back(exc):
                     raise
                 fresh = None
             if fresh is not None:
@@ -175,7 +176,7 @@ def _judge(media: _Media) -> tuple[str, list[FieldProblem]]:
     except (ReadLimitExceeded, ProbeUnavailable) as exc:
         return f"left to VOD: {exc}", []
     except StorageError as exc:
-        if exc.retryable:
+        if comes_back(exc):
             raise
         return f"left to VOD: the ranged read failed ({exc.code})", []
 

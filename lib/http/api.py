@@ -28,13 +28,13 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from lib.errors import (
-    ConfigError,
     FieldProblem,
     HttpError,
     InputError,
     InternalError,
     RelayError,
     StorageError,
+    comes_back,
 )
 from lib.http import vod_routes
 from lib.http.model import HttpRequest, HttpResponse
@@ -162,7 +162,7 @@ def answer(outcome: Outcome) -> HttpResponse:
                 body[name] = getattr(outcome, name)
         return HttpResponse.json(status, body)
     error = outcome.error or InternalError(f"the request ended as {outcome.status!r}")
-    if outcome.status == "retry" and not error.retryable:
+    if outcome.status == "retry" and not comes_back(error):
         error = RelayError(error.message, code=error.code, retryable=True)
     return error_response(error)
 
@@ -171,7 +171,7 @@ def status_for(error: RelayError) -> int:
     """The HTTP status of an error: the one mapping of the API."""
     if isinstance(error, HttpError):
         return error.status
-    if error.retryable or isinstance(error, ConfigError):
+    if comes_back(error):  # by outcome_for: retryable, or a missing setting or credential
         return 503  # a missing setting or credential: the caller may retry once it is fixed
     if isinstance(error, InputError) or (
         isinstance(error, StorageError) and error.code in CALLER_STORAGE_CODES

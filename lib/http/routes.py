@@ -19,11 +19,11 @@ from typing import Any
 
 from lib import pipeline
 from lib.assemble import MANIFEST, Broken, Skip, Upload, plan_upload
-from lib.errors import ConfigError, FieldProblem, HttpError, InputError, StorageError
+from lib.errors import ConfigError, FieldProblem, HttpError, InputError, StorageError, comes_back
 from lib.http.model import HttpRequest, HttpResponse
 from lib.jobs import Outcome, SourceInfo
 from lib.logs import redact
-from lib.pipeline import config_problem, fail, guarded
+from lib.pipeline import fail, guarded
 from lib.receipts import Receipt, ReceiptStore
 from lib.request_model import MAX_REF
 from lib.retry import with_retries
@@ -79,7 +79,7 @@ def create_from_folder(request: HttpRequest, services: Services, params: Mapping
     try:
         plan = plan_upload(upload, services.settings, services.storage(upload.kind, None))
     except StorageError as exc:
-        if exc.retryable or exc.code not in NOT_READABLE:
+        if comes_back(exc) or exc.code not in NOT_READABLE:
             raise
         raise _folder_error("InvalidFolder", f"the bucket or folder is not readable ({exc.code})") from None
     except InputError as exc:  # a manifest rule broken before the plan was made
@@ -89,10 +89,8 @@ def create_from_folder(request: HttpRequest, services: Services, params: Mapping
         raise _folder_error(code, plan.note)
     if isinstance(plan, Broken):
         return fail(plan.error, _as_http(plan.source), services, session_id=plan.session_id)
-    problem = config_problem(services)  # a missing credential: 503, and no element.failed
-    if problem is not None:
-        raise problem
-    return guarded(pipeline.dispatch(replace(plan, source=_as_http(plan.source)), services))
+    job = replace(plan, source=_as_http(plan.source))
+    return guarded(lambda: pipeline.dispatch(job, services), services)  # no credential: 503
 
 
 def get_element(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
