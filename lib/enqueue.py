@@ -114,11 +114,11 @@ def _call(client: Any, params: dict[str, Any]) -> dict[str, Any]:
             f"SQS SendMessage failed: {code}",
             code=f"Queue.{query_code.rsplit('.', 1)[-1]}",
             retryable=query_code not in _PERMANENT_CODES and code not in _PERMANENT_CODES,
-        ) from None
+        ) from exc
     except BotoCoreError as exc:  # connection refused, timeouts, no region
         raise QueueError(
             f"SQS SendMessage failed: {type(exc).__name__}", code="QueueUnreachable", retryable=True
-        ) from None
+        ) from exc
     return response
 
 
@@ -154,4 +154,4 @@ def _build(endpoint: str, region: str | None) -> Any:
             f"no SQS client for {endpoint}: {type(exc).__name__} (set SUBMIT_QUEUE_REGION)",
             code="QueueNotConfigured",
             retryable=True,
-        ) from None
+        ) from exc

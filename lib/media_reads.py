@@ -151,7 +151,7 @@ def _get_range(url: str, start: int, length: int, timeout: float) -> tuple[int, 
                 raise ProbeUnavailable("the server's 206 answer has no usable Content-Range")
             got_start, got_end, size = (int(g) for g in match.groups())
             data = response.raw.read(min(length, got_end - got_start + 1), decode_content=False)
-    except requests.RequestException as exc:
+    except requests.RequestException as exc:  # from None on purpose: its text holds the presigned URL
         raise ProbeUnavailable(f"the ranged GET failed ({type(exc).__name__})") from None
     return got_start, data, size
 

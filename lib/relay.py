@@ -95,7 +95,7 @@ def _post(url: str, raw: bytes, headers: dict[str, str], timeout: float) -> None
 
     try:
         response = _session().post(url, data=raw, headers=headers, timeout=timeout, allow_redirects=False)
-    except requests.RequestException as exc:
+    except requests.RequestException as exc:  # from None on purpose: its text holds the webhook URL
         raise WebhookError(
             f"webhook unreachable: {type(exc).__name__}", code="WebhookUnreachable", retryable=True
         ) from None

@@ -131,13 +131,12 @@ def parse_request(
     Raises InputError naming every broken rule.
     """
     if not isinstance(data, dict):
-        raise InputError.from_problems(
-            (FieldProblem("(body)", f"must be a JSON object, got {_json_type(data)}"),)
-        )
+        raise InputError.body(f"must be a JSON object, got {_json_type(data)}", code="InvalidElementRequest")
     merged = {**(defaults or {}), **{k: v for k, v in data.items() if v is not None}}
     try:
         request = ElementRequest(**_VALIDATOR.validate_python(merged))
     except ValidationError as exc:
+        # from None on purpose: pydantic's text echoes input values, and a media URL may be presigned
         raise InputError.from_problems(problems_from_validation(exc)) from None
     problems = _check_media(request, manifest=manifest)
     if manifest and not problems and not request.names_media():

@@ -66,7 +66,7 @@ def resolve_media(
                 if exc.code in ("NoSuchKey", "NoSuchBucket", "403", "AccessDenied", "InvalidObjectName"):
                     raise MediaError.from_problems(
                         (FieldProblem(field, f"object not found or not readable ({exc.code})"),)
-                    ) from None
+                    ) from exc
                 raise
         objects[ref] = obj
         if field == "video" and obj.size > MAX_VIDEO_BYTES:

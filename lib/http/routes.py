@@ -81,7 +81,7 @@ def create_from_folder(request: HttpRequest, services: Services, params: Mapping
     except StorageError as exc:
         if comes_back(exc) or exc.code not in NOT_READABLE:
             raise
-        raise _folder_error("InvalidFolder", f"the bucket or folder is not readable ({exc.code})") from None
+        raise _folder_error("InvalidFolder", f"the bucket or folder is not readable ({exc.code})") from exc
     except InputError as exc:  # a manifest rule broken before the plan was made
         return fail(exc, SourceInfo("http", upload.bucket, (upload.key,)), services)
     if isinstance(plan, Skip):
@@ -100,9 +100,7 @@ def get_element(request: HttpRequest, services: Services, params: Mapping[str, s
     if not settings.receipt_bucket:
         raise HttpError(404, "ReceiptsNotConfigured", "receipts are not kept: RECEIPT_BUCKET is not set")
     if not SESSION_ID.fullmatch(session_id):
-        raise InputError.from_problems(
-            (FieldProblem("session_id", "must be 1 to 50 characters without '/' or control characters"),)
-        )
+        raise InputError.field("session_id", "must be 1 to 50 characters without '/' or control characters")
     store = ReceiptStore(
         services.storage(settings.receipt_storage, None), settings.receipt_bucket, settings.receipt_prefix
     )
@@ -134,14 +132,14 @@ def read_json(request: HttpRequest) -> object:
         raise _bad_body("is required: a JSON object")
     try:
         text = request.body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise _bad_body("must be UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        raise _bad_body("must be UTF-8 text") from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _bad_body(f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    except (ValueError, RecursionError):
-        raise _bad_body("is not valid JSON (nested too deeply or out of range)") from None
+        raise _bad_body(f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from exc
+    except (ValueError, RecursionError) as exc:
+        raise _bad_body("is not valid JSON (nested too deeply or out of range)") from exc
 
 
 def folder_upload(payload: object, element_prefix: str) -> Upload:
@@ -157,7 +155,7 @@ def folder_upload(payload: object, element_prefix: str) -> Upload:
             FieldProblem("folder", "is required: cos://bucket/<folder>/ or s3://bucket/<folder>/")
         )
     if problems:
-        raise InputError("; ".join(f"{p.field}: {p.problem}" for p in problems), details=tuple(problems))
+        raise InputError.from_problems(tuple(problems))
     assert isinstance(folder, str)
     scheme, sep, rest = folder.partition("://")
     bucket, _, key = rest.partition("/")
@@ -182,10 +180,8 @@ def _as_http(source: SourceInfo) -> SourceInfo:
 
 
 def _folder_error(code: str, problem: str) -> InputError:
-    return InputError(f"folder: {problem}", code=code, details=(FieldProblem("folder", problem),))
+    return InputError.field("folder", problem, code=code)
 
 
 def _bad_body(problem: str) -> InputError:
-    return InputError(
-        f"(body): {problem}", code="MalformedRequest", details=(FieldProblem("(body)", problem),)
-    )
+    return InputError.body(problem)

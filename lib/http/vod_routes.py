@@ -22,7 +22,7 @@ from lib.completion import (
     pull_cycle,
     verify_push,
 )
-from lib.errors import FieldProblem, HttpError, InputError, RelayError, SignatureError, VodError
+from lib.errors import HttpError, InputError, RelayError, SignatureError, VodError
 from lib.http.model import HttpRequest, HttpResponse
 from lib.http.routes import read_json
 from lib.services import Services
@@ -42,7 +42,7 @@ def vod_event(request: HttpRequest, services: Services, params: Mapping[str, str
     try:
         verify_push(content, request.headers, key)
     except SignatureError as exc:
-        raise HttpError(401, exc.code, exc.message) from None
+        raise HttpError(401, exc.code, exc.message) from exc
     outcome = handle_event(content, services)
     if outcome.status == "retry" and outcome.error is not None:
         raise RelayError(outcome.error.message, code=outcome.error.code, retryable=True)
@@ -58,10 +58,10 @@ def task(request: HttpRequest, services: Services, params: Mapping[str, str]) ->
     """DescribeTaskDetail of one element task; 404 when VOD does not know it (or it is over 3 days old)."""
     task_id = params["task_id"]
     if not TASK_ID.fullmatch(task_id):
-        raise InputError.from_problems((FieldProblem("task_id", "must be a VOD TaskId"),))
+        raise InputError.field("task_id", "must be a VOD TaskId")
     try:
         return HttpResponse.json(200, describe_task(task_id, services))
     except VodError as exc:
         if exc.code == "InvalidParameterValue.TaskId":
-            raise HttpError(404, "NotFound", "VOD knows no such task (tasks are kept 3 days)") from None
+            raise HttpError(404, "NotFound", "VOD knows no such task (tasks are kept 3 days)") from exc
         raise

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from lib.assemble import Broken, Skip, Upload, plan_upload
-from lib.errors import ConfigError, FieldProblem, InputError, RelayError, outcome_for
+from lib.errors import ConfigError, InputError, RelayError, outcome_for
 from lib.errors import RetryLaterError as RetryLaterError
 from lib.jobs import Outcome, SourceInfo
 from lib.pipeline import dispatch, fail, guarded, settle
@@ -154,7 +154,7 @@ def capped(records: list[Any], services: Services, source: str) -> tuple[list[An
         return records, None
     count = len(records) - MAX_RECORDS
     problem = f"holds {len(records)} records; at most {MAX_RECORDS} are processed per event"
-    error = InputError.from_problems((FieldProblem("Records", problem),), prefix="event too large: ")
+    error = InputError.field("Records", problem, prefix="event too large: ")
     log.error(
         "event too large: the %d record(s) after the first %d are refused",
         count,

@@ -25,7 +25,7 @@ from typing import Any
 from lib import job_message
 from lib.assemble import Upload
 from lib.callbacks import check_callback_url
-from lib.errors import FieldProblem, InputError, RelayError
+from lib.errors import InputError, RelayError
 from lib.jobs import Outcome, SourceInfo
 from lib.pipeline import guarded, settle, submit, submit_request
 from lib.services import Services
@@ -131,7 +131,7 @@ def _json(body: object) -> object:
     try:
         return json.loads(body)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise _invalid(f"is not JSON ({type(exc).__name__})") from None
+        raise _invalid(f"is not JSON ({type(exc).__name__})") from exc
 
 
 def _unwrap(data: object) -> object:
@@ -168,11 +168,7 @@ def _upload_source(upload: Upload | InputError) -> SourceInfo:
 
 
 def _invalid(problem: str) -> InputError:
-    return InputError(
-        f"invalid queue message: the body {problem}",
-        code="InvalidMessage",
-        details=(FieldProblem("(body)", problem),),
-    )
+    return InputError.body(problem, prefix="invalid queue message: ", code="InvalidMessage")
 
 
 def _extra(message: Message, services: Services) -> dict[str, Any]:
