@@ -116,29 +116,7 @@ def check_media(
     seen: dict[str, _Media] = {}
 
     def one(item: tuple[str, str]) -> tuple[_Media | None, list[FieldProblem], list[Checked]]:
-        field, ref = item
-        began = time.monotonic()
-        checked: list[Checked] = []
-        media = _open(field, ref, objects, storage_for, probe_until, checked)
-        if media is None:
-            return None, [], checked
-        verdict, found = _judge(media)
-        if found and media.refresh is not None:
-            # An object pinned by a listing or a queued job may have changed since: judge what VOD fetches.
-            try:
-                fresh = media.refresh()
-            except StorageError as exc:
-                if comes_back(exc):
-                    raise
-                fresh = None
-            if fresh is not None:
-                media = fresh
-                verdict, found = _judge(media)
-        elapsed = time.monotonic() - began
-        checked.append(
-            Checked(field, media.name, verdict, media.reader.requests, media.reader.bytes_read, elapsed)
-        )
-        return media, found, checked
+        return _check_one(item[0], item[1], objects, storage_for, probe_until)
 
     if len(fields) > 1:  # the files are independent: their header reads overlap (a cold start waits less)
         from concurrent.futures import ThreadPoolExecutor
@@ -167,6 +145,38 @@ def check_media(
         message = "; ".join(f"{p.field} {p.problem}" for p in problems)
         raise MediaError(message, details=tuple(problems))
     return report
+
+
+def _check_one(
+    field: str,
+    ref: str,
+    objects: Mapping[str, StoredObject],
+    storage_for: StorageFor,
+    probe_until: float,
+) -> tuple[_Media | None, list[FieldProblem], list[Checked]]:
+    """One file: opened, judged (again, on what VOD fetches, when a pinned object changed since)."""
+    began = time.monotonic()
+    checked: list[Checked] = []
+    media = _open(field, ref, objects, storage_for, probe_until, checked)
+    if media is None:
+        return None, [], checked
+    verdict, found = _judge(media)
+    if found and media.refresh is not None:
+        # An object pinned by a listing or a queued job may have changed since: judge what VOD fetches.
+        try:
+            fresh = media.refresh()
+        except StorageError as exc:
+            if comes_back(exc):
+                raise
+            fresh = None
+        if fresh is not None:
+            media = fresh
+            verdict, found = _judge(media)
+    elapsed = time.monotonic() - began
+    checked.append(
+        Checked(field, media.name, verdict, media.reader.requests, media.reader.bytes_read, elapsed)
+    )
+    return media, found, checked
 
 
 def _judge(media: _Media) -> tuple[str, list[FieldProblem]]:

@@ -13,7 +13,6 @@ types, without importing pydantic's model machinery (about 100 ms of every cold 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
@@ -122,17 +121,14 @@ _VALIDATOR = SchemaValidator(
 )
 
 
-def parse_request(
-    data: object, *, manifest: bool = False, defaults: Mapping[str, Any] | None = None
-) -> ElementRequest:
+def parse_request(data: object, *, manifest: bool = False) -> ElementRequest:
     """Validate ``data`` as an element request; ``manifest`` allows folder-relative media paths.
 
-    ``defaults`` fill fields the data leaves out (the folder's name, the media found in it).
     Raises InputError naming every broken rule.
     """
     if not isinstance(data, dict):
         raise InputError.body(f"must be a JSON object, got {_json_type(data)}", code="InvalidElementRequest")
-    merged = {**(defaults or {}), **{k: v for k, v in data.items() if v is not None}}
+    merged = {k: v for k, v in data.items() if v is not None}
     try:
         request = ElementRequest(**_VALIDATOR.validate_python(merged))
     except ValidationError as exc:

@@ -46,7 +46,7 @@ RECEIPT_FIELDS = (
 )
 
 
-def health(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
+def health(_request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
     """200 ``ok`` when the function can work, 503 ``unavailable`` when it cannot: no credentials (a
     setting it needs and cannot do without; an invalid setting fails every invocation before routing).
     Only a caller with the bearer token (``API_TOKEN`` set, ``authenticated`` in params) learns which
@@ -66,12 +66,12 @@ def health(request: HttpRequest, services: Services, params: Mapping[str, str]) 
     return HttpResponse.json(200 if healthy else 503, body, headers)
 
 
-def create_element(request: HttpRequest, services: Services, params: Mapping[str, str]) -> Outcome:
+def create_element(request: HttpRequest, services: Services, _params: Mapping[str, str]) -> Outcome:
     """POST /elements: the body is an element request."""
     return pipeline.submit_request(read_json(request), services, SourceInfo("http"))
 
 
-def create_from_folder(request: HttpRequest, services: Services, params: Mapping[str, str]) -> Outcome:
+def create_from_folder(request: HttpRequest, services: Services, _params: Mapping[str, str]) -> Outcome:
     """POST /elements/from-folder: assemble a folder as its upload would, and submit it."""
     upload = folder_upload(read_json(request), services.settings.element_prefix)
     if upload.bucket not in services.settings.media_buckets:  # decided before any storage call
@@ -93,7 +93,7 @@ def create_from_folder(request: HttpRequest, services: Services, params: Mapping
     return guarded(lambda: pipeline.dispatch(job, services), services)  # no credential: 503
 
 
-def get_element(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
+def get_element(_request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
     """GET /elements/{session_id}: what the receipt of that submission says."""
     settings = services.settings
     session_id = params["session_id"]

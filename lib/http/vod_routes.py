@@ -30,7 +30,7 @@ from lib.services import Services
 log = logging.getLogger("relay.http")
 
 
-def vod_event(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
+def vod_event(request: HttpRequest, services: Services, _params: Mapping[str, str]) -> HttpResponse:
     """A pushed completion event: verified, relayed once, acknowledged; other event types ignored."""
     content = read_json(request)
     if not is_vod_event(content):
@@ -49,12 +49,12 @@ def vod_event(request: HttpRequest, services: Services, params: Mapping[str, str
     return HttpResponse.json(200, outcome.as_dict())
 
 
-def pull(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
+def pull(_request: HttpRequest, services: Services, _params: Mapping[str, str]) -> HttpResponse:
     """One pull cycle now; what it pulled, relayed and left unconfirmed."""
     return HttpResponse.json(200, {"pull": "done", **pull_cycle(services)})
 
 
-def task(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
+def task(_request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
     """DescribeTaskDetail of one element task; 404 when VOD does not know it (or it is over 3 days old)."""
     task_id = params["task_id"]
     if not TASK_ID.fullmatch(task_id):

@@ -23,7 +23,7 @@ class TimerTick:
         # with an EventType too, the event is ambiguous (Timer or VOD): neither source takes it
         return family(event) == "timer" and event.get("Type") == "Timer"
 
-    def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
+    def handle(self, _event: dict[str, Any], services: Services) -> dict[str, Any]:
         try:
             summary = pull_cycle(services)
         except RelayError as exc:
