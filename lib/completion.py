@@ -292,7 +292,6 @@ def without_url_queries(value: object) -> object:
     return value
 
 
-PULL_CONFIRM_WINDOW_S = 30.0
 PULL_RELAY_BUDGET_S = 20.0  # relays of one pulled batch must end well inside the 30 s confirm window
 MAX_PULL_ROUNDS = 20
 CONFIRM_RESERVE_S = 3.0  # time kept back from the relays for ConfirmEvents

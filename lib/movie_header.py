@@ -25,7 +25,6 @@ Read = Callable[[int, int], bytes]
 
 MAX_TOP_LEVEL_BOXES = 256
 MAX_MOOV_BYTES = 16 * 1024 * 1024  # an 8 s clip's moov is a few KB; beyond this the rules go to VOD
-MAX_DEPTH = 8
 # ftyp brands of the MP4 family (ISO base media and MPEG-4 part 14); "qt  " is QuickTime's own.
 MP4_BRANDS = frozenset(
     {b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"iso7", b"iso8", b"iso9", b"mp41", b"mp42"}

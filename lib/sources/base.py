@@ -106,10 +106,15 @@ def process_upload(upload: Upload | RelayError, services: Services, source: Sour
     return outcome
 
 
-def raise_config_error(outcome: Outcome) -> None:
-    """For one-event triggers: a configuration error makes the invocation raise (platform retry)."""
-    if outcome.status == "retry" and outcome.error is not None and outcome_for(outcome.error) == "raise":
-        raise outcome.error
+def raise_for_retry(outcome: Outcome, what: str) -> None:
+    """For one-event triggers (direct, VOD push): a record that must come back makes the invocation
+    raise, by ``outcome_for``: the ConfigError itself, else a RetryLaterError caused by the error."""
+    error = outcome.error
+    if outcome.status != "retry" or error is None:
+        return
+    if outcome_for(error) == "raise":
+        raise error
+    raise RetryLaterError(f"{what}: {error.message}") from error
 
 
 def log_outcome(outcome: Outcome, services: Services, source: SourceInfo, started: float) -> None:
@@ -174,13 +179,13 @@ def answer_async(outcomes: Iterable[Outcome], refused: dict[str, Any] | None = N
         raise ConfigError(
             f"{len(retry)} of {len(results)} record(s) wait for the configuration to be fixed: "
             f"{config[0].message}; the platform's retry will deliver them again"
-        )
+        ) from config[0]
     if retry:
         codes = sorted({o.error.code for o in retry if o.error is not None})
         raise RetryLaterError(
             f"{len(retry)} of {len(results)} record(s) failed transiently ({', '.join(codes)}); "
             "the platform's retry will deliver them again"
-        )
+        ) from retry[0].error
     answer: dict[str, Any] = {"records": [o.as_dict() for o in results]}
     if refused is not None:
         answer["refused"] = refused
