@@ -67,7 +67,7 @@ def plan_upload(upload: Upload, settings: Settings, storage: Storage) -> Plan:
     key = upload.key
     for name, value in (("bucket", upload.bucket), ("key", key)):
         if not _is_text(value):  # a lone surrogate (only a forged event has one) cannot go on the wire
-            raise InputError.from_problems((FieldProblem(name, "is not valid Unicode text"),))
+            raise InputError.field(name, "is not valid Unicode text")
     if key.startswith(settings.receipt_prefix):
         return Skip("ignored", "a receipt written by this function")
     if not key.startswith(settings.element_prefix):
@@ -149,12 +149,12 @@ def _read_manifest(storage: Storage, bucket: str, key: str) -> dict[str, object]
         if exc.code == "ObjectTooLarge":
             raise ManifestError.from_problems(
                 (FieldProblem(MANIFEST, f"must be at most {MAX_MANIFEST_BYTES} bytes"),)
-            ) from None
+            ) from exc
         raise
     try:
         data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise ManifestError.from_problems((FieldProblem(MANIFEST, "must be UTF-8 text"),)) from None
+    except UnicodeDecodeError as exc:
+        raise ManifestError.from_problems((FieldProblem(MANIFEST, "must be UTF-8 text"),)) from exc
     except json.JSONDecodeError as exc:
         raise ManifestError.from_problems(
             (
@@ -162,9 +162,9 @@ def _read_manifest(storage: Storage, bucket: str, key: str) -> dict[str, object]
                     MANIFEST, f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
                 ),
             )
-        ) from None
-    except RecursionError:  # 64 KB of brackets nest deeper than the JSON decoder recurses
-        raise ManifestError.from_problems((FieldProblem(MANIFEST, "is nested too deeply"),)) from None
+        ) from exc
+    except RecursionError as exc:  # 64 KB of brackets nest deeper than the JSON decoder recurses
+        raise ManifestError.from_problems((FieldProblem(MANIFEST, "is nested too deeply"),)) from exc
     if not isinstance(data, dict):
         raise ManifestError.from_problems((FieldProblem(MANIFEST, "must hold a JSON object"),))
     return data

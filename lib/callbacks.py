@@ -17,7 +17,7 @@ import socket
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from lib.errors import FieldProblem, InputError
+from lib.errors import InputError
 from lib.settings import Settings
 
 Resolver = Callable[[str], list[str]]
@@ -52,8 +52,8 @@ def check_callback_url(url: str, settings: Settings, *, resolve: Resolver = _res
         raise _refused("its host is not in CALLBACK_ALLOWED_HOSTS")
     try:
         port = parts.port
-    except ValueError:
-        raise _refused("its port is not a number from 0 to 65535") from None
+    except ValueError as exc:
+        raise _refused("its port is not a number from 0 to 65535") from exc
     if _is_loopback_literal(host):
         return url  # a local stack, listed on purpose: any scheme and port
     if parts.scheme != "https" or port not in (None, 443):
@@ -101,4 +101,4 @@ def _is_loopback_literal(host: str) -> bool:
 
 
 def _refused(problem: str) -> InputError:
-    return InputError.from_problems((FieldProblem("callback_url", problem),))
+    return InputError.field("callback_url", problem)

@@ -28,7 +28,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from lib.errors import FieldProblem, InputError, RelayError
+from lib.errors import CmqError as CmqError
+from lib.errors import InputError
 from lib.invocation import Invocation
 from lib.logs import redact
 from lib.ratelimit import RateLimiter
@@ -45,10 +46,6 @@ MAX_MESSAGE_BYTES = 65536  # the largest MaxMsgSize of an API-created CMQ topic 
 ACTION_RATES = {PUBLISH_ACTION: 20.0, SEND_ACTION: 100.0}
 _REQUEST_LIMIT = "RequestLimitExceeded"
 log = logging.getLogger("relay.cmq")
-
-
-class CmqError(RelayError):
-    code = "QueueError"
 
 
 @dataclass(frozen=True)
@@ -81,9 +78,7 @@ def check_size(body: str) -> None:
     size = len(body.encode("utf-8"))
     if size > MAX_MESSAGE_BYTES:
         problem = f"the relay-job message is {size} bytes; CMQ takes at most {MAX_MESSAGE_BYTES} (MaxMsgSize)"
-        error = InputError.from_problems((FieldProblem("MsgContent", problem),), prefix="message too long: ")
-        error.code = "MessageTooLong"
-        raise error
+        raise InputError.field("MsgContent", problem, prefix="message too long: ", code="MessageTooLong")
 
 
 class Cmq:
@@ -144,7 +139,7 @@ class Cmq:
             code = str(exc.get_code() or "ClientError")
             # network errors carry raw response bodies in their messages: never pass those on
             message = "" if code.endswith("NetworkError") else str(exc.get_message() or "")
-            raise _error(action, code, message) from None
+            raise _error(action, code, message) from None  # on purpose: the SDK's text holds raw bodies
         return _read_envelope(action, body)
 
 

@@ -31,8 +31,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from lib.errors import RelayError, VodError, WebhookError
-from lib.jobs import Outcome
+from lib.errors import NotConfirmedError, RelayError, VodError, WebhookError, outcome_for
+from lib.errors import SignatureError as SignatureError
+from lib.jobs import Outcome, Status
 from lib.logs import redact
 from lib.receipts import Receipt, ReceiptStore
 from lib.relay import relay_event
@@ -42,10 +43,6 @@ EVENT_FIELD = "CreateAigcAdvancedCustomElementCompleteEvent"
 TASK_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 ACTION = "CreateAigcAdvancedCustomElement"
 log = logging.getLogger("relay.completion")
-
-
-class SignatureError(RelayError):
-    code = "InvalidEventSignature"
 
 
 def is_element_event(content: Mapping[str, Any]) -> bool:
@@ -188,17 +185,11 @@ def handle_event(content: Mapping[str, Any], services: Services, *, pulled: bool
     try:
         relay_event(services, "element.completed", body, receipt.callback_url if receipt else None)
     except WebhookError as exc:
-        return Outcome("retry" if exc.retryable else "failed", session_id, result.task_id, error=exc)
+        status: Status = "failed" if outcome_for(exc) == "failed" else "retry"
+        return Outcome(status, session_id, result.task_id, error=exc)
     if store is not None and current is not None:
         _mark_completed(store, current, result)
     return Outcome("relayed", session_id, result.task_id, note="element.completed")
-
-
-class NotConfirmedError(RelayError):
-    """VOD cannot confirm a pushed event yet: the push is answered with a retry."""
-
-    code = "CompletionNotConfirmed"
-    retryable = True
 
 
 def confirm_with_vod(claimed: TaskResult, services: Services) -> TaskResult | Outcome:
@@ -301,7 +292,6 @@ def without_url_queries(value: object) -> object:
     return value
 
 
-PULL_CONFIRM_WINDOW_S = 30.0
 PULL_RELAY_BUDGET_S = 20.0  # relays of one pulled batch must end well inside the 30 s confirm window
 MAX_PULL_ROUNDS = 20
 CONFIRM_RESERVE_S = 3.0  # time kept back from the relays for ConfirmEvents

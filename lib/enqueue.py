@@ -25,23 +25,19 @@ from urllib.parse import urlsplit
 from lib import job_message
 from lib.api_params import build_params
 from lib.cmq import Cmq, cmq_target
-from lib.errors import RelayError, StorageError
+from lib.errors import QueueError, RelayError, StorageError, comes_back
 from lib.jobs import Job, Outcome
 from lib.media import parse_media_ref
 from lib.resolve import check_media_buckets, resolve_media
 from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import StoredObject
-from lib.submission import fail
+from lib.submission import settle
 
 log = logging.getLogger("relay.enqueue")
 _AWS_HOST = re.compile(r"^sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$|^([a-z0-9-]+)\.queue\.amazonaws\.com$")
 # Answers that no retry can change: the message itself is refused.
 _PERMANENT_CODES = {"InvalidMessageContents", "MessageTooLong", "InvalidParameterValue"}
-
-
-class QueueError(RelayError):
-    code = "QueueError"
 
 
 def enqueue(job: Job, services: Services) -> Outcome:
@@ -64,9 +60,7 @@ def enqueue(job: Job, services: Services) -> Outcome:
         body = job_message.encode(job, session_id, objects)
         message_id = _send(services, body, session_id)
     except RelayError as exc:
-        if exc.retryable:
-            return Outcome("retry", error=exc)
-        return fail(exc, job.source, services, request=job.request)
+        return settle(exc, job.source, services, request=job.request)
     return Outcome("waiting", session_id, note=f"queued for submission (message {message_id})")
 
 
@@ -85,7 +79,7 @@ def _pin_objects(job: Job, services: Services) -> dict[str, StoredObject]:
         try:
             objects[ref] = storage.head(parsed.bucket, parsed.key)
         except StorageError as exc:
-            if exc.retryable:
+            if comes_back(exc):
                 raise
             # left to resolve_media, which names the field in the MediaError it raises
     return objects
@@ -120,11 +114,11 @@ def _call(client: Any, params: dict[str, Any]) -> dict[str, Any]:
             f"SQS SendMessage failed: {code}",
             code=f"Queue.{query_code.rsplit('.', 1)[-1]}",
             retryable=query_code not in _PERMANENT_CODES and code not in _PERMANENT_CODES,
-        ) from None
+        ) from exc
     except BotoCoreError as exc:  # connection refused, timeouts, no region
         raise QueueError(
             f"SQS SendMessage failed: {type(exc).__name__}", code="QueueUnreachable", retryable=True
-        ) from None
+        ) from exc
     return response
 
 
@@ -160,4 +154,4 @@ def _build(endpoint: str, region: str | None) -> Any:
             f"no SQS client for {endpoint}: {type(exc).__name__} (set SUBMIT_QUEUE_REGION)",
             code="QueueNotConfigured",
             retryable=True,
-        ) from None
+        ) from exc

@@ -1,23 +1,47 @@
-"""Errors of the relay, and whether the platform should retry them.
+"""Every exception lib raises, and the one rule of what becomes of it (``outcome_for``).
 
-    RelayError                 code, message, retryable, details
+    RelayError                 code, message, retryable, details: relayed, answered or raised
       InputError               bad input: a broken rule of the element request (permanent)
         ManifestError          element.json unreadable or invalid (permanent)
-        MediaError             a referenced object is missing or too large (permanent)
+        MediaError             a referenced object is missing, too large or not what VOD takes (permanent)
       UnknownEventError        an event of no known kind (permanent, raised to the caller)
-      ConfigError              a missing or invalid setting (raised: nothing is dropped)
+      ConfigError              a missing or invalid setting: retried and raised, never element.failed
+      HttpError                an answer the HTTP layer decides itself, with its own status and headers
+      InternalError            a bug behind the HTTP API: 500, details only in the log
+      SignatureError           a VOD event push whose Sign/T is missing, malformed or wrong (401)
       VodError                 the VOD API refused or failed (retryable by code)
+      NotConfirmedError        VOD cannot confirm a pushed completion yet (retryable)
       StorageError             object storage failed (5xx and network errors are retryable)
+      QueueError               the submit queue (SQS) refused or could not be reached (retryable by code)
+        CmqError               the same through CMQ's own API
       WebhookError             the webhook refused or could not be reached
       InProgressError          another invocation holds the submission lease (retryable)
+      RetryLaterError          raised so the platform delivers the event again (retryable)
 
-A permanent error is relayed as ``element.failed`` and the invocation returns; a retryable one is
-retried inside the invocation, then raised so the platform's own retry takes over.
+    ReadLimitExceeded          a header read asked for more bytes than it may take (pre-flight stops)
+    ProbeUnavailable           an https:// reference cannot be probed: VOD judges it
+    ValueError
+      MediaRefError            a media reference of no accepted form; the message names the rule
+      NotMovie                 content that is not an MP4 or MOV container
+      BrokenMovie              MP4/MOV boxes that contradict each other or the file's size
+
+The second group are signals caught inside lib and turned into a RelayError (or a skipped check)
+where the field is known; they never reach a trigger.
+
+``outcome_for`` is the one mapping from a RelayError to what becomes of the record, and every answer
+kind reads it: a retryable error is retried (HTTP 503, a batch item failure, a raise for one-event
+triggers); a ``ConfigError`` is retried the same way but raised wherever a raise is possible, and is
+never relayed as ``element.failed`` (a deployment missing a setting must not drop events); any other
+error is permanent: relayed as ``element.failed`` (HTTP 4xx/422/502) and the invocation returns.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
+
+Verdict = Literal["retry", "raise", "failed"]
 
 
 @dataclass(frozen=True)
@@ -62,13 +86,41 @@ class RelayError(Exception):
         return out
 
 
+def outcome_for(error: RelayError) -> Verdict:
+    """What becomes of a record that ended in ``error``: "retry" (it comes back), "raise" (it comes
+    back, and the invocation fails loudly: a ConfigError) or "failed" (relayed as element.failed)."""
+    if isinstance(error, ConfigError):
+        return "raise"
+    if error.retryable:
+        return "retry"
+    return "failed"
+
+
+def comes_back(error: RelayError) -> bool:
+    """True unless ``error`` is permanent: the record is delivered (or requested) again."""
+    return outcome_for(error) != "failed"
+
+
 class InputError(RelayError):
     code = "InvalidElementRequest"
 
     @classmethod
-    def from_problems(cls, problems: tuple[FieldProblem, ...], *, prefix: str = "") -> InputError:
+    def from_problems(
+        cls, problems: tuple[FieldProblem, ...], *, prefix: str = "", code: str | None = None
+    ) -> InputError:
+        """Every broken rule in one error: ``<prefix>field: problem; field: problem``."""
         text = "; ".join(f"{p.field}: {p.problem}" for p in problems)
-        return cls(f"{prefix}{text}", details=problems)
+        return cls(f"{prefix}{text}", code=code, details=problems)
+
+    @classmethod
+    def field(cls, field: str, problem: str, *, prefix: str = "", code: str | None = None) -> InputError:
+        """One broken rule: ``<prefix>field: problem``, with the field in ``details``."""
+        return cls.from_problems((FieldProblem(field, problem),), prefix=prefix, code=code)
+
+    @classmethod
+    def body(cls, problem: str, *, prefix: str = "", code: str = "MalformedRequest") -> InputError:
+        """A body that is no request at all (not JSON, not base64, not an object)."""
+        return cls.field("(body)", problem, prefix=prefix, code=code)
 
 
 class ManifestError(InputError):
@@ -87,13 +139,49 @@ class ConfigError(RelayError):
     code = "ConfigError"
 
 
+class HttpError(RelayError):
+    """An answer the HTTP layer decides itself (authentication, routing, size, a missing resource)."""
+
+    def __init__(
+        self, status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.status = status
+        self.headers = dict(headers or {})
+
+
+class InternalError(RelayError):
+    """A bug or a broken configuration: 500, details only in the log."""
+
+    code = "InternalError"
+
+
+class SignatureError(RelayError):
+    code = "InvalidEventSignature"
+
+
 class VodError(RelayError):
     code = "VodError"
     request_id: str | None = None
 
 
+class NotConfirmedError(RelayError):
+    """VOD cannot confirm a pushed event yet: the push is answered with a retry."""
+
+    code = "CompletionNotConfirmed"
+    retryable = True
+
+
 class StorageError(RelayError):
     code = "StorageError"
+
+
+class QueueError(RelayError):
+    code = "QueueError"
+
+
+class CmqError(QueueError):
+    """CMQ's own API refused a publish or send, or could not be reached."""
 
 
 class WebhookError(RelayError):
@@ -103,3 +191,33 @@ class WebhookError(RelayError):
 class InProgressError(RelayError):
     code = "SubmissionInProgress"
     retryable = True
+
+
+class RetryLaterError(RelayError):
+    """Raised to the platform so that it delivers the event again (records failed transiently)."""
+
+    code = "RetryLater"
+    retryable = True
+
+
+# Signals caught inside lib (plain exceptions: they are never answered as they are).
+
+
+class ReadLimitExceeded(Exception):
+    """More bytes were asked for than a header read may take."""
+
+
+class ProbeUnavailable(Exception):
+    """An https:// reference cannot be probed (no range support, an error, a timeout): VOD judges it."""
+
+
+class MediaRefError(ValueError):
+    """A media reference that is not one of the accepted forms; the message names the rule."""
+
+
+class NotMovie(ValueError):
+    """The content is not an MP4 or MOV container; the message says what it is instead."""
+
+
+class BrokenMovie(ValueError):
+    """The boxes contradict each other or the file's size; the message says where."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any, TypeGuard, cast
 
-from lib.errors import FieldProblem, InputError
+from lib.errors import InputError
 from lib.jobs import Job, SourceInfo, SourceKind
 from lib.media import parse_media_ref
 from lib.request_model import parse_request
@@ -120,6 +120,4 @@ def _opt_str(data: dict[str, Any], name: str) -> str | None:
 
 
 def _invalid(field: str, problem: str) -> InputError:
-    error = InputError.from_problems((FieldProblem(field, problem),), prefix="invalid relay-job message: ")
-    error.code = "InvalidMessage"
-    return error
+    return InputError.field(field, problem, prefix="invalid relay-job message: ", code="InvalidMessage")

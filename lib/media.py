@@ -9,13 +9,11 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+from lib.errors import MediaRefError
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".mov")
 OBJECT_SCHEMES = ("cos", "s3")
-
-
-class MediaRefError(ValueError):
-    """A media reference that is not one of the accepted forms; the message names the rule."""
 
 
 @dataclass(frozen=True)
@@ -23,7 +21,6 @@ class MediaRef:
     """A parsed reference. ``path`` is the URL path or the object key (for extension checks)."""
 
     kind: Literal["url", "object", "relative"]
-    raw: str
     path: str
     scheme: str = ""
     bucket: str = ""
@@ -39,13 +36,13 @@ def parse_media_ref(ref: str, *, allow_relative: bool = False) -> MediaRef:
         parts = urlsplit(ref)
         if not parts.hostname:
             raise MediaRefError("must be a URL with a host")
-        return MediaRef("url", ref, unquote(parts.path), scheme=scheme.lower())
+        return MediaRef("url", unquote(parts.path), scheme=scheme.lower())
     if sep and scheme.lower() in OBJECT_SCHEMES:
         bucket, _, key = rest.partition("/")
         if not bucket or not key:
             raise MediaRefError(f"must name a bucket and a key: {scheme.lower()}://bucket/key")
         _check_key(key)
-        return MediaRef("object", ref, key, scheme=scheme.lower(), bucket=bucket, key=key)
+        return MediaRef("object", key, scheme=scheme.lower(), bucket=bucket, key=key)
     if sep or ":" in ref.split("/")[0]:
         raise MediaRefError("must be an https:// URL, a cos://bucket/key or s3://bucket/key reference")
     if not allow_relative:
@@ -56,7 +53,7 @@ def parse_media_ref(ref: str, *, allow_relative: bool = False) -> MediaRef:
     _check_key(ref)
     if ref.startswith("/"):
         raise MediaRefError("must be relative to the element folder (no leading '/')")
-    return MediaRef("relative", ref, ref, key=posixpath.normpath(ref))
+    return MediaRef("relative", ref, key=posixpath.normpath(ref))
 
 
 def _check_key(key: str) -> None:

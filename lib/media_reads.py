@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from lib.errors import ProbeUnavailable, ReadLimitExceeded
 from lib.storage import StoredObject
 
 if TYPE_CHECKING:
@@ -29,14 +30,6 @@ class RangeStorage(Protocol):
     def head(self, bucket: str, key: str) -> StoredObject: ...
 
     def read_range(self, bucket: str, key: str, start: int, length: int) -> bytes: ...
-
-
-class ReadLimitExceeded(Exception):
-    """More bytes were asked for than a header read may take."""
-
-
-class ProbeUnavailable(Exception):
-    """An https:// reference cannot be probed (no range support, an error, a timeout): VOD judges it."""
 
 
 class RangedReader:
@@ -158,7 +151,7 @@ def _get_range(url: str, start: int, length: int, timeout: float) -> tuple[int, 
                 raise ProbeUnavailable("the server's 206 answer has no usable Content-Range")
             got_start, got_end, size = (int(g) for g in match.groups())
             data = response.raw.read(min(length, got_end - got_start + 1), decode_content=False)
-    except requests.RequestException as exc:
+    except requests.RequestException as exc:  # from None on purpose: its text holds the presigned URL
         raise ProbeUnavailable(f"the ranged GET failed ({type(exc).__name__})") from None
     return got_start, data, size
 

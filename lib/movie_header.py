@@ -18,11 +18,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from lib.errors import BrokenMovie as BrokenMovie
+from lib.errors import NotMovie as NotMovie
+
 Read = Callable[[int, int], bytes]
 
 MAX_TOP_LEVEL_BOXES = 256
 MAX_MOOV_BYTES = 16 * 1024 * 1024  # an 8 s clip's moov is a few KB; beyond this the rules go to VOD
-MAX_DEPTH = 8
 # ftyp brands of the MP4 family (ISO base media and MPEG-4 part 14); "qt  " is QuickTime's own.
 MP4_BRANDS = frozenset(
     {b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"iso7", b"iso8", b"iso9", b"mp41", b"mp42"}
@@ -44,14 +46,6 @@ _OTHER_FORMATS: tuple[tuple[int, bytes, str], ...] = (
     (0, b"{", "JSON text"),
 )
 _FIXED_ONE = 0x10000  # 1.0 in a 16.16 matrix entry
-
-
-class NotMovie(ValueError):
-    """The content is not an MP4 or MOV container; the message says what it is instead."""
-
-
-class BrokenMovie(ValueError):
-    """The boxes contradict each other or the file's size; the message says where."""
 
 
 @dataclass(frozen=True)

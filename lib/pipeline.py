@@ -4,6 +4,7 @@
     dispatch(job):            submit it now (``lib.submission``), or with SUBMIT_MODE=queue enqueue it
                               for the draining deployment (``lib.enqueue``)
     fail(...):                relay element.failed for input that never reached VOD
+    settle(error, ...):       an error → its Outcome by ``lib.errors.outcome_for`` (element.failed or retry)
     config_problem, guarded:  a missing setting or credential is never a failure to forget
 
 Every error becomes an Outcome: the source adapter decides what the trigger gets (a return, an
@@ -12,15 +13,17 @@ HTTP status, a batch failure list, or a raise so that the platform retries).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lib.api_params import fingerprint
 from lib.callbacks import check_callback_url
-from lib.errors import ConfigError, InputError
+from lib.errors import ConfigError, InputError, outcome_for
 from lib.jobs import Job, Outcome, SourceInfo
 from lib.request_model import ElementRequest, parse_request
 from lib.services import Services
-from lib.submission import Submission, fail
+from lib.submission import Submission, fail, settle
 
-__all__ = ["config_problem", "dispatch", "fail", "guarded", "submit", "submit_request"]
+__all__ = ["config_problem", "dispatch", "fail", "guarded", "settle", "submit", "submit_request"]
 
 
 def dispatch(job: Job, services: Services) -> Outcome:
@@ -45,11 +48,8 @@ def submit_request(payload: object, services: Services, source: SourceInfo) -> O
             check_callback_url(request.callback_url, services.settings)
     except InputError as exc:
         return fail(exc, source, services, session_id=fingerprint(["request", payload]))
-    problem = config_problem(services)
-    if problem is not None:  # a missing credential is no failure of the request: it comes back
-        return Outcome("retry", error=problem)
     job = Job(request, source, services.settings.receipt_bucket, services.settings.receipt_storage)
-    return guarded(dispatch(job, services))
+    return guarded(lambda: dispatch(job, services), services)
 
 
 def config_problem(services: Services, *, submitting: bool = False) -> ConfigError | None:
@@ -65,8 +65,14 @@ def config_problem(services: Services, *, submitting: bool = False) -> ConfigErr
     return None
 
 
-def guarded(outcome: Outcome) -> Outcome:
-    """A configuration error is never a failure to forget: the record comes back (retry)."""
-    if outcome.status == "failed" and isinstance(outcome.error, ConfigError):
+def guarded(step: Callable[[], Outcome], services: Services, *, submitting: bool = False) -> Outcome:
+    """Run ``step`` (a dispatch or a submit) unless the configuration stops it first. By ``outcome_for``
+    a ConfigError is never a failure to forget: found before the step or ended in, the record comes
+    back (a retry), and one-event triggers raise it."""
+    problem = config_problem(services, submitting=submitting)
+    if problem is not None:
+        return Outcome("retry", error=problem)
+    outcome = step()
+    if outcome.status == "failed" and outcome.error is not None and outcome_for(outcome.error) != "failed":
         return Outcome("retry", outcome.session_id, error=outcome.error)
     return outcome

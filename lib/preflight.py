@@ -25,14 +25,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from lib.errors import FieldProblem, MediaError, StorageError
+from lib.errors import (
+    BrokenMovie,
+    FieldProblem,
+    MediaError,
+    NotMovie,
+    ProbeUnavailable,
+    ReadLimitExceeded,
+    StorageError,
+    comes_back,
+)
 from lib.image_header import describe, image_format, named_format, pixel_size
 from lib.media import parse_media_ref
 from lib.media_reads import (
-    ProbeUnavailable,
     RangedReader,
     RangeStorage,
-    ReadLimitExceeded,
     storage_reader,
     url_reader,
 )
@@ -109,29 +116,7 @@ def check_media(
     seen: dict[str, _Media] = {}
 
     def one(item: tuple[str, str]) -> tuple[_Media | None, list[FieldProblem], list[Checked]]:
-        field, ref = item
-        began = time.monotonic()
-        checked: list[Checked] = []
-        media = _open(field, ref, objects, storage_for, probe_until, checked)
-        if media is None:
-            return None, [], checked
-        verdict, found = _judge(media)
-        if found and media.refresh is not None:
-            # An object pinned by a listing or a queued job may have changed since: judge what VOD fetches.
-            try:
-                fresh = media.refresh()
-            except StorageError as exc:
-                if exc.retryable:
-                    raise
-                fresh = None
-            if fresh is not None:
-                media = fresh
-                verdict, found = _judge(media)
-        elapsed = time.monotonic() - began
-        checked.append(
-            Checked(field, media.name, verdict, media.reader.requests, media.reader.bytes_read, elapsed)
-        )
-        return media, found, checked
+        return _check_one(item[0], item[1], objects, storage_for, probe_until)
 
     if len(fields) > 1:  # the files are independent: their header reads overlap (a cold start waits less)
         from concurrent.futures import ThreadPoolExecutor
@@ -162,6 +147,38 @@ def check_media(
     return report
 
 
+def _check_one(
+    field: str,
+    ref: str,
+    objects: Mapping[str, StoredObject],
+    storage_for: StorageFor,
+    probe_until: float,
+) -> tuple[_Media | None, list[FieldProblem], list[Checked]]:
+    """One file: opened, judged (again, on what VOD fetches, when a pinned object changed since)."""
+    began = time.monotonic()
+    checked: list[Checked] = []
+    media = _open(field, ref, objects, storage_for, probe_until, checked)
+    if media is None:
+        return None, [], checked
+    verdict, found = _judge(media)
+    if found and media.refresh is not None:
+        # An object pinned by a listing or a queued job may have changed since: judge what VOD fetches.
+        try:
+            fresh = media.refresh()
+        except StorageError as exc:
+            if comes_back(exc):
+                raise
+            fresh = None
+        if fresh is not None:
+            media = fresh
+            verdict, found = _judge(media)
+    elapsed = time.monotonic() - began
+    checked.append(
+        Checked(field, media.name, verdict, media.reader.requests, media.reader.bytes_read, elapsed)
+    )
+    return media, found, checked
+
+
 def _judge(media: _Media) -> tuple[str, list[FieldProblem]]:
     """The verdict on one file; what cannot be read is left to VOD (a storage 5xx is raised: retried)."""
     try:
@@ -169,7 +186,7 @@ def _judge(media: _Media) -> tuple[str, list[FieldProblem]]:
     except (ReadLimitExceeded, ProbeUnavailable) as exc:
         return f"left to VOD: {exc}", []
     except StorageError as exc:
-        if exc.retryable:
+        if comes_back(exc):
             raise
         return f"left to VOD: the ranged read failed ({exc.code})", []
 
@@ -231,7 +248,7 @@ def _public(url: str) -> str:
 
 
 def _check_video(media: _Media) -> tuple[str, list[FieldProblem]]:
-    from lib.movie_header import BrokenMovie, NotMovie, read_movie
+    from lib.movie_header import read_movie
 
     name, reader, field = media.name, media.reader, media.field
     problems: list[FieldProblem] = []

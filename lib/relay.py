@@ -11,7 +11,6 @@ per-request ``callback_url`` (``lib.callbacks.destination_key``), so a delivery 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import json
@@ -27,13 +26,11 @@ from lib.invocation import Invocation
 from lib.jobs import SourceInfo
 from lib.request_model import ElementRequest
 from lib.retry import with_retries
+from lib.webhook import WebhookClient
 
 if TYPE_CHECKING:
-    import requests
-
     from lib.services import Services
 
-EVENTS = ("element.submitted", "element.failed", "element.completed")
 MAX_ATTEMPT_TIMEOUT_S = 10.0
 _RETRYABLE_STATUS = {408, 429}
 _HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
@@ -71,6 +68,7 @@ def deliver(
     idempotency_key: str,
     secret: str | None,
     invocation: Invocation,
+    client: WebhookClient,
 ) -> None:
     """POST one event until a 2xx, within the invocation's time; raises WebhookError otherwise."""
     # "replace": a lone surrogate from a forged event must not stop the relay of its failure
@@ -85,22 +83,13 @@ def deliver(
         }
         if secret:
             headers["X-Element-Signature"] = sign(secret, int(time.time()), raw, headers["Idempotency-Key"])
-        _post(url, raw, headers, min(MAX_ATTEMPT_TIMEOUT_S, max(0.5, invocation.remaining())))
+        _check(client.post(url, raw, headers, min(MAX_ATTEMPT_TIMEOUT_S, max(0.5, invocation.remaining()))))
 
     with_retries(attempt, what=f"webhook {event}", invocation=invocation)
 
 
-def _post(url: str, raw: bytes, headers: dict[str, str], timeout: float) -> None:
-    import requests
-
-    try:
-        response = _session().post(url, data=raw, headers=headers, timeout=timeout, allow_redirects=False)
-    except requests.RequestException as exc:
-        raise WebhookError(
-            f"webhook unreachable: {type(exc).__name__}", code="WebhookUnreachable", retryable=True
-        ) from None
-    status = response.status_code
-    response.close()
+def _check(status: int) -> None:
+    """A 2xx is delivered; 408, 429 and 5xx are worth another attempt; anything else is a refusal."""
     if 200 <= status < 300:
         return
     raise WebhookError(
@@ -108,13 +97,6 @@ def _post(url: str, raw: bytes, headers: dict[str, str], timeout: float) -> None
         code=f"WebhookHttp{status}",
         retryable=status in _RETRYABLE_STATUS or status >= 500,
     )
-
-
-@functools.lru_cache(maxsize=1)
-def _session() -> requests.Session:
-    import requests
-
-    return requests.Session()
 
 
 def relay_event(services: Services, event: str, body: dict[str, Any], callback_url: str | None) -> bool:
@@ -135,6 +117,7 @@ def relay_event(services: Services, event: str, body: dict[str, Any], callback_u
         idempotency_key=f"{body['session_id']}:{event}",
         secret=secret,
         invocation=services.invocation,
+        client=services.webhook(),
     )
     return True
 

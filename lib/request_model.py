@@ -13,14 +13,13 @@ types, without importing pydantic's model machinery (about 100 ms of every cold 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
 from pydantic_core import SchemaValidator, ValidationError
 
-from lib.errors import FieldProblem, InputError
-from lib.media import MediaRefError, is_video_path, parse_media_ref
+from lib.errors import FieldProblem, InputError, MediaRefError
+from lib.media import is_video_path, parse_media_ref
 
 # Limits documented for CreateAigcAdvancedCustomElement (reference section 9.2).
 MAX_NAME = 20
@@ -122,22 +121,18 @@ _VALIDATOR = SchemaValidator(
 )
 
 
-def parse_request(
-    data: object, *, manifest: bool = False, defaults: Mapping[str, Any] | None = None
-) -> ElementRequest:
+def parse_request(data: object, *, manifest: bool = False) -> ElementRequest:
     """Validate ``data`` as an element request; ``manifest`` allows folder-relative media paths.
 
-    ``defaults`` fill fields the data leaves out (the folder's name, the media found in it).
     Raises InputError naming every broken rule.
     """
     if not isinstance(data, dict):
-        raise InputError.from_problems(
-            (FieldProblem("(body)", f"must be a JSON object, got {_json_type(data)}"),)
-        )
-    merged = {**(defaults or {}), **{k: v for k, v in data.items() if v is not None}}
+        raise InputError.body(f"must be a JSON object, got {_json_type(data)}", code="InvalidElementRequest")
+    merged = {k: v for k, v in data.items() if v is not None}
     try:
         request = ElementRequest(**_VALIDATOR.validate_python(merged))
     except ValidationError as exc:
+        # from None on purpose: pydantic's text echoes input values, and a media URL may be presigned
         raise InputError.from_problems(problems_from_validation(exc)) from None
     problems = _check_media(request, manifest=manifest)
     if manifest and not problems and not request.names_media():

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from lib.errors import FieldProblem, MediaError, StorageError
-from lib.media import MediaRefError, parse_media_ref
+from lib.errors import FieldProblem, MediaError, MediaRefError, StorageError
+from lib.media import parse_media_ref
 from lib.preflight import check_media
 from lib.request_model import MAX_VIDEO_BYTES, ElementRequest
 from lib.settings import Settings
@@ -66,7 +66,7 @@ def resolve_media(
                 if exc.code in ("NoSuchKey", "NoSuchBucket", "403", "AccessDenied", "InvalidObjectName"):
                     raise MediaError.from_problems(
                         (FieldProblem(field, f"object not found or not readable ({exc.code})"),)
-                    ) from None
+                    ) from exc
                 raise
         objects[ref] = obj
         if field == "video" and obj.size > MAX_VIDEO_BYTES:

@@ -11,6 +11,9 @@ from lib.invocation import Invocation
 from lib.settings import Credentials, Settings, read_credentials
 from lib.storage import Storage, StorageKind, storage_for
 from lib.vod import Vod, VodClient
+from lib.webhook import RequestsWebhook, WebhookClient
+
+_WEBHOOK = RequestsWebhook()  # stateless: its session is cached per warm container
 
 
 class Services:
@@ -36,6 +39,9 @@ class Services:
 
     def vod(self) -> VodClient:
         return Vod(self.settings, self.credentials(), self.invocation)
+
+    def webhook(self) -> WebhookClient:
+        return _WEBHOOK
 
     def narrowed(self, deadline: float) -> Services:
         """The same services with an earlier deadline (a monotonic time), for work with its own budget."""

@@ -236,8 +236,8 @@ def _queue_settings(raw: Mapping[str, str]) -> dict[str, Any]:
     tdmq_endpoint, tdmq_scheme = _endpoint("TDMQ_ENDPOINT", raw["TDMQ_ENDPOINT"] or DEFAULT_TDMQ_ENDPOINT)
     try:
         rate = float(raw["VOD_RATE_LIMIT"]) if raw["VOD_RATE_LIMIT"] else DEFAULT_VOD_RATE_LIMIT
-    except ValueError:
-        raise ConfigError(f"VOD_RATE_LIMIT must be a number, got {raw['VOD_RATE_LIMIT']!r}") from None
+    except ValueError as exc:
+        raise ConfigError(f"VOD_RATE_LIMIT must be a number, got {raw['VOD_RATE_LIMIT']!r}") from exc
     if not 0 < rate <= 1000:  # also refuses nan
         raise ConfigError("VOD_RATE_LIMIT must be more than 0 and at most 1000 requests per second")
     concurrency = _int("BATCH_CONCURRENCY", raw["BATCH_CONCURRENCY"], DEFAULT_BATCH_CONCURRENCY)
@@ -310,8 +310,8 @@ def _int(name: str, value: str, default: int | None) -> int | None:
         return default
     try:
         return int(value)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {value!r}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {value!r}") from exc
 
 
 def _url(name: str, value: str) -> str | None:

@@ -34,7 +34,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from lib.api_params import build_params, fingerprint
-from lib.errors import ConfigError, InProgressError, RelayError, StorageError, WebhookError
+from lib.errors import (
+    InProgressError,
+    RelayError,
+    StorageError,
+    WebhookError,
+    comes_back,
+    outcome_for,
+)
 from lib.jobs import Job, Outcome, SourceInfo, Status
 from lib.receipts import Receipt, ReceiptStore, Summary
 from lib.relay import event_body, relay_event
@@ -82,12 +89,18 @@ class Submission:
     def run(self) -> Outcome:
         try:
             return self._run()
-        except ConfigError:
-            raise
         except RelayError as exc:
-            return self._outcome_of(exc)
+            if outcome_for(exc) == "raise":
+                raise
+            return settle(
+                exc,
+                self.job.source,
+                self.services,
+                request=self.job.request,
+                session_id=self.session_id or None,
+            )
         finally:
-            self._settle()
+            self._join_writes()
 
     def _run(self) -> Outcome:
         job, settings = self.job, self.services.settings
@@ -158,7 +171,7 @@ class Submission:
         try:
             result = self.services.vod().create_element(self._params)
         except RelayError as exc:
-            if exc.retryable or isinstance(exc, ConfigError):
+            if comes_back(exc):
                 if attempt:  # give the lease back at once, so the platform's retry can take over
                     self._bookkeep("release", lambda: self._require_store().release(self.session_id, attempt))
                 raise
@@ -217,7 +230,7 @@ class Submission:
         try:
             delivered = relay_event(self.services, "element.submitted", body, job.request.callback_url)
         except WebhookError as exc:
-            if exc.retryable:
+            if comes_back(exc):
                 return Outcome("retry", self.session_id, task_id, request_id, error=exc)
             log.error("element.submitted could not be relayed: %s", exc.code)
             return Outcome(status, self.session_id, task_id, request_id, note=f"relay refused: {exc.code}")
@@ -234,14 +247,6 @@ class Submission:
             store = self._store
             self._bookkeep("delivered", lambda: store.record_delivered(self.session_id, "element.failed"))
         return outcome
-
-    def _outcome_of(self, exc: RelayError) -> Outcome:
-        """The one mapping from an error to what the trigger gets: retry, or element.failed."""
-        if exc.retryable:
-            return Outcome("retry", self.session_id or None, error=exc)
-        return fail(
-            exc, self.job.source, self.services, request=self.job.request, session_id=self.session_id or None
-        )
 
     # the receipt
 
@@ -275,7 +280,7 @@ class Submission:
                 "receipt claim", lambda: store.claim(self.session_id, attempt, self._me, lease, summary)
             )
         except StorageError as exc:
-            if exc.retryable:
+            if comes_back(exc):
                 raise
             # Receipts are bookkeeping on top of VOD's SessionId de-duplication: a bucket that refuses
             # them (no write permission) must not stop the element.
@@ -307,7 +312,7 @@ class Submission:
         thread.start()
         self._pending.append(thread)
 
-    def _settle(self) -> None:
+    def _join_writes(self) -> None:
         for thread in self._pending:
             thread.join(timeout=min(max(self.services.invocation.remaining(), 0.1), 900.0))
         self._pending.clear()
@@ -357,7 +362,22 @@ def fail(
     try:
         relay_event(services, "element.failed", body, request.callback_url if request else None)
     except WebhookError as exc:
-        if exc.retryable:
+        if comes_back(exc):
             return Outcome("retry", session_id=sid, error=exc)
         log.error("element.failed could not be relayed: %s", exc.code)
     return Outcome("failed", session_id=sid, error=error)
+
+
+def settle(
+    error: RelayError,
+    source: SourceInfo,
+    services: Services,
+    *,
+    request: ElementRequest | None = None,
+    session_id: str | None = None,
+) -> Outcome:
+    """The Outcome of a record that ended in ``error``, by ``outcome_for``: element.failed for a
+    permanent error, a retry otherwise (a ConfigError too: it is never relayed as a failure)."""
+    if outcome_for(error) == "failed":
+        return fail(error, source, services, request=request, session_id=session_id)
+    return Outcome("retry", session_id, error=error)

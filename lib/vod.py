@@ -123,7 +123,7 @@ class Vod:
             code = str(exc.get_code() or "ClientError")
             # The SDK puts raw response bodies in network errors' messages: never pass them on.
             message = exc.get_message() if not code.endswith("NetworkError") else _network_message(code)
-            raise _error(code, str(message), exc.get_request_id()) from None
+            raise _error(code, str(message), exc.get_request_id()) from None  # on purpose, as above
         return _read_envelope(action, body)
 
 
@@ -131,10 +131,8 @@ def _read_envelope(action: str, body: bytes | str) -> dict[str, Any]:
     try:
         envelope = json.loads(body)
         response = envelope["Response"]
-    except (ValueError, KeyError, TypeError):
-        raise _error(
-            "ServerNetworkError", f"{action}: the response is not a VOD API envelope", None
-        ) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _error("ServerNetworkError", f"{action}: the response is not a VOD API envelope", None) from exc
     if not isinstance(response, dict):
         raise _error("ServerNetworkError", f"{action}: the response is not a VOD API envelope", None)
     error = response.get("Error")

@@ -27,9 +27,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from lib.errors import ConfigError, FieldProblem, InputError, RelayError, StorageError
+from lib.errors import (
+    FieldProblem,
+    HttpError,
+    InputError,
+    InternalError,
+    RelayError,
+    StorageError,
+    comes_back,
+)
 from lib.http import vod_routes
-from lib.http.model import HttpError, HttpRequest, HttpResponse
+from lib.http.model import HttpRequest, HttpResponse
 from lib.http.routes import create_element, create_from_folder, get_element, health
 from lib.jobs import Outcome
 from lib.logs import redact
@@ -66,12 +74,6 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/vod/pull", vod_routes.pull, token_only=True),
     Route("GET", "/tasks/{task_id}", vod_routes.task),
 )
-
-
-class InternalError(RelayError):
-    """A bug or a broken configuration: 500, details only in the log."""
-
-    code = "InternalError"
 
 
 def serve(read: Callable[[], HttpRequest], services: Services) -> HttpResponse:
@@ -160,7 +162,7 @@ def answer(outcome: Outcome) -> HttpResponse:
                 body[name] = getattr(outcome, name)
         return HttpResponse.json(status, body)
     error = outcome.error or InternalError(f"the request ended as {outcome.status!r}")
-    if outcome.status == "retry" and not error.retryable:
+    if outcome.status == "retry" and not comes_back(error):
         error = RelayError(error.message, code=error.code, retryable=True)
     return error_response(error)
 
@@ -169,7 +171,7 @@ def status_for(error: RelayError) -> int:
     """The HTTP status of an error: the one mapping of the API."""
     if isinstance(error, HttpError):
         return error.status
-    if error.retryable or isinstance(error, ConfigError):
+    if comes_back(error):  # by outcome_for: retryable, or a missing setting or credential
         return 503  # a missing setting or credential: the caller may retry once it is fixed
     if isinstance(error, InputError) or (
         isinstance(error, StorageError) and error.code in CALLER_STORAGE_CODES

@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lib.errors import RelayError
-
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 
@@ -60,17 +58,6 @@ class HttpResponse:
     def json(cls, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> HttpResponse:
         text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         return cls(status, {"Content-Type": JSON_CONTENT_TYPE, **(headers or {})}, text)
-
-
-class HttpError(RelayError):
-    """An answer the HTTP layer decides itself (authentication, routing, size, a missing resource)."""
-
-    def __init__(
-        self, status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None
-    ) -> None:
-        super().__init__(message, code=code)
-        self.status = status
-        self.headers = dict(headers or {})
 
 
 def _text(value: object) -> str:

@@ -19,11 +19,11 @@ from typing import Any
 
 from lib import pipeline
 from lib.assemble import MANIFEST, Broken, Skip, Upload, plan_upload
-from lib.errors import ConfigError, FieldProblem, InputError, StorageError
-from lib.http.model import HttpError, HttpRequest, HttpResponse
+from lib.errors import ConfigError, FieldProblem, HttpError, InputError, StorageError, comes_back
+from lib.http.model import HttpRequest, HttpResponse
 from lib.jobs import Outcome, SourceInfo
 from lib.logs import redact
-from lib.pipeline import config_problem, fail, guarded
+from lib.pipeline import fail, guarded
 from lib.receipts import Receipt, ReceiptStore
 from lib.request_model import MAX_REF
 from lib.retry import with_retries
@@ -46,7 +46,7 @@ RECEIPT_FIELDS = (
 )
 
 
-def health(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
+def health(_request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
     """200 ``ok`` when the function can work, 503 ``unavailable`` when it cannot: no credentials (a
     setting it needs and cannot do without; an invalid setting fails every invocation before routing).
     Only a caller with the bearer token (``API_TOKEN`` set, ``authenticated`` in params) learns which
@@ -66,12 +66,12 @@ def health(request: HttpRequest, services: Services, params: Mapping[str, str]) 
     return HttpResponse.json(200 if healthy else 503, body, headers)
 
 
-def create_element(request: HttpRequest, services: Services, params: Mapping[str, str]) -> Outcome:
+def create_element(request: HttpRequest, services: Services, _params: Mapping[str, str]) -> Outcome:
     """POST /elements: the body is an element request."""
     return pipeline.submit_request(read_json(request), services, SourceInfo("http"))
 
 
-def create_from_folder(request: HttpRequest, services: Services, params: Mapping[str, str]) -> Outcome:
+def create_from_folder(request: HttpRequest, services: Services, _params: Mapping[str, str]) -> Outcome:
     """POST /elements/from-folder: assemble a folder as its upload would, and submit it."""
     upload = folder_upload(read_json(request), services.settings.element_prefix)
     if upload.bucket not in services.settings.media_buckets:  # decided before any storage call
@@ -79,9 +79,9 @@ def create_from_folder(request: HttpRequest, services: Services, params: Mapping
     try:
         plan = plan_upload(upload, services.settings, services.storage(upload.kind, None))
     except StorageError as exc:
-        if exc.retryable or exc.code not in NOT_READABLE:
+        if comes_back(exc) or exc.code not in NOT_READABLE:
             raise
-        raise _folder_error("InvalidFolder", f"the bucket or folder is not readable ({exc.code})") from None
+        raise _folder_error("InvalidFolder", f"the bucket or folder is not readable ({exc.code})") from exc
     except InputError as exc:  # a manifest rule broken before the plan was made
         return fail(exc, SourceInfo("http", upload.bucket, (upload.key,)), services)
     if isinstance(plan, Skip):
@@ -89,22 +89,18 @@ def create_from_folder(request: HttpRequest, services: Services, params: Mapping
         raise _folder_error(code, plan.note)
     if isinstance(plan, Broken):
         return fail(plan.error, _as_http(plan.source), services, session_id=plan.session_id)
-    problem = config_problem(services)  # a missing credential: 503, and no element.failed
-    if problem is not None:
-        raise problem
-    return guarded(pipeline.dispatch(replace(plan, source=_as_http(plan.source)), services))
+    job = replace(plan, source=_as_http(plan.source))
+    return guarded(lambda: pipeline.dispatch(job, services), services)  # no credential: 503
 
 
-def get_element(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
+def get_element(_request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
     """GET /elements/{session_id}: what the receipt of that submission says."""
     settings = services.settings
     session_id = params["session_id"]
     if not settings.receipt_bucket:
         raise HttpError(404, "ReceiptsNotConfigured", "receipts are not kept: RECEIPT_BUCKET is not set")
     if not SESSION_ID.fullmatch(session_id):
-        raise InputError.from_problems(
-            (FieldProblem("session_id", "must be 1 to 50 characters without '/' or control characters"),)
-        )
+        raise InputError.field("session_id", "must be 1 to 50 characters without '/' or control characters")
     store = ReceiptStore(
         services.storage(settings.receipt_storage, None), settings.receipt_bucket, settings.receipt_prefix
     )
@@ -136,14 +132,14 @@ def read_json(request: HttpRequest) -> object:
         raise _bad_body("is required: a JSON object")
     try:
         text = request.body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise _bad_body("must be UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        raise _bad_body("must be UTF-8 text") from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _bad_body(f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    except (ValueError, RecursionError):
-        raise _bad_body("is not valid JSON (nested too deeply or out of range)") from None
+        raise _bad_body(f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from exc
+    except (ValueError, RecursionError) as exc:
+        raise _bad_body("is not valid JSON (nested too deeply or out of range)") from exc
 
 
 def folder_upload(payload: object, element_prefix: str) -> Upload:
@@ -159,7 +155,7 @@ def folder_upload(payload: object, element_prefix: str) -> Upload:
             FieldProblem("folder", "is required: cos://bucket/<folder>/ or s3://bucket/<folder>/")
         )
     if problems:
-        raise InputError("; ".join(f"{p.field}: {p.problem}" for p in problems), details=tuple(problems))
+        raise InputError.from_problems(tuple(problems))
     assert isinstance(folder, str)
     scheme, sep, rest = folder.partition("://")
     bucket, _, key = rest.partition("/")
@@ -184,10 +180,8 @@ def _as_http(source: SourceInfo) -> SourceInfo:
 
 
 def _folder_error(code: str, problem: str) -> InputError:
-    return InputError(f"folder: {problem}", code=code, details=(FieldProblem("folder", problem),))
+    return InputError.field("folder", problem, code=code)
 
 
 def _bad_body(problem: str) -> InputError:
-    return InputError(
-        f"(body): {problem}", code="MalformedRequest", details=(FieldProblem("(body)", problem),)
-    )
+    return InputError.body(problem)

@@ -16,22 +16,21 @@ from collections.abc import Mapping
 
 from lib.completion import (
     TASK_ID,
-    SignatureError,
     describe_task,
     handle_event,
     is_vod_event,
     pull_cycle,
     verify_push,
 )
-from lib.errors import FieldProblem, InputError, RelayError, VodError
-from lib.http.model import HttpError, HttpRequest, HttpResponse
+from lib.errors import HttpError, InputError, RelayError, SignatureError, VodError
+from lib.http.model import HttpRequest, HttpResponse
 from lib.http.routes import read_json
 from lib.services import Services
 
 log = logging.getLogger("relay.http")
 
 
-def vod_event(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
+def vod_event(request: HttpRequest, services: Services, _params: Mapping[str, str]) -> HttpResponse:
     """A pushed completion event: verified, relayed once, acknowledged; other event types ignored."""
     content = read_json(request)
     if not is_vod_event(content):
@@ -43,26 +42,26 @@ def vod_event(request: HttpRequest, services: Services, params: Mapping[str, str
     try:
         verify_push(content, request.headers, key)
     except SignatureError as exc:
-        raise HttpError(401, exc.code, exc.message) from None
+        raise HttpError(401, exc.code, exc.message) from exc
     outcome = handle_event(content, services)
     if outcome.status == "retry" and outcome.error is not None:
         raise RelayError(outcome.error.message, code=outcome.error.code, retryable=True)
     return HttpResponse.json(200, outcome.as_dict())
 
 
-def pull(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
+def pull(_request: HttpRequest, services: Services, _params: Mapping[str, str]) -> HttpResponse:
     """One pull cycle now; what it pulled, relayed and left unconfirmed."""
     return HttpResponse.json(200, {"pull": "done", **pull_cycle(services)})
 
 
-def task(request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
+def task(_request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
     """DescribeTaskDetail of one element task; 404 when VOD does not know it (or it is over 3 days old)."""
     task_id = params["task_id"]
     if not TASK_ID.fullmatch(task_id):
-        raise InputError.from_problems((FieldProblem("task_id", "must be a VOD TaskId"),))
+        raise InputError.field("task_id", "must be a VOD TaskId")
     try:
         return HttpResponse.json(200, describe_task(task_id, services))
     except VodError as exc:
         if exc.code == "InvalidParameterValue.TaskId":
-            raise HttpError(404, "NotFound", "VOD knows no such task (tasks are kept 3 days)") from None
+            raise HttpError(404, "NotFound", "VOD knows no such task (tasks are kept 3 days)") from exc
         raise

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from lib.assemble import Broken, Skip, Upload, plan_upload
-from lib.errors import ConfigError, FieldProblem, InputError, RelayError
+from lib.errors import ConfigError, InputError, RelayError, outcome_for
+from lib.errors import RetryLaterError as RetryLaterError
 from lib.jobs import Outcome, SourceInfo
-from lib.pipeline import config_problem, dispatch, fail, guarded
+from lib.pipeline import dispatch, fail, guarded, settle
 from lib.retry import with_retries
 from lib.services import Services
 
@@ -79,18 +80,11 @@ def first_record(event: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-class RetryLaterError(RelayError):
-    """Raised to the platform so that it delivers the event again (records failed transiently)."""
-
-    code = "RetryLater"
-    retryable = True
-
-
 def process_upload(upload: Upload | RelayError, services: Services, source: SourceInfo) -> Outcome:
     """One upload record (or the error its parsing gave) → an Outcome, logged as one JSON line."""
     started = time.monotonic()
     if isinstance(upload, RelayError):
-        outcome = _failed(upload, services, source)
+        outcome = settle(upload, source, services)
     else:
         try:
             storage = services.storage(upload.kind, upload.region)
@@ -100,31 +94,27 @@ def process_upload(upload: Upload | RelayError, services: Services, source: Sour
                 invocation=services.invocation,
             )
         except RelayError as exc:
-            outcome = Outcome("retry", error=exc) if exc.retryable else _failed(exc, services, source)
+            outcome = settle(exc, source, services)
         else:
             if isinstance(plan, Skip):
                 outcome = Outcome("ignored" if plan.status == "ignored" else "waiting", note=plan.note)
             elif isinstance(plan, Broken):
                 outcome = fail(plan.error, plan.source, services, session_id=plan.session_id)
             else:
-                problem = config_problem(services)
-                outcome = Outcome("retry", error=problem) if problem else guarded(dispatch(plan, services))
+                outcome = guarded(lambda: dispatch(plan, services), services)
     log_outcome(outcome, services, source, started)
     return outcome
 
 
-def raise_config_error(outcome: Outcome) -> None:
-    """For one-event triggers: a configuration error makes the invocation raise (platform retry)."""
-    if outcome.status == "retry" and isinstance(outcome.error, ConfigError):
-        raise outcome.error
-
-
-def _failed(error: RelayError, services: Services, source: SourceInfo) -> Outcome:
-    """A permanent error (bad input, a missing bucket, no permission) is relayed as element.failed; a
-    transient one, or a missing setting, brings the record back."""
-    if error.retryable or isinstance(error, ConfigError):
-        return Outcome("retry", error=error)
-    return fail(error, source, services)
+def raise_for_retry(outcome: Outcome, what: str) -> None:
+    """For one-event triggers (direct, VOD push): a record that must come back makes the invocation
+    raise, by ``outcome_for``: the ConfigError itself, else a RetryLaterError caused by the error."""
+    error = outcome.error
+    if outcome.status != "retry" or error is None:
+        return
+    if outcome_for(error) == "raise":
+        raise error
+    raise RetryLaterError(f"{what}: {error.message}") from error
 
 
 def log_outcome(outcome: Outcome, services: Services, source: SourceInfo, started: float) -> None:
@@ -169,7 +159,7 @@ def capped(records: list[Any], services: Services, source: str) -> tuple[list[An
         return records, None
     count = len(records) - MAX_RECORDS
     problem = f"holds {len(records)} records; at most {MAX_RECORDS} are processed per event"
-    error = InputError.from_problems((FieldProblem("Records", problem),), prefix="event too large: ")
+    error = InputError.field("Records", problem, prefix="event too large: ")
     log.error(
         "event too large: the %d record(s) after the first %d are refused",
         count,
@@ -184,18 +174,18 @@ def answer_async(outcomes: Iterable[Outcome], refused: dict[str, Any] | None = N
     (the ConfigError itself when a setting or credential is what is missing)."""
     results = list(outcomes)
     retry = [o for o in results if o.status == "retry"]
-    config = [o.error for o in retry if isinstance(o.error, ConfigError)]
+    config = [o.error for o in retry if o.error is not None and outcome_for(o.error) == "raise"]
     if config:
         raise ConfigError(
             f"{len(retry)} of {len(results)} record(s) wait for the configuration to be fixed: "
             f"{config[0].message}; the platform's retry will deliver them again"
-        )
+        ) from config[0]
     if retry:
         codes = sorted({o.error.code for o in retry if o.error is not None})
         raise RetryLaterError(
             f"{len(retry)} of {len(results)} record(s) failed transiently ({', '.join(codes)}); "
             "the platform's retry will deliver them again"
-        )
+        ) from retry[0].error
     answer: dict[str, Any] = {"records": [o.as_dict() for o in results]}
     if refused is not None:
         answer["refused"] = refused

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lib.assemble import Upload
-from lib.errors import FieldProblem, InputError
+from lib.errors import InputError
 from lib.jobs import SourceInfo
 from lib.services import Services
 from lib.sources.base import (
@@ -72,8 +72,9 @@ def parse_record(record: object, index: int, default_region: str | None) -> Uplo
     appid = str(appid) if isinstance(appid, int) and not isinstance(appid, bool) else text(appid)
     name, raw_key = text(bucket_info.get("name")), text(obj.get("key"))
     if name is None or appid is None or raw_key is None:
-        return InputError.from_problems(
-            (FieldProblem(f"{where}.cos", "needs cosBucket.name, cosBucket.appid and cosObject.key"),),
+        return InputError.field(
+            f"{where}.cos",
+            "needs cosBucket.name, cosBucket.appid and cosObject.key",
             prefix="malformed COS event: ",
         )
     event_name = text(member(record, "event").get("eventName")) or ""

@@ -13,15 +13,10 @@ from lib.jobs import SourceInfo
 from lib.pipeline import submit_request
 from lib.services import Services
 from lib.sources.base import (
-    FAMILY_MARKERS,
-    RetryLaterError,
     family,
     log_outcome,
-    raise_config_error,
+    raise_for_retry,
 )
-
-# A direct request names media or a reference type; other events never have these keys at the top.
-MARKERS = FAMILY_MARKERS["direct"]
 
 
 class DirectRequest:
@@ -35,7 +30,5 @@ class DirectRequest:
         source = SourceInfo("direct")
         outcome = submit_request(event, services, source)
         log_outcome(outcome, services, source, started)
-        raise_config_error(outcome)
-        if outcome.status == "retry" and outcome.error is not None:
-            raise RetryLaterError(f"transient failure, try again: {outcome.error.message}")
+        raise_for_retry(outcome, "transient failure, try again")
         return outcome.as_dict()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from lib.assemble import Upload
-from lib.errors import FieldProblem, InputError
+from lib.errors import InputError
 from lib.jobs import SourceInfo
 from lib.services import Services
 from lib.sources.base import answer_async, family, member, process_upload, size, text
@@ -55,9 +55,7 @@ def parse_event(event: dict[str, Any]) -> Upload | InputError:
     obj = member(detail, "object")
     bucket, key = text(member(detail, "bucket").get("name")), text(obj.get("key"))
     if bucket is None or key is None:
-        return InputError.from_problems(
-            (FieldProblem("detail", "needs bucket.name and object.key"),), prefix="malformed S3 event: "
-        )
+        return InputError.field("detail", "needs bucket.name and object.key", prefix="malformed S3 event: ")
     return Upload(
         "s3",
         bucket,

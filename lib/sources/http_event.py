@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lib.errors import FieldProblem, InputError
+from lib.errors import InputError
 from lib.http.model import HttpRequest, HttpResponse
 from lib.services import Services
 from lib.sources.base import family
@@ -57,12 +57,8 @@ def body_bytes(body: object, base64_encoded: bool) -> bytes:
         return body.encode("utf-8", "surrogatepass")
     try:
         return base64.b64decode(body.encode("ascii"), validate=True)
-    except (binascii.Error, ValueError):
-        raise InputError(
-            "(body): is flagged isBase64Encoded but is not valid base64",
-            code="MalformedRequest",
-            details=(FieldProblem("(body)", "is flagged isBase64Encoded but is not valid base64"),),
-        ) from None
+    except (binascii.Error, ValueError) as exc:
+        raise InputError.body("is flagged isBase64Encoded but is not valid base64") from exc
 
 
 def mapping(value: object) -> Mapping[str, object]:

@@ -25,9 +25,9 @@ from typing import Any
 from lib import job_message
 from lib.assemble import Upload
 from lib.callbacks import check_callback_url
-from lib.errors import FieldProblem, InputError, RelayError
+from lib.errors import InputError, RelayError
 from lib.jobs import Outcome, SourceInfo
-from lib.pipeline import config_problem, fail, guarded, submit, submit_request
+from lib.pipeline import guarded, settle, submit, submit_request
 from lib.services import Services
 from lib.sources.base import log_outcome, process_upload, record_kind
 from lib.sources.cos import parse_record as parse_cos_record
@@ -96,7 +96,7 @@ def _process(message: Message, services: Services) -> list[Outcome]:
         data = _unwrap(_json(message.body))
         uploads = _uploads(data, services)
     except InputError as exc:
-        outcome = fail(exc, queue, services)
+        outcome = settle(exc, queue, services)
         log_outcome(outcome, services, queue, started)
         return [outcome]
     if uploads is not None:
@@ -112,10 +112,9 @@ def _process(message: Message, services: Services) -> list[Outcome]:
             if job.request.callback_url is not None:
                 check_callback_url(job.request.callback_url, services.settings)
         except InputError as exc:
-            outcome = fail(exc, queue, services)
+            outcome = settle(exc, queue, services)
         else:
-            problem = config_problem(services, submitting=True)
-            outcome = Outcome("retry", error=problem) if problem else guarded(submit(job, services))
+            outcome = guarded(lambda: submit(job, services), services, submitting=True)
             queue = job.source
     else:
         outcome = submit_request(data, services, queue)
@@ -132,7 +131,7 @@ def _json(body: object) -> object:
     try:
         return json.loads(body)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise _invalid(f"is not JSON ({type(exc).__name__})") from None
+        raise _invalid(f"is not JSON ({type(exc).__name__})") from exc
 
 
 def _unwrap(data: object) -> object:
@@ -169,11 +168,7 @@ def _upload_source(upload: Upload | InputError) -> SourceInfo:
 
 
 def _invalid(problem: str) -> InputError:
-    return InputError(
-        f"invalid queue message: the body {problem}",
-        code="InvalidMessage",
-        details=(FieldProblem("(body)", problem),),
-    )
+    return InputError.body(problem, prefix="invalid queue message: ", code="InvalidMessage")
 
 
 def _extra(message: Message, services: Services) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from lib.assemble import Upload
-from lib.errors import FieldProblem, InputError
+from lib.errors import InputError
 from lib.jobs import SourceInfo
 from lib.services import Services
 from lib.sources.base import (
@@ -55,8 +55,8 @@ def parse_record(record: object, index: int) -> Upload | InputError | None:
     obj = member(s3, "object")
     bucket, raw_key = text(member(s3, "bucket").get("name")), text(obj.get("key"))
     if bucket is None or raw_key is None:
-        return InputError.from_problems(
-            (FieldProblem(f"{where}.s3", "needs bucket.name and object.key"),), prefix="malformed S3 event: "
+        return InputError.field(
+            f"{where}.s3", "needs bucket.name and object.key", prefix="malformed S3 event: "
         )
     event_name = text(record.get("eventName")) if isinstance(record, dict) else None
     if event_name and not event_name.removeprefix("s3:").startswith("ObjectCreated"):

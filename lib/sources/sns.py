@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from lib.assemble import Upload
-from lib.errors import FieldProblem, InputError
+from lib.errors import InputError
 from lib.jobs import Outcome, SourceInfo
 from lib.services import Services
 from lib.sources import s3
@@ -55,8 +55,8 @@ class SnsS3Notification:
             message = s3_message(record)
             if message is None:
                 problem = "Sns.Message is not an S3 event notification"
-                error = InputError.from_problems(
-                    (FieldProblem(f"Records[{index}].Sns.Message", problem),), prefix="malformed SNS event: "
+                error = InputError.field(
+                    f"Records[{index}].Sns.Message", problem, prefix="malformed SNS event: "
                 )
                 outcomes.append(process_upload(error, services, SourceInfo("s3")))
                 continue

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from lib.errors import RetryLaterError
 from lib.services import Services
-from lib.sources.base import RetryLaterError, record_kind
+from lib.sources.base import record_kind
 from lib.sources.messages import Message, Result, process_batch
 
 

@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 from lib.completion import pull_cycle
-from lib.errors import ConfigError, RelayError
+from lib.errors import RelayError, outcome_for
 from lib.services import Services
 from lib.sources.base import family
 
@@ -23,12 +23,12 @@ class TimerTick:
         # with an EventType too, the event is ambiguous (Timer or VOD): neither source takes it
         return family(event) == "timer" and event.get("Type") == "Timer"
 
-    def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
+    def handle(self, _event: dict[str, Any], services: Services) -> dict[str, Any]:
         try:
             summary = pull_cycle(services)
-        except ConfigError:
-            raise  # a missing setting or credential: the invocation fails loudly, every tick, until fixed
         except RelayError as exc:
+            if outcome_for(exc) == "raise":  # a missing setting or credential: fails loudly, every tick
+                raise
             # Nothing is lost: VOD keeps unpulled and unconfirmed events for days; the next tick pulls.
             log.warning(
                 "pull cycle stopped: %s", exc.code, extra={"request_id": services.invocation.request_id}

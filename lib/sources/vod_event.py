@@ -13,7 +13,7 @@ from typing import Any
 
 from lib.completion import handle_event, is_element_event, is_vod_event
 from lib.services import Services
-from lib.sources.base import RetryLaterError, family, raise_config_error
+from lib.sources.base import family, raise_for_retry
 
 # EventContent.EventType as documented in tencentcloud-sdk-python-vod (v20180717 models), 2017 names
 # included. AIGC element completions are recognised by their field, whatever their EventType.
@@ -66,7 +66,5 @@ class VodEventNotification:
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         outcome = handle_event(event, services)
-        raise_config_error(outcome)
-        if outcome.status == "retry" and outcome.error is not None:
-            raise RetryLaterError(f"the completion could not be relayed yet: {outcome.error.message}")
+        raise_for_retry(outcome, "the completion could not be relayed yet")
         return outcome.as_dict()

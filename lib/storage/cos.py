@@ -157,7 +157,7 @@ class CosStorage:
             )
         try:
             return call()
-        except CosServiceError as exc:
+        except CosServiceError as exc:  # from None on purpose (both): the SDK's text holds raw bodies
             status = int(exc.get_status_code() or 0)
             code = str(exc.get_error_code() or status or "CosServiceError")
             if status == 404 and code not in MISSING_CODES:
@@ -177,17 +177,17 @@ class CosStorage:
                 code="InvalidObjectName" if refused else "StorageUnreachable",
                 retryable=not refused,
             ) from None
-        except (UnicodeError, ValueError):  # a key that cannot be encoded for the wire
+        except (UnicodeError, ValueError) as exc:  # a key that cannot be encoded for the wire
             raise StorageError(
                 f"{operation} on {bucket} failed: the bucket name or key cannot be sent",
                 code="InvalidObjectName",
-            ) from None
+            ) from exc
         except OSError as exc:  # a body stream cut short
             raise StorageError(
                 f"{operation} on {bucket} failed: {type(exc).__name__}",
                 code="StorageUnreachable",
                 retryable=True,
-            ) from None
+            ) from exc
 
 
 def _lower(headers: Mapping[str, Any]) -> dict[str, Any]:

@@ -114,10 +114,10 @@ class S3Storage:
 
         try:
             result: dict[str, Any] = getattr(self._client, operation)(**params)
-        except (ParamValidationError, UnicodeEncodeError):  # refused before sending: no retry helps
+        except (ParamValidationError, UnicodeEncodeError) as exc:  # refused before sending: no retry helps
             raise StorageError(
                 f"{operation} failed: the bucket name or key cannot be sent", code="InvalidObjectName"
-            ) from None
+            ) from exc
         except ClientError as exc:
             error = exc.response.get("Error", {})
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
@@ -128,13 +128,13 @@ class S3Storage:
                 f"{operation} on {params.get('Bucket')} failed: {code}",
                 code=code,
                 retryable=(status >= 500 and code not in _PERMANENT_CODES) or code in _RETRYABLE_CODES,
-            ) from None
+            ) from exc
         except BotoCoreError as exc:  # connection refused, timeouts, bad endpoint
             raise StorageError(
                 f"{operation} on {params.get('Bucket')} failed: {type(exc).__name__}",
                 code="StorageUnreachable",
                 retryable=True,
-            ) from None
+            ) from exc
         return result
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from unittest import mock
@@ -25,7 +25,8 @@ from lib.invocation import Invocation
 from lib.services import Services
 from lib.settings import load_settings
 from lib.storage import Storage, StorageKind, StoredObject
-from lib.vod import Submitted
+from lib.vod import Submitted, VodClient
+from lib.webhook import WebhookClient
 from tests.fakes import FakeStorage
 
 BUCKET = "media-1250000000"
@@ -415,7 +416,7 @@ class FakeServices(Services):
     def storage(self, kind: StorageKind, region: str | None) -> Storage:
         return self.fake_storage
 
-    def vod(self) -> Any:
+    def vod(self) -> VodClient:
         return self.fake_vod
 
     def narrowed(self, deadline: float) -> Services:
@@ -452,16 +453,28 @@ def _fake_dns(host: str, *args: Any, **kwargs: Any) -> list[Any]:
 Posted = list[tuple[str, bytes, dict[str, str]]]
 
 
+class RecordingWebhook(WebhookClient):
+    """Records each POST (after the real serialisation and signing) and answers 200."""
+
+    def __init__(self, posted: Posted) -> None:
+        self.posted = posted
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+        for name, value in headers.items():  # what http.client would refuse to send
+            assert value.isascii() and value.isprintable(), f"{name} cannot be sent: {value!r}"
+        self.posted.append((url, body, dict(headers)))
+        return 200
+
+
 @contextmanager
 def offline(posted: Posted) -> Iterator[None]:
     """No network: DNS answers from a table, webhook POSTs are recorded (after the real serialisation)."""
 
-    def post(url: str, raw: bytes, headers: dict[str, str], timeout: float) -> None:
-        for name, value in headers.items():  # what http.client would refuse to send
-            assert value.isascii() and value.isprintable(), f"{name} cannot be sent: {value!r}"
-        posted.append((url, raw, headers))
-
-    with mock.patch("socket.getaddrinfo", _fake_dns), mock.patch("lib.relay._post", post):
+    recorder = RecordingWebhook(posted)
+    with (
+        mock.patch("socket.getaddrinfo", _fake_dns),
+        mock.patch.object(Services, "webhook", lambda _self: recorder),
+    ):
         yield
 
 
