@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from lib import logs
+from lib.errors import ConfigError
 from lib.invocation import Invocation
 from lib.services import Services
 from lib.settings import load_settings
@@ -17,9 +18,15 @@ from lib.sources import infer_source
 def main_handler(event: Any, context: Any = None) -> Any:
     """Handle one invocation of any supported trigger and answer in that trigger's shape."""
     invocation = Invocation.from_context(context)
-    settings = load_settings()
-    logs.configure(settings.log_level)
     source = infer_source(event)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        unavailable = getattr(source, "unavailable", None)  # HTTP answers 503; every other kind raises
+        if unavailable is None:
+            raise
+        return unavailable(exc)
+    logs.configure(settings.log_level)
     return source.handle(event, Services(settings, invocation))
 
 

@@ -90,3 +90,22 @@ def test_the_event_goes_through_once_the_credentials_are_back(
         monkeypatch.setenv(name, value)
     assert handler.main_handler(load_event("direct/request.json"), CONTEXT)["status"] == "submitted"
     assert [d.event for d in no_credentials.webhook.wait_for(1)] == ["element.submitted"]
+
+
+@pytest.mark.parametrize(
+    "kind", ["scf_function_url", "scf_api_gateway", "aws_rest_api", "aws_http_api", "lambda_function_url"]
+)
+def test_http_with_settings_that_do_not_load_answers_503(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """An invalid setting: every HTTP trigger answers 503 with Retry-After in its own shape, naming no
+    setting (only the log does); nothing is submitted or relayed. Other kinds raise (above)."""
+    monkeypatch.setenv("VOD_ENDPOINT", "ftp://not-an-endpoint")
+    event = load_event(f"http/{kind}/request.json")
+    answer = handler.main_handler(event, CONTEXT)
+    assert answer["statusCode"] == 503 and answer["headers"]["Retry-After"] == "60"
+    body = json.loads(answer["body"])
+    assert body["error"]["code"] == "ServiceUnavailable" and "VOD_ENDPOINT" not in answer["body"]
+    nothing_happened(stack)
+    with pytest.raises(ConfigError, match="VOD_ENDPOINT"):
+        handler.main_handler(load_event("direct/request.json"), CONTEXT)

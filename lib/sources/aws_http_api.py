@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
+from lib.errors import ConfigError
 from lib.http.model import HttpRequest
 from lib.services import Services
 from lib.sources.http_event import (
@@ -25,6 +26,7 @@ from lib.sources.http_event import (
     mapping,
     response_fields,
     serve_event,
+    unconfigured,
 )
 
 
@@ -47,6 +49,10 @@ class AwsHttpApi:
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         response = serve_event(lambda: to_request(event), services)
         return response_fields(response, with_base64_flag=True)
+
+    def unavailable(self, error: ConfigError) -> dict[str, Any]:
+        """The answer when the settings do not load (see ``handler``): 503, in this trigger's shape."""
+        return response_fields(unconfigured(error), with_base64_flag=True)
 
 
 def to_request(event: dict[str, Any]) -> HttpRequest:

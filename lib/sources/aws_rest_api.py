@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lib.errors import ConfigError
 from lib.http.model import HttpRequest
 from lib.services import Services
 from lib.sources.http_event import (
@@ -23,6 +24,7 @@ from lib.sources.http_event import (
     mapping,
     response_fields,
     serve_event,
+    unconfigured,
 )
 
 
@@ -43,6 +45,10 @@ class AwsRestApi:
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         response = serve_event(lambda: to_request(event), services)
         return response_fields(response, with_base64_flag=True)
+
+    def unavailable(self, error: ConfigError) -> dict[str, Any]:
+        """The answer when the settings do not load (see ``handler``): 503, in this trigger's shape."""
+        return response_fields(unconfigured(error), with_base64_flag=True)
 
 
 def to_request(event: dict[str, Any]) -> HttpRequest:

@@ -7,13 +7,30 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lib.errors import InputError
+from lib.errors import ConfigError, InputError
 from lib.http.model import HttpRequest, HttpResponse
 from lib.services import Services
 from lib.sources.base import family
+
+log = logging.getLogger("relay.http")
+UNCONFIGURED_RETRY_AFTER_S = 60
+
+
+def unconfigured(error: ConfigError) -> HttpResponse:
+    """503 for a deployment whose settings do not load: the caller comes back, nothing is relayed as
+    failed. The answer names no setting (the log does): only ``/health`` with the token tells more."""
+    log.error("the function's settings are invalid: %s", error.message)
+    payload = {
+        "error": {
+            "code": "ServiceUnavailable",
+            "message": "the function is not configured to serve requests; its logs say why",
+        }
+    }
+    return HttpResponse.json(503, payload, {"Retry-After": str(UNCONFIGURED_RETRY_AFTER_S)})
 
 
 def is_http(event: Mapping[str, object]) -> bool:
@@ -37,7 +54,7 @@ def is_authorizer(event: Mapping[str, object]) -> bool:
 
 def serve_event(read: Callable[[], HttpRequest], services: Services) -> HttpResponse:
     """Answer the request ``read`` builds from the event (errors in reading it are answered too)."""
-    from lib.http.api import serve  # imported on HTTP invocations only; it imports lib.sources itself
+    from lib.http.api import serve  # imported on HTTP invocations only
 
     return serve(read, services)
 
