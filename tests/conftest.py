@@ -1,5 +1,6 @@
-"""Shared fixtures: the local stack (once per session), a clean state and environment per test, sample
-events, and a capture of every log line for the secrets checks.
+"""Shared fixtures: retry back-off scaled down for every test, the local stack (once per session), a
+clean state and environment per test, sample events, and a capture of every log line for the secrets
+checks.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,20 @@ def load_event(relative: str) -> dict[str, Any]:
     """A fresh copy of a sample event from ``events/``."""
     data: dict[str, Any] = json.loads((EVENTS_DIR / relative).read_text())
     return data
+
+
+class FastJitter(random.Random):
+    """Deterministic jitter at a tenth of the drawn wait: the retry logic runs as is, only faster."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return a + (super().uniform(a, b) - a) / 10
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test retries with back-off scaled down (as the fault suite always has); tests of the
+    back-off itself pass their own random source or sleep."""
+    monkeypatch.setattr("lib.retry._rng", FastJitter(8))
 
 
 @pytest.fixture(scope="session")
