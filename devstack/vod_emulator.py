@@ -137,6 +137,7 @@ class VodEmulator:
         task_delay: float = 0.2,
         fetch_media: bool = True,
         clock: Callable[[], float] = time.time,
+        rate_clock: Callable[[], float] = time.monotonic,
         event_mode: str | None = None,
         notify_url: str | None = None,
         sign_key: str | None = None,
@@ -156,6 +157,7 @@ class VodEmulator:
         self.task_delay = task_delay
         self.fetch_media = fetch_media
         self.clock = clock
+        self.rate_clock = rate_clock  # the rate limit's one-second window; tests inject a manual clock
         self.event_mode = event_mode
         self.notify_url = notify_url
         self.sign_key = sign_key
@@ -382,7 +384,7 @@ class VodEmulator:
         """The sliding one-second window per (SecretId, action); refused requests do not count."""
         if self.rate_limit is None:
             return
-        now = time.monotonic()
+        now = self.rate_clock()
         with self._lock:
             window = self._windows.setdefault((secret_id, action), deque())
             while window and window[0] <= now - 1.0:

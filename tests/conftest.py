@@ -1,12 +1,15 @@
-"""Shared fixtures: the local stack (once per session), a clean state and environment per test, sample
-events, and a capture of every log line for the secrets checks.
+"""Shared fixtures: retry back-off scaled down for every test, the local stack (once per session), a
+clean state and environment per test, sample events, and a capture of every log line for the secrets
+checks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,20 @@ def load_event(relative: str) -> dict[str, Any]:
     return data
 
 
+class FastJitter(random.Random):
+    """Deterministic jitter at a tenth of the drawn wait: the retry logic runs as is, only faster."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return a + (super().uniform(a, b) - a) / 10
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test retries with back-off scaled down (as the fault suite always has); tests of the
+    back-off itself pass their own random source or sleep."""
+    monkeypatch.setattr("lib.retry._rng", FastJitter(8))
+
+
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStack]:
     with LocalStack(vod_options={"task_delay": 0.05}) as stack:
@@ -36,6 +53,8 @@ def local_stack() -> Iterator[LocalStack]:
 @pytest.fixture
 def stack(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> LocalStack:
     """The local stack reset to empty, its buckets made, and the function's environment set."""
+    with contextlib.suppress(TimeoutError):  # an earlier test's tasks finish (and fetch) before the reset
+        local_stack.vod.wait_idle(timeout=15)
     local_stack.reset()
     for bucket in BUCKETS:
         local_stack.make_bucket(bucket)

@@ -59,9 +59,13 @@ def test_pushed_failure_reaches_the_webhook_with_its_error(pushing: tuple[LocalS
     stack, _ = pushing
     event = load_event("direct/request.json")
     stage(stack, event)
-    handler.main_handler(event, CTX)  # presigned now ...
-    stack.s3.delete_object(Bucket=B, Key="library/mascot/left.png")  # ... gone when VOD fetches
-    stack.vod.wait_idle(10)
+    stack.vod.task_delay = 1.0  # VOD fetches a second later: the removal comes first even on a busy machine
+    try:
+        handler.main_handler(event, CTX)  # presigned now ...
+        stack.s3.delete_object(Bucket=B, Key="library/mascot/left.png")  # ... gone when VOD fetches
+        stack.vod.wait_idle(10)
+    finally:
+        stack.vod.task_delay = 0.05
     stack.webhook.wait_for(2)
     [body] = completions(stack)
     assert body["status"] == "failed" and body["error"]["code"] == "FailedOperation"

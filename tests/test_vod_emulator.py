@@ -397,9 +397,20 @@ def test_empty_session_id_is_not_deduplicated(emu: VodEmulator) -> None:
     assert len(emu.tasks) == 2
 
 
+class ManualClock:
+    """A monotonic clock that moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_rate_limit_sliding_window_per_action() -> None:
     """With 5 req/s a burst of 8 gets exactly 3 RequestLimitExceeded; refusals do not fill the window."""
-    emulator = make_emulator(rate_limit=5)
+    clock = ManualClock()
+    emulator = make_emulator(rate_limit=5, rate_clock=clock)
     try:
         client = common(emulator)
 
@@ -413,14 +424,16 @@ def test_rate_limit_sliding_window_per_action() -> None:
                     codes.append(exc.get_code())
             return codes
 
-        assert sorted(burst(8)) == ["RequestLimitExceeded"] * 3 + ["ok"] * 5
+        assert burst(8) == ["ok"] * 5 + ["RequestLimitExceeded"] * 3
         assert len(emulator.tasks) == 5
         first = next(iter(emulator.tasks))  # another action has its own window
         assert client.call_json("DescribeTaskDetail", {"TaskId": first, "SubAppId": SUB_APP_ID})
-        time.sleep(0.6)
+        clock.now += 0.5
         assert burst(3) == ["RequestLimitExceeded"] * 3  # the first five are still in the window
-        time.sleep(0.45)  # they have left it; the refused ones never entered it
-        assert burst(5) == ["ok"] * 5
+        clock.now += 0.4375  # binary fractions: the sums are exact
+        assert burst(1) == ["RequestLimitExceeded"]  # just inside the one-second window
+        clock.now += 0.0625
+        assert burst(6) == ["ok"] * 5 + ["RequestLimitExceeded"]  # left it; refusals never entered it
         assert len(emulator.tasks) == 10
     finally:
         emulator.stop()

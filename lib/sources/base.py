@@ -12,11 +12,12 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from lib import pipeline
 from lib.assemble import Broken, Skip, Upload, plan_upload
 from lib.errors import ConfigError, InputError, RelayError, outcome_for
 from lib.errors import RetryLaterError as RetryLaterError
 from lib.jobs import Outcome, SourceInfo
-from lib.pipeline import dispatch, fail, guarded, settle
+from lib.pipeline import fail, guarded, settle
 from lib.retry import with_retries
 from lib.services import Services
 
@@ -101,7 +102,7 @@ def process_upload(upload: Upload | RelayError, services: Services, source: Sour
             elif isinstance(plan, Broken):
                 outcome = fail(plan.error, plan.source, services, session_id=plan.session_id)
             else:
-                outcome = guarded(lambda: dispatch(plan, services), services)
+                outcome = guarded(lambda: pipeline.dispatch(plan, services), services)  # the one seam
     log_outcome(outcome, services, source, started)
     return outcome
 

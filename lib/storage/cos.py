@@ -170,7 +170,9 @@ class CosStorage:
                 retryable=(status >= 500 and status != 501) or code in _RETRYABLE_CODES,
             ) from None
         except CosClientError as exc:  # connection refused, timeouts; also a refused parameter
-            refused = "Parameter" in str(exc) or "Key" in str(exc)
+            text = str(exc)
+            # refused before sending (a parameter the SDK does not take, a key it cannot encode): permanent
+            refused = "Parameter" in text or "Key" in text or "encode" in text or "utf8" in text
             raise StorageError(
                 f"{operation} on {bucket} failed: "
                 + ("the bucket name or key cannot be sent" if refused else "COS unreachable"),

@@ -14,7 +14,6 @@ import itertools
 import json
 import logging
 import os
-import random
 import re
 import secrets
 import threading
@@ -29,7 +28,7 @@ import handler
 from devstack.stack import LocalStack
 from lib.errors import RelayError
 from lib.logs import JsonFormatter
-from tests.conftest import BUCKETS, stage
+from tests.conftest import BUCKETS, FastJitter, stage
 from tests.faults.report import FAULT_ROWS, HOSTILE_EXAMPLES, FaultRow, fault_table
 from tests.faults.storage_proxy import StorageProxy, running_proxy
 from tests.receipt_tools import all_receipts
@@ -232,13 +231,6 @@ def storage_proxy(local_stack: LocalStack) -> Iterator[StorageProxy]:
         yield proxy
 
 
-class _FastJitter(random.Random):
-    """Deterministic jitter at a tenth of the drawn wait: the retry logic runs as is, only faster."""
-
-    def uniform(self, a: float, b: float) -> float:
-        return a + (super().uniform(a, b) - a) / 10
-
-
 def _fresh_container_state() -> None:
     """Each case starts as a fresh container: no rate-limit back-off left over from the previous case."""
     try:
@@ -263,7 +255,7 @@ def world(
     monkeypatch.setattr("lib.submission.WAIT_FOR_WINNER_S", 2.0)  # "already submitted" waits less here
     monkeypatch.setenv("API_TOKEN", f"tok-{secrets.token_hex(16)}")
     monkeypatch.setenv("LOG_LEVEL", "DEBUG")
-    monkeypatch.setattr("lib.retry._rng", _FastJitter(8))
+    monkeypatch.setattr("lib.retry._rng", FastJitter(8))
     _fresh_container_state()
     world = World(stack, storage_proxy, capfd)
     capture = logging.StreamHandler(world.logs)

@@ -1,0 +1,66 @@
+"""Per-invocation services (``lib.services``): credentials read once, narrowed deadlines, storage by kind."""
+
+from __future__ import annotations
+
+import pytest
+
+from lib.errors import ConfigError
+from lib.invocation import Invocation
+from lib.services import Services
+from lib.settings import load_settings
+from lib.vod import Vod
+
+ENV = {"TENCENTCLOUD_SECRET_ID": "AKIDunit", "TENCENTCLOUD_SECRET_KEY": "unit-key"}
+
+
+def services(environ: dict[str, str], deadline: float = 1000.0) -> Services:
+    return Services(load_settings(environ), Invocation("req-unit", deadline), environ)
+
+
+def test_credentials_are_read_once_from_the_given_environment() -> None:
+    environ = dict(ENV)
+    svc = services(environ)
+    first = svc.credentials()
+    environ["TENCENTCLOUD_SECRET_ID"] = "AKIDchanged"
+    assert svc.credentials() is first
+    assert first.secret_id == "AKIDunit"
+
+
+def test_missing_credentials_are_a_config_error_each_time() -> None:
+    svc = services({})
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="TENCENTCLOUD_SECRET_ID"):
+            svc.credentials()
+
+
+def test_narrowed_keeps_the_earlier_deadline_and_the_credentials() -> None:
+    svc = services(dict(ENV), deadline=500.0)
+    creds = svc.credentials()
+    earlier = svc.narrowed(200.0)
+    assert earlier.invocation.deadline == 200.0
+    assert earlier.invocation.request_id == "req-unit"
+    assert earlier.credentials() is creds
+    assert earlier.settings is svc.settings
+    assert svc.narrowed(900.0).invocation.deadline == 500.0  # never later than the invocation's own
+    assert svc.invocation.deadline == 500.0
+
+
+def test_narrowed_before_credentials_were_read_reads_the_same_environment() -> None:
+    narrowed = services(dict(ENV)).narrowed(10.0)
+    assert narrowed.credentials().secret_id == "AKIDunit"
+
+
+def test_the_vod_client_is_bound_to_this_invocation() -> None:
+    assert isinstance(services(dict(ENV)).vod(), Vod)
+    with pytest.raises(ConfigError):
+        services({}).vod()
+
+
+def test_storage_by_kind() -> None:
+    svc = services({**ENV, "TENCENTCLOUD_REGION": "ap-guangzhou"})
+    cos = svc.storage("cos", None)
+    assert cos.kind == "cos"
+    assert svc.storage("cos", "ap-singapore").kind == "cos"
+    assert svc.storage("s3", "eu-west-1").kind == "s3"
+    with pytest.raises(ConfigError):
+        services({"TENCENTCLOUD_REGION": "ap-guangzhou"}).storage("cos", None)  # COS needs credentials
