@@ -24,6 +24,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.set_defaults(run=demo)
 
 
+def _logs_to_stderr() -> None:
+    from devstack.serve import _logs_to_stderr as to_stderr
+
+    to_stderr()
+
+
 def demo(_: argparse.Namespace) -> int:
     from devstack.samples import body_for, objects_of
     from devstack.stack import LocalStack
@@ -32,10 +38,12 @@ def demo(_: argparse.Namespace) -> int:
     print("Starting the local stack on 127.0.0.1 ...")
     with LocalStack(vod_options={"event_mode": "PULL", "task_delay": 0.3}) as stack:
         print(f"  VOD emulator      {stack.vod.endpoint}")
+        print(f"  COS stand-in      {stack.cos_endpoint} (COS signatures checked; objects in moto)")
         print(f"  S3 (moto)         {stack.s3_endpoint}")
         print(f"  webhook receiver  {stack.webhook.url}")
         os.environ.update(stack.env())
         os.environ.setdefault("LOG_LEVEL", "WARNING")  # the per-record JSON logs: LOG_LEVEL=INFO make demo
+        _logs_to_stderr()  # stdout is the demo's story; the function's JSON log lines go to stderr
         for bucket, key in objects_of(event):
             stack.make_bucket(bucket)
             stack.s3.put_object(Bucket=bucket, Key=key, Body=body_for(key))

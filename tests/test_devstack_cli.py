@@ -9,6 +9,7 @@ import hashlib
 import importlib
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -279,3 +280,24 @@ def test_a_bad_context_json_names_the_option(
     assert main(["invoke", str(tmp_path / "ok.json"), "--context-json", value]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("invoke: --context-json: "), err
+
+
+def test_demo_tells_its_story_on_stdout_and_logs_on_stderr() -> None:
+    """``make demo``: the whole life (submitted, then completed) against the local stack; the story and
+    the result on stdout, the function's JSON log lines on stderr."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TENCENTCLOUD_", "AWS_"))}
+    env["LOG_LEVEL"] = "INFO"
+    done = subprocess.run(
+        [sys.executable, "-m", "devstack", "demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Demo OK: TaskId" in done.stdout and "COS stand-in" in done.stdout
+    assert not [line for line in done.stdout.splitlines() if line.startswith('{"time"')]
+    logged = [json.loads(line) for line in done.stderr.splitlines() if line.startswith('{"time"')]
+    assert any(entry["logger"] == "relay.records" for entry in logged)
