@@ -153,6 +153,15 @@ def receipt(storage: FakeStorage, session_id: str) -> Receipt:
     return found
 
 
+def session_id_of(storage: FakeStorage, clock: Clock, webhook: Webhook) -> str:
+    """The job's SessionId, learned from one submission whose every trace is then wiped."""
+    sid = run(storage, FakeVod(), clock).session_id or ""
+    storage.objects.clear()
+    storage.put(BUCKET, "elements/hero.mp4", CLIP)
+    webhook.events.clear()
+    return sid
+
+
 def facts(storage: FakeStorage) -> list[str]:
     return sorted(key.rsplit("/", 1)[1] for b, key in storage.objects if key.startswith(f"{PREFIX}sessions/"))
 
@@ -215,10 +224,7 @@ def test_a_permanent_vod_error_is_failed_once(storage: FakeStorage, webhook: Web
 def test_a_failure_not_yet_relayed_is_relayed_by_the_next_delivery(
     storage: FakeStorage, webhook: Webhook, clock: Clock
 ) -> None:
-    sid = run(storage, FakeVod(), clock).session_id or ""  # to learn the SessionId
-    storage.objects.clear()
-    storage.put(BUCKET, "elements/hero.mp4", CLIP)
-    webhook.events.clear()
+    sid = session_id_of(storage, clock, webhook)
     receipts = store(storage)
     receipts.claim(sid, 1, "req-gone", clock.now - 1, Summary(element_name="hero"))
     receipts.record_failed(sid, {"code": "FailedOperation", "message": "refused"})
@@ -247,10 +253,7 @@ def test_a_transient_vod_error_releases_the_lease_for_the_retry(
 def test_a_live_foreign_lease_is_waited_for_then_retried(
     storage: FakeStorage, webhook: Webhook, clock: Clock
 ) -> None:
-    sid = run(storage, FakeVod(), clock).session_id or ""
-    storage.objects.clear()
-    storage.put(BUCKET, "elements/hero.mp4", CLIP)
-    webhook.events.clear()
+    sid = session_id_of(storage, clock, webhook)
     store(storage).claim(sid, 1, "req-holder", clock.now + 600, Summary())
     vod = FakeVod()
     start = clock.now
@@ -264,10 +267,7 @@ def test_a_live_foreign_lease_is_waited_for_then_retried(
 def test_a_holder_that_finishes_during_the_wait_is_not_repeated(
     storage: FakeStorage, webhook: Webhook, clock: Clock
 ) -> None:
-    sid = run(storage, FakeVod(), clock).session_id or ""
-    storage.objects.clear()
-    storage.put(BUCKET, "elements/hero.mp4", CLIP)
-    webhook.events.clear()
+    sid = session_id_of(storage, clock, webhook)
     receipts = store(storage)
     receipts.claim(sid, 1, "req-holder", clock.now + 600, Summary())
 
@@ -285,10 +285,7 @@ def test_a_holder_that_finishes_during_the_wait_is_not_repeated(
 def test_an_expired_lease_is_taken_over_with_the_next_claim(
     storage: FakeStorage, webhook: Webhook, clock: Clock
 ) -> None:
-    sid = run(storage, FakeVod(), clock).session_id or ""
-    storage.objects.clear()
-    storage.put(BUCKET, "elements/hero.mp4", CLIP)
-    webhook.events.clear()
+    sid = session_id_of(storage, clock, webhook)
     store(storage).claim(sid, 1, "req-crashed", clock.now - 1, Summary())
     vod = FakeVod()
     outcome = run(storage, vod, clock)
@@ -303,10 +300,7 @@ def test_a_crash_after_vod_answered_is_retried_until_the_task_id_is_known(
     """VOD accepted, the holder died before writing it down: the next delivery is told "already
     submitted", waits, and raises; once the completion recorded the TaskId, the retry relays it."""
     vod = FakeVod()
-    sid = run(storage, FakeVod(), clock).session_id or ""
-    storage.objects.clear()
-    storage.put(BUCKET, "elements/hero.mp4", CLIP)
-    webhook.events.clear()
+    sid = session_id_of(storage, clock, webhook)
     vod.sessions[sid] = "task-crashed"  # VOD has the task; no fact says so
     store(storage).claim(sid, 1, "req-crashed", clock.now - 1, Summary())
     outcome = run(storage, vod, clock)
