@@ -172,8 +172,7 @@ class Submission:
             result = self.services.vod().create_element(self._params)
         except RelayError as exc:
             if comes_back(exc):
-                if attempt:  # give the lease back at once, so the platform's retry can take over
-                    self._bookkeep("release", lambda: self._require_store().release(self.session_id, attempt))
+                self._release(attempt)  # at once, so the platform's retry can take over
                 raise
             if self._store is not None:
                 store, error = self._store, exc.as_dict()
@@ -183,8 +182,7 @@ class Submission:
             try:
                 return self._after_duplicate(result.request_id)
             except InProgressError:
-                if attempt:  # nothing more this invocation can do: the next delivery need not wait for it
-                    self._bookkeep("release", lambda: self._require_store().release(self.session_id, attempt))
+                self._release(attempt)  # nothing more this invocation can do: the next need not wait
                 raise
         task_id = result.task_id
         if self._store is not None and task_id:
@@ -292,6 +290,12 @@ class Submission:
             )
             self._store = None
             return True
+
+    def _release(self, attempt: int) -> None:
+        """Give back the lease of claim ``attempt`` (none when there is no claim or no store)."""
+        store = self._store
+        if attempt and store is not None:
+            self._bookkeep("release", lambda: store.release(self.session_id, attempt))
 
     def _foreign_lease(self, receipt: Receipt) -> bool:
         return receipt.lease_active(self._clock()) and receipt.owner != self._me

@@ -357,6 +357,20 @@ def test_a_bucket_that_refuses_receipts_still_submits(
     assert webhook.kinds() == ["element.submitted"]
 
 
+def test_a_bucket_that_refuses_receipts_and_a_transient_vod_error_ask_for_a_retry(
+    storage: FakeStorage, webhook: Webhook, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(bucket: str, key: str, body: bytes) -> bool:
+        raise StorageError("no", code="AccessDenied")
+
+    monkeypatch.setattr(storage, "create", refuse)
+    vod = FakeVod()
+    vod.script.append(VodError("busy", code="InternalError", retryable=True))
+    outcome = run(storage, vod, clock)
+    assert outcome.status == "retry" and outcome.error is not None and outcome.error.code == "InternalError"
+    assert webhook.kinds() == []
+
+
 def test_a_task_id_whose_fact_cannot_be_written_is_still_relayed(
     storage: FakeStorage, webhook: Webhook, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
