@@ -57,7 +57,7 @@ def enqueue(job: Job, services: Services) -> Outcome:
         session_id: str = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)[
             "SessionId"
         ]
-        body = job_message.encode(job, session_id, objects)
+        body = job_message.encode(job, session_id, objects, media_checked=settings.media_preflight)
         message_id = _send(services, body, session_id)
     except RelayError as exc:
         return settle(exc, job.source, services, request=job.request)

@@ -31,11 +31,15 @@ VERSION = 1
 _KINDS = ("cos", "s3", "http", "queue", "direct")
 
 
-def encode(job: Job, session_id: str, objects: dict[str, StoredObject]) -> str:
-    """The message body for ``job`` (compact JSON, keys sorted)."""
+def encode(
+    job: Job, session_id: str, objects: dict[str, StoredObject], *, media_checked: bool = False
+) -> str:
+    """The message body for ``job`` (compact JSON, keys sorted); ``media_checked``: pre-flight judged the
+    pinned objects before the job was queued, so the drainer need not read their headers again."""
     source = job.source
     message: dict[str, Any] = {
         MARKER: VERSION,
+        "media_checked": media_checked,
         "session_id": session_id,
         "request": job.request.as_dict(),
         "source": {**source.as_dict(), "region": source.region},
@@ -78,7 +82,8 @@ def decode(data: dict[str, Any]) -> Job:
             raise _invalid("receipt.storage", "must be 'cos' or 's3'")
         bucket = receipt["bucket"]
     storage: StorageKind = "s3" if receipt and receipt.get("storage") == "s3" else "cos"
-    return Job(request, info, bucket, storage, _objects(data.get("objects")))
+    checked = data.get("media_checked") is True
+    return Job(request, info, bucket, storage, _objects(data.get("objects")), media_checked=checked)
 
 
 def check_receipt(job: Job, receipt_bucket: str | None) -> None:

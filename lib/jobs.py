@@ -49,6 +49,7 @@ class Job:
     receipt_bucket: str | None = None
     receipt_storage: StorageKind = "cos"
     known_objects: Mapping[str, StoredObject] = field(default_factory=dict)
+    media_checked: bool = False  # pre-flight already judged these objects (a relay job: the first stage did)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ def resolve_media(
     *,
     deadline: float | None = None,
     upload_bucket: str | None = None,
+    preflight: bool = True,
 ) -> dict[str, ResolvedMedia]:
     """Resolve every media reference of ``request`` (absolute forms only).
 
@@ -79,7 +80,8 @@ def resolve_media(
             url = storage.presign_get(obj.bucket, obj.key, expires=settings.media_url_expires)
         version = f"?v={obj.version_id}" if obj.version_id else ""
         resolved[ref] = ResolvedMedia(url, f"{kind}://{obj.bucket}/{obj.key}{version}#{obj.etag}")
-    check_media(_fields(request), objects, settings, storage_for, deadline=deadline)
+    if preflight:  # False: these objects were judged already (a relay job's first stage)
+        check_media(_fields(request), objects, settings, storage_for, deadline=deadline)
     return resolved
 
 

@@ -113,6 +113,7 @@ class Submission:
                 job.known_objects,
                 deadline=self.services.invocation.deadline,
                 upload_bucket=job.source.bucket,
+                preflight=not job.media_checked,
             ),
         )
         self._params = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)

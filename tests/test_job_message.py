@@ -42,6 +42,14 @@ def test_a_job_survives_the_round_trip() -> None:
     assert dict(back.known_objects) == {REF: OBJ}
 
 
+@pytest.mark.parametrize("checked", [True, False])
+def test_whether_pre_flight_judged_the_media_travels_with_the_job(checked: bool) -> None:
+    data = json.loads(encode(job(), "sid-1", {REF: OBJ}, media_checked=checked))
+    assert decode(data).media_checked is checked
+    assert decode({k: v for k, v in data.items() if k != "media_checked"}).media_checked is False
+    assert decode({**data, "media_checked": "yes"}).media_checked is False  # only a true boolean counts
+
+
 def test_without_receipt_or_objects() -> None:
     data = json.loads(encode(job(None), "sid-2", {}))
     assert data["receipt"] is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -407,3 +408,19 @@ def test_without_a_receipt_bucket_a_duplicate_is_relayed_as_known(webhook: Webho
     assert (first.status, second.status, second.task_id) == ("submitted", "duplicate", None)
     assert webhook.kinds() == ["element.submitted", "element.submitted"]
     assert vod.calls == 2 and len(vod.sessions) == 1
+
+
+def test_a_relay_job_whose_media_were_judged_is_not_read_again(webhook: Webhook, clock: Clock) -> None:
+    """A relay job from the first stage (media_checked) reads no header; any other job is pre-flighted."""
+    for checked, reads in ((True, []), (False, ["elements/hero.mp4"])):
+        storage = FakeStorage()
+        storage.put(BUCKET, "elements/hero.mp4", CLIP)
+        relay_job = replace(job(), media_checked=checked)
+        outcome = Submission(
+            relay_job, World(storage, FakeVod()), clock=clock.time, monotonic=clock.time, sleep=clock.sleep
+        ).run()
+        assert outcome.status == "submitted"
+        assert (
+            sorted({key.split("[")[0] for key in storage.reads if key.endswith(".mp4") or "[" in key})
+            == reads
+        )
