@@ -56,6 +56,8 @@ from typing import Any, cast
 from urllib.parse import parse_qsl, quote, unquote
 from xml.sax.saxutils import escape
 
+from devstack.background import serve_in_background, stop_serving
+
 __all__ = ["MODES", "CosRequest", "CosStandIn", "bucket_domain", "main", "parse_bucket_host"]
 
 MODES = ("cos", "s3", "none")
@@ -218,21 +220,13 @@ class CosStandIn:
         server.standin = self
         self._server = server
         self.port = server.server_address[1]
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="cos-standin", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_background(server, "cos-standin")
         return self
 
     def stop(self) -> None:
         """Stop serving (idempotent)."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        stop_serving(self._server, self._thread)
+        self._server, self._thread = None, None
         if self._s3 is not None:
             self._s3.close()
             self._s3 = None

@@ -35,6 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
 from typing import Any, cast
 
+from devstack.background import serve_in_background, stop_serving
 from devstack.vod_rules import ApiError, verify_tc3
 
 __all__ = ["CmqFault", "CmqMessage", "TdmqEmulator", "main"]
@@ -133,20 +134,12 @@ class TdmqEmulator:
             server.emulator = self
             self._server = server
             self.port = server.server_address[1]
-            self._thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="tdmq-emulator", daemon=True
-            )
-            self._thread.start()
+            self._thread = serve_in_background(server, "tdmq-emulator")
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        stop_serving(self._server, self._thread)
+        self._server, self._thread = None, None
 
     def __enter__(self) -> TdmqEmulator:
         return self.start()

@@ -30,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
 from typing import Any, cast
 
+from devstack.background import serve_in_background, stop_serving
 from devstack.vod_events import EventQueue, PushResult, push_event
 from devstack.vod_rules import (
     API_VERSION,
@@ -195,10 +196,7 @@ class VodEmulator:
         server.emulator = self
         self._server = server
         self.port = server.server_address[1]
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="vod-emulator", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_background(server, "vod-emulator")
         return self
 
     def stop(self) -> None:
@@ -207,13 +205,8 @@ class VodEmulator:
         with self._changed:
             self._changed.notify_all()
         self._queue.wake()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        stop_serving(self._server, self._thread)
+        self._server, self._thread = None, None
 
     def __enter__(self) -> VodEmulator:
         return self.start()

@@ -31,6 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, TypeAlias
 
+from devstack.background import serve_in_background, stop_serving
+
 __all__ = ["DROPPED", "Delivery", "Step", "WebhookReceiver", "destination_key", "main", "verify_signature"]
 
 DROPPED = 0
@@ -176,21 +178,14 @@ class WebhookReceiver:
         server.daemon_threads = True
         self._server = server
         self.port = server.server_address[1]
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="webhook-receiver", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_background(server, "webhook-receiver")
         return self
 
     def stop(self) -> None:
         """Stop serving and close the socket (idempotent)."""
         server, thread = self._server, self._thread
         self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        stop_serving(server, thread)
 
     def __enter__(self) -> WebhookReceiver:
         return self.start()
