@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+import signal
 import threading
+import time
+from collections.abc import Callable
 from socketserver import BaseServer
+from types import FrameType
+from typing import Protocol
 
 POLL_S = 0.05  # how often serve_forever looks for shutdown (werkzeug-like servers poll too)
 
@@ -25,3 +30,29 @@ def stop_serving(server: BaseServer | None, thread: threading.Thread | None) -> 
         server.server_close()
     if thread is not None:
         thread.join(timeout=5)
+
+
+class Serving(Protocol):
+    def start(self) -> object: ...
+
+    def stop(self) -> None: ...
+
+
+def run_in_foreground(server: Serving, banner: Callable[[], str]) -> int:
+    """A stand-in's command line: start it, print ``banner()`` (its endpoint is known once started), and
+    serve until Ctrl-C or SIGTERM, then stop it. Returns the exit status."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    server.start()
+    print(banner(), flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0

@@ -42,7 +42,6 @@ import binascii
 import hashlib
 import hmac
 import re
-import signal
 import threading
 import time
 import uuid
@@ -51,12 +50,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qsl, quote, unquote
 from xml.sax.saxutils import escape
 
-from devstack.background import serve_in_background, stop_serving
+from devstack.background import run_in_foreground, serve_in_background, stop_serving
 
 __all__ = ["MODES", "CosRequest", "CosStandIn", "bucket_domain", "main", "parse_bucket_host"]
 
@@ -818,20 +817,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
     )
 
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-    standin.start()
-    print(f"COS stand-in listening on {standin.endpoint} (region {standin.region})", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        standin.stop()
-    return 0
+    return run_in_foreground(
+        standin, lambda: f"COS stand-in listening on {standin.endpoint} (region {standin.region})"
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import socket
 import struct
 import threading
@@ -32,10 +31,10 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any, cast
 
-from devstack.background import serve_in_background, stop_serving
+from devstack.background import run_in_foreground, serve_in_background, stop_serving
 from devstack.vod_rules import ApiError, verify_tc3
 
 __all__ = ["CmqFault", "CmqMessage", "TdmqEmulator", "main"]
@@ -407,20 +406,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     emulator = TdmqEmulator({args.secret_id: (args.secret_key, args.token)}, host=args.host, port=args.port)
     urls = [emulator.create_topic(t) for t in args.topic] + [emulator.create_queue(q) for q in args.queue]
 
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-    emulator.start()
-    print(f"TDMQ emulator listening on {emulator.endpoint} ({', '.join(urls) or 'no topic yet'})", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
-    return 0
+    return run_in_foreground(
+        emulator,
+        lambda: f"TDMQ emulator listening on {emulator.endpoint} ({', '.join(urls) or 'no topic yet'})",
+    )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import socket
 import struct
 import threading
@@ -27,10 +26,10 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any, cast
 
-from devstack.background import serve_in_background, stop_serving
+from devstack.background import run_in_foreground, serve_in_background, stop_serving
 from devstack.vod_events import EventQueue, PushResult, push_event
 from devstack.vod_rules import (
     API_VERSION,
@@ -634,20 +633,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cos_endpoint=args.cos_endpoint,
     )
 
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-    emulator.start()
-    print(f"VOD emulator listening on {emulator.endpoint}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
-    return 0
+    return run_in_foreground(emulator, lambda: f"VOD emulator listening on {emulator.endpoint}")
 
 
 if __name__ == "__main__":
