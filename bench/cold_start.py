@@ -233,12 +233,17 @@ def measure(stack: LocalStack) -> list[Row]:
     )
     s3_bucket = "bench-s3"
     stack.make_bucket(s3_bucket)
+    stack.make_bucket(stack.receipt_bucket)
+    # The S3 path is the AWS deployment: on Lambda, in the bucket's region, RECEIPT_BUCKET (the receipts'
+    # index) is in S3 too, so nothing on this path loads the COS SDK or builds a second S3 client.
+    lambda_env = {"AWS_LAMBDA_FUNCTION_NAME": "element-relay", "AWS_REGION": "us-east-1"}
+    s3_env = {**cos_env, **lambda_env, "AWS_DEFAULT_REGION": "us-east-1"}  # the events' awsRegion
 
     def s3_handler(i: int) -> float:
         prefix = f"elements/cold{i + 1}/"
         upload_folder(stack, s3_bucket, prefix)
         event = json.dumps(s3_event(s3_bucket, prefix))
-        seconds, out = run_fresh(COS_HANDLER, child_env(cos_env, BENCH_EVENT=event))
+        seconds, out = run_fresh(COS_HANDLER, child_env(s3_env, BENCH_EVENT=event))
         assert out["task_id"], out
         return seconds
 
@@ -255,6 +260,6 @@ def measure(stack: LocalStack) -> list[Row]:
         "s",
         "≤ 1.2x",
         measured / floor <= 1.2,
-        "complete folder; floor: boto3 + tencentcloud common by hand (same calls)",
+        "complete folder, configured as on Lambda; floor: boto3 + tencentcloud common by hand (same calls)",
     )
     return [direct, cos, s3]

@@ -457,38 +457,41 @@ class CosStandIn:
         if metadata:
             options["Metadata"] = metadata
         with self._key_lock(cast(str, incoming.bucket), incoming.key):
-            self._check_put_conditions(incoming)
+            if self._check_put_conditions(incoming):
+                options["IfNoneMatch"] = "*"  # moto checks absence and writes in one call
             try:
                 put = self._s3.put_object(**options)
             except Exception as exc:
-                raise self._s3_error(exc, incoming) from None
+                error = self._s3_error(exc, incoming)
+                if error.code == "PreconditionFailed" and self.mode == "cos":
+                    raise self._exists() from None
+                raise error from None
         return _Reply(200, {"ETag": put["ETag"]})
 
-    def _check_put_conditions(self, incoming: _Incoming) -> None:
-        """Apply the mode's conditional semantics (the caller holds the key's lock)."""
+    @staticmethod
+    def _exists() -> CosError:
+        return CosError("FileAlreadyExists", 409, "The object exists and x-cos-forbid-overwrite is true.")
+
+    def _check_put_conditions(self, incoming: _Incoming) -> bool:
+        """Apply the mode's conditional semantics (the caller holds the key's lock); True when the write
+        must create the object (COS's forbid-overwrite, S3's ``If-None-Match: *``), which moto checks
+        itself as it writes."""
         headers, mode = incoming.headers, self.mode
         forbid = headers.get("x-cos-forbid-overwrite", "").strip().lower() == "true"
         if_none_match = headers.get("if-none-match", "").strip()
         if_match = headers.get("if-match", "").strip()
-        if mode == "none" or not (
-            (mode == "cos" and forbid) or (mode == "s3" and (if_none_match == "*" or if_match))
-        ):
-            return
-        etag = self._etag_of(incoming)
+        if mode == "none":
+            return False
         if mode == "cos":
-            if etag is not None:
-                raise CosError(
-                    "FileAlreadyExists", 409, "The object exists and x-cos-forbid-overwrite is true."
-                )
-            return
-        if if_none_match == "*" and etag is not None:
-            raise CosError("PreconditionFailed", 412, "At least one of the preconditions did not hold.")
+            return forbid
         if if_match:
+            etag = self._etag_of(incoming)
             if etag is None:
                 raise CosError("NoSuchKey", 404, "The specified key does not exist.")
             wanted = {tag.strip().strip('"') for tag in if_match.split(",")}
             if "*" not in wanted and etag.strip('"') not in wanted:
                 raise CosError("PreconditionFailed", 412, "At least one of the preconditions did not hold.")
+        return if_none_match == "*"
 
     def _etag_of(self, incoming: _Incoming) -> str | None:
         """The current ETag of the object, None when it does not exist (NoSuchBucket raises)."""
@@ -587,6 +590,8 @@ class CosStandIn:
         code = str(error.get("Code", ""))
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500))
         if code in ("404", "NoSuchKey", "NoSuchBucket", "NotFound"):
+            if code == "NoSuchKey" and not bucket_only:  # moto named it: no need to ask for the bucket
+                return CosError("NoSuchKey", 404, "The specified key does not exist.")
             if code == "NoSuchBucket" or bucket_only or not self._bucket_exists(cast(str, incoming.bucket)):
                 return CosError("NoSuchBucket", 404, "The specified bucket does not exist.")
             return CosError("NoSuchKey", 404, "The specified key does not exist.")

@@ -22,4 +22,5 @@ through them:
     relay, webhook                   the signed webhook body and delivery; the WebhookClient seam (requests)
     completion                       VOD's completion events → element.completed (push and pull)
     jobs, errors, logs               plain values, the one exception tree, scrubbed JSON logs
+    background                       one call in a daemon thread: round trips of a cold start overlap
 """

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lib.api_params import fingerprint
+from lib.background import Background
 from lib.callbacks import check_callback_url
 from lib.errors import FieldProblem, InputError, ManifestError, StorageError
 from lib.jobs import Job, SourceInfo
@@ -97,17 +99,15 @@ def _is_text(value: str) -> bool:
 
 
 def _plan_folder(upload: Upload, prefix: str, folder: str, settings: Settings, storage: Storage) -> Plan:
-    listing = {
-        obj.key: obj for obj in storage.list_folder(upload.bucket, prefix, limit=MAX_FOLDER_OBJECTS + 1)
-    }
     manifest_key = prefix + MANIFEST
+    listing, read_manifest = _read_folder(upload, prefix, storage)
     manifest_obj = listing.get(manifest_key)
     if manifest_obj is None:
         return Skip("waiting", "no element.json in the folder yet")
     folder_source = SourceInfo(upload.kind, upload.bucket, (upload.key,), upload.region)
     failure_id = fingerprint(["folder", upload.bucket, prefix, manifest_obj.etag])
     try:
-        manifest = _read_manifest(storage, upload.bucket, manifest_key)
+        manifest = read_manifest()
         if manifest is None:
             return Skip("waiting", "element.json was deleted before it could be read")
         named = parse_request(manifest, manifest=True).names_media()
@@ -137,6 +137,27 @@ def _plan_folder(upload: Upload, prefix: str, folder: str, settings: Settings, s
         return Broken(error, folder_source, failure_id)
     known = {f"{uri}{key}": obj for key, obj in listing.items()}
     return Job(request, folder_source, upload.bucket, upload.kind, known)
+
+
+def _read_folder(
+    upload: Upload, prefix: str, storage: Storage
+) -> tuple[dict[str, StoredObject], Callable[[], dict[str, object] | None]]:
+    """The folder's listing, and how to get its manifest: for the manifest's own upload, the manifest is
+    read while the folder is listed (one round trip less on a cold start)."""
+    key = prefix + MANIFEST
+    early = None
+    if upload.key == key:
+        early = Background(lambda: _read_manifest(storage, upload.bucket, key), name="manifest")
+    try:
+        listing = {
+            obj.key: obj for obj in storage.list_folder(upload.bucket, prefix, limit=MAX_FOLDER_OBJECTS + 1)
+        }
+    finally:
+        if early is not None:
+            early.wait()  # read or not, never left running
+    if early is not None:
+        return listing, early.result
+    return listing, lambda: _read_manifest(storage, upload.bucket, key)
 
 
 def _read_manifest(storage: Storage, bucket: str, key: str) -> dict[str, object] | None:

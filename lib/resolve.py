@@ -24,6 +24,7 @@ from lib.storage import Storage, StorageKind, StoredObject
 class ResolvedMedia:
     url: str
     identity: str
+    stored: StoredObject | None = None  # the object behind a cos:// or s3:// reference
 
 
 StorageFor = Callable[[StorageKind], Storage]
@@ -49,7 +50,6 @@ def resolve_media(
     """
     check_media_buckets(request, settings, upload_bucket)
     resolved: dict[str, ResolvedMedia] = {}
-    objects: dict[str, StoredObject] = {}
     for field, ref in _fields(request):
         if ref in resolved:
             continue
@@ -69,7 +69,6 @@ def resolve_media(
                         (FieldProblem(field, f"object not found or not readable ({exc.code})"),)
                     ) from exc
                 raise
-        objects[ref] = obj
         if field == "video" and obj.size > MAX_VIDEO_BYTES:
             raise MediaError.from_problems(
                 (FieldProblem("video", f"must be at most 200 MB, the object has {obj.size} bytes"),)
@@ -79,10 +78,23 @@ def resolve_media(
         else:
             url = storage.presign_get(obj.bucket, obj.key, expires=settings.media_url_expires)
         version = f"?v={obj.version_id}" if obj.version_id else ""
-        resolved[ref] = ResolvedMedia(url, f"{kind}://{obj.bucket}/{obj.key}{version}#{obj.etag}")
-    if preflight:  # False: these objects were judged already (a relay job's first stage)
-        check_media(_fields(request), objects, settings, storage_for, deadline=deadline)
+        resolved[ref] = ResolvedMedia(url, f"{kind}://{obj.bucket}/{obj.key}{version}#{obj.etag}", obj)
+    if preflight:  # False: the caller runs check_resolved itself, or the objects were judged already
+        check_resolved(request, resolved, settings, storage_for, deadline=deadline)
     return resolved
+
+
+def check_resolved(
+    request: ElementRequest,
+    media: Mapping[str, ResolvedMedia],
+    settings: Settings,
+    storage_for: StorageFor,
+    *,
+    deadline: float | None = None,
+) -> None:
+    """The media pre-flight (lib.preflight) of resolved media; MediaError naming each broken rule."""
+    objects = {ref: m.stored for ref, m in media.items() if m.stored is not None}
+    check_media(_fields(request), objects, settings, storage_for, deadline=deadline)
 
 
 def check_media_buckets(request: ElementRequest, settings: Settings, upload_bucket: str | None) -> None:

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from lib.api_params import build_params, fingerprint
+from lib.background import Background
 from lib.errors import (
     InProgressError,
     RelayError,
@@ -46,9 +47,10 @@ from lib.jobs import Job, Outcome, SourceInfo, Status
 from lib.receipts import Receipt, ReceiptStore, Summary
 from lib.relay import event_body, relay_event
 from lib.request_model import ElementRequest
-from lib.resolve import resolve_media
+from lib.resolve import ResolvedMedia, check_resolved, resolve_media
 from lib.retry import with_retries
 from lib.services import Services
+from lib.storage import Storage, StorageKind
 
 log = logging.getLogger("relay.submission")
 T = TypeVar("T")
@@ -82,6 +84,7 @@ class Submission:
         self._params: dict[str, Any] = {}
         self._store: ReceiptStore | None = None
         self._pending: list[threading.Thread] = []  # bookkeeping writes under way
+        self._checks: Background[None] | None = None  # the media pre-flight, under way or done
         self._region = job.source.storage_region
 
     # entry
@@ -109,15 +112,20 @@ class Submission:
             lambda: resolve_media(
                 job.request,
                 settings,
-                lambda kind: self.services.storage(kind, self._region),
+                self._storage_for,
                 job.known_objects,
-                deadline=self.services.invocation.deadline,
                 upload_bucket=job.source.bucket,
-                preflight=not job.media_checked,
+                preflight=False,  # below, alongside the receipt
             ),
         )
         self._params = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)
         self.session_id = self._params["SessionId"]
+        self.services.vod().prepare()
+        if not job.media_checked:  # a relay job's media were judged by its first stage
+            # The pre-flight's header reads overlap the receipt's round trips; only a VOD call waits for it.
+            self._checks = Background(
+                lambda: self._retry("media pre-flight", lambda: self._preflight(media)), name="preflight"
+            )
         self._store = self._open_store()
         if self._store is None:
             return self._call_vod(attempt=0)
@@ -168,8 +176,17 @@ class Submission:
             return True
         return receipt.state == "submitted" and not self._foreign_lease(receipt)
 
+    def _preflight(self, media: dict[str, ResolvedMedia]) -> None:
+        deadline = self.services.invocation.deadline
+        check_resolved(self.job.request, media, self.services.settings, self._storage_for, deadline=deadline)
+
+    def _storage_for(self, kind: StorageKind) -> Storage:
+        return self.services.storage(kind, self._region)
+
     def _call_vod(self, attempt: int) -> Outcome:
         try:
+            if self._checks is not None:
+                self._checks.result()  # the pre-flight's verdict: a MediaError is permanent, as VOD's own
             result = self.services.vod().create_element(self._params)
         except RelayError as exc:
             if comes_back(exc):
@@ -318,8 +335,11 @@ class Submission:
         self._pending.append(thread)
 
     def _join_writes(self) -> None:
+        budget = min(max(self.services.invocation.remaining(), 0.1), 900.0)
+        if self._checks is not None:  # a duplicate never asks for its verdict: still not left running
+            self._checks.wait(timeout=budget)
         for thread in self._pending:
-            thread.join(timeout=min(max(self.services.invocation.remaining(), 0.1), 900.0))
+            thread.join(timeout=budget)
         self._pending.clear()
 
     def _bookkeep(self, what: str, write: Callable[[], bool]) -> None:

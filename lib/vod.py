@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -60,6 +61,10 @@ class VodClient(Protocol):
 
     def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]: ...
 
+    def prepare(self) -> None:
+        """Get ready for a call that will come soon (without waiting): a cold start loads the SDK while
+        it waits for storage."""
+
 
 class Vod:
     """VOD actions used by the relay, bound to one invocation's credentials."""
@@ -68,6 +73,10 @@ class Vod:
         self._settings = settings
         self._credentials = credentials
         self._invocation = invocation
+
+    def prepare(self) -> None:
+        if "tencentcloud.common.common_client" not in sys.modules:  # once per container
+            threading.Thread(target=_import_sdk, name="vod-import", daemon=True).start()
 
     def create_element(self, params: dict[str, Any]) -> Submitted:
         """CreateAigcAdvancedCustomElement with retries; raises VodError for a refusal or a lasting fault."""
@@ -165,6 +174,10 @@ def _client(
 ) -> Any:
     with _lock:
         return _build_client(endpoint, scheme, region, timeout, secret_id, secret_key, token)
+
+
+def _import_sdk() -> None:
+    import tencentcloud.common.common_client  # noqa: F401  # the import is the point
 
 
 @functools.lru_cache(maxsize=16)

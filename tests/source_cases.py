@@ -16,7 +16,7 @@ from unittest import mock
 from devstack.samples import body_for, objects_of
 from lib.jobs import Job, Outcome
 from lib.services import Services
-from lib.sources import SOURCES, infer_source
+from lib.sources import all_sources, infer_source
 from tests.conftest import load_event
 from tests.fakes import FakeStorage
 from tests.http_fakes import offline
@@ -47,7 +47,7 @@ def stored(event: dict[str, Any]) -> FakeStorage:
 
 
 def matching(event: dict[str, Any]) -> list[str]:
-    return [source.name for source in SOURCES if source.matches(event)]
+    return [source.name for source in all_sources() if source.matches(event)]
 
 
 def run(

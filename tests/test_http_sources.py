@@ -12,7 +12,14 @@ import pytest
 from devstack.http_events import SHAPES, build_event
 from lib.errors import UnknownEventError
 from lib.http.model import HttpRequest
-from lib.sources import SOURCES, aws_http_api, aws_rest_api, infer_source, scf_api_gateway, scf_function_url
+from lib.sources import (
+    all_sources,
+    aws_http_api,
+    aws_rest_api,
+    infer_source,
+    scf_api_gateway,
+    scf_function_url,
+)
 from lib.sources.http_event import body_bytes, is_base64
 from tests.conftest import load_event
 from tests.http_fakes import offline
@@ -32,7 +39,7 @@ CONVERT = {
 def test_each_shape_matches_its_source_only(shape: str) -> None:
     """Exactly one source recognises an event of each shape, the one named after it."""
     event = build_event(shape, "POST", "/elements", body=BODY, headers=HEADERS)
-    assert [s.name for s in SOURCES if s.matches(event)] == [shape]
+    assert [s.name for s in all_sources() if s.matches(event)] == [shape]
 
 
 # Plain and base64 bodies for every shape, and SCF API Gateway's documented string flag.

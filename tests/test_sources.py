@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from lib.assemble import Upload
 from lib.errors import InputError, UnknownEventError
-from lib.sources import SOURCES, infer_source
+from lib.sources import all_sources, infer_source
 from lib.sources import cos as cos_source
 from lib.sources import s3 as s3_source
 from lib.sources.foreign import describe
@@ -53,7 +53,7 @@ def load(path: Path) -> dict[str, Any]:
 def test_every_sample_matches_exactly_one_source(path: Path) -> None:
     """Each sample event is recognised by one source only, the one its folder names."""
     event = load(path)
-    matching = [s.name for s in SOURCES if s.matches(event)]
+    matching = [s.name for s in all_sources() if s.matches(event)]
     assert matching == [EXPECTED_SOURCE[path.parent.name]]
     assert infer_source(event).name == matching[0]
 
@@ -62,7 +62,7 @@ def test_every_sample_matches_exactly_one_source(path: Path) -> None:
 def test_foreign_events_are_refused_saying_what_they_look_like(path: Path) -> None:
     """No source takes an event of a kind we do not serve; the refusal names its look and the kinds served."""
     event = load(path)
-    assert [s.name for s in SOURCES if s.matches(event)] == []
+    assert [s.name for s in all_sources() if s.matches(event)] == []
     with pytest.raises(UnknownEventError) as info:
         infer_source(event)
     message = info.value.message
@@ -128,7 +128,7 @@ def test_source_shapes_are_mutually_exclusive(base: Path, extra: list[tuple[str,
             if not (isinstance(records, list) and records and isinstance(records[0], dict)):
                 records = event["Records"] = [{}]
             records[0][key] = copy.deepcopy(value)
-    matching = [s.name for s in SOURCES if s.matches(event)]
+    matching = [s.name for s in all_sources() if s.matches(event)]
     assert len(matching) <= 1, matching
     if matching:
         assert infer_source(event).name == matching[0]
@@ -141,7 +141,7 @@ def test_a_record_with_cos_and_s3_keys_and_a_timer_with_an_event_type_match_noth
     """The two overlaps the sample runs found: each now matches no source (it matched two)."""
     for stem in ("record-cos-and-s3", "timer-with-eventtype"):
         event = load(EVENTS_DIR / "foreign" / f"{stem}.json")
-        assert [s.name for s in SOURCES if s.matches(event)] == []
+        assert [s.name for s in all_sources() if s.matches(event)] == []
 
 
 @pytest.mark.parametrize("event", [{}, {"foo": 1, "bar": 2}, {"Records": []}, {"Records": [{"weird": {}}]}])

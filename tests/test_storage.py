@@ -142,3 +142,14 @@ def test_s3_create_if_absent_and_presign(stack: LocalStack) -> None:
     assert storage.read_range(B, "elements/a.png", 1, 5) == b"bc"
     url = storage.presign_get(B, "elements/a.png", expires=600)
     assert "X-Amz-Signature=" in url and url.startswith(stack.s3_endpoint)
+
+
+def test_one_s3_client_serves_the_events_region_and_the_default(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RECEIPT_BUCKET (no region) and an upload in the environment's region share one botocore client."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    settings = load_settings()
+    default = storage_for("s3", None, settings, None)
+    assert storage_for("s3", "eu-west-1", settings, None) is default
+    assert storage_for("s3", "us-west-2", settings, None) is not default

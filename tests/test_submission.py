@@ -65,6 +65,9 @@ class FakeVod(VodClient):
         self.script: list[BaseException] = []
         self.lock = threading.Lock()
 
+    def prepare(self) -> None:
+        """Nothing to load ahead."""
+
     def create_element(self, params: dict[str, Any]) -> Submitted:
         with self.lock:
             self.calls += 1
@@ -424,3 +427,39 @@ def test_a_relay_job_whose_media_were_judged_is_not_read_again(webhook: Webhook,
             sorted({key.split("[")[0] for key in storage.reads if key.endswith(".mp4") or "[" in key})
             == reads
         )
+
+
+def test_media_that_fail_the_preflight_are_failed_once_without_vod(
+    storage: FakeStorage, webhook: Webhook, clock: Clock
+) -> None:
+    """The pre-flight runs alongside the claim; its verdict stops the VOD call and is kept as a fact."""
+    storage.put(BUCKET, "elements/hero.mp4", b"not a movie at all " * 64)
+    vod = FakeVod()
+    outcome = run(storage, vod, clock)
+    assert outcome.status == "failed" and outcome.error is not None and vod.calls == 0
+    assert "video" in outcome.error.message
+    assert webhook.kinds() == ["element.failed"]
+    assert webhook.events[0][1]["session_id"] == outcome.session_id
+    found = receipt(storage, outcome.session_id or "")
+    assert found.state == "failed" and found.relayed == ("element.failed",)
+    again = run(storage, vod, clock, "req-again")
+    assert again.status == "failed" and vod.calls == 0 and webhook.kinds() == ["element.failed"]
+
+
+class UnreadableStorage(FakeStorage):
+    """Lists and writes, but every ranged read fails as a storage outage does."""
+
+    def read_range(self, bucket: str, key: str, start: int, length: int) -> bytes:
+        raise StorageError("COS answered 503", code="ServiceUnavailable", retryable=True)
+
+
+def test_a_preflight_that_cannot_read_gives_the_lease_back_and_asks_for_a_retry(
+    behaviour: str, webhook: Webhook, clock: Clock
+) -> None:
+    storage = UnreadableStorage("none" if behaviour == "none" else "honoured")
+    storage.put(BUCKET, "elements/hero.mp4", CLIP)
+    vod = FakeVod()
+    outcome = run(storage, vod, clock)
+    assert outcome.status == "retry" and vod.calls == 0 and webhook.kinds() == []
+    assert "release-1.json" in facts(storage)
+    assert not receipt(storage, outcome.session_id or "").lease_active(clock.now)

@@ -8,6 +8,7 @@ imported only when an S3 client is first needed. botocore's own retries are off:
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -142,7 +143,12 @@ _lock = threading.Lock()
 
 
 def s3_storage(region: str | None, settings: Settings) -> S3Storage:
-    """A cached S3Storage (boto3's default credential chain; S3_ENDPOINT_URL when set)."""
+    """A cached S3Storage (boto3's default credential chain; S3_ENDPOINT_URL when set).
+
+    No region means the environment's, as boto3 reads it; naming it here lets the upload bucket's
+    client (the event's region, the same on Lambda) serve RECEIPT_BUCKET too: a second botocore client
+    costs a cold start some 50 ms of CPU."""
+    region = region or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or None
     with _lock:  # botocore client creation is not thread-safe
         return _build(region, settings.s3_endpoint_url, settings.storage_signature_version)
 

@@ -379,6 +379,9 @@ class FakeVod:
         self.created: list[dict[str, Any]] = []
         self.pulled = pulled
 
+    def prepare(self) -> None:
+        """Nothing to load ahead."""
+
     def create_element(self, params: dict[str, Any]) -> Submitted:
         json.dumps(params).encode("utf-8")  # what the SDK sends must serialise
         if params["SessionId"] in self.sessions:

@@ -1,0 +1,48 @@
+"""One call run in a daemon thread while the caller goes on: a cold start overlaps independent network
+round trips (a folder listing and its manifest, the media pre-flight and the receipt's claim) instead of
+waiting for each in turn.
+
+    pending = Background(lambda: storage.read(bucket, key), name="manifest")
+    ...                        # other work, usually another network call
+    data = pending.result()    # joins; returns what the call returned or raises what it raised
+
+Whoever starts one joins it (``result`` or ``wait``) before the invocation returns: the platform may
+freeze the process as soon as the handler answers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Background(Generic[T]):
+    """``call()`` running in its own daemon thread; ``result`` hands back its return value or exception."""
+
+    def __init__(self, call: Callable[[], T], *, name: str) -> None:
+        self._call = call
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._call()
+        except BaseException as exc:  # handed to whoever asks for the result, in its own thread
+            self._error = exc
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Join the thread (at most ``timeout`` seconds); True when the call has finished."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def result(self) -> T:
+        """Join the thread; what the call returned, or raise what it raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]  # set by _run whenever no error was kept
