@@ -12,6 +12,10 @@ the state is re-derived from what exists:
     failed             → relay element.failed unless delivered    → done (failed)
     relayed, completed → nothing left to do                       → done (duplicate)
 
+The media pre-flight (``lib.preflight``) reads its headers while the receipt is read and claimed; only a
+VOD call waits for its verdict, which is then taken as VOD's own would be (a broken rule: failed, its
+fact recorded; a storage fault: the lease released, a retry).
+
 VOD's answer:
     TaskId                   → record submitted, relay element.submitted, record delivered
     "already submitted"      → wait for the winner's submitted fact and relay its TaskId; if it does not
