@@ -143,7 +143,9 @@ def _read_folder(
     upload: Upload, prefix: str, storage: Storage
 ) -> tuple[dict[str, StoredObject], Callable[[], dict[str, object] | None]]:
     """The folder's listing, and how to get its manifest: for the manifest's own upload, the manifest is
-    read while the folder is listed (one round trip less on a cold start)."""
+    read while the folder is listed (one round trip less on a cold start). Either way the manifest read
+    may be a version other than the one listed when it is overwritten meanwhile; the listed ETag only
+    names a broken folder's failure, and the next upload event of the folder reads it again."""
     key = prefix + MANIFEST
     early = None
     if upload.key == key:

@@ -13,8 +13,8 @@ the state is re-derived from what exists:
     relayed, completed → nothing left to do                       → done (duplicate)
 
 The media pre-flight (``lib.preflight``) reads its headers while the receipt is read and claimed; only a
-VOD call waits for its verdict, which is then taken as VOD's own would be (a broken rule: failed, its
-fact recorded; a storage fault: the lease released, a retry).
+VOD call waits for its verdict. A broken rule: the lease released, element.failed relayed, no fact kept
+(a repeat judges the media again); a storage fault: the lease released, a retry.
 
 VOD's answer:
     TaskId                   → record submitted, relay element.submitted, record delivered
@@ -89,6 +89,7 @@ class Submission:
         self._store: ReceiptStore | None = None
         self._pending: list[threading.Thread] = []  # bookkeeping writes under way
         self._checks: Background[None] | None = None  # the media pre-flight, under way or done
+        self._warm: Background[None] | None = None  # the VOD client getting ready, under way or done
         self._region = job.source.storage_region
 
     # entry
@@ -124,7 +125,7 @@ class Submission:
         )
         self._params = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)
         self.session_id = self._params["SessionId"]
-        self.services.vod().prepare()
+        self._warm = Background(self.services.vod().prepare, name="vod-prepare")  # while storage answers
         if not job.media_checked:  # a relay job's media were judged by its first stage
             # The pre-flight's header reads overlap the receipt's round trips; only a VOD call waits for it.
             self._checks = Background(
@@ -167,10 +168,11 @@ class Submission:
                 receipt.task_id, receipt.request_id, "duplicate", "relayed the earlier submission"
             )
         if receipt.state == "failed":
-            if "element.failed" in receipt.relayed:
-                return Outcome("failed", self.session_id, note="failed earlier; already relayed")
             error = receipt.error or {}
             earlier = RelayError(str(error.get("message", "")), code=str(error.get("code", "Failed")))
+            if "element.failed" in receipt.relayed:  # the error still answers the caller (HTTP: 422/502)
+                note = "failed earlier; already relayed"
+                return Outcome("failed", self.session_id, error=earlier, note=note)
             return self._relay_failed(earlier)
         return Outcome("duplicate", self.session_id, receipt.task_id, receipt.request_id, note=receipt.state)
 
@@ -188,9 +190,12 @@ class Submission:
         return self.services.storage(kind, self._region)
 
     def _call_vod(self, attempt: int) -> Outcome:
+        refused = self._verdict(attempt)
+        if refused is not None:
+            return refused
         try:
-            if self._checks is not None:
-                self._checks.result()  # the pre-flight's verdict: a MediaError is permanent, as VOD's own
+            if self._warm is not None:
+                self._warm.result()
             result = self.services.vod().create_element(self._params)
         except RelayError as exc:
             if comes_back(exc):
@@ -216,6 +221,25 @@ class Submission:
                 )
             )
         return self._relay_submitted(task_id, result.request_id, "submitted", None)
+
+    def _verdict(self, attempt: int) -> Outcome | None:
+        """The pre-flight's verdict before VOD is called: None to go on. Media it refuses are relayed as
+        element.failed and the lease is given back, with no fact kept: as when the check came before any
+        claim, a repeat judges the media again (fixed media under a caller's own session_id go through)."""
+        if self._checks is None:
+            return None
+        try:
+            self._checks.result()
+        except RelayError as exc:
+            self._release(attempt)
+            if comes_back(exc):
+                raise
+            job = self.job
+            return fail(exc, job.source, self.services, request=job.request, session_id=self.session_id)
+        except BaseException:
+            self._release(attempt)  # a bug in the check: the next delivery need not wait out this lease
+            raise
+        return None
 
     def _after_duplicate(self, request_id: str | None) -> Outcome:
         """VOD already accepted this SessionId: relay the winner's TaskId once it is written down."""
@@ -339,12 +363,15 @@ class Submission:
         self._pending.append(thread)
 
     def _join_writes(self) -> None:
-        budget = min(max(self.services.invocation.remaining(), 0.1), 900.0)
-        if self._checks is not None:  # a duplicate never asks for its verdict: still not left running
-            self._checks.wait(timeout=budget)
+        for started in (self._checks, self._warm):  # a duplicate never asks for them: still not left running
+            if started is not None:
+                started.wait(timeout=self._join_budget())
         for thread in self._pending:
-            thread.join(timeout=budget)
+            thread.join(timeout=self._join_budget())
         self._pending.clear()
+
+    def _join_budget(self) -> float:
+        return min(max(self.services.invocation.remaining(), 0.1), 900.0)
 
     def _bookkeep(self, what: str, write: Callable[[], bool]) -> None:
         """Write a fact; a store that keeps failing is logged, never allowed to stop the element."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -62,8 +61,8 @@ class VodClient(Protocol):
     def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]: ...
 
     def prepare(self) -> None:
-        """Get ready for a call that will come soon (without waiting): a cold start loads the SDK while
-        it waits for storage."""
+        """Load what a first call needs (the SDK: some 10 ms of a cold start); callers run it alongside
+        other work, such as waiting for storage."""
 
 
 class Vod:
@@ -75,8 +74,7 @@ class Vod:
         self._invocation = invocation
 
     def prepare(self) -> None:
-        if "tencentcloud.common.common_client" not in sys.modules:  # once per container
-            threading.Thread(target=_import_sdk, name="vod-import", daemon=True).start()
+        import tencentcloud.common.common_client  # noqa: F401  # the import is the point (once per container)
 
     def create_element(self, params: dict[str, Any]) -> Submitted:
         """CreateAigcAdvancedCustomElement with retries; raises VodError for a refusal or a lasting fault."""
@@ -174,10 +172,6 @@ def _client(
 ) -> Any:
     with _lock:
         return _build_client(endpoint, scheme, region, timeout, secret_id, secret_key, token)
-
-
-def _import_sdk() -> None:
-    import tencentcloud.common.common_client  # noqa: F401  # the import is the point
 
 
 @functools.lru_cache(maxsize=16)

@@ -277,6 +277,14 @@ def test_callback_url_outside_the_allow_list_is_400() -> None:
         ),
         (Outcome("retry", error=StorageError("s", code="SlowDown")), 503, "SlowDown", "2"),
         (Outcome("ignored"), 500, "InternalError", None),
+        # a repeat that finds the failure recorded in its receipt: the recorded error, as a plain RelayError
+        (
+            Outcome("failed", error=RelayError("r", code="InvalidParameterValue.Name")),
+            422,
+            "InvalidParameterValue.Name",
+            None,
+        ),
+        (Outcome("failed", error=RelayError("r", code="FailedOperation")), 502, "FailedOperation", None),
     ],
 )
 def test_outcomes_map_to_statuses(

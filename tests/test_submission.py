@@ -223,6 +223,7 @@ def test_a_permanent_vod_error_is_failed_once(storage: FakeStorage, webhook: Web
     assert found.state == "failed" and found.relayed == ("element.failed",)
     again = run(storage, vod, clock, "req-again")
     assert again.status == "failed" and vod.calls == 1 and webhook.kinds() == ["element.failed"]
+    assert again.error is not None and again.error.code == "InvalidParameterValue.Name"  # HTTP answers 422
 
 
 def test_a_failure_not_yet_relayed_is_relayed_by_the_next_delivery(
@@ -429,21 +430,37 @@ def test_a_relay_job_whose_media_were_judged_is_not_read_again(webhook: Webhook,
         )
 
 
-def test_media_that_fail_the_preflight_are_failed_once_without_vod(
+def test_media_that_fail_the_preflight_are_failed_without_vod_and_judged_again_by_a_repeat(
     storage: FakeStorage, webhook: Webhook, clock: Clock
 ) -> None:
-    """The pre-flight runs alongside the claim; its verdict stops the VOD call and is kept as a fact."""
+    """The pre-flight runs alongside the claim; its verdict stops the VOD call, gives the lease back and
+    keeps no fact, so a repeat judges the media again (as when the check came before any claim)."""
     storage.put(BUCKET, "elements/hero.mp4", b"not a movie at all " * 64)
     vod = FakeVod()
     outcome = run(storage, vod, clock)
     assert outcome.status == "failed" and outcome.error is not None and vod.calls == 0
-    assert "video" in outcome.error.message
+    assert outcome.error.code == "InvalidMedia" and "video" in outcome.error.message
     assert webhook.kinds() == ["element.failed"]
     assert webhook.events[0][1]["session_id"] == outcome.session_id
+    assert facts(storage) == ["claim-1.json", "release-1.json"]
     found = receipt(storage, outcome.session_id or "")
-    assert found.state == "failed" and found.relayed == ("element.failed",)
+    assert found.state == "submitting" and not found.lease_active(clock.now)
     again = run(storage, vod, clock, "req-again")
-    assert again.status == "failed" and vod.calls == 0 and webhook.kinds() == ["element.failed"]
+    assert (again.status, again.session_id, vod.calls) == ("failed", outcome.session_id, 0)
+    assert webhook.kinds() == ["element.failed", "element.failed"]
+
+
+def test_a_bug_in_the_preflight_gives_the_lease_back(
+    storage: FakeStorage, webhook: Webhook, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(submission, "check_resolved", broken)
+    vod = FakeVod()
+    with pytest.raises(ZeroDivisionError):
+        run(storage, vod, clock)
+    assert vod.calls == 0 and webhook.kinds() == [] and "release-1.json" in facts(storage)
 
 
 class UnreadableStorage(FakeStorage):

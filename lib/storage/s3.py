@@ -145,9 +145,10 @@ _lock = threading.Lock()
 def s3_storage(region: str | None, settings: Settings) -> S3Storage:
     """A cached S3Storage (boto3's default credential chain; S3_ENDPOINT_URL when set).
 
-    No region means the environment's, as boto3 reads it; naming it here lets the upload bucket's
-    client (the event's region, the same on Lambda) serve RECEIPT_BUCKET too: a second botocore client
-    costs a cold start some 50 ms of CPU."""
+    No region means the environment's (``AWS_DEFAULT_REGION``, else ``AWS_REGION``: Lambda sets both);
+    naming it here lets the upload bucket's client (the event's region, the same on Lambda) serve
+    RECEIPT_BUCKET too: a second botocore client costs a cold start some 50 ms of CPU. Without either
+    variable, boto3's own configuration decides, as before."""
     region = region or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or None
     with _lock:  # botocore client creation is not thread-safe
         return _build(region, settings.s3_endpoint_url, settings.storage_signature_version)
