@@ -125,7 +125,7 @@ class Submission:
         )
         self._params = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)
         self.session_id = self._params["SessionId"]
-        self._warm = Background(self.services.vod().prepare, name="vod-prepare")  # while storage answers
+        self._warm = self.services.vod().prepare()  # while storage answers
         if not job.media_checked:  # a relay job's media were judged by its first stage
             # The pre-flight's header reads overlap the receipt's round trips; only a VOD call waits for it.
             self._checks = Background(

@@ -10,14 +10,17 @@ would be imported on every cold start for one action; error codes come from the 
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import logging
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tencentcloud.vod.v20180717 import errorcodes
 
+from lib.background import Background
 from lib.errors import VodError
 from lib.invocation import Invocation
 from lib.logs import redact
@@ -27,6 +30,7 @@ from lib.settings import Credentials, Settings
 
 API_VERSION = "2018-07-17"
 CREATE_ACTION = "CreateAigcAdvancedCustomElement"
+_SDK = "tencentcloud.common.common_client"
 MAX_REQUEST_TIMEOUT_S = 10
 MIN_CALL_TIME_S = 1.0  # a rate-limit slot later than the invocation's end minus this is not taken
 log = logging.getLogger("relay.vod")
@@ -60,9 +64,9 @@ class VodClient(Protocol):
 
     def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]: ...
 
-    def prepare(self) -> None:
-        """Load what a first call needs (the SDK: some 10 ms of a cold start); callers run it alongside
-        other work, such as waiting for storage."""
+    def prepare(self) -> Background[None] | None:
+        """Start loading what a first call needs (the SDK: some 10 ms of a cold start) while the caller
+        does other work, such as waiting for storage; the caller joins it. None: nothing left to load."""
 
 
 class Vod:
@@ -73,8 +77,10 @@ class Vod:
         self._credentials = credentials
         self._invocation = invocation
 
-    def prepare(self) -> None:
-        import tencentcloud.common.common_client  # noqa: F401  # the import is the point (once per container)
+    def prepare(self) -> Background[None] | None:
+        if _SDK in sys.modules:  # a warm container: no thread for nothing
+            return None
+        return Background(_load_sdk, name="vod-prepare")
 
     def create_element(self, params: dict[str, Any]) -> Submitted:
         """CreateAigcAdvancedCustomElement with retries; raises VodError for a refusal or a lasting fault."""
@@ -162,6 +168,10 @@ def _error(code: str, message: str, response_or_id: dict[str, Any] | str | None)
 
 def _network_message(code: str) -> str:
     return "VOD could not be reached" if code == "ClientNetworkError" else "VOD answered with an HTTP error"
+
+
+def _load_sdk() -> None:
+    importlib.import_module(_SDK)
 
 
 _lock = threading.Lock()

@@ -4,12 +4,14 @@ the duplicate SessionId, transient faults retried, permanent refusals, and envel
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+import lib.vod
 from devstack.vod_emulator import Fault, VodEmulator
 from lib.errors import VodError
 from lib.invocation import Invocation
@@ -125,3 +127,14 @@ def test_a_lasting_network_error_never_carries_the_response_body(vod: Vod, emula
 )
 def test_transient_codes(code: str, transient: bool) -> None:
     assert is_transient(code) is transient
+
+
+def test_prepare_loads_the_sdk_once_in_the_background(vod: Vod, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold container gets a thread loading the SDK; a warm one (the SDK loaded) gets none."""
+    assert vod.prepare() is None  # this process has the SDK already
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
+    monkeypatch.setattr(lib.vod, "_SDK", "colorsys")  # a small module this process has not loaded
+    loading = vod.prepare()
+    assert loading is not None
+    loading.result()
+    assert "colorsys" in sys.modules and vod.prepare() is None
