@@ -126,7 +126,7 @@ class Submission:
         self._params = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)
         self.session_id = self._params["SessionId"]
         self._warm = self.services.vod().prepare()  # while storage answers
-        if not job.media_checked:  # a relay job's media were judged by its first stage
+        if settings.media_preflight and not job.media_checked:  # a relay job's were judged by its first stage
             # The pre-flight's header reads overlap the receipt's round trips; only a VOD call waits for it.
             self._checks = Background(
                 lambda: self._retry("media pre-flight", lambda: self._preflight(media)), name="preflight"
