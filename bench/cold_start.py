@@ -238,7 +238,10 @@ def upload_folder(stack: LocalStack, bucket: str, prefix: str) -> None:
         stack.s3.put_object(Bucket=bucket, Key=prefix + name, Body=body_for(prefix + name))
 
 
-def paired(handler: Callable[[int], float], floor: Callable[[int], float]) -> tuple[float, float]:
+Runs = Callable[[int], float]  # run number → wall seconds of one fresh process
+
+
+def paired(handler: Runs, floor: Runs) -> tuple[float, float]:
     """Medians of ``RUNS`` handler and floor runs: one pair first to warm the disk cache (discarded),
     then pairs in alternating order, so neither side always runs on the other's warm cache."""
     handler(-1), floor(-1)
@@ -288,37 +291,17 @@ def measure(stack: LocalStack) -> list[Row]:
     bucket = "bench-1250000000"
     stack.make_bucket(bucket)
     cos_env = stack.env()
-
-    def cos_handler(i: int) -> float:
-        prefix = f"elements/cold{i + 1}/"
-        upload_folder(stack, bucket, prefix)
-        event = json.dumps(cos_event(bucket, prefix))
-        seconds, out = run_fresh(COS_HANDLER, child_env(cos_env, BENCH_EVENT=event))
-        assert out["task_id"], out
-        return seconds
-
-    def cos_floor(i: int) -> float:
-        prefix = f"elements/floor{i + 1}/"
-        upload_folder(stack, bucket, prefix)
-        return run_fresh(COS_FLOOR, child_env(cos_env, BENCH_BUCKET=bucket, BENCH_PREFIX=prefix))[0]
-
-    measured, floor = paired(cos_handler, cos_floor)
-
-    def contract_floor(i: int) -> float:
-        prefix = f"elements/contract{i + 1}/"
-        upload_folder(stack, bucket, prefix)
-        return run_fresh(COS_CONTRACT_FLOOR, child_env(cos_env, BENCH_BUCKET=bucket, BENCH_PREFIX=prefix))[0]
-
-    again, contract = paired(lambda i: cos_handler(RUNS + 1 + i), contract_floor)
-    cos_contract = Row(
-        "cold start, COS path, against the design's work by hand",
-        again,
-        contract,
+    cos_handler = handler_runs(stack, bucket, cos_env, cos_event)
+    measured, floor = paired(cos_handler, floor_runs(stack, COS_FLOOR, bucket, cos_env, "floor"))
+    cos = Row(
+        "cold start, COS path",
+        measured,
+        floor,
         "s",
-        "context",
-        again / contract <= 1.1,
-        "the COS floor plus pydantic validation, 3 ranged header reads alongside a receipt LIST and claim "
-        "PUT, submitted PUT alongside the webhook, delivered PUT: what the gap to the floor is made of",
+        "≤ 1.1x",
+        measured / floor <= 1.1,
+        "complete folder; floor: qcloud_cos + tencentcloud common by hand (GET manifest, LIST, 3 presigned "
+        "URLs with the token, 1 VOD call, 1 webhook POST)",
     )
     pydantic_cost = import_cost(cos_env, "pydantic_core")
     validation = Row(
@@ -331,15 +314,13 @@ def measure(stack: LocalStack) -> list[Row]:
         "the validator the design requires and the COS floor leaves out; the 1.1x target leaves 0.10x of the "
         "floor for everything the function adds",
     )
-    cos = Row(
-        "cold start, COS path",
-        measured,
-        floor,
-        "s",
-        "≤ 1.1x",
-        measured / floor <= 1.1,
-        "complete folder; floor: qcloud_cos + tencentcloud common by hand (GET manifest, LIST, 3 presigned "
-        "URLs with the token, 1 VOD call, 1 webhook POST)",
+    cos_work = against_design_work(
+        "COS",
+        cos_handler,
+        floor_runs(stack, COS_CONTRACT_FLOOR, bucket, cos_env, "contract"),
+        1.1,
+        "the COS floor plus pydantic validation, 3 ranged header reads alongside a receipt LIST and claim "
+        "PUT, submitted PUT alongside the webhook, delivered PUT: what the gap to the floor is made of",
     )
     s3_bucket = "bench-s3"
     stack.make_bucket(s3_bucket)
@@ -348,21 +329,8 @@ def measure(stack: LocalStack) -> list[Row]:
     # index) is in S3 too, so nothing on this path loads the COS SDK or builds a second S3 client.
     lambda_env = {"AWS_LAMBDA_FUNCTION_NAME": "element-relay", "AWS_REGION": "us-east-1"}
     s3_env = {**cos_env, **lambda_env, "AWS_DEFAULT_REGION": "us-east-1"}  # the events' awsRegion
-
-    def s3_handler(i: int) -> float:
-        prefix = f"elements/cold{i + 1}/"
-        upload_folder(stack, s3_bucket, prefix)
-        event = json.dumps(s3_event(s3_bucket, prefix))
-        seconds, out = run_fresh(COS_HANDLER, child_env(s3_env, BENCH_EVENT=event))
-        assert out["task_id"], out
-        return seconds
-
-    def s3_floor(i: int) -> float:
-        prefix = f"elements/floor{i + 1}/"
-        upload_folder(stack, s3_bucket, prefix)
-        return run_fresh(S3_FLOOR, child_env(s3_env, BENCH_BUCKET=s3_bucket, BENCH_PREFIX=prefix))[0]
-
-    measured, floor = paired(s3_handler, s3_floor)
+    s3_handler = handler_runs(stack, s3_bucket, s3_env, s3_event)
+    measured, floor = paired(s3_handler, floor_runs(stack, S3_FLOOR, s3_bucket, s3_env, "floor"))
     s3 = Row(
         "cold start, S3 path",
         measured,
@@ -372,21 +340,52 @@ def measure(stack: LocalStack) -> list[Row]:
         measured / floor <= 1.2,
         "complete folder, configured as on Lambda; floor: boto3 + tencentcloud common by hand (same calls)",
     )
-
-    def s3_contract_floor(i: int) -> float:
-        prefix = f"elements/contract{i + 1}/"
-        upload_folder(stack, s3_bucket, prefix)
-        env = child_env(s3_env, BENCH_BUCKET=s3_bucket, BENCH_PREFIX=prefix)
-        return run_fresh(S3_CONTRACT_FLOOR, env)[0]
-
-    again, contract = paired(lambda i: s3_handler(RUNS + 1 + i), s3_contract_floor)
-    s3_contract = Row(
-        "cold start, S3 path, against the design's work by hand",
-        again,
-        contract,
-        "s",
-        "context",
-        again / contract <= 1.2,
+    s3_work = against_design_work(
+        "S3",
+        s3_handler,
+        floor_runs(stack, S3_CONTRACT_FLOOR, s3_bucket, s3_env, "contract"),
+        1.2,
         "the S3 floor plus the same work as the COS row above",
     )
-    return [direct, cos, validation, cos_contract, s3, s3_contract]
+    return [direct, cos, validation, cos_work, s3, s3_work]
+
+
+def handler_runs(
+    stack: LocalStack, bucket: str, env: dict[str, str], event_for: Callable[[str, str], dict[str, object]]
+) -> Runs:
+    """Run ``i``: a complete folder ``elements/cold<i+1>/`` uploaded, its event handled in a fresh process."""
+
+    def run(i: int) -> float:
+        prefix = f"elements/cold{i + 1}/"
+        upload_folder(stack, bucket, prefix)
+        event = json.dumps(event_for(bucket, prefix))
+        seconds, out = run_fresh(COS_HANDLER, child_env(env, BENCH_EVENT=event))
+        assert out["task_id"], out
+        return seconds
+
+    return run
+
+
+def floor_runs(stack: LocalStack, code: str, bucket: str, env: dict[str, str], stem: str) -> Runs:
+    """Run ``i``: a complete folder ``elements/<stem><i+1>/`` uploaded, ``code`` run on it, fresh process."""
+
+    def run(i: int) -> float:
+        prefix = f"elements/{stem}{i + 1}/"
+        upload_folder(stack, bucket, prefix)
+        return run_fresh(code, child_env(env, BENCH_BUCKET=bucket, BENCH_PREFIX=prefix))[0]
+
+    return run
+
+
+def against_design_work(path: str, handler: Runs, by_hand: Runs, limit: float, note: str) -> Row:
+    """The handler paired with the floor doing the design's work by hand (fresh folders for both)."""
+    measured, floor = paired(lambda i: handler(RUNS + 1 + i), by_hand)
+    return Row(
+        f"cold start, {path} path, against the design's work by hand",
+        measured,
+        floor,
+        "s",
+        "context",
+        measured / floor <= limit,
+        note,
+    )
