@@ -463,14 +463,11 @@ class CosStandIn:
                 put = self._s3.put_object(**options)
             except Exception as exc:
                 error = self._s3_error(exc, incoming)
-                if error.code == "PreconditionFailed" and self.mode == "cos":
-                    raise self._exists() from None
+                if error.code == "PreconditionFailed" and self.mode == "cos":  # forbid-overwrite refused it
+                    message = "The object exists and x-cos-forbid-overwrite is true."
+                    raise CosError("FileAlreadyExists", 409, message) from None
                 raise error from None
         return _Reply(200, {"ETag": put["ETag"]})
-
-    @staticmethod
-    def _exists() -> CosError:
-        return CosError("FileAlreadyExists", 409, "The object exists and x-cos-forbid-overwrite is true.")
 
     def _check_put_conditions(self, incoming: _Incoming) -> bool:
         """Apply the mode's conditional semantics (the caller holds the key's lock); True when the write

@@ -48,19 +48,21 @@ def all_sources() -> tuple[EventSource, ...]:
 def infer_source(event: object) -> EventSource:
     """The one source whose shape ``event`` has. Otherwise an UnknownEventError that says what the
     event looks like (when it is a kind we know of), the keys seen, and which kinds are served."""
-    if isinstance(event, dict):
-        for module, name in ADAPTERS:
-            source = load(module, name)
-            if source.matches(event):
-                return source
-    from lib.sources.foreign import SERVED, describe  # for an event of no known kind only
+    if not isinstance(event, dict):
+        raise _unknown(f"a JSON {type(event).__name__}, not an object")
+    for module, name in ADAPTERS:
+        source = load(module, name)
+        if source.matches(event):
+            return source
+    from lib.sources.foreign import describe  # for an event of no known kind only
 
-    if isinstance(event, dict):
-        keys = ", ".join(sorted(str(k) for k in event)[:20]) or "none"
-        looks = describe(event)
-        what = f"; it looks like {looks}, which this function does not serve" if looks else ""
-        message = f"event of no known kind; top-level keys seen: {keys}{what}. Served: {SERVED}"
-        raise UnknownEventError(message)
-    raise UnknownEventError(
-        f"event of no known kind: a JSON {type(event).__name__}, not an object. Served: {SERVED}"
-    )
+    keys = ", ".join(sorted(str(k) for k in event)[:20]) or "none"
+    looks = describe(event)
+    what = f"; it looks like {looks}, which this function does not serve" if looks else ""
+    raise _unknown(f"top-level keys seen: {keys}{what}", separator="; ")
+
+
+def _unknown(what: str, *, separator: str = ": ") -> UnknownEventError:
+    from lib.sources.foreign import SERVED
+
+    return UnknownEventError(f"event of no known kind{separator}{what}. Served: {SERVED}")
