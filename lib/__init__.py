@@ -19,7 +19,7 @@ through them:
     receipts                         idempotency records as immutable create-if-absent facts
     storage/                         COS (qcloud_cos) and S3 (boto3) behind one Storage protocol
     vod, ratelimit, retry            the VOD client with our own retries, within the account's quota
-    relay, webhook                   the signed webhook body and delivery; the WebhookClient seam (requests)
+    relay, webhook_client            the signed webhook body and delivery; the WebhookClient seam (requests)
     completion                       VOD's completion events → element.completed (push and pull)
     jobs, errors, logs               plain values, the one exception tree, scrubbed JSON logs
     background                       one call in a daemon thread: round trips of a cold start overlap

@@ -26,7 +26,7 @@ from lib.invocation import Invocation
 from lib.jobs import SourceInfo
 from lib.request_model import ElementRequest
 from lib.retry import with_retries
-from lib.webhook import WebhookClient
+from lib.webhook_client import WebhookClient
 
 if TYPE_CHECKING:
     from lib.services import Services

@@ -11,7 +11,7 @@ from lib.invocation import Invocation
 from lib.settings import Credentials, Settings, read_credentials
 from lib.storage import Storage, StorageKind, storage_for
 from lib.vod import Vod, VodClient
-from lib.webhook import RequestsWebhook, WebhookClient
+from lib.webhook_client import RequestsWebhook, WebhookClient
 
 _WEBHOOK = RequestsWebhook()  # stateless: its session is cached per warm container
 

@@ -30,7 +30,7 @@ from lib.jobs import Outcome, SourceInfo
 from lib.pipeline import settle
 from lib.settings import load_settings
 from lib.sources.base import answer_async, raise_for_retry
-from lib.webhook import WebhookClient
+from lib.webhook_client import WebhookClient
 from tests.http_fakes import OfflineServices
 
 LIB = Path(__file__).resolve().parent.parent / "lib"

@@ -26,7 +26,7 @@ from lib.services import Services
 from lib.settings import load_settings
 from lib.storage import Storage, StorageKind, StoredObject
 from lib.vod import Submitted, VodClient
-from lib.webhook import WebhookClient
+from lib.webhook_client import WebhookClient
 from tests.fakes import FakeStorage
 
 BUCKET = "media-1250000000"

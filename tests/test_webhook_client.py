@@ -1,4 +1,4 @@
-"""lib.webhook: the deployment's WebhookClient against a local server, and relay.deliver through the
+"""lib.webhook_client: the deployment's WebhookClient against a local server, and relay.deliver through the
 seam (statuses mapped to delivered, retried or refused)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from lib import retry
 from lib.errors import WebhookError
 from lib.invocation import Invocation
 from lib.relay import deliver
-from lib.webhook import RequestsWebhook, WebhookClient
+from lib.webhook_client import RequestsWebhook, WebhookClient
 
 Seen = list[tuple[str, bytes, dict[str, str]]]
 
