@@ -19,7 +19,7 @@ from bench.common import RUNS, Row, child_env, median, run_fresh
 from devstack.sample_media import SAMPLE_VIDEO, grow_mdat
 from devstack.stack import LocalStack
 from lib.invocation import Invocation
-from lib.preflight import Checked, check_media
+from lib.media.preflight import Checked, check_media
 from lib.services import Services
 from lib.settings import load_settings
 from lib.storage import StoredObject

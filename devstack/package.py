@@ -67,7 +67,7 @@ TENCENTCLOUD_PRODUCTS = frozenset({"common", "vod"})
 DROP_PATHS = (
     "bin",  # console scripts of the dependencies (jp.py, normalizer)
     "tencentcloud/vod/v20240718",  # another VOD API version; the relay calls 2018-07-17
-    # lib/vod.py calls VOD through tencentcloud.common's CommonClient and reads errorcodes only: the
+    # lib/vod/client.py calls VOD through tencentcloud.common's CommonClient and reads errorcodes only: the
     # generated models (4 MB) and VodClient are never imported (test_package checks lib's imports)
     "tencentcloud/vod/v20180717/models.py",
     "tencentcloud/vod/v20180717/vod_client.py",

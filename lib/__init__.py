@@ -10,17 +10,19 @@ through them:
     assemble                         uploads → element requests by the folder layout (reads storage)
     request_model, callbacks         the element request and its rules; per-request callback URLs
     pipeline                         the middle: submit_request → dispatch (submit now, or enqueue)
-    enqueue, job_message, cmq        SUBMIT_MODE=queue: relay jobs on TDMQ for CMQ or SQS
+    queue/                           SUBMIT_MODE=queue: relay jobs on TDMQ for CMQ or SQS (enqueue,
+                                     job_message, cmq)
     submission                       one submission as a state machine: claim → VOD → record → relay
-    media, resolve                   media references → fetchable URLs and the SessionId's identity
-    preflight, media_reads,          VOD's documented media rules checked from headers (ranged reads)
-      movie_header, image_header
-    api_params                       the request → CreateAigcAdvancedCustomElement parameters, SessionId
+    media/                           media references → fetchable URLs and the SessionId's identity (refs,
+                                     resolve); VOD's documented media rules checked from headers by ranged
+                                     reads (preflight, reads, movie_header, image_header)
+    vod_params                       the request → CreateAigcAdvancedCustomElement parameters, SessionId
     receipts                         idempotency records as immutable create-if-absent facts
     storage/                         COS (qcloud_cos) and S3 (boto3) behind one Storage protocol
-    vod, ratelimit, retry            the VOD client with our own retries, within the account's quota
-    relay, webhook_client            the signed webhook body and delivery; the WebhookClient seam (requests)
-    completion                       VOD's completion events → element.completed (push and pull)
+    vod/, retry                      the VOD client with our own retries, within the account's quota
+                                     (client, ratelimit); VOD's completion events → element.completed,
+                                     push and pull (completion)
+    webhook, webhook_client          the signed webhook body and delivery; the WebhookClient seam (requests)
     jobs, errors, logs               plain values, the one exception tree, scrubbed JSON logs
     background                       one call in a daemon thread: round trips of a cold start overlap
 """

@@ -17,15 +17,15 @@ import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lib.api_params import fingerprint
 from lib.background import Background
 from lib.callbacks import check_callback_url
 from lib.errors import FieldProblem, InputError, ManifestError, StorageError
 from lib.jobs import Job, SourceInfo
-from lib.media import is_image_path, is_video_path, parse_media_ref
+from lib.media.refs import is_image_path, is_video_path, parse_media_ref
 from lib.request_model import MAX_NAME, parse_request
 from lib.settings import Settings
 from lib.storage import Storage, StorageKind, StoredObject
+from lib.vod_params import fingerprint
 
 MANIFEST = "element.json"
 MAX_MANIFEST_BYTES = 64 * 1024

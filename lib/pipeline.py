@@ -2,7 +2,7 @@
 
     submit_request(payload):  validate an element request (HTTP body, message, direct call) → dispatch
     dispatch(job):            submit it now (``lib.submission``), or with SUBMIT_MODE=queue enqueue it
-                              for the draining deployment (``lib.enqueue``)
+                              for the draining deployment (``lib.queue.enqueue``)
     fail(...):                relay element.failed for input that never reached VOD
     settle(error, ...):       an error → its Outcome by ``lib.errors.outcome_for`` (element.failed or retry)
     config_problem, guarded:  a missing setting or credential is never a failure to forget
@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lib.api_params import fingerprint
 from lib.callbacks import check_callback_url
 from lib.errors import ConfigError, InputError, outcome_for
 from lib.jobs import Job, Outcome, SourceInfo
 from lib.request_model import ElementRequest, parse_request
 from lib.services import Services
 from lib.submission import Submission, fail, settle
+from lib.vod_params import fingerprint
 
 __all__ = ["config_problem", "dispatch", "fail", "guarded", "settle", "submit", "submit_request"]
 
@@ -29,7 +29,7 @@ __all__ = ["config_problem", "dispatch", "fail", "guarded", "settle", "submit", 
 def dispatch(job: Job, services: Services) -> Outcome:
     """Hand one job on: submit it now, or with SUBMIT_MODE=queue enqueue it for the draining deployment."""
     if services.settings.submit_mode == "queue":
-        from lib.enqueue import enqueue
+        from lib.queue.enqueue import enqueue
 
         return enqueue(job, services)
     return submit(job, services)

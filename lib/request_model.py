@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic_core import SchemaValidator, ValidationError
 
 from lib.errors import FieldProblem, InputError, MediaRefError
-from lib.media import is_video_path, parse_media_ref
+from lib.media.refs import is_video_path, parse_media_ref
 
 # Limits documented for CreateAigcAdvancedCustomElement (reference section 9.2).
 MAX_NAME = 20

@@ -1,5 +1,5 @@
 """Per-invocation access to settings, credentials and the clients (built once per container and
-shared; see ``lib.storage`` and ``lib.vod``).
+shared; see ``lib.storage`` and ``lib.vod.client``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import replace
 from lib.invocation import Invocation
 from lib.settings import Credentials, Settings, read_credentials
 from lib.storage import Storage, StorageKind, storage_for
-from lib.vod import Vod, VodClient
+from lib.vod.client import Vod, VodClient
 from lib.webhook_client import RequestsWebhook, WebhookClient
 
 _WEBHOOK = RequestsWebhook()  # stateless: its session is cached per warm container

@@ -12,7 +12,7 @@ the state is re-derived from what exists:
     failed             → relay element.failed unless delivered    → done (failed)
     relayed, completed → nothing left to do                       → done (duplicate)
 
-The media pre-flight (``lib.preflight``) reads its headers while the receipt is read and claimed; only a
+The media pre-flight (``lib.media.preflight``) reads its headers while the receipt is read and claimed; only a
 VOD call waits for its verdict. A broken rule: the lease released, element.failed relayed, no fact kept
 (a repeat judges the media again); a storage fault: the lease released, a retry.
 
@@ -37,7 +37,6 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from lib.api_params import build_params, fingerprint
 from lib.background import Background
 from lib.errors import (
     InProgressError,
@@ -48,13 +47,14 @@ from lib.errors import (
     outcome_for,
 )
 from lib.jobs import Job, Outcome, SourceInfo, Status
+from lib.media.resolve import ResolvedMedia, check_resolved, resolve_media
 from lib.receipts import Receipt, ReceiptStore, Summary
-from lib.relay import event_body, relay_event
 from lib.request_model import ElementRequest
-from lib.resolve import ResolvedMedia, check_resolved, resolve_media
 from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import Storage, StorageKind
+from lib.vod_params import build_params, fingerprint
+from lib.webhook import event_body, relay_event
 
 log = logging.getLogger("relay.submission")
 T = TypeVar("T")

@@ -1,8 +1,8 @@
 """The webhook seam: ``WebhookClient`` (what the relay needs of HTTP: one POST, its status) and
 ``RequestsWebhook``, the deployment's client over one shared ``requests`` session.
 
-Kept apart from ``lib.relay`` so that ``lib.services`` can hand one out without an import cycle, as
-``lib.vod`` holds ``VodClient`` and ``lib.storage.base`` holds ``Storage``.
+Kept apart from ``lib.webhook`` so that ``lib.services`` can hand one out without an import cycle, as
+``lib.vod.client`` holds ``VodClient`` and ``lib.storage.base`` holds ``Storage``.
 """
 
 from __future__ import annotations

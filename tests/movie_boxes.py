@@ -1,5 +1,5 @@
 """Builders of MP4/MOV box structures for property tests, written from ISO/IEC 14496-12's box layouts
-(independent of lib.movie_header, which reads them)."""
+(independent of lib.media.movie_header, which reads them)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import yaml
 
-from lib.relay import sign
 from lib.settings import (
     DEFAULT_ELEMENT_PREFIX,
     DEFAULT_RECEIPT_PREFIX,
@@ -20,6 +19,7 @@ from lib.settings import (
     load_settings,
     read_credentials,
 )
+from lib.webhook import sign
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,7 +16,7 @@ from devstack.queues import drain_topic
 from devstack.samples import mp4_bytes
 from devstack.stack import LocalStack
 from devstack.tdmq_emulator import CmqFault
-from lib import enqueue as enqueue_module
+from lib.queue import enqueue as enqueue_module
 
 BUCKET = "media-1250000000"
 TOPIC = "element-jobs"

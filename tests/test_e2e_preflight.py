@@ -112,7 +112,7 @@ def test_an_https_reference_is_probed_over_http(stack: LocalStack, media_files: 
     """POST /elements naming a URL of a local origin: the probe's ranged GETs measure it."""
     import threading
 
-    from tests.test_preflight import Handler, MediaServer
+    from tests.test_media_preflight import Handler, MediaServer
 
     httpd = MediaServer(("127.0.0.1", 0), Handler)
     httpd.files = {"square.mp4": media_files["square.mp4"].read_bytes()}

@@ -1,4 +1,4 @@
-"""Ranged reads of media (``lib.media_reads``): block caching, the read budget, the file view, and ranged
+"""Ranged reads of media (``lib.media.reads``): block caching, the read budget, the file view, and ranged
 GETs against a small local HTTP server that can misbehave the ways real servers do.
 """
 
@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from lib.errors import ProbeUnavailable, ReadLimitExceeded
-from lib.media_reads import (
+from lib.media.reads import (
     RangedReader,
     ReaderFile,
     storage_reader,

@@ -77,7 +77,7 @@ def test_handler_imports_from_the_package_alone_and_answers_a_clear_error(built:
     assert check["invalid_event"]["type"] == "UnknownEventError"
     message = check["invalid_event"]["message"]
     assert message.startswith("event of no known kind; top-level keys seen: hello. Served: COS upload")
-    assert "handler" in check["imported"] and "lib.vod" in check["imported"]
+    assert "handler" in check["imported"] and "lib.vod.client" in check["imported"]
 
 
 def test_the_package_submits_through_the_real_sdk(built: dict[str, Any]) -> None:

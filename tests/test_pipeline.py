@@ -125,7 +125,7 @@ def test_config_problem_in_queue_mode_only_for_the_submitting_deployment() -> No
 
 
 def test_dispatch_enqueues_in_queue_mode(monkeypatch: pytest.MonkeyPatch, dispatched: list[Job]) -> None:
-    import lib.enqueue
+    import lib.queue.enqueue
 
     enqueued: list[Job] = []
 
@@ -133,7 +133,7 @@ def test_dispatch_enqueues_in_queue_mode(monkeypatch: pytest.MonkeyPatch, dispat
         enqueued.append(job)
         return Outcome("submitted", "sid-q", note="enqueued")
 
-    monkeypatch.setattr(lib.enqueue, "enqueue", enqueue)
+    monkeypatch.setattr(lib.queue.enqueue, "enqueue", enqueue)
     job = Job(parse_request(GOOD), SOURCE)
     assert pipeline.dispatch(job, services(**QUEUE)).note == "enqueued"
     assert enqueued == [job] and dispatched == []

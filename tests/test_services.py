@@ -8,7 +8,7 @@ from lib.errors import ConfigError
 from lib.invocation import Invocation
 from lib.services import Services
 from lib.settings import load_settings
-from lib.vod import Vod
+from lib.vod.client import Vod
 
 ENV = {"TENCENTCLOUD_SECRET_ID": "AKIDunit", "TENCENTCLOUD_SECRET_KEY": "unit-key"}
 

@@ -25,7 +25,7 @@ from lib.services import Services
 from lib.settings import load_settings
 from lib.storage import Storage, StorageKind
 from lib.submission import Submission
-from lib.vod import Submitted, VodClient
+from lib.vod.client import Submitted, VodClient
 from tests.fakes import FakeStorage
 
 BUCKET = "media-1250000000"

@@ -1,4 +1,4 @@
-"""lib.webhook_client: the deployment's WebhookClient against a local server, and relay.deliver through the
+"""lib.webhook_client: the deployment's WebhookClient against a local server, and webhook.deliver through the
 seam (statuses mapped to delivered, retried or refused)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from lib import retry
 from lib.errors import WebhookError
 from lib.invocation import Invocation
-from lib.relay import deliver
+from lib.webhook import deliver
 from lib.webhook_client import RequestsWebhook, WebhookClient
 
 Seen = list[tuple[str, bytes, dict[str, str]]]

@@ -42,7 +42,7 @@ from lib.http.routes import create_element, create_from_folder, get_element, hea
 from lib.jobs import Outcome
 from lib.logs import redact
 from lib.services import Services
-from lib.vod import PARAMETER_CODE_PREFIXES
+from lib.vod.client import PARAMETER_CODE_PREFIXES
 
 MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_RETRY_AFTER_S = 2

@@ -2,7 +2,7 @@
 
 POST /vod/events       a pushed VOD event (EventContent); open to VOD, which cannot send a bearer
                        token, so it is guarded by VOD_EVENT_SIGN_KEY (Sign/T) instead, and believed
-                       only as far as DescribeTaskDetail confirms it (lib.completion)
+                       only as far as DescribeTaskDetail confirms it (lib.vod.completion)
 POST /                 the same, for a NotificationUrl set to the bare function URL
 POST /vod/pull         one pull cycle (PullEvents → relay → ConfirmEvents), as a Timer tick does;
                        needs API_TOKEN (lib.http.api refuses it while the token is unset)
@@ -14,7 +14,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from lib.completion import (
+from lib.errors import HttpError, InputError, RelayError, SignatureError, VodError
+from lib.http.model import HttpRequest, HttpResponse
+from lib.http.routes import read_json
+from lib.services import Services
+from lib.vod.completion import (
     TASK_ID,
     describe_task,
     handle_event,
@@ -22,10 +26,6 @@ from lib.completion import (
     pull_cycle,
     verify_push,
 )
-from lib.errors import HttpError, InputError, RelayError, SignatureError, VodError
-from lib.http.model import HttpRequest, HttpResponse
-from lib.http.routes import read_json
-from lib.services import Services
 
 log = logging.getLogger("relay.http")
 

@@ -1,7 +1,7 @@
 """What every queue source shares: a message body → work, and a batch of messages → outcomes.
 
 A body (JSON text, or an object already) is one of:
-- a relay-job message (``lib.job_message``, written by SUBMIT_MODE=queue): submitted now, never
+- a relay-job message (``lib.queue.job_message``, written by SUBMIT_MODE=queue): submitted now, never
   enqueued again, so a queue can never feed itself;
 - an upload notification: an S3 event (S3 → SQS), an SNS envelope around one (S3 → SNS → SQS), an
   EventBridge "Object Created" event, or a COS event (COS → CMQ): each record goes through the same
@@ -22,12 +22,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from lib import job_message
 from lib.assemble import Upload
 from lib.callbacks import check_callback_url
 from lib.errors import InputError, RelayError
 from lib.jobs import Outcome, SourceInfo
 from lib.pipeline import guarded, settle, submit, submit_request
+from lib.queue import job_message
 from lib.services import Services
 from lib.sources.base import log_outcome, process_upload, record_kind
 from lib.sources.cos import parse_record as parse_cos_record

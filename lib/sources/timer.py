@@ -8,10 +8,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from lib.completion import pull_cycle
 from lib.errors import RelayError, outcome_for
 from lib.services import Services
 from lib.sources.base import family
+from lib.vod.completion import pull_cycle
 
 log = logging.getLogger("relay.timer")
 

@@ -2,7 +2,7 @@
 handed over by another component, or a pulled event re-played by hand.
 
 Only VOD's own event types are taken: the ``EventType`` values the VOD SDK documents for
-``EventContent`` (below), or this action's completion (``lib.completion.is_element_event``: its exact
+``EventContent`` (below), or this action's completion (``lib.vod.completion.is_element_event``: its exact
 EventType string is unconfirmed). Another body with an ``EventType`` (an MPS ``WorkflowTask`` event,
 say) is refused as of no known kind rather than guessed to be VOD's.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.completion import handle_event, is_element_event, is_vod_event
 from lib.services import Services
 from lib.sources.base import family, raise_for_retry
+from lib.vod.completion import handle_event, is_element_event, is_vod_event
 
 # EventContent.EventType as documented in tencentcloud-sdk-python-vod (v20180717 models), 2017 names
 # included. AIGC element completions are recognised by their field, whatever their EventType.

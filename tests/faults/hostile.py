@@ -25,7 +25,7 @@ from lib.invocation import Invocation
 from lib.services import Services
 from lib.settings import load_settings
 from lib.storage import Storage, StorageKind, StoredObject
-from lib.vod import Submitted, VodClient
+from lib.vod.client import Submitted, VodClient
 from lib.webhook_client import WebhookClient
 from tests.fakes import FakeStorage
 

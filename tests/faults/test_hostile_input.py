@@ -494,7 +494,7 @@ def test_push_signatures_refuse_anything_malformed_cleanly(
 ) -> None:
     """Any Sign/T in the body or the headers: accepted only when valid, else a SignatureError (a 401),
     never another exception (issue 16, finding 6: a non-ASCII Sign was a 500)."""
-    from lib.completion import SignatureError, verify_push
+    from lib.vod.completion import SignatureError, verify_push
 
     HOSTILE_EXAMPLES["push signatures"] += 1
     try:

@@ -9,7 +9,14 @@ import threading
 
 import pytest
 
-from lib.ratelimit import BACKOFF_BASE_S, BACKOFF_CAP_S, SLACK_S, STRIKE_MEMORY_S, RateLimiter, limiter_for
+from lib.vod.ratelimit import (
+    BACKOFF_BASE_S,
+    BACKOFF_CAP_S,
+    SLACK_S,
+    STRIKE_MEMORY_S,
+    RateLimiter,
+    limiter_for,
+)
 
 
 class FakeClock:

@@ -1,4 +1,4 @@
-"""The webhook relay (``lib.relay``) against a small local receiver: signatures a receiver can check,
+"""The webhook relay (``lib.webhook``) against a small local receiver: signatures a receiver can check,
 retries on 5xx/429 and network errors only, no webhook configured, and the event body.
 """
 
@@ -18,10 +18,10 @@ import pytest
 from lib.errors import WebhookError
 from lib.invocation import Invocation
 from lib.jobs import SourceInfo
-from lib.relay import event_body, header_value, occurred_at, relay_event, sign
 from lib.request_model import parse_request
 from lib.services import Services
 from lib.settings import load_settings
+from lib.webhook import event_body, header_value, occurred_at, relay_event, sign
 
 SECRET = "whsec-unit"
 

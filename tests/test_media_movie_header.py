@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devstack.sample_media import grow_mdat, top_level_boxes
-from lib.media_reads import RangedReader
-from lib.movie_header import BrokenMovie, MovieInfo, NotMovie, read_movie
+from lib.media.movie_header import BrokenMovie, MovieInfo, NotMovie, read_movie
+from lib.media.reads import RangedReader
 from tests.media_files import GOOD, counting, make_media
 from tests.movie_boxes import box, ftyp, movie
 

@@ -6,7 +6,7 @@
 
 Both answer ``{"Result": true, "MsgId": "…", "RequestId": "…"}``. Credentials are the function's
 (read per invocation), the region SUBMIT_QUEUE_REGION or the function's own, the host TDMQ_ENDPOINT.
-Retries and what counts as transient are the VOD client's (``lib.vod.is_transient``): network errors,
+Retries and what counts as transient are the VOD client's (``lib.vod.client.is_transient``): network errors,
 ``InternalError``, ``RequestLimitExceeded*`` and ``ServiceUnavailable*`` are retried within the
 invocation's time, everything else is permanent. PublishCmqMsg admits 20 requests/second per
 account (SendCmqMsg 100), so every container paces its calls with a limiter of its own and yields
@@ -32,10 +32,10 @@ from lib.errors import CmqError as CmqError
 from lib.errors import InputError
 from lib.invocation import Invocation
 from lib.logs import redact
-from lib.ratelimit import RateLimiter
 from lib.retry import with_retries
 from lib.settings import CMQ_SCHEMES, Credentials, Settings
-from lib.vod import MAX_REQUEST_TIMEOUT_S, MIN_CALL_TIME_S, is_transient
+from lib.vod.client import MAX_REQUEST_TIMEOUT_S, MIN_CALL_TIME_S, is_transient
+from lib.vod.ratelimit import RateLimiter
 
 SERVICE = "tdmq"
 API_VERSION = "2020-02-17"

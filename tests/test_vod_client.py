@@ -1,5 +1,6 @@
-"""The VOD client (``lib.vod``) through the real tencentcloud SDK against the local VOD emulator: success,
-the duplicate SessionId, transient faults retried, permanent refusals, and envelopes the SDK misreads.
+"""The VOD client (``lib.vod.client``) through the real tencentcloud SDK against the local VOD emulator:
+success, the duplicate SessionId, transient faults retried, permanent refusals, and envelopes the SDK
+misreads.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from typing import Any
 
 import pytest
 
-import lib.vod
+import lib.vod.client
 from devstack.vod_emulator import Fault, VodEmulator
 from lib.errors import VodError
 from lib.invocation import Invocation
 from lib.settings import load_settings, read_credentials
-from lib.vod import CREATE_ACTION, Vod, is_transient
+from lib.vod.client import CREATE_ACTION, Vod, is_transient
 from tests.test_vod_emulator import SECRET_ID, SECRET_KEY, SUB_APP_ID, TOKEN, image_params, make_emulator
 
 
@@ -133,7 +134,7 @@ def test_prepare_loads_the_sdk_once_in_the_background(vod: Vod, monkeypatch: pyt
     """A cold container gets a thread loading the SDK; a warm one (the SDK loaded) gets none."""
     assert vod.prepare() is None  # this process has the SDK already
     monkeypatch.delitem(sys.modules, "colorsys", raising=False)
-    monkeypatch.setattr(lib.vod, "_SDK", "colorsys")  # a small module this process has not loaded
+    monkeypatch.setattr(lib.vod.client, "_SDK", "colorsys")  # a small module this process has not loaded
     loading = vod.prepare()
     assert loading is not None
     loading.result()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from lib.api_params import build_params, derive_session_id
+from lib.media.resolve import ResolvedMedia
 from lib.request_model import parse_request
-from lib.resolve import ResolvedMedia
+from lib.vod_params import build_params, derive_session_id
 
 REQ = parse_request(
     {

@@ -1,9 +1,9 @@
 """SUBMIT_MODE=queue: hand jobs to a queue (SUBMIT_QUEUE_URL) instead of calling VOD: a TDMQ for CMQ
-topic or queue (``cmq-topic://<topic>``, ``cmq-queue://<queue>``, ``lib.cmq``), or an SQS queue URL.
+topic or queue (``cmq-topic://<topic>``, ``cmq-queue://<queue>``, ``lib.queue.cmq``), or an SQS queue URL.
 
 Uploads and HTTP requests come in bursts far above the 20 requests/second VOD admits. In queue mode the
 triggered deployment only checks each job (its media exist, its SessionId), pins its stored media and
-enqueues it (``lib.job_message``); a deployment of the same function triggered by that queue, with its
+enqueues it (``lib.queue.job_message``); a deployment of the same function triggered by that queue, with its
 concurrency capped, drains it through the rate limiter. Every failure is an Outcome, as in ``submit``:
 bad input is relayed as ``element.failed`` at once, a queue that cannot be reached asks for a retry.
 
@@ -22,17 +22,17 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
-from lib import job_message
-from lib.api_params import build_params
-from lib.cmq import Cmq, cmq_target
 from lib.errors import QueueError, RelayError, StorageError, comes_back
 from lib.jobs import Job, Outcome
-from lib.media import parse_media_ref
-from lib.resolve import check_media_buckets, resolve_media
+from lib.media.refs import parse_media_ref
+from lib.media.resolve import check_media_buckets, resolve_media
+from lib.queue import job_message
+from lib.queue.cmq import Cmq, cmq_target
 from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import StoredObject
 from lib.submission import settle
+from lib.vod_params import build_params
 
 log = logging.getLogger("relay.enqueue")
 _AWS_HOST = re.compile(r"^sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$|^([a-z0-9-]+)\.queue\.amazonaws\.com$")

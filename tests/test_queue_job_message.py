@@ -1,5 +1,5 @@
-"""Relay-job messages (``lib.job_message``): what the enqueuing deployment writes, the draining one reads
-back, and a clear error naming the part of any other message that is broken.
+"""Relay-job messages (``lib.queue.job_message``): what the enqueuing deployment writes, the draining one
+reads back, and a clear error naming the part of any other message that is broken.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from lib.errors import InputError
-from lib.job_message import check_receipt, decode, encode, is_job
 from lib.jobs import Job, SourceInfo
+from lib.queue.job_message import check_receipt, decode, encode, is_job
 from lib.request_model import parse_request
 from lib.storage import StoredObject
 

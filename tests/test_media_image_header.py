@@ -1,12 +1,13 @@
-"""Image formats by content (``lib.image_header``): signatures, names for what is not an image, pixel size."""
+"""Image formats by content (``lib.media.image_header``): signatures, names for what is not an image,
+pixel size."""
 
 from __future__ import annotations
 
 import pytest
 
 from devstack.samples import png_bytes
-from lib.image_header import describe, image_format, named_format, pixel_size
-from lib.media_reads import RangedReader
+from lib.media.image_header import describe, image_format, named_format, pixel_size
+from lib.media.reads import RangedReader
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 16
 PNG_HEAD = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from lib.errors import FieldProblem, MediaError, MediaRefError, StorageError
-from lib.media import parse_media_ref
-from lib.preflight import check_media
+from lib.media.preflight import check_media
+from lib.media.refs import parse_media_ref
 from lib.request_model import MAX_VIDEO_BYTES, ElementRequest
 from lib.settings import Settings
 from lib.storage import Storage, StorageKind, StoredObject
@@ -45,7 +45,7 @@ def resolve_media(
     ``known`` maps references to objects already listed (a folder listing saves a HEAD each).
     ``upload_bucket`` is the bucket of the upload (or folder) the request came from, if any.
     Raises MediaError naming the field for a reference outside the allowed buckets, or for a missing
-    or oversized object, or a broken media rule (lib.preflight, with MEDIA_PREFLIGHT=on;
+    or oversized object, or a broken media rule (lib.media.preflight, with MEDIA_PREFLIGHT=on;
     ``deadline`` bounds its https:// probes); StorageError otherwise.
     """
     check_media_buckets(request, settings, upload_bucket)
@@ -92,7 +92,7 @@ def check_resolved(
     *,
     deadline: float | None = None,
 ) -> None:
-    """The media pre-flight (lib.preflight) of resolved media; MediaError naming each broken rule."""
+    """The media pre-flight (lib.media.preflight) of resolved media; MediaError naming each broken rule."""
     objects = {ref: m.stored for ref, m in media.items() if m.stored is not None}
     check_media(_fields(request), objects, settings, storage_for, deadline=deadline)
 

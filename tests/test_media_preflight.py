@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from devstack.sample_media import grow_mdat
 from devstack.samples import png_bytes
 from lib.errors import ConfigError, MediaError
-from lib.preflight import Checked, check_media
+from lib.media.preflight import Checked, check_media
+from lib.media.resolve import resolve_media
 from lib.request_model import parse_request
-from lib.resolve import resolve_media
 from lib.settings import Settings, load_settings
 from lib.storage import StoredObject
 from tests.fakes import FakeStorage
@@ -365,7 +365,7 @@ def test_an_https_video_that_meets_the_rules_passes(server: MediaServer) -> None
 def test_a_probe_that_cannot_answer_hands_the_reference_to_vod_and_logs_it(
     server: MediaServer, path: str, reason: str, log_lines: io.StringIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("lib.preflight.PROBE_TIMEOUT_S", 0.5)
+    monkeypatch.setattr("lib.media.preflight.PROBE_TIMEOUT_S", 0.5)
     server.delay = 1.5
     report = check_media([("video", url(server, path))], {}, ON, lambda kind: FakeStorage())
     assert report[0].verdict == f"left to VOD: {reason}"

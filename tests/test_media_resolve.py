@@ -1,5 +1,5 @@
-"""Resolving media references (``lib.resolve``) against an in-process store: the bucket boundary, missing
-and oversized objects, presigned or public URLs, and identities that change with the content.
+"""Resolving media references (``lib.media.resolve``) against an in-process store: the bucket boundary,
+missing and oversized objects, presigned or public URLs, and identities that change with the content.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import pytest
 
 from devstack.samples import mp4_bytes, png_bytes
 from lib.errors import MediaError, StorageError
+from lib.media.resolve import bucket_problem, check_media_buckets, resolve_media
 from lib.request_model import parse_request
-from lib.resolve import bucket_problem, check_media_buckets, resolve_media
 from lib.settings import Settings, load_settings
 from lib.storage import Storage, StorageKind, StoredObject
 from tests.fakes import FakeStorage

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from lib.media import extension
-from lib.media_reads import RangedReader, ReaderFile
+from lib.media.reads import RangedReader, ReaderFile
+from lib.media.refs import extension
 
 ImageFormat = Literal["JPEG", "PNG", "WebP"]
 FORMAT_BY_EXTENSION: dict[str, ImageFormat] = {

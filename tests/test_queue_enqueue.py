@@ -10,13 +10,13 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from devstack.samples import mp4_bytes
-from lib import enqueue as enqueue_module
-from lib import job_message
-from lib.enqueue import enqueue, queue_region
 from lib.errors import ConfigError, InputError
 from lib.invocation import Invocation
 from lib.jobs import Job, SourceInfo
 from lib.pipeline import dispatch
+from lib.queue import enqueue as enqueue_module
+from lib.queue import job_message
+from lib.queue.enqueue import enqueue, queue_region
 from lib.request_model import parse_request
 from lib.retry import with_retries
 from lib.services import Services
@@ -104,8 +104,8 @@ def test_the_message_is_a_pure_function_of_the_job(monkeypatch: pytest.MonkeyPat
 
 def test_decoding_gives_back_the_job_and_its_session(monkeypatch: pytest.MonkeyPatch) -> None:
     """decode(encode(job)) is the job with its media pinned; the drainer derives the same SessionId."""
-    from lib.api_params import build_params
-    from lib.resolve import resolve_media
+    from lib.media.resolve import resolve_media
+    from lib.vod_params import build_params
 
     sqs = FakeSqs()
     services = FakeServices(queue_mode(monkeypatch, sqs))

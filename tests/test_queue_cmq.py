@@ -1,5 +1,5 @@
-"""TDMQ for CMQ: the client (lib.cmq) with the real SDK against the TDMQ emulator over HTTP, the emulator's
-own rules, enqueueing to cmq-topic:// and cmq-queue://, and the settings behind them.
+"""TDMQ for CMQ: the client (lib.queue.cmq) with the real SDK against the TDMQ emulator over HTTP, the
+emulator's own rules, enqueueing to cmq-topic:// and cmq-queue://, and the settings behind them.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import pytest
 
 from devstack.samples import mp4_bytes
 from devstack.tdmq_emulator import CmqFault, TdmqEmulator
-from lib import cmq as cmq_module
-from lib import enqueue as enqueue_module
-from lib.cmq import MAX_MESSAGE_BYTES, Cmq, CmqError, cmq_target
-from lib.enqueue import enqueue
 from lib.errors import ConfigError, InputError
 from lib.invocation import Invocation
 from lib.jobs import Job, SourceInfo
+from lib.queue import cmq as cmq_module
+from lib.queue import enqueue as enqueue_module
+from lib.queue.cmq import MAX_MESSAGE_BYTES, Cmq, CmqError, cmq_target
+from lib.queue.enqueue import enqueue
 from lib.request_model import parse_request
 from lib.retry import with_retries
 from lib.services import Services

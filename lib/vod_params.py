@@ -10,9 +10,9 @@ import posixpath
 from collections.abc import Mapping
 from typing import Any
 
-from lib.media import parse_media_ref
+from lib.media.refs import parse_media_ref
+from lib.media.resolve import ResolvedMedia
 from lib.request_model import MAX_NAME, ElementRequest
-from lib.resolve import ResolvedMedia
 
 SESSION_PREFIX = "er-"
 

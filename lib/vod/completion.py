@@ -36,8 +36,8 @@ from lib.errors import SignatureError as SignatureError
 from lib.jobs import Outcome, Status
 from lib.logs import redact
 from lib.receipts import Receipt, ReceiptStore
-from lib.relay import relay_event
 from lib.services import Services
+from lib.webhook import relay_event
 
 EVENT_FIELD = "CreateAigcAdvancedCustomElementCompleteEvent"
 TASK_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")

@@ -35,14 +35,14 @@ from lib.errors import (
     StorageError,
     comes_back,
 )
-from lib.image_header import describe, image_format, named_format, pixel_size
-from lib.media import parse_media_ref
-from lib.media_reads import (
+from lib.media.image_header import describe, image_format, named_format, pixel_size
+from lib.media.reads import (
     RangedReader,
     RangeStorage,
     storage_reader,
     url_reader,
 )
+from lib.media.refs import parse_media_ref
 from lib.settings import Settings
 from lib.storage import StorageKind, StoredObject
 
@@ -248,7 +248,7 @@ def _public(url: str) -> str:
 
 
 def _check_video(media: _Media) -> tuple[str, list[FieldProblem]]:
-    from lib.movie_header import read_movie
+    from lib.media.movie_header import read_movie
 
     name, reader, field = media.name, media.reader, media.field
     problems: list[FieldProblem] = []

@@ -24,9 +24,9 @@ from lib.background import Background
 from lib.errors import VodError
 from lib.invocation import Invocation
 from lib.logs import redact
-from lib.ratelimit import RateLimiter, limiter_for
 from lib.retry import with_retries
 from lib.settings import Credentials, Settings
+from lib.vod.ratelimit import RateLimiter, limiter_for
 
 API_VERSION = "2018-07-17"
 CREATE_ACTION = "CreateAigcAdvancedCustomElement"

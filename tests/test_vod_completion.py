@@ -16,11 +16,18 @@ from devstack.samples import png_bytes
 from devstack.stack import LocalStack
 from devstack.vod_emulator import Fault
 from devstack.webhook_receiver import WebhookReceiver
-from lib.completion import EVENT_FIELD, SignatureError, TaskResult, describe_task, handle_event, verify_push
 from lib.errors import RelayError
 from lib.invocation import Invocation
 from lib.services import Services
 from lib.settings import load_settings
+from lib.vod.completion import (
+    EVENT_FIELD,
+    SignatureError,
+    TaskResult,
+    describe_task,
+    handle_event,
+    verify_push,
+)
 from tests.conftest import load_event, stage
 from tests.receipt_tools import receipts_in
 
