@@ -6,7 +6,8 @@ through them:
     settings, invocation, services   configuration, the invocation's deadline, per-invocation clients
     sources/                         one adapter per trigger kind: recognise the event, normalise it,
                                      answer in the trigger's shape (base, messages, http_event: shared)
-    http/                            the HTTP API every HTTP trigger shares (model, api, routes, vod_routes)
+    http/                            the HTTP API every HTTP trigger shares (model, api, routes, vod_routes,
+                                     element_list: GET /elements from the receipts' timeline)
     assemble                         uploads → element requests by the folder layout (reads storage)
     request_model, callbacks         the element request and its rules; per-request callback URLs
     pipeline                         the middle: submit_request → dispatch (submit now, or enqueue)

@@ -17,6 +17,7 @@ class FakeStorage(Storage):
     def __init__(self, conditions: str = "honoured") -> None:
         self.objects: dict[tuple[str, str], bytes] = {}
         self.reads: list[str] = []
+        self.pages: list[str] = []  # list_page calls, by prefix
         self.kind: StorageKind = "cos"
         self.conditions = conditions
 
@@ -34,6 +35,11 @@ class FakeStorage(Storage):
 
     def list_folder(self, bucket: str, prefix: str, *, limit: int = 1000) -> list[StoredObject]:
         keys = sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix))
+        return [self._obj(bucket, k) for k in keys if "/" not in k[len(prefix) :]][:limit]
+
+    def list_page(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[StoredObject]:
+        self.pages.append(prefix)
+        keys = sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix) and k > after)
         return [self._obj(bucket, k) for k in keys if "/" not in k[len(prefix) :]][:limit]
 
     def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:

@@ -43,6 +43,11 @@ class Storage(Protocol):
         """The objects directly inside ``prefix`` (not in sub-folders), at most ``limit``."""
         ...
 
+    def list_page(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[StoredObject]:
+        """One LIST request: at most ``limit`` (<= 1000) objects directly inside ``prefix`` whose keys
+        sort after ``after`` ("" for the first), in key order. A page's cost, whatever the prefix holds."""
+        ...
+
     def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
         """The object's bytes (refusing more than ``max_bytes`` with ``ObjectTooLarge``) and its ETag."""
         ...

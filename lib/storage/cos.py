@@ -95,6 +95,24 @@ class CosStorage:
                 break
         return found[:limit]
 
+    def list_page(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[StoredObject]:
+        response = self._call(
+            "list_objects",
+            bucket,
+            functools.partial(
+                self._client.list_objects,
+                Bucket=bucket,
+                Prefix=prefix,
+                Delimiter="/",
+                Marker=after,
+                MaxKeys=min(max(limit, 1), _MAX_LIST_KEYS),
+            ),
+        )
+        return [
+            StoredObject(bucket, str(item["Key"]), int(item.get("Size") or 0), strip_etag(item.get("ETag")))
+            for item in response.get("Contents") or []
+        ][:limit]
+
     def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
         response = self._call("get_object", bucket, lambda: self._client.get_object(Bucket=bucket, Key=key))
         headers = _lower(response)
