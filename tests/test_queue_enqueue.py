@@ -17,6 +17,7 @@ from lib.pipeline import dispatch
 from lib.queue import enqueue as enqueue_module
 from lib.queue import job_message
 from lib.queue.enqueue import enqueue, queue_region
+from lib.queue.job_signature import unseal
 from lib.request_model import parse_request
 from lib.retry import with_retries
 from lib.services import Services
@@ -26,6 +27,12 @@ from tests.fakes import FakeStorage
 
 QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/element-jobs"
 VIDEO = "cos://media-1250000000/elements/hero.mp4"
+KEY = "enqueue-test-relay-job-key"
+
+
+def opened(body: str) -> dict[str, Any]:
+    """The relay job inside a signed message (lib.queue.job_signature)."""
+    return unseal(json.loads(body), [KEY])
 
 
 class FakeSqs:
@@ -44,7 +51,9 @@ class FakeSqs:
 
 class FakeServices(Services):
     def __init__(self, storage: FakeStorage, **env: str) -> None:
-        settings = load_settings({"SUBMIT_MODE": "queue", "SUBMIT_QUEUE_URL": QUEUE, **env})
+        settings = load_settings(
+            {"SUBMIT_MODE": "queue", "SUBMIT_QUEUE_URL": QUEUE, "RELAY_JOB_SECRET": KEY, **env}
+        )
         super().__init__(settings, Invocation.from_context({"time_limit_in_ms": 5000}), environ={})
         self.fake = storage
 
@@ -77,7 +86,7 @@ def test_dispatch_in_queue_mode_enqueues_a_pinned_job(monkeypatch: pytest.Monkey
     assert outcome.status == "waiting" and outcome.note == "queued for submission (message msg-1)"
     (sent,) = sqs.sent
     assert sent["QueueUrl"] == QUEUE and "MessageGroupId" not in sent
-    body = json.loads(sent["MessageBody"])
+    body = opened(sent["MessageBody"])
     assert body["session_id"] == outcome.session_id and body["session_id"].startswith("er-")
     assert body["objects"][VIDEO]["size"] == len(mp4_bytes())
     assert body["receipt"] == {"bucket": "media-1250000000", "storage": "cos"}
@@ -98,7 +107,7 @@ def test_the_message_is_a_pure_function_of_the_job(monkeypatch: pytest.MonkeyPat
     enqueue(job(), services)
     enqueue(job(), fifo)
     assert sqs.sent[0]["MessageBody"] == sqs.sent[1]["MessageBody"]
-    sid = json.loads(sqs.sent[0]["MessageBody"])["session_id"]
+    sid = opened(sqs.sent[0]["MessageBody"])["session_id"]
     assert (sqs.sent[2]["MessageGroupId"], sqs.sent[2]["MessageDeduplicationId"]) == (sid, sid)
 
 
@@ -110,7 +119,7 @@ def test_decoding_gives_back_the_job_and_its_session(monkeypatch: pytest.MonkeyP
     sqs = FakeSqs()
     services = FakeServices(queue_mode(monkeypatch, sqs))
     outcome = enqueue(job(context="c1"), services)
-    decoded = job_message.decode(json.loads(sqs.sent[0]["MessageBody"]))
+    decoded = job_message.decode(opened(sqs.sent[0]["MessageBody"]))
     assert decoded.request == job(context="c1").request and decoded.source == job().source
     assert (decoded.receipt_bucket, decoded.receipt_storage) == ("media-1250000000", "cos")
     services.fake.put("media-1250000000", "elements/hero.mp4", mp4_bytes(5))  # changed meanwhile
@@ -215,7 +224,9 @@ def test_queue_settings_defaults_and_names() -> None:
         20.0,
         8,
     )
-    q = load_settings({"SUBMIT_MODE": "Queue", "SUBMIT_QUEUE_URL": QUEUE, "VOD_RATE_LIMIT": "6.5"})
+    q = load_settings(
+        {"SUBMIT_MODE": "Queue", "SUBMIT_QUEUE_URL": QUEUE, "VOD_RATE_LIMIT": "6.5", "RELAY_JOB_SECRET": KEY}
+    )
     assert (q.submit_mode, q.submit_queue_url, q.vod_rate_limit) == ("queue", QUEUE, 6.5)
     for name in (
         "SUBMIT_MODE",

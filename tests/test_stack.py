@@ -26,7 +26,8 @@ ENV_NAMES = {
     "TENCENTCLOUD_SESSIONTOKEN",
     "TENCENTCLOUD_REGION",
     "VOD_ENDPOINT",
-    "TDMQ_ENDPOINT",
+    "CMQ_ENDPOINT",
+    "RELAY_JOB_SECRET",
     "VOD_SUBAPP_ID",
     "CALLBACK_URL",
     "CALLBACK_SECRET",
@@ -104,7 +105,7 @@ def test_env_is_complete(stack: LocalStack) -> None:
     assert env["TENCENTCLOUD_SECRETID"] == env["AWS_ACCESS_KEY_ID"] == "AKIDlocalstack"
     assert env["TENCENTCLOUD_SECRETKEY"] == env["AWS_SECRET_ACCESS_KEY"]
     assert env["VOD_ENDPOINT"] == stack.vod.endpoint
-    assert env["TDMQ_ENDPOINT"] == stack.tdmq.endpoint
+    assert env["CMQ_ENDPOINT"] == stack.tdmq.endpoint
     assert env["VOD_SUBAPP_ID"] == "1500000001"
     assert env["CALLBACK_URL"] == stack.webhook.url
     assert env["COS_ENDPOINT_URL"] == stack.cos_endpoint == stack.cos.endpoint

@@ -26,8 +26,8 @@ from lib.errors import QueueError, RelayError, StorageError, comes_back
 from lib.jobs import Job, Outcome
 from lib.media.refs import parse_media_ref
 from lib.media.resolve import check_media_buckets, resolve_media
-from lib.queue import job_message
-from lib.queue.cmq import Cmq, cmq_target
+from lib.queue import job_message, job_signature
+from lib.queue.cmq import Cmq, check_size, cmq_target
 from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import StoredObject
@@ -57,7 +57,8 @@ def enqueue(job: Job, services: Services) -> Outcome:
         session_id: str = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)[
             "SessionId"
         ]
-        body = job_message.encode(job, session_id, objects, media_checked=settings.media_preflight)
+        job_text = job_message.encode(job, session_id, objects, media_checked=settings.media_preflight)
+        body = job_signature.seal(job_text, settings.relay_job_keys)
         message_id = _send(services, body, session_id)
     except RelayError as exc:
         return settle(exc, job.source, services, request=job.request)
@@ -92,7 +93,8 @@ def _send(services: Services, body: str, session_id: str) -> str:
         raise QueueError("SUBMIT_QUEUE_URL is not set", code="QueueNotConfigured")
     target = cmq_target(url)
     if target is not None:
-        return Cmq(settings, services.credentials(), services.invocation).send(target, body)
+        check_size(body, settings.cmq_max_msg_size)  # before any call: a permanent MessageTooLong
+        return Cmq(settings, services.credentials(), services.invocation).send(target, [body])[0]
     params: dict[str, Any] = {"QueueUrl": url, "MessageBody": body}
     if url.endswith(".fifo"):
         params.update(MessageGroupId=session_id, MessageDeduplicationId=session_id)
