@@ -7,7 +7,7 @@ A body (JSON text, or an object already) is one of:
   feed itself;
 - an upload notification: an S3 event (S3 → SQS), an SNS envelope around one (S3 → SNS → SQS), an
   EventBridge "Object Created" event, or a COS event (COS → CMQ): each record goes through the same
-  parsers and ``process_upload`` as the storage triggers; ``s3:TestEvent`` is acknowledged;
+  parsers and ``process_uploads`` as the storage triggers; ``s3:TestEvent`` is acknowledged;
 - anything else: an element request (design section 6), source kind "queue".
 
 Messages of a batch are processed at once on BATCH_CONCURRENCY threads (clients are shared, the rate
@@ -31,7 +31,7 @@ from lib.jobs import Job, Outcome, SourceInfo
 from lib.pipeline import fail, guarded, settle, submit, submit_request
 from lib.queue import job_message, job_signature
 from lib.services import Services
-from lib.sources.base import log_outcome, process_upload, record_kind
+from lib.sources.base import log_outcome, process_uploads, record_kind
 from lib.sources.cos import parse_record as parse_cos_record
 from lib.sources.eventbridge import OBJECT_CREATED
 from lib.sources.eventbridge import is_s3_event as is_s3_eventbridge
@@ -107,7 +107,7 @@ def _process(message: Message, services: Services) -> list[Outcome]:
         log_outcome(outcome, services, queue, started)
         return [outcome]
     if uploads is not None:
-        outcomes = [process_upload(u, services, _upload_source(u)) for u in uploads]
+        outcomes = process_uploads([(u, _upload_source(u)) for u in uploads], services)
         return outcomes or [Outcome("ignored", note="no object-created record in the notification")]
     if isinstance(data, dict) and data.get("Event") == "s3:TestEvent":
         outcome = Outcome("ignored", note="s3:TestEvent acknowledged")
