@@ -328,3 +328,28 @@ def test_bad_cmq_settings_name_the_variable(env: dict[str, str], needle: str) ->
 def test_a_client_without_endpoint_is_a_configuration_error() -> None:
     with pytest.raises(ConfigError, match="CMQ_ENDPOINT"):
         Cmq(load_settings({}), Credentials("a", "b", None), Invocation.from_context(None))
+
+
+def test_odd_fields_of_a_received_message_read_as_zero_and_broken_items_are_skipped(
+    flow: FakeDataFlow,
+) -> None:
+    item = {"receiptHandle": "h", "msgId": "m", "msgBody": "b", "enqueueTime": "soon", "dequeueCount": True}
+    answer = {"code": 0, "msgInfoList": [1, {"msgBody": "no handle"}, {**item, "nextVisibleTime": {"x": 1}}]}
+    flow.faults.append((200, json.dumps(answer).encode()))
+    [got] = client(flow).receive("element-jobs", 16, 0)
+    assert (got.receipt_handle, got.enqueue_time, got.dequeue_count, got.next_visible_time) == ("h", 0, 0, 0)
+    flow.faults.append((200, json.dumps({"code": 0, "msgInfoList": "none"}).encode()))
+    assert client(flow).receive("element-jobs", 16, 0) == []
+
+
+def test_an_unreachable_endpoint_is_a_network_error_over_real_http() -> None:
+    """Through requests itself (no fake): a closed port is ClientNetworkError, retried, then raised,
+    and the error names neither the URL's secrets nor the body."""
+    settings = load_settings({"CMQ_ENDPOINT": "http://127.0.0.1:9"})
+    cmq = Cmq(
+        settings, Credentials("AKIDcmq", KEY, "tok"), Invocation.from_context({"time_limit_in_ms": 8000})
+    )
+    with pytest.raises(CmqError) as caught:
+        cmq.send(QUEUE, ["secret-body"])
+    assert caught.value.code == "Queue.ClientNetworkError" and caught.value.retryable
+    assert "secret-body" not in caught.value.message and KEY not in caught.value.message

@@ -40,7 +40,7 @@ REQUEST = {"name": "Mascot", "video": "s3://uploads/library/mascot.mp4"}
 
 
 class Recorder:
-    """Stands in for submit_request, submit and process_upload; answers with scripted statuses."""
+    """Stands in for submit_request, submit and process_uploads; answers with scripted statuses."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, answer: dict[str, str] | None = None) -> None:
         self.calls: list[tuple[str, Any, SourceInfo]] = []
@@ -48,7 +48,7 @@ class Recorder:
         self.lock = threading.Lock()
         monkeypatch.setattr(messages_module, "submit_request", self.submit_request)
         monkeypatch.setattr(messages_module, "submit", self.submit)
-        monkeypatch.setattr(messages_module, "process_upload", self.process_upload)
+        monkeypatch.setattr(messages_module, "process_uploads", self.process_uploads)
 
     def _outcome(self, kind: str, what: Any, source: SourceInfo) -> Outcome:
         with self.lock:
@@ -64,8 +64,10 @@ class Recorder:
     def submit(self, job: Job, services: Services) -> Outcome:
         return self._outcome("job", job, job.source)
 
-    def process_upload(self, upload: Upload | RelayError, services: Services, source: SourceInfo) -> Outcome:
-        return self._outcome("upload", upload, source)
+    def process_uploads(
+        self, uploads: list[tuple[Upload | RelayError, SourceInfo]], services: Services
+    ) -> list[Outcome]:
+        return [self._outcome("upload", upload, source) for upload, source in uploads]
 
 
 CREDENTIALS = {"TENCENTCLOUD_SECRET_ID": "AKIDQUEUETEST", "TENCENTCLOUD_SECRET_KEY": "queue-test-key"}
