@@ -211,7 +211,8 @@ class LocalStack:
 
     @property
     def tdmq(self) -> TdmqEmulator:
-        """The TDMQ for CMQ emulator (PublishCmqMsg, SendCmqMsg; ``TDMQ_ENDPOINT``)."""
+        """The TDMQ for CMQ stand-in: the HTTP data-flow API (``CMQ_ENDPOINT``), accepting the stack's
+        temporary key with its ``Token``."""
         tdmq: TdmqEmulator = self._part("tdmq")
         return tdmq
 
@@ -231,7 +232,7 @@ class LocalStack:
             "TENCENTCLOUD_SESSIONTOKEN": self.session_token,
             "TENCENTCLOUD_REGION": self.region,  # SCF always sets the function's region
             "VOD_ENDPOINT": self.vod.endpoint,
-            "TDMQ_ENDPOINT": self.tdmq.endpoint,
+            "CMQ_ENDPOINT": self.tdmq.endpoint,
             "VOD_SUBAPP_ID": str(self.sub_app_id),
             "CALLBACK_URL": self.webhook.url,
             "CALLBACK_SECRET": self.callback_secret,
