@@ -194,6 +194,17 @@ def test_bad_credentials_are_refused_with_the_documented_codes(
     assert cmq.messages("queue", "jobs") == []
 
 
+def test_a_caller_whose_clock_is_behind_is_refused(cmq: TdmqEmulator, client: Client) -> None:
+    cmq.clock_skew = 299
+    assert client("SendMessage", queueName="jobs", msgBody="299 s behind")["code"] == 0
+    cmq.clock_skew = 400
+    assert error(client("SendMessage", queueName="jobs", msgBody="400 s behind")) == (
+        4100,
+        "(10030)authentication failed",
+    )
+    assert "s from the server's clock" in cmq.calls[-1].reason
+
+
 def test_a_replayed_request_is_refused(cmq: TdmqEmulator, client: Client) -> None:
     signed = client.sign(client.params("SendMessage", queueName="jobs", msgBody="once"))
     assert client.send(signed)["code"] == 0

@@ -43,7 +43,8 @@ Rates: the use limits give 5,000 production and 5,000 consumption requests/secon
 over it: ``4420 (10250) qps throttling``). Faults: ``inject(CmqFault(...))`` makes the next requests of
 an action answer an error code, an HTTP status, or drop the connection, before or after the action took
 effect. ``advance(seconds)`` moves the stand-in's message clock on (visibility, delays, retention,
-time to live) without waiting. ``calls`` is the request log. It imports nothing from ``lib``.
+time to live) without waiting; ``clock_skew`` sets the stand-in's clock ahead of its callers' (their
+timestamps look that old). ``calls`` is the request log. It imports nothing from ``lib``.
 
     with TdmqEmulator(credentials={"AKIDlocal": ("key", "session-token")}) as cmq:
         cmq.create_queue("element-jobs", visibility_timeout=30)
@@ -340,6 +341,7 @@ class TdmqEmulator:
         self.host = host
         self.port = port
         self.max_skew = max_skew
+        self.clock_skew = 0.0  # seconds the stand-in's clock runs ahead of its callers' (for Timestamp)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._queues: dict[str, _Queue] = {}
@@ -382,7 +384,7 @@ class TdmqEmulator:
         return f"http://{self.host}:{self.port}"
 
     def reset(self) -> None:
-        """Forget queues, topics, messages, faults, the request log, rate windows, nonces and the clock."""
+        """Forget queues, topics, messages, faults, the request log, rate windows, nonces and the clocks."""
         with self._changed:
             self._queues.clear()
             self._topics.clear()
@@ -391,6 +393,7 @@ class TdmqEmulator:
             self._windows.clear()
             self._nonces.clear()
             self._offset = 0.0
+            self.clock_skew = 0.0
             self._changed.notify_all()
 
     # ------------------------------------------------------------------ set-up
@@ -615,7 +618,7 @@ class TdmqEmulator:
             stamp = int(params["Timestamp"])
         except ValueError:
             raise _wrong_type("Timestamp") from None
-        now = time.time()
+        now = time.time() + self.clock_skew
         if abs(now - stamp) > self.max_skew:
             raise _auth_failed(f"Timestamp {stamp} is {now - stamp:.0f} s from the server's clock")
         with self._lock:
