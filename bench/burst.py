@@ -54,7 +54,6 @@ BUCKET = "media-1250000000"
 QUEUE = "burst-jobs"
 RETENTION_S = 43200  # the recipe's MsgRetentionSeconds: the maximum
 DRAIN_TIME_LIMIT_MS = 60000  # the drainer's timeout, as deployed
-RELAY_JOB_SECRET = "bench-relay-job-key-0123456789"  # noqa: S105 (a local key for a local queue)
 CREATE = "CreateAigcAdvancedCustomElement"
 NO_MESSAGE = 7000  # BatchReceiveMessage: the long poll ended empty (not a refusal)
 
@@ -182,8 +181,7 @@ def run_burst(stack: LocalStack, mode: str, containers: int, uploads: int) -> Bu
         extra = {
             "SUBMIT_MODE": "queue",
             "SUBMIT_QUEUE_URL": url,
-            "DRAIN_QUEUE_URL": url,
-            "RELAY_JOB_SECRET": RELAY_JOB_SECRET,
+            "DRAIN_QUEUE_URL": url,  # the drainer's; RELAY_JOB_SECRET is the stack's
         }
     env = child_env(stack.env(), **extra)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
