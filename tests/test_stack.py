@@ -163,6 +163,17 @@ def test_cos_stand_in_knows_the_stack(stack: LocalStack) -> None:
     stack.cos.assert_none_refused()
 
 
+def test_cmq_stand_in_knows_the_stack(stack: LocalStack) -> None:
+    """The TDMQ for CMQ stand-in takes the stack's temporary key and its Token, and starts empty."""
+    assert stack.tdmq.credentials == {stack.secret_id: (stack.secret_key, stack.session_token)}
+    assert stack.env()["CMQ_ENDPOINT"] == f"http://{stack.host}:{stack.tdmq.port}"
+    url = stack.tdmq.create_queue("element-jobs")
+    assert url == "cmq-queue://element-jobs" and stack.tdmq.state("element-jobs").sent == 0
+    stack.reset()
+    with pytest.raises(KeyError, match="create it first"):
+        stack.tdmq.state("element-jobs")
+
+
 def test_vod_options_are_forwarded(running: LocalStack) -> None:
     """vod_options reach the emulator constructor."""
     assert running.vod.task_delay == 0.05
