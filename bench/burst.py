@@ -145,6 +145,8 @@ class BurstReport:
     rate: float
     enqueue_s: float = 0.0
     sent: int = 0  # queue mode: messages the queue stored (a lost answer may store one twice)
+    send_calls: int = 0  # queue mode: SendMessage/BatchSendMessage requests of the first stage
+    send_s: float = 0.0  # queue mode: the time those requests spent in the stand-in, summed
     deleted: int = 0  # queue mode: messages deleted once their job was final
     left: int = 0  # queue mode: messages neither deleted nor dropped when draining ended
     drainer_invocations: int = 0
@@ -157,7 +159,8 @@ class BurstReport:
         extra = ""
         if self.mode == "queue":
             extra = (
-                f"; enqueued in {self.enqueue_s:.2f} s, {self.sent} messages sent, {self.deleted} deleted, "
+                f"; enqueued in {self.enqueue_s:.2f} s ({self.send_calls} send requests, "
+                f"{self.send_s:.2f} s inside CMQ), {self.sent} messages sent, {self.deleted} deleted, "
                 f"{self.left} left, {self.drainer_invocations} drainer invocations"
             )
         return (
@@ -232,6 +235,8 @@ def run_burst(stack: LocalStack, mode: str, containers: int, uploads: int) -> Bu
     if mode == "queue":
         state = stack.tdmq.state(QUEUE)
         report.sent, report.deleted = state.sent, state.deleted
+        sends = stack.tdmq.calls_of("SendMessage", "BatchSendMessage")
+        report.send_calls, report.send_s = len(sends), sum(c.duration for c in sends)
         report.left = state.visible + state.in_flight + state.delayed
     return report
 
@@ -307,7 +312,9 @@ def measure(stack: LocalStack) -> list[Row]:
                     unit="s",
                     target="<= 3 s",
                     met=report.enqueue_s <= 3.0,
-                    note=f"{report.sent} messages sent, {report.cmq_refusals} CMQ refusals",
+                    note=f"from the first COS event to the last job enqueued (the first stage's storage "
+                    f"reads included); {report.send_calls} send requests, {report.send_s:.2f} s inside CMQ, "
+                    f"{report.sent} messages sent, {report.cmq_refusals} CMQ refusals",
                 )
             )
     stack.reset()

@@ -306,6 +306,7 @@ def test_an_empty_long_poll_answers_no_message(cmq: TdmqEmulator, client: Client
         7000,
         "(10200)no message",
     )
+    assert cmq.calls[-1].duration >= 1  # it waited the whole poll before answering
 
 
 @pytest.mark.parametrize(

@@ -277,7 +277,8 @@ class _Topic:
 @dataclass(frozen=True)
 class Call:
     """One request: its action, parameters (Signature left out), the answer's code (0: success) and
-    module code, why it was refused, the msgIds it stored or handed out, its HTTP method and size."""
+    module code, why it was refused, the msgIds it stored or handed out, its HTTP method and size, when
+    it was answered (the message clock) and how long the stand-in took."""
 
     action: str
     params: dict[str, str]
@@ -288,6 +289,7 @@ class Call:
     method: str
     request_bytes: int
     at: float
+    duration: float = 0.0  # seconds from the request's arrival to its answer (a long poll included)
 
     @property
     def ok(self) -> bool:
@@ -1015,9 +1017,10 @@ class _Handler(BaseHTTPRequestHandler):
         if length > MAX_REQUEST_BYTES + 1:
             self.close_connection = True  # the rest is not read
         host = self.headers.get("Host", "")
+        started = time.monotonic()
         reply, call = emulator._handle(self.command, self.path, host, body)
         with emulator._lock:
-            emulator._calls.append(call)
+            emulator._calls.append(dataclasses.replace(call, duration=time.monotonic() - started))
         if reply is None:  # a dropped connection: the client sees no response at all
             self.close_connection = True
             try:
