@@ -92,14 +92,24 @@ def process_uploads(
     """Every upload record of one event → its Outcome, each logged as one JSON line. The folders are
     planned one by one, then their jobs are dispatched together (``pipeline.dispatch_many``: with
     SUBMIT_MODE=queue on CMQ, one BatchSendMessage for many folders)."""
+    if services.settings.submit_mode != "queue" or len(uploads) < 2:  # one by one, each timed alone
+        return [_process_one(upload, source, services) for upload, source in uploads]
     started = time.monotonic()
     planned = [_plan(upload, services, source) for upload, source in uploads]
     jobs = [p for p in planned if isinstance(p, Job)]
     dispatched = iter(pipeline.dispatch_many(jobs, services) if jobs else [])
     outcomes = [next(dispatched) if isinstance(p, Job) else p for p in planned]
     for (_, source), outcome in zip(uploads, outcomes, strict=True):
-        log_outcome(outcome, services, source, started)
+        log_outcome(outcome, services, source, started)  # the event's time: its jobs were sent together
     return outcomes
+
+
+def _process_one(upload: Upload | RelayError, source: SourceInfo, services: Services) -> Outcome:
+    started = time.monotonic()
+    planned = _plan(upload, services, source)
+    outcome = pipeline.dispatch_many([planned], services)[0] if isinstance(planned, Job) else planned
+    log_outcome(outcome, services, source, started)
+    return outcome
 
 
 def _plan(upload: Upload | RelayError, services: Services, source: SourceInfo) -> Outcome | Job:
