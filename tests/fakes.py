@@ -57,6 +57,9 @@ class FakeStorage(Storage):
     def presign_get(self, bucket: str, key: str, *, expires: int) -> str:
         return f"https://{bucket}.storage.test/{key}?X-Amz-Signature=fake"
 
+    def presign_put(self, bucket: str, key: str, *, content_type: str, expires: int) -> str:
+        return f"https://{bucket}.storage.test/{key}?put&type={content_type}&X-Amz-Signature=fake"
+
     def create(self, bucket: str, key: str, body: bytes) -> bool:
         if (bucket, key) in self.objects and self.conditions == "honoured":
             return False

@@ -6,6 +6,7 @@ turn the ``HttpResponse`` back into their trigger's shape; no trigger shape is s
     POST /elements                 an element request (design section 6)        202 submitted | 200 duplicate
     POST /elements/from-folder     {"folder": "cos://bucket/elements/hero/"}     202 submitted | 200 duplicate
     GET  /elements                 the submissions, newest first, paged (needs RECEIPT_BUCKET)  200
+    POST /uploads                  presigned PUTs of a new element folder, and its element.json   200
     GET  /elements/{session_id}    the receipt's state (needs RECEIPT_BUCKET)    200
     POST /vod/events  (and POST /) a pushed VOD event; open, checked with VOD_EVENT_SIGN_KEY  200 | 401
     POST /vod/pull                 one PullEvents → relay → ConfirmEvents cycle  200 (token always needed)
@@ -72,11 +73,19 @@ def list_elements(request: HttpRequest, services: Services, params: Mapping[str,
     return element_list.list_elements(request, services, params)
 
 
+def create_upload(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    """POST /uploads (``lib.http.uploads``, imported on its first call)."""
+    from lib.http import uploads
+
+    return uploads.create_upload(request, services, params)
+
+
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/health", health, open=True),
     Route("POST", "/elements", create_element),
     Route("POST", "/elements/from-folder", create_from_folder),
     Route("GET", "/elements", list_elements),
+    Route("POST", "/uploads", create_upload),
     Route("GET", "/elements/{session_id}", get_element),
     Route("POST", "/vod/events", vod_routes.vod_event, open=True),
     Route("POST", "/", vod_routes.vod_event, open=True),

@@ -60,6 +60,10 @@ class Storage(Protocol):
         """A URL anyone holding it may GET the object with, for ``expires`` seconds."""
         ...
 
+    def presign_put(self, bucket: str, key: str, *, content_type: str, expires: int) -> str:
+        """A URL that PUTs exactly ``key`` with exactly ``content_type`` (signed), for ``expires`` seconds."""
+        ...
+
     def create(self, bucket: str, key: str, body: bytes) -> bool:
         """Write only if the key does not exist: True when written, False when it existed already.
 

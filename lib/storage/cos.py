@@ -146,6 +146,18 @@ class CosStorage:
         )
         return url
 
+    def presign_put(self, bucket: str, key: str, *, content_type: str, expires: int) -> str:
+        params = {"x-cos-security-token": self._token} if self._token else {}
+        url: str = self._presigner.get_presigned_url(
+            Bucket=bucket,
+            Key=key,
+            Method="PUT",
+            Expired=expires,
+            Params=params,
+            Headers={"Content-Type": content_type},
+        )
+        return url
+
     def create(self, bucket: str, key: str, body: bytes) -> bool:
         try:
             self._call(

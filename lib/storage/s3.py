@@ -103,6 +103,14 @@ class S3Storage:
         )
         return url
 
+    def presign_put(self, bucket: str, key: str, *, content_type: str, expires: int) -> str:
+        url: str = self._client.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": bucket, "Key": key, "ContentType": content_type},
+            ExpiresIn=expires,
+        )
+        return url
+
     def create(self, bucket: str, key: str, body: bytes) -> bool:
         """Create-if-absent with ``If-None-Match: *``: False when the key exists (412, or 409 while a
         concurrent conditional write of the same key is under way)."""
