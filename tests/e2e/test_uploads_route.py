@@ -12,7 +12,9 @@ import pytest
 
 import handler
 from devstack.http_events import build_event
+from devstack.samples import body_for
 from devstack.stack import LocalStack
+from tests.conftest import load_event
 
 TOKEN = "api-token-0123456789"
 B = "media-1250000000"
@@ -75,7 +77,8 @@ def test_presigned_puts_write_their_own_keys_only(uploads: LocalStack) -> None:
     assert put(uploads, first["url"], b"evil", "image/png", path=outside) == 403  # another key
     assert put(uploads, first["url"], b"evil", "image/jpeg") == 403  # another content type
     for upload in body["uploads"]:
-        assert put(uploads, upload["url"], b"data", upload["headers"]["Content-Type"]) == 200
+        data = body_for(upload["key"])
+        assert put(uploads, upload["url"], data, upload["headers"]["Content-Type"]) == 200
     manifest = body["manifest"]
     raw = json.dumps(manifest["body"]).encode()
     assert put(uploads, manifest["url"], raw, "application/json") == 200
@@ -106,3 +109,21 @@ def test_refusals_name_field_and_rule_before_any_url(uploads: LocalStack) -> Non
     assert status == 400 and [d["field"] for d in body["error"]["details"]] == ["files"]
     assert post({"name": "One", "files": FILES}, token=None)[0] == 401
     assert post({"name": "One", "files": FILES}, token="wrong-token-0000000000")[0] == 401
+
+
+def test_an_uploaded_folder_is_submitted_by_the_upload_trigger_and_listed(uploads: LocalStack) -> None:
+    """The upload trigger does the rest, as for any upload; GET /elements then lists the element."""
+    status, body = post({"name": "Mascot", "bucket": B, "files": FILES})
+    assert status == 200
+    for upload in body["uploads"]:
+        put(uploads, upload["url"], body_for(upload["key"]), upload["headers"]["Content-Type"])
+    manifest = body["manifest"]
+    assert put(uploads, manifest["url"], json.dumps(manifest["body"]).encode(), "application/json") == 200
+    record = load_event("cos/put.json")["Records"][3]
+    record["cos"]["cosObject"]["key"] = f"/1250000000/media/{manifest['key']}"
+    handler.main_handler({"Records": [record]}, CONTEXT)
+    creates = [c for c in uploads.vod.calls if c.action == "CreateAigcAdvancedCustomElement"]
+    assert len(creates) == 1
+    event = build_event("scf_function_url", "GET", "/elements", headers={"Authorization": f"Bearer {TOKEN}"})
+    listed = json.loads(handler.main_handler(event, CONTEXT)["body"])
+    assert [(e["name"], e["state"]) for e in listed["elements"]] == [("Mascot", "submitted")]
