@@ -57,6 +57,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="store_true",
         help="start the local stack, stage the event's objects, run against it",
     )
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        metavar="PATH",
+        help="KEY=VALUE settings to run with, such as build/stack.env written by `make stack`",
+    )
+    parser.add_argument(
+        "--traceback", action="store_true", help="print the traceback when the handler raises"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout (for programs)")
     parser.set_defaults(run=run)
 
@@ -66,35 +75,50 @@ def run(args: argparse.Namespace) -> int:
     try:
         event = _load_json(args.event, "event")
         context = _context(args.context_json)
+        settings = _env_file(args.env_file) if args.env_file else {}
     except ValueError as exc:
         print(f"invoke: {exc}", file=sys.stderr)
         return 2
-    report = invoke_on_stack(event, context, progress) if args.stack else invoke(event, context, progress)
-    _print(report, as_json=args.json)
+    if args.stack:
+        report = invoke_on_stack(event, context, progress)
+    else:
+        with _environment(settings):
+            report = invoke(event, context, progress)
+    _print(report, as_json=args.json, traceback_too=args.traceback)
     return 0 if report["error"] is None else 1
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    from devstack.commands.stack import read_env_file
+
+    try:
+        return read_env_file(path)
+    except OSError as exc:
+        hint = " (is `make stack` running?)" if path.name == "stack.env" else ""
+        raise ValueError(f"--env-file: cannot read {path}: {exc.strerror}{hint}") from None
+    except ValueError as exc:
+        raise ValueError(f"--env-file: {path} is not KEY=VALUE lines: {exc}") from None
 
 
 def invoke(event: Any, context: dict[str, Any], progress: Progress) -> dict[str, Any]:
     """Call ``handler.main_handler(event, context)`` once; its logs (stdout in the function) go to stderr."""
-    with progress.step(
-        f"Invoking handler.main_handler (request_id {context.get('request_id')})", inline=False
-    ):
-        started = time.monotonic()
-        result: Any = None
-        error: dict[str, Any] | None = None
-        with contextlib.redirect_stdout(sys.stderr):
-            try:
-                import handler
+    progress.note(f"Invoking handler.main_handler (request_id {context.get('request_id')})")
+    started = time.monotonic()
+    result: Any = None
+    error: dict[str, Any] | None = None
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            import handler
 
-                result = handler.main_handler(event, context)
-            except Exception as exc:
-                error = {
-                    "type": type(exc).__name__,
-                    "code": getattr(exc, "code", None),
-                    "message": str(exc),
-                    "traceback": traceback.format_exc(),
-                }
-        duration_ms = round((time.monotonic() - started) * 1000, 1)
+            result = handler.main_handler(event, context)
+        except Exception as exc:
+            error = {
+                "type": type(exc).__name__,
+                "code": getattr(exc, "code", None),
+                "message": str(exc),
+                "traceback": traceback.format_exc(),
+            }
+    duration_ms = round((time.monotonic() - started) * 1000, 1)
     return {"result": result, "error": error, "duration_ms": duration_ms}
 
 
@@ -202,7 +226,7 @@ def _list(objects: list[tuple[str, str]], limit: int = 4) -> str:
     return shown + (f", ... ({len(objects) - limit} more)" if len(objects) > limit else "") or "none"
 
 
-def _print(report: dict[str, Any], *, as_json: bool) -> None:
+def _print(report: dict[str, Any], *, as_json: bool, traceback_too: bool = False) -> None:
     if as_json:
         public = {**report}
         if public["error"] is not None:
@@ -211,8 +235,11 @@ def _print(report: dict[str, Any], *, as_json: bool) -> None:
         return
     error = report["error"]
     if error is not None:
-        print(error["traceback"].rstrip(), file=sys.stderr)
-        print(f"\nThe handler raised {error['type']}: {error['message']}", file=sys.stderr)
+        if traceback_too:
+            print(error["traceback"].rstrip(), file=sys.stderr)
+        print(
+            f"invoke: the handler raised {error['type']}: {error['message']}{_hint(error)}", file=sys.stderr
+        )
     else:
         print(json.dumps(report["result"], ensure_ascii=False, indent=2, default=str))
     stack = report.get("stack")
@@ -224,4 +251,15 @@ def _print(report: dict[str, Any], *, as_json: bool) -> None:
         for delivery in stack["webhook"]:
             valid = "valid" if delivery["signature_valid"] else "INVALID"
             print(f"  {delivery['event']}  signature {valid}, Idempotency-Key {delivery['idempotency_key']}")
-    print(f"\n({report['duration_ms']} ms in the handler)", file=sys.stderr)
+    if error is None:
+        print(f"({report['duration_ms']} ms in the handler)", file=sys.stderr)
+
+
+def _hint(error: dict[str, Any]) -> str:
+    """What to do next, for the mistakes a newcomer makes."""
+    if error["type"] == "ConfigError":
+        return (
+            " -- run it on the local stack with --stack, or with a running stack's settings: "
+            "--env-file build/stack.env (make stack)"
+        )
+    return ""

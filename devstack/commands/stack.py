@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from devstack.progress import Progress
+from devstack.samples import stage_samples
+from devstack.scf.options import add_trigger_options, describe_functions, echo_line, start_triggers
 
-SAMPLE_BUCKETS = ("media-1250000000", "studio-assets")  # the buckets events/ refers to
 # sam local invoke passes only variables the template declares; these are its names for the
 # credentials SCF sets under its own names (template.yaml declares the fallback names).
 SAM_NAMES = {
@@ -55,6 +56,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--sam-env-vars", type=Path, help="write the environment as JSON for `sam local invoke --env-vars`"
     )
     parser.add_argument("--json", action="store_true", help="print the environment as one JSON object")
+    add_trigger_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -80,11 +82,18 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:  # a port in use, most often
             print(f"stack: {_port_error(exc, args)}", file=sys.stderr)
             return 1
-        return serve_stack(stack, args, stop)
+        try:
+            scf = start_triggers(stack, args, echo=echo_line)
+        except ValueError as exc:
+            print(f"stack: {exc}", file=sys.stderr)
+            return 1
+        if scf is not None:
+            cleanup.callback(scf.stop)
+        return serve_stack(stack, args, stop, scf)
     raise AssertionError("unreachable")  # an ExitStack never swallows a return
 
 
-def serve_stack(stack: Any, args: argparse.Namespace, stop: threading.Event) -> int:
+def serve_stack(stack: Any, args: argparse.Namespace, stop: threading.Event, scf: Any = None) -> int:
     """Print and write the environment, then wait for ``stop``; files are removed afterwards."""
     env = stack.env()
     written = []
@@ -97,7 +106,9 @@ def serve_stack(stack: Any, args: argparse.Namespace, stop: threading.Event) -> 
             print(json.dumps(env, indent=2), flush=True)
         else:
             print(format_env(env, written), flush=True)
-        _watch_deliveries(stack, stop)
+            if scf is not None:
+                print("The deployment, run locally (each invocation and delivery is printed below):")
+                print("\n".join(describe_functions(scf)), flush=True)
         stop.wait()
     finally:
         for path in written:
@@ -173,8 +184,7 @@ def started(args: argparse.Namespace) -> Iterator[Any]:
         stack = LocalStack(vod_options={"port": args.vod_port} if args.vod_port else None)
         stack.start()
     try:
-        for bucket in SAMPLE_BUCKETS:
-            stack.make_bucket(bucket)
+        stage_samples(stack)
         yield stack
     finally:
         stack.stop()
@@ -197,18 +207,6 @@ def _patched(owner: Any, name: str, value: Any) -> Iterator[None]:
         yield
     finally:
         setattr(owner, name, original)
-
-
-def _watch_deliveries(stack: Any, stop: threading.Event) -> None:
-    def watch() -> None:
-        seen = 0
-        while not stop.wait(0.3):
-            deliveries = stack.webhook.deliveries
-            for delivery in deliveries[seen:]:
-                print(f"webhook <- {delivery.event}: {json.dumps(delivery.json)}", flush=True)
-            seen = len(deliveries)
-
-    threading.Thread(target=watch, name="stack-deliveries", daemon=True).start()
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
