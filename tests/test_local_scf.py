@@ -152,3 +152,27 @@ def test_a_burst_under_a_reserved_concurrency_of_two_is_absorbed_by_the_async_qu
     assert len(overruns) == stats["overruns"]
     history.close()
     assert json.loads((tmp_path / "history.jsonl").read_text().splitlines()[0])["kind"] == "invocation"
+
+
+def test_without_a_pulling_timer_vod_pushes_to_the_function_url(stack: LocalStack, tmp_path: Path) -> None:
+    """A deployment whose only Timer drains a queue implies push mode: VOD pushes the completion to the
+    local Function URL, signed with the key the function was given; element.completed arrives."""
+    deployment = tmp_path / "serverless.yml"
+    deployment.write_text(
+        (ROOT / "serverless.yml").read_text().replace("argument: vod-pull", "argument: drain")
+    )
+    (function,) = load_functions([deployment], stack.env())
+    assert [t.argument for t in function.timers] == ["drain"]
+    scf = LocalScf(stack, [function], history=History(None), tick_every=3600)
+    with scf:
+        assert (
+            scf.vod_events == "PUSH"
+            and stack.vod.notify_url == f"{scf.functions[function.name].url}/vod/events"
+        )
+        client = stack.cos_client()
+        for key in FOLDER:
+            client.put_object(Bucket="media-1250000000", Key=key, Body=body_for(key))
+        deliveries = stack.webhook.wait_for(2, timeout=60)
+    assert [d.event for d in deliveries] == ["element.submitted", "element.completed"]
+    assert stack.vod.pushes and all(p.status == 200 for p in stack.vod.pushes)
+    assert stack.vod.event_mode is None  # the shared stack is given back as it was

@@ -36,6 +36,7 @@ from devstack.progress import Progress
 if TYPE_CHECKING:
     from devstack.stack import LocalStack
 
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TIME_LIMIT_MS = 60_000  # serverless.yml's timeout
 
 
@@ -123,13 +124,18 @@ def invoke(event: Any, context: dict[str, Any], progress: Progress) -> dict[str,
 
 
 def invoke_on_stack(event: Any, context: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """Start the local stack, stage the event's objects, point the environment at it, invoke."""
-    from devstack.samples import body_for
+    """Start the local stack (VOD in the event mode serverless.yml implies, the sample objects staged),
+    stage the event's objects, point the environment at it, invoke."""
+    from devstack.samples import body_for, stage_samples
+    from devstack.scf.config import load_functions
+    from devstack.scf.runtime import vod_mode_for
     from devstack.stack import LocalStack
 
     with progress.step("Starting the local stack on 127.0.0.1"):
         stack = LocalStack().start()
     try:
+        stack.vod.event_mode = vod_mode_for(load_functions([ROOT / "serverless.yml"], stack.env()))
+        stage_samples(stack)
         objects = staged_objects(event)
         for bucket, key in objects:
             stack.make_bucket(bucket)
