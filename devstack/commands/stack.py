@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"stack: {_port_error(exc, args)}", file=sys.stderr)
             return 1
         try:
-            scf = start_triggers(stack, args, echo=echo_line)
+            scf = start_triggers(stack, args, echo=_to_stderr if args.json else echo_line)
         except ValueError as exc:
             print(f"stack: {exc}", file=sys.stderr)
             return 1
@@ -115,6 +115,11 @@ def serve_stack(stack: Any, args: argparse.Namespace, stop: threading.Event, scf
             path.unlink(missing_ok=True)
     print("Stopped.", file=sys.stderr, flush=True)
     return 0
+
+
+def _to_stderr(line: str) -> None:
+    """With --json, stdout holds the one JSON object: the invocation lines go to stderr."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def write_env_file(path: Path, env: Mapping[str, str]) -> Path:

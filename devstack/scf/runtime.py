@@ -44,6 +44,7 @@ __all__ = ["DEFAULT_INSTANCES", "LocalScf", "vod_mode_for"]
 DEFAULT_INSTANCES = 4  # instances per function locally when no reserved concurrency is given
 LOCAL_TIME_SCALE = 1 / 60  # SCF's one-minute retry intervals become one second locally
 WATCH_INTERVAL_S = 0.3
+RECEIPT_ROUNDS = 4  # receipts are listed every fourth round (a LIST per bucket costs moto more)
 RECEIPT_PREFIX = ".element-receipts/"
 DRAIN_MESSAGE = "drain"  # a Timer whose Message is this drains a queue instead of pulling VOD's events
 
@@ -288,11 +289,13 @@ class LocalScf:
             self.echo(describe(record))
 
     def _watch(self) -> None:
+        rounds = 0
         while not self._stop.wait(WATCH_INTERVAL_S):
+            rounds += 1
             with contextlib.suppress(Exception):  # a stand-in restarting must not end the watch
-                self._poll_once()
+                self._poll_once(receipts=rounds % RECEIPT_ROUNDS == 0)
 
-    def _poll_once(self) -> None:
+    def _poll_once(self, *, receipts: bool = True) -> None:
         for task in self.stack.vod.tasks.values():
             if self._seen_tasks.get(task.task_id) != task.status:
                 self._seen_tasks[task.task_id] = task.status
@@ -322,7 +325,7 @@ class LocalScf:
                 )
             )
         self._seen_deliveries = len(deliveries)
-        for bucket in self._receipt_buckets():
+        for bucket in self._receipt_buckets() if receipts else []:
             listing = self.stack.s3.list_objects_v2(Bucket=bucket, Prefix=RECEIPT_PREFIX)
             for item in listing.get("Contents", []):
                 if (bucket, item["Key"]) not in self._seen_receipts:
