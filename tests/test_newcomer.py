@@ -137,7 +137,7 @@ def test_ctrl_c_stops_cleanly_with_one_line(command: str, marker: str) -> None:
     process = subprocess.Popen(
         ["bash", "-c", f"{ACTIVATE} && exec python -m devstack {command} 2>&1"],
         cwd=ROOT,
-        env=shell_env(),
+        env={**shell_env(), "PYTHONUNBUFFERED": "1"},  # the marker arrives when it is printed
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -62,8 +62,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def serve(args: argparse.Namespace) -> int:
     from devstack.scf.instances import InstancePool, Reloader
+    from devstack.scf.options import check_config
 
     use_stack = args.stack if args.stack is not None else not _has_credentials(os.environ)
+    try:
+        if use_stack:
+            check_config(args)
+    except ValueError as exc:
+        print(f"serve: {exc}", file=sys.stderr)
+        return 1
     with contextlib.ExitStack() as cleanup:
         try:  # the port first: a busy one fails at once, before the stack starts
             server = make_server(args.port, _unavailable)

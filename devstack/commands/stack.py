@@ -28,7 +28,13 @@ from typing import Any
 
 from devstack.progress import Progress
 from devstack.samples import stage_samples
-from devstack.scf.options import add_trigger_options, describe_functions, echo_line, start_triggers
+from devstack.scf.options import (
+    add_trigger_options,
+    check_config,
+    describe_functions,
+    echo_line,
+    start_triggers,
+)
 
 # sam local invoke passes only variables the template declares; these are its names for the
 # credentials SCF sets under its own names (template.yaml declares the fallback names).
@@ -75,6 +81,11 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress()
     stop = threading.Event()
     _stop_on_signals(stop)
+    try:
+        check_config(args)
+    except ValueError as exc:
+        print(f"stack: {exc}", file=sys.stderr)
+        return 1
     with contextlib.ExitStack() as cleanup:
         try:
             with progress.step("Starting the local stack"):

@@ -79,6 +79,14 @@ def reserved(values: list[str]) -> dict[str, int]:
     return caps
 
 
+def check_config(args: argparse.Namespace) -> None:
+    """Read the deployment files before anything starts: ``ValueError`` (one line) when one cannot run."""
+    from devstack.scf.config import load_functions
+
+    if not args.no_triggers:
+        load_functions(args.config or [DEFAULT_CONFIG], {})
+
+
 def start_triggers(
     stack: LocalStack,
     args: argparse.Namespace,
