@@ -47,6 +47,10 @@ def sizes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str]
         report = build(tmp_path_factory.mktemp(target), target)
         assert report["target"].startswith(f"{target.upper()}: Python {TARGET_PYTHON[target]} (cp)")
         found[target] = (mb(report["zip_bytes"]), mb(report["unpacked_bytes"]))
+        # the compiled wheels are the runtime's own: cp310 for SCF, cp312 for Lambda
+        tag = "cpython-" + TARGET_PYTHON[target].replace(".", "")
+        (compiled,) = Path(report["tree"], "pydantic_core").glob("_pydantic_core.*.so")
+        assert compiled.name.startswith(f"_pydantic_core.{tag}-x86_64-linux-gnu"), compiled.name
     return found
 
 

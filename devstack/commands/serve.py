@@ -91,11 +91,11 @@ def serve(args: argparse.Namespace) -> int:
                 print(f"serve: {exc}", file=sys.stderr)
                 return 1
             pools = [function.pool for function in scf.functions.values()] if scf is not None else []
-        if not pools:
+        if server.invoke is _unavailable:  # type: ignore[attr-defined]  # no function with an http trigger
             pool = InstancePool("element-relay", dict(os.environ))
             cleanup.callback(pool.close)
             server.invoke = _invoker(pool)  # type: ignore[attr-defined]
-            pools = [pool]
+            pools.append(pool)
         reloader = Reloader(pools, ROOT, notify=lambda line: print(line, flush=True)).start()
         cleanup.callback(reloader.stop)
         print(f"Serving handler.main_handler as an SCF Function URL on {url}")
