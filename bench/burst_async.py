@@ -37,7 +37,7 @@ QUOTA = 20.0
 WARMUP = 10  # the first tasks include cold starts
 BUCKET = "media-1250000000"
 CREATE = "CreateAigcAdvancedCustomElement"
-TIME_SCALE = 1 / 600  # SCF's one-minute retry intervals become 0.1 s
+TIME_SCALE = 1 / 120  # SCF's one-minute retry intervals become 0.5 s
 
 
 @dataclass

@@ -91,7 +91,7 @@ def test_the_retry_count_is_the_policys() -> None:
 
 def test_an_event_older_than_the_maximum_wait_is_dead_lettered_without_a_run() -> None:
     function = Function()
-    policy = AsyncPolicy(reserved_concurrency=0, msg_ttl=60.0)  # no instance ever: overruns until expiry
+    policy = AsyncPolicy(reserved_concurrency=0, msg_ttl=0.2)  # no instance ever: overruns until expiry
     queue = run(function, policy, 1)
     assert function.calls == {}
     (letter,) = queue.dead_letters
@@ -140,5 +140,5 @@ def test_wait_idle_names_what_is_left() -> None:
 
 def test_scaling_keeps_the_documented_ratios() -> None:
     policy = AsyncPolicy().scaled(1 / 60)
-    assert (policy.retry_interval, policy.overrun_interval, policy.msg_ttl) == (1.0, 1.0, 360.0)
-    assert policy.retry_num == 2
+    assert (policy.retry_interval, policy.overrun_interval, policy.msg_ttl) == (1.0, 1.0, 6 * 3600.0)
+    assert policy.retry_num == 2  # and the maximum wait is SCF's default, 6 hours

@@ -17,7 +17,7 @@ documented in SCF's "Error Types and Retry Policies", "Concurrency Overrun", "Fu
   else the event is dropped), in the documented message form (``RequestId``, ``ErrorCode``,
   ``ErrorMessage``, ``Body`` with ``ClientContext`` = the event as JSON and ``RetryNum``).
 
-Locally the intervals are seconds, not minutes: ``AsyncPolicy.scaled(0.01)`` keeps their ratios. The
+Locally the intervals are seconds, not minutes: ``AsyncPolicy.scaled(0.01)`` keeps their ratio. The
 queue knows nothing of how an invocation runs: it is given an ``invoke(event, context)`` that returns
 an ``Outcome`` (``devstack.scf.instances`` runs the handler in worker processes; the burst bench and
 the tests pass their own).
@@ -64,12 +64,13 @@ class AsyncPolicy:
     """How long an event may wait in the queue (the console's "maximum wait time"; default 6 h)."""
 
     def scaled(self, factor: float) -> AsyncPolicy:
-        """The same policy with every interval multiplied by ``factor`` (local runs: seconds, not minutes)."""
+        """The same policy with the retry intervals multiplied by ``factor`` (local runs: seconds, not
+        minutes). The maximum wait stays as it is: the function's own work is not scaled, so a scaled
+        wait would expire events SCF keeps."""
         return replace(
             self,
             retry_interval=self.retry_interval * factor,
             overrun_interval=self.overrun_interval * factor,
-            msg_ttl=self.msg_ttl * factor,
         )
 
 
