@@ -110,6 +110,7 @@ class LocalScf:
     # ------------------------------------------------------------------ life cycle
 
     def start(self) -> LocalScf:
+        self._create_queues()
         for config in self.configs:
             self._start_function(config)
         self._set_vod_mode()
@@ -174,6 +175,18 @@ class LocalScf:
                 self._servers.append(server)
                 self._spawn(server.serve_forever, name=f"url-{config.name}")
             function.url = f"http://127.0.0.1:{server.server_port}"
+
+    def _create_queues(self) -> None:
+        """The CMQ queues and topics the functions' settings name (``cmq-queue://``, ``cmq-topic://``), in
+        the TDMQ for CMQ stand-in: what the deployer creates in the console before deploying."""
+        tdmq = self.stack.tdmq
+        for config in self.configs:
+            for value in config.env.values():
+                kind, _, name = value.partition("://")
+                if kind == "cmq-queue" and name:
+                    tdmq.create_queue(name)
+                elif kind == "cmq-topic" and name:
+                    tdmq.create_topic(name)
 
     def _set_vod_mode(self) -> None:
         vod = self.stack.vod
