@@ -141,6 +141,12 @@ def invoke_on_stack(event: Any, context: dict[str, Any], progress: Progress) -> 
             stack.make_bucket(bucket)
             stack.s3.put_object(Bucket=bucket, Key=key, Body=body_for(key))
         progress.note(f"Staged {len(objects)} object(s) with sample content: {_list(objects)}")
+        if isinstance(event, dict) and "EventType" in event:
+            progress.note(
+                "A VOD event is a claim the function checks with DescribeTaskDetail, and this stack's VOD "
+                "knows only the tasks created on it: a sample's TaskId is ignored. For element.completed "
+                "end to end, upload a folder to `make stack` (its Timer pulls the event) or run `make demo`."
+            )
         with _environment(stack.env()):
             report = invoke(event, context, progress)
         report["stack"] = observe(stack)
