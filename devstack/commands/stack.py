@@ -100,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
             return 1
         if scf is not None:
             cleanup.callback(scf.stop)
+            from devstack.scf.instances import ROOT, Reloader
+
+            pools = [function.pool for function in scf.functions.values()]
+            cleanup.callback(Reloader(pools, ROOT, notify=echo_line).start().stop)  # as serve does
         return serve_stack(stack, args, stop, scf)
     raise AssertionError("unreachable")  # an ExitStack never swallows a return
 
