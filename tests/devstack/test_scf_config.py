@@ -12,7 +12,7 @@ from devstack.scf.config import ConfigError, load_functions
 from devstack.scf.cron import Cron, CronError
 from devstack.scf.runtime import vod_mode_for
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 AT = datetime(2026, 11, 24, 12, 0, 30, tzinfo=timezone.utc)  # a Tuesday
 
 DRAINER = """

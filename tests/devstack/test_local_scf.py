@@ -22,7 +22,7 @@ from devstack.scf.history import History, read
 from devstack.scf.runtime import LocalScf
 from devstack.stack import LocalStack
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ("elements/hero/frontal.png", "elements/hero/left.png", "elements/hero/element.json")
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ENV_FILE = ROOT / "build" / "stack.env"
 ACTIVATE = ". .venv/bin/activate"  # README "Quick start": how a second shell gets the virtualenv
 

@@ -25,7 +25,7 @@ from devstack.commands.demo import timer_tick
 from devstack.commands.generate_event import deployed_timer
 from devstack.packaging.build import TARGET_PYTHON, mb
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 

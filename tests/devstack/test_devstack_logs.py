@@ -14,7 +14,7 @@ import pytest
 from devstack.__main__ import main
 from devstack.scf.history import History, describe, read, summary_of_event
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COS_EVENT = {
     "Records": [
         {
