@@ -41,6 +41,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from lib.logs import redact
+
 Verdict = Literal["retry", "raise", "failed"]
 
 
@@ -79,10 +81,11 @@ class RelayError(Exception):
         self.details = details
 
     def as_dict(self) -> dict[str, object]:
-        """The error as relayed to webhooks and HTTP callers: code and message, details if any."""
-        out: dict[str, object] = {"code": self.code, "message": self.message}
+        """The error as relayed to webhooks and recorded in receipts: code and message, details if any,
+        scrubbed (``lib.logs.redact``): a message may quote what an upstream echoed, such as a URL."""
+        out: dict[str, object] = {"code": self.code, "message": redact(self.message)}
         if self.details:
-            out["details"] = [d.as_dict() for d in self.details]
+            out["details"] = [FieldProblem(d.field, redact(d.problem)).as_dict() for d in self.details]
         return out
 
 
