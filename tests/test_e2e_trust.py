@@ -266,3 +266,47 @@ def test_a_refused_head_learns_why_from_one_bytes_get(media: LocalStack) -> None
         cos_storage(media.region, media.cos_endpoint, wrong).head(B, "library/mascot/front.png")
     assert raised.value.code == "SignatureDoesNotMatch" and outcome_for(raised.value) == "raise"
     assert [r.method for r in media.cos.refused] == ["HEAD", "GET"]
+
+
+# ---------------------------------------------------------------------- break 6: SessionId namespaces
+
+
+def test_a_caller_cannot_pre_claim_the_derived_session_id_of_another_request(
+    media: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Derived ids are predictable from content. An attacker who sends the victim's derived id as its
+    own session_id is refused (400 naming session_id, no VOD call), so the victim's request is no
+    "duplicate" of the attacker's task: it gets its own. Spellings VOD might fold together (case, width,
+    invisible characters) are refused too."""
+    status, answer = post(REQUEST)  # learn the victim's derived id (as the attacker can compute it)
+    victim_id = json.loads(answer)["session_id"]
+    assert status == 202 and victim_id.startswith("er-")
+    media.reset()  # a fresh account: the victim has not submitted yet
+    for bucket in (B, media.receipt_bucket):
+        media.make_bucket(bucket)
+    for key in MEDIA:
+        media.s3.put_object(Bucket=B, Key=key, Body=body_for(key))
+
+    attacker = {**REQUEST, "name": "Attacker", "refer_images": REQUEST["refer_images"][:1]}
+    for taken in (victim_id, victim_id.upper(), "\uff45\uff52\uff0d" + victim_id[3:], "\u200b" + victim_id):
+        status, answer = post({**attacker, "session_id": taken})
+        error = json.loads(answer)["error"]
+        assert status == 400 and [d["field"] for d in error["details"]] == ["session_id"], taken
+    assert creates(media) == []
+
+    status, answer = post(REQUEST)
+    assert (status, json.loads(answer)["session_id"]) == (202, victim_id)
+    assert [c.params["ElementName"] for c in creates(media)] == ["Mascot"]
+
+
+def test_a_callers_own_session_id_still_works_end_to_end(media: LocalStack) -> None:
+    """The public contract for honest callers: an id of their own (up to 50 characters) is the SessionId
+    VOD gets, the webhook's session_id and the key of GET /elements/{session_id}."""
+    own = "order-4711-" + "x" * 39
+    status, answer = post({**REQUEST, "session_id": own})
+    assert (status, json.loads(answer)["session_id"]) == (202, own)
+    assert creates(media)[0].params["SessionId"] == own
+    assert media.webhook.wait_for(1)[0].json["session_id"] == own
+    event = build_event("scf_function_url", "GET", f"/elements/{own}", body=None, headers=None)
+    found = json.loads(handler.main_handler(event, CONTEXT)["body"])
+    assert found["session_id"] == own and found["state"] == "relayed"
