@@ -157,7 +157,8 @@ class ConfigError(RelayError):
 # error list (ExpiredToken, InvalidToken, AllAccessDisabled, AccountProblem, InvalidSecurity). AWS's
 # JSON APIs (SQS): the common errors (InvalidClientTokenId, ExpiredTokenException, IncompleteSignature,
 # AccessDeniedException, ...). Tencent Cloud API 3.0 (VOD, TDMQ): AuthFailure.* and
-# UnauthorizedOperation*. Matched on the service's own code, without any prefix a client adds.
+# UnauthorizedOperation*. TDMQ for CMQ's data-flow API: 4100 (authentication failed; its module codes
+# 10030, 10080, 10270). Matched on the service's own code, without any prefix a client adds.
 CREDENTIAL_REFUSALS = frozenset(
     {
         "AccessDenied",
@@ -178,6 +179,7 @@ CREDENTIAL_REFUSALS = frozenset(
         "MissingAuthenticationToken",
         "AuthFailure",
         "UnauthorizedOperation",
+        "4100",
     }
 )
 _REFUSAL_FAMILIES = ("AuthFailure.", "UnauthorizedOperation.")

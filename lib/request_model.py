@@ -175,8 +175,8 @@ def _check_session_id(session_id: str | None) -> list[FieldProblem]:
     """A caller's own session_id lives outside the namespace of derived ids."""
     if session_id is None or not is_derived_namespace(session_id):
         return []
-    reserved = DERIVED_SESSION_PREFIX
-    return [FieldProblem("session_id", f"must not start with {reserved!r}: ids starting so are derived ones")]
+    problem = f"must not start with {DERIVED_SESSION_PREFIX!r} in any case or width: the derived ids' prefix"
+    return [FieldProblem("session_id", problem)]
 
 
 def is_derived_namespace(session_id: str) -> bool:

@@ -310,3 +310,18 @@ def test_a_callers_own_session_id_still_works_end_to_end(media: LocalStack) -> N
     event = build_event("scf_function_url", "GET", f"/elements/{own}", body=None, headers=None)
     found = json.loads(handler.main_handler(event, CONTEXT)["body"])
     assert found["session_id"] == own and found["state"] == "relayed"
+
+
+def test_a_refused_s3_head_learns_why_too(media: LocalStack) -> None:
+    """The same on S3 (moto with IAM checks): a HEAD's bare 403 becomes the GET's InvalidAccessKeyId."""
+    from moto.core.authorization import enable_iam_authentication
+
+    from lib.settings import load_settings
+    from lib.storage.s3 import s3_storage
+
+    with enable_iam_authentication():
+        s3_clients.cache_clear()
+        with pytest.raises(RelayError) as raised:
+            s3_storage(media.region, load_settings()).head(B, "library/mascot/front.png")
+    s3_clients.cache_clear()
+    assert raised.value.code == "InvalidAccessKeyId" and outcome_for(raised.value) == "raise"

@@ -176,6 +176,7 @@ def test_input_error_constructors_name_the_field_and_the_rule() -> None:
         "AuthFailure.SecretIdNotFound",
         "UnauthorizedOperation",
         "UnauthorizedOperation.Something",
+        "4100",
     ],
 )
 def test_refusals_of_the_functions_credentials_are_configuration_errors(code: str) -> None:

@@ -69,3 +69,14 @@ def test_a_name_with_a_colon_is_a_pair_too() -> None:
     """Issue 21: "name: value" is a spelling of a pair (headers, YAML, Python reprs), so its value goes,
     even when it reads like a word: scrubbing too much is the safe side."""
     assert redact("the Signature: check failed", {}) == "the Signature: [redacted] failed"
+
+
+def test_authorization_headers_keep_only_their_algorithm() -> None:
+    """TC3, SigV4 and SigV2 header values, in any case."""
+    text = (
+        "authorization: tc3-hmac-sha256 Credential=AKIDx/2026-12-06/vod/tc3_request, Signature=abc123; "
+        "Authorization: AWS AKIAIOSFODNN7EXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg="
+    )
+    out = redact(text, {})
+    assert "AKIDx" not in out and "abc123" not in out and "frJIUN8D" not in out and "AKIAIOSF" not in out
+    assert out.startswith("authorization: tc3-hmac-sha256 [redacted]")
