@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -323,24 +323,28 @@ def test_push_signature_in_body_or_headers() -> None:
 
 
 @pytest.mark.parametrize(
-    ("content", "words"),
+    ("make", "words"),
     [
-        ({}, "no Sign"),
-        ({"Sign": "0" * 32, "T": str(int(time.time()) + 600)}, "does not match"),
-        (dict(zip(("Sign", "T"), signed("k3y", int(time.time()) - 1), strict=True)), "passed"),
+        (lambda: {}, "no Sign"),
+        (lambda: {"Sign": "0" * 32, "T": str(int(time.time()) + 600)}, "does not match"),
+        (lambda: dict(zip(("Sign", "T"), signed("k3y", int(time.time()) - 1), strict=True)), "passed"),
         # finding 1 of issue 16: T had no upper bound, so one captured pair was good for ever
-        (dict(zip(("Sign", "T"), signed("k3y", int(time.time()) + 86400 * 365), strict=True)), "ahead"),
-        (dict(zip(("Sign", "T"), signed("k3y", int(time.time()) + 3600), strict=True)), "ahead"),
+        (
+            lambda: dict(zip(("Sign", "T"), signed("k3y", int(time.time()) + 86400 * 365), strict=True)),
+            "ahead",
+        ),
+        (lambda: dict(zip(("Sign", "T"), signed("k3y", int(time.time()) + 3600), strict=True)), "ahead"),
         # finding 6: a non-ASCII Sign was a TypeError (500)
-        ({"Sign": "é" * 32, "T": str(int(time.time()) + 600)}, "does not match"),
-        ({"Sign": "\udcff", "T": str(int(time.time()) + 600)}, "does not match"),
-        ({"Sign": ["a"], "T": str(int(time.time()) + 600)}, "does not match"),
-        ({"Sign": "0" * 32, "T": "١٧٩٩٩٩٩٩٩٩"}, "UNIX time"),
-        ({"Sign": "0" * 32, "T": "²"}, "UNIX time"),
-        ({"Sign": "0" * 32, "T": "9" * 40}, "UNIX time"),
+        (lambda: {"Sign": "é" * 32, "T": str(int(time.time()) + 600)}, "does not match"),
+        (lambda: {"Sign": "\udcff", "T": str(int(time.time()) + 600)}, "does not match"),
+        (lambda: {"Sign": ["a"], "T": str(int(time.time()) + 600)}, "does not match"),
+        (lambda: {"Sign": "0" * 32, "T": "١٧٩٩٩٩٩٩٩٩"}, "UNIX time"),
+        (lambda: {"Sign": "0" * 32, "T": "²"}, "UNIX time"),
+        (lambda: {"Sign": "0" * 32, "T": "9" * 40}, "UNIX time"),
     ],
 )
-def test_bad_push_signatures_are_refused(content: dict[str, str], words: str) -> None:
-    """A missing, wrong or expired signature is refused."""
+def test_bad_push_signatures_are_refused(make: Callable[[], dict[str, Any]], words: str) -> None:
+    """A missing, wrong or expired signature is refused (times read as the test runs, not at collection)."""
+    content = make()
     with pytest.raises(SignatureError, match=words):
         verify_push(content, {}, "k3y")
