@@ -9,6 +9,7 @@ through them:
     http/                            the HTTP API every HTTP trigger shares (model, api, routes, vod_routes)
     assemble                         uploads → element requests by the folder layout (reads storage)
     request_model, callbacks         the element request and its rules; per-request callback URLs
+    addresses                        the one rule of which addresses a caller's URL may make us reach
     pipeline                         the middle: submit_request → dispatch (submit now, or enqueue)
     queue/                           SUBMIT_MODE=queue: relay jobs on TDMQ for CMQ or SQS (enqueue,
                                      job_message, cmq)
