@@ -446,3 +446,23 @@ def test_hostile_image_headers_are_accepted_or_refused_never_crash(signature: by
         assert [d.field for d in exc.details] == ["refer_images[0]"]
     else:
         assert report[1].verdict.startswith("accepted: ")
+
+
+def test_a_moov_box_bomb_is_refused_naming_the_field_and_the_rule() -> None:
+    """Issue 21: a 16 MB moov of 2.1 million empty boxes before the real ones cost 8.6 s of CPU to
+    judge, and was then accepted. The walk stops at the limit of boxes visited and refuses the file."""
+    from tests.movie_boxes import box, ftyp, mvhd, trak
+
+    real = mvhd(1000, 4000, 0) + trak(b"vide", 1920, 1080, 0, 0)
+    count = (16 * 1024 * 1024 - len(real)) // 8  # the moov fills the 16 MB a header read may take
+    bomb = ftyp(b"isom", b"isom") + box(b"moov", b"\x00\x00\x00\x08free" * count + real)
+    storage = RangeCounting()
+    with pytest.raises(MediaError) as caught:
+        check(storage, {"elements/bomb.mp4": bomb}, video_field("elements/bomb.mp4"))
+    (problem,) = caught.value.details
+    assert problem.field == "video"
+    assert problem.problem == (
+        "elements/bomb.mp4 is not a readable MP4 or MOV: its moov holds more boxes than this check "
+        "visits (10000); a camera or an encoder writes a few dozen"
+    )
+    assert count > 2_000_000
