@@ -1,6 +1,6 @@
 """Shared fixtures: retry back-off scaled down for every test, the local stack (once per session), a
 clean state and environment per test, sample events, and a capture of every log line for the secrets
-checks.
+checks. The simulated network (``network``, ``certificates``, ``trust``) is ``tests.network_fakes``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from devstack.samples import body_for, objects_of
 from devstack.stack import LocalStack
 from lib.logs import JsonFormatter
 
+pytest_plugins = ["tests.network_fakes"]
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 BUCKETS = ("media-1250000000", "studio-assets")
 
