@@ -24,6 +24,7 @@ through them:
                                      (client, ratelimit); VOD's completion events → element.completed,
                                      push and pull (completion)
     webhook, webhook_client          the signed webhook body and delivery; the WebhookClient seam (requests)
+    breakers                         a circuit breaker per webhook destination (the pull cycle's relays)
     jobs, errors, logs               plain values, the one exception tree, scrubbed JSON logs
     background                       one call in a daemon thread: round trips of a cold start overlap
 """

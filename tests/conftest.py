@@ -45,6 +45,14 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("lib.retry._rng", FastJitter(8))
 
 
+@pytest.fixture(autouse=True)
+def closed_breakers() -> None:
+    """Every test starts as a fresh container would: no webhook destination backed off."""
+    from lib.breakers import DESTINATIONS
+
+    DESTINATIONS.reset()
+
+
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStack]:
     with LocalStack(vod_options={"task_delay": 0.05}) as stack:

@@ -129,12 +129,42 @@ def test_pull_confirms_only_relayed_handles(pull_stack: LocalStack, monkeypatch:
         assert (first["relayed"], first["unconfirmed"]) == (1, 1)
         down.reset()  # back up (its script and record emptied)
         stack.vod.advance(31)  # past the 30-second confirm window: the unconfirmed event comes back
+        later = time.monotonic() + 31  # ... and past the 30 s its breaker backed the destination off
+        monkeypatch.setattr("lib.breakers._now", lambda: later)
         second = handler.main_handler(TIMER, CTX)
         assert second["relayed"] == 1
         assert [d.event for d in down.accepted()] == ["element.completed"]
     assert [d.event for d in stack.webhook.accepted() if d.event == "element.completed"] == [
         "element.completed"
     ]
+
+
+def test_sixteen_dead_destinations_do_not_starve_later_completions(
+    pull_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Break 3 of issue 21: PullEvents hands back 16 events at most, and a round whose relays all
+    failed ended the cycle, so 16 completions for a dead callback blocked every later one, cycle
+    after cycle. Now the cycle pulls on: the 3 good completions are delivered in the first cycle, the
+    dead destination is tried a few times and then backed off, and its 16 events stay unconfirmed at
+    VOD (offered again after 30 s), none lost."""
+    stack = pull_stack
+    monkeypatch.setenv("CALLBACK_ALLOWED_HOSTS", "127.0.0.1")
+    with WebhookReceiver() as dead:
+        for i in range(16):
+            submit_direct(stack, f"dead{i}", callback_url=dead.url)  # element.submitted is accepted ...
+        for i in range(3):
+            submit_direct(stack, f"good{i}")
+        stack.vod.wait_idle(10)
+        dead.script([503] * 1000)  # ... then the destination goes down for good
+        before = len(dead.deliveries)
+        summary = handler.main_handler(TIMER, CTX)
+        attempts = len(dead.deliveries) - before
+    assert (summary["pulled"], summary["relayed"], summary["unconfirmed"]) == (19, 3, 16)
+    completed = {d.json["element_name"] for d in stack.webhook.accepted() if d.event == "element.completed"}
+    assert completed == {"good0", "good1", "good2"}
+    assert summary["backed_off"] >= 15 and attempts <= 5  # backed off, not tried 16 times over
+    confirms = [c for c in stack.vod.calls if c.action == "ConfirmEvents"]
+    assert len({h for c in confirms for h in c.params.get("EventHandles", [])}) == 3
 
 
 def test_black_hole_callbacks_do_not_stall_other_completions(

@@ -163,10 +163,9 @@ def _check_one(
     """One file: opened, judged (again, on what VOD fetches, when a pinned object changed since)."""
     began = time.monotonic()
     checked: list[Checked] = []
-    try:
-        media = _open(field, ref, objects, storage_for, probe_until, checked)
-    except _Refused as refused:
-        return None, [refused.problem], checked
+    media = _open(field, ref, objects, storage_for, probe_until, checked)
+    if isinstance(media, FieldProblem):  # refused before any connection
+        return None, [media], checked
     if media is None:
         return None, [], checked
     verdict, found = _judge(media)
@@ -207,7 +206,8 @@ def _open(
     storage_for: StorageFor,
     probe_until: float,
     report: list[Checked],
-) -> _Media | None:
+) -> _Media | FieldProblem | None:
+    """The file to judge; a FieldProblem when its URL is refused unprobed; None when left to VOD."""
     parsed = parse_media_ref(ref)
     if parsed.kind == "object":
         obj = objects.get(ref)
@@ -228,13 +228,11 @@ def _open(
     refused = [why for why in (refusal(address) for address in found) if why is not None]
     if refused:
         log.warning("%s %s: not probed, its host resolves to %s", field, name, refused[0])
-        raise _Refused(
-            FieldProblem(
-                field,
-                f"{name} is on a host that resolves to an address that is not public "
-                "(private, loopback, link-local, metadata or reserved); media URLs must reach "
-                "public addresses",
-            )
+        return FieldProblem(
+            field,
+            f"{name} is on a host that resolves to an address that is not public "
+            "(private, loopback, link-local, metadata or reserved); media URLs must reach "
+            "public addresses",
         )
     timeout = min(PROBE_TIMEOUT_S, probe_until - time.monotonic())
     if not found:
@@ -251,14 +249,6 @@ def _open(
         return None
     report.append(Checked(field, name, f"left to VOD: {reason}", 0, 0, 0.0))
     return None
-
-
-class _Refused(Exception):
-    """A media reference refused before any connection (its problem says why)."""
-
-    def __init__(self, problem: FieldProblem) -> None:
-        super().__init__(problem.problem)
-        self.problem = problem
 
 
 def _public(url: str) -> str:
