@@ -132,6 +132,9 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"Content-Range": f"bytes {start}-{end}/{len(SERVED)}"}
         if mode == "no-range":
             headers = {}
+        if mode == "short":  # a 206 whose Content-Range promises more than it carries
+            self._send(206, headers, SERVED[start : start + 10])
+            return
         if mode == "trickle":
             self._trickle(headers, end - start + 1)
             return
@@ -246,3 +249,14 @@ def test_a_trickling_answer_is_cut_at_the_deadline_not_read_to_its_end(media_ser
 def test_plain_http_is_never_probed() -> None:
     with pytest.raises(ProbeUnavailable, match="https"):
         url_reader("http://media.example/clip.mp4", "127.0.0.1", time.monotonic() + 5, timeout=2)
+
+
+def test_a_206_carrying_less_than_its_range_is_unavailable(media_server: MediaServer) -> None:
+    media_server.mode = "short"
+    with pytest.raises(ProbeUnavailable, match="cut short"):
+        _reader(media_server)
+
+
+def test_no_get_starts_after_the_deadline(media_server: MediaServer) -> None:
+    with pytest.raises(ProbeUnavailable, match="time ran out"):
+        _reader(media_server, seconds=-1.0)
