@@ -132,3 +132,29 @@ def test_every_row_of_the_table_refuses_its_first_and_last_address(
     for ip in (network[0], network[-1]):
         if action == "refuse":
             assert refusal(ip) is not None, (block, ip)
+
+
+def test_resolve_reads_the_system_resolvers_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each address once, an IPv6 zone index dropped, anything unreadable skipped; no answer: []."""
+    import socket
+
+    from lib.addresses import resolve
+
+    answers = [
+        (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("fe80::1%eth0", 443, 0, 2)),
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 443)),
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 443)),
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("not-an-address", 443)),
+    ]
+
+    def getaddrinfo(host: str, *args: object, **kwargs: object) -> list[object]:
+        if host == "nowhere.example":
+            raise socket.gaierror(host)
+        return list(answers)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    assert resolve("media.example", 443) == [
+        ipaddress.ip_address("fe80::1"),
+        ipaddress.ip_address("93.184.216.34"),
+    ]
+    assert resolve("nowhere.example") == []

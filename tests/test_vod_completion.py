@@ -374,3 +374,32 @@ def test_bad_push_signatures_are_refused(content: dict[str, str], words: str) ->
     """A missing, wrong or expired signature is refused."""
     with pytest.raises(SignatureError, match=words):
         verify_push(content, {}, "k3y")
+
+
+def test_a_pulled_completion_that_hits_a_bug_or_an_error_stays_unconfirmed(
+    pull_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Preparing one event raises a bug, another a RelayError: both stay unconfirmed for VOD to offer
+    again; the third is relayed and confirmed."""
+    import threading
+
+    from lib.vod import completion
+
+    stack = pull_stack
+    for name in ("one", "two", "three"):
+        submit_direct(stack, name)
+    stack.vod.wait_idle(10)
+    real = completion._find_receipt
+    failures: list[Exception] = [RuntimeError("a bug"), RelayError("storage down", retryable=True)]
+    lock = threading.Lock()
+
+    def flaky(session_id: str | None, services: Services) -> Any:
+        with lock:
+            failure = failures.pop(0) if failures else None
+        if failure is not None:
+            raise failure
+        return real(session_id, services)
+
+    monkeypatch.setattr(completion, "_find_receipt", flaky)
+    summary = handler.main_handler(TIMER, CTX)
+    assert (summary["pulled"], summary["relayed"], summary["unconfirmed"]) == (3, 1, 2)
