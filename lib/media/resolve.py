@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from lib.errors import FieldProblem, MediaError, MediaRefError, StorageError
+from lib.errors import PERMISSION_REFUSALS, FieldProblem, MediaError, MediaRefError, StorageError
 from lib.media.preflight import check_media
 from lib.media.refs import parse_media_ref
 from lib.request_model import MAX_VIDEO_BYTES, ElementRequest
@@ -64,7 +64,10 @@ def resolve_media(
             try:
                 obj = storage.head(parsed.bucket, parsed.key)
             except StorageError as exc:
-                if exc.code in ("NoSuchKey", "NoSuchBucket", "403", "AccessDenied", "InvalidObjectName"):
+                # A permission refusal of an object a caller named is the caller's "not readable" (the
+                # role may rightly be kept out of it); of the upload's own bucket, a configuration error.
+                chosen = parsed.bucket != upload_bucket and exc.code in PERMISSION_REFUSALS
+                if chosen or exc.code in ("NoSuchKey", "NoSuchBucket", "403", "InvalidObjectName"):
                     raise MediaError.from_problems(
                         (FieldProblem(field, f"object not found or not readable ({exc.code})"),)
                     ) from exc
