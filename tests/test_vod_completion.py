@@ -344,3 +344,127 @@ def test_bad_push_signatures_are_refused(content: dict[str, str], words: str) ->
     """A missing, wrong or expired signature is refused."""
     with pytest.raises(SignatureError, match=words):
         verify_push(content, {}, "k3y")
+
+
+ABORTED_TASK = {
+    "TaskId": "1500000001-CreateAigcAdvancedCustomElement-0123456789abcdef0123456789abcdeft",
+    "Status": "ABORTED",
+    "ErrCode": 70000,
+    "ErrCodeExt": "",
+    "Message": "The task was terminated: https://media-1250000000.cos.ap-guangzhou.myqcloud.com/a.png?q-signature=x",
+    "Progress": 10,
+    "Input": None,
+    "Output": None,
+    "SessionId": "er-aborted",
+    "SessionContext": None,
+}
+
+
+def test_task_result_reads_an_aborted_task_as_failed_with_its_error() -> None:
+    """ABORTED (in the task object, or only in DescribeTaskDetail's Status) is final and failed: the
+    error is ErrCodeExt (else TaskAborted), the Message (redacted), ErrCode beside."""
+    aborted = TaskResult.from_task(ABORTED_TASK)
+    assert (aborted.status, aborted.final, aborted.succeeded) == ("ABORTED", True, False)
+    assert aborted.error is not None
+    assert (aborted.error["code"], aborted.error["vod_err_code"]) == ("TaskAborted", 70000)
+    assert aborted.error["message"].startswith("The task was terminated: https://media-1250000000")
+    assert "q-signature=x" not in aborted.error["message"]  # VOD's message is redacted as before
+    described = TaskResult.from_task(
+        {**ABORTED_TASK, "Status": "PROCESSING", "ErrCodeExt": "Aborted"}, "ABORTED"
+    )
+    assert described.status == "ABORTED" and described.error is not None
+    assert described.error["code"] == "Aborted"
+    bare = TaskResult.from_task({"TaskId": ABORTED_TASK["TaskId"], "ErrCode": 0}, "ABORTED")
+    assert bare.error == {"code": "TaskAborted", "message": "VOD aborted the task"}
+    waiting = TaskResult.from_task({"TaskId": "t", "Status": "PROCESSING"}, "WAITING")
+    assert (waiting.final, waiting.error) == (False, None)
+
+
+def test_task_result_takes_nulls_as_absent() -> None:
+    """Every field null (as VOD answers fields it has no value for): nothing read as the text 'None'."""
+    nothing = TaskResult.from_task(dict.fromkeys(ABORTED_TASK))
+    assert (nothing.task_id, nothing.status, nothing.session_id, nothing.error) == ("", "", None, None)
+    element = TaskResult.from_task(
+        {
+            "TaskId": "t",
+            "Status": "FINISH",
+            "ErrCodeExt": None,
+            "ErrCode": None,
+            "Message": None,
+            "Output": {"InfoList": [{"ElementId": "42", "ElementInfo": None}, {"ElementId": None}]},
+        }
+    )
+    assert element.succeeded and element.element_ids == ("42",) and element.error is None
+
+
+class AnsweringVod:
+    """A VOD client that answers DescribeTaskDetail with one fixed response."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        self.response = response
+
+    def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        assert action == "DescribeTaskDetail"
+        return dict(self.response)
+
+
+@pytest.mark.parametrize(
+    ("response", "status"),
+    [
+        ({"TaskType": "CreateAigcAdvancedCustomElement", "Status": "WAITING"}, "retry"),
+        ({"TaskType": "AigcImageTask", "Status": "ABORTED", "AigcImageTask": {}}, "ignored"),
+        (
+            {
+                "TaskType": "CreateAigcAdvancedCustomElement",
+                "Status": "FINISH",
+                "CreateAigcAdvancedCustomElementTask": None,
+            },
+            "ignored",
+        ),
+    ],
+)
+def test_a_push_is_judged_by_describe_task_detail(
+    response: dict[str, Any], status: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Still waiting: retry. Another kind of task, or a finished one VOD describes without its task
+    object: not relayed."""
+    services = Services(load_settings({}), Invocation("t", time.monotonic() + 5), {})
+    monkeypatch.setattr(services, "vod", lambda: AnsweringVod(response))
+    event = {"EventType": EVENT_FIELD, EVENT_FIELD: {"TaskId": ABORTED_TASK["TaskId"]}}
+    assert handle_event(event, services).status == status
+
+
+def test_an_aborted_task_described_without_its_task_object_is_relayed_under_the_task(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DescribeTaskDetail says ABORTED and gives no task object: the abort is relayed (VOD's word), under
+    the task alone, since the event's SessionId is only a claim and no receipt backs it."""
+    services = Services(load_settings({}), Invocation("t", time.monotonic() + 5), {})
+    response = {"TaskType": "CreateAigcAdvancedCustomElement", "Status": "ABORTED"}
+    monkeypatch.setattr(services, "vod", lambda: AnsweringVod(response))
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        "lib.vod.completion.relay_event", lambda _services, _event, body, _url: sent.append(body)
+    )
+    event = {"EventType": EVENT_FIELD, EVENT_FIELD: {"TaskId": ABORTED_TASK["TaskId"], "SessionId": "er-x"}}
+    outcome = handle_event(event, services)
+    assert outcome.status == "relayed"
+    [body] = sent
+    assert body["session_id"] == f"task-{ABORTED_TASK['TaskId']}" and body["status"] == "failed"
+    assert body["error"] == {"code": "TaskAborted", "message": "VOD aborted the task"}
+
+
+def test_describe_task_of_an_aborted_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GET /tasks/{id} of an aborted task: outcome failed with the task's error, with or without the
+    task object."""
+    services = Services(load_settings({}), Invocation("t", time.monotonic() + 5), {})
+    for task in (ABORTED_TASK, None):
+        response = {
+            "TaskType": "CreateAigcAdvancedCustomElement",
+            "Status": "ABORTED",
+            "CreateAigcAdvancedCustomElementTask": task,
+        }
+        monkeypatch.setattr(services, "vod", lambda r=response: AnsweringVod(r))
+        info = describe_task(str(ABORTED_TASK["TaskId"]), services)
+        assert info["status"] == "ABORTED" and info["outcome"] == "failed"
+        assert info["error"]["code"] == "TaskAborted"

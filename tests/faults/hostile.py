@@ -139,6 +139,7 @@ OPTIONAL_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "video": media,
     "voice_id": hostile_text,
     "tags": st.lists(hostile_text, max_size=4),
+    "overseas_library": st.sampled_from([True, False, "True", 1, None]),
     "disable_moderation": st.sampled_from([True, False, "True", 1, None]),
     "session_id": hostile_text,
     "context": hostile_text,
