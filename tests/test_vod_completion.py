@@ -103,6 +103,27 @@ def test_failed_task_is_relayed_with_its_error(pull_stack: LocalStack) -> None:
     assert body["error"] == {"code": "FailedOperation", "message": "Image URL is invalid"}
 
 
+def test_an_aborted_task_is_pulled_and_relayed_as_failed_once(pull_stack: LocalStack) -> None:
+    """VOD aborts the task: the pulled event (every other type's field null) is relayed once as
+    element.completed, failed, with the task's ErrCodeExt/Message/ErrCode; its handle is confirmed, the
+    receipt is completed, and later ticks relay nothing."""
+    stack = pull_stack
+    stack.vod.inject(Fault("abort", err_code=70000, err_code_ext="FailedOperation", message="task aborted"))
+    task_id = submit_folder(stack)
+    stack.vod.wait_idle(10)
+    result = handler.main_handler(TIMER, CTX)
+    assert (result["pulled"], result["relayed"], result["unconfirmed"]) == (1, 1, 0)
+    [body] = completed(stack)
+    assert (body["task_id"], body["status"], body["element_ids"]) == (task_id, "failed", [])
+    assert body["error"] == {"code": "FailedOperation", "message": "task aborted", "vod_err_code": 70000}
+    assert body["source"]["kind"] == "cos"
+    receipt = receipts_in(stack.s3, "media-1250000000").load(body["session_id"])
+    assert receipt is not None and receipt.state == "completed"
+    stack.vod.advance(31)  # past the confirm window: a handle left unconfirmed would come back now
+    assert handler.main_handler(TIMER, CTX)["pulled"] == 0
+    assert len(completed(stack)) == 1
+
+
 def submit_direct(stack: LocalStack, name: str, callback_url: str | None = None) -> str:
     """A direct element request (its receipt in RECEIPT_BUCKET, with its callback_url); the task id."""
     event = load_event("direct/request.json")
