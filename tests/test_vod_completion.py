@@ -489,3 +489,24 @@ def test_describe_task_of_an_aborted_task(monkeypatch: pytest.MonkeyPatch) -> No
         info = describe_task(str(ABORTED_TASK["TaskId"]), services)
         assert info["status"] == "ABORTED" and info["outcome"] == "failed"
         assert info["error"]["code"] == "TaskAborted"
+
+
+def test_an_aborted_task_without_its_task_object_keeps_a_session_its_receipt_confirms(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a task object, the event's SessionId is kept when that session's receipt names this very
+    task: the failure goes to the session (its context from the receipt side) and the receipt completes."""
+    task_id = submit_direct(stack, "lost-object")
+    stack.vod.wait_idle(10)
+    session_id = stack.vod.tasks[task_id].session_id
+    services = Services(load_settings(), Invocation("t", time.monotonic() + 30))
+    response = {"TaskType": "CreateAigcAdvancedCustomElement", "Status": "ABORTED"}
+    monkeypatch.setattr(services, "vod", lambda: AnsweringVod(response))
+    event = {"EventType": EVENT_FIELD, EVENT_FIELD: {"TaskId": task_id, "SessionId": session_id}}
+    assert handle_event(event, services).status == "relayed"
+    [body] = completed(stack)
+    assert (body["session_id"], body["status"], body["element_name"]) == (session_id, "failed", "lost-object")
+    assert body["error"]["code"] == "TaskAborted"
+    receipt = receipts_in(stack.s3, stack.receipt_bucket).load(str(session_id))
+    assert receipt is not None and receipt.state == "completed"
+    assert handle_event(event, services).status == "duplicate"
