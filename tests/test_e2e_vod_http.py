@@ -170,3 +170,18 @@ def test_an_aborted_task_is_pushed_and_relayed_as_failed_once(pushing: tuple[Loc
     status, _, answer = fetch(f"{url}/vod/events", "POST", json.dumps(again).encode())
     assert (status, answer["status"]) == (200, "duplicate")
     assert len(completions(stack)) == 1
+
+
+def test_a_pushed_event_of_another_vod_type_with_null_siblings_is_ignored(
+    pushing: tuple[LocalStack, str],
+) -> None:
+    """A SceneAigcImageCompleteEvent (a type the EventType enumeration lacks), with the other types'
+    fields null, pushed to the function: 200 ignored, nothing relayed, nothing asked of VOD."""
+    stack, url = pushing
+    content = load_event("vod/scene-aigc-image.json")
+    del content["EventHandle"]
+    expiry = str(int(time.time()) + 600)
+    content.update(T=expiry, Sign=hashlib.md5(f"{KEY}{expiry}".encode()).hexdigest())  # noqa: S324
+    status, _, answer = fetch(f"{url}/vod/events", "POST", json.dumps(content).encode())
+    assert (status, answer["status"]) == (200, "ignored")
+    assert stack.webhook.deliveries == [] and stack.vod.calls == []

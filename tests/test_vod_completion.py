@@ -203,6 +203,22 @@ def test_other_events_are_confirmed_by_default_or_left_for_another_consumer(
     assert stack.webhook.deliveries == []
 
 
+def test_pulled_events_of_other_vod_types_are_confirmed_and_ignored(pull_stack: LocalStack) -> None:
+    """PullEvents hands out a SceneAigcImageCompleteEvent (all other types' fields null) beside an element
+    completion: the completion is relayed, the other one confirmed and ignored, neither pulled again."""
+    stack = pull_stack
+    scene = load_event("vod/scene-aigc-image.json")
+    del scene["EventHandle"]
+    stack.vod._queue.put(scene, stack.sub_app_id)
+    submit_folder(stack)
+    stack.vod.wait_idle(10)
+    summary = handler.main_handler(TIMER, CTX)
+    assert (summary["pulled"], summary["relayed"], summary["ignored"], summary["unconfirmed"]) == (2, 1, 1, 0)
+    assert [body["status"] for body in completed(stack)] == ["succeeded"]
+    stack.vod.advance(31)
+    assert handler.main_handler(TIMER, CTX)["pulled"] == 0
+
+
 def test_duplicate_completion_is_not_relayed_twice(stack: LocalStack) -> None:
     """The same completion event twice (push retries): one element.completed."""
     task_id = submit_folder(stack)
