@@ -262,8 +262,8 @@ task_objects = st.fixed_dictionaries(
     {},
     optional={
         "TaskId": maybe(st.just("1500000001-CreateAigcAdvancedCustomElement-abct")),
-        "Status": maybe(st.sampled_from(["FINISH", "PROCESSING"])),
-        "ErrCode": maybe(st.sampled_from([0, 1])),
+        "Status": maybe(st.sampled_from(["FINISH", "PROCESSING", "WAITING", "ABORTED"])),
+        "ErrCode": maybe(st.sampled_from([0, 1, 70000, True, "0"])),
         "ErrCodeExt": maybe(st.sampled_from(["", "FailedOperation"])),
         "Message": hostile_text,
         "Input": maybe(st.fixed_dictionaries({}, optional={"ElementName": hostile_text})),
@@ -278,6 +278,8 @@ vod_events = st.fixed_dictionaries(
     {"EventType": st.one_of(st.just("CreateAigcAdvancedCustomElementCompleteEvent"), hostile_text)},
     optional={
         "CreateAigcAdvancedCustomElementCompleteEvent": maybe(task_objects),
+        "SceneAigcImageCompleteEvent": maybe(task_objects),  # another type's field (null when pulled)
+        "FileUploadEvent": st.none(),
         "EventHandle": maybe(hostile_text),
         "Sign": hostile_text,
         "T": hostile_text,
