@@ -526,3 +526,13 @@ def test_an_aborted_task_without_its_task_object_keeps_a_session_its_receipt_con
     receipt = receipts_in(stack.s3, stack.receipt_bucket).load(str(session_id))
     assert receipt is not None and receipt.state == "completed"
     assert handle_event(event, services).status == "duplicate"
+
+
+@pytest.mark.parametrize("status", ["WAITING", "PROCESSING"])
+def test_a_pulled_event_of_a_task_not_final_is_ignored(status: str) -> None:
+    """A pulled event whose task is still WAITING or PROCESSING relays nothing (only FINISH and ABORTED
+    are final); it is acknowledged."""
+    services = Services(load_settings({}), Invocation("t", time.monotonic() + 5), {})
+    event = {"EventType": EVENT_FIELD, EVENT_FIELD: {"TaskId": "t-1", "Status": status}}
+    outcome = handle_event(event, services, pulled=True)
+    assert (outcome.status, outcome.note) == ("ignored", f"task status {status}")
