@@ -96,6 +96,11 @@ class ReceiptStore:
     def kind(self) -> StorageKind:
         return self._storage.kind
 
+    @property
+    def exclusive_creates(self) -> bool:
+        """True when a create refused for an existing key can be relied on (see ``Storage``)."""
+        return self._storage.exclusive_creates
+
     def folder(self, session_id: str) -> str:
         return f"{self._prefix}sessions/{_flat(session_id)}/"
 

@@ -36,6 +36,10 @@ class Storage(Protocol):
     (``retryable`` for 5xx, throttling and network errors), with ``NoSuchKey`` for a missing object."""
 
     kind: StorageKind
+    # True when ``create`` is known to refuse an existing key (COS's forbid-overwrite and S3's
+    # If-None-Match, as documented); False for a store known to overwrite (a COS bucket that ever had
+    # versioning): receipts then read before they claim (``lib.submission``).
+    exclusive_creates: bool
 
     def head(self, bucket: str, key: str) -> StoredObject: ...
 
