@@ -36,7 +36,7 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(PY) -m devstack serve
 
-# The local stand-ins on their own until Ctrl-C (devstack/stack_cli.py), for another shell, SAM or the
+# The local stand-ins on their own until Ctrl-C (devstack/commands/stack.py), for another shell, SAM or the
 # Serverless Framework: endpoints and credentials printed, and written to build/stack.env (KEY=VALUE)
 # and build/sam-env.json (sam local invoke --env-vars). Ports: make stack STACK_ARGS="--vod-port 9000"
 stack: $(STAMP)
@@ -45,7 +45,7 @@ stack: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run.py
 
-# The deployment zip (devstack/package.py), for SCF's Python 3.10 on Linux x86_64 by default:
+# The deployment zip (devstack/packaging/build.py), for SCF's Python 3.10 on Linux x86_64 by default:
 #   make package                  build/element-relay.zip, build/package/ (Tencent SDKs, no boto3)
 #   make package TARGET=lambda    build/element-relay-lambda.zip, build/package-lambda/ (with boto3)
 # Another runtime: make package PYTHON_VERSION=3.11 PLATFORM=manylinux2014_aarch64

@@ -4,7 +4,7 @@ Lambda (with boto3), both for Python 3.10 on Linux x86_64."""
 from __future__ import annotations
 
 from bench.common import Row
-from devstack.package import Target, build_package
+from devstack.packaging.build import Target, build_package
 from devstack.stack import LocalStack
 
 

@@ -11,12 +11,12 @@ import importlib
 import sys
 
 COMMANDS = (
-    "devstack.demo",
-    "devstack.package",
-    "devstack.invoke",
-    "devstack.generate_event",
-    "devstack.serve",
-    "devstack.stack_cli",
+    "devstack.commands.demo",
+    "devstack.packaging.build",
+    "devstack.commands.invoke",
+    "devstack.commands.generate_event",
+    "devstack.commands.serve",
+    "devstack.commands.stack",
 )
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from devstack.tdmq_emulator import CmqMessage, TdmqEmulator
+    from devstack.emulators.tdmq import CmqMessage, TdmqEmulator
 
 Invoke = Callable[[dict[str, Any]], Any]
 

@@ -26,12 +26,12 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from devstack.webhook_receiver import WebhookReceiver
+from devstack.emulators.webhook import WebhookReceiver
 
 if TYPE_CHECKING:
-    from devstack.cos_standin import CosStandIn
-    from devstack.tdmq_emulator import TdmqEmulator
-    from devstack.vod_emulator import VodEmulator
+    from devstack.emulators.cos import CosStandIn
+    from devstack.emulators.tdmq import TdmqEmulator
+    from devstack.emulators.vod import VodEmulator
 
 __all__ = ["LocalStack"]
 
@@ -125,7 +125,7 @@ class LocalStack:
         self._started["s3"] = client
 
     def _start_cos(self, exit_stack: contextlib.ExitStack) -> None:
-        from devstack.cos_standin import CosStandIn
+        from devstack.emulators.cos import CosStandIn
 
         cos = CosStandIn(
             s3_endpoint=self.s3_endpoint,
@@ -137,7 +137,7 @@ class LocalStack:
         self._started["cos"] = cos
 
     def _start_vod(self, exit_stack: contextlib.ExitStack) -> None:
-        from devstack.vod_emulator import VodEmulator
+        from devstack.emulators.vod import VodEmulator
 
         options: dict[str, Any] = {
             "credentials": {self.secret_id: (self.secret_key, self.session_token)},
@@ -151,7 +151,7 @@ class LocalStack:
         self._started["vod"] = vod
 
     def _start_tdmq(self, exit_stack: contextlib.ExitStack) -> None:
-        from devstack.tdmq_emulator import TdmqEmulator
+        from devstack.emulators.tdmq import TdmqEmulator
 
         credentials = {self.secret_id: (self.secret_key, self.session_token)}
         tdmq = TdmqEmulator(credentials=credentials, host=self.host).start()

@@ -75,7 +75,7 @@ def test_public_addresses_in_ipv6_wrappings_are_honoured(address: str) -> None:
 def test_destination_keys_differ_per_host_and_match_the_receivers() -> None:
     """Each host gets its own key, derived from CALLBACK_SECRET; the local receiver (an independent
     implementation) derives the same one, and the path does not matter."""
-    from devstack.webhook_receiver import destination_key as receiver_key
+    from devstack.emulators.webhook import destination_key as receiver_key
     from lib.callbacks import destination_key
 
     one = destination_key("whsec", "https://a.example.com/x")

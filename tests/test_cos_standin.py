@@ -31,10 +31,10 @@ from tencentcloud.common.common_client import CommonClient
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from devstack.cos_standin import CosRequest, CosStandIn, bucket_domain, parse_bucket_host
+from devstack.emulators.cos import CosRequest, CosStandIn, bucket_domain, parse_bucket_host
+from devstack.emulators.vod import Task
+from devstack.emulators.vod_tasks import media_request
 from devstack.stack import LocalStack
-from devstack.vod_emulator import Task
-from devstack.vod_tasks import media_request
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "media-1250000000"  # made by the conftest ``stack`` fixture
@@ -661,12 +661,12 @@ def test_vod_emulator_fetches_cos_urls_through_the_stand_in(stack: LocalStack) -
 
 
 def test_command_line_serves_in_the_foreground(stack: LocalStack) -> None:
-    """``python -m devstack.cos_standin`` serves moto's objects until terminated."""
+    """``python -m devstack.emulators.cos`` serves moto's objects until terminated."""
     stack.s3.put_object(Bucket=BUCKET, Key="a.png", Body=FRONT)
     command = [
         sys.executable,
         "-m",
-        "devstack.cos_standin",
+        "devstack.emulators.cos",
         "--port",
         "0",
         "--s3-endpoint",

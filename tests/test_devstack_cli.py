@@ -19,8 +19,8 @@ from urllib.parse import unquote_plus
 import pytest
 
 from devstack.__main__ import COMMANDS, main
-from devstack.generate_event import element_request, make_cos_event, split_cos_bucket
-from devstack.invoke import staged_objects
+from devstack.commands.generate_event import element_request, make_cos_event, split_cos_bucket
+from devstack.commands.invoke import staged_objects
 from devstack.progress import Progress
 from devstack.samples import body_for
 from lib.sources import infer_source

@@ -129,7 +129,7 @@ def test_serverless_yml_is_complete() -> None:
     )
     assert 1 <= inputs["timeout"] <= 900 and 3 <= inputs["initTimeout"] <= 300
     assert inputs["role"].startswith("${env:")
-    assert inputs["src"]["src"] == "./build/package"  # devstack/package.py's DEFAULT_TREE
+    assert inputs["src"]["src"] == "./build/package"  # devstack/packaging/build.py's DEFAULT_TREE
     for excluded in (".env", "tests/**", "events/**", "devstack/**", "bench/**"):
         assert excluded in inputs["src"]["exclude"]
     for shipped in ("**/__pycache__/**", "**/*.pyc", "__pycache__", "*.pyc"):  # the package's bytecode
@@ -313,8 +313,8 @@ def test_readme_and_serverless_agree_on_the_timer() -> None:
 
 
 def test_readme_package_figures_are_within_the_limits_the_tool_enforces() -> None:
-    """The Packaging table's limits are devstack.package's, and its sizes are within them."""
-    from devstack.package import DEPLOYS
+    """The Packaging table's limits are devstack.packaging.build's, and its sizes are within them."""
+    from devstack.packaging.build import DEPLOYS
 
     rows = {row.split("|")[1].strip(): row for row in readme_section("Packaging").splitlines() if "|" in row}
     limits = [cell.strip() for cell in rows["limit"].split("|")[2:4]]

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 import handler
+from devstack.emulators.tdmq import CmqFault
 from devstack.queues import drain_topic
 from devstack.samples import mp4_bytes
 from devstack.stack import LocalStack
-from devstack.tdmq_emulator import CmqFault
 from lib.queue import enqueue as enqueue_module
 
 BUCKET = "media-1250000000"

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 import handler
+from devstack.emulators.vod import Fault
 from devstack.http_events import SHAPES, build_event
 from devstack.samples import body_for
 from devstack.stack import LocalStack
-from devstack.vod_emulator import Fault
 
 B = "media-1250000000"
 MEDIA = ("library/mascot/front.png", "library/mascot/left.png", "library/mascot/right.png")

@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 import handler
+from devstack.emulators.vod import Fault
 from devstack.stack import LocalStack
-from devstack.vod_emulator import Fault
 from lib.errors import RelayError
 from tests.conftest import load_event, stage
 from tests.receipt_tools import receipts_in, session_ids

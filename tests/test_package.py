@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from devstack.package import (
+from devstack.packaging.build import (
     AWS_ONLY,
     BOTO3_RESOURCES,
     BOTOCORE_SERVICES,

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from devstack.emulators.tdmq import CmqFault, TdmqEmulator
 from devstack.samples import mp4_bytes
-from devstack.tdmq_emulator import CmqFault, TdmqEmulator
 from lib.errors import ConfigError, InputError
 from lib.invocation import Invocation
 from lib.jobs import Job, SourceInfo

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from devstack.__main__ import main
+from devstack.commands.serve import Invoke, make_server, to_http
 from devstack.samples import body_for
-from devstack.serve import Invoke, make_server, to_http
 from devstack.stack import LocalStack
 
 B = "media-1250000000"

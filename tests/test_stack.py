@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-if importlib.util.find_spec("devstack.vod_emulator") is None:  # only while the emulator is being written
-    pytest.skip("devstack/vod_emulator.py does not exist yet", allow_module_level=True)
+if importlib.util.find_spec("devstack.emulators.vod") is None:  # only while the emulator is being written
+    pytest.skip("devstack/emulators/vod.py does not exist yet", allow_module_level=True)
 
 from devstack.stack import LocalStack
 

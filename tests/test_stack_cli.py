@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from devstack.stack_cli import SAM_NAMES, read_env_file, write_env_file, write_sam_env_vars
+from devstack.commands.stack import SAM_NAMES, read_env_file, write_env_file, write_sam_env_vars
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # Runs in a fresh interpreter: the environment comes from the file only.
 SUBMIT = """
 import json, os, sys
-from devstack.stack_cli import read_env_file
+from devstack.commands.stack import read_env_file
 os.environ.update(read_env_file(__import__("pathlib").Path(sys.argv[1])))
 import boto3, handler
 from botocore.config import Config

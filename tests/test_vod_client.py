@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import lib.vod.client
-from devstack.vod_emulator import Fault, VodEmulator
+from devstack.emulators.vod import Fault, VodEmulator
 from lib.errors import VodError
 from lib.invocation import Invocation
 from lib.settings import load_settings, read_credentials

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 import handler
+from devstack.emulators.vod import Fault
+from devstack.emulators.webhook import WebhookReceiver
 from devstack.samples import png_bytes
 from devstack.stack import LocalStack
-from devstack.vod_emulator import Fault
-from devstack.webhook_receiver import WebhookReceiver
 from lib.errors import RelayError
 from lib.invocation import Invocation
 from lib.services import Services

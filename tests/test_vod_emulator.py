@@ -24,9 +24,9 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.vod.v20180717 import models, vod_client
 
+from devstack.emulators.vod import Call, Fault, PushResult, Task, VodEmulator
+from devstack.emulators.vod_rules import video_rule_error
 from devstack.sample_media import video_bytes
-from devstack.vod_emulator import Call, Fault, PushResult, Task, VodEmulator
-from devstack.vod_rules import video_rule_error
 from tests.media_files import BAD, GOOD, make_media
 
 SECRET_ID, SECRET_KEY, TOKEN = "AKIDlocal", "local-secret-key", "local-session-token"
@@ -837,9 +837,9 @@ def test_confirm_events_limits(emu: VodEmulator) -> None:
 
 
 def test_command_line_serves_in_the_foreground() -> None:
-    """`python -m devstack.vod_emulator` serves signed requests until terminated."""
+    """`python -m devstack.emulators.vod` serves signed requests until terminated."""
     root = Path(__file__).resolve().parents[1]
-    command = [sys.executable, "-m", "devstack.vod_emulator", "--port", "0", "--secret-id", SECRET_ID]
+    command = [sys.executable, "-m", "devstack.emulators.vod", "--port", "0", "--secret-id", SECRET_ID]
     command += ["--secret-key", SECRET_KEY, "--token", TOKEN, "--sub-app-id", str(SUB_APP_ID)]
     process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, text=True)
     try:

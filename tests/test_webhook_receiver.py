@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from devstack.webhook_receiver import (
+from devstack.emulators.webhook import (
     DROPPED,
     Delivery,
     WebhookReceiver,
@@ -349,7 +349,7 @@ def test_main_prints_one_line_per_delivery(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(WebhookReceiver, "start", start)
-    monkeypatch.setattr("devstack.webhook_receiver._wait_forever", wait_forever)
+    monkeypatch.setattr("devstack.emulators.webhook._wait_forever", wait_forever)
     assert main(["--port", "0", "--secret", SECRET]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "checking signatures" in lines[0]
@@ -382,7 +382,7 @@ def test_for_host_verifies_with_the_derived_key(monkeypatch: pytest.MonkeyPatch)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(WebhookReceiver, "start", start)
-    monkeypatch.setattr("devstack.webhook_receiver._wait_forever", stop_at_once)
+    monkeypatch.setattr("devstack.emulators.webhook._wait_forever", stop_at_once)
     assert main(["--port", "0", "--secret", SECRET, "--for-host", "Hooks.Example.com"]) == 0
     assert seen[0].secret == destination_key(SECRET, "hooks.example.com") != SECRET
     with pytest.raises(SystemExit):

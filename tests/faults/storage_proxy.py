@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from devstack.background import serve_in_background, stop_serving
+from devstack.emulators.base import serve_in_background, stop_serving
 
 HOP_BY_HOP = {
     "connection",

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from devstack.webhook_receiver import destination_key, verify_signature
+from devstack.emulators.webhook import destination_key, verify_signature
 from lib.errors import InputError, UnknownEventError
 from lib.logs import JsonFormatter
 from lib.request_model import MAX_NAME, parse_request

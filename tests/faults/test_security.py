@@ -20,8 +20,8 @@ from urllib.parse import quote, quote_plus, unquote
 import pytest
 import requests
 
-from devstack.vod_emulator import Fault
-from devstack.webhook_receiver import WebhookReceiver, destination_key
+from devstack.emulators.vod import Fault
+from devstack.emulators.webhook import WebhookReceiver, destination_key
 from lib.assemble import MAX_MANIFEST_BYTES, Broken, Upload, plan_upload
 from lib.callbacks import check_callback_url
 from lib.errors import InputError

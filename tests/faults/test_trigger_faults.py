@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from devstack.vod_emulator import Fault
+from devstack.emulators.vod import Fault
 from tests.conftest import load_event
 from tests.faults.conftest import World
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from devstack.vod_emulator import Fault
+from devstack.emulators.vod import Fault
 from lib import submission
 from lib.receipts import ReceiptStore
 from tests.conftest import load_event

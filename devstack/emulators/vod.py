@@ -10,7 +10,7 @@ URLs, as the service does), completion events (push or pull) and fault injection
     with VodEmulator(credentials={"AKIDlocal": ("local-secret-key", None)}) as emu:
         ...  # point the SDK at HttpProfile(protocol="http", endpoint=emu.endpoint[len("http://"):])
 
-Run in the foreground: ``python -m devstack.vod_emulator --port 9000 --secret-id X --secret-key Y``.
+Run in the foreground: ``python -m devstack.emulators.vod --port 9000 --secret-id X --secret-key Y``.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
 
-from devstack.background import run_in_foreground, serve_in_background, stop_serving
-from devstack.vod_events import EventQueue, PushResult, push_event
-from devstack.vod_rules import (
+from devstack.emulators.base import run_in_foreground, serve_in_background, stop_serving
+from devstack.emulators.vod_events import EventQueue, PushResult, push_event
+from devstack.emulators.vod_rules import (
     API_VERSION,
     CONFIRM,
     CREATE,
@@ -46,7 +46,14 @@ from devstack.vod_rules import (
     validate_create,
     verify_tc3,
 )
-from devstack.vod_tasks import MediaFetch, Task, completion_event, fetch_checked, finish, task_detail
+from devstack.emulators.vod_tasks import (
+    MediaFetch,
+    Task,
+    completion_event,
+    fetch_checked,
+    finish,
+    task_detail,
+)
 
 __all__ = ["Call", "Fault", "MediaFetch", "PushResult", "Task", "VodEmulator", "main"]
 
@@ -597,7 +604,7 @@ class _Handler(BaseHTTPRequestHandler):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator in the foreground until interrupted."""
     parser = argparse.ArgumentParser(
-        prog="python -m devstack.vod_emulator",
+        prog="python -m devstack.emulators.vod",
         description="Emulate the VOD API 3.0 endpoint on this machine.",
     )
     parser.add_argument("--host", default="127.0.0.1")

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TIMER = {"Type": "Timer", "TriggerName": "vod-event-pull", "Time": "2026-11-24T12:00:00Z", "Message": ""}
 
 
@@ -25,7 +25,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _logs_to_stderr() -> None:
-    from devstack.serve import _logs_to_stderr as to_stderr
+    from devstack.commands.serve import _logs_to_stderr as to_stderr
 
     to_stderr()
 

@@ -31,7 +31,7 @@ Conditional PUT semantics, switchable at run time with ``mode``:
 - ``none``: every condition is ignored (a bucket that ever had versioning).
 Checks and writes of one key happen under one lock, so concurrent creates give exactly one success.
 
-Run in the foreground: ``python -m devstack.cos_standin --s3-endpoint URL --secret-id X --secret-key Y``.
+Run in the foreground: ``python -m devstack.emulators.cos --s3-endpoint URL --secret-id X --secret-key Y``.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ from typing import Any, cast
 from urllib.parse import parse_qsl, quote, unquote
 from xml.sax.saxutils import escape
 
-from devstack.background import run_in_foreground, serve_in_background, stop_serving
+from devstack.emulators.base import run_in_foreground, serve_in_background, stop_serving
 
 __all__ = ["MODES", "CosRequest", "CosStandIn", "bucket_domain", "main", "parse_bucket_host"]
 
@@ -799,7 +799,7 @@ class _Handler(BaseHTTPRequestHandler):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the stand-in in the foreground until interrupted."""
     parser = argparse.ArgumentParser(
-        prog="python -m devstack.cos_standin", description="Serve COS's XML API on this machine."
+        prog="python -m devstack.emulators.cos", description="Serve COS's XML API on this machine."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9300)

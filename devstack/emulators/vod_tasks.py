@@ -19,8 +19,8 @@ from datetime import datetime, timezone
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from devstack.cos_standin import parse_bucket_host
-from devstack.vod_rules import CREATE, CreateSpec, MediaRef, video_rule_error
+from devstack.emulators.cos import parse_bucket_host
+from devstack.emulators.vod_rules import CREATE, CreateSpec, MediaRef, video_rule_error
 
 MAX_VIDEO_BYTES = 200 * 1024 * 1024
 KEEP_BODY_BYTES = 1024 * 1024

@@ -2,7 +2,7 @@
 
 It serves ``PublishCmqMsg`` (topics) and ``SendCmqMsg`` (queues), service ``tdmq``, version 2020-02-17,
 as the real ``tencentcloud-sdk-python`` sends them: POST "/" with a JSON body, TC3-HMAC-SHA256 verified
-by the VOD emulator's own code (``devstack.vod_rules.verify_tc3``), ``{"Response": ...}`` envelopes.
+by the VOD emulator's own code (``devstack.emulators.vod_rules.verify_tc3``), ``{"Response": ...}`` envelopes.
 Topics and queues must be created first; a message longer than the topic's ``MaxMsgSize`` (1024 to
 65536 bytes, 65536 by default) is refused; each action has its documented per-account rate (20/s for
 PublishCmqMsg, 100/s for SendCmqMsg) in a sliding one-second window; faults can be injected (an error
@@ -14,7 +14,7 @@ It imports nothing from ``lib``.
         tdmq.create_topic("element-jobs")
         ...  # TDMQ_ENDPOINT=tdmq.endpoint, SUBMIT_QUEUE_URL=cmq-topic://element-jobs
 
-Run in the foreground: ``python -m devstack.tdmq_emulator --port 9001 --secret-id X --secret-key Y
+Run in the foreground: ``python -m devstack.emulators.tdmq --port 9001 --secret-id X --secret-key Y
 --topic element-jobs`` (``LocalStack`` runs one too: ``stack.tdmq``, ``env()["TDMQ_ENDPOINT"]``).
 """
 
@@ -34,8 +34,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
 
-from devstack.background import run_in_foreground, serve_in_background, stop_serving
-from devstack.vod_rules import ApiError, verify_tc3
+from devstack.emulators.base import run_in_foreground, serve_in_background, stop_serving
+from devstack.emulators.vod_rules import ApiError, verify_tc3
 
 __all__ = ["CmqFault", "CmqMessage", "TdmqEmulator", "main"]
 
@@ -393,7 +393,7 @@ class _Handler(BaseHTTPRequestHandler):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator in the foreground until interrupted."""
     parser = argparse.ArgumentParser(
-        prog="python -m devstack.tdmq_emulator", description="Emulate TDMQ for CMQ's API 3.0 endpoint."
+        prog="python -m devstack.emulators.tdmq", description="Emulate TDMQ for CMQ's API 3.0 endpoint."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9001)

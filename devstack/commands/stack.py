@@ -160,7 +160,7 @@ def started(args: argparse.Namespace) -> Iterator[Any]:
 
     with contextlib.ExitStack() as patches:
         if args.webhook_port:
-            from devstack.webhook_receiver import WebhookReceiver as receiver
+            from devstack.emulators.webhook import WebhookReceiver as receiver
 
             patches.enter_context(
                 _patched(stack_module, "WebhookReceiver", _on_port(receiver, args.webhook_port))

@@ -1,6 +1,6 @@
-"""Checks a built deployment package from the inside; run by ``devstack.package`` as
+"""Checks a built deployment package from the inside; run by ``devstack.packaging.build`` as
 
-    python -I -S -B devstack/package_check.py PACKAGE_DIR quick|full cos|boto
+    python -I -S -B devstack/packaging/check.py PACKAGE_DIR quick|full cos|boto
 
 ``-I -S -B``: no site-packages, no user site, no PYTHON* variables, not even this file's folder on
 ``sys.path``, and no bytecode written into the package. The package directory is the only thing added,

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from devstack.http_events import build_event
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 DEFAULT_PORT = 9100
 MAX_REQUEST_BYTES = 6 * 1024 * 1024  # SCF's limit for a synchronous invocation's request

@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from devstack.vod_rules import ApiError
-from devstack.vod_tasks import OPENER
+from devstack.emulators.vod_rules import ApiError
+from devstack.emulators.vod_tasks import OPENER
 
 CONFIRM_WINDOW = 30.0
 EVENT_RETENTION = 4 * 86400

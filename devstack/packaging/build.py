@@ -25,7 +25,7 @@ Steps:
 5. the tree is zipped reproducibly (sorted entries, fixed timestamps, fixed modes): two builds of one
    commit give byte-identical zips;
 6. the package is checked in a fresh interpreter that sees the standard library and the package only
-   (``devstack/package_check.py``): the storage SDK of the target (qcloud_cos, or boto3's S3/SQS
+   (``devstack/packaging/check.py``): the storage SDK of the target (qcloud_cos, or boto3's S3/SQS
    clients), that the SCF package cannot import boto3, and the handler when the package targets this
    interpreter or one found here;
 7. the zip's size and its largest parts are printed; a zip over the target's limit is an error.
@@ -48,7 +48,7 @@ from typing import Any
 
 from devstack.progress import Progress
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PYTHON_VERSION = "3.10"  # SCF's newest Python runtime (Python3.10)
 DEFAULT_PLATFORM = "manylinux2014_x86_64"  # SCF and Lambda x86_64 run glibc Linux
 NATIVE = "native"
@@ -107,7 +107,7 @@ class Deploy:
     max_zip_bytes: int
     excluded: frozenset[str] = frozenset()  # distribution names (normalised) not installed
     dropped: tuple[str, ...] = ()  # top-level entries removed after the install (see PRUNING)
-    storage: str = "cos"  # what package_check.py proves: "cos" (qcloud_cos) or "boto" (boto3)
+    storage: str = "cos"  # what check.py proves: "cos" (qcloud_cos) or "boto" (boto3)
 
 
 # Pins published as source only, each pure Python once its optional C extension is left out: installed
@@ -118,7 +118,7 @@ PURE_SDISTS = {
 }
 # pycryptodome (Crypto/) serves only qcloud_cos.crypto (CosEncryptionClient, client-side encryption),
 # which `import qcloud_cos` does not load and the function never uses; it would take 3.8 MB of the SCF
-# package's 6 MB. package_check.py proves the COS calls work without it; its dist-info goes with it.
+# package's 6 MB. check.py proves the COS calls work without it; its dist-info goes with it.
 NOT_IMPORTED = ("Crypto", "pycryptodome-")
 AWS_ONLY = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil"})
 DEPLOYS = {
@@ -580,9 +580,9 @@ def check_package(
     interpreter: tuple[str, dict[str, str]] | None = None,
     storage: str = "boto",
 ) -> dict[str, Any]:
-    """Run ``package_check.py`` on ``tree`` in ``python -I -S`` with an empty environment (with
+    """Run ``check.py`` on ``tree`` in ``python -I -S`` with an empty environment (with
     ``interpreter``, the target's own Python, found on this machine, instead of this one)."""
-    script = Path(__file__).resolve().parent / "package_check.py"
+    script = Path(__file__).resolve().parent / "check.py"
     env = {
         "AWS_CONFIG_FILE": os.devnull,  # nothing from the developer's AWS profile
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,

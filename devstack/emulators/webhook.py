@@ -8,7 +8,7 @@ nothing from ``lib/``: standard library only.
         ...                                               # point CALLBACK_URL at rx.url
         (first, *_) = rx.wait_for(1)
 
-Run it in the foreground with ``python -m devstack.webhook_receiver --port 8080 --secret S``.
+Run it in the foreground with ``python -m devstack.emulators.webhook --port 8080 --secret S``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, TypeAlias
 
-from devstack.background import serve_in_background, stop_serving
+from devstack.emulators.base import serve_in_background, stop_serving
 
 __all__ = ["DROPPED", "Delivery", "Step", "WebhookReceiver", "destination_key", "main", "verify_signature"]
 
@@ -364,7 +364,7 @@ def _describe(delivery: Delivery) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a receiver in the foreground, printing one line per delivery."""
     parser = argparse.ArgumentParser(
-        prog="python -m devstack.webhook_receiver", description="Local webhook receiver (design section 7)."
+        prog="python -m devstack.emulators.webhook", description="Local webhook receiver (design section 7)."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
