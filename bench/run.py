@@ -24,6 +24,7 @@ BENCHMARKS = (
     "bench.burst",
     "bench.package_size",
     "bench.preflight",
+    "bench.latency",
 )
 
 

@@ -24,7 +24,7 @@ import contextlib
 import logging
 import secrets
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -191,12 +191,12 @@ class LocalStack:
     def wire(self, name: str) -> Wire:
         """The wire of stand-in ``name`` (its latency and its request log; ``devstack.emulators.base``);
         ``s3`` is the storage proxy's, once ``set_latency`` started it."""
-        endpoints = {
+        endpoints: dict[str, Callable[[], str]] = {
             "cos": lambda: self.cos_endpoint,
             "vod": lambda: self.vod.endpoint,
             "tdmq": lambda: self.tdmq.endpoint,
             "webhook": lambda: self.webhook.url,
-            "s3": lambda: self._part("s3_proxy").url,
+            "s3": lambda: str(self._part("s3_proxy").url),
         }
         return wire_at(endpoints[name]())
 

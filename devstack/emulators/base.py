@@ -32,8 +32,9 @@ MAX_LATENCY_S = 10.0
 def serve_in_background(server: BaseServer, name: str) -> threading.Thread:
     """Start ``server.serve_forever`` in a daemon thread named ``name``; the thread, for ``stop``. An HTTP
     server gets its ``Wire`` (``wire_at``) first."""
-    if issubclass(server.RequestHandlerClass, BaseHTTPRequestHandler):
-        _wire(server)
+    handler = server.RequestHandlerClass
+    if isinstance(handler, type) and issubclass(handler, BaseHTTPRequestHandler):
+        _wire(server, handler)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": POLL_S}, name=name, daemon=True
     )
@@ -135,11 +136,10 @@ def _port(server: BaseServer) -> int:
     return int(address[1]) if isinstance(address, tuple) else 0
 
 
-def _wire(server: BaseServer) -> Wire:
+def _wire(server: BaseServer, base: type[BaseHTTPRequestHandler]) -> Wire:
     """Give ``server``'s request handler a wire: once a request's headers are read, it is logged and its
     handling waits out the latency (each request of a keep-alive connection, one after the other)."""
     wire = Wire()
-    base: type[BaseHTTPRequestHandler] = server.RequestHandlerClass  # type: ignore[assignment]
 
     class Wired(base):  # type: ignore[valid-type,misc]
         def parse_request(self) -> bool:
