@@ -38,14 +38,12 @@ error is permanent: relayed as ``element.failed`` (HTTP 4xx/422/502) and the inv
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Verdict = Literal["retry", "raise", "failed"]
 
 
-@dataclass(frozen=True)
-class FieldProblem:
+class FieldProblem(NamedTuple):
     """One broken rule: the field (dotted path) and what is wrong with it."""
 
     field: str

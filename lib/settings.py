@@ -11,8 +11,7 @@ import functools
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from lib.errors import ConfigError
@@ -60,8 +59,7 @@ SETTING_NAMES = (
 )
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Every setting the function reads, typed and validated."""
 
     vod_endpoint: str  # host[:port], no scheme
@@ -106,8 +104,7 @@ class Settings:
         return [name for name, value in wanted.items() if value in (None, "")]
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(NamedTuple):
     """Tencent Cloud API credentials of this invocation (temporary ones carry a token)."""
 
     secret_id: str

@@ -22,7 +22,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from lib.errors import (
@@ -67,8 +67,7 @@ _NEVER_PROBED = frozenset({"metadata.tencentyun.com", "metadata.google.internal"
 StorageFor = Callable[[StorageKind], RangeStorage]
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(NamedTuple):
     """One media file pre-flight looked at, and what that cost."""
 
     field: str
@@ -79,8 +78,7 @@ class Checked:
     seconds: float
 
 
-@dataclass
-class _Media:
+class _Media(NamedTuple):
     field: str
     name: str
     reader: RangedReader

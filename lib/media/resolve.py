@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import quote
 
 from lib.background import Background
@@ -22,8 +22,7 @@ from lib.settings import Settings
 from lib.storage import Storage, StorageKind, StoredObject
 
 
-@dataclass(frozen=True)
-class ResolvedMedia:
+class ResolvedMedia(NamedTuple):
     url: str
     identity: str
     stored: StoredObject | None = None  # the object behind a cos:// or s3:// reference

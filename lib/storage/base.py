@@ -11,8 +11,7 @@ versioning), where ``create`` overwrites and answers True.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 StorageKind = Literal["cos", "s3"]
 
@@ -20,8 +19,7 @@ StorageKind = Literal["cos", "s3"]
 MISSING_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "NotFound", "404"})
 
 
-@dataclass(frozen=True)
-class StoredObject:
+class StoredObject(NamedTuple):
     """An object's identity as the function sees it (ETag without quotes)."""
 
     bucket: str
