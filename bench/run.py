@@ -25,6 +25,7 @@ BENCHMARKS = (
     "bench.package_size",
     "bench.preflight",
     "bench.latency",
+    "bench.imports",
 )
 
 
