@@ -90,10 +90,13 @@ requests.post(os.environ["CALLBACK_URL"], data=raw, headers={"Content-Type": "ap
 
 @dataclass(frozen=True)
 class Times:
-    """One run: seconds from the process's start to the VOD call and to its answer."""
+    """One run: seconds from the process's start to the VOD call and to its answer; the waves of storage
+    requests before the VOD call (requests arriving at least a storage latency after the previous wave's
+    first one: they waited for an answer), from the stand-in's request log."""
 
     vod: float
     answer: float
+    waves: float = 0.0
 
 
 Run = Callable[[int, str], Times]  # (run number, label) → times of one fresh process
@@ -150,7 +153,8 @@ def _path(stack: LocalStack, name: str, storage: str, handler: Run, floor: Run) 
             "≤ 2",
             round(trips) <= 2,
             f"(VOD call at {int(STORAGE[1] * 1000)} ms minus at {int(STORAGE[0] * 1000)} ms per storage "
-            f"request) / {int(step * 1000)} ms; floor: its own",
+            f"request) / {int(step * 1000)} ms; from the request log at {int(STORAGE[1] * 1000)} ms: "
+            f"{handler_slow.waves:g} waves (floor {floor_slow.waves:g})",
         ),
     ]
 
@@ -171,11 +175,21 @@ def _paired(handler: Run, floor: Run, label: str) -> tuple[Times, Times]:
 
 
 def _median(times: list[Times]) -> Times:
-    return Times(median([t.vod for t in times]), median([t.answer for t in times]))
+    return Times(*(median([getattr(t, name) for t in times]) for name in ("vod", "answer", "waves")))
 
 
-def _timed(stack: LocalStack, code: str, env: dict[str, str]) -> Times:
-    """Run ``code`` in a fresh interpreter; when it reached VOD and when it answered."""
+def _waves(arrivals: list[float], latency: float) -> int:
+    """How many times the requests arriving at ``arrivals`` waited for an answer before the next ones."""
+    waves, start = 0, float("-inf")
+    for arrived in sorted(arrivals):
+        if arrived >= start + latency * 0.9:
+            waves, start = waves + 1, arrived
+    return waves
+
+
+def _timed(stack: LocalStack, code: str, env: dict[str, str], storage: str) -> Times:
+    """Run ``code`` in a fresh interpreter; when it reached VOD, when it answered, and the waves of
+    ``storage`` requests before the VOD call."""
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
@@ -188,7 +202,9 @@ def _timed(stack: LocalStack, code: str, env: dict[str, str]) -> Times:
     calls = [seen.arrived for seen in stack.wire("vod").seen() if seen.arrived >= started]
     if len(calls) != 1:
         raise RuntimeError(f"expected one VOD call, the emulator saw {len(calls)}")
-    return Times(calls[0] - started, answered - started)
+    wire = stack.wire(storage)
+    before = [s.arrived for s in wire.seen() if started <= s.arrived < calls[0]]
+    return Times(calls[0] - started, answered - started, _waves(before, wire.latency))
 
 
 def _cos_runs(stack: LocalStack) -> tuple[Run, Run]:
@@ -198,13 +214,13 @@ def _cos_runs(stack: LocalStack) -> tuple[Run, Run]:
         prefix = f"elements/lat-{label}-{i + 1}/"
         upload_folder(stack, bucket, prefix)
         env = child_env(stack.env(), BENCH_EVENT=json.dumps(cos_event(bucket, prefix)))
-        return _timed(stack, HANDLER, env)
+        return _timed(stack, HANDLER, env, "cos")
 
     def floor(i: int, label: str) -> Times:
         prefix = f"elements/floor-{label}-{i + 1}/"
         upload_folder(stack, bucket, prefix)
         env = child_env(stack.env(), BENCH_BUCKET=bucket, BENCH_PREFIX=prefix)
-        return _timed(stack, COS_FLOOR + ANSWERED, env)
+        return _timed(stack, COS_FLOOR + ANSWERED, env, "cos")
 
     return handler, floor
 
@@ -220,12 +236,12 @@ def _s3_runs(stack: LocalStack) -> tuple[Run, Run]:
     def handler(i: int, label: str) -> Times:
         prefix = f"elements/lat-{label}-{i + 1}/"
         upload_folder(stack, bucket, prefix)
-        return _timed(stack, HANDLER, env_of(BENCH_EVENT=json.dumps(s3_event(bucket, prefix))))
+        return _timed(stack, HANDLER, env_of(BENCH_EVENT=json.dumps(s3_event(bucket, prefix))), "s3")
 
     def floor(i: int, label: str) -> Times:
         prefix = f"elements/floor-{label}-{i + 1}/"
         upload_folder(stack, bucket, prefix)
-        return _timed(stack, S3_FLOOR + ANSWERED, env_of(BENCH_BUCKET=bucket, BENCH_PREFIX=prefix))
+        return _timed(stack, S3_FLOOR + ANSWERED, env_of(BENCH_BUCKET=bucket, BENCH_PREFIX=prefix), "s3")
 
     return handler, floor
 
@@ -247,11 +263,11 @@ def _http_runs(stack: LocalStack) -> tuple[Run, Run]:
             "refer_images": [uri + "left.png", uri + "back.png"],
         }
         event = build_event("scf_function_url", "POST", "/elements", body=json.dumps(body).encode())
-        return _timed(stack, HANDLER, env_of(BENCH_EVENT=json.dumps(event)))
+        return _timed(stack, HANDLER, env_of(BENCH_EVENT=json.dumps(event)), "cos")
 
     def floor(i: int, label: str) -> Times:
         prefix = f"elements/floor-{label}-{i + 1}/"
         upload_folder(stack, bucket, prefix)
-        return _timed(stack, HTTP_FLOOR + ANSWERED, env_of(BENCH_BUCKET=bucket, BENCH_PREFIX=prefix))
+        return _timed(stack, HTTP_FLOOR + ANSWERED, env_of(BENCH_BUCKET=bucket, BENCH_PREFIX=prefix), "cos")
 
     return handler, floor
