@@ -184,9 +184,22 @@ class LocalStack:
             )
         if "s3" in seconds:
             self._s3_proxy()
+        for name in self._wired():
+            self.wire(name).latency = float(seconds.get(name, 0.0))
+        missing = [name for name in seconds if seconds[name] and name not in self._wired()]
+        if missing:  # a stand-in served some other way than devstack.emulators.base
+            raise ValueError(f"{', '.join(missing)} cannot be delayed: no request log (Wire) for it")
+
+    def _wired(self) -> list[str]:
+        """The stand-ins that have a wire now (s3 once its proxy runs)."""
+        found = []
         for name in LATENCY_SERVICES:
-            if name != "s3" or "s3_proxy" in self._started:
-                self.wire(name).latency = float(seconds.get(name, 0.0))
+            try:
+                self.wire(name)
+            except (LookupError, RuntimeError):
+                continue
+            found.append(name)
+        return found
 
     def wire(self, name: str) -> Wire:
         """The wire of stand-in ``name`` (its latency and its request log; ``devstack.emulators.base``);
@@ -345,6 +358,5 @@ class LocalStack:
         if "s3" not in self.latency and "s3_proxy" in self._started:  # S3 straight to moto again
             self._started.pop("s3_proxy").stop()
         self.set_latency(**self.latency)
-        for name in LATENCY_SERVICES:
-            if name != "s3" or "s3_proxy" in self._started:
-                self.wire(name).clear()
+        for name in self._wired():
+            self.wire(name).clear()
