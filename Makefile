@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck compat unit demo serve stack bench package clean
+.PHONY: venv test test-fast lint typecheck compat unit demo serve stack bench package clean
 
 venv: $(STAMP)
 
@@ -29,6 +29,10 @@ unit: $(STAMP)
 	$(PY) -m pytest --cov
 
 test: lint typecheck compat unit
+
+# The unit tests alone (tests/unit/), without coverage: the quick loop while editing lib.
+test-fast: $(STAMP)
+	$(PY) -m pytest tests/unit -q
 
 demo: $(STAMP)
 	$(PY) -m devstack demo

@@ -20,7 +20,9 @@ from devstack.samples import body_for, objects_of
 from devstack.stack import LocalStack
 from lib.logs import JsonFormatter
 
-EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
+TESTS = Path(__file__).resolve().parent
+EVENTS_DIR = TESTS.parent / "events"
+MARKED_DIRECTORIES = ("e2e", "devstack")  # tests/<name>/ gets the marker <name> (registered in pyproject)
 BUCKETS = ("media-1250000000", "studio-assets")
 
 
@@ -28,6 +30,15 @@ def load_event(relative: str) -> dict[str, Any]:
     """A fresh copy of a sample event from ``events/``."""
     data: dict[str, Any] = json.loads((EVENTS_DIR / relative).read_text())
     return data
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by their directory: ``tests/e2e/`` as ``e2e``, ``tests/devstack/`` as ``devstack``
+    (so ``pytest -m "not e2e and not devstack"`` runs the rest)."""
+    for item in items:
+        parts = item.path.resolve().relative_to(TESTS).parts
+        if len(parts) > 1 and parts[0] in MARKED_DIRECTORIES:
+            item.add_marker(parts[0])
 
 
 class FastJitter(random.Random):

@@ -1,4 +1,4 @@
-"""The checks every HTTP source adapter passes, written once: each ``tests/test_sources_<adapter>.py``
+"""The checks every HTTP source adapter passes, written once: each ``tests/unit/sources/test_<adapter>.py``
 subclasses ``HttpSourceCases`` with its adapter (pytest collects the subclass's ``Test...`` class)."""
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Checks of the repository itself: docs and configuration, the import graph, the module map, the mirror."""

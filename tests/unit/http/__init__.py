@@ -1,0 +1,1 @@
+"""Tests of lib/http/, one module per module (test_<module>.py)."""

@@ -1,0 +1,1 @@
+"""Tests of lib/queue/, one module per module (test_<module>.py)."""
