@@ -209,7 +209,7 @@ def _timed(stack: LocalStack, code: str, env: dict[str, str], storage: str) -> T
         s.arrived
         for s in wire.seen()
         if started <= s.arrived < calls[0]
-        and (s.host.startswith(f"{bucket}.") or s.path.startswith(f"/{bucket}/"))
+        and (s.host.startswith(f"{bucket}.") or s.path.split("?")[0].split("/")[1:2] == [bucket])
     ]
     return Times(calls[0] - started, answered - started, _waves(before, wire.latency))
 
