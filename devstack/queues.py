@@ -5,15 +5,21 @@ SQS (moto's server): Lambda's poller receives messages, invokes the function wit
 named ones become visible again. ``deliver_batch`` does exactly that once; ``drain`` until the queue is
 empty.
 
-CMQ topic (the TDMQ emulator): SCF's CMQ topic trigger invokes the function asynchronously with
-``{"Records": [{"CMQ": {"type": "topic", ...}}]}``, several messages merged into one event; an
-invocation that raises is retried with the same event (2 retries by default), then dropped (or sent
-to a dead-letter queue). ``deliver_topic`` does that for one batch; ``drain_topic`` until done.
+CMQ topic (the TDMQ for CMQ stand-in): SCF's CMQ topic trigger, where a console still offers it,
+invokes the function asynchronously with ``{"Records": [{"CMQ": {"type": "topic", ...}}]}``, several
+messages merged into one event; an invocation that raises is retried with the same event (2 retries by
+default), then dropped (or sent to a dead-letter queue). ``deliver_topic`` does that for one batch;
+``drain_topic`` until done.
+
+Timer (a drainer that needs no trigger): SCF's Timer trigger invokes the function with
+``{"Type": "Timer", ..., "Message": "drain"}``; the function then pulls its queue itself through the
+data-flow API. ``run_drainers`` plays the ticks, one after another or overlapping.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -159,7 +165,7 @@ def drain(
 
 # ---------------------------------------------------------------------- SCF's CMQ topic trigger
 
-CMQ_OWNER = "1250000000"  # topicOwner: the account's APPID
+CMQ_OWNER = 1250000000  # topicOwner: the account's APPID (a number in SCF's documented event)
 CMQ_SUBSCRIPTION = "element-relay"  # SCF names the subscription it creates for the trigger
 
 
@@ -190,7 +196,7 @@ def cmq_topic_event(messages: list[CmqMessage], topic: str) -> dict[str, Any]:
                     "msgId": m.msg_id,
                     "requestId": m.request_id,
                     "msgBody": m.body,
-                    "msgTag": ",".join(m.tags),
+                    "msgTag": list(m.tags),
                 }
             }
             for m in messages
@@ -262,4 +268,68 @@ def drain_topic(
             if until_delivered is None or report.delivered >= until_delivered:
                 break
             time.sleep(0.02)  # the producers are still at it
+    return report
+
+
+# ---------------------------------------------------------------------- SCF's Timer trigger, as a drainer
+
+DRAIN_TRIGGER = "element-drain"  # the Timer trigger's name in the recipe
+
+
+def timer_event(message: str = "drain", trigger: str = DRAIN_TRIGGER) -> dict[str, Any]:
+    """The event SCF's Timer trigger invokes the function with; ``message`` is the trigger's custom
+    argument (``Message``: ``drain`` drains DRAIN_QUEUE_URL, anything else is VOD's pull cycle)."""
+    now = time.time()
+    return {
+        "Type": "Timer",
+        "TriggerName": trigger,
+        "Time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "Message": message,
+    }
+
+
+@dataclass
+class TimerReport:
+    """What the ticks did: invocations started, invocations that raised, and each answer."""
+
+    invocations: int = 0
+    raised: int = 0
+    answers: list[Any] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def run_drainers(
+    invoke: Invoke,
+    done: Callable[[], bool],
+    *,
+    concurrency: int = 1,
+    timeout: float = 120.0,
+    message: str = "drain",
+) -> TimerReport:
+    """Play the drainer's Timer trigger until ``done()`` (or ``timeout`` seconds): a tick invokes the
+    function with ``timer_event(message)``; up to ``concurrency`` invocations run at once (the drainer's
+    reserved concurrency; overlapping ticks), and a new tick starts as soon as one ends, not a minute
+    later. An invocation that raises is counted (the next tick drains on: SCF's async retry of a Timer
+    invocation would do the same work)."""
+    report = TimerReport()
+    lock = threading.Lock()
+    deadline = time.monotonic() + timeout
+
+    def tick() -> None:
+        while not done() and time.monotonic() < deadline:
+            with lock:
+                report.invocations += 1
+            try:
+                answer = invoke(timer_event(message))
+            except Exception as exc:  # the function raised: counted, the next tick goes on
+                with lock:
+                    report.raised += 1
+                    report.errors.append(f"{type(exc).__name__}: {exc}")
+                continue
+            with lock:
+                report.answers.append(answer)
+
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="timer") as pool:
+        for future in [pool.submit(tick) for _ in range(concurrency)]:
+            future.result()
     return report

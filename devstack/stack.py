@@ -44,6 +44,7 @@ SECRET_ID = "AKIDlocalstack"  # noqa: S105 (a fixed id for a local emulator; the
 SUB_APP_ID = 1500000001
 RECEIPT_BUCKET = "element-receipts-1250000000"
 SAMPLE_MEDIA_BUCKETS = ("media-1250000000", "studio-assets")  # the buckets of the samples and the demo
+RELAY_JOB_SECRET = "devstack-relay-job-key-1"  # noqa: S105 (a fixed key for local relay jobs)
 QUEUE_REGION = "us-east-1"  # moto's SQS knows AWS regions only; queue URLs do not name it
 
 
@@ -276,7 +277,7 @@ class LocalStack:
 
     @property
     def tdmq(self) -> TdmqEmulator:
-        """The TDMQ for CMQ emulator (PublishCmqMsg, SendCmqMsg; ``TDMQ_ENDPOINT``)."""
+        """The TDMQ for CMQ stand-in (its data-flow API; ``CMQ_ENDPOINT``)."""
         tdmq: TdmqEmulator = self._part("tdmq")
         return tdmq
 
@@ -299,7 +300,8 @@ class LocalStack:
             "TENCENTCLOUD_SESSIONTOKEN": self.session_token,
             "TENCENTCLOUD_REGION": self.region,  # SCF always sets the function's region
             "VOD_ENDPOINT": self.vod.endpoint,
-            "TDMQ_ENDPOINT": self.tdmq.endpoint,
+            "CMQ_ENDPOINT": self.tdmq.endpoint,  # the data-flow API (cmq-queue://, cmq-topic://)
+            "RELAY_JOB_SECRET": RELAY_JOB_SECRET,  # signs and verifies relay jobs (SUBMIT_MODE=queue, drains)
             "VOD_SUBAPP_ID": str(self.sub_app_id),
             "CALLBACK_URL": self.webhook.url,
             "CALLBACK_SECRET": self.callback_secret,

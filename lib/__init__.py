@@ -5,13 +5,14 @@ through them:
 
     settings, invocation, services   configuration, the invocation's deadline, per-invocation clients
     sources/                         one adapter per trigger kind: recognise the event, normalise it,
-                                     answer in the trigger's shape (base, messages, http_event: shared)
+                                     answer in the trigger's shape (base, messages, http_event: shared;
+                                     cmq_drain: the Timer's drain of DRAIN_QUEUE_URL)
     http/                            the HTTP API every HTTP trigger shares (model, api, routes, vod_routes)
     assemble                         uploads → element requests by the folder layout (reads storage)
     request_model, callbacks         the element request and its rules; per-request callback URLs
     pipeline                         the middle: submit_request → dispatch (submit now, or enqueue)
-    queue/                           SUBMIT_MODE=queue: relay jobs on TDMQ for CMQ or SQS (enqueue,
-                                     job_message, cmq)
+    queue/                           SUBMIT_MODE=queue: relay jobs on TDMQ for CMQ (its data-flow API) or
+                                     SQS (enqueue, job_message, job_signature, cmq)
     submission                       one submission as a state machine: claim → VOD → record → relay
     media/                           media references → fetchable URLs and the SessionId's identity (refs,
                                      resolve); VOD's documented media rules checked from headers by ranged

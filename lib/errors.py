@@ -13,7 +13,8 @@
       NotConfirmedError        VOD cannot confirm a pushed completion yet (retryable)
       StorageError             object storage failed (5xx and network errors are retryable)
       QueueError               the submit queue (SQS) refused or could not be reached (retryable by code)
-        CmqError               the same through CMQ's own API
+        CmqError               the same through TDMQ for CMQ's data-flow API
+      ForeignJobError          a relay job whose signature does not verify: refused, acknowledged, not relayed
       WebhookError             the webhook refused or could not be reached
       InProgressError          another invocation holds the submission lease (retryable)
       RetryLaterError          raised so the platform delivers the event again (retryable)
@@ -179,7 +180,14 @@ class QueueError(RelayError):
 
 
 class CmqError(QueueError):
-    """CMQ's own API refused a publish or send, or could not be reached."""
+    """TDMQ for CMQ's data-flow API refused a call, or could not be reached."""
+
+
+class ForeignJobError(RelayError):
+    """A relay job that does not verify under RELAY_JOB_SECRET (lib.queue.job_signature): nobody with
+    the key wrote it. Permanent, and never relayed: its callback and media are the sender's choice."""
+
+    code = "ForeignRelayJob"
 
 
 class WebhookError(RelayError):

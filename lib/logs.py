@@ -27,6 +27,7 @@ SECRET_VARIABLES = (
     "VOD_EVENT_SIGN_KEY",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
+    "RELAY_JOB_SECRET",  # comma-separated keys: each one is scrubbed
 )
 # Matched on an ASCII-lower-cased copy (same length), case-sensitively: Python's ``re`` is several times
 # slower on a case-insensitive alternation, and scrubbing must stay cheap on megabytes of hostile text.
@@ -53,9 +54,11 @@ def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     for name in SECRET_VARIABLES:
         value = env.get(name, "")
-        if len(value) >= 6:
-            for form in _encodings(value):
-                text = text.replace(form, REDACTED)
+        for part in value.split(",") if name == "RELAY_JOB_SECRET" else (value,):
+            part = part.strip() if name == "RELAY_JOB_SECRET" else part
+            if len(part) >= 6:
+                for form in _encodings(part):
+                    text = text.replace(form, REDACTED)
     return _AUTHORIZATION.sub(lambda m: m.group(1) + REDACTED, _signed_values(text))
 
 

@@ -3,6 +3,7 @@
     submit_request(payload):  validate an element request (HTTP body, message, direct call) → dispatch
     dispatch(job):            submit it now (``lib.submission``), or with SUBMIT_MODE=queue enqueue it
                               for the draining deployment (``lib.queue.enqueue``)
+    dispatch_many(jobs):      the jobs of one event: enqueued together in queue mode (CMQ batches)
     fail(...):                relay element.failed for input that never reached VOD
     settle(error, ...):       an error → its Outcome by ``lib.errors.outcome_for`` (element.failed or retry)
     config_problem, guarded:  a missing setting or credential is never a failure to forget
@@ -13,7 +14,8 @@ HTTP status, a batch failure list, or a raise so that the platform retries).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 
 from lib.callbacks import check_callback_url
 from lib.errors import ConfigError, InputError, outcome_for
@@ -23,7 +25,16 @@ from lib.services import Services
 from lib.submission import Submission, fail, settle
 from lib.vod_params import fingerprint
 
-__all__ = ["config_problem", "dispatch", "fail", "guarded", "settle", "submit", "submit_request"]
+__all__ = [
+    "config_problem",
+    "dispatch",
+    "dispatch_many",
+    "fail",
+    "guarded",
+    "settle",
+    "submit",
+    "submit_request",
+]
 
 
 def dispatch(job: Job, services: Services) -> Outcome:
@@ -33,6 +44,23 @@ def dispatch(job: Job, services: Services) -> Outcome:
 
         return enqueue(job, services)
     return submit(job, services)
+
+
+def dispatch_many(jobs: Sequence[Job], services: Services) -> list[Outcome]:
+    """The jobs of one event, each as ``dispatch`` would, within ``guarded``. With SUBMIT_MODE=queue
+    several jobs are enqueued together (``lib.queue.enqueue.enqueue_many``: CMQ batches)."""
+    if services.settings.submit_mode == "queue" and len(jobs) > 1:
+        from lib.queue.enqueue import enqueue_many
+
+        problem = config_problem(services)
+        if problem is not None:
+            return [Outcome("retry", error=problem) for _ in jobs]
+        return [guarded(functools.partial(_given, o), services) for o in enqueue_many(jobs, services)]
+    return [guarded(functools.partial(dispatch, job, services), services) for job in jobs]
+
+
+def _given(outcome: Outcome) -> Outcome:
+    return outcome
 
 
 def submit(job: Job, services: Services) -> Outcome:

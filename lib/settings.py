@@ -17,7 +17,18 @@ from urllib.parse import urlsplit
 from lib.errors import ConfigError
 
 DEFAULT_VOD_ENDPOINT = "vod.intl.tencentcloudapi.com"
-DEFAULT_TDMQ_ENDPOINT = "tdmq.tencentcloudapi.com"  # TDMQ for CMQ (PublishCmqMsg, SendCmqMsg)
+# TDMQ for CMQ's HTTP data-flow API (docs/queues-and-quota.md, "The data-flow API")
+CMQ_DEFAULT_PATH = "/v2/index.php"  # the path of every data-flow request in Tencent's documents and SDKs
+DEFAULT_CMQ_MAX_MSG_SIZE = (
+    65536  # the smaller documented MaxMsgSize maximum (CreateCmqTopic; queues: 64 KB or 1 MB)
+)
+MIN_CMQ_MAX_MSG_SIZE, MAX_CMQ_MAX_MSG_SIZE = 1024, 1048576  # the documented MaxMsgSize range
+DEFAULT_CMQ_RATE_LIMIT = 5000.0  # data-flow calls per second per queue or topic (TDMQ for CMQ "Use Limits")
+DEFAULT_DRAIN_MAX_RECEIVES = 5  # a job received this often and still failing is given up (element.failed)
+DEFAULT_DRAIN_POLL_SECONDS = 3  # long-polling wait of BatchReceiveMessage (Tencent recommends at most 3 s)
+DEFAULT_DRAIN_QUEUE_RETENTION = 3600  # the queue's MsgRetentionSeconds: API 3.0's default, 1 hour
+MIN_QUEUE_RETENTION, MAX_QUEUE_RETENTION = 30, 43200  # MsgRetentionSeconds: 30 s to 12 h
+MIN_RELAY_JOB_KEY = 16  # characters of each RELAY_JOB_SECRET key
 DEFAULT_ELEMENT_PREFIX = "elements/"
 DEFAULT_RECEIPT_PREFIX = ".element-receipts/"
 DEFAULT_MEDIA_URL_EXPIRES = 86400
@@ -52,7 +63,14 @@ SETTING_NAMES = (
     "SUBMIT_QUEUE_REGION",
     "VOD_RATE_LIMIT",
     "BATCH_CONCURRENCY",
-    "TDMQ_ENDPOINT",
+    "CMQ_ENDPOINT",
+    "CMQ_MAX_MSG_SIZE",
+    "CMQ_RATE_LIMIT",
+    "DRAIN_QUEUE_URL",
+    "DRAIN_MAX_RECEIVES",
+    "DRAIN_POLL_SECONDS",
+    "DRAIN_QUEUE_RETENTION",
+    "RELAY_JOB_SECRET",
     "MEDIA_PREFLIGHT",
     "MEDIA_BUCKETS",
     "VOD_PULL_OTHER_EVENTS",
@@ -84,11 +102,19 @@ class Settings(NamedTuple):
     receipt_storage: Literal["cos", "s3"] = "cos"  # flavour of RECEIPT_BUCKET: S3 on AWS Lambda
     submit_mode: Literal["direct", "queue"] = "direct"  # queue: enqueue element jobs (CMQ or SQS)
     submit_queue_url: str | None = None
-    submit_queue_region: str | None = None  # None: CMQ: the function's region; SQS: from the URL, else boto3
+    submit_queue_region: str | None = None  # SQS only: None: from the URL, else boto3's default
     vod_rate_limit: float = DEFAULT_VOD_RATE_LIMIT  # CreateAigcAdvancedCustomElement calls/s per container
     batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY  # records of one batch processed at once
-    tdmq_endpoint: str = DEFAULT_TDMQ_ENDPOINT  # host[:port] of the CMQ API (cmq-topic:// and cmq-queue://)
-    tdmq_scheme: Literal["https", "http"] = "https"
+    cmq_endpoint: CmqEndpoint | None = (
+        None  # CMQ_ENDPOINT: the data-flow address (cmq-topic://, cmq-queue://)
+    )
+    cmq_max_msg_size: int = DEFAULT_CMQ_MAX_MSG_SIZE  # bytes of one message body (the MaxMsgSize set)
+    cmq_rate_limit: float = DEFAULT_CMQ_RATE_LIMIT  # data-flow calls/s per queue or topic, per container
+    drain_queue: str | None = None  # DRAIN_QUEUE_URL's queue name: what a Timer with Message "drain" drains
+    drain_max_receives: int = DEFAULT_DRAIN_MAX_RECEIVES  # dequeueCount at which a failing job is given up
+    drain_poll_seconds: int = DEFAULT_DRAIN_POLL_SECONDS  # BatchReceiveMessage pollingWaitSeconds
+    drain_queue_retention: int = DEFAULT_DRAIN_QUEUE_RETENTION  # the queue's MsgRetentionSeconds
+    relay_job_keys: tuple[str, ...] = ()  # RELAY_JOB_SECRET: the first signs relay jobs, any verifies
     media_preflight: bool = True  # check media against VOD's documented rules before the call
     media_buckets: frozenset[str] = frozenset()  # buckets cos:// and s3:// references may name
     vod_pull_other_events: Literal["confirm", "leave"] = "confirm"  # pulled events that are not ours
@@ -102,6 +128,18 @@ class Settings(NamedTuple):
             "RECEIPT_BUCKET": self.receipt_bucket,
         }
         return [name for name, value in wanted.items() if value in (None, "")]
+
+
+class CmqEndpoint(NamedTuple):
+    """Where TDMQ for CMQ's data-flow API answers: ``<scheme>://<host>[:port]<path>``."""
+
+    scheme: Literal["https", "http"]
+    host: str  # host[:port], as signed (the SDKs sign the configured address without its scheme)
+    path: str = CMQ_DEFAULT_PATH
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}{self.path}"
 
 
 class Credentials(NamedTuple):
@@ -210,7 +248,8 @@ def _boundary_settings(raw: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _queue_settings(raw: Mapping[str, str]) -> dict[str, Any]:
-    """SUBMIT_MODE, SUBMIT_QUEUE_URL/REGION, VOD_RATE_LIMIT and BATCH_CONCURRENCY, validated."""
+    """SUBMIT_MODE, SUBMIT_QUEUE_URL/REGION, VOD_RATE_LIMIT and BATCH_CONCURRENCY, validated; then the
+    data-flow settings (``_cmq_settings``)."""
     mode = (raw["SUBMIT_MODE"] or "direct").lower()
     if mode not in ("direct", "queue"):
         raise ConfigError(f"SUBMIT_MODE must be 'direct' or 'queue', got {mode!r}")
@@ -218,19 +257,8 @@ def _queue_settings(raw: Mapping[str, str]) -> dict[str, Any]:
     if mode == "queue" and queue_url is None:
         raise ConfigError(
             "SUBMIT_QUEUE_URL must be set when SUBMIT_MODE is 'queue' "
-            "(cmq-topic://<topic>, cmq-queue://<queue> or an SQS queue URL)"
+            "(cmq-queue://<queue>, cmq-topic://<topic> or an SQS queue URL)"
         )
-    queue_region = raw["SUBMIT_QUEUE_REGION"] or None
-    if (
-        mode == "queue"
-        and queue_url
-        and queue_url.startswith(CMQ_SCHEMES)
-        and not (queue_region or raw["TENCENTCLOUD_REGION"])
-    ):
-        raise ConfigError(
-            "SUBMIT_QUEUE_REGION (or TENCENTCLOUD_REGION) must name the region of the CMQ topic or queue"
-        )
-    tdmq_endpoint, tdmq_scheme = _endpoint("TDMQ_ENDPOINT", raw["TDMQ_ENDPOINT"] or DEFAULT_TDMQ_ENDPOINT)
     try:
         rate = float(raw["VOD_RATE_LIMIT"]) if raw["VOD_RATE_LIMIT"] else DEFAULT_VOD_RATE_LIMIT
     except ValueError as exc:
@@ -243,12 +271,94 @@ def _queue_settings(raw: Mapping[str, str]) -> dict[str, Any]:
     return {
         "submit_mode": mode,
         "submit_queue_url": queue_url,
-        "submit_queue_region": queue_region,
+        "submit_queue_region": raw["SUBMIT_QUEUE_REGION"] or None,
         "vod_rate_limit": rate,
         "batch_concurrency": concurrency,
-        "tdmq_endpoint": tdmq_endpoint,
-        "tdmq_scheme": tdmq_scheme,
+        **_cmq_settings(raw, mode, queue_url),
     }
+
+
+def _cmq_settings(raw: Mapping[str, str], mode: str, queue_url: str | None) -> dict[str, Any]:
+    """CMQ_ENDPOINT, CMQ_MAX_MSG_SIZE, CMQ_RATE_LIMIT, DRAIN_* and RELAY_JOB_SECRET, validated. The
+    endpoint is required wherever a cmq-*:// URL is used; the relay-job key wherever relay jobs are
+    written or drained (SUBMIT_MODE=queue, DRAIN_QUEUE_URL): SECURITY.md, "Relay jobs"."""
+    drain_url = raw["DRAIN_QUEUE_URL"]
+    drain_queue: str | None = None
+    if drain_url:
+        if not drain_url.startswith("cmq-queue://"):
+            raise ConfigError(f"DRAIN_QUEUE_URL must be cmq-queue://<queue>, got {drain_url[:80]!r}")
+        drain_queue = _cmq_name("DRAIN_QUEUE_URL", drain_url)
+    endpoint = _cmq_endpoint(raw["CMQ_ENDPOINT"])
+    uses_cmq = drain_queue is not None or bool(queue_url and queue_url.startswith(CMQ_SCHEMES))
+    if uses_cmq and endpoint is None:
+        raise ConfigError(
+            "CMQ_ENDPOINT must be set for cmq-queue:// and cmq-topic:// URLs: the data-flow address the "
+            "TDMQ for CMQ console shows for the region (private "
+            "http://<region>.mqadapter.cmq.tencentyun.com, or public https://cmq-<region>.public.tencenttdmq.com)"
+        )
+    size = _int("CMQ_MAX_MSG_SIZE", raw["CMQ_MAX_MSG_SIZE"], DEFAULT_CMQ_MAX_MSG_SIZE)
+    if size is None or not MIN_CMQ_MAX_MSG_SIZE <= size <= MAX_CMQ_MAX_MSG_SIZE:
+        raise ConfigError(
+            f"CMQ_MAX_MSG_SIZE must be the MaxMsgSize of the queue or topic, {MIN_CMQ_MAX_MSG_SIZE} to "
+            f"{MAX_CMQ_MAX_MSG_SIZE} bytes"
+        )
+    try:
+        cmq_rate = float(raw["CMQ_RATE_LIMIT"]) if raw["CMQ_RATE_LIMIT"] else DEFAULT_CMQ_RATE_LIMIT
+    except ValueError as exc:
+        raise ConfigError(f"CMQ_RATE_LIMIT must be a number, got {raw['CMQ_RATE_LIMIT'][:40]!r}") from exc
+    if not 0 < cmq_rate <= 100000:
+        raise ConfigError("CMQ_RATE_LIMIT must be more than 0 and at most 100000 requests per second")
+    receives = _int("DRAIN_MAX_RECEIVES", raw["DRAIN_MAX_RECEIVES"], DEFAULT_DRAIN_MAX_RECEIVES)
+    if receives is None or not 1 <= receives <= 1000:
+        raise ConfigError("DRAIN_MAX_RECEIVES must be between 1 and 1000 (as CMQ's MaxReceiveCount)")
+    poll = _int("DRAIN_POLL_SECONDS", raw["DRAIN_POLL_SECONDS"], DEFAULT_DRAIN_POLL_SECONDS)
+    if poll is None or not 0 <= poll <= 30:
+        raise ConfigError(
+            "DRAIN_POLL_SECONDS must be between 0 and 30 (BatchReceiveMessage pollingWaitSeconds)"
+        )
+    retention = _int("DRAIN_QUEUE_RETENTION", raw["DRAIN_QUEUE_RETENTION"], DEFAULT_DRAIN_QUEUE_RETENTION)
+    if retention is None or not MIN_QUEUE_RETENTION <= retention <= MAX_QUEUE_RETENTION:
+        raise ConfigError(
+            "DRAIN_QUEUE_RETENTION must be the queue's MsgRetentionSeconds, "
+            f"{MIN_QUEUE_RETENTION} to {MAX_QUEUE_RETENTION} seconds"
+        )
+    keys = tuple(k.strip() for k in raw["RELAY_JOB_SECRET"].split(",") if k.strip())
+    if any(len(k) < MIN_RELAY_JOB_KEY for k in keys):
+        raise ConfigError(
+            f"RELAY_JOB_SECRET must be comma-separated keys of at least {MIN_RELAY_JOB_KEY} characters each "
+            "(the first signs relay jobs, any verifies)"
+        )
+    if not keys and (mode == "queue" or drain_queue is not None):
+        raise ConfigError(
+            "RELAY_JOB_SECRET must be set when SUBMIT_MODE is 'queue' or DRAIN_QUEUE_URL is set: relay jobs "
+            "carry an HMAC under it, and a drainer refuses every job it cannot verify (SECURITY.md)"
+        )
+    return {
+        "cmq_endpoint": endpoint,
+        "cmq_max_msg_size": size,
+        "cmq_rate_limit": cmq_rate,
+        "drain_queue": drain_queue,
+        "drain_max_receives": receives,
+        "drain_poll_seconds": poll,
+        "drain_queue_retention": retention,
+        "relay_job_keys": keys,
+    }
+
+
+def _cmq_endpoint(value: str) -> CmqEndpoint | None:
+    """CMQ_ENDPOINT: an http(s) URL; its path, when it has one, replaces /v2/index.php."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(
+            "CMQ_ENDPOINT must be an http(s) URL such as http://gz.mqadapter.cmq.tencentyun.com, "
+            f"got {value[:80]!r}"
+        )
+    if parts.username or parts.password:
+        raise ConfigError("CMQ_ENDPOINT must not carry credentials: the function signs with its own keys")
+    path = parts.path if parts.path not in ("", "/") else CMQ_DEFAULT_PATH
+    return CmqEndpoint("https" if parts.scheme == "https" else "http", parts.netloc, path)
 
 
 CMQ_SCHEMES = ("cmq-topic://", "cmq-queue://")
@@ -260,13 +370,19 @@ def _queue_url(value: str) -> str | None:
     """SUBMIT_QUEUE_URL: cmq-topic://<topic>, cmq-queue://<queue>, or an http(s) (SQS) queue URL."""
     if not value.startswith(CMQ_SCHEMES):
         return _url("SUBMIT_QUEUE_URL", value)
-    name = value.split("://", 1)[1]
-    if not _CMQ_NAME.match(name):
+    _cmq_name("SUBMIT_QUEUE_URL", value)
+    return value
+
+
+def _cmq_name(name: str, value: str) -> str:
+    """The topic or queue name of a cmq-*:// URL; ConfigError naming the variable and the rule."""
+    queue = value.split("://", 1)[1]
+    if not _CMQ_NAME.match(queue):
         raise ConfigError(
-            f"SUBMIT_QUEUE_URL {value!r}: a CMQ topic or queue name has 1 to 64 letters, digits, '-' or '_' "
+            f"{name} {value[:80]!r}: a CMQ queue or topic name has 1 to 64 letters, digits, '-' or '_' "
             "and starts with a letter"
         )
-    return value
+    return queue
 
 
 def _vod_endpoint(value: str) -> tuple[str, Literal["https", "http"]]:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
+from devstack.stack import RELAY_JOB_SECRET
 from lib.http.model import HttpRequest, HttpResponse
 from lib.invocation import Invocation
 from lib.jobs import Job, Outcome
@@ -32,7 +33,7 @@ class OfflineServices(Services):
 
 
 def offline(env: Mapping[str, str] | None = None, storage: Storage | None = None) -> OfflineServices:
-    return OfflineServices(load_settings(dict(env or {})), storage)
+    return OfflineServices(load_settings({"RELAY_JOB_SECRET": RELAY_JOB_SECRET, **dict(env or {})}), storage)
 
 
 @contextmanager

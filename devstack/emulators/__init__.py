@@ -4,7 +4,7 @@
     vod         the VOD API 3.0 emulator (vod_rules: request rules, vod_tasks: tasks and media fetching,
                 vod_events: completion events pushed or pulled)
     cos         the COS stand-in: COS's XML API with COS signatures checked, objects in moto's S3
-    tdmq        the TDMQ for CMQ API 3.0 emulator
+    tdmq        TDMQ for CMQ's HTTP data-flow API: queues, topics, receipt handles, long polling
     webhook     a webhook receiver that verifies the relay's signatures and records every delivery
 
 ``devstack.stack.LocalStack`` starts them together.

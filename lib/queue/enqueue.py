@@ -19,6 +19,7 @@ import functools
 import logging
 import re
 import threading
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,8 +27,8 @@ from lib.errors import QueueError, RelayError, StorageError, comes_back
 from lib.jobs import Job, Outcome
 from lib.media.refs import parse_media_ref
 from lib.media.resolve import check_media_buckets, resolve_media
-from lib.queue import job_message
-from lib.queue.cmq import Cmq, cmq_target
+from lib.queue import job_message, job_signature
+from lib.queue.cmq import Cmq, CmqTarget, batches, check_size, cmq_target
 from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import StoredObject
@@ -42,25 +43,79 @@ _PERMANENT_CODES = {"InvalidMessageContents", "MessageTooLong", "InvalidParamete
 
 def enqueue(job: Job, services: Services) -> Outcome:
     """Check ``job``, pin its media and send it to SUBMIT_QUEUE_URL; status "waiting" once queued."""
-    try:
-        check_media_buckets(job.request, services.settings, job.source.bucket)  # before any HEAD
-        objects = _pin_objects(job, services)
-        settings = services.settings
-        media = resolve_media(
-            job.request,
-            settings,
-            lambda kind: services.storage(kind, job.source.storage_region),
-            objects,
-            deadline=services.invocation.deadline,
-            upload_bucket=job.source.bucket,
+    return enqueue_many([job], services)[0]
+
+
+def enqueue_many(jobs: Sequence[Job], services: Services) -> list[Outcome]:
+    """Every job of one event, each checked and pinned; then, on CMQ, sent together: one
+    BatchSendMessage/BatchPublishMessage per 16 messages or 64 KB of bodies (``lib.queue.cmq.batches``),
+    SendMessage/PublishMessage for a lone one. On SQS, one SendMessage each. Outcomes in order."""
+    url = services.settings.submit_queue_url
+    target = cmq_target(url) if url else None
+    outcomes: list[Outcome | None] = [None] * len(jobs)
+    ready: list[tuple[int, str, str]] = []  # (index, body, session_id)
+    for index, job in enumerate(jobs):
+        try:
+            body, session_id = _prepare(job, services)
+            if target is None:  # SQS (or no queue at all: refused in _send)
+                message_id = _send(services, body, session_id)
+                outcomes[index] = _queued(session_id, message_id)
+                continue
+            check_size(body, services.settings.cmq_max_msg_size)  # before any call: permanent MessageTooLong
+        except RelayError as exc:
+            outcomes[index] = settle(exc, job.source, services, request=job.request)
+            continue
+        ready.append((index, body, session_id))
+    if target is not None and ready:
+        for index, outcome in _send_batches(target, ready, jobs, services):
+            outcomes[index] = outcome
+    return [o if o is not None else Outcome("retry") for o in outcomes]  # every index is set above
+
+
+def _send_batches(
+    target: CmqTarget, ready: list[tuple[int, str, str]], jobs: Sequence[Job], services: Services
+) -> list[tuple[int, Outcome]]:
+    """Send the prepared messages in batches; each index with its Outcome (a batch's error is each of its
+    messages' error: a retry for a transient one, element.failed for a refusal of the messages)."""
+    done: list[tuple[int, Outcome]] = []
+    for group in batches([body for _, body, _ in ready]):
+        members = [ready[i] for i in group]
+        try:
+            cmq = Cmq(services.settings, services.credentials(), services.invocation)
+            ids = cmq.send(target, [body for _, body, _ in members])
+        except RelayError as exc:
+            for index, _, session_id in members:
+                job = jobs[index]
+                done.append(
+                    (index, settle(exc, job.source, services, request=job.request, session_id=session_id))
+                )
+            continue
+        done.extend(
+            (index, _queued(session_id, message_id))
+            for (index, _, session_id), message_id in zip(members, ids, strict=True)
         )
-        session_id: str = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)[
-            "SessionId"
-        ]
-        body = job_message.encode(job, session_id, objects, media_checked=settings.media_preflight)
-        message_id = _send(services, body, session_id)
-    except RelayError as exc:
-        return settle(exc, job.source, services, request=job.request)
+    return done
+
+
+def _prepare(job: Job, services: Services) -> tuple[str, str]:
+    """The signed relay-job message of ``job`` and its SessionId; RelayError for bad input or storage."""
+    settings = services.settings
+    check_media_buckets(job.request, settings, job.source.bucket)  # before any HEAD
+    objects = _pin_objects(job, services)
+    media = resolve_media(
+        job.request,
+        settings,
+        lambda kind: services.storage(kind, job.source.storage_region),
+        objects,
+        deadline=services.invocation.deadline,
+        upload_bucket=job.source.bucket,
+    )
+    session_id: str = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)["SessionId"]
+    job_text = job_message.encode(job, session_id, objects, media_checked=settings.media_preflight)
+    return job_signature.seal(job_text, settings.relay_job_keys), session_id
+
+
+def _queued(session_id: str, message_id: str) -> Outcome:
     return Outcome("waiting", session_id, note=f"queued for submission (message {message_id})")
 
 
@@ -90,9 +145,6 @@ def _send(services: Services, body: str, session_id: str) -> str:
     url = settings.submit_queue_url
     if not url:  # load_settings refuses queue mode without it; a hand-made Settings might not
         raise QueueError("SUBMIT_QUEUE_URL is not set", code="QueueNotConfigured")
-    target = cmq_target(url)
-    if target is not None:
-        return Cmq(settings, services.credentials(), services.invocation).send(target, body)
     params: dict[str, Any] = {"QueueUrl": url, "MessageBody": body}
     if url.endswith(".fifo"):
         params.update(MessageGroupId=session_id, MessageDeduplicationId=session_id)

@@ -20,10 +20,11 @@ from __future__ import annotations
 import json
 from typing import Any, TypeGuard, cast
 
-from lib.errors import InputError
+from lib.errors import FieldProblem, InputError
 from lib.jobs import Job, SourceInfo, SourceKind
 from lib.media.refs import parse_media_ref
 from lib.request_model import parse_request
+from lib.settings import Settings
 from lib.storage import StorageKind, StoredObject
 
 MARKER = "relay_job"
@@ -86,11 +87,69 @@ def decode(data: dict[str, Any]) -> Job:
     return Job(request, info, bucket, storage, _objects(data.get("objects")), media_checked=checked)
 
 
-def check_receipt(job: Job, receipt_bucket: str | None) -> None:
-    """A job's receipt lives where the enqueueing stage puts it: in RECEIPT_BUCKET, or in the bucket of
-    the upload it came from. InputError for any other bucket."""
-    if job.receipt_bucket not in (None, receipt_bucket, job.source.bucket):
-        raise _invalid("receipt.bucket", "must be RECEIPT_BUCKET or the bucket of the upload (source.bucket)")
+def check_origin(job: Job, settings: Settings) -> None:
+    """The rules the enqueueing stage applied, applied again by whoever drains the job (a queue is a
+    trust boundary: the signature says who wrote a job, these say what any job may reach).
+
+    - An upload's job (``source.kind`` cos or s3) names its bucket and keys, every key under
+      ELEMENT_PREFIX (and none under RECEIPT_PREFIX); its media in that bucket lie under ELEMENT_PREFIX.
+    - Any other job's bucket, if it names one (a from-folder request), is one of MEDIA_BUCKETS.
+    - Every other ``cos://``/``s3://`` medium is in MEDIA_BUCKETS.
+    - The receipt lives in RECEIPT_BUCKET or in the job's own (allowed) bucket.
+
+    InputError naming every broken rule; checked before any storage call."""
+    source, problems = job.source, []
+    upload = source.kind in ("cos", "s3")
+    if upload:
+        if not source.bucket or not source.keys:
+            problems.append(("source", "an upload's job names its bucket and keys"))
+        for key in source.keys:
+            if not _under(key, settings.element_prefix) or _under(key, settings.receipt_prefix):
+                problems.append(
+                    ("source.keys", "must lie under ELEMENT_PREFIX, as the uploads that make jobs do")
+                )
+                break
+    elif source.bucket is not None and source.bucket not in settings.media_buckets:
+        problems.append(("source.bucket", "must be one of MEDIA_BUCKETS (a folder a request may name)"))
+    for field, ref in _object_refs(job):
+        bucket, key = ref
+        if _under(key, settings.receipt_prefix):
+            problems.append((field, "must not name an object under RECEIPT_PREFIX: receipts are never media"))
+        elif bucket in settings.media_buckets:
+            continue
+        elif not (upload and bucket == source.bucket and _under(key, settings.element_prefix)):
+            problems.append(
+                (field, "names an object outside MEDIA_BUCKETS and outside the upload's own ELEMENT_PREFIX")
+            )
+    if job.receipt_bucket not in (None, settings.receipt_bucket, source.bucket):
+        problems.append(
+            ("receipt.bucket", "must be RECEIPT_BUCKET or the bucket of the upload (source.bucket)")
+        )
+    if problems:
+        raise InputError.from_problems(
+            tuple(FieldProblem(f, p) for f, p in problems),
+            prefix="relay job refused: ",
+            code="InvalidMessage",
+        )
+
+
+def _object_refs(job: Job) -> list[tuple[str, tuple[str, str]]]:
+    """(field, (bucket, key)) of every cos:// or s3:// medium of the job (its request and pinned objects)."""
+    found = []
+    refs = [(f"request ({ref[:60]})", ref) for ref in job.request.media_refs()]
+    refs += [(f"objects[{ref[:60]!r}]", ref) for ref in job.known_objects]
+    for field, ref in refs:
+        try:
+            parsed = parse_media_ref(ref)
+        except ValueError:
+            continue  # the request model and decode already refused it
+        if parsed.kind == "object":
+            found.append((field, (parsed.bucket, parsed.key)))
+    return found
+
+
+def _under(key: str, prefix: str) -> bool:
+    return key.lstrip("/").startswith(prefix)
 
 
 def _objects(raw: object) -> dict[str, StoredObject]:

@@ -9,15 +9,15 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from lib import pipeline
 from lib.assemble import Broken, Skip, Upload, plan_upload
 from lib.errors import ConfigError, InputError, RelayError, outcome_for
 from lib.errors import RetryLaterError as RetryLaterError
-from lib.jobs import Outcome, SourceInfo
-from lib.pipeline import fail, guarded, settle
+from lib.jobs import Job, Outcome, SourceInfo
+from lib.pipeline import fail, settle
 from lib.retry import with_retries
 from lib.services import Services
 
@@ -83,28 +83,53 @@ def first_record(event: dict[str, Any]) -> dict[str, Any] | None:
 
 def process_upload(upload: Upload | RelayError, services: Services, source: SourceInfo) -> Outcome:
     """One upload record (or the error its parsing gave) → an Outcome, logged as one JSON line."""
+    return process_uploads([(upload, source)], services)[0]
+
+
+def process_uploads(
+    uploads: Sequence[tuple[Upload | RelayError, SourceInfo]], services: Services
+) -> list[Outcome]:
+    """Every upload record of one event → its Outcome, each logged as one JSON line. The folders are
+    planned one by one, then their jobs are dispatched together (``pipeline.dispatch_many``: with
+    SUBMIT_MODE=queue on CMQ, one BatchSendMessage for many folders)."""
+    if services.settings.submit_mode != "queue" or len(uploads) < 2:  # one by one, each timed alone
+        return [_process_one(upload, source, services) for upload, source in uploads]
     started = time.monotonic()
-    if isinstance(upload, RelayError):
-        outcome = settle(upload, source, services)
-    else:
-        try:
-            storage = services.storage(upload.kind, upload.region)
-            plan = with_retries(  # reads only: a storage hiccup is retried like any other call
-                lambda: plan_upload(upload, services.settings, storage),
-                what="folder read",
-                invocation=services.invocation,
-            )
-        except RelayError as exc:
-            outcome = settle(exc, source, services)
-        else:
-            if isinstance(plan, Skip):
-                outcome = Outcome("ignored" if plan.status == "ignored" else "waiting", note=plan.note)
-            elif isinstance(plan, Broken):
-                outcome = fail(plan.error, plan.source, services, session_id=plan.session_id)
-            else:
-                outcome = guarded(lambda: pipeline.dispatch(plan, services), services)  # the one seam
+    planned = [_plan(upload, services, source) for upload, source in uploads]
+    jobs = [p for p in planned if isinstance(p, Job)]
+    dispatched = iter(pipeline.dispatch_many(jobs, services) if jobs else [])
+    outcomes = [next(dispatched) if isinstance(p, Job) else p for p in planned]
+    for (_, source), outcome in zip(uploads, outcomes, strict=True):
+        log_outcome(outcome, services, source, started)  # the event's time: its jobs were sent together
+    return outcomes
+
+
+def _process_one(upload: Upload | RelayError, source: SourceInfo, services: Services) -> Outcome:
+    started = time.monotonic()
+    planned = _plan(upload, services, source)
+    outcome = pipeline.dispatch_many([planned], services)[0] if isinstance(planned, Job) else planned
     log_outcome(outcome, services, source, started)
     return outcome
+
+
+def _plan(upload: Upload | RelayError, services: Services, source: SourceInfo) -> Outcome | Job:
+    """An upload → the job its folder makes, or the Outcome that ends it here (ignored, waiting, failed)."""
+    if isinstance(upload, RelayError):
+        return settle(upload, source, services)
+    try:
+        storage = services.storage(upload.kind, upload.region)
+        plan = with_retries(  # reads only: a storage hiccup is retried like any other call
+            lambda: plan_upload(upload, services.settings, storage),
+            what="folder read",
+            invocation=services.invocation,
+        )
+    except RelayError as exc:
+        return settle(exc, source, services)
+    if isinstance(plan, Skip):
+        return Outcome("ignored" if plan.status == "ignored" else "waiting", note=plan.note)
+    if isinstance(plan, Broken):
+        return fail(plan.error, plan.source, services, session_id=plan.session_id)
+    return plan
 
 
 def raise_for_retry(outcome: Outcome, what: str) -> None:

@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from lib.assemble import Upload
-from lib.errors import InputError
+from lib.errors import InputError, RelayError
 from lib.jobs import SourceInfo
 from lib.services import Services
 from lib.sources.base import (
     answer_async,
     capped,
     member,
-    process_upload,
+    process_uploads,
     record_kind,
     size,
     text,
@@ -52,15 +52,15 @@ class CosUpload:
         return record_kind(event) == "cos"  # a record with "s3" too is ambiguous: no source takes it
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
-        outcomes = []
+        uploads: list[tuple[Upload | RelayError, SourceInfo]] = []
         records, refused = capped(event["Records"], services, self.name)
         for index, record in enumerate(records):
             parsed = parse_record(record, index, services.settings.default_region)
             if parsed is None:
                 continue
-            source = SourceInfo("cos", *(_source_parts(parsed)))
-            outcomes.append(process_upload(parsed, services, source))
-        return answer_async(outcomes, refused)
+            uploads.append((parsed, SourceInfo("cos", *(_source_parts(parsed)))))
+        # queue mode: the folders of one event are enqueued together (one BatchSendMessage on CMQ)
+        return answer_async(process_uploads(uploads, services), refused)
 
 
 def parse_record(record: object, index: int, default_region: str | None) -> Upload | InputError | None:

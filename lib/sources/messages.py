@@ -1,11 +1,13 @@
 """What every queue source shares: a message body → work, and a batch of messages → outcomes.
 
 A body (JSON text, or an object already) is one of:
-- a relay-job message (``lib.queue.job_message``, written by SUBMIT_MODE=queue): submitted now, never
-  enqueued again, so a queue can never feed itself;
+- a relay-job message (``lib.queue.job_message``, written by SUBMIT_MODE=queue): verified under
+  RELAY_JOB_SECRET (``lib.queue.job_signature``; a foreign one is refused unseen), held to the
+  enqueueing stage's bucket and prefix rules, submitted now, never enqueued again, so a queue can never
+  feed itself;
 - an upload notification: an S3 event (S3 → SQS), an SNS envelope around one (S3 → SNS → SQS), an
   EventBridge "Object Created" event, or a COS event (COS → CMQ): each record goes through the same
-  parsers and ``process_upload`` as the storage triggers; ``s3:TestEvent`` is acknowledged;
+  parsers and ``process_uploads`` as the storage triggers; ``s3:TestEvent`` is acknowledged;
 - anything else: an element request (design section 6), source kind "queue".
 
 Messages of a batch are processed at once on BATCH_CONCURRENCY threads (clients are shared, the rate
@@ -24,12 +26,12 @@ from typing import Any
 
 from lib.assemble import Upload
 from lib.callbacks import check_callback_url
-from lib.errors import InputError, RelayError
-from lib.jobs import Outcome, SourceInfo
-from lib.pipeline import guarded, settle, submit, submit_request
-from lib.queue import job_message
+from lib.errors import ForeignJobError, InputError, RelayError, outcome_for
+from lib.jobs import Job, Outcome, SourceInfo
+from lib.pipeline import fail, guarded, settle, submit, submit_request
+from lib.queue import job_message, job_signature
 from lib.services import Services
-from lib.sources.base import log_outcome, process_upload, record_kind
+from lib.sources.base import log_outcome, process_uploads, record_kind
 from lib.sources.cos import parse_record as parse_cos_record
 from lib.sources.eventbridge import OBJECT_CREATED
 from lib.sources.eventbridge import is_s3_event as is_s3_eventbridge
@@ -39,15 +41,20 @@ from lib.sources.s3 import parse_record as parse_s3_record
 log = logging.getLogger("relay.records")
 MAX_BODY_BYTES = 1024 * 1024
 MIN_MESSAGE_TIME_S = 1.0  # a message begun with less time left would be cut off by the platform
+# Retryable codes that mean the submission is still moving elsewhere: never given up on a last receive.
+_STILL_MOVING = frozenset({"SubmissionInProgress", "AwaitingTaskId", "OutOfTime"})
 
 
 @dataclass(frozen=True)
 class Message:
-    """One queue message: the queue's id for it, its body, and the region it was delivered in."""
+    """One queue message: the queue's id for it, its body, the region it was delivered in; for a drained
+    message, how often it was received and whether this is the last receive allowed."""
 
     id: str | None
     body: object
     region: str | None = None
+    receives: int = 0
+    last_attempt: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,26 +107,67 @@ def _process(message: Message, services: Services) -> list[Outcome]:
         log_outcome(outcome, services, queue, started)
         return [outcome]
     if uploads is not None:
-        outcomes = [process_upload(u, services, _upload_source(u)) for u in uploads]
+        outcomes = process_uploads([(u, _upload_source(u)) for u in uploads], services)
         return outcomes or [Outcome("ignored", note="no object-created record in the notification")]
     if isinstance(data, dict) and data.get("Event") == "s3:TestEvent":
         outcome = Outcome("ignored", note="s3:TestEvent acknowledged")
     elif job_message.is_job(data):
-        try:
-            job = job_message.decode(data)
-            # whoever can write to the queue is held to the rules of the stage that enqueued the job
-            job_message.check_receipt(job, services.settings.receipt_bucket)
-            if job.request.callback_url is not None:
-                check_callback_url(job.request.callback_url, services.settings)
-        except InputError as exc:
-            outcome = settle(exc, queue, services)
-        else:
-            outcome = guarded(lambda: submit(job, services), services, submitting=True)
-            queue = job.source
+        outcome, queue = _relay_job(data, message, services, queue)
     else:
         outcome = submit_request(data, services, queue)
     log_outcome(outcome, services, queue, started)
     return [outcome]
+
+
+def _relay_job(
+    data: dict[str, Any], message: Message, services: Services, queue: SourceInfo
+) -> tuple[Outcome, SourceInfo]:
+    """A relay job: verified (a foreign one is refused unseen), held to the enqueueing stage's rules
+    (whoever can write to the queue gets no further than the stage that enqueued the job), submitted.
+    On the message's last allowed receive a transient failure is given up: element.failed, once."""
+    settings = services.settings
+    try:
+        inner = job_signature.unseal(data, settings.relay_job_keys)
+    except ForeignJobError as exc:
+        log.error(
+            "message %s: %s; acknowledged, not presigned, not relayed",
+            message.id,
+            exc.message,
+            extra=_extra(message, services),
+        )
+        return Outcome("failed", error=exc, note="foreign relay job refused"), queue
+    try:
+        job = job_message.decode(inner)
+        job_message.check_origin(job, settings)
+        if job.request.callback_url is not None:
+            check_callback_url(job.request.callback_url, settings)
+    except InputError as exc:
+        return settle(exc, queue, services), queue
+    outcome = guarded(lambda: submit(job, services), services, submitting=True)
+    if message.last_attempt:
+        outcome = _give_up(outcome, job, message, services)
+    return outcome, job.source
+
+
+def _give_up(outcome: Outcome, job: Job, message: Message, services: Services) -> Outcome:
+    """On the last allowed receive (DRAIN_MAX_RECEIVES), a transient failure becomes final: element.failed
+    relayed, the message deleted. A configuration error, or another invocation still holding the
+    submission, is not the job's failure: left for the next receive."""
+    error = outcome.error
+    if (
+        outcome.status != "retry"
+        or error is None
+        or outcome_for(error) != "retry"
+        or error.code in _STILL_MOVING
+    ):
+        return outcome
+    final = RelayError(
+        f"given up after {message.receives} receives of the relay job (DRAIN_MAX_RECEIVES); "
+        f"the last attempt failed with {error.code}: {error.message}",
+        code="TooManyAttempts",
+    )
+    log.error("message %s: %s", message.id, final.message, extra=_extra(message, services))
+    return fail(final, job.source, services, request=job.request, session_id=outcome.session_id)
 
 
 def _json(body: object) -> object:

@@ -1,6 +1,12 @@
 """SCF Timer trigger: ``{"Type": "Timer", "TriggerName": ..., "Time": ..., "Message": ...}``.
 
-A timer runs the VOD pull cycle (reliable callback mode): PullEvents, relay, ConfirmEvents.
+``Message`` (the timer's custom argument) selects the work:
+
+    "drain"               drain DRAIN_QUEUE_URL (``lib.sources.cmq_drain``)
+    none, "pull", other   the VOD pull cycle (reliable callback mode): PullEvents, relay, ConfirmEvents
+
+Anything but ``drain`` pulls, so timers made before the drainer existed (``argument: vod-pull``) keep
+working.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from lib.sources.base import family
 from lib.vod.completion import pull_cycle
 
 log = logging.getLogger("relay.timer")
+DRAIN = "drain"  # the Timer Message that drains DRAIN_QUEUE_URL
 
 
 class TimerTick:
@@ -23,7 +30,10 @@ class TimerTick:
         # with an EventType too, the event is ambiguous (Timer or VOD): neither source takes it
         return family(event) == "timer" and event.get("Type") == "Timer"
 
-    def handle(self, _event: dict[str, Any], services: Services) -> dict[str, Any]:
+    def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
+        message = event.get("Message")
+        if isinstance(message, str) and message.strip() == DRAIN:
+            return _drain(services)
         try:
             summary = pull_cycle(services)
         except RelayError as exc:
@@ -36,3 +46,19 @@ class TimerTick:
             return {"pull": "stopped", "error": exc.as_dict()}
         log.info("pull cycle", extra={"request_id": services.invocation.request_id, **summary})
         return {"pull": "done", **summary}
+
+
+def _drain(services: Services) -> dict[str, Any]:
+    from lib.sources.cmq_drain import drain
+
+    try:
+        summary = drain(services)
+    except RelayError as exc:
+        if outcome_for(exc) == "raise":  # a missing setting, credential or queue: fails loudly, every tick
+            raise
+        # Nothing is lost: what was not received stays in the queue; what was received and not deleted
+        # comes back after the visibility timeout; the next tick drains again.
+        log.warning("drain stopped: %s", exc.code, extra={"request_id": services.invocation.request_id})
+        return {"drain": "stopped", "error": exc.as_dict()}
+    log.info("drain", extra={"request_id": services.invocation.request_id, **summary})
+    return summary

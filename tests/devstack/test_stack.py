@@ -27,7 +27,8 @@ ENV_NAMES = {
     "TENCENTCLOUD_SESSIONTOKEN",
     "TENCENTCLOUD_REGION",
     "VOD_ENDPOINT",
-    "TDMQ_ENDPOINT",
+    "CMQ_ENDPOINT",
+    "RELAY_JOB_SECRET",
     "VOD_SUBAPP_ID",
     "CALLBACK_URL",
     "CALLBACK_SECRET",
@@ -105,7 +106,7 @@ def test_env_is_complete(stack: LocalStack) -> None:
     assert env["TENCENTCLOUD_SECRETID"] == env["AWS_ACCESS_KEY_ID"] == "AKIDlocalstack"
     assert env["TENCENTCLOUD_SECRETKEY"] == env["AWS_SECRET_ACCESS_KEY"]
     assert env["VOD_ENDPOINT"] == stack.vod.endpoint
-    assert env["TDMQ_ENDPOINT"] == stack.tdmq.endpoint
+    assert env["CMQ_ENDPOINT"] == stack.tdmq.endpoint
     assert env["VOD_SUBAPP_ID"] == "1500000001"
     assert env["CALLBACK_URL"] == stack.webhook.url
     assert env["COS_ENDPOINT_URL"] == stack.cos_endpoint == stack.cos.endpoint
@@ -161,6 +162,17 @@ def test_cos_stand_in_knows_the_stack(stack: LocalStack) -> None:
     assert stack.cos.region == stack.region
     assert stack.vod.cos_endpoint == stack.cos_endpoint
     stack.cos.assert_none_refused()
+
+
+def test_cmq_stand_in_knows_the_stack(stack: LocalStack) -> None:
+    """The TDMQ for CMQ stand-in takes the stack's temporary key and its Token, and starts empty."""
+    assert stack.tdmq.credentials == {stack.secret_id: (stack.secret_key, stack.session_token)}
+    assert stack.env()["CMQ_ENDPOINT"] == f"http://{stack.host}:{stack.tdmq.port}"
+    url = stack.tdmq.create_queue("element-jobs")
+    assert url == "cmq-queue://element-jobs" and stack.tdmq.state("element-jobs").sent == 0
+    stack.reset()
+    with pytest.raises(KeyError, match="create it first"):
+        stack.tdmq.state("element-jobs")
 
 
 def test_vod_options_are_forwarded(running: LocalStack) -> None:

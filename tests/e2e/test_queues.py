@@ -16,6 +16,7 @@ from devstack.queues import deliver_batch, drain, receive
 from devstack.samples import mp4_bytes
 from devstack.stack import QUEUE_REGION, LocalStack
 from lib import submission
+from lib.queue.job_signature import unseal
 from lib.receipts import Summary
 from lib.sources.base import RetryLaterError
 from tests.receipt_tools import receipts_in
@@ -137,7 +138,9 @@ def test_fifo_queue_enqueues_a_redelivered_upload_once(
     assert first["records"][0]["session_id"] == second["records"][0]["session_id"]
     messages = receive(stack.sqs, url, 10)
     assert len(messages) == 1
-    body = json.loads(messages[0]["Body"])
+    signed = json.loads(messages[0]["Body"])
+    assert signed["relay_job"] == 2  # signed under RELAY_JOB_SECRET (lib.queue.job_signature)
+    body = unseal(signed, [stack.env()["RELAY_JOB_SECRET"]])
     assert body["relay_job"] == 1 and body["session_id"] == first["records"][0]["session_id"]
     assert body["receipt"] == {"bucket": COS_BUCKET, "storage": "cos"}
     assert list(body["objects"]) == [f"cos://{COS_BUCKET}/elements/twice.mp4"]

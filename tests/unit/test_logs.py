@@ -63,3 +63,10 @@ def test_scrubbing_keeps_ordinary_text() -> None:
     """Words that merely contain a parameter name, and names without a value, stay as they are."""
     text = "designation=3, consign=ok, tokens are counted; the Signature: check failed; q-sign-time=1-2"
     assert redact(text, {}) == text
+
+
+def test_each_relay_job_key_is_redacted() -> None:
+    """RELAY_JOB_SECRET is a list: every key of it is scrubbed, alone or in the list."""
+    env = {"RELAY_JOB_SECRET": "new-relay-key-0001, old-relay-key-0001"}
+    text = "a=new-relay-key-0001 b=old-relay-key-0001 c=new-relay-key-0001, old-relay-key-0001"
+    assert "relay-key" not in redact(text, env)

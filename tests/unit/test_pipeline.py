@@ -19,7 +19,11 @@ from lib.settings import load_settings
 
 CREDENTIALS = {"TENCENTCLOUD_SECRET_ID": "AKIDunit", "TENCENTCLOUD_SECRET_KEY": "unit-key"}
 HOOK = {"CALLBACK_URL": "https://hooks.example.com/relay", "CALLBACK_SECRET": "whsec-unit"}
-QUEUE = {"SUBMIT_MODE": "queue", "SUBMIT_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/jobs"}
+QUEUE = {
+    "SUBMIT_MODE": "queue",
+    "SUBMIT_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/jobs",
+    "RELAY_JOB_SECRET": "pipeline-test-relay-key",
+}
 SOURCE = SourceInfo("http")
 GOOD = {"name": "hero", "video": "cos://media-1250000000/elements/hero.mp4"}
 

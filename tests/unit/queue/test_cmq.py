@@ -1,252 +1,323 @@
-"""TDMQ for CMQ: the client (lib.queue.cmq) with the real SDK against the TDMQ emulator over HTTP, the
-emulator's own rules, enqueueing to cmq-topic:// and cmq-queue://, and the settings behind them.
+"""TDMQ for CMQ's data-flow API (lib.queue.cmq): the signature against Tencent's documented algorithm and
+its published vector, Token for temporary keys, the actions and their limits, what is retried, and the
+settings behind them. An in-process fake (tests/cmq_fakes.py) answers; the wire tests use the stand-in.
 """
 
 from __future__ import annotations
 
-import functools
+import base64
+import hashlib
+import hmac
 import json
-import secrets
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
-from devstack.emulators.tdmq import CmqFault, TdmqEmulator
-from devstack.samples import mp4_bytes
-from lib.errors import ConfigError, InputError
+from lib.errors import CmqError, ConfigError, InputError
 from lib.invocation import Invocation
-from lib.jobs import Job, SourceInfo
 from lib.queue import cmq as cmq_module
-from lib.queue import enqueue as enqueue_module
-from lib.queue.cmq import MAX_MESSAGE_BYTES, Cmq, CmqError, cmq_target
-from lib.queue.enqueue import enqueue
-from lib.request_model import parse_request
-from lib.retry import with_retries
-from lib.services import Services
-from lib.settings import load_settings, read_credentials
-from lib.storage import Storage, StorageKind
-from tests.fakes import FakeStorage
+from lib.queue.cmq import MAX_BATCH, MAX_BATCH_BYTES, Cmq, CmqTarget, batches, check_size, cmq_target, sign
+from lib.settings import Credentials, load_settings
+from tests.cmq_fakes import FakeDataFlow, expected_signature
 
-SECRET_ID = "AKIDcmqtest"
-SECRET_KEY = secrets.token_hex(16)
-TOKEN = secrets.token_hex(16)
-CREDENTIALS = {
-    "TENCENTCLOUD_SECRETID": SECRET_ID,
-    "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
-    "TENCENTCLOUD_SESSIONTOKEN": TOKEN,
-}
-VIDEO = "cos://media-1250000000/elements/hero.mp4"
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[TdmqEmulator]:
-    with TdmqEmulator(credentials={SECRET_ID: (SECRET_KEY, TOKEN)}) as tdmq:
-        yield tdmq
+ENDPOINT = "http://gz.mqadapter.cmq.tencentyun.com"
+KEY = "cmq-test-secret-key"
+QUEUE = CmqTarget("queue", "element-jobs")
+TOPIC = CmqTarget("topic", "element-topic")
 
 
 @pytest.fixture
-def tdmq(emulator: TdmqEmulator, monkeypatch: pytest.MonkeyPatch) -> TdmqEmulator:
-    emulator.reset()
-    emulator.create_topic("element-jobs")
-    emulator.create_queue("element-queue")
-    monkeypatch.setattr(cmq_module, "with_retries", functools.partial(with_retries, sleep=lambda _: None))
-    return emulator
+def flow() -> FakeDataFlow:
+    fake = FakeDataFlow("AKIDcmq", KEY, token="session-token-1")
+    fake.create_queue("element-jobs")
+    fake.create_topic("element-topic")
+    return fake
 
 
-def settings_for(tdmq: TdmqEmulator, url: str = "cmq-topic://element-jobs", **env: str) -> Any:
-    base = {"SUBMIT_MODE": "queue", "SUBMIT_QUEUE_URL": url, "TDMQ_ENDPOINT": tdmq.endpoint}
-    return load_settings({**base, "TENCENTCLOUD_REGION": "ap-guangzhou", **env})
+def client(flow: FakeDataFlow, token: str | None = "session-token-1", **env: str) -> Cmq:  # noqa: S107
+    settings = load_settings({"CMQ_ENDPOINT": ENDPOINT, **env})
+    invocation = Invocation.from_context({"time_limit_in_ms": 20000})
+    return Cmq(settings, Credentials("AKIDcmq", KEY, token), invocation, post=flow)
 
 
-def client(tdmq: TdmqEmulator, **env: str) -> Cmq:
-    creds = read_credentials({**CREDENTIALS, **env})
-    return Cmq(settings_for(tdmq), creds, Invocation.from_context({"time_limit_in_ms": 20000}))
+# the signature
 
 
-def test_publish_and_send_use_the_documented_fields(tdmq: TdmqEmulator) -> None:
-    """PublishCmqMsg {TopicName, MsgContent} and SendCmqMsg {QueueName, MsgContent, DelaySeconds}; the
-    emulator's MsgId comes back; the region is the function's."""
-    cmq = client(tdmq)
-    topic_id = cmq.send(cmq_target("cmq-topic://element-jobs"), '{"relay_job": 1}')  # type: ignore[arg-type]
-    queue_id = cmq.send(cmq_target("cmq-queue://element-queue"), "é" * 10)  # type: ignore[arg-type]
-    publish, send = tdmq.calls
-    assert publish.action == "PublishCmqMsg" and publish.error_code is None
-    assert publish.params == {"TopicName": "element-jobs", "MsgContent": '{"relay_job": 1}'}
-    assert send.action == "SendCmqMsg"
-    assert send.params == {"QueueName": "element-queue", "MsgContent": "é" * 10, "DelaySeconds": 0}
-    assert [m.msg_id for m in tdmq.messages("topic", "element-jobs")] == [topic_id]
-    assert [m.body for m in tdmq.messages("queue", "element-queue")] == ["é" * 10]
-    assert queue_id and queue_id != topic_id
-
-
-def test_signatures_are_verified_for_the_tdmq_service(tdmq: TdmqEmulator) -> None:
-    """A wrong key, or a request signed for another service's scope, is refused: permanent errors."""
-    bad = client(tdmq, TENCENTCLOUD_SECRETKEY="0" * 32)
-    with pytest.raises(CmqError) as info:
-        bad.send(cmq_target("cmq-topic://element-jobs"), "x")  # type: ignore[arg-type]
-    assert info.value.code == "Queue.AuthFailure.SignatureFailure" and not info.value.retryable
-
-    from tencentcloud.common.common_client import CommonClient
-    from tencentcloud.common.credential import Credential
-    from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-    from tencentcloud.common.profile.client_profile import ClientProfile
-    from tencentcloud.common.profile.http_profile import HttpProfile
-
-    profile = ClientProfile(
-        httpProfile=HttpProfile(protocol="http", endpoint=tdmq.endpoint[len("http://") :])
+def test_the_published_vector_and_its_sha256_twin() -> None:
+    """The example of the reference's test vector, computed here from the documented string to sign."""
+    params = {
+        "Action": "SendMessage",
+        "Nonce": "2889712707",
+        "RequestClient": "SDK_Python_1.3",
+        "SecretId": "AKIDexample",
+        "SignatureMethod": "HmacSHA1",
+        "Timestamp": "1534154812",
+        "delaySeconds": "0",
+        "msgBody": "hello world",
+        "queueName": "test1",
+    }
+    text = (
+        "POSTgz.mqadapter.cmq.tencentyun.com/v2/index.php?Action=SendMessage&Nonce=2889712707"
+        "&RequestClient=SDK_Python_1.3&SecretId=AKIDexample&SignatureMethod=HmacSHA1&Timestamp=1534154812"
+        "&delaySeconds=0&msgBody=hello world&queueName=test1"
     )
-    vod_scope = CommonClient(
-        "vod", "2020-02-17", Credential(SECRET_ID, SECRET_KEY, TOKEN), "ap-guangzhou", profile
+    by_hand = base64.b64encode(hmac.new(b"exampleSecretKey", text.encode(), hashlib.sha1).digest()).decode()
+    assert by_hand == "MmDNsCY0rr/e0ItoEA7aI9SPwfI="
+    host, path = "gz.mqadapter.cmq.tencentyun.com", "/v2/index.php"
+    assert sign("POST", host, path, params, "exampleSecretKey") == by_hand
+    sha256 = {**params, "SignatureMethod": "HmacSHA256", "Token": "tmpToken123"}
+    assert (
+        sign("POST", host, path, sha256, "exampleSecretKey") == "hbmmbb2iIYLGHMtxoBnwXVXdMMnj4PEA/44A1l6iP4U="
     )
-    with pytest.raises(TencentCloudSDKException) as refused:
-        vod_scope.call("PublishCmqMsg", {"TopicName": "element-jobs", "MsgContent": "x"})
-    assert refused.value.get_code() == "AuthFailure.SignatureFailure"
-    assert tdmq.messages("topic", "element-jobs") == []
+
+
+@given(
+    st.dictionaries(
+        st.from_regex(r"[A-Za-z][A-Za-z0-9_.]{0,12}", fullmatch=True),
+        st.text(st.characters(exclude_categories=["Cs"]), max_size=20),
+        max_size=8,
+    )
+)
+def test_any_parameters_sign_as_documented(params: dict[str, str]) -> None:
+    """Sorted names, raw (not URL-encoded) values, '_' written '.', METHOD + host[:port] + path."""
+    params = {**params, "SignatureMethod": "HmacSHA256"}
+    url = "http://127.0.0.1:9100/v2/index.php"
+    assert sign("POST", "127.0.0.1:9100", "/v2/index.php", params, KEY) == expected_signature(
+        "POST", url, params, KEY
+    )
+
+
+def test_numbered_parameters_sort_as_text() -> None:
+    """msgBody.10 sorts before msgBody.2 (byte order), and the fake agrees with the signer."""
+    params = {f"msgBody.{i}": str(i) for i in range(12)} | {"SignatureMethod": "HmacSHA256"}
+    url = "https://cmq-gz.public.tencenttdmq.com/v2/index.php"
+    assert sign("POST", "cmq-gz.public.tencenttdmq.com", "/v2/index.php", params, KEY) == expected_signature(
+        "POST", url, params, KEY
+    )
+
+
+def test_temporary_keys_send_a_signed_token_and_static_keys_none(flow: FakeDataFlow) -> None:
+    client(flow).send(QUEUE, ["a"])
+    call = flow.calls[-1]
+    assert call["Token"] == "session-token-1" and call["SignatureMethod"] == "HmacSHA256"
+    assert call["Signature"] == expected_signature("POST", ENDPOINT + "/v2/index.php", call, KEY)
+    flow.token = None
+    client(flow, token=None).send(QUEUE, ["b"])
+    assert "Token" not in flow.calls[-1]
+    assert flow.bodies("element-jobs") == ["a", "b"]
+
+
+def test_a_wrong_token_is_the_deployments_error(flow: FakeDataFlow) -> None:
+    with pytest.raises(ConfigError) as caught:
+        client(flow, token="expired").send(QUEUE, ["a"])
+    assert caught.value.code == "Queue.AuthFailure" and len(flow.calls) == 1  # not retried
+    assert "session-token" not in caught.value.message and KEY not in caught.value.message
+
+
+# the actions
+
+
+def test_one_body_is_sent_alone_several_in_a_batch(flow: FakeDataFlow) -> None:
+    cmq = client(flow)
+    assert cmq.send(QUEUE, ["one"]) == ["msg-1"]
+    ids = cmq.send(QUEUE, [f"job-{i}" for i in range(16)])
+    assert len(ids) == 16 and all(ids)
+    assert cmq.send(TOPIC, ["t"]) == ["topic-1"]
+    assert len(cmq.send(TOPIC, ["t1", "t2"])) == 2
+    assert flow.actions() == ["SendMessage", "BatchSendMessage", "PublishMessage", "BatchPublishMessage"]
+    batch = flow.calls[1]
+    assert [batch[f"msgBody.{i}"] for i in range(16)] == [f"job-{i}" for i in range(16)]
+    assert flow.topics["element-topic"] == ["t", "t1", "t2"]
+
+
+def test_batches_never_break_the_limits_before_any_call(flow: FakeDataFlow) -> None:
+    cmq = client(flow)
+    with pytest.raises(ValueError, match="1 to 16"):
+        cmq.send(QUEUE, ["x"] * 17)
+    with pytest.raises(ValueError, match="65536 bytes"):
+        cmq.send(QUEUE, ["x" * 40000, "y" * 40000])
+    assert flow.calls == []
+
+
+@given(st.lists(st.integers(min_value=1, max_value=70000), max_size=60))
+def test_batches_hold_at_most_16_messages_and_64_kb(sizes: list[int]) -> None:
+    bodies = ["é" * (n // 2) + "x" * (n % 2) for n in sizes]  # two bytes a character: UTF-8 is counted
+    groups = batches(bodies)
+    assert [i for g in groups for i in g] == list(range(len(bodies)))  # every body once, in order
+    for group in groups:
+        total = sum(len(bodies[i].encode()) for i in group)
+        assert 1 <= len(group) <= MAX_BATCH
+        assert total <= MAX_BATCH_BYTES or len(group) == 1  # an oversized body travels alone
+
+
+def test_a_message_over_the_limit_is_refused_before_any_call(flow: FakeDataFlow) -> None:
+    cmq = client(flow, CMQ_MAX_MSG_SIZE="2048")
+    with pytest.raises(InputError) as caught:
+        cmq.send(QUEUE, ["x" * 2049])
+    assert caught.value.code == "MessageTooLong" and "2049 bytes" in caught.value.message
+    assert "CMQ_MAX_MSG_SIZE" in caught.value.message and flow.calls == []
+    check_size("x" * 2048, 2048)
+
+
+def test_receive_long_polls_and_delete_reports_what_failed(flow: FakeDataFlow) -> None:
+    cmq = client(flow)
+    assert cmq.receive("element-jobs", 16, 3) == []  # 7000: nothing to receive
+    for i in range(3):
+        flow.put("element-jobs", f"b{i}", enqueued=flow.now - 60)
+    got = cmq.receive("element-jobs", 2, 3)
+    assert [(m.body, m.dequeue_count, m.enqueue_time) for m in got] == [
+        ("b0", 1, flow.now - 60),
+        ("b1", 1, flow.now - 60),
+    ]
+    assert flow.calls[-1]["pollingWaitSeconds"] == "3" and flow.calls[-1]["numOfMsg"] == "2"
+    assert cmq.delete("element-jobs", [got[0].receipt_handle, "stale-handle"]) == ["stale-handle"]
+    assert cmq.delete("element-jobs", ["gone-1", "gone-2"]) == ["gone-1", "gone-2"]  # 6020: every one failed
+    assert cmq.delete("element-jobs", []) == []
+    assert flow.bodies("element-jobs") == ["b1", "b2"]
+
+
+def test_a_receive_without_dequeue_count_reads_as_zero(flow: FakeDataFlow) -> None:
+    flow.report_dequeue_count = False
+    flow.put("element-jobs", "b")
+    assert client(flow).receive("element-jobs", 1, 0)[0].dequeue_count == 0
+
+
+# what is retried
 
 
 @pytest.mark.parametrize(
-    ("fault", "stored"),
+    "fault",
     [
-        (CmqFault("error", code="InternalError"), 1),
-        (CmqFault("reset"), 1),
-        (CmqFault("reset", after_store=True), 2),  # the answer was lost: at least once means twice here
-        (CmqFault("error", code="RequestLimitExceeded", times=2), 1),
+        6000,
+        4420,
+        4480,
+        4410,
+        6070,
+        (502, b"bad gateway"),
+        (200, b"<html>"),
+        requests.ConnectionError("reset"),
     ],
-    ids=["internal-error", "reset-before", "reset-after-store", "throttled"],
 )
-def test_transient_faults_are_retried_like_vod(tdmq: TdmqEmulator, fault: CmqFault, stored: int) -> None:
-    """InternalError, a reset connection and RequestLimitExceeded are retried: the message is stored."""
-    tdmq.inject(fault)
-    msg_id = client(tdmq).send(cmq_target("cmq-topic://element-jobs"), "job")  # type: ignore[arg-type]
-    messages = tdmq.messages("topic", "element-jobs")
-    assert len(messages) == stored and msg_id == messages[-1].msg_id
-    assert [c.error_code for c in tdmq.calls][-1] is None
+def test_transient_answers_are_retried_like_vod(flow: FakeDataFlow, fault: Any) -> None:
+    flow.faults.append(fault)
+    assert client(flow).send(QUEUE, ["a"]) == ["msg-1"]
+    assert flow.actions() == ["SendMessage", "SendMessage"]
 
 
-def test_permanent_answers_are_not_retried(tdmq: TdmqEmulator) -> None:
-    """A topic that does not exist, and a message over the topic's MaxMsgSize, fail at once."""
-    cmq = client(tdmq)
-    with pytest.raises(CmqError) as info:
-        cmq.send(cmq_target("cmq-topic://nowhere"), "x")  # type: ignore[arg-type]
-    assert (info.value.code, info.value.retryable) == ("Queue.ResourceNotFound", False)
-    tdmq.create_topic("small", max_msg_size=1024)
-    with pytest.raises(CmqError) as info:
-        cmq.send(cmq_target("cmq-topic://small"), "x" * 1025)  # type: ignore[arg-type]
-    assert info.value.code == "Queue.InvalidParameterValue" and "1025 bytes" in info.value.message
-    assert len(tdmq.calls) == 2
-
-
-def test_a_message_over_cmqs_limit_is_refused_before_any_call(tdmq: TdmqEmulator) -> None:
-    """Above 65536 bytes of UTF-8 (multi-byte characters count as bytes): InputError naming MsgContent."""
-    body = "é" * (MAX_MESSAGE_BYTES // 2 + 1)
-    with pytest.raises(InputError) as info:
-        client(tdmq).send(cmq_target("cmq-topic://element-jobs"), body)  # type: ignore[arg-type]
-    assert info.value.code == "MessageTooLong" and not info.value.retryable
-    assert info.value.details[0].field == "MsgContent"
-    assert f"{MAX_MESSAGE_BYTES + 2} bytes" in info.value.message
-    assert tdmq.calls == []
-
-
-def test_publishing_under_the_20_per_second_limit_loses_nothing(tdmq: TdmqEmulator) -> None:
-    """25 publishes from 8 threads of one container, against the emulator's 20/s for PublishCmqMsg: the
-    container paces itself and retries what is refused; every message is stored exactly once."""
-    cmq = client(tdmq)
-    target = cmq_target("cmq-topic://element-jobs")
-    assert target is not None
-    with ThreadPoolExecutor(8) as pool:
-        ids = list(pool.map(lambda i: cmq.send(target, f"job-{i}"), range(25)))
-    messages = tdmq.messages("topic", "element-jobs")
-    assert sorted(m.body for m in messages) == sorted(f"job-{i}" for i in range(25))
-    assert sorted(ids) == sorted(m.msg_id for m in messages)
-    assert {c.error_code for c in tdmq.calls} <= {None, "RequestLimitExceeded"}
-
-
-class QueueServices(Services):
-    def __init__(self, tdmq: TdmqEmulator, storage: FakeStorage, url: str) -> None:
-        invocation = Invocation.from_context({"time_limit_in_ms": 20000})
-        super().__init__(settings_for(tdmq, url), invocation, environ=CREDENTIALS)
-        self.fake = storage
-
-    def storage(self, kind: StorageKind, region: str | None) -> Storage:
-        return self.fake
-
-
-def job(**request: Any) -> Job:
-    source = SourceInfo("cos", "media-1250000000", ("elements/hero.mp4",), "ap-guangzhou")
-    return Job(parse_request({"name": "hero", "video": VIDEO, **request}), source, "media-1250000000", "cos")
-
-
-@pytest.mark.parametrize("url", ["cmq-topic://element-jobs", "cmq-queue://element-queue"])
-def test_enqueue_to_cmq_writes_the_relay_job_without_boto3(
-    tdmq: TdmqEmulator, monkeypatch: pytest.MonkeyPatch, url: str
+@pytest.mark.parametrize(
+    ("fault", "kind", "code"),
+    [
+        (4100, ConfigError, "Queue.AuthFailure"),
+        (4300, ConfigError, "Queue.ChargeOverdue"),
+        (4440, ConfigError, "Queue.ResourceNotFound"),
+        (6030, ConfigError, "Queue.NoSubscription"),
+        ((404, b"not found"), ConfigError, "Queue.EndpointError"),
+        (4400, CmqError, "Queue.MessageTooLong"),
+        (4000, CmqError, "Queue.InvalidParameter"),
+        (4999, CmqError, "Queue.Error4999"),
+    ],
+)
+def test_permanent_and_configuration_answers_are_not_retried(
+    flow: FakeDataFlow, fault: Any, kind: type[Exception], code: str
 ) -> None:
-    """queue mode with a cmq-* URL: one relay-job message, the same body the SQS path writes; the SQS
-    client is never asked for."""
-    storage = FakeStorage()
-    clip = mp4_bytes(1)  # a real clip: pre-flight reads its header before the job is queued
-    storage.put("media-1250000000", "elements/hero.mp4", clip)
-    monkeypatch.setattr(enqueue_module, "sqs_client", lambda *_: pytest.fail("SQS client built"))
-    outcome = enqueue(job(), QueueServices(tdmq, storage, url))
-    kind, name = url.removeprefix("cmq-").split("://")
-    (message,) = tdmq.messages(kind, name)
-    assert outcome.status == "waiting" and outcome.note == f"queued for submission (message {message.msg_id})"
-    body = json.loads(message.body)
-    assert body["relay_job"] == 1 and body["session_id"] == outcome.session_id
-    assert body["objects"][VIDEO]["size"] == len(clip)
+    flow.faults.append(fault)
+    with pytest.raises(kind) as caught:
+        client(flow).send(QUEUE, ["a"])
+    assert getattr(caught.value, "code", None) == code and flow.actions() == ["SendMessage"]
 
 
-def test_enqueue_relays_a_message_too_long_as_failed(
-    tdmq: TdmqEmulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A relay job over the limit is relayed as element.failed naming its size; nothing is sent. (A valid
-    request reaches 64 KB only with five 4096-character media references full of escapes: the limit is
-    lowered here to keep the request ordinary.)"""
-    monkeypatch.setattr(cmq_module, "MAX_MESSAGE_BYTES", 2048)
-    long_url = "https://cdn.example/" + "a" * 3000 + ".mp4"
-    outcome = enqueue(job(video=long_url), QueueServices(tdmq, FakeStorage(), "cmq-topic://element-jobs"))
-    assert outcome.status == "failed" and outcome.error is not None
-    assert outcome.error.code == "MessageTooLong" and "CMQ takes at most 2048" in outcome.error.message
-    assert tdmq.calls == []
+def test_module_codes_name_configuration_faults(flow: FakeDataFlow) -> None:
+    flow.faults.append((200, json.dumps({"code": 4000, "message": "(10100)queue is not existed"}).encode()))
+    with pytest.raises(ConfigError, match="10100"):
+        client(flow).send(QUEUE, ["a"])
 
 
-def test_enqueue_asks_for_a_retry_when_cmq_stays_down(tdmq: TdmqEmulator) -> None:
-    """InternalError on every attempt: the job is not lost, the outcome asks the platform to retry."""
-    storage = FakeStorage()
-    storage.put("media-1250000000", "elements/hero.mp4", mp4_bytes(1))
-    tdmq.inject(CmqFault("error", code="InternalError", times=20))
-    outcome = enqueue(job(), QueueServices(tdmq, storage, "cmq-topic://element-jobs"))
-    assert outcome.status == "retry" and outcome.error is not None
-    assert outcome.error.code == "Queue.InternalError" and tdmq.messages("topic", "element-jobs") == []
+def test_a_refusal_backs_the_container_off(flow: FakeDataFlow, monkeypatch: pytest.MonkeyPatch) -> None:
+    paused = []
+    limiter = cmq_module._limiter(5000.0, QUEUE.url, "produce")
+
+    def back_off() -> float:
+        paused.append(1)
+        return 0.0
+
+    monkeypatch.setattr(limiter, "back_off", back_off)
+    flow.faults.append(4420)
+    client(flow).send(QUEUE, ["a"])
+    assert paused == [1]
 
 
-def test_cmq_settings() -> None:
-    """cmq-topic:// and cmq-queue:// URLs, TDMQ_ENDPOINT (host or http URL) and the region."""
+def test_no_rate_slot_in_time_is_a_retry_later(flow: FakeDataFlow, monkeypatch: pytest.MonkeyPatch) -> None:
+    limiter = cmq_module._limiter(5000.0, QUEUE.url, "produce")
+    monkeypatch.setattr(limiter, "acquire", lambda _wait: False)
+    with pytest.raises(CmqError) as caught:
+        client(flow).send(QUEUE, ["a"])
+    assert caught.value.code == "Queue.ClientRateLimited" and caught.value.retryable and flow.calls == []
+
+
+# settings
+
+
+def test_targets_and_endpoints() -> None:
+    assert cmq_target("cmq-queue://q-1") == CmqTarget("queue", "q-1")
+    assert cmq_target("cmq-topic://t-1") == CmqTarget("topic", "t-1")
+    assert cmq_target("https://sqs.us-east-1.amazonaws.com/1/q") is None
     s = load_settings(
-        {"SUBMIT_MODE": "queue", "SUBMIT_QUEUE_URL": "cmq-topic://jobs", "TENCENTCLOUD_REGION": "r"}
+        {"CMQ_ENDPOINT": "https://cmq-gz.public.tencenttdmq.com/", "SUBMIT_QUEUE_URL": "cmq-queue://q"}
     )
-    assert (s.submit_queue_url, s.tdmq_endpoint, s.tdmq_scheme) == (
-        "cmq-topic://jobs",
-        "tdmq.tencentcloudapi.com",
-        "https",
+    assert (
+        s.cmq_endpoint is not None
+        and s.cmq_endpoint.url == "https://cmq-gz.public.tencenttdmq.com/v2/index.php"
     )
-    local = load_settings({"TDMQ_ENDPOINT": "http://127.0.0.1:9001", "SUBMIT_QUEUE_URL": "cmq-queue://q-1"})
-    assert (local.tdmq_endpoint, local.tdmq_scheme) == ("127.0.0.1:9001", "http")
-    assert cmq_target("cmq-queue://q-1") == cmq_module.CmqTarget("queue", "q-1")
-    assert cmq_target("https://sqs.eu-west-1.amazonaws.com/1/q") is None
+    local = load_settings({"CMQ_ENDPOINT": "http://127.0.0.1:9100/custom/path"})
+    assert local.cmq_endpoint is not None and (local.cmq_endpoint.host, local.cmq_endpoint.path) == (
+        "127.0.0.1:9100",
+        "/custom/path",
+    )
+    drained = load_settings(
+        {
+            "CMQ_ENDPOINT": ENDPOINT,
+            "DRAIN_QUEUE_URL": "cmq-queue://jobs",
+            "RELAY_JOB_SECRET": "k" * 16 + ", " + "o" * 16,
+        }
+    )
+    assert drained.drain_queue == "jobs" and drained.relay_job_keys == ("k" * 16, "o" * 16)
+    assert (drained.drain_max_receives, drained.drain_poll_seconds, drained.drain_queue_retention) == (
+        5,
+        3,
+        3600,
+    )
+    assert (drained.cmq_max_msg_size, drained.cmq_rate_limit) == (65536, 5000.0)
 
 
 @pytest.mark.parametrize(
     ("env", "needle"),
     [
-        ({"SUBMIT_QUEUE_URL": "cmq-topic://"}, "SUBMIT_QUEUE_URL"),
-        ({"SUBMIT_QUEUE_URL": "cmq-topic://9starts-with-a-digit"}, "SUBMIT_QUEUE_URL"),
-        ({"SUBMIT_QUEUE_URL": "cmq-queue://" + "q" * 65}, "SUBMIT_QUEUE_URL"),
-        ({"SUBMIT_QUEUE_URL": "cmq-queue://a/b"}, "SUBMIT_QUEUE_URL"),
-        ({"SUBMIT_MODE": "queue", "SUBMIT_QUEUE_URL": "cmq-topic://jobs"}, "SUBMIT_QUEUE_REGION"),
-        ({"TDMQ_ENDPOINT": "ftp://tdmq"}, "TDMQ_ENDPOINT"),
-        ({"TDMQ_ENDPOINT": "http://127.0.0.1:9/path"}, "TDMQ_ENDPOINT"),
+        (
+            {"SUBMIT_MODE": "queue", "SUBMIT_QUEUE_URL": "cmq-queue://q", "RELAY_JOB_SECRET": "k" * 16},
+            "CMQ_ENDPOINT",
+        ),
+        (
+            {"SUBMIT_MODE": "queue", "SUBMIT_QUEUE_URL": "cmq-topic://t", "CMQ_ENDPOINT": ENDPOINT},
+            "RELAY_JOB_SECRET",
+        ),
+        ({"DRAIN_QUEUE_URL": "cmq-queue://q", "CMQ_ENDPOINT": ENDPOINT}, "RELAY_JOB_SECRET"),
+        ({"DRAIN_QUEUE_URL": "cmq-topic://q"}, "DRAIN_QUEUE_URL"),
+        ({"DRAIN_QUEUE_URL": "cmq-queue://9bad"}, "DRAIN_QUEUE_URL"),
+        ({"SUBMIT_QUEUE_URL": "cmq-queue://bad name"}, "SUBMIT_QUEUE_URL"),
+        ({"CMQ_ENDPOINT": "ftp://cmq"}, "CMQ_ENDPOINT"),
+        ({"CMQ_ENDPOINT": "http://gz.mqadapter.cmq.tencentyun.com/?a=1"}, "CMQ_ENDPOINT"),
+        ({"CMQ_ENDPOINT": "http://user:pw@gz.mqadapter.cmq.tencentyun.com"}, "credentials"),
+        ({"CMQ_MAX_MSG_SIZE": "100"}, "CMQ_MAX_MSG_SIZE"),
+        ({"CMQ_MAX_MSG_SIZE": "2000000"}, "CMQ_MAX_MSG_SIZE"),
+        ({"CMQ_RATE_LIMIT": "fast"}, "CMQ_RATE_LIMIT"),
+        ({"CMQ_RATE_LIMIT": "0"}, "CMQ_RATE_LIMIT"),
+        ({"DRAIN_MAX_RECEIVES": "0"}, "DRAIN_MAX_RECEIVES"),
+        ({"DRAIN_POLL_SECONDS": "31"}, "DRAIN_POLL_SECONDS"),
+        ({"DRAIN_QUEUE_RETENTION": "50000"}, "DRAIN_QUEUE_RETENTION"),
+        ({"RELAY_JOB_SECRET": "short"}, "at least 16"),
     ],
 )
 def test_bad_cmq_settings_name_the_variable(env: dict[str, str], needle: str) -> None:
@@ -254,48 +325,31 @@ def test_bad_cmq_settings_name_the_variable(env: dict[str, str], needle: str) ->
         load_settings(env)
 
 
-@pytest.mark.parametrize(
-    ("action", "params", "region", "code"),
-    [
-        (
-            "PublishCmqMsg",
-            {"TopicName": "element-jobs", "MsgContent": "x", "MsgBody": "x"},
-            "r",
-            "UnknownParameter",
-        ),
-        ("SendCmqMsg", {"QueueName": "element-queue", "MsgContent": "x"}, "r", "MissingParameter"),
-        (
-            "SendCmqMsg",
-            {"QueueName": "element-queue", "MsgContent": "x", "DelaySeconds": "0"},
-            "r",
-            "InvalidParameter",
-        ),
-        (
-            "PublishCmqMsg",
-            {"TopicName": "element-jobs", "MsgContent": "x", "MsgTag": ["t" * 65]},
-            "r",
-            "InvalidParameterValue",
-        ),
-        ("PublishCmqMsg", {"TopicName": "element-jobs", "MsgContent": "x"}, "", "MissingParameter"),
-        ("SendCmqMessage", {"QueueName": "element-queue", "MsgContent": "x"}, "r", "InvalidAction"),
-    ],
-    ids=["unknown-param", "no-delay", "delay-as-text", "long-tag", "no-region", "no-such-action"],
-)
-def test_the_emulator_checks_the_documented_parameters(
-    tdmq: TdmqEmulator, action: str, params: dict[str, Any], region: str, code: str
-) -> None:
-    """The emulator refuses what the API documents as wrong, with the API 3.0 error codes; nothing stored."""
-    from tencentcloud.common.common_client import CommonClient
-    from tencentcloud.common.credential import Credential
-    from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-    from tencentcloud.common.profile.client_profile import ClientProfile
-    from tencentcloud.common.profile.http_profile import HttpProfile
+def test_a_client_without_endpoint_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="CMQ_ENDPOINT"):
+        Cmq(load_settings({}), Credentials("a", "b", None), Invocation.from_context(None))
 
-    profile = ClientProfile(
-        httpProfile=HttpProfile(protocol="http", endpoint=tdmq.endpoint[len("http://") :])
+
+def test_odd_fields_of_a_received_message_read_as_zero_and_broken_items_are_skipped(
+    flow: FakeDataFlow,
+) -> None:
+    item = {"receiptHandle": "h", "msgId": "m", "msgBody": "b", "enqueueTime": "soon", "dequeueCount": True}
+    answer = {"code": 0, "msgInfoList": [1, {"msgBody": "no handle"}, {**item, "nextVisibleTime": {"x": 1}}]}
+    flow.faults.append((200, json.dumps(answer).encode()))
+    [got] = client(flow).receive("element-jobs", 16, 0)
+    assert (got.receipt_handle, got.enqueue_time, got.dequeue_count, got.next_visible_time) == ("h", 0, 0, 0)
+    flow.faults.append((200, json.dumps({"code": 0, "msgInfoList": "none"}).encode()))
+    assert client(flow).receive("element-jobs", 16, 0) == []
+
+
+def test_an_unreachable_endpoint_is_a_network_error_over_real_http() -> None:
+    """Through requests itself (no fake): a closed port is ClientNetworkError, retried, then raised,
+    and the error names neither the URL's secrets nor the body."""
+    settings = load_settings({"CMQ_ENDPOINT": "http://127.0.0.1:9"})
+    cmq = Cmq(
+        settings, Credentials("AKIDcmq", KEY, "tok"), Invocation.from_context({"time_limit_in_ms": 8000})
     )
-    sdk = CommonClient("tdmq", "2020-02-17", Credential(SECRET_ID, SECRET_KEY, TOKEN), region, profile)
-    with pytest.raises(TencentCloudSDKException) as info:
-        sdk.call(action, params)
-    assert info.value.get_code() == code
-    assert tdmq.messages("topic", "element-jobs") == tdmq.messages("queue", "element-queue") == []
+    with pytest.raises(CmqError) as caught:
+        cmq.send(QUEUE, ["secret-body"])
+    assert caught.value.code == "Queue.ClientNetworkError" and caught.value.retryable
+    assert "secret-body" not in caught.value.message and KEY not in caught.value.message

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import replace
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,19 +15,29 @@ from devstack.samples import mp4_bytes
 from lib.errors import ConfigError, InputError
 from lib.invocation import Invocation
 from lib.jobs import Job, SourceInfo
-from lib.pipeline import dispatch
+from lib.pipeline import dispatch, dispatch_many
+from lib.queue import cmq as cmq_module
 from lib.queue import enqueue as enqueue_module
 from lib.queue import job_message
-from lib.queue.enqueue import enqueue, queue_region
+from lib.queue.enqueue import enqueue, enqueue_many, queue_region
+from lib.queue.job_signature import unseal
 from lib.request_model import parse_request
 from lib.retry import with_retries
 from lib.services import Services
 from lib.settings import SETTING_NAMES, load_settings
+from lib.sources.cos import CosUpload
 from lib.storage import Storage, StorageKind, StoredObject
+from tests.cmq_fakes import FakeDataFlow
 from tests.fakes import FakeStorage
 
 QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/element-jobs"
 VIDEO = "cos://media-1250000000/elements/hero.mp4"
+KEY = "enqueue-test-relay-job-key"
+
+
+def opened(body: str) -> dict[str, Any]:
+    """The relay job inside a signed message (lib.queue.job_signature)."""
+    return unseal(json.loads(body), [KEY])
 
 
 class FakeSqs:
@@ -44,7 +56,9 @@ class FakeSqs:
 
 class FakeServices(Services):
     def __init__(self, storage: FakeStorage, **env: str) -> None:
-        settings = load_settings({"SUBMIT_MODE": "queue", "SUBMIT_QUEUE_URL": QUEUE, **env})
+        settings = load_settings(
+            {"SUBMIT_MODE": "queue", "SUBMIT_QUEUE_URL": QUEUE, "RELAY_JOB_SECRET": KEY, **env}
+        )
         super().__init__(settings, Invocation.from_context({"time_limit_in_ms": 5000}), environ={})
         self.fake = storage
 
@@ -77,7 +91,7 @@ def test_dispatch_in_queue_mode_enqueues_a_pinned_job(monkeypatch: pytest.Monkey
     assert outcome.status == "waiting" and outcome.note == "queued for submission (message msg-1)"
     (sent,) = sqs.sent
     assert sent["QueueUrl"] == QUEUE and "MessageGroupId" not in sent
-    body = json.loads(sent["MessageBody"])
+    body = opened(sent["MessageBody"])
     assert body["session_id"] == outcome.session_id and body["session_id"].startswith("er-")
     assert body["objects"][VIDEO]["size"] == len(mp4_bytes())
     assert body["receipt"] == {"bucket": "media-1250000000", "storage": "cos"}
@@ -98,7 +112,7 @@ def test_the_message_is_a_pure_function_of_the_job(monkeypatch: pytest.MonkeyPat
     enqueue(job(), services)
     enqueue(job(), fifo)
     assert sqs.sent[0]["MessageBody"] == sqs.sent[1]["MessageBody"]
-    sid = json.loads(sqs.sent[0]["MessageBody"])["session_id"]
+    sid = opened(sqs.sent[0]["MessageBody"])["session_id"]
     assert (sqs.sent[2]["MessageGroupId"], sqs.sent[2]["MessageDeduplicationId"]) == (sid, sid)
 
 
@@ -110,7 +124,7 @@ def test_decoding_gives_back_the_job_and_its_session(monkeypatch: pytest.MonkeyP
     sqs = FakeSqs()
     services = FakeServices(queue_mode(monkeypatch, sqs))
     outcome = enqueue(job(context="c1"), services)
-    decoded = job_message.decode(json.loads(sqs.sent[0]["MessageBody"]))
+    decoded = job_message.decode(opened(sqs.sent[0]["MessageBody"]))
     assert decoded.request == job(context="c1").request and decoded.source == job().source
     assert (decoded.receipt_bucket, decoded.receipt_storage) == ("media-1250000000", "cos")
     services.fake.put("media-1250000000", "elements/hero.mp4", mp4_bytes(5))  # changed meanwhile
@@ -215,7 +229,9 @@ def test_queue_settings_defaults_and_names() -> None:
         20.0,
         8,
     )
-    q = load_settings({"SUBMIT_MODE": "Queue", "SUBMIT_QUEUE_URL": QUEUE, "VOD_RATE_LIMIT": "6.5"})
+    q = load_settings(
+        {"SUBMIT_MODE": "Queue", "SUBMIT_QUEUE_URL": QUEUE, "VOD_RATE_LIMIT": "6.5", "RELAY_JOB_SECRET": KEY}
+    )
     assert (q.submit_mode, q.submit_queue_url, q.vod_rate_limit) == ("queue", QUEUE, 6.5)
     for name in (
         "SUBMIT_MODE",
@@ -244,3 +260,103 @@ def test_bad_queue_settings_name_the_variable(env: dict[str, str], name: str) ->
     """An invalid queue setting is a ConfigError naming the variable."""
     with pytest.raises(ConfigError, match=name):
         load_settings(env)
+
+
+# TDMQ for CMQ: the data-flow API, batches of one event's jobs
+
+CMQ = {
+    "SUBMIT_QUEUE_URL": "cmq-queue://element-jobs",
+    "CMQ_ENDPOINT": "http://gz.mqadapter.cmq.tencentyun.com",
+}
+
+
+@pytest.fixture
+def flow(monkeypatch: pytest.MonkeyPatch) -> FakeDataFlow:
+    fake = FakeDataFlow("AKIDenqueue", "enqueue-key")
+    fake.create_queue("element-jobs")
+    fake.create_topic("element-topic")
+    monkeypatch.setattr(cmq_module, "_session", lambda: SimpleNamespace(post=fake))
+    return fake
+
+
+def cmq_services(storage: FakeStorage, **env: str) -> FakeServices:
+    services = FakeServices(storage, **{**CMQ, **env})
+    services._environ = {"TENCENTCLOUD_SECRETID": "AKIDenqueue", "TENCENTCLOUD_SECRETKEY": "enqueue-key"}
+    return services
+
+
+def folders(storage: FakeStorage, count: int) -> list[Job]:
+    jobs = []
+    for i in range(count):
+        key = f"elements/clip-{i:02d}.mp4"
+        storage.put("media-1250000000", key, mp4_bytes())
+        source = SourceInfo("cos", "media-1250000000", (key,), "ap-guangzhou")
+        request = parse_request({"name": f"clip-{i:02d}", "video": f"cos://media-1250000000/{key}"})
+        jobs.append(Job(request, source, "media-1250000000", "cos"))
+    return jobs
+
+
+def test_the_jobs_of_one_event_go_out_in_batches_of_16(flow: FakeDataFlow) -> None:
+    storage = FakeStorage()
+    outcomes = enqueue_many(folders(storage, 20), cmq_services(storage))
+    assert [o.status for o in outcomes] == ["waiting"] * 20
+    assert flow.actions() == ["BatchSendMessage", "BatchSendMessage"]
+    assert [sum(k.startswith("msgBody.") for k in c) for c in flow.calls] == [16, 4]
+    names = [unseal(json.loads(b), [KEY])["request"]["name"] for b in flow.bodies("element-jobs")]
+    assert names == [f"clip-{i:02d}" for i in range(20)]  # every job once, in order
+    assert {o.note for o in outcomes} == {f"queued for submission (message msg-{i})" for i in range(1, 21)}
+
+
+def test_a_topic_is_published_to_and_a_lone_job_sent_alone(flow: FakeDataFlow) -> None:
+    storage = FakeStorage()
+    services = cmq_services(storage, SUBMIT_QUEUE_URL="cmq-topic://element-topic")
+    assert [o.status for o in enqueue_many(folders(storage, 3), services)] == ["waiting"] * 3
+    assert [o.status for o in enqueue_many(folders(storage, 1), services)] == ["waiting"]
+    assert flow.actions() == ["BatchPublishMessage", "PublishMessage"]
+    assert len(flow.topics["element-topic"]) == 4
+
+
+def test_a_job_over_the_limit_fails_before_any_call_and_the_others_go(flow: FakeDataFlow) -> None:
+    storage = FakeStorage()
+    small, big = folders(storage, 2)
+    big = replace(big, request=parse_request({**big.request.as_dict(), "context": "x" * 1000}))
+    outcomes = enqueue_many([big, small], cmq_services(storage, CMQ_MAX_MSG_SIZE="1500"))
+    assert [o.status for o in outcomes] == ["failed", "waiting"]
+    error = outcomes[0].error
+    assert error is not None and error.code == "MessageTooLong" and "CMQ_MAX_MSG_SIZE" in error.message
+    assert flow.actions() == ["SendMessage"] and len(flow.bodies("element-jobs")) == 1
+
+
+def test_a_batch_that_cannot_be_sent_comes_back_whole(flow: FakeDataFlow) -> None:
+    storage = FakeStorage()
+    flow.faults.extend([6000] * 6)  # the queue stays down through every retry
+    outcomes = enqueue_many(folders(storage, 3), cmq_services(storage))
+    assert [o.status for o in outcomes] == ["retry"] * 3 and flow.bodies("element-jobs") == []
+    assert len(flow.calls) == 6  # one batch, retried as VOD calls are, then handed back
+
+
+def test_a_cos_event_of_many_folders_is_dispatched_together(flow: FakeDataFlow) -> None:
+    """Through the COS source: three lone videos in one event become one BatchSendMessage."""
+    storage = FakeStorage()
+    folders(storage, 3)
+    records = [
+        {
+            "cos": {
+                "cosBucket": {"name": "media", "appid": "1250000000", "cosRegion": "ap-guangzhou"},
+                "cosObject": {"key": f"/1250000000/media/elements/clip-{i:02d}.mp4", "meta": {}},
+            },
+            "event": {"eventName": "cos:ObjectCreated:Put"},
+        }
+        for i in range(3)
+    ]
+    answer = CosUpload().handle({"Records": records}, cmq_services(storage))
+    assert [r["status"] for r in answer["records"]] == ["waiting"] * 3
+    assert flow.actions() == ["BatchSendMessage"]
+
+
+def test_without_credentials_a_batch_waits_for_them(flow: FakeDataFlow) -> None:
+    storage = FakeStorage()
+    services = FakeServices(storage, **CMQ)
+    outcomes = dispatch_many(folders(storage, 2), services)
+    assert [o.status for o in outcomes] == ["retry", "retry"]
+    assert all(isinstance(o.error, ConfigError) for o in outcomes) and flow.calls == []

@@ -11,8 +11,9 @@ import pytest
 
 from lib.errors import InputError
 from lib.jobs import Job, SourceInfo
-from lib.queue.job_message import check_receipt, decode, encode, is_job
+from lib.queue.job_message import check_origin, decode, encode, is_job
 from lib.request_model import parse_request
+from lib.settings import Settings, load_settings
 from lib.storage import StoredObject
 
 REF = "cos://media-1250000000/elements/hero.mp4"
@@ -94,9 +95,60 @@ def test_a_broken_request_inside_is_an_input_error() -> None:
     assert caught.value.code == "InvalidElementRequest"
 
 
+def rules(**env: str) -> Settings:
+    return load_settings({"RECEIPT_BUCKET": "receipts-1", **env})
+
+
 def test_the_receipt_must_live_where_the_enqueuing_stage_puts_it() -> None:
-    check_receipt(job("receipts-1"), "receipts-1")
-    check_receipt(job(None), "anything")
-    check_receipt(job("media-1250000000"), None)  # the upload's own bucket
+    check_origin(job("receipts-1"), rules())
+    check_origin(job(None), rules(RECEIPT_BUCKET="anything"))
+    check_origin(job("media-1250000000"), rules(RECEIPT_BUCKET=""))  # the upload's own bucket
     with pytest.raises(InputError, match=r"receipt\.bucket"):
-        check_receipt(job("elsewhere"), "receipts-1")
+        check_origin(job("elsewhere"), rules())
+
+
+def forged(source: SourceInfo, *refs: str, receipt: str | None = None) -> Job:
+    request = parse_request(
+        {"name": "payroll", "frontal_image": refs[0], "refer_images": list(refs[1:]) or [REF_IMG]}
+    )
+    return Job(request, source, receipt)
+
+
+REF_IMG = "cos://media-1250000000/elements/hero/left.png"
+SECRET = "cos://secret-bucket-1250000000/private/payroll.png"
+
+
+@pytest.mark.parametrize(
+    ("source", "needle"),
+    [
+        # an upload's job outside ELEMENT_PREFIX: no upload under the prefix ever wrote it
+        (SourceInfo("cos", "secret-bucket-1250000000", ("private/payroll.png",)), "source.keys"),
+        # inside the prefix in name only: the medium itself lies outside the upload's ELEMENT_PREFIX
+        (
+            SourceInfo("cos", "secret-bucket-1250000000", ("elements/x/element.json",)),
+            "outside MEDIA_BUCKETS",
+        ),
+        # kind http: only MEDIA_BUCKETS, whatever bucket the job names
+        (SourceInfo("http", "secret-bucket-1250000000"), "source.bucket"),
+        (SourceInfo("http"), "outside MEDIA_BUCKETS"),
+        (SourceInfo("queue"), "outside MEDIA_BUCKETS"),
+        (SourceInfo("cos", None, ()), "an upload's job names its bucket and keys"),
+    ],
+)
+def test_a_forged_job_reaches_no_bucket_the_first_stage_would_not(source: SourceInfo, needle: str) -> None:
+    settings = rules(MEDIA_BUCKETS="media-1250000000")
+    with pytest.raises(InputError, match=needle) as caught:
+        check_origin(forged(source, SECRET, receipt=source.bucket), settings)
+    assert caught.value.code == "InvalidMessage"
+
+
+def test_jobs_the_first_stage_writes_pass() -> None:
+    settings = rules(MEDIA_BUCKETS="media-1250000000")
+    upload = SourceInfo("cos", "uploads-1250000000", ("elements/hero/element.json",))
+    own = "cos://uploads-1250000000/elements/hero/frontal.png"
+    check_origin(forged(upload, own, REF_IMG, receipt="uploads-1250000000"), settings)
+    folder = "cos://media-1250000000/elements/hero/frontal.png"
+    check_origin(forged(SourceInfo("http", "media-1250000000"), folder), settings)  # from-folder
+    check_origin(forged(SourceInfo("http"), "https://example.com/a.png"), settings)
+    with pytest.raises(InputError, match="RECEIPT_PREFIX"):
+        check_origin(forged(SourceInfo("http"), "cos://media-1250000000/.element-receipts/x.png"), settings)

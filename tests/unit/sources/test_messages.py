@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from devstack.stack import RELAY_JOB_SECRET
 from lib.jobs import Job, Outcome
+from lib.queue.job_signature import seal, unseal
 from lib.services import Services
 from lib.sources.messages import MAX_BODY_BYTES, Message, process_batch, process_message
 from tests.http_fakes import offline
@@ -97,13 +99,18 @@ def test_records_of_other_kinds_are_read_as_a_request_and_fail(jobs: list[Job]) 
 
 
 def relay_job(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(sample("sqs/relay-job.json")["Records"][0]["body"])
+    """The sample's relay job (signed with the local stack's key), opened, with ``changes``."""
+    data = unseal(json.loads(sample("sqs/relay-job.json")["Records"][0]["body"]), [RELAY_JOB_SECRET])
     data.update(changes)
     return data
 
 
+def sealed(job: dict[str, Any], key: str = RELAY_JOB_SECRET) -> str:
+    return seal(json.dumps(job), [key])
+
+
 def test_a_relay_job_is_submitted_as_enqueued(jobs: list[Job]) -> None:
-    assert statuses(Message("m", json.dumps(relay_job()))) == ["submitted"]
+    assert statuses(Message("m", sealed(relay_job()))) == ["submitted"]
     [job] = jobs
     assert job.receipt_bucket == relay_job()["receipt"]["bucket"]
     assert job.known_objects  # the enqueuing stage's HEADs travel with the job
@@ -111,17 +118,17 @@ def test_a_relay_job_is_submitted_as_enqueued(jobs: list[Job]) -> None:
 
 def test_a_relay_job_is_held_to_the_rules_of_the_enqueuing_stage(jobs: list[Job]) -> None:
     elsewhere = relay_job(receipt={"bucket": "someone-elses", "storage": "cos"})
-    assert statuses(Message("m", json.dumps(elsewhere))) == ["failed"]
+    assert statuses(Message("m", sealed(elsewhere))) == ["failed"]
     hook = relay_job()
     hook["request"]["callback_url"] = "https://evil.example.com/x"
-    assert statuses(Message("m", json.dumps(hook))) == ["failed"]
-    assert statuses(Message("m", json.dumps(relay_job(relay_job=9)))) == ["failed"]
+    assert statuses(Message("m", sealed(hook))) == ["failed"]
+    assert statuses(Message("m", sealed(relay_job(relay_job=9)))) == ["failed"]
     assert jobs == []
 
 
 def test_a_relay_job_waits_for_credentials(jobs: list[Job]) -> None:
     services = Services(offline().settings, offline().invocation, {})
-    result = process_message(Message("m", json.dumps(relay_job())), services)
+    result = process_message(Message("m", sealed(relay_job())), services)
     [outcome] = result.outcomes
     assert outcome.status == "retry" and result.retry
     assert jobs == []

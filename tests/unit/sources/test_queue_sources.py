@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from devstack.stack import RELAY_JOB_SECRET
 from lib.assemble import Upload
 from lib.errors import RelayError
 from lib.invocation import Invocation
 from lib.jobs import Job, Outcome, SourceInfo
+from lib.queue.job_signature import seal, unseal
 from lib.request_model import parse_request
 from lib.services import Services
 from lib.settings import load_settings
@@ -38,7 +40,7 @@ REQUEST = {"name": "Mascot", "video": "s3://uploads/library/mascot.mp4"}
 
 
 class Recorder:
-    """Stands in for submit_request, submit and process_upload; answers with scripted statuses."""
+    """Stands in for submit_request, submit and process_uploads; answers with scripted statuses."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, answer: dict[str, str] | None = None) -> None:
         self.calls: list[tuple[str, Any, SourceInfo]] = []
@@ -46,7 +48,7 @@ class Recorder:
         self.lock = threading.Lock()
         monkeypatch.setattr(messages_module, "submit_request", self.submit_request)
         monkeypatch.setattr(messages_module, "submit", self.submit)
-        monkeypatch.setattr(messages_module, "process_upload", self.process_upload)
+        monkeypatch.setattr(messages_module, "process_uploads", self.process_uploads)
 
     def _outcome(self, kind: str, what: Any, source: SourceInfo) -> Outcome:
         with self.lock:
@@ -62,15 +64,21 @@ class Recorder:
     def submit(self, job: Job, services: Services) -> Outcome:
         return self._outcome("job", job, job.source)
 
-    def process_upload(self, upload: Upload | RelayError, services: Services, source: SourceInfo) -> Outcome:
-        return self._outcome("upload", upload, source)
+    def process_uploads(
+        self, uploads: list[tuple[Upload | RelayError, SourceInfo]], services: Services
+    ) -> list[Outcome]:
+        return [self._outcome("upload", upload, source) for upload, source in uploads]
 
 
 CREDENTIALS = {"TENCENTCLOUD_SECRET_ID": "AKIDQUEUETEST", "TENCENTCLOUD_SECRET_KEY": "queue-test-key"}
 
 
 def services(**env: str) -> Services:
-    return Services(load_settings(env), Invocation.from_context(None), environ=CREDENTIALS)
+    return Services(
+        load_settings({"RELAY_JOB_SECRET": RELAY_JOB_SECRET, **env}),
+        Invocation.from_context(None),
+        environ=CREDENTIALS,
+    )
 
 
 def sqs_event(*bodies: str, group: str | None = None) -> dict[str, Any]:
@@ -158,8 +166,12 @@ def test_relay_job_is_submitted_directly_with_its_original_source(monkeypatch: p
 
 @pytest.mark.parametrize(
     ("body", "code"),
-    [("{not json", "InvalidMessage"), (json.dumps({"relay_job": 7}), "InvalidMessage")],
-    ids=["not-json", "relay-job-of-another-version"],
+    [
+        ("{not json", "InvalidMessage"),
+        (seal(json.dumps({"relay_job": 7}), [RELAY_JOB_SECRET]), "InvalidMessage"),
+        (json.dumps({"relay_job": 1}), "ForeignRelayJob"),
+    ],
+    ids=["not-json", "relay-job-of-another-version", "unsigned-relay-job"],
 )
 def test_malformed_messages_fail_permanently(monkeypatch: pytest.MonkeyPatch, body: str, code: str) -> None:
     """A body that is no JSON, or a broken relay job, is a permanent failure (relayed, not retried)."""
@@ -284,9 +296,10 @@ def test_relay_job_is_held_to_the_first_stage_rules(
     """A relay job naming a callback host outside CALLBACK_ALLOWED_HOSTS, or a receipt bucket that is
     neither RECEIPT_BUCKET nor the upload's, is refused, not submitted."""
     rec = Recorder(monkeypatch)
-    job = json.loads(load_event("sqs/relay-job.json")["Records"][0]["body"])
+    job = unseal(json.loads(load_event("sqs/relay-job.json")["Records"][0]["body"]), [RELAY_JOB_SECRET])
     job[part].update(change)
-    result = process_message(Message("m1", json.dumps(job)), services(RECEIPT_BUCKET="receipts"))
+    body = seal(json.dumps(job), [RELAY_JOB_SECRET])
+    result = process_message(Message("m1", body), services(RECEIPT_BUCKET="receipts"))
     assert [o.status for o in result.outcomes] == ["failed"] and rec.calls == []
 
 

@@ -1,0 +1,303 @@
+"""The drainer (lib.sources.cmq_drain) and the Timer that runs it: receive in batches, submit, delete
+only what is final, leave retries to the visibility timeout, stop before the deadline, give a job that
+keeps failing up once (element.failed), warn before retention expires, refuse foreign jobs unseen.
+The data-flow API is the in-process fake of tests/cmq_fakes.py; submissions are scripted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from devstack.stack import RELAY_JOB_SECRET
+from lib.errors import ConfigError, RelayError, VodError
+from lib.invocation import Invocation
+from lib.jobs import Job, Outcome
+from lib.queue import cmq as cmq_module
+from lib.queue.job_signature import seal, unseal
+from lib.services import Services
+from lib.settings import load_settings
+from lib.sources.cmq_drain import BATCH_BUDGET_S, drain, drain_margin
+from lib.sources.timer import TimerTick
+from tests.cmq_fakes import FakeDataFlow
+from tests.source_cases import sample
+
+QUEUE = "element-jobs"
+HOOK = "https://hooks.example.com/relay"
+
+
+class Hook:
+    """The webhook: records each delivery's event and body."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, Any]]] = []
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+        self.seen.append((headers["X-Element-Event"], json.loads(body)))
+        return 200
+
+
+class DrainServices(Services):
+    def __init__(self, hook: Hook, seconds: float = 60.0, **env: str) -> None:
+        settings = load_settings(
+            {
+                "CMQ_ENDPOINT": "http://gz.mqadapter.cmq.tencentyun.com",
+                "DRAIN_QUEUE_URL": f"cmq-queue://{QUEUE}",
+                "RELAY_JOB_SECRET": RELAY_JOB_SECRET,
+                "MEDIA_BUCKETS": "media-1250000000",
+                "CALLBACK_URL": HOOK,
+                "DRAIN_POLL_SECONDS": "0",
+                **env,
+            }
+        )
+        invocation = Invocation.from_context(
+            {"request_id": "req-drain", "time_limit_in_ms": int(seconds * 1000)}
+        )
+        credentials = {"TENCENTCLOUD_SECRETID": "AKIDdrain", "TENCENTCLOUD_SECRETKEY": "drain-key"}
+        super().__init__(settings, invocation, credentials)
+        self.hook = hook
+
+    def webhook(self) -> Hook:
+        return self.hook
+
+
+@pytest.fixture
+def flow(monkeypatch: pytest.MonkeyPatch) -> FakeDataFlow:
+    fake = FakeDataFlow("AKIDdrain", "drain-key")
+    fake.create_queue(QUEUE)
+    monkeypatch.setattr(cmq_module, "_session", lambda: SimpleNamespace(post=fake))
+    return fake
+
+
+def job_body(name: str = "lighthouse", key: str = RELAY_JOB_SECRET) -> str:
+    """The sample relay job under another element name, signed with ``key``."""
+    inner = unseal(json.loads(sample("sqs/relay-job.json")["Records"][0]["body"]), [RELAY_JOB_SECRET])
+    inner["request"]["name"] = name
+    inner["session_id"] = f"er-{name}"
+    return seal(json.dumps(inner), [key])
+
+
+Script = Callable[[Job], Outcome]
+
+
+@pytest.fixture
+def submitted(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Replace the submission: each job's outcome is scripted by element name (default: submitted)."""
+    state: dict[str, Any] = {"jobs": [], "script": {}}
+
+    def submit(job: Job, services: Services) -> Outcome:
+        state["jobs"].append(job.request.name)
+        outcome = state["script"].get(job.request.name)
+        return outcome(job) if callable(outcome) else Outcome("submitted", f"er-{job.request.name}", "task-1")
+
+    monkeypatch.setattr("lib.sources.messages.submit", submit)
+    return state
+
+
+def transient(_job: Job) -> Outcome:
+    return Outcome(
+        "retry", f"er-{_job.request.name}", error=VodError("VOD down", code="InternalError", retryable=True)
+    )
+
+
+def test_final_jobs_are_deleted_retryable_ones_left(flow: FakeDataFlow, submitted: dict[str, Any]) -> None:
+    hook = Hook()
+    for i in range(20):
+        flow.put(QUEUE, job_body(f"el-{i}"))
+    submitted["script"]["el-3"] = transient
+    summary = drain(DrainServices(hook))
+    assert summary == {
+        "drain": "empty",
+        "queue": QUEUE,
+        "received": 20,
+        "deleted": 19,
+        "left": 1,
+        "batches": 2,
+    }
+    assert sorted(submitted["jobs"]) == sorted(f"el-{i}" for i in range(20))
+    assert [
+        json.loads(b) and unseal(json.loads(b), [RELAY_JOB_SECRET])["request"]["name"]
+        for b in flow.bodies(QUEUE)
+    ] == ["el-3"]
+    receives = [c for c in flow.calls if c["Action"] == "BatchReceiveMessage"]
+    assert {c["numOfMsg"] for c in receives} == {"16"}  # up to 16 at a time
+    deletes = [c for c in flow.calls if c["Action"] == "BatchDeleteMessage"]
+    assert [sum(k.startswith("receiptHandle.") for k in c) for c in deletes] == [15, 4]
+    # after the visibility timeout the left job comes back and, now final, is deleted
+    flow.now += flow.visibility + 1
+    submitted["script"].clear()
+    assert drain(DrainServices(hook))["deleted"] == 1 and flow.bodies(QUEUE) == []
+
+
+def test_a_job_that_keeps_failing_is_given_up_once(flow: FakeDataFlow, submitted: dict[str, Any]) -> None:
+    hook = Hook()
+    flow.put(QUEUE, job_body("stuck"))
+    submitted["script"]["stuck"] = transient
+    for receive in range(1, 4):
+        summary = drain(DrainServices(hook, DRAIN_MAX_RECEIVES="3"))
+        flow.now += flow.visibility + 1
+        assert summary["deleted"] == (1 if receive == 3 else 0)
+    assert flow.bodies(QUEUE) == [] and submitted["jobs"] == ["stuck"] * 3
+    [(event, body)] = hook.seen  # relayed once, on the last allowed receive
+    assert event == "element.failed" and body["session_id"] == "er-stuck"
+    assert body["error"]["code"] == "TooManyAttempts" and "InternalError" in body["error"]["message"]
+
+
+def test_a_submission_still_moving_elsewhere_is_not_given_up(
+    flow: FakeDataFlow, submitted: dict[str, Any]
+) -> None:
+    hook = Hook()
+    flow.put(QUEUE, job_body("busy"), dequeue_count=9)
+    submitted["script"]["busy"] = lambda job: Outcome(
+        "retry", "er-busy", error=RelayError("held", code="SubmissionInProgress", retryable=True)
+    )
+    assert drain(DrainServices(hook, DRAIN_MAX_RECEIVES="3"))["left"] == 1
+    assert hook.seen == []
+
+
+def test_a_forged_job_is_refused_unseen_and_acknowledged(
+    flow: FakeDataFlow, submitted: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    hook = Hook()
+    flow.put(QUEUE, job_body("forged", key="an-attackers-own-key-1"))
+    inner = unseal(json.loads(job_body("unsigned")), [RELAY_JOB_SECRET])
+    flow.put(QUEUE, json.dumps(inner))  # an unsigned version-1 job
+    with caplog.at_level(logging.ERROR, logger="relay.records"):
+        summary = drain(DrainServices(hook))
+    assert summary["deleted"] == 2 and flow.bodies(QUEUE) == []  # acknowledged: never retried
+    assert submitted["jobs"] == [] and hook.seen == []  # never submitted (so never presigned), never relayed
+    assert sum("relay job refused" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_a_signed_job_outside_the_first_stages_rules_is_refused(
+    flow: FakeDataFlow, submitted: dict[str, Any]
+) -> None:
+    hook = Hook()
+    inner = unseal(json.loads(job_body("payroll")), [RELAY_JOB_SECRET])
+    inner["request"]["video"] = "cos://secret-bucket-1250000000/private/payroll.mp4"
+    inner["source"] = {"kind": "http", "bucket": "secret-bucket-1250000000"}
+    inner["objects"] = {}
+    flow.put(QUEUE, seal(json.dumps(inner), [RELAY_JOB_SECRET]))
+    assert drain(DrainServices(hook))["deleted"] == 1
+    assert submitted["jobs"] == []
+    [(event, body)] = hook.seen
+    assert event == "element.failed" and body["error"]["code"] == "InvalidMessage"
+    assert "MEDIA_BUCKETS" in body["error"]["message"]
+
+
+def test_receiving_stops_before_the_deadline(flow: FakeDataFlow, submitted: dict[str, Any]) -> None:
+    flow.put(QUEUE, job_body())
+    services = DrainServices(Hook(), seconds=BATCH_BUDGET_S)  # less than the margin (plus the safety second)
+    assert drain(services) == {
+        "drain": "deadline",
+        "queue": QUEUE,
+        "received": 0,
+        "deleted": 0,
+        "left": 0,
+        "batches": 0,
+    }
+    assert flow.calls == [] and drain_margin(3) == 3 + BATCH_BUDGET_S
+
+
+def test_a_batch_begun_keeps_its_jobs_whole(flow: FakeDataFlow, submitted: dict[str, Any]) -> None:
+    """Time runs out while a batch is processed: the batch finishes, no further receive is made."""
+    for i in range(3):
+        flow.put(QUEUE, job_body(f"el-{i}"))
+    services = DrainServices(Hook(), seconds=BATCH_BUDGET_S + 5)
+
+    def slow(job: Job) -> Outcome:
+        services.invocation = replace(services.invocation, deadline=time.monotonic() + BATCH_BUDGET_S / 2)
+        return Outcome("submitted", f"er-{job.request.name}", "task")
+
+    submitted["script"] = {f"el-{i}": slow for i in range(3)}
+    summary = drain(services)
+    assert summary["drain"] == "deadline" and summary["deleted"] == 3 and summary["batches"] == 1
+
+
+def test_each_jobs_age_is_logged_and_an_old_one_warned(
+    flow: FakeDataFlow, submitted: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    flow.put(QUEUE, job_body("fresh"), enqueued=flow.now - 10)
+    flow.put(QUEUE, job_body("old"), enqueued=flow.now - 2000)
+    with caplog.at_level(logging.INFO, logger="relay.drain"):
+        drain(DrainServices(Hook()), clock=lambda: flow.now)
+    ages = {
+        r.getMessage(): (r.levelname, getattr(r, "age_s", None))
+        for r in caplog.records
+        if r.name == "relay.drain"
+    }
+    assert ("INFO", 10.0) in ages.values()
+    [warning] = [m for m, (level, _) in ages.items() if level == "WARNING"]
+    assert "2000s of the queue's 3600s retention" in warning and "in 1600s" in warning
+
+
+def test_without_dequeue_count_the_dead_letter_policy_is_named(
+    flow: FakeDataFlow, submitted: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    flow.report_dequeue_count = False
+    flow.put(QUEUE, job_body())
+    with caplog.at_level(logging.WARNING, logger="relay.drain"):
+        drain(DrainServices(Hook()))
+    assert any("dead-letter policy" in r.getMessage() for r in caplog.records)
+
+
+def test_a_configuration_error_stops_the_drain_and_leaves_the_messages(
+    flow: FakeDataFlow, submitted: dict[str, Any]
+) -> None:
+    for name in ("a", "b"):
+        flow.put(QUEUE, job_body(name))
+    submitted["script"]["b"] = lambda job: Outcome("retry", error=ConfigError("no credentials"))
+    with pytest.raises(ConfigError, match="no credentials"):
+        drain(DrainServices(Hook()))
+    assert [unseal(json.loads(b), [RELAY_JOB_SECRET])["request"]["name"] for b in flow.bodies(QUEUE)] == ["b"]
+    flow.faults.append(4100)  # a refused key: raised at once, nothing received
+    with pytest.raises(ConfigError):
+        drain(DrainServices(Hook()))
+
+
+# the Timer
+
+
+def tick(message: object) -> dict[str, Any]:
+    return {"Type": "Timer", "TriggerName": "t", "Time": "2026-11-24T12:00:00Z", "Message": message}
+
+
+def test_the_timer_drains_on_drain_and_pulls_otherwise(
+    flow: FakeDataFlow, submitted: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pulls: list[int] = []
+
+    def pull_cycle(services: Services) -> dict[str, int]:
+        pulls.append(1)
+        return {"pulled": 0}
+
+    monkeypatch.setattr("lib.sources.timer.pull_cycle", pull_cycle)
+    flow.put(QUEUE, job_body())
+    services = DrainServices(Hook())
+    answer = TimerTick().handle(tick(" drain "), services)
+    assert answer["drain"] == "empty" and answer["deleted"] == 1 and pulls == []
+    for message in (None, "", "pull", "vod-pull", 7):
+        event = tick(message)
+        if message is None:
+            del event["Message"]
+        assert TimerTick().handle(event, services) == {"pull": "done", "pulled": 0}
+    assert len(pulls) == 5 and len([c for c in flow.calls if c["Action"] == "BatchReceiveMessage"]) == 2
+
+
+def test_a_drain_tick_without_a_queue_fails_loudly_and_a_flaky_queue_softly(
+    flow: FakeDataFlow, submitted: dict[str, Any]
+) -> None:
+    hook = Hook()
+    unset = DrainServices(hook, DRAIN_QUEUE_URL="")
+    with pytest.raises(ConfigError, match="DRAIN_QUEUE_URL"):
+        TimerTick().handle(tick("drain"), unset)
+    flow.faults.extend([6000] * 6)  # the data-flow API stays down: the tick stops, nothing is lost
+    answer = TimerTick().handle(tick("drain"), DrainServices(hook))
+    assert answer["drain"] == "stopped" and answer["error"]["code"] == "Queue.InternalError"
