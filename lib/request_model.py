@@ -13,6 +13,7 @@ types, without importing pydantic's model machinery (about 100 ms of every cold 
 from __future__ import annotations
 
 import logging
+import unicodedata
 from typing import Any, Literal, NamedTuple
 
 from pydantic_core import SchemaValidator, ValidationError
@@ -25,6 +26,11 @@ MAX_NAME = 20
 MAX_DESCRIPTION = 100
 MIN_REFER_IMAGES, MAX_REFER_IMAGES = 1, 3
 MAX_SESSION_ID = 50
+# SessionIds the relay derives from a request's content begin with this (lib.vod_params). A caller's own
+# session_id may not: derived ids are predictable, and a caller who took one would make the request it
+# belongs to a "duplicate" of the caller's task. Compared without case, width or invisible characters,
+# in case VOD compares ids more loosely than byte for byte.
+DERIVED_SESSION_PREFIX = "er-"
 MAX_CONTEXT = 1000
 MIN_PRIORITY, MAX_PRIORITY = -10, 10
 MAX_VIDEO_BYTES = 200 * 1024 * 1024
@@ -132,7 +138,7 @@ def parse_request(data: object, *, manifest: bool = False) -> ElementRequest:
     except ValidationError as exc:
         # from None on purpose: pydantic's text echoes input values, and a media URL may be presigned
         raise InputError.from_problems(problems_from_validation(exc)) from None
-    problems = _check_media(request, manifest=manifest)
+    problems = _check_media(request, manifest=manifest) + _check_session_id(request.session_id)
     if manifest and not problems and not request.names_media():
         return request  # the media come from the folder; the caller validates the whole again
     if not problems:
@@ -161,6 +167,22 @@ def _check_media(request: ElementRequest, *, manifest: bool) -> list[FieldProble
         if field == "video" and not is_video_path(parsed.path):
             problems.append(FieldProblem("video", "must be an .mp4 or .mov file"))
     return problems
+
+
+def _check_session_id(session_id: str | None) -> list[FieldProblem]:
+    """A caller's own session_id lives outside the namespace of derived ids."""
+    if session_id is None or not is_derived_namespace(session_id):
+        return []
+    problem = f"must not start with {DERIVED_SESSION_PREFIX!r} in any case or width: the derived ids' prefix"
+    return [FieldProblem("session_id", problem)]
+
+
+def is_derived_namespace(session_id: str) -> bool:
+    """True when ``session_id`` starts with the derived ids' prefix, once folded (NFKC, no case) and
+    stripped of invisible characters (spaces, controls, format characters)."""
+    folded = unicodedata.normalize("NFKC", session_id[: MAX_SESSION_ID * 2])
+    visible = "".join(c for c in folded[:16] if unicodedata.category(c)[0] not in "CZ")
+    return visible.casefold().startswith(DERIVED_SESSION_PREFIX)
 
 
 def _resolve_reference_type(request: ElementRequest) -> tuple[ElementRequest, list[FieldProblem]]:

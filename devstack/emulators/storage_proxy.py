@@ -54,6 +54,7 @@ class _Rule:
     code: str
     remaining: int
     skip: int
+    body: bytes | None = None
 
 
 class StorageProxy:
@@ -95,12 +96,21 @@ class StorageProxy:
             self._rules.clear()
 
     def fail(
-        self, method: str, contains: str, *, status: int, code: str, times: int = 1, skip: int = 0
+        self,
+        method: str,
+        contains: str,
+        *,
+        status: int,
+        code: str,
+        times: int = 1,
+        skip: int = 0,
+        body: bytes | None = None,
     ) -> None:
         """Answer ``times`` ``method`` requests whose path+query contains ``contains`` with an S3 error,
-        after letting the first ``skip`` of them through."""
+        after letting the first ``skip`` of them through; ``body`` replaces the error XML (a store whose
+        errors lack ``Resource``, or are no XML at all)."""
         with self._lock:
-            self._rules.append(_Rule(method, contains, status, code, times, skip))
+            self._rules.append(_Rule(method, contains, status, code, times, skip, body))
 
     @property
     def seen(self) -> list[Seen]:
@@ -153,10 +163,13 @@ def _handler(proxy: StorageProxy) -> type[BaseHTTPRequestHandler]:
             if rule is not None:
                 proxy._record(self.command, self.path, rule.status, self.headers.get("Host", ""))
                 xml = (
-                    '<?xml version="1.0" encoding="UTF-8"?>'
-                    f"<Error><Code>{rule.code}</Code><Message>injected</Message>"
-                    "<Resource>proxy</Resource><RequestId>proxy</RequestId></Error>"
-                ).encode()
+                    rule.body
+                    or (
+                        '<?xml version="1.0" encoding="UTF-8"?>'
+                        f"<Error><Code>{rule.code}</Code><Message>injected</Message>"
+                        "<Resource>proxy</Resource><RequestId>proxy</RequestId></Error>"
+                    ).encode()
+                )
                 self._reply(rule.status, [("Content-Type", "application/xml")], xml)
                 return
             upstream = http.client.HTTPConnection(*proxy.upstream, timeout=30)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import socket
 import struct
 import threading
@@ -59,7 +60,10 @@ __all__ = ["Call", "Fault", "MediaFetch", "PushResult", "Task", "VodEmulator", "
 
 DEDUP_WINDOW = 3 * 86400  # SessionId de-duplication and DescribeTaskDetail horizon (seconds)
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
-FAULT_KINDS = frozenset({"error", "http_status", "reset", "delay", "charset_error", "empty_task_id"})
+FAULT_KINDS = frozenset(
+    {"error", "http_status", "reset", "delay", "charset_error", "empty_task_id", "echo_url"}
+)
+_URL = re.compile(r"https?://[^\s\"\\]+")
 JSON = "application/json"
 
 
@@ -70,7 +74,10 @@ class Fault:
     Kinds: ``error`` (an error envelope with ``code``), ``http_status`` (HTTP ``status`` with an HTML
     body), ``reset`` (TCP reset, no answer), ``delay`` (answer after ``delay`` seconds),
     ``charset_error`` (the error envelope as ``application/json; charset=utf-8``), ``empty_task_id``
-    (a success envelope with only RequestId). With ``after_create`` the request is processed first
+    (a success envelope with only RequestId), ``echo_url`` (an error envelope with ``code`` whose
+    message quotes the request's first media URL, ``{url}`` in ``message``, as a service written in Go
+    echoes it: its JSON encoder writes "&" as ``\\u0026``, so the decoded message holds that text). With
+    ``after_create`` the request is processed first
     (task created, SessionId recorded) and the fault replaces the answer.
     """
 
@@ -411,8 +418,14 @@ class VodEmulator:
         if fault.kind == "empty_task_id":
             return _json_reply({"Response": {"RequestId": request_id}})
         exchange.error_code = fault.code
-        content_type = JSON if fault.kind == "error" else "application/json; charset=utf-8"
-        return _json_reply(_error_envelope(fault.code, fault.message, request_id), content_type)
+        message = fault.message
+        if fault.kind == "echo_url":
+            texts = [value for value in exchange.params.values() if isinstance(value, str)]
+            found = [match.group(0) for match in map(_URL.search, texts) if match]
+            url = found[0] if found else ""
+            message = message.replace("{url}", json.dumps(url)[1:-1].replace("&", "\\u0026"))
+        content_type = "application/json; charset=utf-8" if fault.kind == "charset_error" else JSON
+        return _json_reply(_error_envelope(fault.code, message, request_id), content_type)
 
     def _sleep(self, seconds: float) -> None:
         self._stopping.wait(seconds)

@@ -18,7 +18,7 @@ from typing import Any
 
 from lib import pipeline
 from lib.assemble import MANIFEST, Broken, Skip, Upload, plan_upload
-from lib.errors import ConfigError, FieldProblem, HttpError, InputError, StorageError, comes_back
+from lib.errors import ConfigError, FieldProblem, HttpError, InputError, StorageError
 from lib.http.model import HttpRequest, HttpResponse
 from lib.jobs import Outcome, SourceInfo
 from lib.logs import redact
@@ -78,7 +78,7 @@ def create_from_folder(request: HttpRequest, services: Services, _params: Mappin
     try:
         plan = plan_upload(upload, services.settings, services.storage(upload.kind, None))
     except StorageError as exc:
-        if comes_back(exc) or exc.code not in NOT_READABLE:
+        if exc.code not in NOT_READABLE:  # a folder the role may not read is the caller's "not readable"
             raise
         raise _folder_error("InvalidFolder", f"the bucket or folder is not readable ({exc.code})") from exc
     except InputError as exc:  # a manifest rule broken before the plan was made

@@ -30,7 +30,9 @@ def parse_media_ref(ref: str, *, allow_relative: bool = False) -> MediaRef:
     if any(ord(c) < 32 or ord(c) == 127 for c in ref):
         raise MediaRefError("must not contain control characters")
     scheme, sep, rest = ref.partition("://")
-    if sep and scheme.lower() in ("http", "https"):
+    if sep and scheme.lower() == "http":
+        raise MediaRefError("must be an https:// URL (plain http:// is not accepted)")
+    if sep and scheme.lower() == "https":
         parts = urlsplit(ref)
         if not parts.hostname:
             raise MediaRefError("must be a URL with a host")

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from urllib.parse import quote
 
 from lib.background import Background
-from lib.errors import FieldProblem, MediaError, MediaRefError, StorageError
+from lib.errors import PERMISSION_REFUSALS, FieldProblem, MediaError, MediaRefError, StorageError
 from lib.media.preflight import check_media
 from lib.media.refs import parse_media_ref
 from lib.request_model import MAX_VIDEO_BYTES, ElementRequest
@@ -59,7 +59,7 @@ def resolve_media(
 
     ahead = _heads_ahead(request, client, known or {})
     try:
-        resolved = _resolve(request, settings, client, known or {}, ahead)
+        resolved = _resolve(request, settings, client, known or {}, ahead, upload_bucket)
     finally:
         for pending in ahead.values():
             pending.wait()  # read or not, never left running
@@ -91,6 +91,7 @@ def _resolve(
     storage_for: StorageFor,
     known: Mapping[str, StoredObject],
     ahead: Mapping[str, Background[StoredObject]],
+    upload_bucket: str | None,
 ) -> dict[str, ResolvedMedia]:
     resolved: dict[str, ResolvedMedia] = {}
     for field, ref in _fields(request):
@@ -108,7 +109,10 @@ def _resolve(
                 pending = ahead.get(ref)
                 obj = pending.result() if pending else storage.head(parsed.bucket, parsed.key)
             except StorageError as exc:
-                if exc.code in ("NoSuchKey", "NoSuchBucket", "403", "AccessDenied", "InvalidObjectName"):
+                # A permission refusal of an object a caller named is the caller's "not readable" (the
+                # role may rightly be kept out of it); of the upload's own bucket, a configuration error.
+                chosen = parsed.bucket != upload_bucket and exc.code in PERMISSION_REFUSALS
+                if chosen or exc.code in ("NoSuchKey", "NoSuchBucket", "403", "InvalidObjectName"):
                     raise MediaError.from_problems(
                         (FieldProblem(field, f"object not found or not readable ({exc.code})"),)
                     ) from exc

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple, Protocol
 
+from lib.errors import StorageError, refuses_credentials
+
 StorageKind = Literal["cos", "s3"]
 
 # Codes that mean "this object does not exist (or may not be read)", whatever the store.
@@ -62,6 +64,20 @@ class Storage(Protocol):
 
         A store that ignores the condition overwrites and answers True; callers must stay correct."""
         ...
+
+
+def refusal(operation: str, bucket: str | None, code: str) -> StorageError | None:
+    """The error for a store's refusal of the function's own credentials or permissions (a wrong or
+    revoked key, a role without the permission): a configuration error, raised for the platform to
+    deliver the event again, never element.failed. None for any other code."""
+    if not refuses_credentials(code):
+        return None
+    return StorageError(
+        f"{operation} on {bucket} was refused ({code}): the function's credentials or permissions do not "
+        "allow it; fix the key or the role, and the event is delivered again",
+        code=code,
+        configuration=True,
+    )
 
 
 def strip_etag(value: object) -> str:

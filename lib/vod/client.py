@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, Protocol
 from tencentcloud.vod.v20180717 import errorcodes
 
 from lib.background import Background
-from lib.errors import VodError
+from lib.errors import VodError, refuses_credentials
 from lib.invocation import Invocation
 from lib.logs import redact
 from lib.retry import with_retries
@@ -157,7 +157,10 @@ def _read_envelope(action: str, body: bytes | str) -> dict[str, Any]:
 def _error(code: str, message: str, response_or_id: dict[str, Any] | str | None) -> VodError:
     request_id = response_or_id.get("RequestId") if isinstance(response_or_id, dict) else response_or_id
     message = redact(message)  # VOD's messages may echo what it was sent: presigned URLs and their tokens
-    error = VodError(f"{code}: {message}" if message else code, code=code, retryable=is_transient(code))
+    text = f"{code}: {message}" if message else code
+    if refuses_credentials(code):  # the function's own key or role: the deployment's fault, not the record's
+        text = f"VOD refused the function's credentials or permissions ({text}); fix the key or the role"
+    error = VodError(text, code=code, retryable=is_transient(code), configuration=refuses_credentials(code))
     error.request_id = str(request_id) if request_id else None
     if code.startswith(errorcodes.REQUESTLIMITEXCEEDED):
         error.retry_after = 0.5  # let the 1-second rate window move on

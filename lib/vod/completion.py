@@ -20,17 +20,19 @@ after success is not relayed twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from lib import breakers
 from lib.errors import NotConfirmedError, RelayError, VodError, WebhookError, outcome_for
 from lib.errors import SignatureError as SignatureError
 from lib.jobs import Outcome, Status
@@ -140,6 +142,30 @@ def handle_event(content: Mapping[str, Any], services: Services, *, pulled: bool
 
     A pushed event (``pulled`` False) is confirmed with ``DescribeTaskDetail`` first; see the module.
     """
+    prepared = prepare_event(content, services, pulled=pulled)
+    if isinstance(prepared, Outcome):
+        return prepared
+    return relay_completion(prepared, services)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A completion ready to relay: its body, where it goes, and the receipt to mark once delivered."""
+
+    result: TaskResult
+    body: dict[str, Any]
+    callback_url: str | None  # the request's own destination (from its receipt), else CALLBACK_URL
+    store: ReceiptStore | None
+    receipt: Receipt | None
+
+    @property
+    def session_id(self) -> str:
+        return str(self.body["session_id"])
+
+
+def prepare_event(content: Mapping[str, Any], services: Services, *, pulled: bool) -> Completion | Outcome:
+    """The completion to relay for ``content``, or the Outcome that ends it here (ignored, duplicate,
+    not confirmed yet)."""
     if not is_element_event(content):
         return Outcome(
             "ignored", note=f"event type {str(content.get('EventType'))[:100]!r} is not an element completion"
@@ -159,8 +185,7 @@ def handle_event(content: Mapping[str, Any], services: Services, *, pulled: bool
         if isinstance(confirmed, Outcome):
             return confirmed
         result = confirmed
-    store, current = _find_receipt(result.session_id, services)
-    receipt = current
+    store, receipt = _find_receipt(result.session_id, services)
     if receipt is not None and receipt.task_id and receipt.task_id != result.task_id:
         return _contradicted(result, "the session's receipt names another task")
     if receipt is not None and "element.completed" in receipt.relayed:
@@ -182,14 +207,21 @@ def handle_event(content: Mapping[str, Any], services: Services, *, pulled: bool
     if result.error:
         body["error"] = result.error
     body["source"] = receipt.source if receipt and receipt.source else {"kind": "vod"}
+    callback_url = receipt.callback_url if receipt else None
+    return Completion(result, body, callback_url, store, receipt)
+
+
+def relay_completion(completion: Completion, services: Services) -> Outcome:
+    """Deliver ``element.completed``, then record it in the receipt (relay first, then record)."""
+    result = completion.result
     try:
-        relay_event(services, "element.completed", body, receipt.callback_url if receipt else None)
+        relay_event(services, "element.completed", completion.body, completion.callback_url)
     except WebhookError as exc:
         status: Status = "failed" if outcome_for(exc) == "failed" else "retry"
-        return Outcome(status, session_id, result.task_id, error=exc)
-    if store is not None and current is not None:
-        _mark_completed(store, current, result)
-    return Outcome("relayed", session_id, result.task_id, note="element.completed")
+        return Outcome(status, completion.session_id, result.task_id, error=exc)
+    if completion.store is not None and completion.receipt is not None:
+        _mark_completed(completion.store, completion.receipt, result)
+    return Outcome("relayed", completion.session_id, result.task_id, note="element.completed")
 
 
 def confirm_with_vod(claimed: TaskResult, services: Services) -> TaskResult | Outcome:
@@ -299,13 +331,17 @@ PULL_CONCURRENCY = 8  # relays of one pulled batch in flight at once (the HTTP p
 
 
 def pull_cycle(services: Services) -> dict[str, Any]:
-    """Pull events, relay the completions concurrently, and confirm the handles that are done.
+    """Pull events, relay the completions, and confirm the handles that are done.
 
     An event whose relay failed is left unconfirmed: VOD offers it again after 30 seconds. Relays run
-    side by side, each attempt within the batch's budget, so a receiver that stalls or stays down costs
-    its own events a retry and no one else's. Events that are not element completions are confirmed
-    (``VOD_PULL_OTHER_EVENTS=confirm``, the default) or left for another consumer (``leave``: they
-    come back every 30 s, fill PullEvents' 16 places, and are pulled again by every cycle).
+    in one lane per destination, lanes side by side (``_relay_all``), each attempt within the round's
+    budget, so a receiver that stalls or stays down costs its own events a retry and no one else's; a
+    destination that keeps failing is backed off (``lib.breakers``), its events deferred at once. A
+    round whose relays all failed does not end the cycle: the next ``PullEvents`` hands out the next
+    16 events (the failed ones stay invisible at VOD for 30 s), until VOD has none left, offers only
+    events this cycle has seen, or time runs short. Events that are not element completions are
+    confirmed (``VOD_PULL_OTHER_EVENTS=confirm``, the default) or left for another consumer (``leave``:
+    they come back every 30 s, fill PullEvents' 16 places, and are pulled again by every cycle).
     """
     settings = services.settings
     scope = {"SubAppId": settings.vod_subapp_id} if settings.vod_subapp_id else {}
@@ -317,17 +353,21 @@ def pull_cycle(services: Services) -> dict[str, Any]:
         "duplicate": 0,
         "failed": 0,
         "unconfirmed": 0,
+        "backed_off": 0,
         "left": 0,
     }
     leave_others = settings.vod_pull_other_events == "leave"
+    seen: set[str] = set()
     for _ in range(MAX_PULL_ROUNDS):
         if services.invocation.remaining() < PULL_RELAY_BUDGET_S / 2:  # at least 10 s for a round
             break
         pulled_at = time.monotonic()
         event_set = vod.call("PullEvents", dict(scope)).get("EventSet")
-        events = [e for e in event_set if isinstance(e, dict)] if isinstance(event_set, list) else []
+        pulled = [e for e in event_set if isinstance(e, dict)] if isinstance(event_set, list) else []
+        events = [e for e in pulled if _handle(e) not in seen]
+        seen.update(_handle(e) for e in pulled)
         if not events:
-            break
+            break  # VOD has nothing, or offers again only what this cycle has handled
         summary["pulled"] += len(events)
         ours = [e for e in events if is_element_event(e)]
         others = [e for e in events if not is_element_event(e)]
@@ -338,37 +378,75 @@ def pull_cycle(services: Services) -> dict[str, Any]:
         for content, outcome in zip(ours, outcomes, strict=True):
             if outcome.status == "retry":
                 summary["unconfirmed"] += 1
+                summary["backed_off"] += outcome.note == BACKED_OFF
                 continue
             summary[outcome.status] = summary.get(outcome.status, 0) + 1
             if content.get("EventHandle"):
                 confirm.append(str(content["EventHandle"]))
         for start in range(0, len(confirm), 16):
             vod.call("ConfirmEvents", {**scope, "EventHandles": confirm[start : start + 16]})
-        if ours and not confirm and summary["unconfirmed"]:
-            break  # no relay of this round succeeded (the webhook is down): the rest can wait too
         if not ours and leave_others:
             break  # only events left for others: pulling again returns the next ones or waits
     return summary
 
 
+BACKED_OFF = "destination backed off"
+
+
+def _handle(content: Mapping[str, Any]) -> str:
+    """The EventHandle that identifies a pulled event (its content when it has none)."""
+    handle = content.get("EventHandle")
+    return str(handle) if handle else json.dumps(content, sort_keys=True, default=str)
+
+
 def _relay_all(events: list[dict[str, Any]], services: Services) -> list[Outcome]:
-    """``handle_event`` of each pulled completion, side by side; an unexpected error is a retry."""
+    """Each pulled completion prepared (receipts read side by side), then relayed in one lane per
+    destination: a lane's events go one after another, lanes side by side, so the events of a dead
+    or stalling destination wait only for each other. A destination backed off by its breaker defers
+    its events at once; an unexpected error is a retry."""
     if not events:
         return []
-
-    def one(content: dict[str, Any]) -> Outcome:
-        try:
-            return handle_event(content, services, pulled=True)
-        except RelayError as exc:
-            return Outcome("retry", error=exc)
-        except Exception:
-            log.exception("relaying a pulled completion failed unexpectedly")
-            return Outcome("retry", error=RelayError("unexpected error", code="InternalError"))
-
-    if len(events) == 1:
-        return [one(events[0])]
+    guarded = services.with_webhook(breakers.GuardedWebhook(services.webhook(), breakers.DESTINATIONS))
+    outcomes: list[Outcome | None] = [None] * len(events)
     with ThreadPoolExecutor(max_workers=min(PULL_CONCURRENCY, len(events))) as pool:
-        return list(pool.map(one, events))
+        prepared = list(pool.map(lambda content: _prepare_pulled(content, services), events))
+        lanes: dict[str, list[tuple[int, Completion]]] = {}
+        for index, item in enumerate(prepared):
+            if isinstance(item, Outcome):
+                outcomes[index] = item
+                continue
+            url = item.callback_url or services.settings.callback_url or ""
+            lanes.setdefault(breakers.destination(url) if url else "", []).append((index, item))
+
+        def lane(key: str, items: list[tuple[int, Completion]]) -> None:
+            for index, completion in items:
+                if key and breakers.DESTINATIONS.backed_off(key) > 0:
+                    outcomes[index] = Outcome(
+                        "retry", completion.session_id, completion.result.task_id, note=BACKED_OFF
+                    )
+                    continue
+                outcomes[index] = _guarded(functools.partial(relay_completion, completion, guarded))
+
+        list(pool.map(lambda pair: lane(*pair), lanes.items()))
+    return [o if o is not None else Outcome("retry") for o in outcomes]
+
+
+def _prepare_pulled(content: dict[str, Any], services: Services) -> Completion | Outcome:
+    return _guarded(lambda: prepare_event(content, services, pulled=True))
+
+
+T = TypeVar("T")
+
+
+def _guarded(work: Callable[[], T]) -> T | Outcome:
+    """``work()``; a RelayError or an unexpected error is a retry (the event stays unconfirmed)."""
+    try:
+        return work()
+    except RelayError as exc:
+        return Outcome("retry", error=exc)
+    except Exception:
+        log.exception("relaying a pulled completion failed unexpectedly")
+        return Outcome("retry", error=RelayError("unexpected error", code="InternalError"))
 
 
 def describe_task(task_id: str, services: Services) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -128,12 +128,42 @@ def test_pull_confirms_only_relayed_handles(pull_stack: LocalStack, monkeypatch:
         assert (first["relayed"], first["unconfirmed"]) == (1, 1)
         down.reset()  # back up (its script and record emptied)
         stack.vod.advance(31)  # past the 30-second confirm window: the unconfirmed event comes back
+        later = time.monotonic() + 31  # ... and past the 30 s its breaker backed the destination off
+        monkeypatch.setattr("lib.breakers._now", lambda: later)
         second = handler.main_handler(TIMER, CTX)
         assert second["relayed"] == 1
         assert [d.event for d in down.accepted()] == ["element.completed"]
     assert [d.event for d in stack.webhook.accepted() if d.event == "element.completed"] == [
         "element.completed"
     ]
+
+
+def test_sixteen_dead_destinations_do_not_starve_later_completions(
+    pull_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Break 3 of issue 21: PullEvents hands back 16 events at most, and a round whose relays all
+    failed ended the cycle, so 16 completions for a dead callback blocked every later one, cycle
+    after cycle. Now the cycle pulls on: the 3 good completions are delivered in the first cycle, the
+    dead destination is tried a few times and then backed off, and its 16 events stay unconfirmed at
+    VOD (offered again after 30 s), none lost."""
+    stack = pull_stack
+    monkeypatch.setenv("CALLBACK_ALLOWED_HOSTS", "127.0.0.1")
+    with WebhookReceiver() as dead:
+        for i in range(16):
+            submit_direct(stack, f"dead{i}", callback_url=dead.url)  # element.submitted is accepted ...
+        for i in range(3):
+            submit_direct(stack, f"good{i}")
+        stack.vod.wait_idle(10)
+        dead.script([503] * 1000)  # ... then the destination goes down for good
+        before = len(dead.deliveries)
+        summary = handler.main_handler(TIMER, CTX)
+        attempts = len(dead.deliveries) - before
+    assert (summary["pulled"], summary["relayed"], summary["unconfirmed"]) == (19, 3, 16)
+    completed = {d.json["element_name"] for d in stack.webhook.accepted() if d.event == "element.completed"}
+    assert completed == {"good0", "good1", "good2"}
+    assert summary["backed_off"] >= 15 and attempts <= 5  # backed off, not tried 16 times over
+    confirms = [c for c in stack.vod.calls if c.action == "ConfirmEvents"]
+    assert len({h for c in confirms for h in c.params.get("EventHandles", [])}) == 3
 
 
 def test_black_hole_callbacks_do_not_stall_other_completions(
@@ -322,24 +352,57 @@ def test_push_signature_in_body_or_headers() -> None:
 
 
 @pytest.mark.parametrize(
-    ("content", "words"),
+    ("make", "words"),
     [
-        ({}, "no Sign"),
-        ({"Sign": "0" * 32, "T": str(int(time.time()) + 600)}, "does not match"),
-        (dict(zip(("Sign", "T"), signed("k3y", int(time.time()) - 1), strict=True)), "passed"),
+        (lambda: {}, "no Sign"),
+        (lambda: {"Sign": "0" * 32, "T": str(int(time.time()) + 600)}, "does not match"),
+        (lambda: dict(zip(("Sign", "T"), signed("k3y", int(time.time()) - 1), strict=True)), "passed"),
         # finding 1 of issue 16: T had no upper bound, so one captured pair was good for ever
-        (dict(zip(("Sign", "T"), signed("k3y", int(time.time()) + 86400 * 365), strict=True)), "ahead"),
-        (dict(zip(("Sign", "T"), signed("k3y", int(time.time()) + 3600), strict=True)), "ahead"),
+        (
+            lambda: dict(zip(("Sign", "T"), signed("k3y", int(time.time()) + 86400 * 365), strict=True)),
+            "ahead",
+        ),
+        (lambda: dict(zip(("Sign", "T"), signed("k3y", int(time.time()) + 3600), strict=True)), "ahead"),
         # finding 6: a non-ASCII Sign was a TypeError (500)
-        ({"Sign": "é" * 32, "T": str(int(time.time()) + 600)}, "does not match"),
-        ({"Sign": "\udcff", "T": str(int(time.time()) + 600)}, "does not match"),
-        ({"Sign": ["a"], "T": str(int(time.time()) + 600)}, "does not match"),
-        ({"Sign": "0" * 32, "T": "١٧٩٩٩٩٩٩٩٩"}, "UNIX time"),
-        ({"Sign": "0" * 32, "T": "²"}, "UNIX time"),
-        ({"Sign": "0" * 32, "T": "9" * 40}, "UNIX time"),
+        (lambda: {"Sign": "é" * 32, "T": str(int(time.time()) + 600)}, "does not match"),
+        (lambda: {"Sign": "\udcff", "T": str(int(time.time()) + 600)}, "does not match"),
+        (lambda: {"Sign": ["a"], "T": str(int(time.time()) + 600)}, "does not match"),
+        (lambda: {"Sign": "0" * 32, "T": "١٧٩٩٩٩٩٩٩٩"}, "UNIX time"),
+        (lambda: {"Sign": "0" * 32, "T": "²"}, "UNIX time"),
+        (lambda: {"Sign": "0" * 32, "T": "9" * 40}, "UNIX time"),
     ],
 )
-def test_bad_push_signatures_are_refused(content: dict[str, str], words: str) -> None:
-    """A missing, wrong or expired signature is refused."""
+def test_bad_push_signatures_are_refused(make: Callable[[], dict[str, Any]], words: str) -> None:
+    """A missing, wrong or expired signature is refused (times read as the test runs, not at collection)."""
+    content = make()
     with pytest.raises(SignatureError, match=words):
         verify_push(content, {}, "k3y")
+
+
+def test_a_pulled_completion_that_hits_a_bug_or_an_error_stays_unconfirmed(
+    pull_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Preparing one event raises a bug, another a RelayError: both stay unconfirmed for VOD to offer
+    again; the third is relayed and confirmed."""
+    import threading
+
+    from lib.vod import completion
+
+    stack = pull_stack
+    for name in ("one", "two", "three"):
+        submit_direct(stack, name)
+    stack.vod.wait_idle(10)
+    real = completion._find_receipt
+    failures: list[Exception] = [RuntimeError("a bug"), RelayError("storage down", retryable=True)]
+    lock = threading.Lock()
+
+    def flaky(session_id: str | None, services: Services) -> Any:
+        with lock:
+            failure = failures.pop(0) if failures else None
+        if failure is not None:
+            raise failure
+        return real(session_id, services)
+
+    monkeypatch.setattr(completion, "_find_receipt", flaky)
+    summary = handler.main_handler(TIMER, CTX)
+    assert (summary["pulled"], summary["relayed"], summary["unconfirmed"]) == (3, 1, 2)
