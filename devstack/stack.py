@@ -32,7 +32,7 @@ from devstack.emulators.base import LATENCY_SERVICES, Wire, wire_at
 from devstack.emulators.webhook import WebhookReceiver
 
 if TYPE_CHECKING:
-    from devstack.emulators.cos import CosStandIn
+    from devstack.emulators.cos import CosStandIn, TemporaryKey
     from devstack.emulators.tdmq import TdmqEmulator
     from devstack.emulators.vod import VodEmulator
 
@@ -345,6 +345,16 @@ class LocalStack:
             attributes.setdefault("FifoQueue", "true")
         url: str = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         return url
+
+    def use_temporary_key(self, life: float) -> TemporaryKey:
+        """Switch the function's credentials (``env()``) to a temporary key, as SCF's execution role
+        hands out: the stand-ins accept it, and the COS stand-in refuses it ``life`` seconds from now,
+        presigned URLs included (the VOD and TDMQ stand-ins model no expiry)."""
+        key = self.cos.issue_temporary_key(life)
+        for part in (self.vod, self.tdmq):
+            part.credentials[key.secret_id] = (key.secret_key, key.token)
+        self.secret_id, self.secret_key, self.session_token = key.secret_id, key.secret_key, key.token
+        return key
 
     def reset(self) -> None:
         """Empty moto (process-wide), the emulator and the webhook, reset the COS stand-in (record, mode

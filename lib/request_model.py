@@ -59,7 +59,7 @@ class ElementRequest(NamedTuple):
     video: str | None = None
     voice_id: str | None = None
     tags: list[str] | None = None
-    disable_moderation: bool | None = None
+    overseas_library: bool | None = None  # DisableModeration: True selects the overseas element library
     session_id: str | None = None
     context: str | None = None
     priority: int | None = None
@@ -101,7 +101,7 @@ _FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
     "video": _MEDIA_REF,
     "voice_id": _text(MAX_VOICE_ID),
     "tags": _list(_text(MAX_TAG, 1), 0, MAX_TAGS),
-    "disable_moderation": {"type": "bool", "strict": True},
+    "overseas_library": {"type": "bool", "strict": True},
     "session_id": _text(MAX_SESSION_ID, 1),
     "context": _text(MAX_CONTEXT),
     "priority": {"type": "int", "strict": True, "ge": MIN_PRIORITY, "le": MAX_PRIORITY},
@@ -109,6 +109,8 @@ _FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
     "callback_url": _text(MAX_CALLBACK_URL, 1),
 }
 assert set(_FIELD_SCHEMAS) == set(ElementRequest._fields)
+# Old field names still accepted (with a warning) under the name of the field they became.
+DEPRECATED_NAMES = {"disable_moderation": "overseas_library"}
 _VALIDATOR = SchemaValidator(
     {
         "type": "typed-dict",
@@ -118,7 +120,10 @@ _VALIDATOR = SchemaValidator(
                 "schema": {"type": "nullable", "schema": schema},
                 "required": False,
             }
-            for name, schema in _FIELD_SCHEMAS.items()
+            for name, schema in (
+                *_FIELD_SCHEMAS.items(),
+                *((old, _FIELD_SCHEMAS[new]) for old, new in DEPRECATED_NAMES.items()),
+            )
         },
         "extra_behavior": "forbid",
     }  # a core schema written as plain data
@@ -134,10 +139,11 @@ def parse_request(data: object, *, manifest: bool = False) -> ElementRequest:
         raise InputError.body(f"must be a JSON object, got {_json_type(data)}", code="InvalidElementRequest")
     merged = {k: v for k, v in data.items() if v is not None}
     try:
-        request = ElementRequest(**_VALIDATOR.validate_python(merged))
+        values = _VALIDATOR.validate_python(merged)
     except ValidationError as exc:
         # from None on purpose: pydantic's text echoes input values, and a media URL may be presigned
         raise InputError.from_problems(problems_from_validation(exc)) from None
+    request = ElementRequest(**_renamed(values))
     problems = _check_media(request, manifest=manifest) + _check_session_id(request.session_id)
     if manifest and not problems and not request.names_media():
         return request  # the media come from the folder; the caller validates the whole again
@@ -148,6 +154,22 @@ def parse_request(data: object, *, manifest: bool = False) -> ElementRequest:
     if request.voice_id and request.reference_type == "image_refer":
         log.warning("voice_id is documented as effective only for video_refer elements; it is sent anyway")
     return request
+
+
+def _renamed(values: dict[str, Any]) -> dict[str, Any]:
+    """Deprecated field names moved to their new names (a warning each); both names with different
+    values is an InputError naming both."""
+    for old, new in DEPRECATED_NAMES.items():
+        if old not in values:
+            continue
+        value = values.pop(old)
+        if values.get(new, value) != value:
+            raise InputError.field(
+                old, f"is the deprecated name of {new} and contradicts it; send {new} only"
+            )
+        values[new] = value
+        log.warning("%s is deprecated: it is the old name of %s (README, 'Element request')", old, new)
+    return values
 
 
 def _check_media(request: ElementRequest, *, manifest: bool) -> list[FieldProblem]:

@@ -80,8 +80,8 @@ def _params(
         )
     if request.tags:
         params["TagList"] = _json([{"tag_id": tag} for tag in request.tags])
-    if request.disable_moderation is not None:
-        params["DisableModeration"] = "True" if request.disable_moderation else "False"
+    if request.overseas_library is not None:  # VOD's DisableModeration: True = the overseas element library
+        params["DisableModeration"] = "True" if request.overseas_library else "False"
     if request.context is not None:
         params["SessionContext"] = request.context
     if request.priority is not None:

@@ -55,8 +55,26 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--sam-env-vars", type=Path, help="write the environment as JSON for `sam local invoke --env-vars`"
     )
     parser.add_argument("--json", action="store_true", help="print the environment as one JSON object")
+    parser.add_argument(
+        "--temporary-key-life",
+        type=positive_seconds,
+        metavar="SECONDS",
+        help="give the function a temporary key that the COS stand-in refuses SECONDS from now, presigned "
+        "URLs included (as SCF's role keys expire)",
+    )
     add_latency_option(parser)
     parser.set_defaults(run=run)
+
+
+def positive_seconds(text: str) -> float:
+    """A lifetime in seconds (> 0), for argparse."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
 
 
 def add_latency_option(parser: argparse.ArgumentParser) -> None:
@@ -202,6 +220,8 @@ def started(args: argparse.Namespace) -> Iterator[Any]:
     try:
         for bucket in SAMPLE_BUCKETS:
             stack.make_bucket(bucket)
+        if getattr(args, "temporary_key_life", None):
+            stack.use_temporary_key(args.temporary_key_life)
         yield stack
     finally:
         stack.stop()

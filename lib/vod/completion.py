@@ -13,6 +13,13 @@ the receipt's) is acknowledged and relayed to no one; one VOD cannot confirm yet
 answer to a signed ``PullEvents`` call over TLS: it is as authoritative as ``DescribeTaskDetail`` and is
 taken as it is.
 
+Final states: ``DescribeTaskDetail`` reports ``WAITING``, ``PROCESSING``, ``FINISH`` and ``ABORTED``
+(the task object itself documents only ``PROCESSING`` and ``FINISH``). ``FINISH`` and ``ABORTED`` are
+final: an aborted task is relayed as ``element.completed`` with status ``failed`` and the task's error
+(``ErrCodeExt``, else ``TaskAborted``; ``Message``; ``ErrCode`` as ``vod_err_code`` when not 0), whether
+the abort shows in the answer's ``Status``, in the task object's, or in both. Fields VOD sends as
+``null`` (PullEvents answers carry every sibling event field so) count as absent.
+
 Relay first, then record: the receipt moves to ``completed`` only after the webhook acknowledged, so a
 failed relay is retried (push: VOD's retry; pull: the handle is not confirmed) and a duplicate event
 after success is not relayed twice.
@@ -29,7 +36,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from lib import breakers
@@ -44,6 +51,7 @@ from lib.webhook import relay_event
 EVENT_FIELD = "CreateAigcAdvancedCustomElementCompleteEvent"
 TASK_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 ACTION = "CreateAigcAdvancedCustomElement"
+FINAL_STATES = frozenset({"FINISH", "ABORTED"})  # DescribeTaskDetail also reports WAITING and PROCESSING
 log = logging.getLogger("relay.completion")
 
 
@@ -96,36 +104,50 @@ class TaskResult:
     error: dict[str, Any] | None
     element_name: str | None
     reference_type: str | None
-    status: str
+    status: str  # "" when unknown; "ABORTED" when either VOD's answer or the task object says so
+    session_confirmed: bool = True  # False: the SessionId is the event's claim alone (see confirm_with_vod)
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_STATES
 
     @classmethod
-    def from_task(cls, task: Mapping[str, Any]) -> TaskResult:
-        """Read a task object; a field of the wrong type (a forged or garbled event) counts as absent."""
+    def from_task(cls, task: Mapping[str, Any], vod_status: str | None = None) -> TaskResult:
+        """Read a task object (``vod_status``: DescribeTaskDetail's own Status, when there is one).
+        A field of the wrong type or ``null`` (a forged or garbled event, or VOD's nulls) counts as absent."""
         info_list = _object(task.get("Output")).get("InfoList")
         infos = [i for i in info_list if isinstance(i, dict)] if isinstance(info_list, list) else []
-        failed = bool(task.get("ErrCodeExt")) or (task.get("ErrCode") not in (None, 0))
+        aborted = "ABORTED" in (vod_status, task.get("Status"))
+        err_code = task.get("ErrCode")
+        vod_err_code = err_code if isinstance(err_code, int) and not isinstance(err_code, bool) else None
+        failed = aborted or bool(_text(task.get("ErrCodeExt"))) or (err_code not in (None, 0))
         elements = tuple(
-            {"element_id": str(i.get("ElementId", "")), "element_info": _maybe_json(i.get("ElementInfo"))}
+            {"element_id": _text(i.get("ElementId")) or "", "element_info": _maybe_json(i.get("ElementInfo"))}
             for i in infos
         )
         input_ = _object(task.get("Input"))
         message = task.get("Message")
+        error: dict[str, Any] | None = None
+        if failed:
+            error = {
+                "code": _text(task.get("ErrCodeExt")) or ("TaskAborted" if aborted else "TaskFailed"),
+                "message": redact(message)  # it may echo media URLs
+                if isinstance(message, str) and message
+                else ("VOD aborted the task" if aborted else ""),
+            }
+            if vod_err_code:
+                error["vod_err_code"] = vod_err_code
         return cls(
-            task_id=str(task.get("TaskId", "")),
+            task_id=_text(task.get("TaskId")) or "",
             session_id=_text(task.get("SessionId")),
             context=_text(task.get("SessionContext")),
             succeeded=not failed and task.get("Status") == "FINISH" and bool(infos),
             element_ids=tuple(str(e["element_id"]) for e in elements if e["element_id"]),
             elements=elements,
-            error={
-                "code": _text(task.get("ErrCodeExt")) or "TaskFailed",
-                "message": redact(message) if isinstance(message, str) else "",  # it may echo media URLs
-            }
-            if failed
-            else None,
+            error=error,
             element_name=_text(input_.get("ElementName")),
             reference_type=_text(input_.get("ReferenceType")),
-            status=str(task.get("Status", "")),
+            status="ABORTED" if aborted else (_text(task.get("Status")) or ""),
         )
 
 
@@ -175,9 +197,9 @@ def prepare_event(content: Mapping[str, Any], services: Services, *, pulled: boo
         return Outcome("ignored", note="completion event without a task")
     claimed = TaskResult.from_task(task)
     if pulled:
-        if claimed.status and claimed.status != "FINISH":
+        if claimed.status and not claimed.final:
             return Outcome(
-                "ignored", claimed.session_id, claimed.task_id, note=f"task status {claimed.status}"
+                "ignored", claimed.session_id, claimed.task_id, note=f"task status {claimed.status[:20]}"
             )
         result = claimed
     else:
@@ -185,9 +207,10 @@ def prepare_event(content: Mapping[str, Any], services: Services, *, pulled: boo
         if isinstance(confirmed, Outcome):
             return confirmed
         result = confirmed
-    store, receipt = _find_receipt(result.session_id, services)
-    if receipt is not None and receipt.task_id and receipt.task_id != result.task_id:
-        return _contradicted(result, "the session's receipt names another task")
+    found = _receipt_of(result, services)
+    if isinstance(found, Outcome):
+        return found
+    result, store, receipt = found
     if receipt is not None and "element.completed" in receipt.relayed:
         return Outcome("duplicate", result.session_id, result.task_id, note="completion already relayed")
     session_id = result.session_id or f"task-{result.task_id}"
@@ -224,6 +247,20 @@ def relay_completion(completion: Completion, services: Services) -> Outcome:
     return Outcome("relayed", completion.session_id, result.task_id, note="element.completed")
 
 
+def _receipt_of(
+    result: TaskResult, services: Services
+) -> tuple[TaskResult, ReceiptStore | None, Receipt | None] | Outcome:
+    """The result with its session's receipt (and store), or ``ignored`` when the receipt names another
+    task. A SessionId VOD did not confirm is kept only where its receipt names this very task; otherwise
+    the outcome is relayed under the task alone."""
+    store, receipt = _find_receipt(result.session_id, services)
+    if receipt is not None and receipt.task_id and receipt.task_id != result.task_id:
+        return _contradicted(result, "the session's receipt names another task")
+    if not result.session_confirmed and (receipt is None or receipt.task_id != result.task_id):
+        return replace(result, session_id=None, context=None), None, None
+    return result, store, receipt
+
+
 def confirm_with_vod(claimed: TaskResult, services: Services) -> TaskResult | Outcome:
     """VOD's own account of the task a pushed event names (``DescribeTaskDetail``), or the Outcome to
     answer: ``ignored`` when VOD contradicts the event, ``retry`` when it cannot confirm it yet."""
@@ -239,10 +276,20 @@ def confirm_with_vod(claimed: TaskResult, services: Services) -> TaskResult | Ou
     except RelayError as exc:  # no credentials, or a broken setting: not the event's fault; come back
         return _not_confirmed(claimed, f"DescribeTaskDetail could not be called ({exc.code})")
     task = response.get(f"{ACTION}Task")
-    if response.get("TaskType") != ACTION or not isinstance(task, dict):
+    vod_status = _text(response.get("Status"))
+    if response.get("TaskType") != ACTION:
         return _contradicted(claimed, "VOD reports another kind of task")
-    actual = TaskResult.from_task(task)
-    if str(response.get("Status") or actual.status) != "FINISH" or actual.status not in ("", "FINISH"):
+    if not isinstance(task, dict):
+        if vod_status in ("WAITING", "PROCESSING"):
+            return _not_confirmed(claimed, "VOD reports the task as not finished yet")
+        if vod_status != "ABORTED":
+            return _contradicted(claimed, "VOD reports no element task")
+        # An aborted task VOD describes without its task object: the abort is VOD's word, the rest
+        # (the session) only the event's claim, which handle_event keeps only if the receipt agrees.
+        actual = TaskResult.from_task({"TaskId": claimed.task_id}, vod_status)
+        return replace(actual, session_id=claimed.session_id, session_confirmed=False)
+    actual = TaskResult.from_task(task, vod_status)
+    if (vod_status or actual.status) not in FINAL_STATES or actual.status not in ("", *FINAL_STATES):
         return _not_confirmed(claimed, "VOD reports the task as not finished yet")
     differences = [
         what
@@ -453,12 +500,14 @@ def describe_task(task_id: str, services: Services) -> dict[str, Any]:
     """``DescribeTaskDetail`` of one element task: status, progress, element ids, error."""
     scope = {"SubAppId": services.settings.vod_subapp_id} if services.settings.vod_subapp_id else {}
     response = services.vod().call("DescribeTaskDetail", {**scope, "TaskId": task_id})
-    task = response.get(f"{ACTION}Task") or {}
-    result = TaskResult.from_task(task) if task else None
+    task = _object(response.get(f"{ACTION}Task"))
+    status = _text(response.get("Status"))
+    aborted = status == "ABORTED" and response.get("TaskType") == ACTION
+    result = TaskResult.from_task(task or {"TaskId": task_id}, status) if task or aborted else None
     out: dict[str, Any] = {
         "task_id": task_id,
         "task_type": response.get("TaskType"),
-        "status": response.get("Status"),
+        "status": status,
     }
     if result is not None:
         out["progress"] = task.get("Progress")

@@ -148,3 +148,15 @@ def test_sam_env_vars_use_the_names_the_template_declares(tmp_path: Path) -> Non
     template = (ROOT / "template.yaml").read_text()
     for name in [*SAM_NAMES.values(), "VOD_ENDPOINT", "CALLBACK_URL", "STORAGE_ENDPOINT_URL"]:
         assert f" {name}:" in template, f"template.yaml does not declare {name}"
+
+
+def test_temporary_key_life_is_a_positive_number_of_seconds() -> None:
+    """--temporary-key-life SECONDS: a number above 0, else argparse's usage error naming the rule."""
+    import argparse
+
+    from devstack.commands.stack import positive_seconds
+
+    assert positive_seconds("90") == 90.0 and positive_seconds("0.5") == 0.5
+    for text, words in (("0", "more than 0"), ("-3", "more than 0"), ("soon", "number of seconds")):
+        with pytest.raises(argparse.ArgumentTypeError, match=words):
+            positive_seconds(text)

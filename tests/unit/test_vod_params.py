@@ -14,7 +14,7 @@ REQ = parse_request(
         "frontal_image": "cos://b/elements/hero/frontal.png",
         "refer_images": ["cos://b/elements/hero/left.png", "https://cdn.example.com/back.png"],
         "tags": ["o_101", "o_102"],
-        "disable_moderation": True,
+        "overseas_library": True,
         "context": "ctx",
         "priority": -3,
     }
@@ -103,3 +103,13 @@ def test_a_callback_url_is_part_of_the_derived_identity() -> None:
     assert len(ids) == 3
     unchanged = fingerprint(_params(plain, {ref: m.identity for ref, m in media.items()}, None))
     assert derive_session_id(plain, media, None) == unchanged
+
+
+def test_the_deprecated_disable_moderation_gives_the_same_call_and_session_id() -> None:
+    """A request naming the old disable_moderation is the same VOD call (same SessionId) as one naming
+    overseas_library: renaming our field changed nothing on the wire."""
+    old = parse_request({**REQ.as_dict(), "overseas_library": None, "disable_moderation": True})
+    assert old == REQ
+    assert build_params(old, media(), default_sub_app_id=1) == build_params(
+        REQ, media(), default_sub_app_id=1
+    )
