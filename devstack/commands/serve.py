@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from devstack.commands.stack import add_latency_option
 from devstack.http_events import build_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +45,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=None,
         help="start the local stack and point the environment at it (default: when no credentials are set)",
     )
+    add_latency_option(parser)
     parser.set_defaults(run=serve)
 
 
@@ -58,7 +60,10 @@ def serve(args: argparse.Namespace) -> int:
         cleanup.callback(server.server_close)
         _logs_to_stderr()
         if use_stack:
-            _start_stack(cleanup)
+            _start_stack(cleanup, args.latency)
+        elif args.latency:
+            print("serve: --latency needs the local stack (--stack)", file=sys.stderr)
+            return 2
         print(f"Serving handler.main_handler as an SCF Function URL on http://{HOST}:{server.server_port}")
         print(f"  curl -X POST localhost:{server.server_port}/elements -d @body.json   (README: HTTP API)")
         print("Press Ctrl-C to stop.", flush=True)
@@ -151,11 +156,11 @@ def _has_credentials(env: Mapping[str, str]) -> bool:
     return any(env.get(name) for name in ("TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRET_ID"))
 
 
-def _start_stack(cleanup: contextlib.ExitStack) -> None:
+def _start_stack(cleanup: contextlib.ExitStack, latency: Mapping[str, float]) -> None:
     from devstack.samples import body_for, objects_of
     from devstack.stack import LocalStack
 
-    stack = cleanup.enter_context(LocalStack())
+    stack = cleanup.enter_context(LocalStack(latency=latency))
     os.environ.update(stack.env())
     print("Local stack on 127.0.0.1:")
     print(f"  VOD emulator      {stack.vod.endpoint}")
