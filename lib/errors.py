@@ -44,16 +44,14 @@ deployment's fault and never the record's. Queue clients may call ``refuses_cred
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from lib.logs import redact
 
 Verdict = Literal["retry", "raise", "failed"]
 
 
-@dataclass(frozen=True)
-class FieldProblem:
+class FieldProblem(NamedTuple):
     """One broken rule: the field (dotted path) and what is wrong with it."""
 
     field: str

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic_core import SchemaValidator, ValidationError
 
@@ -49,8 +48,7 @@ ReferenceType = Literal["image_refer", "video_refer"]
 log = logging.getLogger("relay.request")
 
 
-@dataclass(frozen=True)
-class ElementRequest:
+class ElementRequest(NamedTuple):
     """A request to create one advanced custom element; field names are the public contract."""
 
     name: str | None = None
@@ -79,10 +77,10 @@ class ElementRequest:
 
     def as_dict(self) -> dict[str, Any]:
         """The request as its JSON form, fields left unset omitted (it parses back to itself)."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {k: list(v) if isinstance(v, list) else v for k, v in self._asdict().items() if v is not None}
 
     def replace(self, **changes: Any) -> ElementRequest:
-        return replace(self, **changes)
+        return self._replace(**changes)
 
 
 def _text(max_length: int, min_length: int = 0) -> dict[str, Any]:
@@ -110,7 +108,7 @@ _FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
     "sub_app_id": {"type": "int", "strict": True, "gt": 0},
     "callback_url": _text(MAX_CALLBACK_URL, 1),
 }
-assert set(_FIELD_SCHEMAS) == {f.name for f in fields(ElementRequest)}
+assert set(_FIELD_SCHEMAS) == set(ElementRequest._fields)
 # Old field names still accepted (with a warning) under the name of the field they became.
 DEPRECATED_NAMES = {"disable_moderation": "overseas_library"}
 _VALIDATOR = SchemaValidator(

@@ -5,7 +5,6 @@ shared; see ``lib.storage`` and ``lib.vod.client``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 
 from lib.invocation import Invocation
 from lib.settings import Credentials, Settings, read_credentials
@@ -53,7 +52,7 @@ class Services:
     def narrowed(self, deadline: float) -> Services:
         """The same services with an earlier deadline (a monotonic time), for work with its own budget."""
         narrowed = Services(
-            self.settings, replace(self.invocation, deadline=min(deadline, self.invocation.deadline))
+            self.settings, self.invocation._replace(deadline=min(deadline, self.invocation.deadline))
         )
         narrowed._environ, narrowed._credentials = self._environ, self._credentials
         narrowed._webhook = self._webhook

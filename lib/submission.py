@@ -139,6 +139,8 @@ class Submission:
         self._store = self._open_store()
         if self._store is None:
             return self._call_vod(attempt=0)
+        if self._claim_first():
+            return self._call_vod(attempt=1)
         for _ in range(MAX_CLAIM_ROUNDS):
             receipt = self._load()
             done = self._finish(receipt)
@@ -320,6 +322,17 @@ class Submission:
     def _load(self) -> Receipt | None:
         store = self._require_store()
         return self._retry("receipt load", lambda: store.load(self.session_id))
+
+    def _claim_first(self) -> bool:
+        """Claim attempt 1 before reading the receipt, where the store's creates are exclusive: a won
+        claim-1 means no attempt came before, so VOD is called one round trip sooner; a refused one
+        (another attempt exists) sends the submission the usual way, which reads the receipt first. A
+        store that honours no condition lets every create "win", so there the receipt is read first."""
+        store = self._require_store()
+        if not store.exclusive_creates or not self._claim(1):
+            return False
+        self._in_background(self._index)  # before VOD answers: a completion must find this receipt
+        return True
 
     def _claim(self, attempt: int) -> bool:
         store, invocation = self._require_store(), self.services.invocation

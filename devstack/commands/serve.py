@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from devstack.commands.stack import add_latency_option
 from devstack.http_events import build_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +58,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="start the local stack and point the environment at it (default: when no credentials are set)",
     )
     add_trigger_options(parser)
+    add_latency_option(parser)
     parser.set_defaults(run=serve)
 
 
@@ -91,6 +93,9 @@ def serve(args: argparse.Namespace) -> int:
                 print(f"serve: {exc}", file=sys.stderr)
                 return 1
             pools = [function.pool for function in scf.functions.values()] if scf is not None else []
+        elif args.latency:
+            print("serve: --latency needs the local stack (--stack)", file=sys.stderr)
+            return 2
         if server.invoke is _unavailable:  # type: ignore[attr-defined]  # no function with an http trigger
             pool = InstancePool("element-relay", dict(os.environ))
             cleanup.callback(pool.close)
@@ -218,7 +223,7 @@ def _start_stack(cleanup: contextlib.ExitStack, args: argparse.Namespace, server
     from devstack.scf.options import describe_functions, echo_line, start_triggers
     from devstack.stack import LocalStack
 
-    stack = cleanup.enter_context(LocalStack())
+    stack = cleanup.enter_context(LocalStack(latency=args.latency))
     os.environ.update(stack.env())
     staged = stage_samples(stack)
     scf = start_triggers(stack, args, echo=echo_line, url_server=server)

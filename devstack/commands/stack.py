@@ -70,6 +70,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "URLs included (as SCF's role keys expire)",
     )
     add_trigger_options(parser)
+    add_latency_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -82,6 +83,27 @@ def positive_seconds(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
     return value
+
+
+def add_latency_option(parser: argparse.ArgumentParser) -> None:
+    """``--latency cos=20ms,vod=80ms,webhook=40ms``: each stand-in named answers that much later."""
+    parser.add_argument(
+        "--latency",
+        type=latency_option,
+        default={},
+        metavar="SERVICE=TIME,...",
+        help="delay every answer of these stand-ins (cos, s3, vod, tdmq, webhook), e.g. "
+        "cos=20ms,vod=80ms,webhook=40ms, as a network between regions would (default: none)",
+    )
+
+
+def latency_option(text: str) -> dict[str, float]:
+    from devstack.emulators.base import parse_latency
+
+    try:
+        return parse_latency(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def port_number(text: str) -> int:
@@ -142,6 +164,9 @@ def serve_stack(stack: Any, args: argparse.Namespace, stop: threading.Event, scf
             if scf is not None:
                 print("The deployment, run locally (each invocation and delivery is printed below):")
                 print("\n".join(describe_functions(scf)), flush=True)
+        if stack.latency:
+            delays = ", ".join(f"{name} {seconds * 1000:g} ms" for name, seconds in stack.latency.items())
+            print(f"Answers delayed (--latency): {delays}", file=sys.stderr, flush=True)
         stop.wait()
     finally:
         for path in written:
@@ -219,7 +244,9 @@ def started(args: argparse.Namespace) -> Iterator[Any]:
 
             server = moto.server.ThreadedMotoServer
             patches.enter_context(_patched(moto.server, "ThreadedMotoServer", _on_port(server, args.s3_port)))
-        stack = LocalStack(vod_options={"port": args.vod_port} if args.vod_port else None)
+        stack = LocalStack(
+            vod_options={"port": args.vod_port} if args.vod_port else None, latency=args.latency
+        )
         stack.start()
     try:
         stage_samples(stack)

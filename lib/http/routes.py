@@ -14,7 +14,6 @@ import json
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from lib import pipeline
@@ -89,7 +88,7 @@ def create_from_folder(request: HttpRequest, services: Services, _params: Mappin
         raise _folder_error(code, plan.note)
     if isinstance(plan, Broken):
         return fail(plan.error, _as_http(plan.source), services, session_id=plan.session_id)
-    job = replace(plan, source=_as_http(plan.source))
+    job = plan._replace(source=_as_http(plan.source))
     return guarded(lambda: pipeline.dispatch(job, services), services)  # no credential: 503
 
 
@@ -176,7 +175,7 @@ def folder_upload(payload: object, element_prefix: str) -> Upload:
 
 
 def _as_http(source: SourceInfo) -> SourceInfo:
-    return replace(source, kind="http")
+    return source._replace(kind="http")
 
 
 def _folder_error(code: str, problem: str) -> InputError:

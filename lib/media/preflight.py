@@ -28,7 +28,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from lib.addresses import refusal, resolve
@@ -73,8 +73,7 @@ _MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
 StorageFor = Callable[[StorageKind], RangeStorage]
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(NamedTuple):
     """One media file pre-flight looked at, and what that cost."""
 
     field: str
@@ -85,8 +84,7 @@ class Checked:
     seconds: float
 
 
-@dataclass
-class _Media:
+class _Media(NamedTuple):
     field: str
     name: str
     reader: RangedReader

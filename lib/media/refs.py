@@ -5,8 +5,7 @@ manifests only) paths relative to the element folder. Parsing only; no I/O here.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from lib.errors import MediaRefError
@@ -16,8 +15,7 @@ VIDEO_EXTENSIONS = (".mp4", ".mov")
 OBJECT_SCHEMES = ("cos", "s3")
 
 
-@dataclass(frozen=True)
-class MediaRef:
+class MediaRef(NamedTuple):
     """A parsed reference. ``path`` is the URL path or the object key (for extension checks)."""
 
     kind: Literal["url", "object", "relative"]

@@ -11,8 +11,7 @@ versioning), where ``create`` overwrites and answers True.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from lib.errors import StorageError, refuses_credentials
 
@@ -22,8 +21,7 @@ StorageKind = Literal["cos", "s3"]
 MISSING_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "NotFound", "404"})
 
 
-@dataclass(frozen=True)
-class StoredObject:
+class StoredObject(NamedTuple):
     """An object's identity as the function sees it (ETag without quotes)."""
 
     bucket: str
@@ -38,6 +36,10 @@ class Storage(Protocol):
     (``retryable`` for 5xx, throttling and network errors), with ``NoSuchKey`` for a missing object."""
 
     kind: StorageKind
+    # True when ``create`` is known to refuse an existing key (COS's forbid-overwrite and S3's
+    # If-None-Match, as documented); False for a store known to overwrite (a COS bucket that ever had
+    # versioning): receipts then read before they claim (``lib.submission``).
+    exclusive_creates: bool
 
     def head(self, bucket: str, key: str) -> StoredObject: ...
 

@@ -48,6 +48,7 @@ class CosStorage:
     """``lib.storage.Storage`` on COS, with the SDK's errors translated to StorageError."""
 
     kind: StorageKind = "cos"
+    exclusive_creates = True  # as documented; see Storage
 
     def __init__(self, client: CosS3Client, presigner: CosS3Client, token: str | None) -> None:
         self._client = client

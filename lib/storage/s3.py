@@ -37,6 +37,7 @@ class S3Storage:
     """``lib.storage.Storage`` on S3, with botocore's errors translated to StorageError."""
 
     kind: StorageKind = "s3"
+    exclusive_creates = True  # as documented; see Storage
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client

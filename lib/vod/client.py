@@ -15,8 +15,7 @@ import json
 import logging
 import sys
 import threading
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from tencentcloud.vod.v20180717 import errorcodes
 
@@ -48,8 +47,7 @@ def is_transient(code: str) -> bool:
     return code in _TRANSIENT_CODES or code.startswith(_TRANSIENT_PREFIXES)
 
 
-@dataclass(frozen=True)
-class Submitted:
+class Submitted(NamedTuple):
     """VOD accepted the request (``task_id``), or had already accepted this SessionId (``duplicate``)."""
 
     task_id: str | None

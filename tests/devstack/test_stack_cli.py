@@ -110,6 +110,22 @@ def test_a_busy_port_is_one_line_naming_it() -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("command", ["stack", "serve"])
+def test_a_bad_latency_is_a_usage_error_naming_it(command: str) -> None:
+    """--latency with a time that is not one: exit 2 before anything starts, the part and rule named."""
+    result = subprocess.run(
+        [sys.executable, "-m", "devstack", command, "--latency", "cos=20ms,vod=fast"],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert "--latency: 'vod=fast': the time must be a number of ms or s" in result.stderr
+
+
 @pytest.mark.parametrize("value", ["plain-value", "with space", 'quote"and\\backslash', "x=y", ""])
 def test_env_file_round_trip(tmp_path: Path, value: str) -> None:
     """Every value comes back as written; the file is private to its owner."""

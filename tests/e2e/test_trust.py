@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 import handler
+from devstack.emulators.storage_proxy import StorageProxy, running_proxy
 from devstack.emulators.vod import Fault
 from devstack.http_events import build_event
 from devstack.samples import body_for
@@ -20,7 +21,6 @@ from devstack.stack import LocalStack
 from lib.errors import RelayError, outcome_for
 from lib.storage.s3 import _build as s3_clients
 from tests.conftest import load_event, stage
-from tests.e2e.faults.storage_proxy import StorageProxy, running_proxy
 
 B = "media-1250000000"
 MEDIA = ("library/mascot/front.png", "library/mascot/left.png", "library/mascot/right.png")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -421,7 +420,7 @@ def test_a_relay_job_whose_media_were_judged_is_not_read_again(webhook: Webhook,
     for checked, reads in ((True, []), (False, ["elements/hero.mp4"])):
         storage = FakeStorage()
         storage.put(BUCKET, "elements/hero.mp4", CLIP)
-        relay_job = replace(job(), media_checked=checked)
+        relay_job = job()._replace(media_checked=checked)
         outcome = Submission(
             relay_job, World(storage, FakeVod()), clock=clock.time, monotonic=clock.time, sleep=clock.sleep
         ).run()

@@ -1,8 +1,9 @@
 """A tiny HTTP proxy in front of the COS stand-in (or moto's S3 server) that injects storage faults and
-logs every request.
+logs every request; like every stand-in it can delay its answers (``devstack.emulators.base``), which is
+how ``LocalStack.set_latency(s3=...)`` delays moto's S3, a server that is not ours.
 
-The function under test talks to it as its ``COS_ENDPOINT_URL`` (COS's virtual-hosted requests over plain
-HTTP, the bucket's domain kept in ``Host``), so storage faults reach it as real HTTP answers that the COS
+The fault suite points ``COS_ENDPOINT_URL`` at it (COS's virtual-hosted requests over plain HTTP, the
+bucket's domain kept in ``Host``), so storage faults reach the function as real HTTP answers that the COS
 SDK parses, and every object the function writes is seen on the wire.
 
     proxy.fail("PUT", "/.element-receipts/", status=503, code="ServiceUnavailable", times=2)
