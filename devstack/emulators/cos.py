@@ -50,6 +50,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import re
@@ -69,7 +70,16 @@ from xml.sax.saxutils import escape
 
 from devstack.emulators.base import run_in_foreground, serve_in_background, stop_serving
 
-__all__ = ["MODES", "CosRequest", "CosStandIn", "TemporaryKey", "bucket_domain", "main", "parse_bucket_host"]
+__all__ = [
+    "MODES",
+    "CosPut",
+    "CosRequest",
+    "CosStandIn",
+    "TemporaryKey",
+    "bucket_domain",
+    "main",
+    "parse_bucket_host",
+]
 
 MODES = ("cos", "s3", "none")
 SIGNED_FIELDS = (
@@ -137,6 +147,18 @@ class CosRequest:
     error_code: str | None
     message: str = ""
     auth: str | None = None
+
+
+@dataclass(frozen=True)
+class CosPut:
+    """An object written by a successful PUT Object: what a COS event notification reports."""
+
+    bucket: str
+    key: str
+    size: int
+    etag: str
+    request_id: str
+    content_type: str
 
 
 @dataclass(frozen=True)
@@ -213,6 +235,7 @@ class CosStandIn:
         self._lock = threading.Lock()
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
         self._requests: list[CosRequest] = []
+        self._listeners: list[Callable[[CosPut], None]] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._s3: Any = None
@@ -326,6 +349,17 @@ class CosStandIn:
             lines = [f"{r.method} {r.bucket}/{r.key}: {r.error_code} {r.message}" for r in refused]
             raise AssertionError("the COS stand-in refused: " + "; ".join(lines))
 
+    def subscribe(self, listener: Callable[[CosPut], None]) -> None:
+        """Call ``listener`` after every successful PUT Object (COS's event notifications: the local
+        stack's COS triggers); from the request's thread, after the answer is decided."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[CosPut], None]) -> None:
+        """Stop calling ``listener`` (ValueError when it was not subscribed)."""
+        with self._lock:
+            self._listeners.remove(listener)
+
     def reset(self) -> None:
         """Forget the request record, set the mode back to ``cos`` and the clock back to ``clock`` (the
         objects live in moto; issued temporary keys stay)."""
@@ -360,6 +394,19 @@ class CosStandIn:
         )
         with self._lock:
             self._requests.append(record)
+            listeners = list(self._listeners) if incoming.method == "PUT" and code is None else []
+        for listener in listeners:
+            with contextlib.suppress(Exception):  # a broken listener must not break the PUT
+                listener(
+                    CosPut(
+                        bucket=cast(str, incoming.bucket),
+                        key=incoming.key,
+                        size=len(incoming.body),
+                        etag=reply.headers.get("ETag", ""),
+                        request_id=request_id,
+                        content_type=incoming.headers.get("content-type", ""),
+                    )
+                )
         return reply
 
     def _answer(self, incoming: _Incoming) -> _Reply:

@@ -18,7 +18,7 @@ from tests.network_fakes import Certificates, Network, serve_tls
 
 B = "media-1250000000"
 CTX = {"request_id": "req-preflight", "time_limit_in_ms": 60000}
-TIMER = {"Type": "Timer", "TriggerName": "vod-event-pull", "Time": "2026-11-24T12:00:00Z", "Message": ""}
+TIMER = {"Type": "Timer", "TriggerName": "vod-pull", "Time": "2026-11-24T12:00:00Z", "Message": "vod-pull"}
 RULE = "video elements/long.mp4 lasts 12.0 s; VOD accepts 3 to 8 s"
 
 

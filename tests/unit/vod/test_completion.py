@@ -30,7 +30,7 @@ from lib.vod.completion import (
 from tests.conftest import load_event, stage
 from tests.receipt_tools import receipts_in
 
-TIMER = {"Type": "Timer", "TriggerName": "vod-event-pull", "Time": "2026-11-24T12:00:00Z", "Message": ""}
+TIMER = {"Type": "Timer", "TriggerName": "vod-pull", "Time": "2026-11-24T12:00:00Z", "Message": "vod-pull"}
 CTX = {"request_id": "req-completion", "time_limit_in_ms": 60000}
 
 
