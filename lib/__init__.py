@@ -11,6 +11,7 @@ through them:
                                      element_list: GET /elements from the receipts' timeline)
     assemble                         uploads → element requests by the folder layout (reads storage)
     request_model, callbacks         the element request and its rules; per-request callback URLs
+    addresses                        the one rule of which addresses a caller's URL may make us reach
     pipeline                         the middle: submit_request → dispatch (submit now, or enqueue)
     queue/                           SUBMIT_MODE=queue: relay jobs on TDMQ for CMQ (its data-flow API) or
                                      SQS (enqueue, job_message, job_signature, cmq)
@@ -25,6 +26,7 @@ through them:
                                      (client, ratelimit); VOD's completion events → element.completed,
                                      push and pull (completion)
     webhook, webhook_client          the signed webhook body and delivery; the WebhookClient seam (requests)
+    breakers                         a circuit breaker per webhook destination (the pull cycle's relays)
     jobs, errors, logs               plain values, the one exception tree, scrubbed JSON logs
     background                       one call in a daemon thread: round trips of a cold start overlap
 """

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from lib.background import Background
 from lib.callbacks import check_callback_url
@@ -32,8 +32,7 @@ MAX_MANIFEST_BYTES = 64 * 1024
 MAX_FOLDER_OBJECTS = 100
 
 
-@dataclass(frozen=True)
-class Upload:
+class Upload(NamedTuple):
     """One object-created notification, normalised by its source adapter."""
 
     kind: StorageKind
@@ -44,16 +43,14 @@ class Upload:
     etag: str | None = None
 
 
-@dataclass(frozen=True)
-class Skip:
+class Skip(NamedTuple):
     """Nothing to submit for this upload (yet); ``status`` is "ignored" or "waiting"."""
 
     status: str
     note: str
 
 
-@dataclass(frozen=True)
-class Broken:
+class Broken(NamedTuple):
     """A permanent problem with the folder, to be relayed as element.failed."""
 
     error: InputError

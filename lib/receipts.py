@@ -26,8 +26,9 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple
 from urllib.parse import quote, unquote
 
 from lib.errors import StorageError
@@ -41,19 +42,17 @@ _TIMELINE_ENTRY = re.compile(r"(\d{13})-([^/]{1,200})\.json")
 _MS_CEILING = 10**13 - 1  # milliseconds since 1970, inverted: later moments sort first (until 2286)
 
 
-@dataclass(frozen=True)
-class Summary:
+class Summary(NamedTuple):
     """What a completion relay needs to know about the request, written with every claim."""
 
     element_name: str | None = None
     reference_type: str | None = None
     context: str | None = None
     callback_url: str | None = None
-    source: dict[str, Any] = field(default_factory=dict)
+    source: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):
     attempt: int
     owner: str
     lease_until: float
@@ -63,8 +62,7 @@ class Claim:
         return not self.released and self.lease_until > now
 
 
-@dataclass(frozen=True)
-class Receipt:
+class Receipt(NamedTuple):
     """What the facts of one submission say, derived on every load."""
 
     session_id: str
@@ -78,7 +76,7 @@ class Receipt:
     reference_type: str | None = None
     context: str | None = None
     callback_url: str | None = None
-    source: dict[str, Any] = field(default_factory=dict)
+    source: Mapping[str, Any] = MappingProxyType({})
     error: dict[str, Any] | None = None
     relayed: tuple[str, ...] = ()  # webhook events acknowledged so far
     element_ids: tuple[str, ...] = ()
@@ -102,13 +100,24 @@ class ReceiptStore:
     def kind(self) -> StorageKind:
         return self._storage.kind
 
+    @property
+    def exclusive_creates(self) -> bool:
+        """True when a create refused for an existing key can be relied on (see ``Storage``)."""
+        return self._storage.exclusive_creates
+
     def folder(self, session_id: str) -> str:
         return f"{self._prefix}sessions/{_flat(session_id)}/"
 
     # writing facts: each is create-if-absent; True when this call created it
 
     def claim(self, session_id: str, attempt: int, owner: str, lease_until: float, summary: Summary) -> bool:
-        body = {"attempt": attempt, "owner": owner, "lease_until": lease_until, **asdict(summary)}
+        body = {
+            "attempt": attempt,
+            "owner": owner,
+            "lease_until": lease_until,
+            **summary._asdict(),
+            "source": dict(summary.source),
+        }
         return self._create(session_id, f"claim-{attempt}.json", body)
 
     def release(self, session_id: str, attempt: int) -> bool:

@@ -5,7 +5,6 @@ shared; see ``lib.storage`` and ``lib.vod.client``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 
 from lib.invocation import Invocation
 from lib.settings import Credentials, Settings, read_credentials
@@ -24,6 +23,7 @@ class Services:
         self.invocation = invocation
         self._environ = environ
         self._credentials: Credentials | None = None
+        self._webhook: WebhookClient = _WEBHOOK
 
     def credentials(self) -> Credentials:
         if self._credentials is None:
@@ -41,12 +41,19 @@ class Services:
         return Vod(self.settings, self.credentials(), self.invocation)
 
     def webhook(self) -> WebhookClient:
-        return _WEBHOOK
+        return self._webhook
+
+    def with_webhook(self, client: WebhookClient) -> Services:
+        """The same services, delivering through ``client`` (the pull cycle's per-destination breakers)."""
+        other = self.narrowed(self.invocation.deadline)
+        other._webhook = client
+        return other
 
     def narrowed(self, deadline: float) -> Services:
         """The same services with an earlier deadline (a monotonic time), for work with its own budget."""
         narrowed = Services(
-            self.settings, replace(self.invocation, deadline=min(deadline, self.invocation.deadline))
+            self.settings, self.invocation._replace(deadline=min(deadline, self.invocation.deadline))
         )
         narrowed._environ, narrowed._credentials = self._environ, self._credentials
+        narrowed._webhook = self._webhook
         return narrowed

@@ -20,6 +20,7 @@ class FakeStorage(Storage):
         self.pages: list[str] = []  # list_page calls, by prefix
         self.kind: StorageKind = "cos"
         self.conditions = conditions
+        self.exclusive_creates = conditions == "honoured"
 
     def put(self, bucket: str, key: str, body: bytes) -> None:
         self.objects[(bucket, key)] = body

@@ -1,10 +1,13 @@
 """A VOD event notification (``EventContent``) delivered to the function as its event: a pushed body
 handed over by another component, or a pulled event re-played by hand.
 
-Only VOD's own event types are taken: the ``EventType`` values the VOD SDK documents for
-``EventContent`` (below), or this action's completion (``lib.vod.completion.is_element_event``: its exact
-EventType string is unconfirmed). Another body with an ``EventType`` (an MPS ``WorkflowTask`` event,
-say) is refused as of no known kind rather than guessed to be VOD's.
+Only VOD's own events are taken: an ``EventType`` the VOD SDK documents for ``EventContent`` (the
+enumeration, and the types named by each event field's own text, such as ``SceneAigcImageCompleteEvent``
+or ``ProcessImageAsyncCompleteEvent``, which the enumeration lacks), this action's completion
+(``lib.vod.completion.is_element_event``), or an event that carries one of ``EventContent``'s documented
+event fields (a pulled event carries all of them, the other types' set to ``null``). Such events of other
+types are acknowledged and ignored as not ours. Another body with an ``EventType`` (an MPS
+``WorkflowTask`` event, say) is refused as of no known kind rather than guessed to be VOD's.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from lib.services import Services
 from lib.sources.base import family, raise_for_retry
 from lib.vod.completion import handle_event, is_element_event, is_vod_event
 
-# EventContent.EventType as documented in tencentcloud-sdk-python-vod (v20180717 models), 2017 names
-# included. AIGC element completions are recognised by their field, whatever their EventType.
+# EventContent.EventType as documented in tencentcloud-sdk-python-vod (v20180717 models): the enumeration
+# (2017 names included), then the types that only the event fields' own descriptions name.
 VOD_EVENT_TYPES = frozenset(
     {
         "NewFileUpload",
@@ -49,13 +52,67 @@ VOD_EVENT_TYPES = frozenset(
         "ClipComplete",
         "CreateImageSpriteComplete",
         "CreateSnapshotByTimeOffsetComplete",
+        # named only by their fields' descriptions
+        "MediaCastStatusChanged",
+        "ExtractBlindWatermarkComplete",
+        "SceneAigcImageCompleteEvent",
+        "ProcessImageAsyncCompleteEvent",
+        "CreateAigcAdvancedCustomElementCompleteEvent",
+        "CreateAigcCustomVoiceCompleteEvent",
+    }
+)
+# EventContent's event fields, one per type (same source): a VOD event of a type added after that SDK
+# release still carries the older fields, set to null, when pulled.
+VOD_EVENT_FIELDS = frozenset(
+    {
+        "FileUploadEvent",
+        "ProcedureStateChangeEvent",
+        "FileDeleteEvent",
+        "PullCompleteEvent",
+        "EditMediaCompleteEvent",
+        "SplitMediaCompleteEvent",
+        "ComposeMediaCompleteEvent",
+        "ClipCompleteEvent",
+        "TranscodeCompleteEvent",
+        "CreateImageSpriteCompleteEvent",
+        "ConcatCompleteEvent",
+        "SnapshotByTimeOffsetCompleteEvent",
+        "WechatPublishCompleteEvent",
+        "WechatMiniProgramPublishCompleteEvent",
+        "RemoveWatermarkCompleteEvent",
+        "RestoreMediaCompleteEvent",
+        "RebuildMediaCompleteEvent",
+        "ExtractTraceWatermarkCompleteEvent",
+        "ExtractCopyRightWatermarkCompleteEvent",
+        "ReviewAudioVideoCompleteEvent",
+        "ReduceMediaBitrateCompleteEvent",
+        "DescribeFileAttributesCompleteEvent",
+        "QualityInspectCompleteEvent",
+        "QualityEnhanceCompleteEvent",
+        "MediaCastStatusChangedEvent",
+        "PersistenceCompleteEvent",
+        "ComplexAdaptiveDynamicStreamingCompleteEvent",
+        "ProcessMediaByMPSCompleteEvent",
+        "AigcImageCompleteEvent",
+        "AigcVideoCompleteEvent",
+        "ExtractBlindWatermarkComplete",
+        "SceneAigcImageCompleteEvent",
+        "ProcessImageAsyncCompleteEvent",
+        "CreateAigcAdvancedCustomElementCompleteEvent",
+        "CreateAigcCustomVoiceCompleteEvent",
+        "DescribeAigcFaceInfoAsyncCompleteEvent",
+        "AigcHunyuan3DCompleteEvent",
     }
 )
 
 
 def is_vod_event_type(event: dict[str, Any]) -> bool:
-    """A VOD EventContent: a documented VOD EventType, or this action's completion."""
-    return is_vod_event(event) and (event["EventType"] in VOD_EVENT_TYPES or is_element_event(event))
+    """A VOD EventContent: a documented VOD EventType, this action's completion, or a documented field."""
+    return is_vod_event(event) and (
+        event["EventType"] in VOD_EVENT_TYPES
+        or is_element_event(event)
+        or not VOD_EVENT_FIELDS.isdisjoint(event)
+    )
 
 
 class VodEventNotification:
