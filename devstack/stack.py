@@ -225,7 +225,7 @@ class LocalStack:
     # helpers
 
     def env(self) -> dict[str, str]:
-        """The environment variables (design section 4) that point the function under test at this stack."""
+        """The environment variables (docs/contracts.md §2) pointing the function under test at this stack."""
         return {
             "TENCENTCLOUD_SECRETID": self.secret_id,
             "TENCENTCLOUD_SECRETKEY": self.secret_key,

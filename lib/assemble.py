@@ -1,4 +1,4 @@
-"""Uploads → element requests, by the folder layout of design section 5.
+"""Uploads → element requests, by the folder layout of docs/contracts.md §3.
 
     <ELEMENT_PREFIX><folder>/element.json      the manifest: the commit marker of a folder
     <ELEMENT_PREFIX><folder>/frontal.<img>     the frontal image (image_refer)

@@ -3,7 +3,7 @@ errors and outcomes become HTTP statuses. Adapters (``lib/sources/*``) hand in a
 turn the ``HttpResponse`` back into their trigger's shape; no trigger shape is seen here.
 
     GET  /health                   200 ok | 503 unavailable; open; names missing settings to the token only
-    POST /elements                 an element request (design section 6)        202 submitted | 200 duplicate
+    POST /elements                 an element request (docs/contracts.md §4)     202 submitted | 200 duplicate
     POST /elements/from-folder     {"folder": "cos://bucket/elements/hero/"}     202 submitted | 200 duplicate
     GET  /elements/{session_id}    the receipt's state (needs RECEIPT_BUCKET)    200
     POST /vod/events  (and POST /) a pushed VOD event; open, checked with VOD_EVENT_SIGN_KEY  200 | 401

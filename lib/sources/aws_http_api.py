@@ -1,4 +1,4 @@
-"""AWS API Gateway HTTP API, payload format 2.0 (reference §1.5):
+"""AWS API Gateway HTTP API, payload format 2.0 (docs/platform.md §1.2):
 
     {"version": "2.0", "routeKey": "$default", "rawPath": "/elements", "rawQueryString": "a=1",
      "headers": {...lower-case...}, "requestContext": {"http": {"method": "POST", ...},
@@ -35,7 +35,7 @@ def is_v2_event(event: dict[str, Any]) -> bool:
 
 
 def is_lambda_url(event: dict[str, Any]) -> bool:
-    """The function-URL domain ``<url-id>.lambda-url.<region>.on.aws`` (a heuristic, reference §1.6)."""
+    """The function-URL domain ``<url-id>.lambda-url.<region>.on.aws`` (heuristic: docs/platform.md §1.3)."""
     domain = str(mapping(event.get("requestContext")).get("domainName") or "").lower()
     return ".lambda-url." in domain and domain.endswith(".on.aws")
 

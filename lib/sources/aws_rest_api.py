@@ -1,4 +1,4 @@
-"""AWS API Gateway REST API, Lambda proxy integration (payload 1.0; reference §1.4):
+"""AWS API Gateway REST API, Lambda proxy integration (payload 1.0; docs/platform.md §1.1):
 
     {"resource": "/{proxy+}", "path": "/elements", "httpMethod": "POST", "headers": {...} | null,
      "multiValueHeaders": {...} | null, "queryStringParameters": {...} | null, ...,

@@ -1,4 +1,4 @@
-"""A direct invocation whose event is an element request itself (design section 6).
+"""A direct invocation whose event is an element request itself (docs/contracts.md §4).
 
 Answers with the outcome as a dict; a transient failure is raised so the caller (or the platform's
 async retry) tries again.

@@ -1,4 +1,4 @@
-"""AWS Lambda function URL (reference §1.6): the HTTP API payload 2.0 schema, sent from a
+"""AWS Lambda function URL (docs/platform.md §1.3): the HTTP API payload 2.0 schema, sent from a
 ``<url-id>.lambda-url.<region>.on.aws`` domain, with ``routeKey`` and ``stage`` "$default".
 The conversion is the HTTP API's; only the recognition differs, so both stay exclusive.
 """

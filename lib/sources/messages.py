@@ -8,7 +8,7 @@ A body (JSON text, or an object already) is one of:
 - an upload notification: an S3 event (S3 → SQS), an SNS envelope around one (S3 → SNS → SQS), an
   EventBridge "Object Created" event, or a COS event (COS → CMQ): each record goes through the same
   parsers and ``process_uploads`` as the storage triggers; ``s3:TestEvent`` is acknowledged;
-- anything else: an element request (design section 6), source kind "queue".
+- anything else: an element request (docs/contracts.md §4), source kind "queue".
 
 Messages of a batch are processed at once on BATCH_CONCURRENCY threads (clients are shared, the rate
 limiter keeps VOD within quota); one bad message never stops the others.

@@ -1,4 +1,4 @@
-"""SCF API Gateway trigger (legacy, being retired; reference §3.2–3.4):
+"""SCF API Gateway trigger (legacy, being retired; docs/platform.md §1.4):
 
     {"requestContext": {"serviceId": "service-...", "stage": "release", ...}, "httpMethod": "POST",
      "path": "/elements", "headers": {...}, "queryString": {...}, "body": "...",

@@ -1,4 +1,4 @@
-"""SCF Function URL, the current SCF HTTP trigger (reference §3.5), for an event function:
+"""SCF Function URL, the current SCF HTTP trigger (docs/platform.md §1.5), for an event function:
 
     {"httpMethod": "POST", "path": "/elements", "headers": {...}, "queryString": {...}, "body": "..."}
 
