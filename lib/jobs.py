@@ -6,14 +6,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from lib.errors import RelayError
-from lib.request_model import ElementRequest
-from lib.storage import StorageKind, StoredObject
+
+if TYPE_CHECKING:
+    from lib.request_model import ElementRequest
+    from lib.storage import StorageKind, StoredObject
 
 SourceKind = Literal["cos", "s3", "http", "queue", "direct"]
 Status = Literal["submitted", "duplicate", "failed", "retry", "ignored", "waiting", "relayed"]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One object-created notification, normalised by ``lib.sources.uploads``."""
+
+    kind: StorageKind
+    bucket: str
+    key: str
+    region: str | None = None
+    size: int | None = None
+    etag: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,26 @@ shared; see ``lib.storage`` and ``lib.vod.client``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from lib.invocation import Invocation
 from lib.settings import Credentials, Settings, read_credentials
-from lib.storage import Storage, StorageKind, storage_for
-from lib.vod.client import Vod, VodClient
-from lib.webhook_client import RequestsWebhook, WebhookClient
 
-_WEBHOOK = RequestsWebhook()  # stateless: its session is cached per warm container
+if TYPE_CHECKING:  # each client's module is imported when that client is first asked for
+    from lib.storage import Storage, StorageKind
+    from lib.vod.client import VodClient
+    from lib.webhook_client import WebhookClient
+
+
+@functools.cache
+def _webhook() -> WebhookClient:
+    """The webhook client: stateless (its session is cached per warm container), so built once."""
+    from lib.webhook_client import RequestsWebhook
+
+    return RequestsWebhook()
 
 
 class Services:
@@ -31,6 +41,8 @@ class Services:
         return self._credentials
 
     def storage(self, kind: StorageKind, region: str | None) -> Storage:
+        from lib.storage import storage_for
+
         if kind == "cos":
             return storage_for(
                 "cos", region or self.settings.default_region, self.settings, self.credentials()
@@ -38,10 +50,12 @@ class Services:
         return storage_for("s3", region, self.settings, None)  # boto3's default credential chain
 
     def vod(self) -> VodClient:
+        from lib.vod.client import Vod
+
         return Vod(self.settings, self.credentials(), self.invocation)
 
     def webhook(self) -> WebhookClient:
-        return _WEBHOOK
+        return _webhook()
 
     def narrowed(self, deadline: float) -> Services:
         """The same services with an earlier deadline (a monotonic time), for work with its own budget."""

@@ -12,39 +12,23 @@ module of its own (``lambda_function_url``), and this source leaves it alone. On
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from lib.errors import ConfigError
 from lib.http.model import HttpRequest
-from lib.services import Services
-from lib.sources.http_event import (
-    body_bytes,
-    is_base64,
-    is_http,
-    is_v2,
-    mapping,
-    response_fields,
-    serve_event,
-    unconfigured,
-)
+from lib.sources.http_event import body_bytes, is_base64, mapping, response_fields, serve_event, unconfigured
+from lib.sources.shapes import is_aws_http_api
 
-
-def is_v2_event(event: dict[str, Any]) -> bool:
-    return is_http(event) and is_v2(event)
-
-
-def is_lambda_url(event: dict[str, Any]) -> bool:
-    """The function-URL domain ``<url-id>.lambda-url.<region>.on.aws`` (heuristic: docs/platform.md §1.3)."""
-    domain = str(mapping(event.get("requestContext")).get("domainName") or "").lower()
-    return ".lambda-url." in domain and domain.endswith(".on.aws")
+if TYPE_CHECKING:
+    from lib.services import Services
 
 
 class AwsHttpApi:
     name = "aws_http_api"
 
     def matches(self, event: dict[str, Any]) -> bool:
-        return is_v2_event(event) and not is_lambda_url(event)
+        return is_aws_http_api(event)
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         response = serve_event(lambda: to_request(event), services)

@@ -11,36 +11,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lib.errors import ConfigError
 from lib.http.model import HttpRequest
-from lib.services import Services
-from lib.sources.http_event import (
-    body_bytes,
-    is_base64,
-    is_http,
-    is_v2,
-    mapping,
-    response_fields,
-    serve_event,
-    unconfigured,
-)
+from lib.sources.http_event import body_bytes, is_base64, mapping, response_fields, serve_event, unconfigured
+from lib.sources.shapes import is_aws_rest_api
+
+if TYPE_CHECKING:
+    from lib.services import Services
 
 
 class AwsRestApi:
     name = "aws_rest_api"
 
     def matches(self, event: dict[str, Any]) -> bool:
-        context = event.get("requestContext")
-        return (
-            is_http(event)
-            and not is_v2(event)
-            and isinstance(event.get("httpMethod"), str)
-            and "resource" in event
-            and isinstance(context, dict)
-            and "serviceId" not in context
-        )
+        return is_aws_rest_api(event)
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         response = serve_event(lambda: to_request(event), services)

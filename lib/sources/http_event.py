@@ -8,13 +8,15 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from lib.errors import ConfigError, InputError
 from lib.http.model import HttpRequest, HttpResponse
-from lib.services import Services
-from lib.sources.base import family
+from lib.sources.shapes import mapping as mapping
+
+if TYPE_CHECKING:
+    from lib.services import Services
 
 log = logging.getLogger("relay.http")
 UNCONFIGURED_RETRY_AFTER_S = 60
@@ -31,25 +33,6 @@ def unconfigured(error: ConfigError) -> HttpResponse:
         }
     }
     return HttpResponse.json(503, payload, {"Retry-After": str(UNCONFIGURED_RETRY_AFTER_S)})
-
-
-def is_http(event: Mapping[str, object]) -> bool:
-    """The HTTP family (``lib.sources.base.family``), and no authorizer request."""
-    return family(event) == "http" and not is_authorizer(event)
-
-
-def is_v2(event: Mapping[str, object]) -> bool:
-    """Payload format 2.0 (AWS HTTP API, Lambda function URL): ``version`` and ``requestContext.http``."""
-    context = event.get("requestContext")
-    return (
-        event.get("version") == "2.0" and isinstance(context, dict) and isinstance(context.get("http"), dict)
-    )
-
-
-def is_authorizer(event: Mapping[str, object]) -> bool:
-    """An API Gateway Lambda authorizer request (REST: ``methodArn``; HTTP API: ``routeArn``). It
-    carries the request's shape, but asks for a policy, not an answer: no HTTP source takes it."""
-    return "methodArn" in event or "routeArn" in event
 
 
 def serve_event(read: Callable[[], HttpRequest], services: Services) -> HttpResponse:
@@ -76,11 +59,6 @@ def body_bytes(body: object, base64_encoded: bool) -> bytes:
         return base64.b64decode(body.encode("ascii"), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InputError.body("is flagged isBase64Encoded but is not valid base64") from exc
-
-
-def mapping(value: object) -> Mapping[str, object]:
-    """A headers or query object of an event; ``null`` (API Gateway) or anything else gives {}."""
-    return value if isinstance(value, dict) else {}
 
 
 def response_fields(response: HttpResponse, *, with_base64_flag: bool) -> dict[str, Any]:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.sources.aws_http_api import AwsHttpApi, is_lambda_url, is_v2_event
+from lib.sources.aws_http_api import AwsHttpApi
+from lib.sources.shapes import is_lambda_function_url
 
 
 class LambdaFunctionUrl(AwsHttpApi):
     name = "lambda_function_url"
 
     def matches(self, event: dict[str, Any]) -> bool:
-        return is_v2_event(event) and is_lambda_url(event)
+        return is_lambda_function_url(event)

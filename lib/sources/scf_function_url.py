@@ -9,35 +9,22 @@ answer is ``{"statusCode", "headers", "body"}``. How binary bodies arrive is unc
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lib.errors import ConfigError
 from lib.http.model import HttpRequest
-from lib.services import Services
-from lib.sources.http_event import (
-    body_bytes,
-    is_base64,
-    is_http,
-    is_v2,
-    mapping,
-    response_fields,
-    serve_event,
-    unconfigured,
-)
+from lib.sources.http_event import body_bytes, is_base64, mapping, response_fields, serve_event, unconfigured
+from lib.sources.shapes import is_scf_function_url
+
+if TYPE_CHECKING:
+    from lib.services import Services
 
 
 class ScfFunctionUrl:
     name = "scf_function_url"
 
     def matches(self, event: dict[str, Any]) -> bool:
-        return (
-            is_http(event)
-            and not is_v2(event)
-            and isinstance(event.get("httpMethod"), str)
-            and "path" in event
-            and "requestContext" not in event
-            and "resource" not in event
-        )
+        return is_scf_function_url(event)
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         response = serve_event(lambda: to_request(event), services)

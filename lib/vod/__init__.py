@@ -1,8 +1,75 @@
-"""The VOD API: the client, its rate limiter, and the completion events of the tasks it starts.
+"""The VOD API: what its event notifications look like, the client, its rate limiter, and the
+completion events of the tasks it starts.
 
+    (here)      the shape of a VOD event notification (``EventContent``): cheap tests on a dict, used by
+                the trigger table (``lib.sources.shapes``) and by ``completion``
     client      the VOD client through tencentcloud-sdk-python, with our own retries
     ratelimit   the client-side rate limiter (VOD_RATE_LIMIT calls per second per container)
     completion  VOD's completion events → element.completed (push and pull)
 
-Nothing is imported here: each module is imported on its own path.
+Nothing else is imported here: each module is imported on its own path.
+
+Only VOD's own event types are taken: the ``EventType`` values the VOD SDK documents for
+``EventContent``, or this action's completion (its exact EventType string is unconfirmed, so it is
+recognised by its ``CreateAigcAdvancedCustomElementCompleteEvent`` field).
 """
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+ACTION = "CreateAigcAdvancedCustomElement"
+EVENT_FIELD = "CreateAigcAdvancedCustomElementCompleteEvent"
+
+# EventContent.EventType as documented in tencentcloud-sdk-python-vod (v20180717 models), 2017 names
+# included. AIGC element completions are recognised by their field, whatever their EventType.
+VOD_EVENT_TYPES = frozenset(
+    {
+        "NewFileUpload",
+        "ProcedureStateChanged",
+        "FileDeleted",
+        "RestoreMediaComplete",
+        "PullComplete",
+        "EditMediaComplete",
+        "SplitMediaComplete",
+        "ComposeMediaComplete",
+        "WechatMiniProgramPublishComplete",
+        "WechatPublishComplete",
+        "RemoveWatermark",
+        "RebuildMediaComplete",
+        "ReviewAudioVideoComplete",
+        "ExtractTraceWatermarkComplete",
+        "ExtractCopyRightWatermarkComplete",
+        "DescribeFileAttributesComplete",
+        "QualityInspectComplete",
+        "QualityEnhanceComplete",
+        "PersistenceComplete",
+        "ComplexAdaptiveDynamicStreamingComplete",
+        "ProcessMediaByMPSComplete",
+        "AigcImageTaskComplete",
+        "AigcVideoTaskComplete",
+        "AigcHunyuan3DTaskComplete",
+        "DescribeAigcFaceInfoAsyncComplete",
+        "TranscodeComplete",
+        "ConcatComplete",
+        "ClipComplete",
+        "CreateImageSpriteComplete",
+        "CreateSnapshotByTimeOffsetComplete",
+    }
+)
+
+
+def is_element_event(content: Mapping[str, Any]) -> bool:
+    """True for this action's completion event, whatever its exact EventType string."""
+    return isinstance(content.get(EVENT_FIELD), dict) or str(content.get("EventType", "")).startswith(ACTION)
+
+
+def is_vod_event(content: object) -> bool:
+    """A VOD EventContent: an object with an EventType (and, pulled, an EventHandle)."""
+    return isinstance(content, dict) and isinstance(content.get("EventType"), str)
+
+
+def is_vod_event_type(event: dict[str, Any]) -> bool:
+    """A VOD EventContent: a documented VOD EventType, or this action's completion."""
+    return is_vod_event(event) and (event["EventType"] in VOD_EVENT_TYPES or is_element_event(event))

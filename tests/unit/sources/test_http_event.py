@@ -11,15 +11,8 @@ import pytest
 
 from lib.errors import InputError
 from lib.http.model import HttpResponse
-from lib.sources.http_event import (
-    body_bytes,
-    is_authorizer,
-    is_base64,
-    is_http,
-    is_v2,
-    mapping,
-    response_fields,
-)
+from lib.sources.http_event import body_bytes, is_base64, response_fields
+from lib.sources.shapes import is_authorizer, is_http, is_v2, mapping
 
 
 def test_the_http_family_without_authorizers() -> None:
