@@ -6,8 +6,9 @@ through them:
     settings, invocation, services   configuration, the invocation's deadline, per-invocation clients
     sources/                         the trigger table (TRIGGERS) and its cheap predicates (shapes); one
                                      adapter per trigger kind: normalise the event, answer in the
-                                     trigger's shape (base, messages, http_event: shared; uploads: every
-                                     upload notification parsed; cmq_drain: the Timer's drain)
+                                     trigger's shape (base, messages: shared; http_triggers: the five
+                                     HTTP triggers as one table; uploads: every upload notification
+                                     parsed; cmq_drain: the Timer's drain)
     http/                            the HTTP API every HTTP trigger shares (model, api, routes, vod_routes)
     assemble                         uploads → element requests by the folder layout (reads storage)
     request_model, callbacks         the element request and its rules; per-request callback URLs

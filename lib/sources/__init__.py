@@ -63,34 +63,13 @@ def _vod() -> EventSource:
     return VodEventNotification()
 
 
-def _scf_function_url() -> EventSource:
-    from lib.sources.scf_function_url import ScfFunctionUrl
+def _http(name: str) -> Callable[[], EventSource]:
+    def load() -> EventSource:
+        from lib.sources.http_triggers import HTTP_TRIGGERS
 
-    return ScfFunctionUrl()
+        return HTTP_TRIGGERS[name]
 
-
-def _scf_api_gateway() -> EventSource:
-    from lib.sources.scf_api_gateway import ScfApiGateway
-
-    return ScfApiGateway()
-
-
-def _aws_rest_api() -> EventSource:
-    from lib.sources.aws_rest_api import AwsRestApi
-
-    return AwsRestApi()
-
-
-def _aws_http_api() -> EventSource:
-    from lib.sources.aws_http_api import AwsHttpApi
-
-    return AwsHttpApi()
-
-
-def _lambda_function_url() -> EventSource:
-    from lib.sources.lambda_function_url import LambdaFunctionUrl
-
-    return LambdaFunctionUrl()
+    return load
 
 
 def _sqs() -> EventSource:
@@ -134,11 +113,11 @@ TRIGGERS: tuple[Trigger, ...] = (
     Trigger("direct", shapes.is_direct, _direct),
     Trigger("timer", shapes.is_timer, _timer),
     Trigger("vod", shapes.is_vod, _vod),
-    Trigger("scf_function_url", shapes.is_scf_function_url, _scf_function_url),
-    Trigger("scf_api_gateway", shapes.is_scf_api_gateway, _scf_api_gateway),
-    Trigger("aws_rest_api", shapes.is_aws_rest_api, _aws_rest_api),
-    Trigger("aws_http_api", shapes.is_aws_http_api, _aws_http_api),
-    Trigger("lambda_function_url", shapes.is_lambda_function_url, _lambda_function_url),
+    Trigger("scf_function_url", shapes.is_scf_function_url, _http("scf_function_url")),
+    Trigger("scf_api_gateway", shapes.is_scf_api_gateway, _http("scf_api_gateway")),
+    Trigger("aws_rest_api", shapes.is_aws_rest_api, _http("aws_rest_api")),
+    Trigger("aws_http_api", shapes.is_aws_http_api, _http("aws_http_api")),
+    Trigger("lambda_function_url", shapes.is_lambda_function_url, _http("lambda_function_url")),
     Trigger("sqs", shapes.is_sqs, _sqs),
     Trigger("cmq", shapes.is_cmq, _cmq),
     Trigger("ckafka", shapes.is_ckafka, _ckafka),

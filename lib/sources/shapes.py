@@ -24,7 +24,8 @@ class EventSource(Protocol):
     """One trigger kind's adapter: ``matches`` is its trigger's predicate; ``handle`` parses the event,
     has its records processed, and answers in the trigger's own shape."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def matches(self, event: dict[str, Any]) -> bool: ...
 

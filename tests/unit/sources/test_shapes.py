@@ -104,9 +104,7 @@ def test_a_function_url_request_imports_at_most_twenty_lib_modules() -> None:
     event.update(httpMethod="GET", path="/health", body="")
     found = lib_modules_after(event)
     assert found["answer"]["statusCode"] == 200
-    assert (
-        "lib.sources.scf_function_url" in found["modules"] or "lib.sources.http_triggers" in found["modules"]
-    )
+    assert "lib.sources.http_triggers" in found["modules"]
     assert len(found["modules"]) <= MAX_LIB_MODULES, found["modules"]
     assert "lib.pipeline" not in found["modules"] and "lib.sources.cos" not in found["modules"]
 
