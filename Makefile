@@ -37,8 +37,10 @@ test-fast: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m devstack demo
 
+# The handler as a local Function URL, with serverless.yml's triggers on the local stack (port 9100).
+# Options: make serve SERVE_ARGS="--port 9200 --tick-every 5"
 serve: $(STAMP)
-	$(PY) -m devstack serve
+	$(PY) -m devstack serve $(SERVE_ARGS)
 
 # The local stand-ins on their own until Ctrl-C (devstack/commands/stack.py), for another shell, SAM or the
 # Serverless Framework: endpoints and credentials printed, and written to build/stack.env (KEY=VALUE)
@@ -49,15 +51,15 @@ stack: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run.py
 
-# The deployment zip (devstack/packaging/build.py), for SCF's Python 3.10 on Linux x86_64 by default:
-#   make package                  build/element-relay.zip, build/package/ (Tencent SDKs, no boto3)
-#   make package TARGET=lambda    build/element-relay-lambda.zip, build/package-lambda/ (with boto3)
-# Another runtime: make package PYTHON_VERSION=3.11 PLATFORM=manylinux2014_aarch64
+# The deployment zip (devstack/packaging/build.py), on Linux x86_64 for the target's runtime by default:
+#   make package                  build/element-relay.zip, build/package/ (SCF Python3.10; Tencent SDKs)
+#   make package TARGET=lambda    build/element-relay-lambda.zip, build/package-lambda/ (python3.12; boto3)
+# Another runtime: make package PYTHON_VERSION=3.13 PLATFORM=manylinux2014_aarch64
 TARGET ?= scf
-PYTHON_VERSION ?= 3.10
+PYTHON_VERSION ?=
 PLATFORM ?= manylinux2014_x86_64
 package: $(STAMP)
-	$(PY) -m devstack package --target $(TARGET) --python-version $(PYTHON_VERSION) --platform $(PLATFORM)
+	$(PY) -m devstack package --target $(TARGET) $(if $(PYTHON_VERSION),--python-version $(PYTHON_VERSION)) --platform $(PLATFORM)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis

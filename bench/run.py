@@ -24,6 +24,8 @@ BENCHMARKS = (
     "bench.burst",
     "bench.package_size",
     "bench.preflight",
+    "bench.latency",
+    "bench.imports",
 )
 
 

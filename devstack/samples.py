@@ -8,9 +8,15 @@ import base64
 import json
 import struct
 import zlib
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
+if TYPE_CHECKING:
+    from devstack.stack import LocalStack
+
+EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
+SAMPLE_BUCKETS = ("media-1250000000", "studio-assets")  # the buckets the sample events name
 SAMPLE_MANIFEST = {
     "description": "Hero of the sample campaign, three angles",
     "context": '{"campaign": "demo", "owner": "pipeline-a"}',
@@ -132,3 +138,27 @@ def _http_bodies(event: dict[str, Any]) -> list[dict[str, Any]]:
     except ValueError:
         return []
     return [body] if isinstance(body, dict) else []
+
+
+def sample_objects(events_dir: Path = EVENTS_DIR) -> list[tuple[str, str]]:
+    """Every (bucket, key) the sample events refer to (``events/foreign/`` aside: no function's), once."""
+    pairs: list[tuple[str, str]] = []
+    for path in sorted(events_dir.rglob("*.json")):
+        if path.parent.name == "foreign":
+            continue
+        event = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(event, dict):
+            pairs.extend(objects_of(event))
+    return list(dict.fromkeys(pairs))
+
+
+def stage_samples(stack: LocalStack) -> int:
+    """Create the sample buckets and upload the objects of every sample event straight to storage (no
+    trigger fires), so any file of ``events/`` can be invoked against the stack; the number uploaded."""
+    for bucket in SAMPLE_BUCKETS:
+        stack.make_bucket(bucket)
+    objects = sample_objects()
+    for bucket, key in objects:
+        stack.make_bucket(bucket)
+        stack.s3.put_object(Bucket=bucket, Key=key, Body=body_for(key))
+    return len(objects)

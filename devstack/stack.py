@@ -7,6 +7,8 @@ emulators and the webhook receiver.
         ...
         stack.cos.mode = "none"           # the COS stand-in's conditional semantics (back to "cos" on reset)
         stack.reset()                     # between tests: empty storage, emulator and webhook
+        stack.set_latency(cos=0.02, vod=0.08)   # a production-like network (LocalStack(latency=...) too)
+        stack.wire("cos").seen()          # every request the COS stand-in answered, with its times
 
 Objects staged with ``stack.s3`` (boto3 on moto) are the objects the COS stand-in serves under the same
 bucket name: ``stack.cos_client()`` (cos-python-sdk-v5) reaches them with COS signatures.
@@ -22,14 +24,15 @@ import contextlib
 import logging
 import secrets
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from devstack.emulators.base import LATENCY_SERVICES, Wire, wire_at
 from devstack.emulators.webhook import WebhookReceiver
 
 if TYPE_CHECKING:
-    from devstack.emulators.cos import CosStandIn
+    from devstack.emulators.cos import CosStandIn, TemporaryKey
     from devstack.emulators.tdmq import TdmqEmulator
     from devstack.emulators.vod import VodEmulator
 
@@ -53,7 +56,11 @@ class LocalStack:
     """
 
     def __init__(
-        self, *, vod_options: Mapping[str, Any] | None = None, receipt_bucket: str = RECEIPT_BUCKET
+        self,
+        *,
+        vod_options: Mapping[str, Any] | None = None,
+        receipt_bucket: str = RECEIPT_BUCKET,
+        latency: Mapping[str, float] | None = None,
     ) -> None:
         self.host = HOST
         self.region = REGION
@@ -64,6 +71,7 @@ class LocalStack:
         self.sub_app_id = SUB_APP_ID
         self.receipt_bucket = receipt_bucket
         self.vod_options: dict[str, Any] = dict(vod_options or {})
+        self.latency: dict[str, float] = dict(latency or {})  # applied at start and by reset()
         self._started: dict[str, Any] = {}
         self._exit: contextlib.ExitStack | None = None
 
@@ -87,6 +95,7 @@ class LocalStack:
             self._started["webhook"] = webhook
             self.make_bucket(self.receipt_bucket)
             self._exit = exit_stack.pop_all()
+        self.set_latency(**self.latency)
         return self
 
     def stop(self) -> None:
@@ -159,6 +168,62 @@ class LocalStack:
         exit_stack.callback(tdmq.stop)
         self._started["tdmq"] = tdmq
 
+    # the network
+
+    def set_latency(self, **seconds: float) -> None:
+        """Delay every answer of the stand-ins named (``cos``, ``vod``, ``tdmq``, ``webhook``, ``s3``) by
+        that many seconds, and the others' by none; no argument: every stand-in answers at once.
+
+        moto is not ours: naming ``s3`` (even with 0, for its request log) starts a storage proxy in
+        front of it, and ``env()`` then points ``S3_ENDPOINT_URL`` at the proxy until ``reset()``; the
+        stack's own ``s3`` client stays on moto, so staging is not delayed. Each stand-in's requests are
+        logged (``wire``)."""
+        unknown = set(seconds) - set(LATENCY_SERVICES)
+        if unknown:
+            raise ValueError(
+                f"no stand-in named {', '.join(sorted(unknown))} (one of {', '.join(LATENCY_SERVICES)})"
+            )
+        if "s3" in seconds:
+            self._s3_proxy()
+        for name in self._wired():
+            self.wire(name).latency = float(seconds.get(name, 0.0))
+        missing = [name for name in seconds if seconds[name] and name not in self._wired()]
+        if missing:  # a stand-in served some other way than devstack.emulators.base
+            raise ValueError(f"{', '.join(missing)} cannot be delayed: no request log (Wire) for it")
+
+    def _wired(self) -> list[str]:
+        """The stand-ins that have a wire now (s3 once its proxy runs)."""
+        found = []
+        for name in LATENCY_SERVICES:
+            try:
+                self.wire(name)
+            except (LookupError, RuntimeError):
+                continue
+            found.append(name)
+        return found
+
+    def wire(self, name: str) -> Wire:
+        """The wire of stand-in ``name`` (its latency and its request log; ``devstack.emulators.base``);
+        ``s3`` is the storage proxy's, once ``set_latency`` started it."""
+        endpoints: dict[str, Callable[[], str]] = {
+            "cos": lambda: self.cos_endpoint,
+            "vod": lambda: self.vod.endpoint,
+            "tdmq": lambda: self.tdmq.endpoint,
+            "webhook": lambda: self.webhook.url,
+            "s3": lambda: str(self._part("s3_proxy").url),
+        }
+        return wire_at(endpoints[name]())
+
+    def _s3_proxy(self) -> Any:
+        if "s3_proxy" not in self._started:
+            from devstack.emulators.storage_proxy import StorageProxy
+
+            proxy = StorageProxy(self.s3_endpoint).start()
+            self._started["s3_proxy"] = proxy
+            assert self._exit is not None, "the local stack is not running"
+            self._exit.callback(proxy.stop)
+        return self._started["s3_proxy"]
+
     # the parts
 
     def _part(self, name: str) -> Any:
@@ -225,7 +290,10 @@ class LocalStack:
     # helpers
 
     def env(self) -> dict[str, str]:
-        """The environment variables (docs/contracts.md §2) pointing the function under test at this stack."""
+        """The environment variables (docs/contracts.md §2) that point the function under test at this stack
+        (S3 through the storage proxy once ``set_latency(s3=...)`` started it)."""
+        s3_proxy = self._started.get("s3_proxy")
+        s3_endpoint = s3_proxy.url if s3_proxy is not None else self.s3_endpoint
         return {
             "TENCENTCLOUD_SECRETID": self.secret_id,
             "TENCENTCLOUD_SECRETKEY": self.secret_key,
@@ -238,8 +306,8 @@ class LocalStack:
             "CALLBACK_URL": self.webhook.url,
             "CALLBACK_SECRET": self.callback_secret,
             "COS_ENDPOINT_URL": self.cos_endpoint,
-            "S3_ENDPOINT_URL": self.s3_endpoint,
-            "STORAGE_ENDPOINT_URL": self.s3_endpoint,  # the older name, still read as the fallback
+            "S3_ENDPOINT_URL": s3_endpoint,
+            "STORAGE_ENDPOINT_URL": s3_endpoint,  # the older name, still read as the fallback
             "AWS_ACCESS_KEY_ID": self.secret_id,
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
             "AWS_DEFAULT_REGION": self.region,
@@ -278,9 +346,19 @@ class LocalStack:
         url: str = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         return url
 
+    def use_temporary_key(self, life: float) -> TemporaryKey:
+        """Switch the function's credentials (``env()``) to a temporary key, as SCF's execution role
+        hands out: the stand-ins accept it, and the COS stand-in refuses it ``life`` seconds from now,
+        presigned URLs included (the VOD and TDMQ stand-ins model no expiry)."""
+        key = self.cos.issue_temporary_key(life)
+        for part in (self.vod, self.tdmq):
+            part.credentials[key.secret_id] = (key.secret_key, key.token)
+        self.secret_id, self.secret_key, self.session_token = key.secret_id, key.secret_key, key.token
+        return key
+
     def reset(self) -> None:
         """Empty moto (process-wide), the emulator and the webhook, reset the COS stand-in (record, mode
-        ``cos``); re-create the receipt bucket."""
+        ``cos``); re-create the receipt bucket; latencies back to the stack's own, request logs emptied."""
         request = urllib.request.Request(f"{self.s3_endpoint}/moto-api/reset", data=b"", method="POST")
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
@@ -289,3 +367,8 @@ class LocalStack:
         self.tdmq.reset()
         self.webhook.reset()
         self.make_bucket(self.receipt_bucket)
+        if "s3" not in self.latency and "s3_proxy" in self._started:  # S3 straight to moto again
+            self._started.pop("s3_proxy").stop()
+        self.set_latency(**self.latency)
+        for name in self._wired():
+            self.wire(name).clear()

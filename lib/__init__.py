@@ -12,6 +12,7 @@ through them:
     http/                            the HTTP API every HTTP trigger shares (model, api, routes, vod_routes)
     assemble                         uploads → element requests by the folder layout (reads storage)
     request_model, callbacks         the element request and its rules; per-request callback URLs
+    addresses                        the one rule of which addresses a caller's URL may make us reach
     pipeline                         the middle: submit_request → dispatch (submit now, or enqueue)
     queue/                           SUBMIT_MODE=queue: relay jobs on TDMQ for CMQ (its data-flow API) or
                                      SQS (enqueue, job_message, job_signature, cmq)
@@ -26,6 +27,7 @@ through them:
                                      within the account's quota (client, ratelimit); VOD's completion
                                      events → element.completed, push and pull (completion)
     webhook, webhook_client          the signed webhook body and delivery; the WebhookClient seam (requests)
+    breakers                         a circuit breaker per webhook destination (the pull cycle's relays)
     jobs, errors, logs               plain values (Upload, Job, Outcome), the one exception tree, JSON logs
     background                       one call in a daemon thread: round trips of a cold start overlap
 """

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from lib.background import Background
 from lib.errors import FieldProblem, InputError, ManifestError, StorageError
@@ -29,16 +29,14 @@ MAX_MANIFEST_BYTES = 64 * 1024
 MAX_FOLDER_OBJECTS = 100
 
 
-@dataclass(frozen=True)
-class Skip:
+class Skip(NamedTuple):
     """Nothing to submit for this upload (yet); ``status`` is "ignored" or "waiting"."""
 
     status: str
     note: str
 
 
-@dataclass(frozen=True)
-class Broken:
+class Broken(NamedTuple):
     """A permanent problem with the folder, to be relayed as element.failed."""
 
     error: InputError

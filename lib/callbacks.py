@@ -1,6 +1,7 @@
-"""Per-request callback URLs: ``https`` on port 443 only, to hosts in CALLBACK_ALLOWED_HOSTS, and never to
-private, loopback, link-local or metadata addresses in any IPv6 wrapping (IPv4-mapped, IPv4-compatible,
-6to4, NAT64, Teredo), checked after DNS resolution.
+"""Per-request callback URLs: ``https`` on port 443 only, to hosts in CALLBACK_ALLOWED_HOSTS, with no
+control character anywhere, and never to an address that ``lib.addresses`` does not call public
+(private, loopback, link-local, metadata, site-local, reserved, in any IPv6 wrapping), checked after DNS
+resolution.
 
 A literal IP address or ``localhost`` listed in CALLBACK_ALLOWED_HOSTS is an explicit choice and is not
 resolved; a listed loopback address (``127.0.0.1``, ``::1``, ``localhost``) may also use ``http`` and any
@@ -13,17 +14,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import socket
+import unicodedata
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from lib import addresses
 from lib.errors import InputError
 from lib.settings import Settings
 
 Resolver = Callable[[str], list[str]]
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
-_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 KEY_CONTEXT = "aigc-element-relay/callback-host:"
 
 
@@ -36,14 +35,13 @@ def destination_key(secret: str, url: str) -> str:
 
 
 def _resolve(host: str) -> list[str]:
-    try:
-        return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})
-    except (socket.gaierror, UnicodeError):
-        return []
+    return [str(address) for address in addresses.resolve(host)]
 
 
 def check_callback_url(url: str, settings: Settings, *, resolve: Resolver = _resolve) -> str:
     """``url`` if a request may name it as its webhook; InputError on ``callback_url`` otherwise."""
+    if any(unicodedata.category(c) == "Cc" for c in url):  # urlsplit drops tabs and newlines silently
+        raise _refused("must not contain control characters (tab, newline, ...)")
     parts = urlsplit(url)
     host = (parts.hostname or "").lower().rstrip(".")
     if parts.scheme not in ("https", "http") or not host or parts.username or parts.password:
@@ -60,27 +58,15 @@ def check_callback_url(url: str, settings: Settings, *, resolve: Resolver = _res
         raise _refused("must be https on port 443 (no other scheme or port)")
     if _is_literal(host):
         return url
-    addresses = resolve(host)
-    if not addresses:
+    found = resolve(host)
+    if not found:
         raise _refused("its host does not resolve")
-    for address in addresses:
-        if not is_public(ipaddress.ip_address(address.split("%")[0])):
-            raise _refused("its host resolves to a private, loopback, link-local or reserved address")
+    for address in found:
+        if not addresses.is_public(ipaddress.ip_address(address.split("%")[0])):
+            raise _refused(
+                "its host resolves to an address that is not public (private, link-local, reserved)"
+            )
     return url
-
-
-def is_public(ip: IPAddress) -> bool:
-    """A global unicast address, also once every IPv4 address wrapped inside an IPv6 one is unwrapped."""
-    if not ip.is_global or ip.is_multicast:
-        return False
-    if isinstance(ip, ipaddress.IPv4Address):
-        return True
-    if ip in _IPV4_COMPATIBLE:
-        return False  # deprecated ::a.b.c.d: no legitimate webhook lives there
-    embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
-    if any(ip in net for net in _NAT64):
-        embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-    return all(is_public(inner) for inner in embedded if inner is not None)
 
 
 def _is_literal(host: str) -> bool:

@@ -31,22 +31,27 @@ where the field is known; they never reach a trigger.
 
 ``outcome_for`` is the one mapping from a RelayError to what becomes of the record, and every answer
 kind reads it: a retryable error is retried (HTTP 503, a batch item failure, a raise for one-event
-triggers); a ``ConfigError`` is retried the same way but raised wherever a raise is possible, and is
-never relayed as ``element.failed`` (a deployment missing a setting must not drop events); any other
+triggers); a configuration error is retried the same way but raised wherever a raise is possible, and
+is never relayed as ``element.failed`` (a deployment missing a setting must not drop events); any other
 error is permanent: relayed as ``element.failed`` (HTTP 4xx/422/502) and the invocation returns.
+
+A configuration error is a ``ConfigError``, or any error whose ``configuration`` is set: the clients of
+storage and VOD set it when the service refused the function's own credentials or permissions
+(``refuses_credentials``), since a wrong or revoked key, or a role without a permission, is the
+deployment's fault and never the record's. Queue clients may call ``refuses_credentials`` the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
+
+from lib.logs import redact
 
 Verdict = Literal["retry", "raise", "failed"]
 
 
-@dataclass(frozen=True)
-class FieldProblem:
+class FieldProblem(NamedTuple):
     """One broken rule: the field (dotted path) and what is wrong with it."""
 
     field: str
@@ -62,6 +67,7 @@ class RelayError(Exception):
     code = "RelayError"
     retryable = False
     retry_after = 0.0  # seconds a retry should wait at least (rate limits)
+    configuration = False  # the deployment's fault (a setting, a credential, a permission): never relayed
 
     def __init__(
         self,
@@ -70,6 +76,7 @@ class RelayError(Exception):
         code: str | None = None,
         retryable: bool | None = None,
         details: tuple[FieldProblem, ...] = (),
+        configuration: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -77,20 +84,23 @@ class RelayError(Exception):
             self.code = code
         if retryable is not None:
             self.retryable = retryable
+        if configuration is not None:
+            self.configuration = configuration
         self.details = details
 
     def as_dict(self) -> dict[str, object]:
-        """The error as relayed to webhooks and HTTP callers: code and message, details if any."""
-        out: dict[str, object] = {"code": self.code, "message": self.message}
+        """The error as relayed to webhooks and recorded in receipts: code and message, details if any,
+        scrubbed (``lib.logs.redact``): a message may quote what an upstream echoed, such as a URL."""
+        out: dict[str, object] = {"code": self.code, "message": redact(self.message)}
         if self.details:
-            out["details"] = [d.as_dict() for d in self.details]
+            out["details"] = [FieldProblem(d.field, redact(d.problem)).as_dict() for d in self.details]
         return out
 
 
 def outcome_for(error: RelayError) -> Verdict:
     """What becomes of a record that ended in ``error``: "retry" (it comes back), "raise" (it comes
     back, and the invocation fails loudly: a ConfigError) or "failed" (relayed as element.failed)."""
-    if isinstance(error, ConfigError):
+    if error.configuration:  # a ConfigError, or a refusal of the function's own credentials
         return "raise"
     if error.retryable:
         return "retry"
@@ -138,6 +148,49 @@ class UnknownEventError(RelayError):
 
 class ConfigError(RelayError):
     code = "ConfigError"
+    configuration = True
+
+
+# Error codes by which a cloud service refuses the caller's credentials or permissions. Storage: COS's
+# "403 Error for COS Access" (InvalidAccessKeyId, SignatureDoesNotMatch, "Access Denied.") and S3's
+# error list (ExpiredToken, InvalidToken, AllAccessDisabled, AccountProblem, InvalidSecurity). AWS's
+# JSON APIs (SQS): the common errors (InvalidClientTokenId, ExpiredTokenException, IncompleteSignature,
+# AccessDeniedException, ...). Tencent Cloud API 3.0 (VOD, TDMQ): AuthFailure.* and
+# UnauthorizedOperation*. TDMQ for CMQ's data-flow API: 4100 (authentication failed; its module codes
+# 10030, 10080, 10270). Matched on the service's own code, without any prefix a client adds.
+CREDENTIAL_REFUSALS = frozenset(
+    {
+        "AccessDenied",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "InvalidToken",
+        "TokenRefreshRequired",
+        "AllAccessDisabled",
+        "AccountProblem",
+        "InvalidSecurity",
+        "AccessDeniedException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "ExpiredTokenException",
+        "IncompleteSignature",
+        "InvalidSignatureException",
+        "MissingAuthenticationToken",
+        "AuthFailure",
+        "UnauthorizedOperation",
+        "4100",
+    }
+)
+_REFUSAL_FAMILIES = ("AuthFailure.", "UnauthorizedOperation.")
+# Of those, the ones a permission (not a key) decides: a caller naming an object the role may not read
+# gets them too, so where the caller chose the object they are the caller's "not readable".
+PERMISSION_REFUSALS = frozenset({"AccessDenied", "AllAccessDisabled", "AccessDeniedException"})
+
+
+def refuses_credentials(code: str) -> bool:
+    """True when ``code`` says the service refused the function's own credentials or permissions: a
+    configuration error (retried and raised, never element.failed), not a fault of the record."""
+    return code in CREDENTIAL_REFUSALS or code.startswith(_REFUSAL_FAMILIES)
 
 
 class HttpError(RelayError):
@@ -175,6 +228,7 @@ class NotConfirmedError(RelayError):
 
 class StorageError(RelayError):
     code = "StorageError"
+    status = 0  # the HTTP status the store answered with, when it answered
 
 
 class QueueError(RelayError):

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 LOCAL_TIME_LIMIT_S = 60.0
 SAFETY_MARGIN_S = 1.0  # kept free at the end of the invocation to answer and log
 
 
-@dataclass(frozen=True)
-class Invocation:
+class Invocation(NamedTuple):
     """Per-invocation facts; built by the handler and passed down, never stored on modules."""
 
     request_id: str

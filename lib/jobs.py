@@ -5,8 +5,8 @@ submit, and the outcome of one record. No trigger shapes and no I/O here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from lib.errors import RelayError
 
@@ -18,8 +18,7 @@ SourceKind = Literal["cos", "s3", "http", "queue", "direct"]
 Status = Literal["submitted", "duplicate", "failed", "retry", "ignored", "waiting", "relayed"]
 
 
-@dataclass(frozen=True)
-class Upload:
+class Upload(NamedTuple):
     """One object-created notification, normalised by ``lib.sources.uploads``."""
 
     kind: StorageKind
@@ -30,8 +29,7 @@ class Upload:
     etag: str | None = None
 
 
-@dataclass(frozen=True)
-class SourceInfo:
+class SourceInfo(NamedTuple):
     """Where a request came from, as relayed in the webhook body's ``source``."""
 
     kind: SourceKind
@@ -54,20 +52,18 @@ class SourceInfo:
         return out
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(NamedTuple):
     """One element to submit: a valid request, its origin, and where its receipt lives."""
 
     request: ElementRequest
     source: SourceInfo
     receipt_bucket: str | None = None
     receipt_storage: StorageKind = "cos"
-    known_objects: Mapping[str, StoredObject] = field(default_factory=dict)
+    known_objects: Mapping[str, StoredObject] = MappingProxyType({})
     media_checked: bool = False  # pre-flight already judged these objects (a relay job: the first stage did)
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What happened to one record; ``status == "retry"`` asks the platform to deliver it again."""
 
     status: Status

@@ -31,18 +31,52 @@ SECRET_VARIABLES = (
 )
 # Matched on an ASCII-lower-cased copy (same length), case-sensitively: Python's ``re`` is several times
 # slower on a case-insensitive alternation, and scrubbing must stay cheap on megabytes of hostile text.
-_NAME = re.compile(
-    r"x-amz-signature|x-amz-security-token|x-amz-credential|signature|awsaccesskeyid|x-cos-security-token"
-    r"|q-signature|q-ak|sign|token"
+# Longest first, so that at one position the whole name wins ("q-signature" over "sign").
+_NAMES = (
+    "x-amz-signature",  # SigV4
+    "x-amz-credential",
+    "x-amz-security-token",
+    "signature",  # SigV2 (and the value S3 echoes as SignatureProvided)
+    "signatureprovided",
+    "awsaccesskeyid",
+    "q-signature",  # COS, in a URL and in the Authorization header
+    "q-ak",
+    "x-cos-security-token",
+    "x-tc-token",  # API 3.0
+    "sign",  # VOD's key hotlink protection, COS's older sign= form
+    "token",
+    "credential",
+    "securitytoken",
+    "sessiontoken",
+    "secretkey",
+    "tmpsecretkey",
 )
-# After the name: "=" plain or percent-encoded once or twice, or a JSON pair ("name": "value");
-# the value ends at "&" (plain or encoded), whitespace, a quote, a comma, a backslash or a bracket.
-_PAIR = re.compile(r"(?:=|%3d|%253d|\\?\"[ \t]*:[ \t]*\\?\")((?:(?!%26|%2526)[^&\s\"',\\<>()\[\]{}])+)")
-# A name starts a word, or follows an encoded "?" or "&".
-_ENCODED_STARTS = ("%3f", "%26", "%253f", "%2526")
+_NAME = re.compile("|".join(sorted(_NAMES, key=len, reverse=True)))
+# Between the name and its value: "=" or ":" in any of their encodings (or ">" closing an XML element),
+# with quotes, backslashes and spaces around it, plain, percent-encoded (any depth), JSON- or
+# entity-escaped, and escaped again (a log line is JSON of a text that may hold JSON: "\\u003d"). A
+# backslash is one item of its own ("\u0022" is "\" then "u0022"), so each item begins with a different
+# character and the text has one reading only; the repetition is bounded: the work per name found stays
+# constant, whatever follows it (no backtracking blow-up on a megabyte of backslashes).
+_AROUND = r"(?:[\\\"'` \t+]|u00(?:2[27]|5c)|%(?:25)*(?:09|2[027]|5c)|&quot;|&apos;|&#3[49];){0,16}"
+_SEPARATOR = r"(?:[=:>]|u003[dae]|%(?:25)*3[dae]|&gt;)"
+# The value ends at "&" (plain, %26, %2526, \u0026: the backslash), whitespace (or %20), a quote (or %22,
+# %27), a comma, a semicolon, a backslash (or %5C) or a bracket (or %3C); "\/" (a slash JSON-escaped) is
+# part of it.
+_PAIR = re.compile(
+    rf"{_AROUND}{_SEPARATOR}{_AROUND}"
+    r"((?:\\/|(?!%(?:25)*(?:2[0267]|3c|5c))[^&\s\"'`,;\\<>()\[\]{}])+)"
+)
+# A name starts a word, or follows an escaped character: "%26q-ak", "%2526q-ak", "\u0026q-ak", "\tq-ak",
+# "%5Cu0026q-ak".
+_ESCAPED_END = re.compile(r"(?:%(?:25)*[0-9a-f]{2}|(?:\\|%(?:25)*5c)(?:u[0-9a-f]{4}|x[0-9a-f]{2}|[nrt]))\Z")
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_%-")
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_AUTHORIZATION = re.compile(r"(?i)((?:TC3-HMAC-SHA256|AWS4-HMAC-SHA256)\s+)[^\"'\n]+")
+# Authorization headers (on the lower-cased copy): TC3 and SigV4 ("<algorithm> Credential=...,
+# Signature=..."), SigV2 ("AWS <key id>:<signature>").
+_AUTHORIZATION = re.compile(
+    r"((?:tc3-hmac-sha256|aws4-hmac-sha256)\s+)[^\"'\n]+|(\baws\s+)[a-z0-9]{16,128}:[a-z0-9+/=]{20,}"
+)
 REDACTED = "[redacted]"
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -59,7 +93,7 @@ def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
             if len(part) >= 6:
                 for form in _encodings(part):
                     text = text.replace(form, REDACTED)
-    return _AUTHORIZATION.sub(lambda m: m.group(1) + REDACTED, _signed_values(text))
+    return _authorizations(_signed_values(text))
 
 
 def _signed_values(text: str) -> str:
@@ -70,13 +104,23 @@ def _signed_values(text: str) -> str:
     while (name := _NAME.search(low, at)) is not None:
         at = name.end()
         start = name.start()
-        if start and low[start - 1] in _WORD and not low.endswith(_ENCODED_STARTS, 0, start):
-            continue  # inside a longer word ("design=")
+        if start and low[start - 1] in _WORD and not _ESCAPED_END.search(low, max(start - 16, 0), start):
+            continue  # inside a longer word ("design=", "q-sign-time=")
         pair = _PAIR.match(low, at)
         if pair is None:
             continue
         kept += (text[done : pair.start(1)], REDACTED)
         done = at = pair.end()
+    return "".join(kept) + text[done:] if kept else text
+
+
+def _authorizations(text: str) -> str:
+    """Every Authorization header value replaced after its algorithm."""
+    kept: list[str] = []
+    done = 0
+    for found in _AUTHORIZATION.finditer(text.translate(_LOWER)):
+        kept += (text[done : found.end(1) if found.group(1) else found.end(2)], REDACTED)
+        done = found.end()
     return "".join(kept) + text[done:] if kept else text
 
 

@@ -22,8 +22,9 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple
 from urllib.parse import quote
 
 from lib.errors import StorageError
@@ -35,19 +36,17 @@ MAX_FACTS = 200  # a folder holds a handful; a runaway of claims is cut off here
 _CLAIM = re.compile(r"(claim|release)-(\d+)\.json")
 
 
-@dataclass(frozen=True)
-class Summary:
+class Summary(NamedTuple):
     """What a completion relay needs to know about the request, written with every claim."""
 
     element_name: str | None = None
     reference_type: str | None = None
     context: str | None = None
     callback_url: str | None = None
-    source: dict[str, Any] = field(default_factory=dict)
+    source: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):
     attempt: int
     owner: str
     lease_until: float
@@ -57,8 +56,7 @@ class Claim:
         return not self.released and self.lease_until > now
 
 
-@dataclass(frozen=True)
-class Receipt:
+class Receipt(NamedTuple):
     """What the facts of one submission say, derived on every load."""
 
     session_id: str
@@ -72,7 +70,7 @@ class Receipt:
     reference_type: str | None = None
     context: str | None = None
     callback_url: str | None = None
-    source: dict[str, Any] = field(default_factory=dict)
+    source: Mapping[str, Any] = MappingProxyType({})
     error: dict[str, Any] | None = None
     relayed: tuple[str, ...] = ()  # webhook events acknowledged so far
     element_ids: tuple[str, ...] = ()
@@ -96,13 +94,24 @@ class ReceiptStore:
     def kind(self) -> StorageKind:
         return self._storage.kind
 
+    @property
+    def exclusive_creates(self) -> bool:
+        """True when a create refused for an existing key can be relied on (see ``Storage``)."""
+        return self._storage.exclusive_creates
+
     def folder(self, session_id: str) -> str:
         return f"{self._prefix}sessions/{_flat(session_id)}/"
 
     # writing facts: each is create-if-absent; True when this call created it
 
     def claim(self, session_id: str, attempt: int, owner: str, lease_until: float, summary: Summary) -> bool:
-        body = {"attempt": attempt, "owner": owner, "lease_until": lease_until, **asdict(summary)}
+        body = {
+            "attempt": attempt,
+            "owner": owner,
+            "lease_until": lease_until,
+            **summary._asdict(),
+            "source": dict(summary.source),
+        }
         return self._create(session_id, f"claim-{attempt}.json", body)
 
     def release(self, session_id: str, attempt: int) -> bool:

@@ -13,8 +13,8 @@ types, without importing pydantic's model machinery (about 100 ms of every cold 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Literal
+import unicodedata
+from typing import Any, Literal, NamedTuple
 
 from pydantic_core import SchemaValidator, ValidationError
 
@@ -26,6 +26,11 @@ MAX_NAME = 20
 MAX_DESCRIPTION = 100
 MIN_REFER_IMAGES, MAX_REFER_IMAGES = 1, 3
 MAX_SESSION_ID = 50
+# SessionIds the relay derives from a request's content begin with this (lib.vod_params). A caller's own
+# session_id may not: derived ids are predictable, and a caller who took one would make the request it
+# belongs to a "duplicate" of the caller's task. Compared without case, width or invisible characters,
+# in case VOD compares ids more loosely than byte for byte.
+DERIVED_SESSION_PREFIX = "er-"
 MAX_CONTEXT = 1000
 MIN_PRIORITY, MAX_PRIORITY = -10, 10
 MAX_VIDEO_BYTES = 200 * 1024 * 1024
@@ -43,8 +48,7 @@ ReferenceType = Literal["image_refer", "video_refer"]
 log = logging.getLogger("relay.request")
 
 
-@dataclass(frozen=True)
-class ElementRequest:
+class ElementRequest(NamedTuple):
     """A request to create one advanced custom element; field names are the public contract."""
 
     name: str | None = None
@@ -55,7 +59,7 @@ class ElementRequest:
     video: str | None = None
     voice_id: str | None = None
     tags: list[str] | None = None
-    disable_moderation: bool | None = None
+    overseas_library: bool | None = None  # DisableModeration: True selects the overseas element library
     session_id: str | None = None
     context: str | None = None
     priority: int | None = None
@@ -73,10 +77,10 @@ class ElementRequest:
 
     def as_dict(self) -> dict[str, Any]:
         """The request as its JSON form, fields left unset omitted (it parses back to itself)."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {k: list(v) if isinstance(v, list) else v for k, v in self._asdict().items() if v is not None}
 
     def replace(self, **changes: Any) -> ElementRequest:
-        return replace(self, **changes)
+        return self._replace(**changes)
 
 
 def _text(max_length: int, min_length: int = 0) -> dict[str, Any]:
@@ -97,14 +101,16 @@ _FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
     "video": _MEDIA_REF,
     "voice_id": _text(MAX_VOICE_ID),
     "tags": _list(_text(MAX_TAG, 1), 0, MAX_TAGS),
-    "disable_moderation": {"type": "bool", "strict": True},
+    "overseas_library": {"type": "bool", "strict": True},
     "session_id": _text(MAX_SESSION_ID, 1),
     "context": _text(MAX_CONTEXT),
     "priority": {"type": "int", "strict": True, "ge": MIN_PRIORITY, "le": MAX_PRIORITY},
     "sub_app_id": {"type": "int", "strict": True, "gt": 0},
     "callback_url": _text(MAX_CALLBACK_URL, 1),
 }
-assert set(_FIELD_SCHEMAS) == {f.name for f in fields(ElementRequest)}
+assert set(_FIELD_SCHEMAS) == set(ElementRequest._fields)
+# Old field names still accepted (with a warning) under the name of the field they became.
+DEPRECATED_NAMES = {"disable_moderation": "overseas_library"}
 _VALIDATOR = SchemaValidator(
     {
         "type": "typed-dict",
@@ -114,7 +120,10 @@ _VALIDATOR = SchemaValidator(
                 "schema": {"type": "nullable", "schema": schema},
                 "required": False,
             }
-            for name, schema in _FIELD_SCHEMAS.items()
+            for name, schema in (
+                *_FIELD_SCHEMAS.items(),
+                *((old, _FIELD_SCHEMAS[new]) for old, new in DEPRECATED_NAMES.items()),
+            )
         },
         "extra_behavior": "forbid",
     }  # a core schema written as plain data
@@ -130,11 +139,12 @@ def parse_request(data: object, *, manifest: bool = False) -> ElementRequest:
         raise InputError.body(f"must be a JSON object, got {_json_type(data)}", code="InvalidElementRequest")
     merged = {k: v for k, v in data.items() if v is not None}
     try:
-        request = ElementRequest(**_VALIDATOR.validate_python(merged))
+        values = _VALIDATOR.validate_python(merged)
     except ValidationError as exc:
         # from None on purpose: pydantic's text echoes input values, and a media URL may be presigned
         raise InputError.from_problems(problems_from_validation(exc)) from None
-    problems = _check_media(request, manifest=manifest)
+    request = ElementRequest(**_renamed(values))
+    problems = _check_media(request, manifest=manifest) + _check_session_id(request.session_id)
     if manifest and not problems and not request.names_media():
         return request  # the media come from the folder; the caller validates the whole again
     if not problems:
@@ -144,6 +154,22 @@ def parse_request(data: object, *, manifest: bool = False) -> ElementRequest:
     if request.voice_id and request.reference_type == "image_refer":
         log.warning("voice_id is documented as effective only for video_refer elements; it is sent anyway")
     return request
+
+
+def _renamed(values: dict[str, Any]) -> dict[str, Any]:
+    """Deprecated field names moved to their new names (a warning each); both names with different
+    values is an InputError naming both."""
+    for old, new in DEPRECATED_NAMES.items():
+        if old not in values:
+            continue
+        value = values.pop(old)
+        if values.get(new, value) != value:
+            raise InputError.field(
+                old, f"is the deprecated name of {new} and contradicts it; send {new} only"
+            )
+        values[new] = value
+        log.warning("%s is deprecated: it is the old name of %s (README, 'Element request')", old, new)
+    return values
 
 
 def _check_media(request: ElementRequest, *, manifest: bool) -> list[FieldProblem]:
@@ -163,6 +189,22 @@ def _check_media(request: ElementRequest, *, manifest: bool) -> list[FieldProble
         if field == "video" and not is_video_path(parsed.path):
             problems.append(FieldProblem("video", "must be an .mp4 or .mov file"))
     return problems
+
+
+def _check_session_id(session_id: str | None) -> list[FieldProblem]:
+    """A caller's own session_id lives outside the namespace of derived ids."""
+    if session_id is None or not is_derived_namespace(session_id):
+        return []
+    problem = f"must not start with {DERIVED_SESSION_PREFIX!r} in any case or width: the derived ids' prefix"
+    return [FieldProblem("session_id", problem)]
+
+
+def is_derived_namespace(session_id: str) -> bool:
+    """True when ``session_id`` starts with the derived ids' prefix, once folded (NFKC, no case) and
+    stripped of invisible characters (spaces, controls, format characters)."""
+    folded = unicodedata.normalize("NFKC", session_id[: MAX_SESSION_ID * 2])
+    visible = "".join(c for c in folded[:16] if unicodedata.category(c)[0] not in "CZ")
+    return visible.casefold().startswith(DERIVED_SESSION_PREFIX)
 
 
 def _resolve_reference_type(request: ElementRequest) -> tuple[ElementRequest, list[FieldProblem]]:

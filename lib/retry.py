@@ -10,8 +10,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from lib.errors import RelayError
 from lib.invocation import Invocation
@@ -20,8 +19,7 @@ T = TypeVar("T")
 log = logging.getLogger("relay.retry")
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     """How often and how long to retry one operation."""
 
     attempts: int = 6

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from lib.invocation import Invocation
@@ -19,7 +18,7 @@ if TYPE_CHECKING:  # each client's module is imported when that client is first 
 
 
 @functools.cache
-def _webhook() -> WebhookClient:
+def _shared_webhook() -> WebhookClient:
     """The webhook client: stateless (its session is cached per warm container), so built once."""
     from lib.webhook_client import RequestsWebhook
 
@@ -34,6 +33,7 @@ class Services:
         self.invocation = invocation
         self._environ = environ
         self._credentials: Credentials | None = None
+        self._webhook: WebhookClient | None = None  # the shared client unless with_webhook gave one
 
     def credentials(self) -> Credentials:
         if self._credentials is None:
@@ -55,12 +55,19 @@ class Services:
         return Vod(self.settings, self.credentials(), self.invocation)
 
     def webhook(self) -> WebhookClient:
-        return _webhook()
+        return self._webhook if self._webhook is not None else _shared_webhook()
+
+    def with_webhook(self, client: WebhookClient) -> Services:
+        """The same services, delivering through ``client`` (the pull cycle's per-destination breakers)."""
+        other = self.narrowed(self.invocation.deadline)
+        other._webhook = client
+        return other
 
     def narrowed(self, deadline: float) -> Services:
         """The same services with an earlier deadline (a monotonic time), for work with its own budget."""
         narrowed = Services(
-            self.settings, replace(self.invocation, deadline=min(deadline, self.invocation.deadline))
+            self.settings, self.invocation._replace(deadline=min(deadline, self.invocation.deadline))
         )
         narrowed._environ, narrowed._credentials = self._environ, self._credentials
+        narrowed._webhook = self._webhook
         return narrowed

@@ -11,8 +11,7 @@ import functools
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from lib.errors import ConfigError
@@ -78,8 +77,7 @@ SETTING_NAMES = (
 )
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Every setting the function reads, typed and validated."""
 
     vod_endpoint: str  # host[:port], no scheme
@@ -132,8 +130,7 @@ class Settings:
         return [name for name, value in wanted.items() if value in (None, "")]
 
 
-@dataclass(frozen=True)
-class CmqEndpoint:
+class CmqEndpoint(NamedTuple):
     """Where TDMQ for CMQ's data-flow API answers: ``<scheme>://<host>[:port]<path>``."""
 
     scheme: Literal["https", "http"]
@@ -145,8 +142,7 @@ class CmqEndpoint:
         return f"{self.scheme}://{self.host}{self.path}"
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(NamedTuple):
     """Tencent Cloud API credentials of this invocation (temporary ones carry a token)."""
 
     secret_id: str

@@ -19,7 +19,8 @@ VOD call waits for its verdict. A broken rule: the lease released, element.faile
 VOD's answer:
     TaskId                   → record submitted, relay element.submitted, record delivered
     "already submitted"      → wait for the winner's submitted fact and relay its TaskId; if it does not
-                               appear in time, raise (retryable) so the platform comes back for it
+                               appear in time, or no receipt can be read, raise (retryable) so the
+                               platform comes back for it: element.submitted never goes without a TaskId
     permanent error          → record failed, relay element.failed, record delivered
     transient error          → release the lease, ask for a retry
 
@@ -39,6 +40,7 @@ from typing import Any, TypeVar
 
 from lib.background import Background
 from lib.errors import (
+    PERMISSION_REFUSALS,
     InProgressError,
     RelayError,
     StorageError,
@@ -98,7 +100,10 @@ class Submission:
         try:
             return self._run()
         except RelayError as exc:
-            if outcome_for(exc) == "raise":
+            if outcome_for(exc) == "raise":  # the deployment's fault: named here, raised for a retry
+                log.error(
+                    "submission %s stopped: %s", self.session_id or "-", exc.message, extra={"code": exc.code}
+                )
                 raise
             return settle(
                 exc,
@@ -134,6 +139,8 @@ class Submission:
         self._store = self._open_store()
         if self._store is None:
             return self._call_vod(attempt=0)
+        if self._claim_first():
+            return self._call_vod(attempt=1)
         for _ in range(MAX_CLAIM_ROUNDS):
             receipt = self._load()
             done = self._finish(receipt)
@@ -244,8 +251,15 @@ class Submission:
     def _after_duplicate(self, request_id: str | None) -> Outcome:
         """VOD already accepted this SessionId: relay the winner's TaskId once it is written down."""
         note = "VOD had already accepted this SessionId"
-        if self._store is None:  # nothing to learn the TaskId from: relay what is known
-            return self._relay_submitted(None, request_id, "duplicate", note)
+        if self._store is None:  # element.submitted never goes out without a TaskId
+            if self.job.receipt_bucket:  # receipts refused on the way: a later delivery may read them
+                raise InProgressError(
+                    f"VOD already accepted {self.session_id}, and its receipt could not be written or "
+                    "read to learn the TaskId",
+                    code="AwaitingTaskId",
+                )
+            # No receipts at all (none configured): the first submission relayed the TaskId.
+            return Outcome("duplicate", self.session_id, None, request_id, note=note)
         budget = min(WAIT_FOR_WINNER_S, max(self.services.invocation.remaining() - 2.0, 0.0))
         receipt = self._wait(self._load(), budget, lambda r: r.task_id is not None)
         if receipt is None or receipt.task_id is None:
@@ -309,6 +323,17 @@ class Submission:
         store = self._require_store()
         return self._retry("receipt load", lambda: store.load(self.session_id))
 
+    def _claim_first(self) -> bool:
+        """Claim attempt 1 before reading the receipt, where the store's creates are exclusive: a won
+        claim-1 means no attempt came before, so VOD is called one round trip sooner; a refused one
+        (another attempt exists) sends the submission the usual way, which reads the receipt first. A
+        store that honours no condition lets every create "win", so there the receipt is read first."""
+        store = self._require_store()
+        if not store.exclusive_creates or not self._claim(1):
+            return False
+        self._in_background(self._index)  # before VOD answers: a completion must find this receipt
+        return True
+
     def _claim(self, attempt: int) -> bool:
         store, invocation = self._require_store(), self.services.invocation
         summary = Summary(
@@ -324,7 +349,7 @@ class Submission:
                 "receipt claim", lambda: store.claim(self.session_id, attempt, self._me, lease, summary)
             )
         except StorageError as exc:
-            if comes_back(exc):
+            if comes_back(exc) and exc.code not in PERMISSION_REFUSALS:  # a refused key stops; see below
                 raise
             # Receipts are bookkeeping on top of VOD's SessionId de-duplication: a bucket that refuses
             # them (no write permission) must not stop the element.

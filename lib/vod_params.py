@@ -12,9 +12,9 @@ from typing import Any
 
 from lib.media.refs import parse_media_ref
 from lib.media.resolve import ResolvedMedia
-from lib.request_model import MAX_NAME, ElementRequest
+from lib.request_model import DERIVED_SESSION_PREFIX, MAX_NAME, ElementRequest
 
-SESSION_PREFIX = "er-"
+SESSION_PREFIX = DERIVED_SESSION_PREFIX  # a caller's own session_id never starts so (lib.request_model)
 
 
 def build_params(
@@ -29,8 +29,13 @@ def build_params(
 def derive_session_id(
     request: ElementRequest, media: Mapping[str, ResolvedMedia], default_sub_app_id: int | None
 ) -> str:
-    """``er-`` + a hash of the parameters with each medium replaced by its identity (no signatures)."""
+    """``er-`` + a hash of the parameters with each medium replaced by its identity (no signatures), and
+    the request's own ``callback_url`` when it has one: the same content sent to another destination is
+    another submission, so nobody takes over the completions of a request by sending its content first.
+    Requests without a ``callback_url`` keep the ids they always had."""
     identity = _params(request, {ref: m.identity for ref, m in media.items()}, default_sub_app_id)
+    if request.callback_url is not None:
+        identity["callback_url"] = request.callback_url
     return fingerprint(identity)
 
 
@@ -75,8 +80,8 @@ def _params(
         )
     if request.tags:
         params["TagList"] = _json([{"tag_id": tag} for tag in request.tags])
-    if request.disable_moderation is not None:
-        params["DisableModeration"] = "True" if request.disable_moderation else "False"
+    if request.overseas_library is not None:  # VOD's DisableModeration: True = the overseas element library
+        params["DisableModeration"] = "True" if request.overseas_library else "False"
     if request.context is not None:
         params["SessionContext"] = request.context
     if request.priority is not None:

@@ -1,6 +1,6 @@
 """Shared fixtures: retry back-off scaled down for every test, the local stack (once per session), a
 clean state and environment per test, sample events, and a capture of every log line for the secrets
-checks.
+checks. The simulated network (``network``, ``certificates``, ``trust``) is ``tests.network_fakes``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from devstack.samples import body_for, objects_of
 from devstack.stack import LocalStack
 from lib.logs import JsonFormatter
 
+pytest_plugins = ["tests.network_fakes"]
 TESTS = Path(__file__).resolve().parent
 EVENTS_DIR = TESTS.parent / "events"
 MARKED_DIRECTORIES = ("e2e", "devstack")  # tests/<name>/ gets the marker <name> (registered in pyproject)
@@ -53,6 +54,14 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test retries with back-off scaled down (as the fault suite always has); tests of the
     back-off itself pass their own random source or sleep."""
     monkeypatch.setattr("lib.retry._rng", FastJitter(8))
+
+
+@pytest.fixture(autouse=True)
+def closed_breakers() -> None:
+    """Every test starts as a fresh container would: no webhook destination backed off."""
+    from lib.breakers import DESTINATIONS
+
+    DESTINATIONS.reset()
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ class FakeStorage(Storage):
         self.reads: list[str] = []
         self.kind: StorageKind = "cos"
         self.conditions = conditions
+        self.exclusive_creates = conditions == "honoured"
 
     def put(self, bucket: str, key: str, body: bytes) -> None:
         self.objects[(bucket, key)] = body

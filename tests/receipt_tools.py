@@ -3,7 +3,6 @@ function uses (over moto's S3, which the COS stand-in keeps its objects in)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from lib.receipts import Receipt, ReceiptStore
@@ -32,5 +31,5 @@ def all_receipts(s3: Any, buckets: tuple[str, ...], prefix: str = RECEIPT_PREFIX
         for sid in session_ids(s3, bucket, prefix):
             receipt: Receipt | None = store.load(sid)
             if receipt is not None:
-                found.append(asdict(receipt))
+                found.append(receipt._asdict())
     return found

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-TIMER = {"Type": "Timer", "TriggerName": "vod-event-pull", "Time": "2026-11-24T12:00:00Z", "Message": ""}
+
+
+def timer_tick() -> dict[str, str]:
+    """The tick serverless.yml's Timer trigger sends (its name, its argument as Message)."""
+    from devstack.commands.generate_event import deployed_timer
+
+    name, message = deployed_timer()
+    return {"Type": "Timer", "TriggerName": name, "Time": "2026-11-24T12:00:00Z", "Message": message}
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -68,8 +75,9 @@ def demo(_: argparse.Namespace) -> int:
             media = f"{loaded}/{len(task.media)} media URLs loaded"
             print(f"  Task      {task.status}, {media}, element {task.element_id}")
 
-        print("\nTimer tick: pulling VOD's completion events (reliable callback mode) ...")
-        pulled = handler.main_handler(TIMER, {"request_id": "demo-2", "time_limit_in_ms": 30000})
+        tick = timer_tick()
+        print(f"\nTimer tick {tick['TriggerName']}: pulling VOD's completion events (reliable callback mode)")
+        pulled = handler.main_handler(tick, {"request_id": "demo-2", "time_limit_in_ms": 30000})
         print(f"  pulled {pulled.get('pulled', 0)}, relayed {pulled.get('relayed', 0)}")
 
         print("\nWebhook received:")

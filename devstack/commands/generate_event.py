@@ -25,12 +25,14 @@ import sys
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
 from devstack.http_events import build_event
 from devstack.samples import body_for
 
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_KEYS = (
     "elements/hero/frontal.png",
     "elements/hero/left.png",
@@ -53,7 +55,8 @@ FIXED_TIME = datetime(2026, 11, 24, 12, 0, 0, tzinfo=timezone.utc)  # same event
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "generate-event",
-        help="print a sample trigger event (cos, s3, http, sqs, direct, timer) with your bucket and keys",
+        help="print a sample trigger event (cos, s3, http, sqs, sns, eventbridge, cmq, ckafka, timer, vod, "
+        "direct) with your bucket and keys",
         description="Print the event a trigger would deliver, with your bucket and keys.",
     )
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
@@ -106,10 +109,54 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     _media(direct)
     direct.set_defaults(build=direct_event)
 
-    timer = _kind(kinds, "timer", "SCF Timer trigger (runs the VOD pull cycle)")
-    timer.add_argument("--name", default="vod-pull", help="TriggerName (default %(default)s)")
-    timer.add_argument("--message", default="", help="the trigger's argument (Message)")
+    name, message = deployed_timer()
+    timer = _kind(
+        kinds, "timer", "SCF Timer trigger: Message vod-pull pulls VOD's events, drain drains a queue"
+    )
+    timer.add_argument("--name", default=name, help="TriggerName (default: serverless.yml's, %(default)s)")
+    timer.add_argument(
+        "--message", default=message, help="the trigger's argument, its Message (default %(default)r)"
+    )
     timer.set_defaults(build=timer_event)
+
+    cmq = _kind(
+        kinds, "cmq", "SCF CMQ topic trigger: one message per --body (topicOwner a number, msgTag a list)"
+    )
+    cmq.add_argument(
+        "--body", action="append", default=[], help="message body, repeatable (default: an element request)"
+    )
+    cmq.add_argument("--topic", default="element-jobs", help="topicName (default %(default)s)")
+    cmq.add_argument("--tag", action="append", default=[], help="msgTag, repeatable")
+    cmq.add_argument("--appid", default="1250000000", help="topicOwner (default %(default)s)")
+    _media(cmq)
+    cmq.set_defaults(build=cmq_event)
+
+    ckafka = _kind(kinds, "ckafka", "SCF CKafka trigger: one record per --body")
+    ckafka.add_argument(
+        "--body", action="append", default=[], help="message body, repeatable (default: an element request)"
+    )
+    ckafka.add_argument("--topic", default="element-requests", help="default %(default)s")
+    _media(ckafka)
+    ckafka.set_defaults(build=ckafka_event)
+
+    sns = _kind(kinds, "sns", "AWS S3 -> SNS -> the function: the S3 notification of --key in Sns.Message")
+    sns.add_argument("--bucket", default=DEFAULT_S3_BUCKET, help="default %(default)s")
+    sns.add_argument("--region", default=DEFAULT_AWS_REGION, help="default %(default)s")
+    _keys(sns)
+    sns.set_defaults(build=sns_event)
+
+    bridge = _kind(kinds, "eventbridge", "AWS S3 -> EventBridge -> the function: one Object Created event")
+    bridge.add_argument("--bucket", default=DEFAULT_S3_BUCKET, help="default %(default)s")
+    bridge.add_argument("--region", default=DEFAULT_AWS_REGION, help="default %(default)s")
+    bridge.add_argument("--key", default="elements/red panda.mp4", help="object key (default %(default)s)")
+    bridge.set_defaults(build=eventbridge_event)
+
+    vod = _kind(kinds, "vod", "a VOD completion event (as pushed to /vod/events, or pulled)")
+    vod.add_argument("--task-id", default=SAMPLE_TASK_ID, help="default: a sample TaskId")
+    vod.add_argument("--session-id", default="", help="SessionId (default: none)")
+    vod.add_argument("--name", default="hero", help="ElementName (default %(default)s)")
+    vod.add_argument("--failed", action="store_true", help="a failed task (ErrCodeExt FailedOperation)")
+    vod.set_defaults(build=vod_event)
 
 
 def _kind(
@@ -177,48 +224,76 @@ def make_cos_event(
     event_name: str = "cos:ObjectCreated:Put",
 ) -> dict[str, Any]:
     """The SCF COS trigger event for uploads of ``keys`` into ``bucket`` (``<name>-<appid>``)."""
-    name, appid = split_cos_bucket(bucket, appid)
-    host = f"{name}-{appid}.cos.{region}.myqcloud.com"
     records = []
     for index, key in enumerate(keys):
         body = body_for(key)
         records.append(
-            {
-                "cos": {
-                    "cosSchemaVersion": "1.0",
-                    "cosObject": {
-                        "url": f"http://{host}/{quote(key)}",
-                        "meta": {
-                            "x-cos-request-id": _request_id(key),
-                            "Content-Type": _content_type(key),
-                            "ETag": f'"{hashlib.md5(body).hexdigest()}"',  # noqa: S324 - an ETag
-                        },
-                        "vid": "",
-                        "key": f"/{appid}/{name}/{key}",
-                        "size": len(body),
-                    },
-                    "cosBucket": {
-                        "region": SHORT_REGION.get(region, region),
-                        "name": name,
-                        "appid": appid,
-                        "cosRegion": region,
-                        "s3Region": region,
-                    },
-                    "cosNotificationId": "unkown",  # sic: what real COS events carry
-                },
-                "event": {
-                    "eventName": event_name,
-                    "eventVersion": "1.0",
-                    "eventTime": int(FIXED_TIME.timestamp()) + index,
-                    "eventSource": "qcs::cos",
-                    "requestParameters": {"requestSourceIP": "203.0.113.10", "requestHeaders": {}},
-                    "eventQueue": f"qcs:0:scf:{region}:appid/{appid}:default.element-relay.$DEFAULT",
-                    "reservedInfo": "",
-                    "reqid": 0,
-                },
-            }
+            make_cos_record(
+                bucket,
+                key,
+                size=len(body),
+                etag=f'"{hashlib.md5(body).hexdigest()}"',  # noqa: S324 - an ETag
+                appid=appid,
+                region=region,
+                event_name=event_name,
+                request_id=_request_id(key),
+                at=FIXED_TIME.timestamp() + index,
+            )
         )
     return {"Records": records}
+
+
+def make_cos_record(
+    bucket: str,
+    key: str,
+    *,
+    size: int,
+    etag: str,
+    region: str = DEFAULT_COS_REGION,
+    request_id: str,
+    at: float,
+    appid: str | None = None,
+    event_name: str = "cos:ObjectCreated:Put",
+    function: str = "element-relay",
+) -> dict[str, Any]:
+    """One record of the SCF COS trigger event for an upload of ``key`` into ``bucket`` (``<name>-<appid>``):
+    the documented fields and those real events add (``cosRegion``, ``meta.ETag``)."""
+    name, appid = split_cos_bucket(bucket, appid)
+    host = f"{name}-{appid}.cos.{region}.myqcloud.com"
+    return {
+        "cos": {
+            "cosSchemaVersion": "1.0",
+            "cosObject": {
+                "url": f"http://{host}/{quote(key)}",
+                "meta": {
+                    "x-cos-request-id": request_id,
+                    "Content-Type": _content_type(key),
+                    "ETag": etag,
+                },
+                "vid": "",
+                "key": f"/{appid}/{name}/{key}",
+                "size": size,
+            },
+            "cosBucket": {
+                "region": SHORT_REGION.get(region, region),
+                "name": name,
+                "appid": appid,
+                "cosRegion": region,
+                "s3Region": region,
+            },
+            "cosNotificationId": "unkown",  # sic: what real COS events carry
+        },
+        "event": {
+            "eventName": event_name,
+            "eventVersion": "1.0",
+            "eventTime": int(at),
+            "eventSource": "qcs::cos",
+            "requestParameters": {"requestSourceIP": "203.0.113.10", "requestHeaders": {}},
+            "eventQueue": f"qcs:0:scf:{region}:appid/{appid}:default.{function}.$DEFAULT",
+            "reservedInfo": "",
+            "reqid": 0,
+        },
+    }
 
 
 def split_cos_bucket(bucket: str, appid: str | None) -> tuple[str, str]:
@@ -411,6 +486,145 @@ def make_sqs_event(
             }
         )
     return {"Records": records}
+
+
+def _bodies(args: argparse.Namespace) -> list[str]:
+    return list(args.body) or [json.dumps(_request_from_args(args, "cos"))]
+
+
+def cmq_event(args: argparse.Namespace) -> dict[str, Any]:
+    return make_cmq_event(_bodies(args), topic=args.topic, tags=args.tag, owner=int(args.appid))
+
+
+def make_cmq_event(
+    bodies: Sequence[str], *, topic: str = "element-jobs", tags: Sequence[str] = (), owner: int = 1250000000
+) -> dict[str, Any]:
+    """SCF's CMQ topic trigger event: ``topicOwner`` a number and ``msgTag`` a list, as SCF documents."""
+    published = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return {
+        "Records": [
+            {
+                "CMQ": {
+                    "type": "topic",
+                    "topicOwner": owner,
+                    "topicName": topic,
+                    "subscriptionName": "element-relay",
+                    "publishTime": published,
+                    "msgId": str(123345346 + index),
+                    "requestId": str(123345340 + index),
+                    "msgBody": body,
+                    "msgTag": list(tags),
+                }
+            }
+            for index, body in enumerate(bodies)
+        ]
+    }
+
+
+def ckafka_event(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "Ckafka": {
+                    "topic": args.topic,
+                    "partition": 1,
+                    "offset": 36 + i,
+                    "msgKey": "None",
+                    "msgBody": body,
+                }
+            }
+            for i, body in enumerate(_bodies(args))
+        ]
+    }
+
+
+def sns_event(args: argparse.Namespace) -> dict[str, Any]:
+    notification = make_s3_event(args.bucket, args.keys or DEFAULT_KEYS, region=args.region)
+    topic = f"arn:aws:sns:{args.region}:{DEFAULT_ACCOUNT}:element-uploads"
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{topic}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+                    "TopicArn": topic,
+                    "Subject": "Amazon S3 Notification",
+                    "Message": json.dumps(notification),
+                    "Timestamp": FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                    "SignatureVersion": "1",
+                    "Signature": "EXAMPLE",
+                    "SigningCertUrl": "https://sns.example/cert.pem",
+                    "UnsubscribeUrl": "https://sns.example/unsubscribe",
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }
+
+
+def eventbridge_event(args: argparse.Namespace) -> dict[str, Any]:
+    body = body_for(args.key)
+    return {
+        "version": "0",
+        "id": str(uuid.UUID(hex=hashlib.sha256(args.key.encode()).hexdigest()[:32])),
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": DEFAULT_ACCOUNT,
+        "time": FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": args.region,
+        "resources": [f"arn:aws:s3:::{args.bucket}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": args.bucket},
+            "object": {
+                "key": args.key,
+                "size": len(body),
+                "etag": hashlib.md5(body).hexdigest(),  # noqa: S324 - an ETag
+                "sequencer": "617f08299329d189",
+            },
+            "request-id": _request_id(args.key)[:16],
+            "requester": DEFAULT_ACCOUNT,
+            "source-ip-address": "203.0.113.10",
+            "reason": "PutObject",
+        },
+    }
+
+
+SAMPLE_TASK_ID = "1500000001-CreateAigcAdvancedCustomElement-927af0f45e354127835f6ec67c48f2a9t"
+
+
+def vod_event(args: argparse.Namespace) -> dict[str, Any]:
+    task: dict[str, Any] = {
+        "TaskId": args.task_id,
+        "Status": "FINISH",
+        "ErrCode": 0,
+        "ErrCodeExt": "FailedOperation" if args.failed else "",
+        "Message": "Image URL is invalid" if args.failed else "",
+        "Progress": 100,
+        "Input": {"ElementName": args.name, "ReferenceType": "image_refer"},
+        "Output": {
+            "InfoList": [] if args.failed else [{"ElementId": "858449709428916275", "ElementInfo": "{}"}]
+        },
+    }
+    if args.session_id:
+        task["SessionId"] = args.session_id
+    return {"EventType": VOD_EVENT_TYPE, VOD_EVENT_TYPE: task}
+
+
+VOD_EVENT_TYPE = "CreateAigcAdvancedCustomElementCompleteEvent"
+
+
+def deployed_timer(path: Path = ROOT / "serverless.yml") -> tuple[str, str]:
+    """(TriggerName, Message) of the first Timer trigger ``serverless.yml`` deploys: what a tick sends."""
+    from devstack.scf.config import load_functions
+
+    for function in load_functions([path], {}):
+        for timer in function.timers:
+            return timer.name, timer.argument
+    return "timer", ""
 
 
 def timer_event(args: argparse.Namespace) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from devstack.progress import Progress
 if TYPE_CHECKING:
     from devstack.stack import LocalStack
 
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TIME_LIMIT_MS = 60_000  # serverless.yml's timeout
 
 
@@ -57,6 +58,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="store_true",
         help="start the local stack, stage the event's objects, run against it",
     )
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        metavar="PATH",
+        help="KEY=VALUE settings to run with, such as build/stack.env written by `make stack`",
+    )
+    parser.add_argument(
+        "--traceback", action="store_true", help="print the traceback when the handler raises"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout (for programs)")
     parser.set_defaults(run=run)
 
@@ -66,51 +76,77 @@ def run(args: argparse.Namespace) -> int:
     try:
         event = _load_json(args.event, "event")
         context = _context(args.context_json)
+        settings = _env_file(args.env_file) if args.env_file else {}
     except ValueError as exc:
         print(f"invoke: {exc}", file=sys.stderr)
         return 2
-    report = invoke_on_stack(event, context, progress) if args.stack else invoke(event, context, progress)
-    _print(report, as_json=args.json)
+    if args.stack:
+        report = invoke_on_stack(event, context, progress)
+    else:
+        with _environment(settings):
+            report = invoke(event, context, progress)
+    _print(report, as_json=args.json, traceback_too=args.traceback)
     return 0 if report["error"] is None else 1
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    from devstack.commands.stack import read_env_file
+
+    try:
+        return read_env_file(path)
+    except OSError as exc:
+        hint = " (is `make stack` running?)" if path.name == "stack.env" else ""
+        raise ValueError(f"--env-file: cannot read {path}: {exc.strerror}{hint}") from None
+    except ValueError as exc:
+        raise ValueError(f"--env-file: {path} is not KEY=VALUE lines: {exc}") from None
 
 
 def invoke(event: Any, context: dict[str, Any], progress: Progress) -> dict[str, Any]:
     """Call ``handler.main_handler(event, context)`` once; its logs (stdout in the function) go to stderr."""
-    with progress.step(
-        f"Invoking handler.main_handler (request_id {context.get('request_id')})", inline=False
-    ):
-        started = time.monotonic()
-        result: Any = None
-        error: dict[str, Any] | None = None
-        with contextlib.redirect_stdout(sys.stderr):
-            try:
-                import handler
+    progress.note(f"Invoking handler.main_handler (request_id {context.get('request_id')})")
+    started = time.monotonic()
+    result: Any = None
+    error: dict[str, Any] | None = None
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            import handler
 
-                result = handler.main_handler(event, context)
-            except Exception as exc:
-                error = {
-                    "type": type(exc).__name__,
-                    "code": getattr(exc, "code", None),
-                    "message": str(exc),
-                    "traceback": traceback.format_exc(),
-                }
-        duration_ms = round((time.monotonic() - started) * 1000, 1)
+            result = handler.main_handler(event, context)
+        except Exception as exc:
+            error = {
+                "type": type(exc).__name__,
+                "code": getattr(exc, "code", None),
+                "message": str(exc),
+                "traceback": traceback.format_exc(),
+            }
+    duration_ms = round((time.monotonic() - started) * 1000, 1)
     return {"result": result, "error": error, "duration_ms": duration_ms}
 
 
 def invoke_on_stack(event: Any, context: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """Start the local stack, stage the event's objects, point the environment at it, invoke."""
-    from devstack.samples import body_for
+    """Start the local stack (VOD in the event mode serverless.yml implies, the sample objects staged),
+    stage the event's objects, point the environment at it, invoke."""
+    from devstack.samples import body_for, stage_samples
+    from devstack.scf.config import load_functions
+    from devstack.scf.runtime import vod_mode_for
     from devstack.stack import LocalStack
 
     with progress.step("Starting the local stack on 127.0.0.1"):
         stack = LocalStack().start()
     try:
+        stack.vod.event_mode = vod_mode_for(load_functions([ROOT / "serverless.yml"], stack.env()))
+        stage_samples(stack)
         objects = staged_objects(event)
         for bucket, key in objects:
             stack.make_bucket(bucket)
             stack.s3.put_object(Bucket=bucket, Key=key, Body=body_for(key))
         progress.note(f"Staged {len(objects)} object(s) with sample content: {_list(objects)}")
+        if isinstance(event, dict) and "EventType" in event:
+            progress.note(
+                "A VOD event is a claim the function checks with DescribeTaskDetail, and this stack's VOD "
+                "knows only the tasks created on it: a sample's TaskId is ignored. For element.completed "
+                "end to end, upload a folder to `make stack` (its Timer pulls the event) or run `make demo`."
+            )
         with _environment(stack.env()):
             report = invoke(event, context, progress)
         report["stack"] = observe(stack)
@@ -202,7 +238,7 @@ def _list(objects: list[tuple[str, str]], limit: int = 4) -> str:
     return shown + (f", ... ({len(objects) - limit} more)" if len(objects) > limit else "") or "none"
 
 
-def _print(report: dict[str, Any], *, as_json: bool) -> None:
+def _print(report: dict[str, Any], *, as_json: bool, traceback_too: bool = False) -> None:
     if as_json:
         public = {**report}
         if public["error"] is not None:
@@ -211,8 +247,11 @@ def _print(report: dict[str, Any], *, as_json: bool) -> None:
         return
     error = report["error"]
     if error is not None:
-        print(error["traceback"].rstrip(), file=sys.stderr)
-        print(f"\nThe handler raised {error['type']}: {error['message']}", file=sys.stderr)
+        if traceback_too:
+            print(error["traceback"].rstrip(), file=sys.stderr)
+        print(
+            f"invoke: the handler raised {error['type']}: {error['message']}{_hint(error)}", file=sys.stderr
+        )
     else:
         print(json.dumps(report["result"], ensure_ascii=False, indent=2, default=str))
     stack = report.get("stack")
@@ -224,4 +263,15 @@ def _print(report: dict[str, Any], *, as_json: bool) -> None:
         for delivery in stack["webhook"]:
             valid = "valid" if delivery["signature_valid"] else "INVALID"
             print(f"  {delivery['event']}  signature {valid}, Idempotency-Key {delivery['idempotency_key']}")
-    print(f"\n({report['duration_ms']} ms in the handler)", file=sys.stderr)
+    if error is None:
+        print(f"({report['duration_ms']} ms in the handler)", file=sys.stderr)
+
+
+def _hint(error: dict[str, Any]) -> str:
+    """What to do next, for the mistakes a newcomer makes."""
+    if error["type"] == "ConfigError":
+        return (
+            " -- run it on the local stack with --stack, or with a running stack's settings: "
+            "--env-file build/stack.env (make stack)"
+        )
+    return ""

@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import sys
-import threading
 import uuid
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from devstack.commands.stack import add_latency_option
 from devstack.http_events import build_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,35 +36,98 @@ Invoke = Callable[[dict[str, Any], dict[str, Any]], Any]
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser("serve", help="serve the handler on 127.0.0.1 as an SCF Function URL")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    from devstack.commands.stack import port_number
+    from devstack.scf.options import add_trigger_options
+
+    parser = commands.add_parser(
+        "serve",
+        help="serve the handler on 127.0.0.1 as an SCF Function URL, with the deployment's triggers",
+        description="Serve handler.main_handler as an SCF Function URL (reloaded when handler.py or lib/ "
+        "changes); with the local stack, also run serverless.yml's COS and Timer triggers.",
+    )
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=DEFAULT_PORT,
+        help=f"default {DEFAULT_PORT} (make serve SERVE_ARGS='--port N')",
+    )
     parser.add_argument(
         "--stack",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="start the local stack and point the environment at it (default: when no credentials are set)",
     )
+    add_trigger_options(parser)
+    add_latency_option(parser)
     parser.set_defaults(run=serve)
 
 
 def serve(args: argparse.Namespace) -> int:
+    from devstack.scf.instances import InstancePool, Reloader
+    from devstack.scf.options import check_config
+
     use_stack = args.stack if args.stack is not None else not _has_credentials(os.environ)
+    try:
+        if use_stack:
+            check_config(args)
+    except ValueError as exc:
+        print(f"serve: {exc}", file=sys.stderr)
+        return 1
     with contextlib.ExitStack() as cleanup:
         try:  # the port first: a busy one fails at once, before the stack starts
-            server = make_server(args.port)
+            server = make_server(args.port, _unavailable)
         except OSError as exc:
-            print(f"serve: cannot listen on {HOST}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+            print(
+                f"serve: cannot listen on {HOST}:{args.port}: {exc.strerror or exc} "
+                "(another port: --port N, or make serve SERVE_ARGS='--port N')",
+                file=sys.stderr,
+            )
             return 1
         cleanup.callback(server.server_close)
-        _logs_to_stderr()
+        url = f"http://{HOST}:{server.server_port}"
+        pools: list[InstancePool] = []
         if use_stack:
-            _start_stack(cleanup)
-        print(f"Serving handler.main_handler as an SCF Function URL on http://{HOST}:{server.server_port}")
+            try:
+                scf = _start_stack(cleanup, args, server)
+            except ValueError as exc:
+                print(f"serve: {exc}", file=sys.stderr)
+                return 1
+            pools = [function.pool for function in scf.functions.values()] if scf is not None else []
+        elif args.latency:
+            print("serve: --latency needs the local stack (--stack)", file=sys.stderr)
+            return 2
+        if server.invoke is _unavailable:  # type: ignore[attr-defined]  # no function with an http trigger
+            pool = InstancePool("element-relay", dict(os.environ))
+            cleanup.callback(pool.close)
+            server.invoke = _invoker(pool)  # type: ignore[attr-defined]
+            pools.append(pool)
+        reloader = Reloader(pools, ROOT, notify=lambda line: print(line, flush=True)).start()
+        cleanup.callback(reloader.stop)
+        print(f"Serving handler.main_handler as an SCF Function URL on {url}")
         print(f"  curl -X POST localhost:{server.server_port}/elements -d @body.json   (README: HTTP API)")
-        print("Press Ctrl-C to stop.", flush=True)
+        print("  POST /vod/pull needs API_TOKEN set (403 without it); the Timer trigger pulls on its own")
+        print("  reloaded when handler.py or lib/ changes; Ctrl-C stops.", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
     return 0
+
+
+def _unavailable(event: dict[str, Any], context: dict[str, Any]) -> Any:
+    raise RuntimeError("the function is not started yet")
+
+
+def _invoker(pool: Any) -> Invoke:
+    """A Function URL's synchronous invocation on ``pool``: its log lines to stderr, its error raised."""
+
+    def invoke(event: dict[str, Any], context: dict[str, Any]) -> Any:
+        outcome = pool.invoke(event, context)
+        for line in outcome.logs:
+            print(line, file=sys.stderr, flush=True)
+        if outcome.error is not None:
+            raise RuntimeError(outcome.error)
+        return outcome.result
+
+    return invoke
 
 
 def _logs_to_stderr() -> None:
@@ -77,13 +140,15 @@ def _logs_to_stderr() -> None:
 
 
 def make_server(port: int = DEFAULT_PORT, invoke: Invoke | None = None) -> ThreadingHTTPServer:
-    """A server on 127.0.0.1:``port`` (0: any free port) answering every request through ``invoke``."""
+    """A server on 127.0.0.1:``port`` (0: any free port) answering every request through its
+    ``invoke`` attribute (``invoke``, by default the handler in this process; replaceable later)."""
     if invoke is None:
         import handler
 
         invoke = handler.main_handler
-    server = ThreadingHTTPServer((HOST, port), _handler_class(invoke))
+    server = ThreadingHTTPServer((HOST, port), _handler_class())
     server.daemon_threads = True
+    server.invoke = invoke  # type: ignore[attr-defined]
     return server
 
 
@@ -100,7 +165,7 @@ def to_http(result: Any) -> tuple[int, dict[str, str], bytes]:
     return 200, {"Content-Type": "application/json"}, json.dumps(result).encode()
 
 
-def _handler_class(invoke: Invoke) -> type[BaseHTTPRequestHandler]:
+def _handler_class() -> type[BaseHTTPRequestHandler]:
     class FunctionUrl(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -123,7 +188,7 @@ def _handler_class(invoke: Invoke) -> type[BaseHTTPRequestHandler]:
             )
             context = {"request_id": str(uuid.uuid4()), "time_limit_in_ms": TIME_LIMIT_MS}
             try:
-                status, headers, raw = to_http(invoke(event, context))
+                status, headers, raw = to_http(self.server.invoke(event, context))  # type: ignore[attr-defined]
             except Exception as exc:  # the platform answers a function error itself
                 error = {"errorCode": -1, "errorMessage": f"{type(exc).__name__}: {exc}"}
                 status, headers, raw = 502, {"Content-Type": "application/json"}, json.dumps(error).encode()
@@ -151,30 +216,28 @@ def _has_credentials(env: Mapping[str, str]) -> bool:
     return any(env.get(name) for name in ("TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRET_ID"))
 
 
-def _start_stack(cleanup: contextlib.ExitStack) -> None:
-    from devstack.samples import body_for, objects_of
+def _start_stack(cleanup: contextlib.ExitStack, args: argparse.Namespace, server: ThreadingHTTPServer) -> Any:
+    """The local stack with its sample objects, the environment pointed at it, and the deployment's
+    functions and triggers on it (the Function URL served by ``server``); the LocalScf, or None."""
+    from devstack.samples import stage_samples
+    from devstack.scf.options import describe_functions, echo_line, start_triggers
     from devstack.stack import LocalStack
 
-    stack = cleanup.enter_context(LocalStack())
+    stack = cleanup.enter_context(LocalStack(latency=args.latency))
     os.environ.update(stack.env())
+    staged = stage_samples(stack)
+    scf = start_triggers(stack, args, echo=echo_line, url_server=server)
+    if scf is not None:
+        cleanup.callback(scf.stop)
     print("Local stack on 127.0.0.1:")
     print(f"  VOD emulator      {stack.vod.endpoint}")
+    print(f"  COS stand-in      {stack.cos_endpoint} (COS signatures checked; objects in moto)")
     print(f"  S3 (moto)         {stack.s3_endpoint}")
+    print(f"  TDMQ for CMQ      {stack.tdmq.endpoint}")
     print(f"  webhook receiver  {stack.webhook.url}")
-    for path in sorted((ROOT / "events" / "http").rglob("request.json")):
-        for bucket, key in objects_of(json.loads(path.read_text())):
-            stack.make_bucket(bucket)
-            stack.s3.put_object(Bucket=bucket, Key=key, Body=body_for(key))
-    print("  sample media      cos://media-1250000000/library/mascot/{front,left,right}.png, elements/hero/")
-    stop = threading.Event()
-    cleanup.callback(stop.set)
-    threading.Thread(target=_print_deliveries, args=(stack, stop), daemon=True).start()
-
-
-def _print_deliveries(stack: Any, stop: threading.Event) -> None:
-    seen = 0
-    while not stop.wait(0.3):
-        deliveries = stack.webhook.deliveries
-        for delivery in deliveries[seen:]:
-            print(f"webhook <- {delivery.event}: {json.dumps(delivery.json)}", flush=True)
-        seen = len(deliveries)
+    print(
+        f"  sample objects    {staged}, of every event in events/ (e.g. cos://media-1250000000/library/mascot/)"
+    )
+    if scf is not None:
+        print("\n".join(describe_functions(scf)))
+    return scf

@@ -27,8 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from devstack.progress import Progress
+from devstack.samples import stage_samples
+from devstack.scf.options import (
+    add_trigger_options,
+    check_config,
+    describe_functions,
+    echo_line,
+    start_triggers,
+)
 
-SAMPLE_BUCKETS = ("media-1250000000", "studio-assets")  # the buckets events/ refers to
 # sam local invoke passes only variables the template declares; these are its names for the
 # credentials SCF sets under its own names (template.yaml declares the fallback names).
 SAM_NAMES = {
@@ -55,7 +62,48 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--sam-env-vars", type=Path, help="write the environment as JSON for `sam local invoke --env-vars`"
     )
     parser.add_argument("--json", action="store_true", help="print the environment as one JSON object")
+    parser.add_argument(
+        "--temporary-key-life",
+        type=positive_seconds,
+        metavar="SECONDS",
+        help="give the function a temporary key that the COS stand-in refuses SECONDS from now, presigned "
+        "URLs included (as SCF's role keys expire)",
+    )
+    add_trigger_options(parser)
+    add_latency_option(parser)
     parser.set_defaults(run=run)
+
+
+def positive_seconds(text: str) -> float:
+    """A lifetime in seconds (> 0), for argparse."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
+
+
+def add_latency_option(parser: argparse.ArgumentParser) -> None:
+    """``--latency cos=20ms,vod=80ms,webhook=40ms``: each stand-in named answers that much later."""
+    parser.add_argument(
+        "--latency",
+        type=latency_option,
+        default={},
+        metavar="SERVICE=TIME,...",
+        help="delay every answer of these stand-ins (cos, s3, vod, tdmq, webhook), e.g. "
+        "cos=20ms,vod=80ms,webhook=40ms, as a network between regions would (default: none)",
+    )
+
+
+def latency_option(text: str) -> dict[str, float]:
+    from devstack.emulators.base import parse_latency
+
+    try:
+        return parse_latency(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def port_number(text: str) -> int:
@@ -73,6 +121,11 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress()
     stop = threading.Event()
     _stop_on_signals(stop)
+    try:
+        check_config(args)
+    except ValueError as exc:
+        print(f"stack: {exc}", file=sys.stderr)
+        return 1
     with contextlib.ExitStack() as cleanup:
         try:
             with progress.step("Starting the local stack"):
@@ -80,11 +133,22 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:  # a port in use, most often
             print(f"stack: {_port_error(exc, args)}", file=sys.stderr)
             return 1
-        return serve_stack(stack, args, stop)
+        try:
+            scf = start_triggers(stack, args, echo=_to_stderr if args.json else echo_line)
+        except ValueError as exc:
+            print(f"stack: {exc}", file=sys.stderr)
+            return 1
+        if scf is not None:
+            cleanup.callback(scf.stop)
+            from devstack.scf.instances import ROOT, Reloader
+
+            pools = [function.pool for function in scf.functions.values()]
+            cleanup.callback(Reloader(pools, ROOT, notify=echo_line).start().stop)  # as serve does
+        return serve_stack(stack, args, stop, scf)
     raise AssertionError("unreachable")  # an ExitStack never swallows a return
 
 
-def serve_stack(stack: Any, args: argparse.Namespace, stop: threading.Event) -> int:
+def serve_stack(stack: Any, args: argparse.Namespace, stop: threading.Event, scf: Any = None) -> int:
     """Print and write the environment, then wait for ``stop``; files are removed afterwards."""
     env = stack.env()
     written = []
@@ -97,13 +161,23 @@ def serve_stack(stack: Any, args: argparse.Namespace, stop: threading.Event) -> 
             print(json.dumps(env, indent=2), flush=True)
         else:
             print(format_env(env, written), flush=True)
-        _watch_deliveries(stack, stop)
+            if scf is not None:
+                print("The deployment, run locally (each invocation and delivery is printed below):")
+                print("\n".join(describe_functions(scf)), flush=True)
+        if stack.latency:
+            delays = ", ".join(f"{name} {seconds * 1000:g} ms" for name, seconds in stack.latency.items())
+            print(f"Answers delayed (--latency): {delays}", file=sys.stderr, flush=True)
         stop.wait()
     finally:
         for path in written:
             path.unlink(missing_ok=True)
     print("Stopped.", file=sys.stderr, flush=True)
     return 0
+
+
+def _to_stderr(line: str) -> None:
+    """With --json, stdout holds the one JSON object: the invocation lines go to stderr."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def write_env_file(path: Path, env: Mapping[str, str]) -> Path:
@@ -170,11 +244,14 @@ def started(args: argparse.Namespace) -> Iterator[Any]:
 
             server = moto.server.ThreadedMotoServer
             patches.enter_context(_patched(moto.server, "ThreadedMotoServer", _on_port(server, args.s3_port)))
-        stack = LocalStack(vod_options={"port": args.vod_port} if args.vod_port else None)
+        stack = LocalStack(
+            vod_options={"port": args.vod_port} if args.vod_port else None, latency=args.latency
+        )
         stack.start()
     try:
-        for bucket in SAMPLE_BUCKETS:
-            stack.make_bucket(bucket)
+        stage_samples(stack)
+        if getattr(args, "temporary_key_life", None):
+            stack.use_temporary_key(args.temporary_key_life)
         yield stack
     finally:
         stack.stop()
@@ -197,18 +274,6 @@ def _patched(owner: Any, name: str, value: Any) -> Iterator[None]:
         yield
     finally:
         setattr(owner, name, original)
-
-
-def _watch_deliveries(stack: Any, stop: threading.Event) -> None:
-    def watch() -> None:
-        seen = 0
-        while not stop.wait(0.3):
-            deliveries = stack.webhook.deliveries
-            for delivery in deliveries[seen:]:
-                print(f"webhook <- {delivery.event}: {json.dumps(delivery.json)}", flush=True)
-            seen = len(deliveries)
-
-    threading.Thread(target=watch, name="stack-deliveries", daemon=True).start()
 
 
 def _stop_on_signals(stop: threading.Event) -> None:

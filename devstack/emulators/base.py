@@ -1,5 +1,15 @@
 """Serving an HTTP stand-in from a daemon thread, and stopping it: what every stand-in of the local stack
-(VOD, COS, TDMQ, the webhook receiver, the fault proxy) does the same way."""
+(VOD, COS, TDMQ, the webhook receiver, the storage proxy) does the same way.
+
+Each stand-in served here has a ``Wire`` (``wire_at(endpoint)``): its side of the network. The wire
+delays every answer by a set time (``latency``, 0 by default), as a service in another data centre
+would answer, and logs every request with when it arrived and when it was answered:
+
+    wire_at(cos.endpoint).latency = 0.020      # every COS request now takes 20 ms more
+    [s.method for s in wire_at(vod.endpoint).seen()]
+
+``devstack stack --latency cos=20ms,vod=80ms,webhook=40ms`` and ``LocalStack(latency=...)`` set it.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +17,24 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 from socketserver import BaseServer
 from types import FrameType
 from typing import Protocol
+from urllib.parse import urlsplit
 
 POLL_S = 0.05  # how often serve_forever looks for shutdown (werkzeug-like servers poll too)
+LATENCY_SERVICES = ("cos", "s3", "vod", "tdmq", "webhook")  # what --latency names (s3: a proxy before moto)
+MAX_LATENCY_S = 10.0
 
 
 def serve_in_background(server: BaseServer, name: str) -> threading.Thread:
-    """Start ``server.serve_forever`` in a daemon thread named ``name``; the thread, for ``stop``."""
+    """Start ``server.serve_forever`` in a daemon thread named ``name``; the thread, for ``stop``. An HTTP
+    server gets its ``Wire`` (``wire_at``) first."""
+    handler = server.RequestHandlerClass
+    if isinstance(handler, type) and issubclass(handler, BaseHTTPRequestHandler):
+        _wire(server, handler)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": POLL_S}, name=name, daemon=True
     )
@@ -28,6 +47,8 @@ def stop_serving(server: BaseServer | None, thread: threading.Thread | None) -> 
     if server is not None:
         server.shutdown()
         server.server_close()
+        with _WIRES_LOCK:
+            _WIRES.pop(_port(server), None)
     if thread is not None:
         thread.join(timeout=5)
 
@@ -56,3 +77,105 @@ def run_in_foreground(server: Serving, banner: Callable[[], str]) -> int:
     finally:
         server.stop()
     return 0
+
+
+# ---------------------------------------------------------------------- the wire: latency and a request log
+
+
+@dataclass(frozen=True)
+class Served:
+    """One request a stand-in received: method, path and ``Host``, and when its headers had arrived
+    (``time.monotonic()``, one clock for every process of this machine). Logged on arrival, so a client
+    that has its answer always finds its request in the log."""
+
+    method: str
+    path: str
+    host: str
+    arrived: float
+
+
+class Wire:
+    """A stand-in's side of the network: every answer waits ``latency`` seconds (0: none) after the
+    request's headers arrived, and every request is logged. Both may change while the stand-in runs."""
+
+    def __init__(self) -> None:
+        self.latency = 0.0
+        self._seen: list[Served] = []
+        self._lock = threading.Lock()
+
+    def seen(self) -> list[Served]:
+        """The requests received so far, in the order they arrived."""
+        with self._lock:
+            return list(self._seen)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+    def record(self, served: Served) -> None:
+        with self._lock:
+            self._seen.append(served)
+
+
+_WIRES: dict[int, Wire] = {}  # port → the wire of the stand-in listening there
+_WIRES_LOCK = threading.Lock()
+
+
+def wire_at(endpoint: str | int) -> Wire:
+    """The wire of the stand-in at ``endpoint`` (``http://127.0.0.1:<port>``, or the port)."""
+    port = endpoint if isinstance(endpoint, int) else urlsplit(endpoint).port
+    with _WIRES_LOCK:
+        wire = _WIRES.get(port or 0)
+    if wire is None:
+        raise LookupError(f"no stand-in is serving at {endpoint}")
+    return wire
+
+
+def _port(server: BaseServer) -> int:
+    address = server.server_address
+    return int(address[1]) if isinstance(address, tuple) else 0
+
+
+def _wire(server: BaseServer, base: type[BaseHTTPRequestHandler]) -> Wire:
+    """Give ``server``'s request handler a wire: once a request's headers are read, it is logged and its
+    handling waits out the latency (each request of a keep-alive connection, one after the other)."""
+    wire = Wire()
+
+    class Wired(base):  # type: ignore[valid-type,misc]
+        def parse_request(self) -> bool:
+            parsed: bool = super().parse_request()
+            if parsed:
+                host = self.headers.get("Host", "")
+                wire.record(Served(self.command, self.path, host, time.monotonic()))
+                if wire.latency > 0:
+                    time.sleep(wire.latency)
+            return parsed
+
+    Wired.__name__ = Wired.__qualname__ = base.__name__
+    server.RequestHandlerClass = Wired
+    with _WIRES_LOCK:
+        _WIRES[_port(server)] = wire
+    return wire
+
+
+def parse_latency(text: str) -> dict[str, float]:
+    """``cos=20ms,vod=80ms,webhook=0.04s`` → seconds per stand-in (a bare number is milliseconds);
+    ValueError naming the part and the rule."""
+    latency: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = (piece.strip().lower() for piece in part.partition("="))
+        if not sep or name not in LATENCY_SERVICES:
+            raise ValueError(
+                f"{part!r}: expected <service>=<time>, service one of {', '.join(LATENCY_SERVICES)}"
+            )
+        number, unit = (value[:-2], 0.001) if value.endswith("ms") else (value, 0.001)
+        if value.endswith("s") and not value.endswith("ms"):
+            number, unit = value[:-1], 1.0
+        try:
+            seconds = float(number) * unit
+        except ValueError:
+            raise ValueError(f"{part!r}: the time must be a number of ms or s, for example 20ms") from None
+        if not 0 <= seconds <= MAX_LATENCY_S:
+            raise ValueError(f"{part!r}: the time must be 0 to {MAX_LATENCY_S:g} s")
+        latency[name] = seconds
+    return latency

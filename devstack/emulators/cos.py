@@ -16,12 +16,23 @@ Operations: GET Object (``Range`` gives 206 with ``Content-Range``), HEAD Object
 HEAD Bucket. Other sub-resources answer 501 ``NotImplemented``.
 
 Every request is authenticated (there are no public buckets here): the ``Authorization`` header or the
-``q-*`` parameters of a presigned URL must carry ``q-sign-algorithm=sha1``, a known ``q-ak``, a key time
-window containing now, and a ``q-signature`` over exactly the listed headers and parameters; when the
-credentials of ``q-ak`` carry a session token, ``x-cos-security-token`` (header, or parameter of a
-presigned URL) must equal it. Refusals answer COS's error XML: ``AccessDenied`` (anonymous, malformed,
-expired or not yet valid), ``InvalidAccessKeyId`` (unknown key, missing or wrong token: COS's code for a
-token mismatch is not in the reference), ``SignatureDoesNotMatch``; all 403.
+``q-*`` parameters of a presigned URL must carry ``q-sign-algorithm=sha1``, a known ``q-ak``, a
+``q-sign-time`` equal to ``q-key-time`` (both are the one ``KeyTime`` of COS's "Request Signature"
+document) whose window contains now, and a ``q-signature`` over exactly the listed headers and
+parameters, joined in sorted order of their lower-cased, URL-encoded names as that document builds
+``HttpParameters`` and ``HttpHeaders`` (whatever order ``q-header-list`` and ``q-url-param-list`` give);
+when the credentials of ``q-ak`` carry a session token, ``x-cos-security-token`` (header, or parameter of
+a presigned URL) must equal it.
+
+Temporary keys expire: ``issue_temporary_key(life)`` makes a key whose token stops working ``life``
+seconds later (COS's FAQ: a temporary key lives 30 minutes by default, at most 2 hours for a root
+account; "requests carrying an expired temporary key will be denied"). Any request or presigned URL
+signed with it is refused from then on, whatever its own ``q-sign-time`` says. ``advance(seconds)`` moves
+the stand-in's clock.
+
+Refusals answer COS's error XML: ``AccessDenied`` (anonymous, malformed, expired or not yet valid, an
+expired temporary key: COS's exact code for that is not in the reference), ``InvalidAccessKeyId``
+(unknown key, missing or wrong token: likewise), ``SignatureDoesNotMatch``; all 403.
 
 Conditional PUT semantics, switchable at run time with ``mode``:
 - ``cos``: ``x-cos-forbid-overwrite: true`` on an existing key answers 409 ``FileAlreadyExists``;
@@ -39,9 +50,11 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import re
+import secrets
 import threading
 import time
 import uuid
@@ -57,7 +70,16 @@ from xml.sax.saxutils import escape
 
 from devstack.emulators.base import run_in_foreground, serve_in_background, stop_serving
 
-__all__ = ["MODES", "CosRequest", "CosStandIn", "bucket_domain", "main", "parse_bucket_host"]
+__all__ = [
+    "MODES",
+    "CosPut",
+    "CosRequest",
+    "CosStandIn",
+    "TemporaryKey",
+    "bucket_domain",
+    "main",
+    "parse_bucket_host",
+]
 
 MODES = ("cos", "s3", "none")
 SIGNED_FIELDS = (
@@ -127,6 +149,28 @@ class CosRequest:
     auth: str | None = None
 
 
+@dataclass(frozen=True)
+class CosPut:
+    """An object written by a successful PUT Object: what a COS event notification reports."""
+
+    bucket: str
+    key: str
+    size: int
+    etag: str
+    request_id: str
+    content_type: str
+
+
+@dataclass(frozen=True)
+class TemporaryKey:
+    """A temporary key the stand-in issued: its SecretId, SecretKey, session token and expiry (epoch s)."""
+
+    secret_id: str
+    secret_key: str
+    token: str
+    expires_at: float
+
+
 class CosError(Exception):
     """An error answer: COS's code, HTTP status and message."""
 
@@ -186,9 +230,12 @@ class CosStandIn:
         self.clock = clock
         self._mode = "cos"
         self.mode = mode
+        self._offset = 0.0
+        self._expiries: dict[str, float] = {}  # SecretId of a temporary key → when its token expires
         self._lock = threading.Lock()
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
         self._requests: list[CosRequest] = []
+        self._listeners: list[Callable[[CosPut], None]] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._s3: Any = None
@@ -247,6 +294,30 @@ class CosStandIn:
         """The bucket's COS domain in this stand-in's region."""
         return bucket_domain(bucket, self.region)
 
+    # ------------------------------------------------------------------ time and temporary keys
+
+    def now(self) -> float:
+        """The stand-in's time: ``clock`` plus what ``advance`` added."""
+        return self.clock() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the stand-in's clock forward (key time windows, temporary keys' expiry)."""
+        with self._lock:
+            self._offset += seconds
+
+    def issue_temporary_key(self, life: float) -> TemporaryKey:
+        """A new temporary key (SecretId, SecretKey, token) whose token expires ``life`` seconds from now."""
+        key = TemporaryKey(
+            secret_id=f"AKIDtmp{secrets.token_hex(12)}",
+            secret_key=secrets.token_hex(16),
+            token=secrets.token_hex(32),
+            expires_at=self.now() + life,
+        )
+        with self._lock:
+            self.credentials[key.secret_id] = (key.secret_key, key.token)
+            self._expiries[key.secret_id] = key.expires_at
+        return key
+
     # ------------------------------------------------------------------ switches and records
 
     @property
@@ -278,11 +349,24 @@ class CosStandIn:
             lines = [f"{r.method} {r.bucket}/{r.key}: {r.error_code} {r.message}" for r in refused]
             raise AssertionError("the COS stand-in refused: " + "; ".join(lines))
 
+    def subscribe(self, listener: Callable[[CosPut], None]) -> None:
+        """Call ``listener`` after every successful PUT Object (COS's event notifications: the local
+        stack's COS triggers); from the request's thread, after the answer is decided."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[CosPut], None]) -> None:
+        """Stop calling ``listener`` (ValueError when it was not subscribed)."""
+        with self._lock:
+            self._listeners.remove(listener)
+
     def reset(self) -> None:
-        """Forget the request record and set the mode back to ``cos`` (the objects live in moto)."""
+        """Forget the request record, set the mode back to ``cos`` and the clock back to ``clock`` (the
+        objects live in moto; issued temporary keys stay)."""
         with self._lock:
             self._requests.clear()
             self._mode = "cos"
+            self._offset = 0.0
 
     # ------------------------------------------------------------------ request handling
 
@@ -310,6 +394,19 @@ class CosStandIn:
         )
         with self._lock:
             self._requests.append(record)
+            listeners = list(self._listeners) if incoming.method == "PUT" and code is None else []
+        for listener in listeners:
+            with contextlib.suppress(Exception):  # a broken listener must not break the PUT
+                listener(
+                    CosPut(
+                        bucket=cast(str, incoming.bucket),
+                        key=incoming.key,
+                        size=len(incoming.body),
+                        etag=reply.headers.get("ETag", ""),
+                        request_id=request_id,
+                        content_type=incoming.headers.get("content-type", ""),
+                    )
+                )
         return reply
 
     def _answer(self, incoming: _Incoming) -> _Reply:
@@ -365,7 +462,14 @@ class CosStandIn:
         if credential is None:
             raise CosError("InvalidAccessKeyId", 403, "The SecretId (q-ak) you provided does not exist.")
         secret_key, token = credential
-        now = self.clock()
+        now = self.now()
+        expiry = self._expiries.get(fields["q-ak"])
+        if expiry is not None and now >= expiry:
+            raise CosError(
+                "AccessDenied", 403, "The temporary key has expired (its token is no longer valid)."
+            )
+        if fields["q-sign-time"] != fields["q-key-time"]:
+            raise CosError("AccessDenied", 403, "Invalid Authorization: q-sign-time must equal q-key-time.")
         for name in ("q-key-time", "q-sign-time"):
             start, end = _window(fields[name], name)
             if now > end:
@@ -641,8 +745,9 @@ def _encoded(pairs: Iterable[tuple[str, str | bytes]]) -> dict[str, str]:
 
 
 def _canonical(listed: str, available: Mapping[str, str], kind: str) -> str:
-    """``name=value&...`` of the listed names in their listed order; a listed name must be present."""
-    names = [name for name in listed.split(";") if name]
+    """``name=value&...`` of the listed names in sorted order (COS's HttpParameters and HttpHeaders); a
+    listed name must be present."""
+    names = sorted(name for name in listed.split(";") if name)
     absent = [name for name in names if name not in available]
     if absent:
         raise CosError(

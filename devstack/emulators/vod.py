@@ -4,8 +4,9 @@ It speaks the wire protocol the real ``tencentcloud-sdk-python`` uses (POST "/" 
 TC3-HMAC-SHA256, the ``{"Response": ...}`` envelopes) and emulates ``CreateAigcAdvancedCustomElement``,
 ``DescribeTaskDetail``, ``PullEvents`` and ``ConfirmEvents``: every documented constraint and error code,
 SessionId de-duplication, the per-second rate limit, the task life cycle (including fetching the media
-URLs, as the service does), completion events (push or pull) and fault injection. It imports nothing from
-``lib``, so the product and the emulator cannot agree by construction.
+URLs, as the service does; WAITING, PROCESSING, then FINISH or ABORTED), completion events (push or
+pull; pulled ones with every other event type's field null) and fault injection (an aborted task
+too). It imports nothing from ``lib``, so the product and the emulator cannot agree by construction.
 
     with VodEmulator(credentials={"AKIDlocal": ("local-secret-key", None)}) as emu:
         ...  # point the SDK at HttpProfile(protocol="http", endpoint=emu.endpoint[len("http://"):])
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import socket
 import struct
 import threading
@@ -47,19 +49,25 @@ from devstack.emulators.vod_rules import (
     verify_tc3,
 )
 from devstack.emulators.vod_tasks import (
+    Abort,
     MediaFetch,
     Task,
+    abort,
     completion_event,
     fetch_checked,
     finish,
     task_detail,
+    with_nulls,
 )
 
-__all__ = ["Call", "Fault", "MediaFetch", "PushResult", "Task", "VodEmulator", "main"]
+__all__ = ["Abort", "Call", "Fault", "MediaFetch", "PushResult", "Task", "VodEmulator", "main"]
 
 DEDUP_WINDOW = 3 * 86400  # SessionId de-duplication and DescribeTaskDetail horizon (seconds)
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
-FAULT_KINDS = frozenset({"error", "http_status", "reset", "delay", "charset_error", "empty_task_id"})
+FAULT_KINDS = frozenset(
+    {"error", "http_status", "reset", "delay", "charset_error", "empty_task_id", "echo_url", "abort"}
+)
+_URL = re.compile(r"https?://[^\s\"\\]+")
 JSON = "application/json"
 
 
@@ -70,8 +78,13 @@ class Fault:
     Kinds: ``error`` (an error envelope with ``code``), ``http_status`` (HTTP ``status`` with an HTML
     body), ``reset`` (TCP reset, no answer), ``delay`` (answer after ``delay`` seconds),
     ``charset_error`` (the error envelope as ``application/json; charset=utf-8``), ``empty_task_id``
-    (a success envelope with only RequestId). With ``after_create`` the request is processed first
-    (task created, SessionId recorded) and the fault replaces the answer.
+    (a success envelope with only RequestId), ``echo_url`` (an error envelope with ``code`` whose
+    message quotes the request's first media URL, ``{url}`` in ``message``, as a service written in Go
+    echoes it: its JSON encoder writes "&" as ``\\u0026``, so the decoded message holds that text). With
+    ``after_create`` the request is processed first
+    (task created, SessionId recorded) and the fault replaces the answer. ``abort`` (CREATE only): the
+    request succeeds, and the task it creates ends ``ABORTED`` instead of running, reporting ``err_code``
+    (the task object's ``ErrCode``), ``err_code_ext`` (``ErrCodeExt``) and ``message`` (``Message``).
     """
 
     kind: str
@@ -82,10 +95,14 @@ class Fault:
     status: int = 502
     delay: float = 0.0
     after_create: bool = False
+    err_code: int = 70000
+    err_code_ext: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {sorted(FAULT_KINDS)}")
+        if self.kind == "abort" and self.action != CREATE:
+            raise ValueError(f"an abort fault applies to {CREATE} only")
         if self.times < 1:
             raise ValueError("times must be at least 1")
 
@@ -117,6 +134,7 @@ class _Exchange:
     params: dict[str, Any]
     error_code: str | None = None
     task_id: str | None = None
+    abort: Abort | None = None  # the task this request creates ends ABORTED
 
 
 @dataclass
@@ -150,6 +168,7 @@ class VodEmulator:
         sign_key: str | None = None,
         sign_placement: str = "body",
         pull_wait: float = 0.5,
+        push_nulls: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
         cos_endpoint: str | None = None,
@@ -170,6 +189,9 @@ class VodEmulator:
         self.sign_key = sign_key
         self.sign_placement = sign_placement
         self.pull_wait = pull_wait
+        self.push_nulls = (
+            push_nulls  # pushed events carry the other types' fields as null (default: left out)
+        )
         self.host = host
         self.port = port
         self.cos_endpoint = cos_endpoint  # the COS stand-in that media on COS bucket domains are fetched from
@@ -259,6 +281,23 @@ class VodEmulator:
         with self._lock:
             self._faults.append(_PendingFault(fault, fault.times))
 
+    def abort(
+        self,
+        task_id: str,
+        *,
+        err_code: int = 70000,
+        err_code_ext: str = "",
+        message: str = "The task was aborted.",
+    ) -> None:
+        """End a WAITING or PROCESSING task as ABORTED now and deliver its event (push or pull), once."""
+        with self._lock:
+            task = self._tasks[task_id]
+            if task.final:
+                raise ValueError(f"task {task_id} is already {task.status}")
+            abort(task, Abort(err_code, err_code_ext, message), self.now())
+            generation = self._generation
+        self._deliver(task, generation)
+
     # ------------------------------------------------------------------ inspection
 
     @property
@@ -291,14 +330,14 @@ class VodEmulator:
             return [dict(event) for event in self._events]
 
     def wait_idle(self, timeout: float = 10.0) -> None:
-        """Block until every task is FINISH and its fetches and push are done."""
+        """Block until every task is FINISH or ABORTED and its fetches and push are done."""
 
         def idle() -> bool:
-            return self._busy == 0 and all(t.status == "FINISH" for t in self._tasks.values())
+            return self._busy == 0 and all(t.final for t in self._tasks.values())
 
         with self._changed:
             if not self._changed.wait_for(idle, timeout=timeout):
-                busy = [t.task_id for t in self._tasks.values() if t.status != "FINISH"]
+                busy = [t.task_id for t in self._tasks.values() if not t.final]
                 raise TimeoutError(f"VOD emulator still busy after {timeout} s (unfinished: {busy})")
 
     # ------------------------------------------------------------------ request handling
@@ -359,6 +398,9 @@ class VodEmulator:
         self._admit(secret_id, exchange.action)
 
         fault = self._take_fault(exchange.action)
+        if fault is not None and fault.kind == "abort":
+            exchange.abort = Abort(fault.err_code, fault.err_code_ext, fault.message)
+            fault = None
         if fault is not None and not fault.after_create:
             if fault.kind != "delay":
                 return self._fault_reply(fault, exchange, request_id)
@@ -411,8 +453,14 @@ class VodEmulator:
         if fault.kind == "empty_task_id":
             return _json_reply({"Response": {"RequestId": request_id}})
         exchange.error_code = fault.code
-        content_type = JSON if fault.kind == "error" else "application/json; charset=utf-8"
-        return _json_reply(_error_envelope(fault.code, fault.message, request_id), content_type)
+        message = fault.message
+        if fault.kind == "echo_url":
+            texts = [value for value in exchange.params.values() if isinstance(value, str)]
+            found = [match.group(0) for match in map(_URL.search, texts) if match]
+            url = found[0] if found else ""
+            message = message.replace("{url}", json.dumps(url)[1:-1].replace("&", "\\u0026"))
+        content_type = "application/json; charset=utf-8" if fault.kind == "charset_error" else JSON
+        return _json_reply(_error_envelope(fault.code, message, request_id), content_type)
 
     def _sleep(self, seconds: float) -> None:
         self._stopping.wait(seconds)
@@ -439,6 +487,7 @@ class VodEmulator:
                 params=dict(params),
                 created_at=now,
                 sub_app_id=spec.sub_app_id,
+                abort_with=exchange.abort,
             )
             self._tasks[task.task_id] = task
             self._busy += 1
@@ -478,50 +527,62 @@ class VodEmulator:
     # ------------------------------------------------------------------ task life
 
     def _run_task(self, task: Task, spec: CreateSpec, generation: int) -> None:
-        """Wait ``task_delay``, fetch the media, finish the task and deliver its completion event."""
+        """Wait ``task_delay`` (WAITING), fetch the media (PROCESSING), finish the task and deliver its
+        completion event; a task aborted meanwhile (or by an injected fault) ends there."""
         try:
             if self._stopping.wait(self.task_delay):
                 return
             with self._lock:
-                if generation != self._generation:
+                if generation != self._generation or task.final:
                     return
-                task.begun_at = self.now()
-                task.progress = 10
-            failed_kind = None
-            for ref in spec.media if self.fetch_media else []:
-                fetched = fetch_checked(ref, self.cos_endpoint)
-                with self._lock:
-                    task.media[ref.role] = fetched
-                if fetched.error is not None and failed_kind is None:
-                    failed_kind = ref.kind
-            with self._lock:
-                if generation != self._generation:
-                    return
-                finish(task, spec, failed_kind, self.now())
-                content = completion_event(task)
-                self._events.append(content)
-                self._changed.notify_all()
-            if self.event_mode == "PULL":
-                self._queue.put(content, task.sub_app_id or 0)
-            elif self.event_mode == "PUSH":
-                if self.notify_url:
-                    result = push_event(
-                        self.notify_url,
-                        content,
-                        sign_key=self.sign_key,
-                        placement=self.sign_placement,
-                        now=self.now(),
-                    )
+                if task.abort_with is not None:
+                    abort(task, task.abort_with, self.now())
                 else:
-                    result = PushResult("", None, "no notify_url configured")
+                    task.status, task.begun_at, task.progress = "PROCESSING", self.now(), 10
+            if task.status != "ABORTED":
+                failed_kind = None
+                for ref in spec.media if self.fetch_media else []:
+                    fetched = fetch_checked(ref, self.cos_endpoint)
+                    with self._lock:
+                        task.media[ref.role] = fetched
+                    if fetched.error is not None and failed_kind is None:
+                        failed_kind = ref.kind
                 with self._lock:
-                    if generation == self._generation:
-                        self._pushes.append(result)
+                    if generation != self._generation or task.final:
+                        return  # reset, or aborted while it fetched (abort() delivered its event)
+                    finish(task, spec, failed_kind, self.now())
+            self._deliver(task, generation)
         finally:
             with self._changed:
                 if generation == self._generation:
                     self._busy -= 1
                     self._changed.notify_all()
+
+    def _deliver(self, task: Task, generation: int) -> None:
+        """Record the completion event of a task that just ended, then push it or queue it for pulls."""
+        with self._lock:
+            if generation != self._generation:
+                return
+            content = completion_event(task)
+            self._events.append(content)
+            self._changed.notify_all()
+        if self.event_mode == "PULL":
+            self._queue.put(content, task.sub_app_id or 0)
+        elif self.event_mode == "PUSH":
+            if self.notify_url:
+                body = with_nulls(content) if self.push_nulls else content
+                result = push_event(
+                    self.notify_url,
+                    body,
+                    sign_key=self.sign_key,
+                    placement=self.sign_placement,
+                    now=self.now(),
+                )
+            else:
+                result = PushResult("", None, "no notify_url configured")
+            with self._lock:
+                if generation == self._generation:
+                    self._pushes.append(result)
 
 
 _Action = Callable[[VodEmulator, dict[str, Any], _Exchange], dict[str, Any]]
@@ -621,6 +682,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sign-key", default=None)
     parser.add_argument("--sign-placement", choices=["body", "headers"], default="body")
     parser.add_argument("--pull-wait", type=float, default=5.0)
+    parser.add_argument(
+        "--push-nulls", action="store_true", help="pushed events carry other types' fields as null"
+    )
     parser.add_argument("--cos-endpoint", default=None, help="COS stand-in for media on COS bucket domains")
     args = parser.parse_args(argv)
 
@@ -635,6 +699,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sign_key=args.sign_key,
         sign_placement=args.sign_placement,
         pull_wait=args.pull_wait,
+        push_nulls=args.push_nulls,
         host=args.host,
         port=args.port,
         cos_endpoint=args.cos_endpoint,

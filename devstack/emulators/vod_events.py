@@ -1,5 +1,8 @@
 """Completion events of the emulated VOD service: pushed to a URL (PUSH) or queued for PullEvents (PULL).
 
+Pulled events carry every other event type's field, and every task field without a value, as ``null``
+(as the API's JSON answers do); pushed ones leave them out unless ``push_nulls`` is set.
+
 PULL follows the documented reliable-callback rules: PullEvents returns at most 16 events, holding the
 request while none is available; a pulled event must be confirmed within 30 s, or it becomes pullable
 again under a new handle; events never pulled are kept for 4 days.
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from devstack.emulators.vod_rules import ApiError
-from devstack.emulators.vod_tasks import OPENER
+from devstack.emulators.vod_tasks import OPENER, with_nulls
 
 CONFIRM_WINDOW = 30.0
 EVENT_RETENTION = 4 * 86400
@@ -121,7 +124,7 @@ class EventQueue:
                 event.handle = uuid.uuid4().hex
                 event.pulled_at = now
                 self._handles[event.handle] = event
-                event_set.append({"EventHandle": event.handle, **event.content})
+                event_set.append({"EventHandle": event.handle, **with_nulls(event.content)})
             return event_set
 
     def confirm(self, handles: Sequence[str]) -> None:

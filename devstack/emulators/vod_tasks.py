@@ -3,6 +3,12 @@
 The task object is ``CreateAigcAdvancedCustomElementTask`` (SDK ``models.py``), the same structure in the
 ``DescribeTaskDetail`` answer and in the completion event. Fields with no value are left out, as the
 service's pushed events leave out nulls.
+
+A task's life, as ``DescribeTaskDetail`` documents its ``Status``: ``WAITING`` (queued), ``PROCESSING``,
+then ``FINISH`` or ``ABORTED``. The task object documents only ``PROCESSING`` and ``FINISH`` for its own
+``Status``: a waiting task shows ``PROCESSING`` there; an aborted one shows ``ABORTED`` (undocumented: the
+function must cope with either), with ``ErrCode``, ``ErrCodeExt`` and ``Message`` as the task object
+documents them, and no ``Output``.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ KEEP_BODY_BYTES = 1024 * 1024
 FETCH_TIMEOUT = 10.0
 ACCOUNT_UIN = "100000000001"  # the owner named in ElementInfo
 EVENT_TYPE = "CreateAigcAdvancedCustomElementCompleteEvent"
+FINAL_STATES = frozenset({"FINISH", "ABORTED"})
 ECHOED_INPUT = (
     "ElementName",
     "ElementDescription",
@@ -62,7 +69,8 @@ class Task:
     session_id: str | None
     session_context: str | None
     params: dict[str, Any]  # the raw request parameters
-    status: str = "PROCESSING"  # "PROCESSING" | "FINISH"
+    status: str = "WAITING"  # DescribeTaskDetail's: "WAITING" | "PROCESSING" | "FINISH" | "ABORTED"
+    err_code: int = 0
     err_code_ext: str = ""  # "" = success
     message: str = ""
     element_id: str | None = None
@@ -73,6 +81,27 @@ class Task:
     progress: int = 0
     begun_at: float | None = None
     finished_at: float | None = None
+    abort_with: Abort | None = None  # injected: the task ends ABORTED instead of running
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_STATES
+
+
+@dataclass(frozen=True)
+class Abort:
+    """How an aborted task reports its end: the task object's ``ErrCode``, ``ErrCodeExt``, ``Message``."""
+
+    err_code: int = 70000
+    err_code_ext: str = ""
+    message: str = "The task was aborted."
+
+
+def abort(task: Task, how: Abort, now: float) -> None:
+    """End the task as ABORTED (it keeps the progress it had)."""
+    task.status = "ABORTED"
+    task.err_code, task.err_code_ext, task.message = how.err_code, how.err_code_ext, how.message
+    task.finished_at = now
 
 
 def media_request(url: str, cos_endpoint: str | None = None) -> urllib.request.Request:
@@ -182,14 +211,15 @@ def task_object(task: Task) -> dict[str, Any]:
         info.append({"ElementId": task.element_id, "ElementInfo": task.element_info})
     obj: dict[str, Any] = {
         "TaskId": task.task_id,
-        "Status": task.status,
-        "ErrCode": 0,
+        "Status": "PROCESSING" if task.status == "WAITING" else task.status,
+        "ErrCode": task.err_code,
         "ErrCodeExt": task.err_code_ext,
         "Message": task.message,
         "Progress": task.progress,
         "Input": {name: task.params[name] for name in ECHOED_INPUT if name in task.params},
-        "Output": {"InfoList": info},
     }
+    if task.status != "ABORTED":
+        obj["Output"] = {"InfoList": info}
     if task.session_id is not None:
         obj["SessionId"] = task.session_id
     if task.session_context is not None:
@@ -210,8 +240,65 @@ def task_detail(task: Task) -> dict[str, Any]:
 
 
 def completion_event(task: Task) -> dict[str, Any]:
-    """The EventContent of a finished task (without EventHandle)."""
+    """The EventContent of a finished or aborted task (without EventHandle), nulls left out."""
     return {"EventType": EVENT_TYPE, EVENT_TYPE: task_object(task)}
+
+
+# EventContent's event fields (SDK models.py), one per event type: only the event's own has a value.
+EVENT_FIELDS = (
+    "FileUploadEvent",
+    "ProcedureStateChangeEvent",
+    "FileDeleteEvent",
+    "PullCompleteEvent",
+    "EditMediaCompleteEvent",
+    "SplitMediaCompleteEvent",
+    "ComposeMediaCompleteEvent",
+    "ClipCompleteEvent",
+    "TranscodeCompleteEvent",
+    "CreateImageSpriteCompleteEvent",
+    "ConcatCompleteEvent",
+    "SnapshotByTimeOffsetCompleteEvent",
+    "WechatPublishCompleteEvent",
+    "WechatMiniProgramPublishCompleteEvent",
+    "RemoveWatermarkCompleteEvent",
+    "RestoreMediaCompleteEvent",
+    "RebuildMediaCompleteEvent",
+    "ExtractTraceWatermarkCompleteEvent",
+    "ExtractCopyRightWatermarkCompleteEvent",
+    "ReviewAudioVideoCompleteEvent",
+    "ReduceMediaBitrateCompleteEvent",
+    "DescribeFileAttributesCompleteEvent",
+    "QualityInspectCompleteEvent",
+    "QualityEnhanceCompleteEvent",
+    "MediaCastStatusChangedEvent",
+    "PersistenceCompleteEvent",
+    "ComplexAdaptiveDynamicStreamingCompleteEvent",
+    "ProcessMediaByMPSCompleteEvent",
+    "AigcImageCompleteEvent",
+    "AigcVideoCompleteEvent",
+    "ExtractBlindWatermarkComplete",
+    "SceneAigcImageCompleteEvent",
+    "ProcessImageAsyncCompleteEvent",
+    "CreateAigcAdvancedCustomElementCompleteEvent",
+    "CreateAigcCustomVoiceCompleteEvent",
+    "DescribeAigcFaceInfoAsyncCompleteEvent",
+    "AigcHunyuan3DCompleteEvent",
+)
+TASK_FIELDS = (
+    *("TaskId", "Status", "ErrCode", "ErrCodeExt", "Message", "Progress"),
+    *("Input", "Output", "SessionId", "SessionContext"),
+)
+
+
+def with_nulls(content: dict[str, Any]) -> dict[str, Any]:
+    """The event as the API's JSON answers carry it: every other type's event field, and every task
+    field without a value, present and set to null."""
+    full: dict[str, Any] = {name: None for name in EVENT_FIELDS}
+    full.update(content)
+    task = content.get(EVENT_TYPE)
+    if isinstance(task, dict):
+        full[EVENT_TYPE] = {**{name: None for name in TASK_FIELDS}, **task}
+    return full
 
 
 def iso8601(moment: float | None) -> str:

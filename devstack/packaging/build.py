@@ -50,6 +50,9 @@ from devstack.progress import Progress
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PYTHON_VERSION = "3.10"  # SCF's newest Python runtime (Python3.10)
+# Each target's runtime: serverless.yml's Python3.10 (SCF's newest), template.yaml's python3.12 (Lambda
+# deprecated python3.10 on 2026-10-31). The code itself stays 3.10-compatible (vermin, make compat).
+TARGET_PYTHON = {"scf": DEFAULT_PYTHON_VERSION, "lambda": "3.12"}
 DEFAULT_PLATFORM = "manylinux2014_x86_64"  # SCF and Lambda x86_64 run glibc Linux
 NATIVE = "native"
 DEFAULT_TREE = ROOT / "build" / "package"  # serverless.yml src.src
@@ -211,7 +214,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="platform: scf (Tencent SDKs, no boto3) or lambda (with boto3); default %(default)s",
     )
     parser.add_argument(
-        "--python-version", default=DEFAULT_PYTHON_VERSION, help="target Python (default %(default)s)"
+        "--python-version",
+        help="target Python (default: the target's runtime, "
+        + ", ".join(f"{name} {version}" for name, version in TARGET_PYTHON.items())
+        + ")",
     )
     parser.add_argument(
         "--platform",
@@ -231,7 +237,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run(args: argparse.Namespace) -> int:
     platform = None if args.platform == NATIVE else args.platform
-    target = Target(args.python_version, platform, deploy=args.target)
+    target = Target(args.python_version or TARGET_PYTHON[args.target], platform, deploy=args.target)
     deploy = DEPLOYS[args.target]
     progress = Progress()
     try:

@@ -14,12 +14,11 @@ import json
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from lib import pipeline
 from lib.assemble import MANIFEST, Broken, Skip, plan_upload
-from lib.errors import FieldProblem, HttpError, InputError, StorageError, comes_back
+from lib.errors import FieldProblem, HttpError, InputError, StorageError
 from lib.http.model import HttpRequest, HttpResponse
 from lib.jobs import Outcome, SourceInfo, Upload
 from lib.logs import redact
@@ -59,7 +58,7 @@ def create_from_folder(request: HttpRequest, services: Services, _params: Mappin
     try:
         plan = plan_upload(upload, services.settings, services.storage(upload.kind, None))
     except StorageError as exc:
-        if comes_back(exc) or exc.code not in NOT_READABLE:
+        if exc.code not in NOT_READABLE:  # a folder the role may not read is the caller's "not readable"
             raise
         raise _folder_error("InvalidFolder", f"the bucket or folder is not readable ({exc.code})") from exc
     except InputError as exc:  # a manifest rule broken before the plan was made
@@ -69,7 +68,7 @@ def create_from_folder(request: HttpRequest, services: Services, _params: Mappin
         raise _folder_error(code, plan.note)
     if isinstance(plan, Broken):
         return fail(plan.error, _as_http(plan.source), services, session_id=plan.session_id)
-    job = replace(plan, source=_as_http(plan.source))
+    job = plan._replace(source=_as_http(plan.source))
     return guarded(lambda: pipeline.dispatch(job, services), services)  # no credential: 503
 
 
@@ -156,7 +155,7 @@ def folder_upload(payload: object, element_prefix: str) -> Upload:
 
 
 def _as_http(source: SourceInfo) -> SourceInfo:
-    return replace(source, kind="http")
+    return source._replace(kind="http")
 
 
 def _folder_error(code: str, problem: str) -> InputError:

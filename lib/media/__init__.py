@@ -4,6 +4,7 @@
     resolve       references → fetchable URLs and the identity each contributes to the SessionId
     preflight     VOD's documented media rules checked from headers (MEDIA_PREFLIGHT=on)
     reads         ranged reads of a media file from object storage or an ``https://`` URL
+    pinned        the probes' HTTPS transport: to the address checked, ended at the probe's deadline
     movie_header  MP4 and QuickTime MOV headers read from their boxes
     image_header  image formats by content, and the pixel size
 

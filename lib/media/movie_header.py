@@ -6,8 +6,9 @@ decoded. What is measured: the container (by its ``ftyp`` brand, or QuickTime's 
 movie's duration (``mvhd``, or ``mehd`` for fragmented files), and the first video track's
 presentation size (``tkhd``, else its ``stsd`` sample entry) with the rotation of its matrix.
 
-A file that is not MP4 or MOV by its content raises NotMovie; one whose boxes contradict each other
-raises BrokenMovie. A value that cannot be measured (a compressed ``cmov``, an unknown duration) is
+A file that is not MP4 or MOV by its content raises NotMovie; one whose boxes contradict each other,
+or whose ``moov`` holds more boxes than a judgement visits (MAX_MOOV_VISITS: the CPU a box bomb may
+cost), raises BrokenMovie. A value that cannot be measured (a compressed ``cmov``, an unknown duration) is
 None: the caller leaves that rule to VOD.
 """
 
@@ -25,6 +26,9 @@ Read = Callable[[int, int], bytes]
 
 MAX_TOP_LEVEL_BOXES = 256
 MAX_MOOV_BYTES = 16 * 1024 * 1024  # an 8 s clip's moov is a few KB; beyond this the rules go to VOD
+# Boxes visited inside moov in one judgement, revisits included: an encoder writes a few dozen boxes
+# (each walk below visits them once). A 16 MB moov of 2 million empty boxes would cost seconds of CPU.
+MAX_MOOV_VISITS = 10_000
 # ftyp brands of the MP4 family (ISO base media and MPEG-4 part 14); "qt  " is QuickTime's own.
 MP4_BRANDS = frozenset(
     {b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"iso7", b"iso8", b"iso9", b"mp41", b"mp42"}
@@ -145,10 +149,26 @@ def _box_header(raw: bytes, offset: int, size: int) -> tuple[bytes, int, int]:
     return box_type, header, box_size
 
 
-def _children(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+class _Visits:
+    """The boxes one judgement may still visit (MAX_MOOV_VISITS); BrokenMovie once they are used up."""
+
+    def __init__(self) -> None:
+        self.left = MAX_MOOV_VISITS
+
+    def one(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise BrokenMovie(
+                f"its moov holds more boxes than this check visits ({MAX_MOOV_VISITS}); "
+                "a camera or an encoder writes a few dozen"
+            )
+
+
+def _children(data: bytes, start: int, end: int, visits: _Visits) -> Iterator[tuple[bytes, int, int]]:
     """(type, payload start, payload end) of each box in ``data[start:end]``."""
     offset = start
     while offset + 8 <= end:
+        visits.one()
         box_size, box_type = struct.unpack_from(">I4s", data, offset)
         header = 8
         if box_size == 1:
@@ -164,13 +184,15 @@ def _children(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, i
         offset += box_size
 
 
-def _find(data: bytes, start: int, end: int, path: tuple[bytes, ...]) -> tuple[int, int] | None:
+def _find(
+    data: bytes, start: int, end: int, path: tuple[bytes, ...], visits: _Visits
+) -> tuple[int, int] | None:
     """The payload span of the first box along ``path`` below ``data[start:end]``."""
-    for box_type, body_start, body_end in _children(data, start, end):
+    for box_type, body_start, body_end in _children(data, start, end, visits):
         if box_type == path[0]:
             if len(path) == 1:
                 return body_start, body_end
-            found = _find(data, body_start, body_end, path[1:])
+            found = _find(data, body_start, body_end, path[1:], visits)
             if found is not None:
                 return found
     return None
@@ -178,18 +200,19 @@ def _find(data: bytes, start: int, end: int, path: tuple[bytes, ...]) -> tuple[i
 
 def _movie(container: Literal["mp4", "mov"], brand: str, moov: bytes, offset: int, size: int) -> MovieInfo:
     end = len(moov)
-    if _find(moov, 0, end, (b"cmov",)) is not None:  # compressed QuickTime header: not measured here
+    visits = _Visits()
+    if _find(moov, 0, end, (b"cmov",), visits) is not None:  # compressed QuickTime header: not measured here
         return MovieInfo(container, brand, None, None, None, moov_offset=offset, moov_size=size)
     timescale, duration = 0, 0
-    mvhd = _find(moov, 0, end, (b"mvhd",))
+    mvhd = _find(moov, 0, end, (b"mvhd",), visits)
     if mvhd is not None:
         timescale, duration = _timing(moov, *mvhd)
     if duration == 0:
-        mehd = _find(moov, 0, end, (b"mvex", b"mehd"))
+        mehd = _find(moov, 0, end, (b"mvex", b"mehd"), visits)
         if mehd is not None:
             duration = _mehd(moov, *mehd)
     seconds = duration / timescale if timescale and duration else None
-    video = next((t for t in _tracks(moov, end) if t.handler == b"vide"), None)
+    video = next((t for t in _tracks(moov, end, visits) if t.handler == b"vide"), None)
     width = height = None
     rotation = 0
     if video is not None:
@@ -231,13 +254,13 @@ def _mehd(data: bytes, start: int, end: int) -> int:
     return 0
 
 
-def _tracks(moov: bytes, end: int) -> Iterator[_Track]:
-    for box_type, start, stop in _children(moov, 0, end):
+def _tracks(moov: bytes, end: int, visits: _Visits) -> Iterator[_Track]:
+    for box_type, start, stop in _children(moov, 0, end, visits):
         if box_type != b"trak":
             continue
-        tkhd = _find(moov, start, stop, (b"tkhd",))
-        hdlr = _find(moov, start, stop, (b"mdia", b"hdlr"))
-        stsd = _find(moov, start, stop, (b"mdia", b"minf", b"stbl", b"stsd"))
+        tkhd = _find(moov, start, stop, (b"tkhd",), visits)
+        hdlr = _find(moov, start, stop, (b"mdia", b"hdlr"), visits)
+        stsd = _find(moov, start, stop, (b"mdia", b"minf", b"stbl", b"stsd"), visits)
         handler = moov[hdlr[0] + 8 : hdlr[0] + 12] if hdlr is not None and hdlr[1] - hdlr[0] >= 12 else b""
         enabled, width, height, rotation = _tkhd(moov, *tkhd) if tkhd is not None else (True, 0, 0, 0)
         sample_width = sample_height = 0

@@ -13,6 +13,12 @@ Rules (API documentation of ``CreateAigcAdvancedCustomElement``, ``ElementVideoL
 Limits the documentation does not state for this API (image size, resolution, aspect) are logged as
 warnings, never refused. Only what was measured is refused: an ``https://`` reference whose server
 cannot answer a ranged GET in time, or a header this reader cannot measure, is left to VOD, and logged.
+
+An ``https://`` reference is probed only at a public address: its host is resolved once, every address
+it resolves to is judged by ``lib.addresses`` (the rule callbacks use), and a host with any address
+that is not public is refused (``InvalidMedia`` naming the field) without a connection. The probe then
+connects to the address judged (``lib.media.pinned``: no second lookup for DNS to rebind), and every
+one of its GETs ends by the probe's deadline, however slowly the server answers.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
+from lib.addresses import refusal, resolve
 from lib.errors import (
     BrokenMovie,
     FieldProblem,
@@ -62,13 +69,11 @@ IMAGE_WARN_MIN_SIDE = 300
 IMAGE_WARN_MAX_ASPECT = 2.5
 IMAGE_WARN_MAX_BYTES = 10 * 1024 * 1024
 _MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
-_NEVER_PROBED = frozenset({"metadata.tencentyun.com", "metadata.google.internal"})  # metadata services
 
 StorageFor = Callable[[StorageKind], RangeStorage]
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(NamedTuple):
     """One media file pre-flight looked at, and what that cost."""
 
     field: str
@@ -79,8 +84,7 @@ class Checked:
     seconds: float
 
 
-@dataclass
-class _Media:
+class _Media(NamedTuple):
     field: str
     name: str
     reader: RangedReader
@@ -158,6 +162,8 @@ def _check_one(
     began = time.monotonic()
     checked: list[Checked] = []
     media = _open(field, ref, objects, storage_for, probe_until, checked)
+    if isinstance(media, FieldProblem):  # refused before any connection
+        return None, [media], checked
     if media is None:
         return None, [], checked
     verdict, found = _judge(media)
@@ -198,7 +204,8 @@ def _open(
     storage_for: StorageFor,
     probe_until: float,
     report: list[Checked],
-) -> _Media | None:
+) -> _Media | FieldProblem | None:
+    """The file to judge; a FieldProblem when its URL is refused unprobed; None when left to VOD."""
     parsed = parse_media_ref(ref)
     if parsed.kind == "object":
         obj = objects.get(ref)
@@ -214,31 +221,32 @@ def _open(
 
         return _Media(field, obj.key, storage_reader(storage, obj), obj.etag, refresh)
     name = _public(ref)
+    host = urlsplit(ref).hostname or ""
+    found = resolve(host, 443)
+    refused = [why for why in (refusal(address) for address in found) if why is not None]
+    if refused:
+        log.warning("%s %s: not probed, its host resolves to %s", field, name, refused[0])
+        return FieldProblem(
+            field,
+            f"{name} is on a host that resolves to an address that is not public "
+            "(private, loopback, link-local, metadata or reserved); media URLs must reach "
+            "public addresses",
+        )
     timeout = min(PROBE_TIMEOUT_S, probe_until - time.monotonic())
-    if urlsplit(ref).hostname in _NEVER_PROBED or _link_local(urlsplit(ref).hostname or ""):
-        reason = "a link-local address is never probed"
+    if not found:
+        reason = "its host does not resolve"
     elif timeout < 0.2:
         reason = "no time left in this invocation for a probe"
     else:
         began = time.monotonic()
-        try:
-            return _Media(field, name, url_reader(ref, timeout))
+        try:  # the address checked is the address connected to (no second lookup to rebind)
+            return _Media(field, name, url_reader(ref, str(found[0]), probe_until, timeout))
         except ProbeUnavailable as exc:
             reason = str(exc)
         report.append(Checked(field, name, f"left to VOD: {reason}", 1, 0, time.monotonic() - began))
         return None
     report.append(Checked(field, name, f"left to VOD: {reason}", 0, 0, 0.0))
     return None
-
-
-def _link_local(host: str) -> bool:
-    """169.254.0.0/16 and fe80::/10: cloud metadata services live there; a probe must not reach them."""
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_link_local
-    except ValueError:
-        return False
 
 
 def _public(url: str) -> str:

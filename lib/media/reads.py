@@ -7,11 +7,12 @@ can say what it cost. Its total is capped: a header read never turns into a down
 
 from __future__ import annotations
 
-import functools
 import io
 import re
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
 
 from lib.errors import ProbeUnavailable, ReadLimitExceeded
 from lib.storage import StoredObject
@@ -117,15 +118,22 @@ def storage_reader(storage: RangeStorage, obj: StoredObject) -> RangedReader:
     )
 
 
-def url_reader(url: str, timeout: float) -> RangedReader:
-    """A reader of an http(s) URL that answers ranged GETs with 206; ProbeUnavailable otherwise.
+def url_reader(url: str, address: str, deadline: float, timeout: float) -> RangedReader:
+    """A reader of an ``https://`` URL that answers ranged GETs with 206; ProbeUnavailable otherwise.
 
-    The first block is fetched here: its ``Content-Range`` gives the file's size.
+    Every GET connects to ``address`` (checked by the caller; ``lib.media.pinned``) and ends by
+    ``deadline`` (``time.monotonic()``), whatever the server does; ``timeout`` bounds each connect and
+    each read within that. The first block is fetched here: its ``Content-Range`` gives the size.
     """
-    first_start, first_data, size = _get_range(url, 0, BLOCK_BYTES, timeout)
+    if urlsplit(url).scheme.lower() != "https":
+        raise ProbeUnavailable("only https:// URLs are probed")
+    from lib.media.pinned import pinned_session
+
+    session = pinned_session(address, deadline)
+    first_start, first_data, size = _get_range(session, url, 0, BLOCK_BYTES, deadline, timeout)
 
     def fetch(start: int, length: int) -> bytes:
-        got_start, data, _ = _get_range(url, start, length, timeout)
+        got_start, data, _ = _get_range(session, url, start, length, deadline, timeout)
         if got_start != start:
             raise ProbeUnavailable(f"the server answered bytes from {got_start} when asked for {start}")
         return data
@@ -133,14 +141,21 @@ def url_reader(url: str, timeout: float) -> RangedReader:
     return RangedReader(fetch, size, first=(first_start, first_data))
 
 
-def _get_range(url: str, start: int, length: int, timeout: float) -> tuple[int, bytes, int]:
+def _get_range(
+    session: requests.Session, url: str, start: int, length: int, deadline: float, timeout: float
+) -> tuple[int, bytes, int]:
     import requests
+    import urllib3
 
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise ProbeUnavailable("the probe's time ran out")
+    each = min(timeout, left)
     try:
-        with _session().get(
+        with session.get(
             url,
             headers={"Range": f"bytes={start}-{start + length - 1}", "Accept-Encoding": "identity"},
-            timeout=(min(timeout, 3.0), timeout),
+            timeout=(each, each),
             stream=True,
             allow_redirects=False,
         ) as response:
@@ -150,15 +165,15 @@ def _get_range(url: str, start: int, length: int, timeout: float) -> tuple[int, 
             if match is None:
                 raise ProbeUnavailable("the server's 206 answer has no usable Content-Range")
             got_start, got_end, size = (int(g) for g in match.groups())
-            data = response.raw.read(min(length, got_end - got_start + 1), decode_content=False)
-    except requests.RequestException as exc:  # from None on purpose: its text holds the presigned URL
+            want = min(length, got_end - got_start + 1)
+            data = response.raw.read(want, decode_content=False)
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        # from None on purpose: the exception's text holds the presigned URL
+        if time.monotonic() >= deadline:
+            raise ProbeUnavailable("the ranged GET did not end within the probe's time") from None
         raise ProbeUnavailable(f"the ranged GET failed ({type(exc).__name__})") from None
+    if len(data) < want:
+        if time.monotonic() >= deadline:
+            raise ProbeUnavailable("the ranged GET did not end within the probe's time")
+        raise ProbeUnavailable(f"the server's answer was cut short ({len(data)} of {want} bytes)")
     return got_start, data, size
-
-
-@functools.lru_cache(maxsize=1)
-def _session() -> requests.Session:
-    """One connection pool per warm container; proxies from the environment are honoured."""
-    import requests
-
-    return requests.Session()

@@ -5,8 +5,7 @@ manifests only) paths relative to the element folder. Parsing only; no I/O here.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from lib.errors import MediaRefError
@@ -16,8 +15,7 @@ VIDEO_EXTENSIONS = (".mp4", ".mov")
 OBJECT_SCHEMES = ("cos", "s3")
 
 
-@dataclass(frozen=True)
-class MediaRef:
+class MediaRef(NamedTuple):
     """A parsed reference. ``path`` is the URL path or the object key (for extension checks)."""
 
     kind: Literal["url", "object", "relative"]
@@ -32,7 +30,9 @@ def parse_media_ref(ref: str, *, allow_relative: bool = False) -> MediaRef:
     if any(ord(c) < 32 or ord(c) == 127 for c in ref):
         raise MediaRefError("must not contain control characters")
     scheme, sep, rest = ref.partition("://")
-    if sep and scheme.lower() in ("http", "https"):
+    if sep and scheme.lower() == "http":
+        raise MediaRefError("must be an https:// URL (plain http:// is not accepted)")
+    if sep and scheme.lower() == "https":
         parts = urlsplit(ref)
         if not parts.hostname:
             raise MediaRefError("must be a URL with a host")

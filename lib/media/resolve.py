@@ -8,11 +8,13 @@ check comes before any storage call, so a refusal says nothing about whether the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import quote
 
-from lib.errors import FieldProblem, MediaError, MediaRefError, StorageError
+from lib.background import Background
+from lib.errors import PERMISSION_REFUSALS, FieldProblem, MediaError, MediaRefError, StorageError
 from lib.media.preflight import check_media
 from lib.media.refs import parse_media_ref
 from lib.request_model import MAX_VIDEO_BYTES, ElementRequest
@@ -20,8 +22,7 @@ from lib.settings import Settings
 from lib.storage import Storage, StorageKind, StoredObject
 
 
-@dataclass(frozen=True)
-class ResolvedMedia:
+class ResolvedMedia(NamedTuple):
     url: str
     identity: str
     stored: StoredObject | None = None  # the object behind a cos:// or s3:// reference
@@ -49,6 +50,49 @@ def resolve_media(
     ``deadline`` bounds its https:// probes); StorageError otherwise.
     """
     check_media_buckets(request, settings, upload_bucket)
+    clients: dict[StorageKind, Storage] = {}
+
+    def client(kind: StorageKind) -> Storage:  # each kind asked for once, in the order of the fields
+        if kind not in clients:
+            clients[kind] = storage_for(kind)
+        return clients[kind]
+
+    ahead = _heads_ahead(request, client, known or {})
+    try:
+        resolved = _resolve(request, settings, client, known or {}, ahead, upload_bucket)
+    finally:
+        for pending in ahead.values():
+            pending.wait()  # read or not, never left running
+    if preflight:  # False: the caller runs check_resolved itself, or the objects were judged already
+        check_resolved(request, resolved, settings, storage_for, deadline=deadline)
+    return resolved
+
+
+def _heads_ahead(
+    request: ElementRequest, storage_for: StorageFor, known: Mapping[str, StoredObject]
+) -> dict[str, Background[StoredObject]]:
+    """The HEADs of the objects no listing knows, all but the first started in the background: one
+    round trip for them all instead of one each (a request names up to four)."""
+    wanted: dict[str, tuple[StorageKind, str, str]] = {}
+    for _field, ref in _fields(request):
+        parsed = parse_media_ref(ref)
+        if parsed.kind != "url" and ref not in known:
+            wanted.setdefault(ref, ("cos" if parsed.scheme == "cos" else "s3", parsed.bucket, parsed.key))
+    stores = {ref: storage_for(kind) for ref, (kind, _, _) in wanted.items()}
+    return {
+        ref: Background(functools.partial(stores[ref].head, bucket, key), name="media-head")
+        for ref, (_, bucket, key) in list(wanted.items())[1:]
+    }
+
+
+def _resolve(
+    request: ElementRequest,
+    settings: Settings,
+    storage_for: StorageFor,
+    known: Mapping[str, StoredObject],
+    ahead: Mapping[str, Background[StoredObject]],
+    upload_bucket: str | None,
+) -> dict[str, ResolvedMedia]:
     resolved: dict[str, ResolvedMedia] = {}
     for field, ref in _fields(request):
         if ref in resolved:
@@ -59,12 +103,16 @@ def resolve_media(
             continue
         kind: StorageKind = "cos" if parsed.scheme == "cos" else "s3"
         storage = storage_for(kind)
-        obj = (known or {}).get(ref)
+        obj = known.get(ref)
         if obj is None:
             try:
-                obj = storage.head(parsed.bucket, parsed.key)
+                pending = ahead.get(ref)
+                obj = pending.result() if pending else storage.head(parsed.bucket, parsed.key)
             except StorageError as exc:
-                if exc.code in ("NoSuchKey", "NoSuchBucket", "403", "AccessDenied", "InvalidObjectName"):
+                # A permission refusal of an object a caller named is the caller's "not readable" (the
+                # role may rightly be kept out of it); of the upload's own bucket, a configuration error.
+                chosen = parsed.bucket != upload_bucket and exc.code in PERMISSION_REFUSALS
+                if chosen or exc.code in ("NoSuchKey", "NoSuchBucket", "403", "InvalidObjectName"):
                     raise MediaError.from_problems(
                         (FieldProblem(field, f"object not found or not readable ({exc.code})"),)
                     ) from exc
@@ -79,8 +127,6 @@ def resolve_media(
             url = storage.presign_get(obj.bucket, obj.key, expires=settings.media_url_expires)
         version = f"?v={obj.version_id}" if obj.version_id else ""
         resolved[ref] = ResolvedMedia(url, f"{kind}://{obj.bucket}/{obj.key}{version}#{obj.etag}", obj)
-    if preflight:  # False: the caller runs check_resolved itself, or the objects were judged already
-        check_resolved(request, resolved, settings, storage_for, deadline=deadline)
     return resolved
 
 

@@ -11,8 +11,9 @@ versioning), where ``create`` overwrites and answers True.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
+
+from lib.errors import StorageError, refuses_credentials
 
 StorageKind = Literal["cos", "s3"]
 
@@ -20,8 +21,7 @@ StorageKind = Literal["cos", "s3"]
 MISSING_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "NotFound", "404"})
 
 
-@dataclass(frozen=True)
-class StoredObject:
+class StoredObject(NamedTuple):
     """An object's identity as the function sees it (ETag without quotes)."""
 
     bucket: str
@@ -36,6 +36,10 @@ class Storage(Protocol):
     (``retryable`` for 5xx, throttling and network errors), with ``NoSuchKey`` for a missing object."""
 
     kind: StorageKind
+    # True when ``create`` is known to refuse an existing key (COS's forbid-overwrite and S3's
+    # If-None-Match, as documented); False for a store known to overwrite (a COS bucket that ever had
+    # versioning): receipts then read before they claim (``lib.submission``).
+    exclusive_creates: bool
 
     def head(self, bucket: str, key: str) -> StoredObject: ...
 
@@ -60,6 +64,20 @@ class Storage(Protocol):
 
         A store that ignores the condition overwrites and answers True; callers must stay correct."""
         ...
+
+
+def refusal(operation: str, bucket: str | None, code: str) -> StorageError | None:
+    """The error for a store's refusal of the function's own credentials or permissions (a wrong or
+    revoked key, a role without the permission): a configuration error, raised for the platform to
+    deliver the event again, never element.failed. None for any other code."""
+    if not refuses_credentials(code):
+        return None
+    return StorageError(
+        f"{operation} on {bucket} was refused ({code}): the function's credentials or permissions do not "
+        "allow it; fix the key or the role, and the event is delivered again",
+        code=code,
+        configuration=True,
+    )
 
 
 def strip_etag(value: object) -> str:

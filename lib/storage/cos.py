@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from lib.errors import StorageError
 from lib.settings import Credentials
-from lib.storage.base import MISSING_CODES, StorageKind, StoredObject, strip_etag
+from lib.storage.base import MISSING_CODES, StorageKind, StoredObject, refusal, strip_etag
 
 if TYPE_CHECKING:
     from qcloud_cos import CosS3Client
@@ -37,6 +37,7 @@ _RETRYABLE_CODES = frozenset(
 )
 # 409 FileAlreadyExists: x-cos-forbid-overwrite refused the write. 412: a store with S3's semantics.
 _EXISTS_CODES = frozenset({"FileAlreadyExists", "PreconditionFailed"})
+_UNREADABLE = "Unknown"  # the SDK's code for an error body it could not digest
 _MAX_LIST_KEYS = 1000  # COS answers at most 1000 keys a page
 # A bucket is the first label of its domain (<bucket>.cos.<region>.myqcloud.com): COS allows lower-case
 # letters, digits and hyphens; anything else cannot be sent, so it is refused here, before any request.
@@ -47,6 +48,7 @@ class CosStorage:
     """``lib.storage.Storage`` on COS, with the SDK's errors translated to StorageError."""
 
     kind: StorageKind = "cos"
+    exclusive_creates = True  # as documented; see Storage
 
     def __init__(self, client: CosS3Client, presigner: CosS3Client, token: str | None) -> None:
         self._client = client
@@ -54,9 +56,15 @@ class CosStorage:
         self._token = token
 
     def head(self, bucket: str, key: str) -> StoredObject:
-        headers = _lower(
-            self._call("head_object", bucket, lambda: self._client.head_object(Bucket=bucket, Key=key))
-        )
+        try:
+            answer = self._call(
+                "head_object", bucket, lambda: self._client.head_object(Bucket=bucket, Key=key)
+            )
+        except StorageError as exc:
+            if exc.code == "403":  # a HEAD answer has no body, so no code: one byte's GET says why
+                self.read_range(bucket, key, 0, 1)
+            raise
+        headers = _lower(answer)
         return StoredObject(
             bucket,
             key,
@@ -142,7 +150,7 @@ class CosStorage:
                 ),
             )
         except StorageError as exc:
-            if exc.code in _EXISTS_CODES:
+            if exc.status == 409 or exc.code in _EXISTS_CODES:  # 409: "exists", whatever the body says
                 return False
             raise
         return True
@@ -162,13 +170,17 @@ class CosStorage:
             code = str(exc.get_error_code() or status or "CosServiceError")
             if status == 404 and code not in MISSING_CODES:
                 code = "NoSuchKey"  # HEAD answers carry no body, hence no code
+            if code == _UNREADABLE and status:  # a body the SDK could not read (no Resource, no XML)
+                code = str(status)
             if status == 501:  # the store does not implement what was asked: trying again changes nothing
                 code = "NotImplemented"
-            raise StorageError(
+            error = refusal(operation, bucket, code) or StorageError(
                 f"{operation} on {bucket} failed: {code}",
                 code=code,
                 retryable=(status >= 500 and status != 501) or code in _RETRYABLE_CODES,
-            ) from None
+            )
+            error.status = status
+            raise error from None
         except CosClientError as exc:  # connection refused, timeouts; also a refused parameter
             text = str(exc)
             # refused before sending (a parameter the SDK does not take, a key it cannot encode): permanent

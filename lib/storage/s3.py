@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from lib.errors import StorageError
 from lib.settings import Settings
-from lib.storage.base import StorageKind, StoredObject, strip_etag
+from lib.storage.base import StorageKind, StoredObject, refusal, strip_etag
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -37,12 +37,18 @@ class S3Storage:
     """``lib.storage.Storage`` on S3, with botocore's errors translated to StorageError."""
 
     kind: StorageKind = "s3"
+    exclusive_creates = True  # as documented; see Storage
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
 
     def head(self, bucket: str, key: str) -> StoredObject:
-        response = self._call("head_object", Bucket=bucket, Key=key)
+        try:
+            response = self._call("head_object", Bucket=bucket, Key=key)
+        except StorageError as exc:
+            if exc.code == "403":  # a HEAD answer has no body, so no code: one byte's GET says why
+                self.read_range(bucket, key, 0, 1)
+            raise
         return StoredObject(
             bucket,
             key,
@@ -105,7 +111,7 @@ class S3Storage:
                 IfNoneMatch="*",
             )
         except StorageError as exc:
-            if exc.code in _PRECONDITION_CODES:
+            if exc.status in (409, 412) or exc.code in _PRECONDITION_CODES:  # whatever the body says
                 return False
             raise
         return True
@@ -125,11 +131,13 @@ class S3Storage:
             code = str(error.get("Code") or status or "ClientError")
             if status == 404 and code in ("404", "NotFound"):
                 code = "NoSuchKey"
-            raise StorageError(
+            error = refusal(operation, params.get("Bucket"), code) or StorageError(
                 f"{operation} on {params.get('Bucket')} failed: {code}",
                 code=code,
                 retryable=(status >= 500 and code not in _PERMANENT_CODES) or code in _RETRYABLE_CODES,
-            ) from exc
+            )
+            error.status = status
+            raise error from exc
         except BotoCoreError as exc:  # connection refused, timeouts, bad endpoint
             raise StorageError(
                 f"{operation} on {params.get('Bucket')} failed: {type(exc).__name__}",

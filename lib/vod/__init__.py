@@ -22,8 +22,8 @@ from typing import Any
 ACTION = "CreateAigcAdvancedCustomElement"
 EVENT_FIELD = "CreateAigcAdvancedCustomElementCompleteEvent"
 
-# EventContent.EventType as documented in tencentcloud-sdk-python-vod (v20180717 models), 2017 names
-# included. AIGC element completions are recognised by their field, whatever their EventType.
+# EventContent.EventType as documented in tencentcloud-sdk-python-vod (v20180717 models): the enumeration
+# (2017 names included), then the types that only the event fields' own descriptions name.
 VOD_EVENT_TYPES = frozenset(
     {
         "NewFileUpload",
@@ -56,6 +56,56 @@ VOD_EVENT_TYPES = frozenset(
         "ClipComplete",
         "CreateImageSpriteComplete",
         "CreateSnapshotByTimeOffsetComplete",
+        # named only by their fields' descriptions
+        "MediaCastStatusChanged",
+        "ExtractBlindWatermarkComplete",
+        "SceneAigcImageCompleteEvent",
+        "ProcessImageAsyncCompleteEvent",
+        "CreateAigcAdvancedCustomElementCompleteEvent",
+        "CreateAigcCustomVoiceCompleteEvent",
+    }
+)
+# EventContent's event fields, one per type (same source): a VOD event of a type added after that SDK
+# release still carries the older fields, set to null, when pulled.
+VOD_EVENT_FIELDS = frozenset(
+    {
+        "FileUploadEvent",
+        "ProcedureStateChangeEvent",
+        "FileDeleteEvent",
+        "PullCompleteEvent",
+        "EditMediaCompleteEvent",
+        "SplitMediaCompleteEvent",
+        "ComposeMediaCompleteEvent",
+        "ClipCompleteEvent",
+        "TranscodeCompleteEvent",
+        "CreateImageSpriteCompleteEvent",
+        "ConcatCompleteEvent",
+        "SnapshotByTimeOffsetCompleteEvent",
+        "WechatPublishCompleteEvent",
+        "WechatMiniProgramPublishCompleteEvent",
+        "RemoveWatermarkCompleteEvent",
+        "RestoreMediaCompleteEvent",
+        "RebuildMediaCompleteEvent",
+        "ExtractTraceWatermarkCompleteEvent",
+        "ExtractCopyRightWatermarkCompleteEvent",
+        "ReviewAudioVideoCompleteEvent",
+        "ReduceMediaBitrateCompleteEvent",
+        "DescribeFileAttributesCompleteEvent",
+        "QualityInspectCompleteEvent",
+        "QualityEnhanceCompleteEvent",
+        "MediaCastStatusChangedEvent",
+        "PersistenceCompleteEvent",
+        "ComplexAdaptiveDynamicStreamingCompleteEvent",
+        "ProcessMediaByMPSCompleteEvent",
+        "AigcImageCompleteEvent",
+        "AigcVideoCompleteEvent",
+        "ExtractBlindWatermarkComplete",
+        "SceneAigcImageCompleteEvent",
+        "ProcessImageAsyncCompleteEvent",
+        "CreateAigcAdvancedCustomElementCompleteEvent",
+        "CreateAigcCustomVoiceCompleteEvent",
+        "DescribeAigcFaceInfoAsyncCompleteEvent",
+        "AigcHunyuan3DCompleteEvent",
     }
 )
 
@@ -71,5 +121,9 @@ def is_vod_event(content: object) -> bool:
 
 
 def is_vod_event_type(event: dict[str, Any]) -> bool:
-    """A VOD EventContent: a documented VOD EventType, or this action's completion."""
-    return is_vod_event(event) and (event["EventType"] in VOD_EVENT_TYPES or is_element_event(event))
+    """A VOD EventContent: a documented VOD EventType, this action's completion, or a documented field."""
+    return is_vod_event(event) and (
+        event["EventType"] in VOD_EVENT_TYPES
+        or is_element_event(event)
+        or not VOD_EVENT_FIELDS.isdisjoint(event)
+    )

@@ -15,13 +15,12 @@ import json
 import logging
 import sys
 import threading
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from tencentcloud.vod.v20180717 import errorcodes
 
 from lib.background import Background
-from lib.errors import VodError
+from lib.errors import VodError, refuses_credentials
 from lib.invocation import Invocation
 from lib.logs import redact
 from lib.retry import with_retries
@@ -48,8 +47,7 @@ def is_transient(code: str) -> bool:
     return code in _TRANSIENT_CODES or code.startswith(_TRANSIENT_PREFIXES)
 
 
-@dataclass(frozen=True)
-class Submitted:
+class Submitted(NamedTuple):
     """VOD accepted the request (``task_id``), or had already accepted this SessionId (``duplicate``)."""
 
     task_id: str | None
@@ -159,7 +157,10 @@ def _read_envelope(action: str, body: bytes | str) -> dict[str, Any]:
 def _error(code: str, message: str, response_or_id: dict[str, Any] | str | None) -> VodError:
     request_id = response_or_id.get("RequestId") if isinstance(response_or_id, dict) else response_or_id
     message = redact(message)  # VOD's messages may echo what it was sent: presigned URLs and their tokens
-    error = VodError(f"{code}: {message}" if message else code, code=code, retryable=is_transient(code))
+    text = f"{code}: {message}" if message else code
+    if refuses_credentials(code):  # the function's own key or role: the deployment's fault, not the record's
+        text = f"VOD refused the function's credentials or permissions ({text}); fix the key or the role"
+    error = VodError(text, code=code, retryable=is_transient(code), configuration=refuses_credentials(code))
     error.request_id = str(request_id) if request_id else None
     if code.startswith(errorcodes.REQUESTLIMITEXCEEDED):
         error.retry_after = 0.5  # let the 1-second rate window move on

@@ -13,6 +13,13 @@ the receipt's) is acknowledged and relayed to no one; one VOD cannot confirm yet
 answer to a signed ``PullEvents`` call over TLS: it is as authoritative as ``DescribeTaskDetail`` and is
 taken as it is.
 
+Final states: ``DescribeTaskDetail`` reports ``WAITING``, ``PROCESSING``, ``FINISH`` and ``ABORTED``
+(the task object itself documents only ``PROCESSING`` and ``FINISH``). ``FINISH`` and ``ABORTED`` are
+final: an aborted task is relayed as ``element.completed`` with status ``failed`` and the task's error
+(``ErrCodeExt``, else ``TaskAborted``; ``Message``; ``ErrCode`` as ``vod_err_code`` when not 0), whether
+the abort shows in the answer's ``Status``, in the task object's, or in both. Fields VOD sends as
+``null`` (PullEvents answers carry every sibling event field so) count as absent.
+
 Relay first, then record: the receipt moves to ``completed`` only after the webhook acknowledged, so a
 failed relay is retried (push: VOD's retry; pull: the handle is not confirmed) and a duplicate event
 after success is not relayed twice.
@@ -20,17 +27,19 @@ after success is not relayed twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
+from lib import breakers
 from lib.errors import NotConfirmedError, RelayError, VodError, WebhookError, outcome_for
 from lib.errors import SignatureError as SignatureError
 from lib.jobs import Outcome, Status
@@ -44,6 +53,7 @@ from lib.vod import is_vod_event as is_vod_event
 from lib.webhook import relay_event
 
 TASK_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+FINAL_STATES = frozenset({"FINISH", "ABORTED"})  # DescribeTaskDetail also reports WAITING and PROCESSING
 log = logging.getLogger("relay.completion")
 
 
@@ -86,36 +96,50 @@ class TaskResult:
     error: dict[str, Any] | None
     element_name: str | None
     reference_type: str | None
-    status: str
+    status: str  # "" when unknown; "ABORTED" when either VOD's answer or the task object says so
+    session_confirmed: bool = True  # False: the SessionId is the event's claim alone (see confirm_with_vod)
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_STATES
 
     @classmethod
-    def from_task(cls, task: Mapping[str, Any]) -> TaskResult:
-        """Read a task object; a field of the wrong type (a forged or garbled event) counts as absent."""
+    def from_task(cls, task: Mapping[str, Any], vod_status: str | None = None) -> TaskResult:
+        """Read a task object (``vod_status``: DescribeTaskDetail's own Status, when there is one).
+        A field of the wrong type or ``null`` (a forged or garbled event, or VOD's nulls) counts as absent."""
         info_list = _object(task.get("Output")).get("InfoList")
         infos = [i for i in info_list if isinstance(i, dict)] if isinstance(info_list, list) else []
-        failed = bool(task.get("ErrCodeExt")) or (task.get("ErrCode") not in (None, 0))
+        aborted = "ABORTED" in (vod_status, task.get("Status"))
+        err_code = task.get("ErrCode")
+        vod_err_code = err_code if isinstance(err_code, int) and not isinstance(err_code, bool) else None
+        failed = aborted or bool(_text(task.get("ErrCodeExt"))) or (err_code not in (None, 0))
         elements = tuple(
-            {"element_id": str(i.get("ElementId", "")), "element_info": _maybe_json(i.get("ElementInfo"))}
+            {"element_id": _text(i.get("ElementId")) or "", "element_info": _maybe_json(i.get("ElementInfo"))}
             for i in infos
         )
         input_ = _object(task.get("Input"))
         message = task.get("Message")
+        error: dict[str, Any] | None = None
+        if failed:
+            error = {
+                "code": _text(task.get("ErrCodeExt")) or ("TaskAborted" if aborted else "TaskFailed"),
+                "message": redact(message)  # it may echo media URLs
+                if isinstance(message, str) and message
+                else ("VOD aborted the task" if aborted else ""),
+            }
+            if vod_err_code:
+                error["vod_err_code"] = vod_err_code
         return cls(
-            task_id=str(task.get("TaskId", "")),
+            task_id=_text(task.get("TaskId")) or "",
             session_id=_text(task.get("SessionId")),
             context=_text(task.get("SessionContext")),
             succeeded=not failed and task.get("Status") == "FINISH" and bool(infos),
             element_ids=tuple(str(e["element_id"]) for e in elements if e["element_id"]),
             elements=elements,
-            error={
-                "code": _text(task.get("ErrCodeExt")) or "TaskFailed",
-                "message": redact(message) if isinstance(message, str) else "",  # it may echo media URLs
-            }
-            if failed
-            else None,
+            error=error,
             element_name=_text(input_.get("ElementName")),
             reference_type=_text(input_.get("ReferenceType")),
-            status=str(task.get("Status", "")),
+            status="ABORTED" if aborted else (_text(task.get("Status")) or ""),
         )
 
 
@@ -132,6 +156,30 @@ def handle_event(content: Mapping[str, Any], services: Services, *, pulled: bool
 
     A pushed event (``pulled`` False) is confirmed with ``DescribeTaskDetail`` first; see the module.
     """
+    prepared = prepare_event(content, services, pulled=pulled)
+    if isinstance(prepared, Outcome):
+        return prepared
+    return relay_completion(prepared, services)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A completion ready to relay: its body, where it goes, and the receipt to mark once delivered."""
+
+    result: TaskResult
+    body: dict[str, Any]
+    callback_url: str | None  # the request's own destination (from its receipt), else CALLBACK_URL
+    store: ReceiptStore | None
+    receipt: Receipt | None
+
+    @property
+    def session_id(self) -> str:
+        return str(self.body["session_id"])
+
+
+def prepare_event(content: Mapping[str, Any], services: Services, *, pulled: bool) -> Completion | Outcome:
+    """The completion to relay for ``content``, or the Outcome that ends it here (ignored, duplicate,
+    not confirmed yet)."""
     if not is_element_event(content):
         return Outcome(
             "ignored", note=f"event type {str(content.get('EventType'))[:100]!r} is not an element completion"
@@ -141,9 +189,9 @@ def handle_event(content: Mapping[str, Any], services: Services, *, pulled: bool
         return Outcome("ignored", note="completion event without a task")
     claimed = TaskResult.from_task(task)
     if pulled:
-        if claimed.status and claimed.status != "FINISH":
+        if claimed.status and not claimed.final:
             return Outcome(
-                "ignored", claimed.session_id, claimed.task_id, note=f"task status {claimed.status}"
+                "ignored", claimed.session_id, claimed.task_id, note=f"task status {claimed.status[:20]}"
             )
         result = claimed
     else:
@@ -151,10 +199,10 @@ def handle_event(content: Mapping[str, Any], services: Services, *, pulled: bool
         if isinstance(confirmed, Outcome):
             return confirmed
         result = confirmed
-    store, current = _find_receipt(result.session_id, services)
-    receipt = current
-    if receipt is not None and receipt.task_id and receipt.task_id != result.task_id:
-        return _contradicted(result, "the session's receipt names another task")
+    found = _receipt_of(result, services)
+    if isinstance(found, Outcome):
+        return found
+    result, store, receipt = found
     if receipt is not None and "element.completed" in receipt.relayed:
         return Outcome("duplicate", result.session_id, result.task_id, note="completion already relayed")
     session_id = result.session_id or f"task-{result.task_id}"
@@ -174,14 +222,35 @@ def handle_event(content: Mapping[str, Any], services: Services, *, pulled: bool
     if result.error:
         body["error"] = result.error
     body["source"] = receipt.source if receipt and receipt.source else {"kind": "vod"}
+    callback_url = receipt.callback_url if receipt else None
+    return Completion(result, body, callback_url, store, receipt)
+
+
+def relay_completion(completion: Completion, services: Services) -> Outcome:
+    """Deliver ``element.completed``, then record it in the receipt (relay first, then record)."""
+    result = completion.result
     try:
-        relay_event(services, "element.completed", body, receipt.callback_url if receipt else None)
+        relay_event(services, "element.completed", completion.body, completion.callback_url)
     except WebhookError as exc:
         status: Status = "failed" if outcome_for(exc) == "failed" else "retry"
-        return Outcome(status, session_id, result.task_id, error=exc)
-    if store is not None and current is not None:
-        _mark_completed(store, current, result)
-    return Outcome("relayed", session_id, result.task_id, note="element.completed")
+        return Outcome(status, completion.session_id, result.task_id, error=exc)
+    if completion.store is not None and completion.receipt is not None:
+        _mark_completed(completion.store, completion.receipt, result)
+    return Outcome("relayed", completion.session_id, result.task_id, note="element.completed")
+
+
+def _receipt_of(
+    result: TaskResult, services: Services
+) -> tuple[TaskResult, ReceiptStore | None, Receipt | None] | Outcome:
+    """The result with its session's receipt (and store), or ``ignored`` when the receipt names another
+    task. A SessionId VOD did not confirm is kept only where its receipt names this very task; otherwise
+    the outcome is relayed under the task alone."""
+    store, receipt = _find_receipt(result.session_id, services)
+    if receipt is not None and receipt.task_id and receipt.task_id != result.task_id:
+        return _contradicted(result, "the session's receipt names another task")
+    if not result.session_confirmed and (receipt is None or receipt.task_id != result.task_id):
+        return replace(result, session_id=None, context=None), None, None
+    return result, store, receipt
 
 
 def confirm_with_vod(claimed: TaskResult, services: Services) -> TaskResult | Outcome:
@@ -199,10 +268,20 @@ def confirm_with_vod(claimed: TaskResult, services: Services) -> TaskResult | Ou
     except RelayError as exc:  # no credentials, or a broken setting: not the event's fault; come back
         return _not_confirmed(claimed, f"DescribeTaskDetail could not be called ({exc.code})")
     task = response.get(f"{ACTION}Task")
-    if response.get("TaskType") != ACTION or not isinstance(task, dict):
+    vod_status = _text(response.get("Status"))
+    if response.get("TaskType") != ACTION:
         return _contradicted(claimed, "VOD reports another kind of task")
-    actual = TaskResult.from_task(task)
-    if str(response.get("Status") or actual.status) != "FINISH" or actual.status not in ("", "FINISH"):
+    if not isinstance(task, dict):
+        if vod_status in ("WAITING", "PROCESSING"):
+            return _not_confirmed(claimed, "VOD reports the task as not finished yet")
+        if vod_status != "ABORTED":
+            return _contradicted(claimed, "VOD reports no element task")
+        # An aborted task VOD describes without its task object: the abort is VOD's word, the rest
+        # (the session) only the event's claim, which handle_event keeps only if the receipt agrees.
+        actual = TaskResult.from_task({"TaskId": claimed.task_id}, vod_status)
+        return replace(actual, session_id=claimed.session_id, session_confirmed=False)
+    actual = TaskResult.from_task(task, vod_status)
+    if (vod_status or actual.status) not in FINAL_STATES or actual.status not in ("", *FINAL_STATES):
         return _not_confirmed(claimed, "VOD reports the task as not finished yet")
     differences = [
         what
@@ -291,13 +370,17 @@ PULL_CONCURRENCY = 8  # relays of one pulled batch in flight at once (the HTTP p
 
 
 def pull_cycle(services: Services) -> dict[str, Any]:
-    """Pull events, relay the completions concurrently, and confirm the handles that are done.
+    """Pull events, relay the completions, and confirm the handles that are done.
 
     An event whose relay failed is left unconfirmed: VOD offers it again after 30 seconds. Relays run
-    side by side, each attempt within the batch's budget, so a receiver that stalls or stays down costs
-    its own events a retry and no one else's. Events that are not element completions are confirmed
-    (``VOD_PULL_OTHER_EVENTS=confirm``, the default) or left for another consumer (``leave``: they
-    come back every 30 s, fill PullEvents' 16 places, and are pulled again by every cycle).
+    in one lane per destination, lanes side by side (``_relay_all``), each attempt within the round's
+    budget, so a receiver that stalls or stays down costs its own events a retry and no one else's; a
+    destination that keeps failing is backed off (``lib.breakers``), its events deferred at once. A
+    round whose relays all failed does not end the cycle: the next ``PullEvents`` hands out the next
+    16 events (the failed ones stay invisible at VOD for 30 s), until VOD has none left, offers only
+    events this cycle has seen, or time runs short. Events that are not element completions are
+    confirmed (``VOD_PULL_OTHER_EVENTS=confirm``, the default) or left for another consumer (``leave``:
+    they come back every 30 s, fill PullEvents' 16 places, and are pulled again by every cycle).
     """
     settings = services.settings
     scope = {"SubAppId": settings.vod_subapp_id} if settings.vod_subapp_id else {}
@@ -309,17 +392,21 @@ def pull_cycle(services: Services) -> dict[str, Any]:
         "duplicate": 0,
         "failed": 0,
         "unconfirmed": 0,
+        "backed_off": 0,
         "left": 0,
     }
     leave_others = settings.vod_pull_other_events == "leave"
+    seen: set[str] = set()
     for _ in range(MAX_PULL_ROUNDS):
         if services.invocation.remaining() < PULL_RELAY_BUDGET_S / 2:  # at least 10 s for a round
             break
         pulled_at = time.monotonic()
         event_set = vod.call("PullEvents", dict(scope)).get("EventSet")
-        events = [e for e in event_set if isinstance(e, dict)] if isinstance(event_set, list) else []
+        pulled = [e for e in event_set if isinstance(e, dict)] if isinstance(event_set, list) else []
+        events = [e for e in pulled if _handle(e) not in seen]
+        seen.update(_handle(e) for e in pulled)
         if not events:
-            break
+            break  # VOD has nothing, or offers again only what this cycle has handled
         summary["pulled"] += len(events)
         ours = [e for e in events if is_element_event(e)]
         others = [e for e in events if not is_element_event(e)]
@@ -330,49 +417,89 @@ def pull_cycle(services: Services) -> dict[str, Any]:
         for content, outcome in zip(ours, outcomes, strict=True):
             if outcome.status == "retry":
                 summary["unconfirmed"] += 1
+                summary["backed_off"] += outcome.note == BACKED_OFF
                 continue
             summary[outcome.status] = summary.get(outcome.status, 0) + 1
             if content.get("EventHandle"):
                 confirm.append(str(content["EventHandle"]))
         for start in range(0, len(confirm), 16):
             vod.call("ConfirmEvents", {**scope, "EventHandles": confirm[start : start + 16]})
-        if ours and not confirm and summary["unconfirmed"]:
-            break  # no relay of this round succeeded (the webhook is down): the rest can wait too
         if not ours and leave_others:
             break  # only events left for others: pulling again returns the next ones or waits
     return summary
 
 
+BACKED_OFF = "destination backed off"
+
+
+def _handle(content: Mapping[str, Any]) -> str:
+    """The EventHandle that identifies a pulled event (its content when it has none)."""
+    handle = content.get("EventHandle")
+    return str(handle) if handle else json.dumps(content, sort_keys=True, default=str)
+
+
 def _relay_all(events: list[dict[str, Any]], services: Services) -> list[Outcome]:
-    """``handle_event`` of each pulled completion, side by side; an unexpected error is a retry."""
+    """Each pulled completion prepared (receipts read side by side), then relayed in one lane per
+    destination: a lane's events go one after another, lanes side by side, so the events of a dead
+    or stalling destination wait only for each other. A destination backed off by its breaker defers
+    its events at once; an unexpected error is a retry."""
     if not events:
         return []
-
-    def one(content: dict[str, Any]) -> Outcome:
-        try:
-            return handle_event(content, services, pulled=True)
-        except RelayError as exc:
-            return Outcome("retry", error=exc)
-        except Exception:
-            log.exception("relaying a pulled completion failed unexpectedly")
-            return Outcome("retry", error=RelayError("unexpected error", code="InternalError"))
-
-    if len(events) == 1:
-        return [one(events[0])]
+    guarded = services.with_webhook(breakers.GuardedWebhook(services.webhook(), breakers.DESTINATIONS))
+    outcomes: list[Outcome | None] = [None] * len(events)
     with ThreadPoolExecutor(max_workers=min(PULL_CONCURRENCY, len(events))) as pool:
-        return list(pool.map(one, events))
+        prepared = list(pool.map(lambda content: _prepare_pulled(content, services), events))
+        lanes: dict[str, list[tuple[int, Completion]]] = {}
+        for index, item in enumerate(prepared):
+            if isinstance(item, Outcome):
+                outcomes[index] = item
+                continue
+            url = item.callback_url or services.settings.callback_url or ""
+            lanes.setdefault(breakers.destination(url) if url else "", []).append((index, item))
+
+        def lane(key: str, items: list[tuple[int, Completion]]) -> None:
+            for index, completion in items:
+                if key and breakers.DESTINATIONS.backed_off(key) > 0:
+                    outcomes[index] = Outcome(
+                        "retry", completion.session_id, completion.result.task_id, note=BACKED_OFF
+                    )
+                    continue
+                outcomes[index] = _guarded(functools.partial(relay_completion, completion, guarded))
+
+        list(pool.map(lambda pair: lane(*pair), lanes.items()))
+    return [o if o is not None else Outcome("retry") for o in outcomes]
+
+
+def _prepare_pulled(content: dict[str, Any], services: Services) -> Completion | Outcome:
+    return _guarded(lambda: prepare_event(content, services, pulled=True))
+
+
+T = TypeVar("T")
+
+
+def _guarded(work: Callable[[], T]) -> T | Outcome:
+    """``work()``; a RelayError or an unexpected error is a retry (the event stays unconfirmed)."""
+    try:
+        return work()
+    except RelayError as exc:
+        return Outcome("retry", error=exc)
+    except Exception:
+        log.exception("relaying a pulled completion failed unexpectedly")
+        return Outcome("retry", error=RelayError("unexpected error", code="InternalError"))
 
 
 def describe_task(task_id: str, services: Services) -> dict[str, Any]:
     """``DescribeTaskDetail`` of one element task: status, progress, element ids, error."""
     scope = {"SubAppId": services.settings.vod_subapp_id} if services.settings.vod_subapp_id else {}
     response = services.vod().call("DescribeTaskDetail", {**scope, "TaskId": task_id})
-    task = response.get(f"{ACTION}Task") or {}
-    result = TaskResult.from_task(task) if task else None
+    task = _object(response.get(f"{ACTION}Task"))
+    status = _text(response.get("Status"))
+    aborted = status == "ABORTED" and response.get("TaskType") == ACTION
+    result = TaskResult.from_task(task or {"TaskId": task_id}, status) if task or aborted else None
     out: dict[str, Any] = {
         "task_id": task_id,
         "task_type": response.get("TaskType"),
-        "status": response.get("Status"),
+        "status": status,
     }
     if result is not None:
         out["progress"] = task.get("Progress")

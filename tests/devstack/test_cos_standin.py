@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import re
 import subprocess
@@ -22,7 +23,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import pytest
 from qcloud_cos import CosConfig, CosS3Client  # type: ignore[import-untyped,unused-ignore]
@@ -696,3 +697,94 @@ def test_command_line_serves_in_the_foreground(stack: LocalStack) -> None:
         assert process.wait(timeout=10) == 0
         if process.stdout is not None:
             process.stdout.close()
+
+
+# --------------------------------------------------------------------------- the signature document's rules
+
+
+def hand_authorization(
+    stack: LocalStack,
+    headers: dict[str, str],
+    *,
+    order: list[str] | None = None,
+    sign_time: str | None = None,
+    key_time: str | None = None,
+) -> str:
+    """An Authorization for GET /a.png made by hand after COS's "Request Signature" document; ``order``
+    is the order the signed header names are joined in (sorted by default, as the document says)."""
+    now = int(time.time())
+    key_time = key_time or f"{now - 60};{now + 600}"
+    sign_time = sign_time or key_time
+    pairs = {name.lower(): quote(value, safe="-_.~") for name, value in headers.items()}
+    names = order or sorted(pairs)
+    http_string = f"get\n/a.png\n\n{'&'.join(f'{n}={pairs[n]}' for n in names)}\n"
+    string_to_sign = f"sha1\n{sign_time}\n{hashlib.sha1(http_string.encode()).hexdigest()}\n"  # noqa: S324
+    sign_key = hmac.new(stack.secret_key.encode(), key_time.encode(), hashlib.sha1).hexdigest()
+    signature = hmac.new(sign_key.encode(), string_to_sign.encode(), hashlib.sha1).hexdigest()
+    return (
+        f"q-sign-algorithm=sha1&q-ak={stack.secret_id}&q-sign-time={sign_time}&q-key-time={key_time}"
+        f"&q-header-list={';'.join(names)}&q-url-param-list=&q-signature={signature}"
+    )
+
+
+def send_get(stack: LocalStack, headers: dict[str, str], authorization: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        f"{stack.cos_endpoint}/a.png",
+        headers={**headers, "Authorization": authorization, "x-cos-security-token": stack.session_token},
+    )
+    try:
+        with OPENER.open(request, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.read()
+
+
+def test_signed_headers_are_joined_in_sorted_order_whatever_the_list_says(stack: LocalStack) -> None:
+    """HttpHeaders joins the signed headers sorted by name: a signature over them in another order is
+    SignatureDoesNotMatch; the sorted one passes, whatever order q-header-list names them in."""
+    stack.s3.put_object(Bucket=BUCKET, Key="a.png", Body=FRONT)
+    headers = {"Host": bucket_domain(BUCKET, stack.region), "Range": "bytes=0-3"}
+    assert send_get(stack, headers, hand_authorization(stack, headers)) == (206, FRONT[:4])
+    unsorted = hand_authorization(stack, headers, order=["range", "host"])
+    status, body = send_get(stack, headers, unsorted)
+    assert (status, error_code(body)) == (403, "SignatureDoesNotMatch")
+    listed_unsorted = hand_authorization(stack, headers).replace(
+        "q-header-list=host;range", "q-header-list=range;host"
+    )
+    assert send_get(stack, headers, listed_unsorted) == (206, FRONT[:4])
+
+
+def test_sign_time_must_equal_key_time(stack: LocalStack) -> None:
+    """q-sign-time and q-key-time are the one KeyTime: a signature with two different windows, each
+    valid, is refused."""
+    stack.s3.put_object(Bucket=BUCKET, Key="a.png", Body=FRONT)
+    headers = {"Host": bucket_domain(BUCKET, stack.region)}
+    now = int(time.time())
+    mismatched = hand_authorization(
+        stack, headers, key_time=f"{now - 60};{now + 600}", sign_time=f"{now};{now + 60}"
+    )
+    status, body = send_get(stack, headers, mismatched)
+    assert (status, error_code(body)) == (403, "AccessDenied")
+    assert "q-sign-time must equal q-key-time" in stack.cos.refused[-1].message
+
+
+def test_a_temporary_key_that_expired_refuses_its_presigned_urls(stack: LocalStack) -> None:
+    """A presigned URL made with a temporary key (the function's case on SCF) stops working when the
+    key's token expires, although its own q-sign-time still covers now (README "Limits")."""
+    stack.s3.put_object(Bucket=BUCKET, Key="a.png", Body=FRONT)
+    key = stack.cos.issue_temporary_key(60)
+    signer = client(stack, secret_id=key.secret_id, secret_key=key.secret_key, token=key.token, local=False)
+    url = signer.get_presigned_url(
+        Bucket=BUCKET, Key="a.png", Method="GET", Expired=86400, Params={"x-cos-security-token": key.token}
+    )
+    assert fetch(stack, url) == (200, FRONT)
+    stack.cos.advance(30)
+    assert fetch(stack, url) == (200, FRONT)
+    stack.cos.advance(31)  # the key's token has expired; the URL's own window lasts a day
+    status, body = fetch(stack, url)
+    assert (status, error_code(body)) == (403, "AccessDenied")
+    assert "temporary key has expired" in stack.cos.refused[-1].message
+    sdk = client(stack, secret_id=key.secret_id, secret_key=key.secret_key, token=key.token)
+    assert service_error(lambda: sdk.head_object(Bucket=BUCKET, Key="a.png"))[0] == 403
+    assert fetch(stack, presign(stack, "a.png")) == (200, FRONT)  # the stack's own key does not expire

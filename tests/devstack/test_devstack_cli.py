@@ -41,6 +41,14 @@ RECOGNISED = {
     "http --trigger apigw-http --base64": "aws_http_api",
     "sqs": "sqs",
     "sqs --s3-notification": "sqs",
+    "cmq": "cmq",
+    "cmq --tag relay --tag video": "cmq",
+    "ckafka": "ckafka",
+    "sns": "sns_s3",
+    "eventbridge": "eventbridge_s3",
+    "vod": "vod",
+    "vod --failed": "vod",
+    "timer --message drain": "timer",
 }
 
 
@@ -57,6 +65,24 @@ def test_generated_events_are_recognised(capsys: pytest.CaptureFixture[str], arg
     assert code == 0
     assert out.count("\n") == 1, "--json prints one line"
     assert infer_source(json.loads(out)).name == RECOGNISED[arguments]
+
+
+def test_the_timer_tick_is_serverless_ymls_and_cmq_has_the_documented_types(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """generate-event timer sends the deployed trigger's name and argument (not an empty Message); a CMQ
+    topic event has topicOwner as a number and msgTag as a list, as SCF documents them."""
+    from devstack.commands.generate_event import deployed_timer
+
+    _, out, _ = generate(capsys, "timer", "--json")
+    tick = json.loads(out)
+    assert (tick["TriggerName"], tick["Message"]) == deployed_timer() == ("vod-pull", "vod-pull")
+    _, out, _ = generate(
+        capsys, "cmq", "--tag", "relay", "--body", '{"video": "https://e.com/a.mp4"}', "--json"
+    )
+    (record,) = json.loads(out)["Records"]
+    assert record["CMQ"]["topicOwner"] == 1250000000 and record["CMQ"]["msgTag"] == ["relay"]
+    assert record["CMQ"]["msgBody"] == '{"video": "https://e.com/a.mp4"}'
 
 
 def test_human_output_is_pretty_json_with_a_summary_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:

@@ -25,6 +25,7 @@ from devstack.packaging.build import (
     DEPLOYS,
     DROP_PATHS,
     NOT_IMPORTED,
+    TARGET_PYTHON,
     PackageError,
     Target,
     _clear,
@@ -247,14 +248,17 @@ def test_the_default_target_is_scf_python_310_on_linux_x86_64() -> None:
 
 
 def test_makefile_passes_the_target_through() -> None:
-    """make package TARGET=... PYTHON_VERSION=... PLATFORM=... reach the build."""
+    """make package TARGET=... PYTHON_VERSION=... PLATFORM=... reach the build; without PYTHON_VERSION the
+    target's runtime is built for (SCF Python3.10, Lambda python3.12)."""
     text = (ROOT / "Makefile").read_text()
     assert "TARGET ?= scf" in text
-    assert "PYTHON_VERSION ?= 3.10" in text and "PLATFORM ?= manylinux2014_x86_64" in text
+    assert "PYTHON_VERSION ?=\n" in text and "PLATFORM ?= manylinux2014_x86_64" in text
     command = (
-        "-m devstack package --target $(TARGET) --python-version $(PYTHON_VERSION) --platform $(PLATFORM)"
+        "-m devstack package --target $(TARGET) $(if $(PYTHON_VERSION),--python-version $(PYTHON_VERSION)) "
+        "--platform $(PLATFORM)"
     )
     assert command in text
+    assert TARGET_PYTHON == {"scf": "3.10", "lambda": "3.12"}
 
 
 def test_serverless_excludes_nothing_the_package_ships(built: dict[str, Any]) -> None:

@@ -118,7 +118,8 @@ def test_serve_is_a_devstack_command(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_a_busy_port_is_one_line_naming_it(capsys: pytest.CaptureFixture[str]) -> None:
-    """serve --port N with N taken: exit status 1, one line naming the port, no traceback."""
+    """serve --port N with N taken: exit status 1, one line naming the port and how to choose another
+    (--port, or make serve SERVE_ARGS=...), no traceback."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -126,7 +127,10 @@ def test_a_busy_port_is_one_line_naming_it(capsys: pytest.CaptureFixture[str]) -
         assert main(["serve", "--port", str(port), "--no-stack"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.strip().splitlines() == [f"serve: cannot listen on 127.0.0.1:{port}: Address already in use"]
+    assert err.strip().splitlines() == [
+        f"serve: cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(another port: --port N, or make serve SERVE_ARGS='--port N')"
+    ]
 
 
 def test_logs_go_to_stderr_and_results_to_stdout(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import requests
 if importlib.util.find_spec("devstack.emulators.vod") is None:  # only while the emulator is being written
     pytest.skip("devstack/emulators/vod.py does not exist yet", allow_module_level=True)
 
+from devstack.emulators.base import parse_latency
 from devstack.stack import LocalStack
 
 ENV_NAMES = {
@@ -235,3 +236,76 @@ def test_failed_start_stops_what_was_started(monkeypatch: pytest.MonkeyPatch) ->
     assert stopped == ["cos", "s3"]
     with pytest.raises(RuntimeError, match="start"):
         _ = stack.s3
+
+
+def test_latency_is_set_per_stand_in_and_back_to_the_stacks_own_on_reset(stack: LocalStack) -> None:
+    """set_latency delays the stand-ins named (the others not at all); reset() restores the stack's own
+    latency (none here) and empties the request logs."""
+    stack.set_latency(cos=0.02, vod=0.08, webhook=0.04)
+    assert {name: stack.wire(name).latency for name in ("cos", "vod", "tdmq", "webhook")} == {
+        "cos": 0.02,
+        "vod": 0.08,
+        "tdmq": 0.0,
+        "webhook": 0.04,
+    }
+    requests.post(stack.webhook.url, json={}, timeout=5)
+    (seen,) = stack.wire("webhook").seen()
+    assert (seen.method, seen.path) == ("POST", urlsplit(stack.webhook.url).path)
+    stack.reset()
+    assert stack.wire("cos").latency == 0.0 and stack.wire("webhook").seen() == []
+    with pytest.raises(ValueError, match="no stand-in named moto"):
+        stack.set_latency(moto=0.01)
+
+
+def test_s3_latency_puts_the_storage_proxy_before_moto_until_reset(stack: LocalStack) -> None:
+    """moto is not ours: naming s3 routes the function's S3 through the storage proxy, whose wire logs
+    and delays; the stack's own client stays on moto; reset() routes S3 straight to moto again."""
+    stack.set_latency(s3=0.0)
+    endpoint = stack.env()["S3_ENDPOINT_URL"]
+    assert endpoint != stack.s3_endpoint and stack.env()["STORAGE_ENDPOINT_URL"] == endpoint
+    stack.s3.put_object(Bucket=stack.receipt_bucket, Key="k", Body=b"staged")
+    assert stack.wire("s3").seen() == []  # staging is not delayed
+    assert requests.get(f"{endpoint}/{stack.receipt_bucket}/k", timeout=5).status_code in (200, 403)
+    assert [s.path for s in stack.wire("s3").seen()] == [f"/{stack.receipt_bucket}/k"]
+    stack.reset()
+    assert stack.env()["S3_ENDPOINT_URL"] == stack.s3_endpoint
+
+
+def test_a_stack_keeps_the_latency_it_was_started_with() -> None:
+    with LocalStack(latency={"cos": 0.005, "tdmq": 0.001}) as stack:
+        assert (stack.wire("cos").latency, stack.wire("tdmq").latency, stack.wire("vod").latency) == (
+            0.005,
+            0.001,
+            0.0,
+        )
+        stack.set_latency()
+        stack.reset()
+        assert stack.wire("cos").latency == 0.005
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("cos=20ms,vod=80ms,webhook=40ms", {"cos": 0.02, "vod": 0.08, "webhook": 0.04}),
+        (" S3 = 0.5s , tdmq=3 ", {"s3": 0.5, "tdmq": 0.003}),
+        ("", {}),
+    ],
+)
+def test_latency_option_is_parsed(text: str, expected: dict[str, float]) -> None:
+    assert parse_latency(text) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("cos", "expected <service>=<time>"),
+        ("moto=20ms", "service one of cos, s3, vod, tdmq, webhook"),
+        ("cos=fast", "a number of ms or s"),
+        ("vod=-1ms", "0 to 10 s"),
+        ("vod=nan", "0 to 10 s"),
+    ],
+)
+def test_a_bad_latency_option_names_the_part_and_the_rule(text: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem) as refused:
+        parse_latency(text)
+    assert repr(text.split(",")[0].strip()) in str(refused.value)

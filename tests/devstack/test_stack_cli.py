@@ -84,7 +84,7 @@ def test_another_process_submits_through_the_env_file(tmp_path: Path) -> None:
         out, err = stack.communicate(timeout=60)
     assert stack.returncode == 0, err
     assert f"VOD_ENDPOINT               {variables['VOD_ENDPOINT']}" in out  # every endpoint printed
-    assert "webhook <- element.submitted" in out
+    assert "webhook  element.submitted" in out  # one line per delivery
     assert "Traceback" not in err and "Stopped." in err
     assert not env_file.exists() and not sam_file.exists()
 
@@ -110,6 +110,22 @@ def test_a_busy_port_is_one_line_naming_it() -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("command", ["stack", "serve"])
+def test_a_bad_latency_is_a_usage_error_naming_it(command: str) -> None:
+    """--latency with a time that is not one: exit 2 before anything starts, the part and rule named."""
+    result = subprocess.run(
+        [sys.executable, "-m", "devstack", command, "--latency", "cos=20ms,vod=fast"],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert "--latency: 'vod=fast': the time must be a number of ms or s" in result.stderr
+
+
 @pytest.mark.parametrize("value", ["plain-value", "with space", 'quote"and\\backslash', "x=y", ""])
 def test_env_file_round_trip(tmp_path: Path, value: str) -> None:
     """Every value comes back as written; the file is private to its owner."""
@@ -132,3 +148,15 @@ def test_sam_env_vars_use_the_names_the_template_declares(tmp_path: Path) -> Non
     template = (ROOT / "template.yaml").read_text()
     for name in [*SAM_NAMES.values(), "VOD_ENDPOINT", "CALLBACK_URL", "STORAGE_ENDPOINT_URL"]:
         assert f" {name}:" in template, f"template.yaml does not declare {name}"
+
+
+def test_temporary_key_life_is_a_positive_number_of_seconds() -> None:
+    """--temporary-key-life SECONDS: a number above 0, else argparse's usage error naming the rule."""
+    import argparse
+
+    from devstack.commands.stack import positive_seconds
+
+    assert positive_seconds("90") == 90.0 and positive_seconds("0.5") == 0.5
+    for text, words in (("0", "more than 0"), ("-3", "more than 0"), ("soon", "number of seconds")):
+        with pytest.raises(argparse.ArgumentTypeError, match=words):
+            positive_seconds(text)

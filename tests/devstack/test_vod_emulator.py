@@ -528,7 +528,11 @@ def test_faults_are_fifo_per_action_and_count_times(emu: VodEmulator) -> None:
     task_id = client.call_json(CREATE, image_params())["Response"]["TaskId"]
     describe = {"TaskId": task_id, "SubAppId": SUB_APP_ID}
     assert error_code(lambda: client.call_json("DescribeTaskDetail", describe)) == "ResourceUnavailable"
-    assert client.call_json("DescribeTaskDetail", describe)["Response"]["Status"] in {"PROCESSING", "FINISH"}
+    assert client.call_json("DescribeTaskDetail", describe)["Response"]["Status"] in {
+        "WAITING",
+        "PROCESSING",
+        "FINISH",
+    }
 
 
 def test_badly_signed_request_is_refused_before_faults(emu: VodEmulator) -> None:
@@ -632,14 +636,16 @@ def _describe_request(task_id: str) -> Any:
 
 
 def test_describe_task_detail_through_the_models() -> None:
-    """DescribeTaskDetail shows PROCESSING with empty output, then FINISH with the element and the echoes."""
+    """DescribeTaskDetail shows WAITING (the task object: PROCESSING, its only documented state before
+    FINISH) with empty output, then FINISH with the element and the echoes."""
     emulator = make_emulator(task_delay=0.3)
     try:
         params = image_params(SessionId="s-d", SessionContext='{"k": "v"}', TagList='[{"tag_id": "o_1"}]')
         task_id = common(emulator).call_json(CREATE, params)["Response"]["TaskId"]
         client = vod(emulator)
         before = client.DescribeTaskDetail(_describe_request(task_id))
-        assert (before.TaskType, before.Status, before.FinishTime) == (CREATE, "PROCESSING", "")
+        assert (before.TaskType, before.Status, before.FinishTime) == (CREATE, "WAITING", "")
+        assert before.CreateAigcAdvancedCustomElementTask.Status == "PROCESSING"
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", before.CreateTime)
         assert before.CreateAigcAdvancedCustomElementTask.Output.InfoList == []
         emulator.wait_idle(timeout=5)
@@ -927,3 +933,92 @@ def test_a_fetched_video_that_breaks_a_rule_fails_the_task_with_the_rule(
     finally:
         emulator.stop()
         origin.close()
+
+
+# --------------------------------------------------------------------------- aborted tasks, null siblings
+
+
+def test_an_abort_fault_ends_the_task_aborted_with_its_error_code_and_message() -> None:
+    """Fault("abort"): CreateAigcAdvancedCustomElement succeeds; DescribeTaskDetail then reports the
+    task ABORTED, the task object carrying ErrCode, ErrCodeExt and Message, no Output; one event."""
+    emulator = make_emulator(event_mode="PULL")
+    try:
+        emulator.inject(Fault("abort", err_code=70000, err_code_ext="", message="Internal error: aborted"))
+        task_id = common(emulator).call_json(CREATE, image_params(SessionId="s-ab"))["Response"]["TaskId"]
+        emulator.wait_idle(timeout=5)
+        detail = vod(emulator).DescribeTaskDetail(_describe_request(task_id))
+        task = detail.CreateAigcAdvancedCustomElementTask
+        assert (detail.Status, task.Status, task.ErrCode, task.ErrCodeExt) == (
+            "ABORTED",
+            "ABORTED",
+            70000,
+            "",
+        )
+        assert (task.Message, task.Output, task.SessionId) == ("Internal error: aborted", None, "s-ab")
+        assert detail.FinishTime
+        [event] = emulator.events
+        assert event["CreateAigcAdvancedCustomElementCompleteEvent"]["Status"] == "ABORTED"
+        assert emulator.tasks[task_id].element_id is None
+        second = common(emulator).call_json(CREATE, image_params())["Response"]["TaskId"]
+        emulator.wait_idle(timeout=5)
+        assert emulator.tasks[second].status == "FINISH"  # the fault is spent
+    finally:
+        emulator.stop()
+
+
+def test_abort_ends_a_waiting_task_and_delivers_its_event_once() -> None:
+    """abort(task_id) on a WAITING task: ABORTED now, its event pushed once; the task never runs on;
+    a task already final cannot be aborted."""
+    origin = Origin({})
+    try:
+        emulator = make_emulator(event_mode="PUSH", notify_url=origin.url + "/vod", task_delay=0.5)
+        try:
+            task_id = common(emulator).call_json(CREATE, image_params())["Response"]["TaskId"]
+            emulator.abort(task_id, err_code=40000, err_code_ext="FailedOperation", message="stopped")
+            emulator.wait_idle(timeout=5)
+            task = emulator.tasks[task_id]
+            assert (task.status, task.err_code, task.err_code_ext, task.message) == (
+                "ABORTED",
+                40000,
+                "FailedOperation",
+                "stopped",
+            )
+            assert task.begun_at is None and emulator.pushes == [PushResult(origin.url + "/vod", 200, None)]
+            [(_, body)] = origin.received
+            pushed = json.loads(body)
+            assert "FileUploadEvent" not in pushed  # pushed events leave nulls out (by default)
+            assert pushed["CreateAigcAdvancedCustomElementCompleteEvent"]["Status"] == "ABORTED"
+            with pytest.raises(ValueError, match="already ABORTED"):
+                emulator.abort(task_id)
+        finally:
+            emulator.stop()
+    finally:
+        origin.close()
+
+
+def test_pulled_events_carry_the_other_types_fields_as_null() -> None:
+    """PullEvents: every other EventContent field present and null, as are the task's fields without a
+    value; the SDK's models read it."""
+    emulator = make_emulator(event_mode="PULL")
+    try:
+        emulator.inject(Fault("abort"))
+        common(emulator).call_json(CREATE, image_params())
+        emulator.wait_idle(timeout=5)
+        raw = common(emulator).call_json("PullEvents", {"SubAppId": SUB_APP_ID})["Response"]["EventSet"]
+        [event] = raw
+        siblings = {k: v for k, v in event.items() if k.endswith(("Event", "Complete")) and k != "EventType"}
+        assert len(siblings) == 37 and siblings.pop("CreateAigcAdvancedCustomElementCompleteEvent")
+        assert set(siblings.values()) == {None}
+        task = event["CreateAigcAdvancedCustomElementCompleteEvent"]
+        assert (task["Output"], task["SessionId"], task["Status"]) == (None, None, "ABORTED")
+        content = models.EventContent()
+        content.from_json_string(json.dumps(event))
+        assert content.SceneAigcImageCompleteEvent is None
+        assert content.CreateAigcAdvancedCustomElementCompleteEvent.ErrCode == 70000
+    finally:
+        emulator.stop()
+
+
+def test_an_abort_fault_is_for_create_only() -> None:
+    with pytest.raises(ValueError, match="CreateAigcAdvancedCustomElement only"):
+        Fault("abort", action="DescribeTaskDetail")

@@ -27,7 +27,7 @@ from devstack.stack import RELAY_JOB_SECRET, LocalStack
 from lib.errors import ConfigError
 from lib.queue import enqueue as enqueue_module
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "media-1250000000"
 QUEUE = "element-jobs"
 TOPIC = "element-topic"

@@ -188,11 +188,17 @@ def test_vod_parameter_error_422(media: LocalStack, shape: str) -> None:
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_other_vod_error_502(media: LocalStack, shape: str) -> None:
-    """A VOD refusal that is not about parameters (no permission): 502 with the VOD code, called once."""
-    media.vod.inject(Fault("error", code="UnauthorizedOperation", message="no permission"))
+    """A VOD refusal that is not about parameters: 502 with the VOD code, called once. (A refusal of the
+    function's own permission, UnauthorizedOperation, is a configuration error since issue 21: 503.)"""
+    media.vod.inject(Fault("error", code="FailedOperation", message="operation failed"))
     status, _, body = http(shape, "POST", "/elements", REQUEST)
-    assert status == 502 and error_code(body) == "UnauthorizedOperation"
+    assert status == 502 and error_code(body) == "FailedOperation"
     assert len(media.vod.calls) == 1
+    media.vod.inject(Fault("error", code="UnauthorizedOperation", message="no permission"))
+    status, _, body = http(shape, "POST", "/elements", {**REQUEST, "name": "Other"})
+    assert status == 503 and error_code(body) == "UnauthorizedOperation"
+    assert len(media.vod.calls) == 2 and media.webhook.wait_for(1)[0].event == "element.failed"
+    assert [d.event for d in media.webhook.deliveries] == ["element.failed"]  # the first one only
 
 
 @pytest.mark.parametrize("shape", SHAPES)

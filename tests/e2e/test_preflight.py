@@ -14,10 +14,11 @@ import handler
 from devstack.http_events import build_event
 from devstack.stack import LocalStack
 from tests.media_files import make_media
+from tests.network_fakes import Certificates, Network, serve_tls
 
 B = "media-1250000000"
 CTX = {"request_id": "req-preflight", "time_limit_in_ms": 60000}
-TIMER = {"Type": "Timer", "TriggerName": "vod-event-pull", "Time": "2026-11-24T12:00:00Z", "Message": ""}
+TIMER = {"Type": "Timer", "TriggerName": "vod-pull", "Time": "2026-11-24T12:00:00Z", "Message": "vod-pull"}
 RULE = "video elements/long.mp4 lasts 12.0 s; VOD accepts 3 to 8 s"
 
 
@@ -108,18 +109,24 @@ def test_a_folder_whose_reference_image_repeats_the_frontal_bytes(stack: LocalSt
     assert creates(stack) == 0
 
 
-def test_an_https_reference_is_probed_over_http(stack: LocalStack, media_files: dict[str, Path]) -> None:
-    """POST /elements naming a URL of a local origin: the probe's ranged GETs measure it."""
+def test_an_https_reference_is_probed_at_the_address_its_name_resolved_to(
+    stack: LocalStack, media_files: dict[str, Path], network: Network, trust: Certificates
+) -> None:
+    """POST /elements naming an https:// URL of an origin on the simulated network: the probe's
+    ranged GETs (TLS, the certificate checked against the name) measure it."""
     import threading
 
     from tests.unit.media.test_preflight import Handler, MediaServer
 
     httpd = MediaServer(("127.0.0.1", 0), Handler)
+    serve_tls(httpd, trust)
     httpd.files = {"square.mp4": media_files["square.mp4"].read_bytes()}
-    httpd.requests, httpd.delay = [], 0.0
+    httpd.requests, httpd.hosts, httpd.delay = [], [], 0.0
+    network.names["cdn.example"] = ["93.184.216.34"]
+    network.route("93.184.216.34", httpd)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
-        url = f"http://127.0.0.1:{httpd.server_address[1]}/cdn/square.mp4?token=abc"
+        url = "https://cdn.example/cdn/square.mp4?token=abc"
         event = build_event("scf_function_url", "POST", "/elements", body=json.dumps({"video": url}).encode())
         result = handler.main_handler(event, CTX)
     finally:
@@ -130,3 +137,4 @@ def test_an_https_reference_is_probed_over_http(stack: LocalStack, media_files: 
     assert "square.mp4 is 1080x1080, an aspect ratio of 1:1" in answer["error"]["message"]
     assert "token=abc" not in result["body"]
     assert httpd.requests and creates(stack) == 0
+    assert set(network.attempts) == {("93.184.216.34", 443)}

@@ -231,3 +231,36 @@ def test_no_secret_or_signature_in_logs(
     assert len(signature) == 40 and signature not in text
     for line in text.splitlines():
         json.loads(line)  # every line is one JSON object
+
+
+def test_media_urls_die_with_the_temporary_key_that_signed_them(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README "Limits": on SCF the presigned media URLs are signed with the role's temporary key, so they
+    stop working when that key expires, whatever MEDIA_URL_EXPIRES says. With a key that expires before
+    VOD fetches, the submission succeeds and the task then fails on its media."""
+    saved = (stack.secret_id, stack.secret_key, stack.session_token)
+    try:
+        key = stack.use_temporary_key(60)
+        for name, value in stack.env().items():
+            monkeypatch.setenv(name, value)
+        stack.vod.task_delay = 1.0  # VOD fetches a second later: the key has expired by then
+        event = load_event("cos/put.json")
+        stage(stack, event)
+        handler.main_handler(event, {"request_id": "req-tmp-key", "time_limit_in_ms": 30000})
+        [task] = stack.vod.created_tasks()
+        url = json.loads(task.params["ElementImageList"])["frontal_image"]
+        assert parse_qs(urlsplit(url).query)["q-ak"] == [key.secret_id]
+        assert parse_qs(urlsplit(url).query)["x-cos-security-token"] == [key.token]
+        stack.cos.advance(61)
+        stack.vod.wait_idle(10)
+    finally:
+        stack.vod.task_delay = 0.05
+        stack.secret_id, stack.secret_key, stack.session_token = saved
+    assert (task.status, task.err_code_ext, task.message) == (
+        "FINISH",
+        "FailedOperation",
+        "Image URL is invalid",
+    )
+    assert {fetched.status for fetched in task.media.values()} == {403}
+    assert all("temporary key has expired" in r.message for r in stack.cos.refused)

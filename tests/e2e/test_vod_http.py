@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import handler
+from devstack.emulators.vod import Fault
 from devstack.stack import LocalStack
 from tests.conftest import load_event, stage
 from tests.devstack.test_serve import fetch, serving
@@ -135,3 +136,52 @@ def test_task_route_and_pull_route(stack: LocalStack, monkeypatch: pytest.Monkey
         assert len(completions(stack)) == 1
     finally:
         stack.vod.event_mode = None
+
+
+def test_an_aborted_task_is_pushed_and_relayed_as_failed_once(pushing: tuple[LocalStack, str]) -> None:
+    """VOD aborts the task: its pushed event (other types' fields null) is confirmed by DescribeTaskDetail
+    (ABORTED), answered 200 and relayed once as element.completed, failed, with the task's error; the
+    same push again relays nothing; GET /tasks/{id} reports it failed."""
+    stack, url = pushing
+    stack.vod.push_nulls = True
+    stack.vod.inject(Fault("abort", err_code=70000, err_code_ext="", message="Internal error: task aborted"))
+    event = load_event("cos/put.json")
+    stage(stack, event)
+    try:
+        handler.main_handler(event, CTX)
+        stack.vod.wait_idle(10)
+    finally:
+        stack.vod.push_nulls = False
+    assert [p.status for p in stack.vod.pushes] == [200]
+    stack.webhook.wait_for(2)
+    [body] = completions(stack)
+    task = stack.vod.created_tasks()[0]
+    assert (body["task_id"], body["status"], body["element_ids"]) == (task.task_id, "failed", [])
+    assert body["error"] == {
+        "code": "TaskAborted",
+        "message": "Internal error: task aborted",
+        "vod_err_code": 70000,
+    }
+    assert body["context"] == '{"campaign": "demo", "owner": "pipeline-a"}'
+
+    again = stack.vod.events[-1]
+    expiry = str(int(time.time()) + 600)
+    again.update(T=expiry, Sign=hashlib.md5(f"{KEY}{expiry}".encode()).hexdigest())  # noqa: S324
+    status, _, answer = fetch(f"{url}/vod/events", "POST", json.dumps(again).encode())
+    assert (status, answer["status"]) == (200, "duplicate")
+    assert len(completions(stack)) == 1
+
+
+def test_a_pushed_event_of_another_vod_type_with_null_siblings_is_ignored(
+    pushing: tuple[LocalStack, str],
+) -> None:
+    """A SceneAigcImageCompleteEvent (a type the EventType enumeration lacks), with the other types'
+    fields null, pushed to the function: 200 ignored, nothing relayed, nothing asked of VOD."""
+    stack, url = pushing
+    content = load_event("vod/scene-aigc-image.json")
+    del content["EventHandle"]
+    expiry = str(int(time.time()) + 600)
+    content.update(T=expiry, Sign=hashlib.md5(f"{KEY}{expiry}".encode()).hexdigest())  # noqa: S324
+    status, _, answer = fetch(f"{url}/vod/events", "POST", json.dumps(content).encode())
+    assert (status, answer["status"]) == (200, "ignored")
+    assert stack.webhook.deliveries == [] and stack.vod.calls == []

@@ -9,6 +9,7 @@ import pytest
 from lib.callbacks import check_callback_url
 from lib.errors import InputError
 from lib.settings import load_settings
+from tests.unit.test_addresses import REFUSED
 
 SETTINGS = load_settings({"CALLBACK_ALLOWED_HOSTS": "hooks.example.com,127.0.0.1,internal.example.com"})
 
@@ -95,3 +96,36 @@ def test_nothing_allowed_by_default() -> None:
     """Without CALLBACK_ALLOWED_HOSTS every per-request callback URL is refused."""
     with pytest.raises(InputError):
         check_callback_url("https://hooks.example.com/x", load_settings({}), resolve=resolver({}))
+
+
+@pytest.mark.parametrize("address", REFUSED)
+def test_a_listed_host_resolving_to_any_address_that_is_not_globally_routable_is_refused(
+    address: str,
+) -> None:
+    """Break 7 of issue 21: site-local fec0::/10 (and documentation, benchmarking, 3fff::/20, ...)
+    passed because ``is_global`` does not exclude them. Every range of the one table is refused."""
+    with pytest.raises(InputError) as info:
+        check_callback_url(
+            "https://hooks.example.com/x", SETTINGS, resolve=resolver({"hooks.example.com": [address]})
+        )
+    assert info.value.details[0].field == "callback_url"
+    assert "not public" in info.value.details[0].problem
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.partner.te\tst/h",  # break 3 of issue 21: urlsplit drops the tab, delivery fails
+        "https://hooks.partner.test/h\n",
+        "https://hooks.partner.test/a\rb",
+        "https://hooks.partner.test/\x00",
+        "https://hooks.partner.test/\x7f",
+        "https://hooks.partner.test/\x85",
+    ],
+)
+def test_control_characters_anywhere_in_a_callback_url_are_refused(url: str) -> None:
+    settings = load_settings({"CALLBACK_ALLOWED_HOSTS": "hooks.partner.test"})
+    with pytest.raises(InputError) as info:
+        check_callback_url(url, settings, resolve=resolver({"hooks.partner.test": ["93.184.216.34"]}))
+    assert info.value.details[0].field == "callback_url"
+    assert "control characters" in info.value.details[0].problem

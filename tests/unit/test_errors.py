@@ -24,6 +24,7 @@ from lib.errors import (
     WebhookError,
     comes_back,
     outcome_for,
+    refuses_credentials,
 )
 from lib.http.api import status_for
 from lib.jobs import Outcome, SourceInfo
@@ -160,3 +161,35 @@ def test_input_error_constructors_name_the_field_and_the_rule() -> None:
     assert coded.code == "MessageTooLong" and type(coded) is InputError
     many = ManifestError.from_problems((FieldProblem("a", "x"), FieldProblem("b", "y")))
     assert isinstance(many, ManifestError) and many.message == "a: x; b: y" and len(many.details) == 2
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "AccessDenied",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "InvalidClientTokenId",
+        "AuthFailure",
+        "AuthFailure.SignatureFailure",
+        "AuthFailure.SecretIdNotFound",
+        "UnauthorizedOperation",
+        "UnauthorizedOperation.Something",
+        "4100",
+    ],
+)
+def test_refusals_of_the_functions_credentials_are_configuration_errors(code: str) -> None:
+    """Issue 21: storage, VOD and queue codes that refuse the function's own key or role."""
+    assert refuses_credentials(code)
+    error = RelayError("refused", code=code, configuration=refuses_credentials(code))
+    assert outcome_for(error) == "raise" and comes_back(error)
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["NoSuchKey", "InvalidParameterValue.MediaUrl", "FailedOperation", "InvalidObjectState", "403", ""],
+)
+def test_other_codes_are_not_credential_refusals(code: str) -> None:
+    assert not refuses_credentials(code)
+    assert outcome_for(RelayError("x", code=code or "X")) == "failed"

@@ -61,8 +61,25 @@ def test_percent_encoded_and_json_forms_are_redacted() -> None:
 
 def test_scrubbing_keeps_ordinary_text() -> None:
     """Words that merely contain a parameter name, and names without a value, stay as they are."""
-    text = "designation=3, consign=ok, tokens are counted; the Signature: check failed; q-sign-time=1-2"
+    text = "designation=3, consign=ok, tokens are counted; the Signature check failed; q-sign-time=1-2"
     assert redact(text, {}) == text
+
+
+def test_a_name_with_a_colon_is_a_pair_too() -> None:
+    """Issue 21: "name: value" is a spelling of a pair (headers, YAML, Python reprs), so its value goes,
+    even when it reads like a word: scrubbing too much is the safe side."""
+    assert redact("the Signature: check failed", {}) == "the Signature: [redacted] failed"
+
+
+def test_authorization_headers_keep_only_their_algorithm() -> None:
+    """TC3, SigV4 and SigV2 header values, in any case."""
+    text = (
+        "authorization: tc3-hmac-sha256 Credential=AKIDx/2026-12-06/vod/tc3_request, Signature=abc123; "
+        "Authorization: AWS AKIAIOSFODNN7EXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg="
+    )
+    out = redact(text, {})
+    assert "AKIDx" not in out and "abc123" not in out and "frJIUN8D" not in out and "AKIAIOSF" not in out
+    assert out.startswith("authorization: tc3-hmac-sha256 [redacted]")
 
 
 def test_each_relay_job_key_is_redacted() -> None:

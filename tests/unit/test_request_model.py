@@ -53,6 +53,7 @@ def test_video_request_infers_video_refer() -> None:
         ({"priority": True, **IMAGES}, "priority", "must be an integer"),
         ({"priority": "5", **IMAGES}, "priority", "must be an integer"),
         ({"sub_app_id": 0, **IMAGES}, "sub_app_id", "greater than 0"),
+        ({"overseas_library": "yes", **IMAGES}, "overseas_library", "true or false"),
         ({"disable_moderation": "yes", **IMAGES}, "disable_moderation", "true or false"),
         ({"tags": "o_101", **IMAGES}, "tags", "must be a list"),
         ({"colour": "red", **IMAGES}, "colour", "not a field"),
@@ -119,3 +120,23 @@ def test_voice_id_on_image_element_warns_but_passes(caplog: pytest.LogCaptureFix
         logging.getLogger("relay").propagate = False
     assert request.voice_id == "v1"
     assert "voice_id" in caplog.text
+
+
+def test_disable_moderation_still_works_and_warns(caplog: pytest.LogCaptureFixture) -> None:
+    """The old name is a deprecated alias: same meaning, a warning naming the new field; both names
+    with different values are refused naming the old one; with equal values they are one."""
+    with caplog.at_level("WARNING", logger="relay.request"):
+        old = parse_request({"disable_moderation": False, **IMAGES})
+    assert old.overseas_library is False
+    assert any(
+        "disable_moderation is deprecated" in r.getMessage() and "overseas_library" in r.getMessage()
+        for r in caplog.records
+    )
+    assert (
+        parse_request({"disable_moderation": True, "overseas_library": True, **IMAGES}).overseas_library
+        is True
+    )
+    with pytest.raises(InputError) as info:
+        parse_request({"disable_moderation": True, "overseas_library": False, **IMAGES})
+    assert [p.field for p in info.value.details] == ["disable_moderation"]
+    assert "overseas_library" in info.value.message

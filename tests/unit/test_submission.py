@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -401,7 +400,9 @@ def test_a_missing_setting_is_raised_not_failed(storage: FakeStorage, webhook: W
     assert not any(name == "failed.json" for name in facts(storage))
 
 
-def test_without_a_receipt_bucket_a_duplicate_is_relayed_as_known(webhook: Webhook, clock: Clock) -> None:
+def test_without_a_receipt_bucket_a_duplicate_relays_nothing(webhook: Webhook, clock: Clock) -> None:
+    """No receipts configured: VOD's SessionId alone. The duplicate answers "duplicate" and relays
+    nothing: element.submitted never goes out without a TaskId (issue 21); the first one carried it."""
     storage = FakeStorage()
     storage.put(BUCKET, "elements/hero.mp4", CLIP)
     vod = FakeVod()
@@ -410,7 +411,7 @@ def test_without_a_receipt_bucket_a_duplicate_is_relayed_as_known(webhook: Webho
     first = Submission(plain, services, clock=clock.time, monotonic=clock.time, sleep=clock.sleep).run()
     second = Submission(plain, services, clock=clock.time, monotonic=clock.time, sleep=clock.sleep).run()
     assert (first.status, second.status, second.task_id) == ("submitted", "duplicate", None)
-    assert webhook.kinds() == ["element.submitted", "element.submitted"]
+    assert webhook.kinds() == ["element.submitted"] and webhook.events[0][1]["task_id"] == first.task_id
     assert vod.calls == 2 and len(vod.sessions) == 1
 
 
@@ -419,7 +420,7 @@ def test_a_relay_job_whose_media_were_judged_is_not_read_again(webhook: Webhook,
     for checked, reads in ((True, []), (False, ["elements/hero.mp4"])):
         storage = FakeStorage()
         storage.put(BUCKET, "elements/hero.mp4", CLIP)
-        relay_job = replace(job(), media_checked=checked)
+        relay_job = job()._replace(media_checked=checked)
         outcome = Submission(
             relay_job, World(storage, FakeVod()), clock=clock.time, monotonic=clock.time, sleep=clock.sleep
         ).run()
@@ -480,3 +481,20 @@ def test_a_preflight_that_cannot_read_gives_the_lease_back_and_asks_for_a_retry(
     assert outcome.status == "retry" and vod.calls == 0 and webhook.kinds() == []
     assert "release-1.json" in facts(storage)
     assert not receipt(storage, outcome.session_id or "").lease_active(clock.now)
+
+
+def test_a_duplicate_whose_receipt_was_refused_raises_for_a_later_retry(
+    storage: FakeStorage, webhook: Webhook, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21: the bucket answers the claim with an error the function cannot read, and VOD says
+    "already submitted": no element.submitted without a TaskId; a retry (AwaitingTaskId) instead."""
+
+    def unreadable(bucket: str, key: str, body: bytes) -> bool:
+        raise StorageError("put_object failed: 400", code="400")
+
+    monkeypatch.setattr(storage, "create", unreadable)
+    vod = FakeVod()
+    monkeypatch.setattr(vod, "create_element", lambda params: Submitted(None, "req-dup", duplicate=True))
+    outcome = run(storage, vod, clock)
+    assert outcome.status == "retry" and outcome.error is not None
+    assert outcome.error.code == "AwaitingTaskId" and webhook.kinds() == []

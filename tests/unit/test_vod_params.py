@@ -14,7 +14,7 @@ REQ = parse_request(
         "frontal_image": "cos://b/elements/hero/frontal.png",
         "refer_images": ["cos://b/elements/hero/left.png", "https://cdn.example.com/back.png"],
         "tags": ["o_101", "o_102"],
-        "disable_moderation": True,
+        "overseas_library": True,
         "context": "ctx",
         "priority": -3,
     }
@@ -86,3 +86,30 @@ def test_explicit_session_id_wins() -> None:
     """A session_id given by the caller is sent as is."""
     request = REQ.replace(session_id="mine-1")
     assert build_params(request, media(), default_sub_app_id=None)["SessionId"] == "mine-1"
+
+
+def test_a_callback_url_is_part_of_the_derived_identity() -> None:
+    """Issue 21: the same content for another destination is another submission (no one takes over a
+    request's completions by sending its content first); without a callback_url, ids are unchanged."""
+    from lib.media.resolve import ResolvedMedia
+    from lib.request_model import parse_request
+    from lib.vod_params import _params, derive_session_id, fingerprint
+
+    plain = parse_request({"video": "https://media.example.com/v.mp4"})
+    media = {"https://media.example.com/v.mp4": ResolvedMedia("https://media.example.com/v.mp4", "v")}
+    mine = plain.replace(callback_url="https://hooks.example.com/a")
+    theirs = plain.replace(callback_url="https://hooks.example.org/b")
+    ids = {derive_session_id(r, media, None) for r in (plain, mine, theirs)}
+    assert len(ids) == 3
+    unchanged = fingerprint(_params(plain, {ref: m.identity for ref, m in media.items()}, None))
+    assert derive_session_id(plain, media, None) == unchanged
+
+
+def test_the_deprecated_disable_moderation_gives_the_same_call_and_session_id() -> None:
+    """A request naming the old disable_moderation is the same VOD call (same SessionId) as one naming
+    overseas_library: renaming our field changed nothing on the wire."""
+    old = parse_request({**REQ.as_dict(), "overseas_library": None, "disable_moderation": True})
+    assert old == REQ
+    assert build_params(old, media(), default_sub_app_id=1) == build_params(
+        REQ, media(), default_sub_app_id=1
+    )

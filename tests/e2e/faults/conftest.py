@@ -25,12 +25,12 @@ from typing import Any
 import pytest
 
 import handler
+from devstack.emulators.storage_proxy import StorageProxy, running_proxy
 from devstack.stack import LocalStack
 from lib.errors import RelayError
 from lib.logs import JsonFormatter
 from tests.conftest import BUCKETS, FastJitter, stage
 from tests.e2e.faults.report import FAULT_ROWS, HOSTILE_EXAMPLES, FaultRow, fault_table
-from tests.e2e.faults.storage_proxy import StorageProxy, running_proxy
 from tests.receipt_tools import all_receipts
 
 RECEIPT_PREFIX = ".element-receipts/"

@@ -139,6 +139,7 @@ OPTIONAL_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "video": media,
     "voice_id": hostile_text,
     "tags": st.lists(hostile_text, max_size=4),
+    "overseas_library": st.sampled_from([True, False, "True", 1, None]),
     "disable_moderation": st.sampled_from([True, False, "True", 1, None]),
     "session_id": hostile_text,
     "context": hostile_text,
@@ -261,8 +262,8 @@ task_objects = st.fixed_dictionaries(
     {},
     optional={
         "TaskId": maybe(st.just("1500000001-CreateAigcAdvancedCustomElement-abct")),
-        "Status": maybe(st.sampled_from(["FINISH", "PROCESSING"])),
-        "ErrCode": maybe(st.sampled_from([0, 1])),
+        "Status": maybe(st.sampled_from(["FINISH", "PROCESSING", "WAITING", "ABORTED"])),
+        "ErrCode": maybe(st.sampled_from([0, 1, 70000, True, "0"])),
         "ErrCodeExt": maybe(st.sampled_from(["", "FailedOperation"])),
         "Message": hostile_text,
         "Input": maybe(st.fixed_dictionaries({}, optional={"ElementName": hostile_text})),
@@ -277,6 +278,8 @@ vod_events = st.fixed_dictionaries(
     {"EventType": st.one_of(st.just("CreateAigcAdvancedCustomElementCompleteEvent"), hostile_text)},
     optional={
         "CreateAigcAdvancedCustomElementCompleteEvent": maybe(task_objects),
+        "SceneAigcImageCompleteEvent": maybe(task_objects),  # another type's field (null when pulled)
+        "FileUploadEvent": st.none(),
         "EventHandle": maybe(hostile_text),
         "Sign": hostile_text,
         "T": hostile_text,

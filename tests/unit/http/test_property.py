@@ -29,6 +29,7 @@ FIELDS = [
     "video",
     "voice_id",
     "tags",
+    "overseas_library",
     "disable_moderation",
     "session_id",
     "context",

@@ -1,5 +1,6 @@
 """Media pre-flight: every documented rule on real media, read through ranged reads of stored objects
-and of https:// references served on 127.0.0.1 (with and without range support)."""
+and of https:// references served over TLS on a simulated network (``tests.network_fakes``: names
+resolve from a table, public addresses route to a local origin, connection attempts are recorded)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from lib.settings import Settings, load_settings
 from lib.storage import StoredObject
 from tests.fakes import FakeStorage
 from tests.media_files import BAD, GOOD, make_media
+from tests.network_fakes import Certificates, Network, serve_tls
 
 B = "media-1250000000"
 ON = load_settings({})
@@ -285,8 +287,10 @@ def test_resolve_media_refuses_before_any_url_is_made(media_files: dict[str, Pat
 
 
 class MediaServer(ThreadingHTTPServer):
+    daemon_threads = True
     files: dict[str, bytes]
     requests: list[tuple[str, str]]
+    hosts: list[tuple[str, str, str]]  # (Host header, path, Range header)
     delay: float
 
 
@@ -296,6 +300,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = self.path.split("?")[0]
         self.server.requests.append((path, self.headers.get("Range", "")))
+        self.server.hosts.append((self.headers.get("Host", ""), path, self.headers.get("Range", "")))
         if path.startswith("/slow/"):
             time.sleep(self.server.delay)
         body = self.server.files.get(path.rsplit("/", 1)[-1])
@@ -320,11 +325,17 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+PUBLIC_ADDRESS = "93.184.216.34"  # what media.example resolves to; routed to the local origin
+
+
 @pytest.fixture
-def server(media_files: dict[str, Path]) -> Iterator[MediaServer]:
+def server(media_files: dict[str, Path], network: Network, trust: Certificates) -> Iterator[MediaServer]:
     httpd = MediaServer(("127.0.0.1", 0), Handler)
+    serve_tls(httpd, trust)
     httpd.files = {name: path.read_bytes() for name, path in media_files.items()}
-    httpd.requests, httpd.delay = [], 0.0
+    httpd.requests, httpd.hosts, httpd.delay = [], [], 0.0
+    network.names["media.example"] = [PUBLIC_ADDRESS]
+    network.route(PUBLIC_ADDRESS, httpd)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -335,16 +346,19 @@ def server(media_files: dict[str, Path]) -> Iterator[MediaServer]:
 
 
 def url(server: MediaServer, path: str) -> str:
-    return f"http://127.0.0.1:{server.server_address[1]}{path}"
+    return f"https://media.example{path}"
 
 
-def test_an_https_video_is_probed_with_ranged_gets_and_refused_when_measured(server: MediaServer) -> None:
+def test_an_https_video_is_probed_with_ranged_gets_and_refused_when_measured(
+    server: MediaServer, network: Network
+) -> None:
     ref = url(server, "/cdn/long-12s.mp4?X-Amz-Signature=secret123")
     with pytest.raises(MediaError) as caught:
         check_media([("video", ref)], {}, ON, lambda kind: FakeStorage())
     assert caught.value.message.startswith(f"video {url(server, '/cdn/long-12s.mp4')} lasts 12.0 s;")
     assert "secret123" not in caught.value.message
     assert server.requests and all(r.startswith("bytes=") for _, r in server.requests)
+    assert set(network.attempts) == {(PUBLIC_ADDRESS, 443)}
 
 
 def test_an_https_video_that_meets_the_rules_passes(server: MediaServer) -> None:
@@ -381,13 +395,50 @@ def test_no_probe_when_the_invocation_has_no_time_left(server: MediaServer) -> N
     assert server.requests == []
 
 
-def test_link_local_addresses_are_never_probed() -> None:
-    report = check_media(
-        [("video", "http://169.254.169.254/latest/clip.mp4")], {}, ON, lambda k: FakeStorage()
-    )
-    assert (
-        report[0].verdict == "left to VOD: a link-local address is never probed" and report[0].requests == 0
-    )
+def test_a_name_that_does_not_resolve_is_left_to_vod(network: Network) -> None:
+    report = check_media([("video", "https://nowhere.example/clip.mp4")], {}, ON, lambda k: FakeStorage())
+    assert report[0].verdict == "left to VOD: its host does not resolve" and report[0].requests == 0
+    assert network.attempts == []
+
+
+@pytest.mark.parametrize(
+    ("host", "table"),
+    [
+        ("2852039166", {}),  # 169.254.169.254 as one decimal number
+        ("0xa9fea9fe", {}),
+        ("0251.0376.0251.0376", {}),
+        ("169.254.43518", {}),
+        ("[::ffff:a9fe:a9fe]", {}),
+        ("169.254.169.254", {}),
+        ("metadata.tencentyun.com.", {"metadata.tencentyun.com.": ["169.254.0.23"]}),
+        ("metadata.tencentyun.com", {"metadata.tencentyun.com": ["169.254.0.23"]}),
+        ("intranet.example", {"intranet.example": ["10.0.0.8"]}),
+        ("mixed.example", {"mixed.example": [PUBLIC_ADDRESS, "fec0::1"]}),
+    ],
+)
+def test_a_host_that_resolves_to_an_address_that_is_not_public_is_refused_unprobed(
+    network: Network, host: str, table: dict[str, list[str]]
+) -> None:
+    """Break 1 of issue 21: other spellings of the metadata address, and names resolving to it, were
+    probed. The addresses actually resolved are judged (lib.addresses), and nothing connects."""
+    network.names.update(table)
+    with pytest.raises(MediaError) as caught:
+        check_media([("video", f"https://{host}/latest/clip.mp4")], {}, ON, lambda k: FakeStorage())
+    (problem,) = caught.value.details
+    assert problem.field == "video"
+    assert "resolves to an address that is not public" in problem.problem
+    assert network.attempts == []
+
+
+def test_the_probe_connects_to_the_address_it_checked_even_when_dns_rebinds(
+    server: MediaServer, network: Network
+) -> None:
+    """The name answers a public address when checked, then the metadata address: the probe's
+    connections go to the address checked, with the name as Host (and as TLS server name)."""
+    network.later["media.example"] = ["169.254.169.254"]
+    check_media([("video", url(server, "/cdn/portrait-last.mov"))], {}, ON, lambda kind: FakeStorage())
+    assert network.attempts and set(network.attempts) == {(PUBLIC_ADDRESS, 443)}
+    assert {host for host, _, _ in server.hosts} == {"media.example"}
 
 
 def test_a_pinned_object_that_changed_since_is_judged_as_it_is_now(media_files: dict[str, Path]) -> None:
@@ -446,3 +497,23 @@ def test_hostile_image_headers_are_accepted_or_refused_never_crash(signature: by
         assert [d.field for d in exc.details] == ["refer_images[0]"]
     else:
         assert report[1].verdict.startswith("accepted: ")
+
+
+def test_a_moov_box_bomb_is_refused_naming_the_field_and_the_rule() -> None:
+    """Issue 21: a 16 MB moov of 2.1 million empty boxes before the real ones cost 8.6 s of CPU to
+    judge, and was then accepted. The walk stops at the limit of boxes visited and refuses the file."""
+    from tests.movie_boxes import box, ftyp, mvhd, trak
+
+    real = mvhd(1000, 4000, 0) + trak(b"vide", 1920, 1080, 0, 0)
+    count = (16 * 1024 * 1024 - len(real)) // 8  # the moov fills the 16 MB a header read may take
+    bomb = ftyp(b"isom", b"isom") + box(b"moov", b"\x00\x00\x00\x08free" * count + real)
+    storage = RangeCounting()
+    with pytest.raises(MediaError) as caught:
+        check(storage, {"elements/bomb.mp4": bomb}, video_field("elements/bomb.mp4"))
+    (problem,) = caught.value.details
+    assert problem.field == "video"
+    assert problem.problem == (
+        "elements/bomb.mp4 is not a readable MP4 or MOV: its moov holds more boxes than this check "
+        "visits (10000); a camera or an encoder writes a few dozen"
+    )
+    assert count > 2_000_000

@@ -1,5 +1,6 @@
 """Ranged reads of media (``lib.media.reads``): block caching, the read budget, the file view, and ranged
-GETs against a small local HTTP server that can misbehave the ways real servers do.
+GETs against a small local HTTPS server (a certificate for its name from a throwaway CA) that can
+misbehave the ways real servers do.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -20,6 +22,7 @@ from lib.media.reads import (
     url_reader,
 )
 from tests.fakes import FakeStorage
+from tests.network_fakes import Certificates, serve_tls
 
 DATA = bytes(range(256)) * 40  # 10 240 bytes
 
@@ -100,16 +103,27 @@ def test_storage_reader_reads_ranges_of_the_stored_object() -> None:
 
 RANGE = re.compile(r"bytes=(\d+)-(\d+)")
 SERVED = bytes(range(256)) * 1024  # 256 KiB: more than the first 64 KiB block
+TRICKLE_BYTES = 300  # a trickling answer sends one byte per TRICKLE_PAUSE_S, then stops by itself
+TRICKLE_PAUSE_S = 0.1
+
+
+class MediaServer(ThreadingHTTPServer):
+    daemon_threads = True
+    mode = "good"
+    trickled = 0  # bytes the trickling answer managed to send
+    hung_up = False  # the client closed the connection before the trickle ended
+    server_names: list[str | None]
 
 
 class _Handler(BaseHTTPRequestHandler):
-    mode = "good"
+    server: MediaServer
 
     def do_GET(self) -> None:
         match = RANGE.fullmatch(self.headers.get("Range", ""))
         assert match is not None
+        assert self.headers.get("Host", "").startswith("media.example")
         start, end = int(match[1]), min(int(match[2]), len(SERVED) - 1)
-        mode = self.server.mode  # type: ignore[attr-defined]
+        mode = self.server.mode
         if mode == "whole":
             self._send(200, {}, SERVED)
             return
@@ -118,7 +132,30 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"Content-Range": f"bytes {start}-{end}/{len(SERVED)}"}
         if mode == "no-range":
             headers = {}
+        if mode == "short":  # a 206 whose Content-Range promises more than it carries
+            self._send(206, headers, SERVED[start : start + 10])
+            return
+        if mode == "trickle":
+            self._trickle(headers, end - start + 1)
+            return
         self._send(206, headers, SERVED[start : end + 1])
+
+    def _trickle(self, headers: dict[str, str], length: int) -> None:
+        """206 at once, then one byte at a time (issue 21: a 20 s invocation was held for 90 s)."""
+        self.send_response(206)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        try:
+            for _ in range(TRICKLE_BYTES):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                self.server.trickled += 1
+                time.sleep(TRICKLE_PAUSE_S)
+        except OSError:
+            self.server.hung_up = True
+        self.close_connection = True
 
     def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
         self.send_response(status)
@@ -133,9 +170,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def media_server() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.mode = "good"  # type: ignore[attr-defined]
+def media_server(trust: Certificates) -> Iterator[MediaServer]:
+    server = MediaServer(("127.0.0.1", 0), _Handler)
+    server.server_names = serve_tls(server, trust).seen
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
@@ -146,11 +183,16 @@ def media_server() -> Iterator[ThreadingHTTPServer]:
 
 
 def _url(server: ThreadingHTTPServer) -> str:
-    return f"http://127.0.0.1:{server.server_address[1]}/clip.mp4"
+    """A URL on a name that resolves nowhere: only the pinned address reaches the server."""
+    return f"https://media.example:{server.server_address[1]}/clip.mp4"
 
 
-def test_url_reader_learns_the_size_from_the_first_block(media_server: ThreadingHTTPServer) -> None:
-    reader = url_reader(_url(media_server), timeout=5)
+def _reader(server: ThreadingHTTPServer, seconds: float = 10.0) -> RangedReader:
+    return url_reader(_url(server), "127.0.0.1", time.monotonic() + seconds, timeout=5)
+
+
+def test_url_reader_learns_the_size_from_the_first_block(media_server: MediaServer) -> None:
+    reader = _reader(media_server)
     assert reader.size == len(SERVED)
     assert reader.read(0, 16) == SERVED[:16]
     assert reader.requests == 1  # the first block, fetched to learn the size
@@ -158,25 +200,63 @@ def test_url_reader_learns_the_size_from_the_first_block(media_server: Threading
     assert reader.requests == 2
 
 
+def test_url_reader_connects_to_the_address_given_with_the_urls_name_for_tls(
+    media_server: MediaServer,
+) -> None:
+    """The name never resolves: the GET reaches the server through the pinned address, and the server
+    sees the name as SNI (its certificate is checked against it) and as Host (the handler asserts it)."""
+    _reader(media_server)
+    assert media_server.server_names and set(media_server.server_names) == {"media.example"}
+
+
 @pytest.mark.parametrize(("mode", "problem"), [("whole", "HTTP 200"), ("no-range", "Content-Range")])
 def test_url_reader_refuses_servers_without_ranges(
-    media_server: ThreadingHTTPServer, mode: str, problem: str
+    media_server: MediaServer, mode: str, problem: str
 ) -> None:
-    media_server.mode = mode  # type: ignore[attr-defined]
+    media_server.mode = mode
     with pytest.raises(ProbeUnavailable, match=problem):
-        url_reader(_url(media_server), timeout=5)
+        _reader(media_server)
 
 
-def test_url_reader_refuses_a_range_that_starts_elsewhere(media_server: ThreadingHTTPServer) -> None:
-    media_server.mode = "shifted"  # type: ignore[attr-defined]
-    reader = url_reader(_url(media_server), timeout=5)  # the first range starts at 0: fine
+def test_url_reader_refuses_a_range_that_starts_elsewhere(media_server: MediaServer) -> None:
+    media_server.mode = "shifted"
+    reader = _reader(media_server)  # the first range starts at 0: fine
     with pytest.raises(ProbeUnavailable, match="from"):
         reader.read(len(SERVED) - 10, 5)
 
 
-def test_url_reader_on_a_closed_port_is_unavailable() -> None:
+def test_url_reader_on_a_closed_port_is_unavailable(trust: Certificates) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     port = server.server_address[1]
     server.server_close()
     with pytest.raises(ProbeUnavailable, match="ConnectionError"):
-        url_reader(f"http://127.0.0.1:{port}/clip.mp4", timeout=2)
+        url_reader(f"https://media.example:{port}/clip.mp4", "127.0.0.1", time.monotonic() + 5, timeout=2)
+
+
+def test_a_trickling_answer_is_cut_at_the_deadline_not_read_to_its_end(media_server: MediaServer) -> None:
+    """Issue 21: a 206 trickling a byte at a time never trips a per-read timeout. The reader hangs up
+    at its deadline: the server sees the connection closed long before its trickle ends."""
+    media_server.mode = "trickle"
+    with pytest.raises(ProbeUnavailable, match="did not end within the probe's time"):
+        _reader(media_server, seconds=1.0)
+    for _ in range(100):  # the server notices on its next write
+        if media_server.hung_up:
+            break
+        time.sleep(TRICKLE_PAUSE_S)
+    assert media_server.hung_up and media_server.trickled < TRICKLE_BYTES
+
+
+def test_plain_http_is_never_probed() -> None:
+    with pytest.raises(ProbeUnavailable, match="https"):
+        url_reader("http://media.example/clip.mp4", "127.0.0.1", time.monotonic() + 5, timeout=2)
+
+
+def test_a_206_carrying_less_than_its_range_is_unavailable(media_server: MediaServer) -> None:
+    media_server.mode = "short"
+    with pytest.raises(ProbeUnavailable, match="cut short"):
+        _reader(media_server)
+
+
+def test_no_get_starts_after_the_deadline(media_server: MediaServer) -> None:
+    with pytest.raises(ProbeUnavailable, match="time ran out"):
+        _reader(media_server, seconds=-1.0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -319,7 +318,7 @@ def test_a_topic_is_published_to_and_a_lone_job_sent_alone(flow: FakeDataFlow) -
 def test_a_job_over_the_limit_fails_before_any_call_and_the_others_go(flow: FakeDataFlow) -> None:
     storage = FakeStorage()
     small, big = folders(storage, 2)
-    big = replace(big, request=parse_request({**big.request.as_dict(), "context": "x" * 1000}))
+    big = big._replace(request=parse_request({**big.request.as_dict(), "context": "x" * 1000}))
     outcomes = enqueue_many([big, small], cmq_services(storage, CMQ_MAX_MSG_SIZE="1500"))
     assert [o.status for o in outcomes] == ["failed", "waiting"]
     error = outcomes[0].error

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from lib.errors import ConfigError, InputError, StorageError
+from lib.errors import ConfigError, InputError, StorageError, outcome_for
 from lib.jobs import Outcome, SourceInfo, Upload
 from lib.sources.base import (
     MAX_RECORDS,
@@ -21,6 +21,7 @@ from lib.sources.base import (
     size,
     text,
 )
+from lib.storage.base import refusal
 from tests.fakes import FakeStorage
 from tests.http_fakes import offline, recorded_dispatch
 
@@ -85,10 +86,18 @@ def test_process_upload_when_storage_fails() -> None:
     upload = Upload("cos", "media-1", "elements/hero.mp4")
     transient = Failing(StorageError("slow", code="503", retryable=True))
     assert process_upload(upload, offline(storage=transient), SOURCE).status == "retry"
-    denied = Failing(StorageError("denied", code="AccessDenied"))
-    outcome = process_upload(upload, offline(storage=denied), SOURCE)
+    broken = Failing(StorageError("broken", code="InternalBug"))
+    outcome = process_upload(upload, offline(storage=broken), SOURCE)
     assert outcome.status == "failed"
-    assert outcome.error is not None and "AccessDenied" in outcome.error.message
+    assert outcome.error is not None and outcome.error.code == "InternalBug"
+    # The upload's own bucket refusing the function's permission: a configuration error (issue 21),
+    # raised from the submission as a ConfigError is, for the platform to deliver the event again.
+    refused = refusal("head_object", "media-1", "AccessDenied")
+    assert refused is not None
+    denied = Failing(refused)
+    with pytest.raises(StorageError, match="AccessDenied") as raised:
+        process_upload(upload, offline(storage=denied), SOURCE)
+    assert outcome_for(raised.value) == "raise"
 
 
 @pytest.mark.parametrize(("retryable", "status"), [(True, "retry"), (False, "failed")])

@@ -10,7 +10,6 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -213,7 +212,7 @@ def test_a_batch_begun_keeps_its_jobs_whole(flow: FakeDataFlow, submitted: dict[
     services = DrainServices(Hook(), seconds=BATCH_BUDGET_S + 5)
 
     def slow(job: Job) -> Outcome:
-        services.invocation = replace(services.invocation, deadline=time.monotonic() + BATCH_BUDGET_S / 2)
+        services.invocation = services.invocation._replace(deadline=time.monotonic() + BATCH_BUDGET_S / 2)
         return Outcome("submitted", f"er-{job.request.name}", "task")
 
     submitted["script"] = {f"el-{i}": slow for i in range(3)}

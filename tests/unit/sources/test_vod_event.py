@@ -28,9 +28,32 @@ def answering(monkeypatch: pytest.MonkeyPatch, outcome: Outcome) -> list[dict[st
 
 
 def test_its_samples_are_taken_by_this_adapter_only() -> None:
-    for name in ("completed.json", "failed.json", "other-event.json"):
+    for name in (
+        "completed.json",
+        "failed.json",
+        "other-event.json",
+        "aborted-pulled.json",
+        "scene-aigc-image.json",
+    ):
         assert matching(sample(f"vod/{name}")) == ["vod"]
     assert matching(sample("foreign/unknown-eventtype.json")) == []
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        # types the EventContent enumeration lacks, named only by their fields' descriptions
+        {"EventType": "SceneAigcImageCompleteEvent", "SceneAigcImageCompleteEvent": {"TaskId": "t"}},
+        {"EventType": "ProcessImageAsyncCompleteEvent", "ProcessImageAsyncCompleteEvent": {}},
+        {"EventType": "CreateAigcCustomVoiceCompleteEvent", "CreateAigcCustomVoiceCompleteEvent": {}},
+        # a type newer than the SDK, pulled: the documented fields come along, set to null
+        {"EventHandle": "h", "EventType": "SomeFutureTaskComplete", "FileUploadEvent": None, "Future": {}},
+    ],
+)
+def test_other_vod_event_types_are_ours_to_ignore_not_to_refuse(event: dict[str, Any]) -> None:
+    """VOD events of other types are recognised as VOD's and acknowledged as not ours."""
+    assert matching(event) == ["vod"]
+    assert run(event).result["status"] == "ignored"
 
 
 def test_an_event_is_relayed_and_answered(monkeypatch: pytest.MonkeyPatch) -> None:

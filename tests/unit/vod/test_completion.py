@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator
-from dataclasses import asdict
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -31,7 +30,7 @@ from lib.vod.completion import (
 from tests.conftest import load_event, stage
 from tests.receipt_tools import receipts_in
 
-TIMER = {"Type": "Timer", "TriggerName": "vod-event-pull", "Time": "2026-11-24T12:00:00Z", "Message": ""}
+TIMER = {"Type": "Timer", "TriggerName": "vod-pull", "Time": "2026-11-24T12:00:00Z", "Message": "vod-pull"}
 CTX = {"request_id": "req-completion", "time_limit_in_ms": 60000}
 
 
@@ -103,6 +102,27 @@ def test_failed_task_is_relayed_with_its_error(pull_stack: LocalStack) -> None:
     assert body["error"] == {"code": "FailedOperation", "message": "Image URL is invalid"}
 
 
+def test_an_aborted_task_is_pulled_and_relayed_as_failed_once(pull_stack: LocalStack) -> None:
+    """VOD aborts the task: the pulled event (every other type's field null) is relayed once as
+    element.completed, failed, with the task's ErrCodeExt/Message/ErrCode; its handle is confirmed, the
+    receipt is completed, and later ticks relay nothing."""
+    stack = pull_stack
+    stack.vod.inject(Fault("abort", err_code=70000, err_code_ext="FailedOperation", message="task aborted"))
+    task_id = submit_folder(stack)
+    stack.vod.wait_idle(10)
+    result = handler.main_handler(TIMER, CTX)
+    assert (result["pulled"], result["relayed"], result["unconfirmed"]) == (1, 1, 0)
+    [body] = completed(stack)
+    assert (body["task_id"], body["status"], body["element_ids"]) == (task_id, "failed", [])
+    assert body["error"] == {"code": "FailedOperation", "message": "task aborted", "vod_err_code": 70000}
+    assert body["source"]["kind"] == "cos"
+    receipt = receipts_in(stack.s3, "media-1250000000").load(body["session_id"])
+    assert receipt is not None and receipt.state == "completed"
+    stack.vod.advance(31)  # past the confirm window: a handle left unconfirmed would come back now
+    assert handler.main_handler(TIMER, CTX)["pulled"] == 0
+    assert len(completed(stack)) == 1
+
+
 def submit_direct(stack: LocalStack, name: str, callback_url: str | None = None) -> str:
     """A direct element request (its receipt in RECEIPT_BUCKET, with its callback_url); the task id."""
     event = load_event("direct/request.json")
@@ -129,12 +149,42 @@ def test_pull_confirms_only_relayed_handles(pull_stack: LocalStack, monkeypatch:
         assert (first["relayed"], first["unconfirmed"]) == (1, 1)
         down.reset()  # back up (its script and record emptied)
         stack.vod.advance(31)  # past the 30-second confirm window: the unconfirmed event comes back
+        later = time.monotonic() + 31  # ... and past the 30 s its breaker backed the destination off
+        monkeypatch.setattr("lib.breakers._now", lambda: later)
         second = handler.main_handler(TIMER, CTX)
         assert second["relayed"] == 1
         assert [d.event for d in down.accepted()] == ["element.completed"]
     assert [d.event for d in stack.webhook.accepted() if d.event == "element.completed"] == [
         "element.completed"
     ]
+
+
+def test_sixteen_dead_destinations_do_not_starve_later_completions(
+    pull_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Break 3 of issue 21: PullEvents hands back 16 events at most, and a round whose relays all
+    failed ended the cycle, so 16 completions for a dead callback blocked every later one, cycle
+    after cycle. Now the cycle pulls on: the 3 good completions are delivered in the first cycle, the
+    dead destination is tried a few times and then backed off, and its 16 events stay unconfirmed at
+    VOD (offered again after 30 s), none lost."""
+    stack = pull_stack
+    monkeypatch.setenv("CALLBACK_ALLOWED_HOSTS", "127.0.0.1")
+    with WebhookReceiver() as dead:
+        for i in range(16):
+            submit_direct(stack, f"dead{i}", callback_url=dead.url)  # element.submitted is accepted ...
+        for i in range(3):
+            submit_direct(stack, f"good{i}")
+        stack.vod.wait_idle(10)
+        dead.script([503] * 1000)  # ... then the destination goes down for good
+        before = len(dead.deliveries)
+        summary = handler.main_handler(TIMER, CTX)
+        attempts = len(dead.deliveries) - before
+    assert (summary["pulled"], summary["relayed"], summary["unconfirmed"]) == (19, 3, 16)
+    completed = {d.json["element_name"] for d in stack.webhook.accepted() if d.event == "element.completed"}
+    assert completed == {"good0", "good1", "good2"}
+    assert summary["backed_off"] >= 15 and attempts <= 5  # backed off, not tried 16 times over
+    confirms = [c for c in stack.vod.calls if c.action == "ConfirmEvents"]
+    assert len({h for c in confirms for h in c.params.get("EventHandles", [])}) == 3
 
 
 def test_black_hole_callbacks_do_not_stall_other_completions(
@@ -182,6 +232,22 @@ def test_other_events_are_confirmed_by_default_or_left_for_another_consumer(
     assert stack.webhook.deliveries == []
 
 
+def test_pulled_events_of_other_vod_types_are_confirmed_and_ignored(pull_stack: LocalStack) -> None:
+    """PullEvents hands out a SceneAigcImageCompleteEvent (all other types' fields null) beside an element
+    completion: the completion is relayed, the other one confirmed and ignored, neither pulled again."""
+    stack = pull_stack
+    scene = load_event("vod/scene-aigc-image.json")
+    del scene["EventHandle"]
+    stack.vod._queue.put(scene, stack.sub_app_id)
+    submit_folder(stack)
+    stack.vod.wait_idle(10)
+    summary = handler.main_handler(TIMER, CTX)
+    assert (summary["pulled"], summary["relayed"], summary["ignored"], summary["unconfirmed"]) == (2, 1, 1, 0)
+    assert [body["status"] for body in completed(stack)] == ["succeeded"]
+    stack.vod.advance(31)
+    assert handler.main_handler(TIMER, CTX)["pulled"] == 0
+
+
 def test_duplicate_completion_is_not_relayed_twice(stack: LocalStack) -> None:
     """The same completion event twice (push retries): one element.completed."""
     task_id = submit_folder(stack)
@@ -222,7 +288,7 @@ def test_forged_pushes_change_nothing_and_the_genuine_one_is_relayed(stack: Loca
     def receipt() -> dict[str, Any]:
         found = receipts_in(stack.s3, stack.receipt_bucket).load(session_id)
         assert found is not None
-        return asdict(found)
+        return found._asdict()
 
     before = receipt()
     failed_claim = forged(task_id, session_id)
@@ -323,24 +389,212 @@ def test_push_signature_in_body_or_headers() -> None:
 
 
 @pytest.mark.parametrize(
-    ("content", "words"),
+    ("make", "words"),
     [
-        ({}, "no Sign"),
-        ({"Sign": "0" * 32, "T": str(int(time.time()) + 600)}, "does not match"),
-        (dict(zip(("Sign", "T"), signed("k3y", int(time.time()) - 1), strict=True)), "passed"),
+        (lambda: {}, "no Sign"),
+        (lambda: {"Sign": "0" * 32, "T": str(int(time.time()) + 600)}, "does not match"),
+        (lambda: dict(zip(("Sign", "T"), signed("k3y", int(time.time()) - 1), strict=True)), "passed"),
         # finding 1 of issue 16: T had no upper bound, so one captured pair was good for ever
-        (dict(zip(("Sign", "T"), signed("k3y", int(time.time()) + 86400 * 365), strict=True)), "ahead"),
-        (dict(zip(("Sign", "T"), signed("k3y", int(time.time()) + 3600), strict=True)), "ahead"),
+        (
+            lambda: dict(zip(("Sign", "T"), signed("k3y", int(time.time()) + 86400 * 365), strict=True)),
+            "ahead",
+        ),
+        (lambda: dict(zip(("Sign", "T"), signed("k3y", int(time.time()) + 3600), strict=True)), "ahead"),
         # finding 6: a non-ASCII Sign was a TypeError (500)
-        ({"Sign": "é" * 32, "T": str(int(time.time()) + 600)}, "does not match"),
-        ({"Sign": "\udcff", "T": str(int(time.time()) + 600)}, "does not match"),
-        ({"Sign": ["a"], "T": str(int(time.time()) + 600)}, "does not match"),
-        ({"Sign": "0" * 32, "T": "١٧٩٩٩٩٩٩٩٩"}, "UNIX time"),
-        ({"Sign": "0" * 32, "T": "²"}, "UNIX time"),
-        ({"Sign": "0" * 32, "T": "9" * 40}, "UNIX time"),
+        (lambda: {"Sign": "é" * 32, "T": str(int(time.time()) + 600)}, "does not match"),
+        (lambda: {"Sign": "\udcff", "T": str(int(time.time()) + 600)}, "does not match"),
+        (lambda: {"Sign": ["a"], "T": str(int(time.time()) + 600)}, "does not match"),
+        (lambda: {"Sign": "0" * 32, "T": "١٧٩٩٩٩٩٩٩٩"}, "UNIX time"),
+        (lambda: {"Sign": "0" * 32, "T": "²"}, "UNIX time"),
+        (lambda: {"Sign": "0" * 32, "T": "9" * 40}, "UNIX time"),
     ],
 )
-def test_bad_push_signatures_are_refused(content: dict[str, str], words: str) -> None:
-    """A missing, wrong or expired signature is refused."""
+def test_bad_push_signatures_are_refused(make: Callable[[], dict[str, Any]], words: str) -> None:
+    """A missing, wrong or expired signature is refused (times read as the test runs, not at collection)."""
+    content = make()
     with pytest.raises(SignatureError, match=words):
         verify_push(content, {}, "k3y")
+
+
+def test_a_pulled_completion_that_hits_a_bug_or_an_error_stays_unconfirmed(
+    pull_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Preparing one event raises a bug, another a RelayError: both stay unconfirmed for VOD to offer
+    again; the third is relayed and confirmed."""
+    import threading
+
+    from lib.vod import completion
+
+    stack = pull_stack
+    for name in ("one", "two", "three"):
+        submit_direct(stack, name)
+    stack.vod.wait_idle(10)
+    real = completion._find_receipt
+    failures: list[Exception] = [RuntimeError("a bug"), RelayError("storage down", retryable=True)]
+    lock = threading.Lock()
+
+    def flaky(session_id: str | None, services: Services) -> Any:
+        with lock:
+            failure = failures.pop(0) if failures else None
+        if failure is not None:
+            raise failure
+        return real(session_id, services)
+
+    monkeypatch.setattr(completion, "_find_receipt", flaky)
+    summary = handler.main_handler(TIMER, CTX)
+    assert (summary["pulled"], summary["relayed"], summary["unconfirmed"]) == (3, 1, 2)
+
+
+ABORTED_TASK = {
+    "TaskId": "1500000001-CreateAigcAdvancedCustomElement-0123456789abcdef0123456789abcdeft",
+    "Status": "ABORTED",
+    "ErrCode": 70000,
+    "ErrCodeExt": "",
+    "Message": "The task was terminated: https://media-1250000000.cos.ap-guangzhou.myqcloud.com/a.png?q-signature=x",
+    "Progress": 10,
+    "Input": None,
+    "Output": None,
+    "SessionId": "er-aborted",
+    "SessionContext": None,
+}
+
+
+def test_task_result_reads_an_aborted_task_as_failed_with_its_error() -> None:
+    """ABORTED (in the task object, or only in DescribeTaskDetail's Status) is final and failed: the
+    error is ErrCodeExt (else TaskAborted), the Message (redacted), ErrCode beside."""
+    aborted = TaskResult.from_task(ABORTED_TASK)
+    assert (aborted.status, aborted.final, aborted.succeeded) == ("ABORTED", True, False)
+    assert aborted.error is not None
+    assert (aborted.error["code"], aborted.error["vod_err_code"]) == ("TaskAborted", 70000)
+    assert aborted.error["message"].startswith("The task was terminated: https://media-1250000000")
+    assert "q-signature=x" not in aborted.error["message"]  # VOD's message is redacted as before
+    described = TaskResult.from_task(
+        {**ABORTED_TASK, "Status": "PROCESSING", "ErrCodeExt": "Aborted"}, "ABORTED"
+    )
+    assert described.status == "ABORTED" and described.error is not None
+    assert described.error["code"] == "Aborted"
+    bare = TaskResult.from_task({"TaskId": ABORTED_TASK["TaskId"], "ErrCode": 0}, "ABORTED")
+    assert bare.error == {"code": "TaskAborted", "message": "VOD aborted the task"}
+    waiting = TaskResult.from_task({"TaskId": "t", "Status": "PROCESSING"}, "WAITING")
+    assert (waiting.final, waiting.error) == (False, None)
+
+
+def test_task_result_takes_nulls_as_absent() -> None:
+    """Every field null (as VOD answers fields it has no value for): nothing read as the text 'None'."""
+    nothing = TaskResult.from_task(dict.fromkeys(ABORTED_TASK))
+    assert (nothing.task_id, nothing.status, nothing.session_id, nothing.error) == ("", "", None, None)
+    element = TaskResult.from_task(
+        {
+            "TaskId": "t",
+            "Status": "FINISH",
+            "ErrCodeExt": None,
+            "ErrCode": None,
+            "Message": None,
+            "Output": {"InfoList": [{"ElementId": "42", "ElementInfo": None}, {"ElementId": None}]},
+        }
+    )
+    assert element.succeeded and element.element_ids == ("42",) and element.error is None
+
+
+class AnsweringVod:
+    """A VOD client that answers DescribeTaskDetail with one fixed response."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        self.response = response
+
+    def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        assert action == "DescribeTaskDetail"
+        return dict(self.response)
+
+
+@pytest.mark.parametrize(
+    ("response", "status"),
+    [
+        ({"TaskType": "CreateAigcAdvancedCustomElement", "Status": "WAITING"}, "retry"),
+        ({"TaskType": "AigcImageTask", "Status": "ABORTED", "AigcImageTask": {}}, "ignored"),
+        (
+            {
+                "TaskType": "CreateAigcAdvancedCustomElement",
+                "Status": "FINISH",
+                "CreateAigcAdvancedCustomElementTask": None,
+            },
+            "ignored",
+        ),
+    ],
+)
+def test_a_push_is_judged_by_describe_task_detail(
+    response: dict[str, Any], status: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Still waiting: retry. Another kind of task, or a finished one VOD describes without its task
+    object: not relayed."""
+    services = Services(load_settings({}), Invocation("t", time.monotonic() + 5), {})
+    monkeypatch.setattr(services, "vod", lambda: AnsweringVod(response))
+    event = {"EventType": EVENT_FIELD, EVENT_FIELD: {"TaskId": ABORTED_TASK["TaskId"]}}
+    assert handle_event(event, services).status == status
+
+
+def test_an_aborted_task_described_without_its_task_object_is_relayed_under_the_task(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DescribeTaskDetail says ABORTED and gives no task object: the abort is relayed (VOD's word), under
+    the task alone, since the event's SessionId is only a claim and no receipt backs it."""
+    services = Services(load_settings({}), Invocation("t", time.monotonic() + 5), {})
+    response = {"TaskType": "CreateAigcAdvancedCustomElement", "Status": "ABORTED"}
+    monkeypatch.setattr(services, "vod", lambda: AnsweringVod(response))
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        "lib.vod.completion.relay_event", lambda _services, _event, body, _url: sent.append(body)
+    )
+    event = {"EventType": EVENT_FIELD, EVENT_FIELD: {"TaskId": ABORTED_TASK["TaskId"], "SessionId": "er-x"}}
+    outcome = handle_event(event, services)
+    assert outcome.status == "relayed"
+    [body] = sent
+    assert body["session_id"] == f"task-{ABORTED_TASK['TaskId']}" and body["status"] == "failed"
+    assert body["error"] == {"code": "TaskAborted", "message": "VOD aborted the task"}
+
+
+def test_describe_task_of_an_aborted_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GET /tasks/{id} of an aborted task: outcome failed with the task's error, with or without the
+    task object."""
+    services = Services(load_settings({}), Invocation("t", time.monotonic() + 5), {})
+    for task in (ABORTED_TASK, None):
+        response = {
+            "TaskType": "CreateAigcAdvancedCustomElement",
+            "Status": "ABORTED",
+            "CreateAigcAdvancedCustomElementTask": task,
+        }
+        monkeypatch.setattr(services, "vod", lambda r=response: AnsweringVod(r))
+        info = describe_task(str(ABORTED_TASK["TaskId"]), services)
+        assert info["status"] == "ABORTED" and info["outcome"] == "failed"
+        assert info["error"]["code"] == "TaskAborted"
+
+
+def test_an_aborted_task_without_its_task_object_keeps_a_session_its_receipt_confirms(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a task object, the event's SessionId is kept when that session's receipt names this very
+    task: the failure goes to the session (its context from the receipt side) and the receipt completes."""
+    task_id = submit_direct(stack, "lost-object")
+    stack.vod.wait_idle(10)
+    session_id = stack.vod.tasks[task_id].session_id
+    services = Services(load_settings(), Invocation("t", time.monotonic() + 30))
+    response = {"TaskType": "CreateAigcAdvancedCustomElement", "Status": "ABORTED"}
+    monkeypatch.setattr(services, "vod", lambda: AnsweringVod(response))
+    event = {"EventType": EVENT_FIELD, EVENT_FIELD: {"TaskId": task_id, "SessionId": session_id}}
+    assert handle_event(event, services).status == "relayed"
+    [body] = completed(stack)
+    assert (body["session_id"], body["status"], body["element_name"]) == (session_id, "failed", "lost-object")
+    assert body["error"]["code"] == "TaskAborted"
+    receipt = receipts_in(stack.s3, stack.receipt_bucket).load(str(session_id))
+    assert receipt is not None and receipt.state == "completed"
+    assert handle_event(event, services).status == "duplicate"
+
+
+@pytest.mark.parametrize("status", ["WAITING", "PROCESSING"])
+def test_a_pulled_event_of_a_task_not_final_is_ignored(status: str) -> None:
+    """A pulled event whose task is still WAITING or PROCESSING relays nothing (only FINISH and ABORTED
+    are final); it is acknowledged."""
+    services = Services(load_settings({}), Invocation("t", time.monotonic() + 5), {})
+    event = {"EventType": EVENT_FIELD, EVENT_FIELD: {"TaskId": "t-1", "Status": status}}
+    outcome = handle_event(event, services, pulled=True)
+    assert (outcome.status, outcome.note) == ("ignored", f"task status {status}")

@@ -1,8 +1,9 @@
 """A tiny HTTP proxy in front of the COS stand-in (or moto's S3 server) that injects storage faults and
-logs every request.
+logs every request; like every stand-in it can delay its answers (``devstack.emulators.base``), which is
+how ``LocalStack.set_latency(s3=...)`` delays moto's S3, a server that is not ours.
 
-The function under test talks to it as its ``COS_ENDPOINT_URL`` (COS's virtual-hosted requests over plain
-HTTP, the bucket's domain kept in ``Host``), so storage faults reach it as real HTTP answers that the COS
+The fault suite points ``COS_ENDPOINT_URL`` at it (COS's virtual-hosted requests over plain HTTP, the
+bucket's domain kept in ``Host``), so storage faults reach the function as real HTTP answers that the COS
 SDK parses, and every object the function writes is seen on the wire.
 
     proxy.fail("PUT", "/.element-receipts/", status=503, code="ServiceUnavailable", times=2)
@@ -53,6 +54,7 @@ class _Rule:
     code: str
     remaining: int
     skip: int
+    body: bytes | None = None
 
 
 class StorageProxy:
@@ -94,12 +96,21 @@ class StorageProxy:
             self._rules.clear()
 
     def fail(
-        self, method: str, contains: str, *, status: int, code: str, times: int = 1, skip: int = 0
+        self,
+        method: str,
+        contains: str,
+        *,
+        status: int,
+        code: str,
+        times: int = 1,
+        skip: int = 0,
+        body: bytes | None = None,
     ) -> None:
         """Answer ``times`` ``method`` requests whose path+query contains ``contains`` with an S3 error,
-        after letting the first ``skip`` of them through."""
+        after letting the first ``skip`` of them through; ``body`` replaces the error XML (a store whose
+        errors lack ``Resource``, or are no XML at all)."""
         with self._lock:
-            self._rules.append(_Rule(method, contains, status, code, times, skip))
+            self._rules.append(_Rule(method, contains, status, code, times, skip, body))
 
     @property
     def seen(self) -> list[Seen]:
@@ -152,10 +163,13 @@ def _handler(proxy: StorageProxy) -> type[BaseHTTPRequestHandler]:
             if rule is not None:
                 proxy._record(self.command, self.path, rule.status, self.headers.get("Host", ""))
                 xml = (
-                    '<?xml version="1.0" encoding="UTF-8"?>'
-                    f"<Error><Code>{rule.code}</Code><Message>injected</Message>"
-                    "<Resource>proxy</Resource><RequestId>proxy</RequestId></Error>"
-                ).encode()
+                    rule.body
+                    or (
+                        '<?xml version="1.0" encoding="UTF-8"?>'
+                        f"<Error><Code>{rule.code}</Code><Message>injected</Message>"
+                        "<Resource>proxy</Resource><RequestId>proxy</RequestId></Error>"
+                    ).encode()
+                )
                 self._reply(rule.status, [("Content-Type", "application/xml")], xml)
                 return
             upstream = http.client.HTTPConnection(*proxy.upstream, timeout=30)

@@ -1,0 +1,144 @@
+"""The storage requests a first delivery makes before the VOD call, read from the stand-ins' own request
+logs (``LocalStack.wire``). Each request before CreateAigcAdvancedCustomElement is a round trip every
+upload waits for, unless it runs beside another; ``make bench``'s latency rows measure how many are
+sequential, and these tests hold the requests themselves, so a change that adds one fails here:
+
+- COS folder (the manifest's upload): (1) the folder's listing with the manifest read beside it;
+  (2) the receipt's claim with the pre-flight's three header reads beside it. Then VOD.
+- ``POST /elements`` naming three ``cos://`` objects: (1) their three HEADs at once; (2) the claim with
+  the three header reads. Then VOD.
+- After VOD: the ``submitted`` fact beside the webhook, then the ``delivered`` fact after its answer.
+
+Which requests share a round trip is not asserted (that would be a timing test); the bench measures it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+
+import handler
+from devstack.emulators.base import Served
+from devstack.http_events import build_event
+from devstack.stack import LocalStack
+from tests.conftest import load_event, stage
+
+SCF_CONTEXT = {"request_id": "req-trips", "time_limit_in_ms": 30000, "function_name": "element-relay"}
+B = "media-1250000000"
+FOLDER = ["elements/hero/frontal.png", "elements/hero/left.png", "elements/hero/back.png"]
+CREATE = "CreateAigcAdvancedCustomElement"
+
+
+def named(served: Served) -> str:
+    """A request as ``METHOD bucket/key`` (a listing as ``LIST bucket/prefix``), the SessionId folded."""
+    parts = urlsplit(served.path)
+    bucket = served.host.split(".", 1)[0]
+    prefix = parse_qs(parts.query).get("prefix")
+    if served.method == "GET" and prefix:
+        return f"LIST {bucket}/{folded(prefix[0])}"
+    return f"{served.method} {bucket}/{folded(unquote(parts.path).lstrip('/'))}"
+
+
+def presigned(served: Served) -> bool:
+    """A presigned GET: VOD fetching the media of its task, not the function."""
+    return "q-sign-algorithm" in parse_qs(urlsplit(served.path).query)
+
+
+def folded(key: str) -> str:
+    sessions = ".element-receipts/sessions/"
+    if key.startswith(sessions + "er-"):
+        return sessions + "<er>/" + key[len(sessions) :].partition("/")[2]
+    return key
+
+
+def around_the_vod_call(stack: LocalStack) -> tuple[list[str], list[str]]:
+    """The function's requests to the media bucket that arrived before the VOD call, and after it (VOD's
+    own fetches of the media, by presigned URL, left out). Everything sent
+    before the call is waited for before it (but the receipt's index in RECEIPT_BUCKET, written in the
+    background), so the split follows from the order of events, not from their timing."""
+    (call,) = [s for s in stack.wire("vod").seen() if s.method == "POST"]
+    assert [c.action for c in stack.vod.calls] == [CREATE]
+    storage = [s for s in stack.wire("cos").seen() if s.host.startswith(f"{B}.") and not presigned(s)]
+    before = sorted(named(s) for s in storage if s.arrived < call.arrived)
+    after = sorted(named(s) for s in storage if s.arrived > call.arrived)
+    return before, after
+
+
+def reads_of(objects: list[str]) -> list[str]:
+    return [f"GET {B}/{key}" for key in objects]
+
+
+def test_a_first_cos_delivery_lists_reads_and_claims_before_vod(stack: LocalStack) -> None:
+    event = load_event("cos/put.json")
+    stage(stack, event)
+    event["Records"] = event["Records"][-1:]  # the manifest's upload: the folder is complete
+    result = handler.main_handler(event, SCF_CONTEXT)
+    assert result["records"][-1]["status"] == "submitted"
+    before, after = around_the_vod_call(stack)
+    assert before == sorted(
+        [
+            f"LIST {B}/elements/hero/",  # round trip 1
+            f"GET {B}/elements/hero/element.json",  # beside it
+            f"PUT {B}/.element-receipts/sessions/<er>/claim-1.json",  # round trip 2
+            *reads_of(FOLDER),  # the pre-flight's header reads, beside the claim
+        ]
+    )
+    assert after == [
+        f"PUT {B}/.element-receipts/sessions/<er>/delivered-element.submitted.json",
+        f"PUT {B}/.element-receipts/sessions/<er>/submitted.json",
+    ]
+    (delivery,) = stack.webhook.wait_for(1)
+    delivered = [s for s in stack.wire("cos").seen() if named(s).endswith("delivered-element.submitted.json")]
+    (webhook,) = stack.wire("webhook").seen()
+    assert delivered[0].arrived > webhook.arrived  # the delivered fact follows the webhook's answer
+    assert delivery.event == "element.submitted"
+
+
+def test_a_repeated_cos_delivery_reads_the_receipt_and_calls_no_vod(stack: LocalStack) -> None:
+    """A claim refused (the first delivery holds claim-1) is followed by the receipt's listing and
+    reads: the repeat finds the element relayed and does nothing more."""
+    event = load_event("cos/put.json")
+    stage(stack, event)
+    event["Records"] = event["Records"][-1:]
+    handler.main_handler(event, SCF_CONTEXT)
+    mark = time.monotonic()
+    again = handler.main_handler(event, {**SCF_CONTEXT, "request_id": "req-again"})
+    assert again["records"][-1]["status"] == "duplicate"
+    assert len(stack.vod.created_tasks()) == 1
+    seen = [s for s in stack.wire("cos").seen() if s.arrived > mark]
+    receipt = [named(s) for s in seen if ".element-receipts/" in unquote(s.path)]
+    assert receipt[0] == f"PUT {B}/.element-receipts/sessions/<er>/claim-1.json"  # refused
+    assert f"LIST {B}/.element-receipts/sessions/<er>/" in receipt[1:]
+
+
+@pytest.mark.parametrize("receipts", ["upload bucket", "none"])
+def test_post_elements_heads_the_objects_at_once_then_claims(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch, receipts: str
+) -> None:
+    """POST /elements with three cos:// images: three HEADs, then (receipts kept in the media bucket,
+    as serverless.yml deploys it) the claim beside the header reads; without RECEIPT_BUCKET no claim."""
+    if receipts == "none":
+        monkeypatch.delenv("RECEIPT_BUCKET")
+    else:
+        monkeypatch.setenv("RECEIPT_BUCKET", B)
+    for key in FOLDER:
+        stack.s3.put_object(Bucket=B, Key=key, Body=stage_body(key))
+    refs = [f"cos://{B}/{key}" for key in FOLDER]
+    body = {"name": "hero", "frontal_image": refs[0], "refer_images": refs[1:]}
+    event = build_event("scf_function_url", "POST", "/elements", body=json.dumps(body).encode())
+    answer = handler.main_handler(event, SCF_CONTEXT)
+    assert answer["statusCode"] == 202, answer
+    before, after = around_the_vod_call(stack)
+    claim = [f"PUT {B}/.element-receipts/sessions/<er>/claim-1.json"] if receipts != "none" else []
+    assert before == sorted([*(f"HEAD {B}/{key}" for key in FOLDER), *claim, *reads_of(FOLDER)])
+    facts = ["delivered-element.submitted.json", "submitted.json"] if receipts != "none" else []
+    assert after == [f"PUT {B}/.element-receipts/sessions/<er>/{fact}" for fact in facts]
+
+
+def stage_body(key: str) -> bytes:
+    from devstack.samples import body_for
+
+    return body_for(key)
