@@ -75,9 +75,9 @@ print(json.dumps({"task_id": task, "manifest": len(manifest), "urls": len(urls)}
 """
 
 # A floor plus what the design makes every submission do, written by hand in the same style: the request
-# validated with pydantic (design section 6), the media headers read (pre-flight, three ranged GETs at
+# validated with pydantic (docs/contracts.md §4), the media headers read (pre-flight, three ranged GETs at
 # once) while the receipt is looked up and claimed (create-if-absent), the TaskId written down while the
-# webhook is called, then its delivery (design section 8). Not a target: it shows how much of the gap to
+# webhook is called, then its delivery (docs/contracts.md §6). Not a target: it shows how much of the gap to
 # the floor is that work. ``calls`` are the store's ranged read, listing and create-if-absent write.
 DESIGN_WORK = """
 import concurrent.futures, pydantic_core

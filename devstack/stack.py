@@ -290,7 +290,7 @@ class LocalStack:
     # helpers
 
     def env(self) -> dict[str, str]:
-        """The environment variables (design section 4) that point the function under test at this stack
+        """The environment variables (docs/contracts.md §2) that point the function under test at this stack
         (S3 through the storage proxy once ``set_latency(s3=...)`` started it)."""
         s3_proxy = self._started.get("s3_proxy")
         s3_endpoint = s3_proxy.url if s3_proxy is not None else self.s3_endpoint

@@ -4,11 +4,13 @@ Modules are private to the handler; nothing here is a public library API. In the
 through them:
 
     settings, invocation, services   configuration, the invocation's deadline, per-invocation clients
-    sources/                         one adapter per trigger kind: recognise the event, normalise it,
-                                     answer in the trigger's shape (base, messages, http_event: shared;
-                                     cmq_drain: the Timer's drain of DRAIN_QUEUE_URL)
+    sources/                         the trigger table (TRIGGERS) and its cheap predicates (shapes); one
+                                     adapter per trigger kind: normalise the event, answer in the
+                                     trigger's shape (base, messages: shared; http_triggers: the five
+                                     HTTP triggers as one table; uploads: every upload notification
+                                     parsed; cmq_drain: the Timer's drain)
     http/                            the HTTP API every HTTP trigger shares (model, api, routes, vod_routes,
-                                     element_list: GET /elements from the receipts' timeline)
+                                     element_list: GET /elements from the receipts' timeline; uploads)
     assemble                         uploads → element requests by the folder layout (reads storage)
     request_model, callbacks         the element request and its rules; per-request callback URLs
     addresses                        the one rule of which addresses a caller's URL may make us reach
@@ -22,11 +24,11 @@ through them:
     vod_params                       the request → CreateAigcAdvancedCustomElement parameters, SessionId
     receipts                         idempotency records as immutable create-if-absent facts
     storage/                         COS (qcloud_cos) and S3 (boto3) behind one Storage protocol
-    vod/, retry                      the VOD client with our own retries, within the account's quota
-                                     (client, ratelimit); VOD's completion events → element.completed,
-                                     push and pull (completion)
+    vod/, retry                      the shape of a VOD event (vod/); the VOD client with our own retries,
+                                     within the account's quota (client, ratelimit); VOD's completion
+                                     events → element.completed, push and pull (completion)
     webhook, webhook_client          the signed webhook body and delivery; the WebhookClient seam (requests)
     breakers                         a circuit breaker per webhook destination (the pull cycle's relays)
-    jobs, errors, logs               plain values, the one exception tree, scrubbed JSON logs
+    jobs, errors, logs               plain values (Upload, Job, Outcome), the one exception tree, JSON logs
     background                       one call in a daemon thread: round trips of a cold start overlap
 """

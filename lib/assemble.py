@@ -1,4 +1,4 @@
-"""Uploads → element requests, by the folder layout of design section 5.
+"""Uploads → element requests, by the folder layout of docs/contracts.md §3.
 
     <ELEMENT_PREFIX><folder>/element.json      the manifest: the commit marker of a folder
     <ELEMENT_PREFIX><folder>/frontal.<img>     the frontal image (image_refer)
@@ -18,29 +18,15 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from lib.background import Background
-from lib.callbacks import check_callback_url
 from lib.errors import FieldProblem, InputError, ManifestError, StorageError
-from lib.jobs import Job, SourceInfo
+from lib.jobs import Job, SourceInfo, Upload
 from lib.media.refs import is_image_path, is_video_path, parse_media_ref
-from lib.request_model import MAX_NAME, parse_request
 from lib.settings import Settings
-from lib.storage import Storage, StorageKind, StoredObject
-from lib.vod_params import fingerprint
+from lib.storage import Storage, StoredObject
 
 MANIFEST = "element.json"
 MAX_MANIFEST_BYTES = 64 * 1024
 MAX_FOLDER_OBJECTS = 100
-
-
-class Upload(NamedTuple):
-    """One object-created notification, normalised by its source adapter."""
-
-    kind: StorageKind
-    bucket: str
-    key: str
-    region: str | None = None
-    size: int | None = None
-    etag: str | None = None
 
 
 class Skip(NamedTuple):
@@ -76,6 +62,8 @@ def plan_upload(upload: Upload, settings: Settings, storage: Storage) -> Plan:
     if "/" not in rest:
         if not is_video_path(rest):
             return Skip("ignored", "only videos (.mp4, .mov) are submitted straight from the prefix")
+        from lib.request_model import MAX_NAME, parse_request  # a request to build: loaded from here on
+
         name = posixpath.splitext(rest)[0][:MAX_NAME] or "video"
         request = parse_request({"name": name, "video": f"{upload.kind}://{upload.bucket}/{key}"})
         return Job(request, source, upload.bucket, upload.kind)
@@ -101,6 +89,10 @@ def _plan_folder(upload: Upload, prefix: str, folder: str, settings: Settings, s
     manifest_obj = listing.get(manifest_key)
     if manifest_obj is None:
         return Skip("waiting", "no element.json in the folder yet")
+    from lib.callbacks import check_callback_url  # a manifest to check: loaded from here on only
+    from lib.request_model import MAX_NAME, parse_request
+    from lib.vod_params import fingerprint
+
     folder_source = SourceInfo(upload.kind, upload.bucket, (upload.key,), upload.region)
     failure_id = fingerprint(["folder", upload.bucket, prefix, manifest_obj.etag])
     try:

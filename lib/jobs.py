@@ -6,14 +6,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from lib.errors import RelayError
-from lib.request_model import ElementRequest
-from lib.storage import StorageKind, StoredObject
+
+if TYPE_CHECKING:
+    from lib.request_model import ElementRequest
+    from lib.storage import StorageKind, StoredObject
 
 SourceKind = Literal["cos", "s3", "http", "queue", "direct"]
 Status = Literal["submitted", "duplicate", "failed", "retry", "ignored", "waiting", "relayed"]
+
+
+class Upload(NamedTuple):
+    """One object-created notification, normalised by ``lib.sources.uploads``."""
+
+    kind: StorageKind
+    bucket: str
+    key: str
+    region: str | None = None
+    size: int | None = None
+    etag: str | None = None
 
 
 class SourceInfo(NamedTuple):

@@ -1,4 +1,4 @@
-"""Receipts: idempotency records in the bucket itself (design section 8), as immutable facts.
+"""Receipts: idempotency records in the bucket itself (docs/contracts.md §6), as immutable facts.
 
 Each submission (one SessionId) has a folder ``<RECEIPT_PREFIX>sessions/<session_id>/`` of small JSON objects,
 each created once with create-if-absent and never changed:

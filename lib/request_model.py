@@ -1,4 +1,4 @@
-"""The element request (design section 6): one schema for manifests, HTTP bodies, queue messages and
+"""The element request (docs/contracts.md §4): one schema for manifests, HTTP bodies, queue messages and
 direct invocations, enforcing every documented constraint of ``CreateAigcAdvancedCustomElement``.
 
 ``parse_request`` is the only way in: it returns a valid ``ElementRequest`` or raises ``InputError``
@@ -21,7 +21,7 @@ from pydantic_core import SchemaValidator, ValidationError
 from lib.errors import FieldProblem, InputError, MediaRefError
 from lib.media.refs import is_video_path, parse_media_ref
 
-# Limits documented for CreateAigcAdvancedCustomElement (reference section 9.2).
+# Limits documented for CreateAigcAdvancedCustomElement (docs/platform.md §3.2).
 MAX_NAME = 20
 MAX_DESCRIPTION = 100
 MIN_REFER_IMAGES, MAX_REFER_IMAGES = 1, 3

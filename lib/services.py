@@ -4,15 +4,25 @@ shared; see ``lib.storage`` and ``lib.vod.client``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from lib.invocation import Invocation
 from lib.settings import Credentials, Settings, read_credentials
-from lib.storage import Storage, StorageKind, storage_for
-from lib.vod.client import Vod, VodClient
-from lib.webhook_client import RequestsWebhook, WebhookClient
 
-_WEBHOOK = RequestsWebhook()  # stateless: its session is cached per warm container
+if TYPE_CHECKING:  # each client's module is imported when that client is first asked for
+    from lib.storage import Storage, StorageKind
+    from lib.vod.client import VodClient
+    from lib.webhook_client import WebhookClient
+
+
+@functools.cache
+def _shared_webhook() -> WebhookClient:
+    """The webhook client: stateless (its session is cached per warm container), so built once."""
+    from lib.webhook_client import RequestsWebhook
+
+    return RequestsWebhook()
 
 
 class Services:
@@ -23,7 +33,7 @@ class Services:
         self.invocation = invocation
         self._environ = environ
         self._credentials: Credentials | None = None
-        self._webhook: WebhookClient = _WEBHOOK
+        self._webhook: WebhookClient | None = None  # the shared client unless with_webhook gave one
 
     def credentials(self) -> Credentials:
         if self._credentials is None:
@@ -31,6 +41,8 @@ class Services:
         return self._credentials
 
     def storage(self, kind: StorageKind, region: str | None) -> Storage:
+        from lib.storage import storage_for
+
         if kind == "cos":
             return storage_for(
                 "cos", region or self.settings.default_region, self.settings, self.credentials()
@@ -38,10 +50,12 @@ class Services:
         return storage_for("s3", region, self.settings, None)  # boto3's default credential chain
 
     def vod(self) -> VodClient:
+        from lib.vod.client import Vod
+
         return Vod(self.settings, self.credentials(), self.invocation)
 
     def webhook(self) -> WebhookClient:
-        return self._webhook
+        return self._webhook if self._webhook is not None else _shared_webhook()
 
     def with_webhook(self, client: WebhookClient) -> Services:
         """The same services, delivering through ``client`` (the pull cycle's per-destination breakers)."""

@@ -1,4 +1,4 @@
-"""Configuration from the environment (design section 4), validated once per distinct environment.
+"""Configuration from the environment (docs/contracts.md §2), validated once per distinct environment.
 
 Settings are cached on the exact values of the variables they read, so a warm container pays for
 validation once, and a changed environment (tests, a redeploy) is never served stale values.

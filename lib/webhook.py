@@ -1,4 +1,4 @@
-"""The webhook relay (design section 7): signed JSON POSTs, retried on 408/429/5xx/network errors.
+"""The webhook relay (docs/contracts.md §5): signed JSON POSTs, retried on 408/429/5xx/network errors.
 
 Delivery is at least once; receivers de-duplicate with ``Idempotency-Key``. Redirects are not
 followed (a redirect could point anywhere), and each attempt's timeout fits the remaining time.

@@ -356,7 +356,7 @@ def make_s3_event(
 def element_request(
     storage: str, bucket: str, keys: Sequence[str], *, name: str | None = None
 ) -> dict[str, Any]:
-    """An element request (design section 6) naming the media among ``keys`` as ``cos://`` or ``s3://``."""
+    """An element request (docs/contracts.md §4) naming the media among ``keys`` as ``cos://`` or ``s3://``."""
     refs = [(key, f"{storage}://{bucket}/{key}") for key in keys]
     videos = [ref for key, ref in refs if key.lower().endswith(VIDEO_SUFFIXES)]
     images = [(key, ref) for key, ref in refs if key.lower().endswith(IMAGE_SUFFIXES)]

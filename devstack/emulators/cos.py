@@ -1,6 +1,6 @@
 """A COS stand-in on 127.0.0.1: COS's XML API for virtual-hosted buckets, with COS signatures checked.
 
-It is the independent check of how the function talks to COS (design section 9), so it imports nothing
+It is the independent check of how the function talks to COS (docs/contracts.md §7), so it imports nothing
 from ``lib/`` and not the COS SDK either: it verifies what ``cos-python-sdk-v5`` (or anyone) signs from
 the written rules. The bucket comes from the ``Host`` header (``<bucket>.cos.<region>.myqcloud.com``), as
 ``CosConfig(IP=..., Port=..., Scheme="http")`` sends it; the objects live in moto's S3 server behind it,

@@ -1,6 +1,6 @@
 """A local webhook receiver that verifies the relay's signatures and records every delivery.
 
-It is the independent check of the product's webhook contract (design section 7), so it imports
+It is the independent check of the product's webhook contract (docs/contracts.md §5), so it imports
 nothing from ``lib/``: standard library only.
 
     with WebhookReceiver(secret="whsec-local") as rx:
@@ -364,7 +364,8 @@ def _describe(delivery: Delivery) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a receiver in the foreground, printing one line per delivery."""
     parser = argparse.ArgumentParser(
-        prog="python -m devstack.emulators.webhook", description="Local webhook receiver (design section 7)."
+        prog="python -m devstack.emulators.webhook",
+        description="Local webhook receiver (docs/contracts.md §5).",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)

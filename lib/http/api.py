@@ -3,7 +3,7 @@ errors and outcomes become HTTP statuses. Adapters (``lib/sources/*``) hand in a
 turn the ``HttpResponse`` back into their trigger's shape; no trigger shape is seen here.
 
     GET  /health                   200 ok | 503 unavailable; open; names missing settings to the token only
-    POST /elements                 an element request (design section 6)        202 submitted | 200 duplicate
+    POST /elements                 an element request (docs/contracts.md §4)     202 submitted | 200 duplicate
     POST /elements/from-folder     {"folder": "cos://bucket/elements/hero/"}     202 submitted | 200 duplicate
     GET  /elements                 the submissions, newest first, paged (needs RECEIPT_BUCKET)  200
     POST /uploads                  presigned PUTs of a new element folder, and its element.json   200
@@ -27,9 +27,11 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
 from lib.errors import (
+    ConfigError,
     FieldProblem,
     HttpError,
     InputError,
@@ -38,13 +40,10 @@ from lib.errors import (
     StorageError,
     comes_back,
 )
-from lib.http import vod_routes
 from lib.http.model import HttpRequest, HttpResponse
-from lib.http.routes import create_element, create_from_folder, get_element, health
 from lib.jobs import Outcome
 from lib.logs import redact
 from lib.services import Services
-from lib.vod.client import PARAMETER_CODE_PREFIXES
 
 MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_RETRY_AFTER_S = 2
@@ -64,6 +63,66 @@ class Route:
     handler: Handler
     open: bool = False  # answered without the bearer token
     token_only: bool = False  # refused to everyone while API_TOKEN is unset (no caller is authenticated)
+
+
+# Each route's module is imported when the route is first taken (the pipeline for /elements, VOD's
+# completion for /vod/*), so answering /health or a refused request imports neither.
+
+
+def health(_request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    """200 ``ok`` when the function can work, 503 ``unavailable`` when it cannot: no credentials (a
+    setting it needs and cannot do without; an invalid setting fails every invocation before routing).
+    Only a caller with the bearer token (``API_TOKEN`` set, ``authenticated`` in params) learns which
+    names are missing, and which optional ones are unset; never their values. Everyone else gets the
+    word alone."""
+    needed: list[str] = []  # every other setting is optional, or validated before any route runs
+    try:
+        services.credentials()
+    except ConfigError:
+        needed = ["TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY"]
+    healthy = not needed
+    body: dict[str, Any] = {"status": "ok" if healthy else "unavailable"}
+    if params.get("authenticated") == "yes":
+        body["missing"] = needed
+        body["unset"] = [name for name in services.settings.missing() if name not in needed]
+    headers = {} if healthy else {"Retry-After": "60"}
+    return HttpResponse.json(200 if healthy else 503, body, headers)
+
+
+def create_element(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    from lib.http.routes import create_element
+
+    return create_element(request, services, params)
+
+
+def create_from_folder(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    from lib.http.routes import create_from_folder
+
+    return create_from_folder(request, services, params)
+
+
+def get_element(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    from lib.http.routes import get_element
+
+    return get_element(request, services, params)
+
+
+def vod_event(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    from lib.http.vod_routes import vod_event
+
+    return vod_event(request, services, params)
+
+
+def vod_pull(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    from lib.http.vod_routes import pull
+
+    return pull(request, services, params)
+
+
+def vod_task(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    from lib.http.vod_routes import task
+
+    return task(request, services, params)
 
 
 def list_elements(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
@@ -87,10 +146,10 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/elements", list_elements),
     Route("POST", "/uploads", create_upload),
     Route("GET", "/elements/{session_id}", get_element),
-    Route("POST", "/vod/events", vod_routes.vod_event, open=True),
-    Route("POST", "/", vod_routes.vod_event, open=True),
-    Route("POST", "/vod/pull", vod_routes.pull, token_only=True),
-    Route("GET", "/tasks/{task_id}", vod_routes.task),
+    Route("POST", "/vod/events", vod_event, open=True),
+    Route("POST", "/", vod_event, open=True),
+    Route("POST", "/vod/pull", vod_pull, token_only=True),
+    Route("GET", "/tasks/{task_id}", vod_task),
 )
 
 
@@ -197,6 +256,8 @@ def status_for(error: RelayError) -> int:
         return 400
     if isinstance(error, InternalError):
         return 500
+    from lib.vod.client import PARAMETER_CODE_PREFIXES  # a VOD code: the VOD client is loaded already
+
     if error.code.startswith(PARAMETER_CODE_PREFIXES):
         return 422  # VOD refused a parameter (now, or as recorded in a receipt)
     return 502  # VOD, storage or webhook refusals: an upstream said no

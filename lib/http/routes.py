@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from lib import pipeline
-from lib.assemble import MANIFEST, Broken, Skip, Upload, plan_upload
-from lib.errors import ConfigError, FieldProblem, HttpError, InputError, StorageError
+from lib.assemble import MANIFEST, Broken, Skip, plan_upload
+from lib.errors import FieldProblem, HttpError, InputError, StorageError
 from lib.http.model import HttpRequest, HttpResponse
-from lib.jobs import Outcome, SourceInfo
+from lib.jobs import Outcome, SourceInfo, Upload
 from lib.logs import redact
 from lib.pipeline import fail, guarded
 from lib.receipts import Receipt, ReceiptStore
@@ -43,26 +43,6 @@ RECEIPT_FIELDS = (
     "error",
     "relayed",
 )
-
-
-def health(_request: HttpRequest, services: Services, params: Mapping[str, str]) -> HttpResponse:
-    """200 ``ok`` when the function can work, 503 ``unavailable`` when it cannot: no credentials (a
-    setting it needs and cannot do without; an invalid setting fails every invocation before routing).
-    Only a caller with the bearer token (``API_TOKEN`` set, ``authenticated`` in params) learns which
-    names are missing, and which optional ones are unset; never their values. Everyone else gets the
-    word alone."""
-    needed: list[str] = []  # every other setting is optional, or validated before any route runs
-    try:
-        services.credentials()
-    except ConfigError:
-        needed = ["TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY"]
-    healthy = not needed
-    body: dict[str, Any] = {"status": "ok" if healthy else "unavailable"}
-    if params.get("authenticated") == "yes":
-        body["missing"] = needed
-        body["unset"] = [name for name in services.settings.missing() if name not in needed]
-    headers = {} if healthy else {"Retry-After": "60"}
-    return HttpResponse.json(200 if healthy else 503, body, headers)
 
 
 def create_element(request: HttpRequest, services: Services, _params: Mapping[str, str]) -> Outcome:

@@ -1,4 +1,4 @@
-"""Media pre-flight (MEDIA_PREFLIGHT=on, design section 6): refuse before the VOD call what VOD documents
+"""Media pre-flight (MEDIA_PREFLIGHT=on, docs/contracts.md §4): refuse before the VOD call what VOD documents
 it refuses, reading only headers through ranged reads.
 
 Rules (API documentation of ``CreateAigcAdvancedCustomElement``, ``ElementVideoList`` and

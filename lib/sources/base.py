@@ -1,7 +1,9 @@
-"""What every source adapter shares: the protocol, the upload loop and the async answer.
+"""What every source adapter shares: reading event members, the upload loop and the async answer.
 
-A source recognises its trigger's event shape, normalises it into plain records (uploads or element
-requests), hands them to the pipeline, and answers in the trigger's own shape.
+An adapter normalises its trigger's event into plain records (uploads or element requests), hands them
+to the pipeline, and answers in the trigger's own shape. Which adapter serves an event is decided by
+``lib.sources.shapes``. The pipeline and the folder planning are imported here only when an upload is
+processed, so importing an adapter imports no stage of the pipeline.
 """
 
 from __future__ import annotations
@@ -9,76 +11,19 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from lib import pipeline
-from lib.assemble import Broken, Skip, Upload, plan_upload
 from lib.errors import ConfigError, InputError, RelayError, outcome_for
 from lib.errors import RetryLaterError as RetryLaterError
-from lib.jobs import Job, Outcome, SourceInfo
-from lib.pipeline import fail, settle
-from lib.retry import with_retries
-from lib.services import Services
+from lib.jobs import Job, Outcome, SourceInfo, Upload
+from lib.sources.shapes import EventSource as EventSource
+
+if TYPE_CHECKING:
+    from lib.services import Services
 
 log = logging.getLogger("relay.records")
 MAX_RECORDS = 1000  # per event: above what an async event (128 KB) can hold, so only forged events hit it
-
-
-class EventSource(Protocol):
-    """One trigger kind. ``matches`` must be cheap and exclusive of every other source's."""
-
-    name: str
-
-    def matches(self, event: dict[str, Any]) -> bool: ...
-
-    def handle(self, event: dict[str, Any], services: Services) -> Any: ...
-
-
-# Top-level keys that mark each family of event shapes. A source takes an event only when its family is
-# the one family the event belongs to, so sources of different families never both match, whatever
-# keys an event combines; within a family, each source's own test keeps them apart.
-FAMILY_MARKERS: dict[str, frozenset[str]] = {
-    "records": frozenset({"Records"}),
-    "http": frozenset({"httpMethod", "rawPath", "requestContext", "routeKey"}),
-    "timer": frozenset({"TriggerName"}),
-    "vod": frozenset({"EventType"}),
-    "eventbridge": frozenset({"detail-type"}),
-    "cloudevents": frozenset({"specversion"}),
-    "direct": frozenset({"frontal_image", "refer_images", "video", "reference_type"}),
-}
-
-
-def family(event: Mapping[str, Any]) -> str | None:
-    """The one family of shapes whose marker keys ``event`` has; None for none or several."""
-    found = [name for name, markers in FAMILY_MARKERS.items() if markers & event.keys()]
-    return found[0] if len(found) == 1 else None
-
-
-# The key (or eventSource) that names the kind of a record; a record with none or several is no kind.
-RECORD_MARKERS = ("cos", "s3", "Sns", "CMQ", "Ckafka")
-
-
-def record_kind(event: dict[str, Any]) -> str | None:
-    """The kind of a record-based event, from its first record: the one marker key it holds ("cos",
-    "s3", "Sns", "CMQ", "Ckafka"), or "sqs" for ``eventSource: aws:sqs``. None when the event has no
-    records, or its first record holds no marker or several (ambiguous: no source takes it)."""
-    record = first_record(event)
-    if record is None or family(event) != "records":
-        return None
-    found = [marker for marker in RECORD_MARKERS if marker in record]
-    if record.get("eventSource") == "aws:sqs":
-        found.append("sqs")
-    return found[0] if len(found) == 1 else None
-
-
-def first_record(event: dict[str, Any]) -> dict[str, Any] | None:
-    """The first of ``event["Records"]`` when it is a non-empty list of objects (what record-based
-    triggers send); None otherwise. Sources recognise their kind by a key of this record."""
-    records = event.get("Records")
-    if isinstance(records, list) and records and isinstance(records[0], dict):
-        return records[0]
-    return None
 
 
 def process_upload(upload: Upload | RelayError, services: Services, source: SourceInfo) -> Outcome:
@@ -97,24 +42,36 @@ def process_uploads(
     started = time.monotonic()
     planned = [_plan(upload, services, source) for upload, source in uploads]
     jobs = [p for p in planned if isinstance(p, Job)]
-    dispatched = iter(pipeline.dispatch_many(jobs, services) if jobs else [])
+    dispatched = iter(_dispatch(jobs, services) if jobs else [])
     outcomes = [next(dispatched) if isinstance(p, Job) else p for p in planned]
     for (_, source), outcome in zip(uploads, outcomes, strict=True):
         log_outcome(outcome, services, source, started)  # the event's time: its jobs were sent together
     return outcomes
 
 
+def _dispatch(jobs: list[Job], services: Services) -> list[Outcome]:
+    """Jobs → the pipeline (imported here: an upload that makes no job never loads it)."""
+    from lib import pipeline
+
+    return pipeline.dispatch_many(jobs, services)
+
+
 def _process_one(upload: Upload | RelayError, source: SourceInfo, services: Services) -> Outcome:
     started = time.monotonic()
     planned = _plan(upload, services, source)
-    outcome = pipeline.dispatch_many([planned], services)[0] if isinstance(planned, Job) else planned
+    outcome = _dispatch([planned], services)[0] if isinstance(planned, Job) else planned
     log_outcome(outcome, services, source, started)
     return outcome
 
 
 def _plan(upload: Upload | RelayError, services: Services, source: SourceInfo) -> Outcome | Job:
     """An upload → the job its folder makes, or the Outcome that ends it here (ignored, waiting, failed)."""
+    from lib.assemble import Broken, Skip, plan_upload
+    from lib.retry import with_retries
+
     if isinstance(upload, RelayError):
+        from lib.pipeline import settle  # settling a failure relays it: the pipeline's work
+
         return settle(upload, source, services)
     try:
         storage = services.storage(upload.kind, upload.region)
@@ -124,10 +81,14 @@ def _plan(upload: Upload | RelayError, services: Services, source: SourceInfo) -
             invocation=services.invocation,
         )
     except RelayError as exc:
+        from lib.pipeline import settle
+
         return settle(exc, source, services)
     if isinstance(plan, Skip):
         return Outcome("ignored" if plan.status == "ignored" else "waiting", note=plan.note)
     if isinstance(plan, Broken):
+        from lib.pipeline import fail
+
         return fail(plan.error, plan.source, services, session_id=plan.session_id)
     return plan
 

@@ -7,21 +7,24 @@ the messages that went through.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lib.services import Services
-from lib.sources.base import answer_async, first_record, record_kind
-from lib.sources.messages import Message, process_batch
+from lib.sources.base import answer_async
+from lib.sources.shapes import is_cmq
+
+if TYPE_CHECKING:
+    from lib.services import Services
 
 
 class CmqMessages:
     name = "cmq"
 
     def matches(self, event: dict[str, Any]) -> bool:
-        record = first_record(event)
-        return record_kind(event) == "CMQ" and record is not None and isinstance(record["CMQ"], dict)
+        return is_cmq(event)
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
+        from lib.sources.messages import Message, process_batch  # the queue runner: on this path only
+
         messages = []
         for record in event["Records"]:
             cmq = record.get("CMQ") if isinstance(record, dict) else None

@@ -1,4 +1,4 @@
-"""A direct invocation whose event is an element request itself (design section 6).
+"""A direct invocation whose event is an element request itself (docs/contracts.md §4).
 
 Answers with the outcome as a dict; a transient failure is raised so the caller (or the platform's
 async retry) tries again.
@@ -7,25 +7,25 @@ async retry) tries again.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lib.jobs import SourceInfo
-from lib.pipeline import submit_request
-from lib.services import Services
-from lib.sources.base import (
-    family,
-    log_outcome,
-    raise_for_retry,
-)
+from lib.sources.base import log_outcome, raise_for_retry
+from lib.sources.shapes import is_direct
+
+if TYPE_CHECKING:
+    from lib.services import Services
 
 
 class DirectRequest:
     name = "direct"
 
     def matches(self, event: dict[str, Any]) -> bool:
-        return family(event) == "direct"
+        return is_direct(event)
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
+        from lib.pipeline import submit_request  # the element request's path: imported on it only
+
         started = time.monotonic()
         source = SourceInfo("direct")
         outcome = submit_request(event, services, source)

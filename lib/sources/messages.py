@@ -7,8 +7,9 @@ A body (JSON text, or an object already) is one of:
   feed itself;
 - an upload notification: an S3 event (S3 → SQS), an SNS envelope around one (S3 → SNS → SQS), an
   EventBridge "Object Created" event, or a COS event (COS → CMQ): each record goes through the same
-  parsers and ``process_uploads`` as the storage triggers; ``s3:TestEvent`` is acknowledged;
-- anything else: an element request (design section 6), source kind "queue".
+  parsers (``lib.sources.uploads``) and ``process_uploads`` as the storage triggers; ``s3:TestEvent``
+  is acknowledged;
+- anything else: an element request (docs/contracts.md §4), source kind "queue".
 
 Messages of a batch are processed at once on BATCH_CONCURRENCY threads (clients are shared, the rate
 limiter keeps VOD within quota); one bad message never stops the others.
@@ -24,19 +25,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from lib.assemble import Upload
 from lib.callbacks import check_callback_url
 from lib.errors import ForeignJobError, InputError, RelayError, outcome_for
 from lib.jobs import Job, Outcome, SourceInfo
 from lib.pipeline import fail, guarded, settle, submit, submit_request
 from lib.queue import job_message, job_signature
 from lib.services import Services
-from lib.sources.base import log_outcome, process_uploads, record_kind
-from lib.sources.cos import parse_record as parse_cos_record
-from lib.sources.eventbridge import OBJECT_CREATED
-from lib.sources.eventbridge import is_s3_event as is_s3_eventbridge
-from lib.sources.eventbridge import parse_event as parse_eventbridge
-from lib.sources.s3 import parse_record as parse_s3_record
+from lib.sources.base import log_outcome, process_uploads
+from lib.sources.uploads import notification, source_of
 
 log = logging.getLogger("relay.records")
 MAX_BODY_BYTES = 1024 * 1024
@@ -101,13 +97,13 @@ def _process(message: Message, services: Services) -> list[Outcome]:
         return [outcome]
     try:
         data = _unwrap(_json(message.body))
-        uploads = _uploads(data, services)
+        uploads = notification(data, services.settings.default_region)
     except InputError as exc:
         outcome = settle(exc, queue, services)
         log_outcome(outcome, services, queue, started)
         return [outcome]
     if uploads is not None:
-        outcomes = process_uploads([(u, _upload_source(u)) for u in uploads], services)
+        outcomes = process_uploads([(u, source_of(u, "queue")) for u in uploads], services)
         return outcomes or [Outcome("ignored", note="no object-created record in the notification")]
     if isinstance(data, dict) and data.get("Event") == "s3:TestEvent":
         outcome = Outcome("ignored", note="s3:TestEvent acknowledged")
@@ -187,32 +183,6 @@ def _unwrap(data: object) -> object:
     if isinstance(data, dict) and data.get("Type") == "Notification" and "Message" in data:
         return _json(data["Message"])
     return data
-
-
-def _uploads(data: object, services: Services) -> list[Upload | InputError] | None:
-    """The upload records a notification body holds; None when the body is no notification."""
-    if not isinstance(data, dict):
-        return None
-    if is_s3_eventbridge(data):  # other S3 detail types (Object Deleted, ...): acknowledged, ignored
-        return [parse_eventbridge(data)] if data["detail-type"] == OBJECT_CREATED else []
-    kind = record_kind(data)
-    records = data.get("Records")
-    if not isinstance(records, list):
-        return None
-    if kind == "s3":
-        parsed = [parse_s3_record(r, i) for i, r in enumerate(records)]
-    elif kind == "cos":
-        default_region = services.settings.default_region
-        parsed = [parse_cos_record(r, i, default_region) for i, r in enumerate(records)]
-    else:
-        return None
-    return [p for p in parsed if p is not None]
-
-
-def _upload_source(upload: Upload | InputError) -> SourceInfo:
-    if isinstance(upload, Upload):
-        return SourceInfo(upload.kind, upload.bucket, (upload.key,), upload.region)
-    return SourceInfo("queue")
 
 
 def _invalid(problem: str) -> InputError:

@@ -9,21 +9,25 @@ group keeps its order.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lib.errors import RetryLaterError
-from lib.services import Services
-from lib.sources.base import record_kind
-from lib.sources.messages import Message, Result, process_batch
+from lib.sources.shapes import is_sqs
+
+if TYPE_CHECKING:
+    from lib.services import Services
+    from lib.sources.messages import Result
 
 
 class SqsMessages:
     name = "sqs"
 
     def matches(self, event: dict[str, Any]) -> bool:
-        return record_kind(event) == "sqs"
+        return is_sqs(event)
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
+        from lib.sources.messages import Message, process_batch  # the queue runner: on this path only
+
         records = [r if isinstance(r, dict) else {} for r in event["Records"]]
         messages = [
             Message(_text(r.get("messageId")), r.get("body"), _text(r.get("awsRegion"))) for r in records

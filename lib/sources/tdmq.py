@@ -8,24 +8,24 @@ The invocation is asynchronous: a transient failure is raised so the platform de
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lib.services import Services
-from lib.sources.base import answer_async, family
-from lib.sources.messages import Message, process_batch
+from lib.sources.base import answer_async
+from lib.sources.shapes import is_tdmq
+
+if TYPE_CHECKING:
+    from lib.services import Services
 
 
 class TdmqMessages:
     name = "tdmq"
 
     def matches(self, event: dict[str, Any]) -> bool:
-        return (
-            family(event) == "cloudevents"
-            and str(event.get("type", "")).startswith("connector:tdmq")
-            and isinstance(event.get("data"), dict)
-        )
+        return is_tdmq(event)
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
+        from lib.sources.messages import Message, process_batch  # the queue runner: on this path only
+
         data = event["data"]
         msg_id, region = data.get("msgId"), event.get("region")
         message = Message(

@@ -12,12 +12,14 @@ working.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lib.errors import RelayError, outcome_for
-from lib.services import Services
-from lib.sources.base import family
+from lib.sources.shapes import is_timer
 from lib.vod.completion import pull_cycle
+
+if TYPE_CHECKING:
+    from lib.services import Services
 
 log = logging.getLogger("relay.timer")
 DRAIN = "drain"  # the Timer Message that drains DRAIN_QUEUE_URL
@@ -27,8 +29,7 @@ class TimerTick:
     name = "timer"
 
     def matches(self, event: dict[str, Any]) -> bool:
-        # with an EventType too, the event is ambiguous (Timer or VOD): neither source takes it
-        return family(event) == "timer" and event.get("Type") == "Timer"
+        return is_timer(event)
 
     def handle(self, event: dict[str, Any], services: Services) -> dict[str, Any]:
         message = event.get("Message")

@@ -3,7 +3,7 @@
 ``lib.storage.cos`` speaks COS natively (``cos-python-sdk-v5``, COS's own signatures); ``lib.storage.s3``
 speaks S3 through boto3. Each SDK is imported only when its kind is first used.
 
-Writes are create-if-absent only (receipts, design section 8): COS honours ``x-cos-forbid-overwrite``
+Writes are create-if-absent only (receipts, docs/contracts.md §6): COS honours ``x-cos-forbid-overwrite``
 (409 ``FileAlreadyExists``) and S3 ``If-None-Match: *`` (412). Nothing here relies on ``If-Match``, and
 callers stay correct on a store that honours no condition at all (a COS bucket that ever had
 versioning), where ``create`` overwrites and answers True.

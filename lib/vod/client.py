@@ -34,7 +34,7 @@ MAX_REQUEST_TIMEOUT_S = 10
 MIN_CALL_TIME_S = 1.0  # a rate-limit slot later than the invocation's end minus this is not taken
 log = logging.getLogger("relay.vod")
 
-# Codes retried with the same SessionId (reference section 9.7); everything else is permanent.
+# Codes retried with the same SessionId (docs/platform.md §3.3); everything else is permanent.
 _TRANSIENT_CODES = {"ClientNetworkError", "ServerNetworkError", errorcodes.INTERNALERROR, "EmptyTaskId"}
 _TRANSIENT_PREFIXES = (errorcodes.REQUESTLIMITEXCEEDED, "ServiceUnavailable")
 # Codes meaning "this SessionId was already submitted": not a failure.

@@ -46,23 +46,15 @@ from lib.jobs import Outcome, Status
 from lib.logs import redact
 from lib.receipts import Receipt, ReceiptStore
 from lib.services import Services
+from lib.vod import ACTION as ACTION
+from lib.vod import EVENT_FIELD as EVENT_FIELD
+from lib.vod import is_element_event as is_element_event
+from lib.vod import is_vod_event as is_vod_event
 from lib.webhook import relay_event
 
-EVENT_FIELD = "CreateAigcAdvancedCustomElementCompleteEvent"
 TASK_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
-ACTION = "CreateAigcAdvancedCustomElement"
 FINAL_STATES = frozenset({"FINISH", "ABORTED"})  # DescribeTaskDetail also reports WAITING and PROCESSING
 log = logging.getLogger("relay.completion")
-
-
-def is_element_event(content: Mapping[str, Any]) -> bool:
-    """True for this action's completion event, whatever its exact EventType string."""
-    return isinstance(content.get(EVENT_FIELD), dict) or str(content.get("EventType", "")).startswith(ACTION)
-
-
-def is_vod_event(content: object) -> bool:
-    """A VOD EventContent: an object with an EventType (and, pulled, an EventHandle)."""
-    return isinstance(content, dict) and isinstance(content.get("EventType"), str)
 
 
 MAX_EXPIRY_AHEAD_S = 900  # VOD sets T 10 minutes ahead; 5 more for clock skew. Further is refused.

@@ -1,4 +1,5 @@
-"""The COS stand-in, driven by the real cos-python-sdk-v5 over HTTP (design section 9, reference section 7).
+"""The COS stand-in, driven by the real cos-python-sdk-v5 over HTTP (docs/contracts.md §7,
+docs/platform.md §2).
 
 The stand-in serves the objects moto holds (the session's local stack): boto3 stages, the COS SDK reads,
 and the other way round. Presigned URLs are made by a client configured for the real bucket domain, as

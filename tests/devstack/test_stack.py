@@ -1,5 +1,5 @@
 """The local stack: moto S3, the COS stand-in, the VOD emulator and the webhook receiver started together
-(design section 9)."""
+(docs/contracts.md §7)."""
 
 from __future__ import annotations
 

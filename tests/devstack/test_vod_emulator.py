@@ -1,4 +1,4 @@
-"""The VOD API emulator, driven over HTTP by the real tencentcloud-sdk-python (reference sections 8 and 9)."""
+"""The VOD API emulator, driven over HTTP by the real tencentcloud-sdk-python (docs/platform.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The local webhook receiver: signature checks, recording, scripted answers (design section 7)."""
+"""The local webhook receiver: signature checks, recording, scripted answers (docs/contracts.md §5)."""
 
 from __future__ import annotations
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from lib.assemble import Broken, Skip, Upload, plan_upload
-from lib.jobs import Job
+from lib.assemble import Broken, Skip, plan_upload
+from lib.jobs import Job, Upload
 from lib.settings import load_settings
 from tests.fakes import FakeStorage
 

@@ -22,9 +22,10 @@ import requests
 
 from devstack.emulators.vod import Fault
 from devstack.emulators.webhook import WebhookReceiver, destination_key
-from lib.assemble import MAX_MANIFEST_BYTES, Broken, Upload, plan_upload
+from lib.assemble import MAX_MANIFEST_BYTES, Broken, plan_upload
 from lib.callbacks import check_callback_url
 from lib.errors import InputError
+from lib.jobs import Upload
 from lib.settings import load_settings
 from lib.sources import infer_source
 from lib.sources.base import MAX_RECORDS

@@ -1,6 +1,5 @@
-"""What every source adapter shares (``lib.sources.base``): the family of an event's shape, the kind of
-its records, event member readers, the record cap, one upload record → an outcome, and the answer of an
-asynchronous trigger.
+"""What every source adapter shares (``lib.sources.base``): event member readers, the record cap, one
+upload record → an outcome, and the answer of an asynchronous trigger.
 """
 
 from __future__ import annotations
@@ -10,62 +9,21 @@ from typing import Any
 
 import pytest
 
-from lib.assemble import Upload
 from lib.errors import ConfigError, InputError, StorageError, outcome_for
-from lib.jobs import Outcome, SourceInfo
+from lib.jobs import Outcome, SourceInfo, Upload
 from lib.sources.base import (
     MAX_RECORDS,
     RetryLaterError,
     answer_async,
     capped,
-    family,
     member,
     process_upload,
-    record_kind,
     size,
     text,
 )
 from lib.storage.base import refusal
 from tests.fakes import FakeStorage
 from tests.http_fakes import offline, recorded_dispatch
-
-
-@pytest.mark.parametrize(
-    ("event", "expected"),
-    [
-        ({"Records": []}, "records"),
-        ({"httpMethod": "GET", "path": "/"}, "http"),
-        ({"TriggerName": "t", "Type": "Timer"}, "timer"),
-        ({"EventType": "X"}, "vod"),
-        ({"detail-type": "X", "source": "aws.s3"}, "eventbridge"),
-        ({"specversion": "1.0"}, "cloudevents"),
-        ({"video": "cos://b/k.mp4"}, "direct"),
-        ({"video": "cos://b/k.mp4", "Records": []}, None),  # two families: ambiguous
-        ({"name": "only"}, None),
-    ],
-)
-def test_family(event: dict[str, Any], expected: str | None) -> None:
-    assert family(event) == expected
-
-
-@pytest.mark.parametrize(
-    ("event", "expected"),
-    [
-        ({"Records": [{"cos": {}}]}, "cos"),
-        ({"Records": [{"s3": {}}]}, "s3"),
-        ({"Records": [{"Sns": {}}]}, "Sns"),
-        ({"Records": [{"CMQ": {}}]}, "CMQ"),
-        ({"Records": [{"Ckafka": {}}]}, "Ckafka"),
-        ({"Records": [{"eventSource": "aws:sqs", "body": "{}"}]}, "sqs"),
-        ({"Records": [{"cos": {}, "s3": {}}]}, None),
-        ({"Records": [{"other": 1}]}, None),
-        ({"Records": []}, None),
-        ({"Records": ["text"]}, None),
-        ({"Records": [{"s3": {}}], "video": "x"}, None),
-    ],
-)
-def test_record_kind(event: dict[str, Any], expected: str | None) -> None:
-    assert record_kind(event) == expected
 
 
 def test_member_text_and_size_read_only_what_has_the_right_type() -> None:
@@ -149,8 +107,8 @@ def test_process_upload_when_the_plan_raises(
     def plan_upload(*args: object) -> Any:
         raise StorageError("the folder read failed", code="FolderRead", retryable=retryable)
 
-    monkeypatch.setattr("lib.sources.base.plan_upload", plan_upload)
-    monkeypatch.setattr("lib.sources.base.with_retries", lambda operation, **kwargs: operation())
+    monkeypatch.setattr("lib.assemble.plan_upload", plan_upload)
+    monkeypatch.setattr("lib.retry.with_retries", lambda operation, **kwargs: operation())
     with recorded_dispatch() as jobs:
         outcome = process_upload(Upload("cos", "media-1", "elements/hero.mp4"), offline(), SOURCE)
     assert outcome.status == status

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.assemble import Upload
 from lib.errors import InputError
-from lib.sources.cos import CosUpload, parse_record
+from lib.jobs import Upload
+from lib.sources.cos import CosUpload
+from lib.sources.uploads import cos_record as parse_record
 from tests.source_cases import matching, run, sample, stored
 
 

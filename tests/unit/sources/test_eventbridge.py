@@ -4,9 +4,10 @@ S3 detail types acknowledged, a detail without bucket or key named.
 
 from __future__ import annotations
 
-from lib.assemble import Upload
 from lib.errors import InputError
-from lib.sources.eventbridge import S3EventBridge, parse_event
+from lib.jobs import Upload
+from lib.sources.eventbridge import S3EventBridge
+from lib.sources.uploads import eventbridge_event as parse_event
 from tests.source_cases import matching, run, sample, stored
 
 

@@ -12,26 +12,26 @@ import pytest
 from devstack.http_events import SHAPES, build_event
 from lib.errors import UnknownEventError
 from lib.http.model import HttpRequest
-from lib.sources import (
-    all_sources,
-    aws_http_api,
-    aws_rest_api,
-    infer_source,
-    scf_api_gateway,
-    scf_function_url,
+from lib.sources import all_sources, infer_source
+from lib.sources.http_triggers import (
+    api_gateway_request,
+    body_bytes,
+    function_url_request,
+    is_base64,
+    rest_request,
+    v2_request,
 )
-from lib.sources.http_event import body_bytes, is_base64
 from tests.conftest import load_event
 from tests.http_fakes import offline
 
 HEADERS = {"Content-Type": "application/json", "X-Trace": "abc"}
 BODY = b'{"name": "Mascot"}'
 CONVERT = {
-    "scf_function_url": scf_function_url.to_request,
-    "scf_api_gateway": scf_api_gateway.to_request,
-    "aws_rest_api": aws_rest_api.to_request,
-    "aws_http_api": aws_http_api.to_request,
-    "lambda_function_url": aws_http_api.to_request,
+    "scf_function_url": function_url_request,
+    "scf_api_gateway": api_gateway_request,
+    "aws_rest_api": rest_request,
+    "aws_http_api": v2_request,
+    "lambda_function_url": v2_request,
 }
 
 
@@ -78,13 +78,13 @@ def test_scf_api_gateway_flag_may_be_a_string() -> None:
     encoded = base64.b64encode(BODY).decode()
     for flag in (True, "true", "True"):
         event = build_event("scf_api_gateway", "POST", "/elements", body=BODY, encode=flag)
-        assert scf_api_gateway.to_request(event).body == BODY
+        assert api_gateway_request(event).body == BODY
     for off in (False, "false", None):
         event = build_event("scf_api_gateway", "POST", "/elements", body=BODY) | {
             "body": encoded,
             "isBase64Encoded": off,
         }
-        assert scf_api_gateway.to_request(event).body == encoded.encode()
+        assert api_gateway_request(event).body == encoded.encode()
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -100,7 +100,7 @@ def test_broken_base64_body_is_answered_400(shape: str) -> None:
 def test_scf_function_url_sample_is_read_as_documented() -> None:
     """The sample: POST /elements with the element request as a text body and x-scf-remote-addr."""
     event = load_event("http/scf_function_url/request.json")
-    request = scf_function_url.to_request(event)
+    request = function_url_request(event)
     assert (request.method, request.path) == ("POST", "/elements")
     assert json.loads(request.body)["name"] == "Mascot"
     assert request.header("X-Scf-Remote-Addr") == "203.0.113.10"
@@ -111,36 +111,36 @@ def test_scf_query_string_values_may_be_lists_or_booleans() -> None:
     event = build_event("scf_function_url", "GET", "/health") | {
         "queryString": {"a": ["1", "2"], "flag": True}
     }
-    assert scf_function_url.to_request(event).query == {"a": "1, 2", "flag": ""}
+    assert function_url_request(event).query == {"a": "1, 2", "flag": ""}
 
 
 def test_rest_api_nulls_are_empty() -> None:
     """REST v1 sends null for absent headers, query and body."""
     event = build_event("aws_rest_api", "GET", "/health")
     event.update(headers=None, multiValueHeaders=None, queryStringParameters=None, body=None)
-    assert aws_rest_api.to_request(event) == HttpRequest("GET", "/health", {}, {}, b"")
+    assert rest_request(event) == HttpRequest("GET", "/health", {}, {}, b"")
 
 
 def test_rest_api_multi_value_headers_are_joined() -> None:
     """Repeated headers arrive in multiValueHeaders and are kept, joined."""
     event = build_event("aws_rest_api", "GET", "/health")
     event["multiValueHeaders"] = {"Accept": ["application/json", "text/plain"]}
-    assert aws_rest_api.to_request(event).headers == {"accept": "application/json, text/plain"}
+    assert rest_request(event).headers == {"accept": "application/json, text/plain"}
 
 
 def test_http_api_named_stage_is_taken_off_the_path() -> None:
     """On a named stage, rawPath starts with it: /prod/elements is /elements."""
     event = build_event("aws_http_api", "POST", "/prod/elements", body=BODY)
     event["requestContext"]["stage"] = "prod"
-    assert aws_http_api.to_request(event).path == "/elements"
+    assert v2_request(event).path == "/elements"
     event["rawPath"] = "/production/elements"
-    assert aws_http_api.to_request(event).path == "/production/elements"
+    assert v2_request(event).path == "/production/elements"
 
 
 def test_http_api_repeated_query_keys_are_kept() -> None:
     """rawQueryString is the source of the query; repeated keys are joined."""
     event = build_event("aws_http_api", "GET", "/health") | {"rawQueryString": "a=1&a=2&b="}
-    assert aws_http_api.to_request(event).query == {"a": "1, 2", "b": ""}
+    assert v2_request(event).query == {"a": "1, 2", "b": ""}
 
 
 def test_lambda_url_and_http_api_differ_only_by_domain() -> None:

@@ -1,16 +1,16 @@
-"""The lambda function url adapter (``lib.sources.lambda_function_url``): its sample events, the request it
-builds, and its answer (the checks every HTTP adapter passes: ``tests/http_source_cases.py``).
+"""The lambda function url trigger (its row of ``lib.sources.http_triggers.HTTP_TRIGGERS``): its sample
+events, the request it builds, and its answer (the checks every HTTP adapter passes:
+``tests/http_source_cases.py``).
 """
 
 from __future__ import annotations
 
-from lib.sources.aws_http_api import to_request
-from lib.sources.lambda_function_url import LambdaFunctionUrl
+from lib.sources.http_triggers import HTTP_TRIGGERS, v2_request
 from tests.http_source_cases import HttpSourceCases
 
 
 class TestLambdaFunctionUrl(HttpSourceCases):
     kind = "lambda_function_url"
-    source = LambdaFunctionUrl()
-    build = staticmethod(to_request)
+    source = HTTP_TRIGGERS["lambda_function_url"]
+    build = staticmethod(v2_request)
     base64_flag = True

@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 
 from devstack.stack import RELAY_JOB_SECRET
-from lib.assemble import Upload
 from lib.errors import RelayError
 from lib.invocation import Invocation
-from lib.jobs import Job, Outcome, SourceInfo
+from lib.jobs import Job, Outcome, SourceInfo, Upload
 from lib.queue.job_signature import seal, unseal
 from lib.request_model import parse_request
 from lib.services import Services

@@ -11,12 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lib.assemble import Upload
 from lib.errors import InputError, UnknownEventError
+from lib.jobs import Upload
 from lib.sources import all_sources, infer_source
-from lib.sources import cos as cos_source
-from lib.sources import s3 as s3_source
 from lib.sources.foreign import describe
+from lib.sources.uploads import cos_record, s3_record
 
 EVENTS_DIR = Path(__file__).resolve().parents[3] / "events"
 EVENTS = sorted(EVENTS_DIR.rglob("*.json"))
@@ -162,7 +161,7 @@ def test_non_object_events_are_unknown() -> None:
 def test_cos_record_is_normalised() -> None:
     """COS: /appid/name/ prefix stripped, bucket name-appid, long region, ETag unquoted."""
     record = load(Path(EVENTS[0].parent.parent / "cos" / "put.json"))["Records"][0]
-    upload = cos_source.parse_record(record, 0, None)
+    upload = cos_record(record, 0, None)
     assert upload == Upload(
         "cos",
         "media-1250000000",
@@ -182,7 +181,7 @@ def test_cos_short_region_is_mapped() -> None:
         },
         "event": {"eventName": "cos:ObjectCreated:Put"},
     }
-    upload = cos_source.parse_record(record, 0, "ap-default")
+    upload = cos_record(record, 0, "ap-default")
     assert isinstance(upload, Upload) and upload.region == "ap-chengdu" and upload.key == "elements/a.mp4"
 
 
@@ -190,8 +189,8 @@ def test_cos_removal_is_skipped_and_malformed_is_an_error() -> None:
     """Delete events are skipped; a record without its bucket is an input error naming the record."""
     cos = {"cosBucket": {"name": "m", "appid": "1"}, "cosObject": {"key": "/1/m/k"}}
     delete = {"cos": cos, "event": {"eventName": "cos:ObjectRemove:Delete"}}
-    assert cos_source.parse_record(delete, 0, None) is None
-    broken = cos_source.parse_record({"cos": {"cosObject": {}}}, 3, None)
+    assert cos_record(delete, 0, None) is None
+    broken = cos_record({"cos": {"cosObject": {}}}, 3, None)
     assert isinstance(broken, InputError) and broken.details[0].field == "Records[3].cos"
 
 
@@ -203,7 +202,7 @@ def test_s3_keys_are_url_decoded() -> None:
         "awsRegion": "eu-west-1",
         "s3": {"bucket": {"name": "b"}, "object": obj},
     }
-    upload = s3_source.parse_record(record, 0)
+    upload = s3_record(record, 0)
     assert isinstance(upload, Upload)
     assert (upload.key, upload.region, upload.size) == ("elements/red panda+1.mp4", "eu-west-1", 3)
 
@@ -211,4 +210,4 @@ def test_s3_keys_are_url_decoded() -> None:
 def test_s3_removal_is_skipped() -> None:
     """ObjectRemoved events are acknowledged and ignored."""
     record = {"eventName": "ObjectRemoved:Delete", "s3": {"bucket": {"name": "b"}, "object": {"key": "k"}}}
-    assert s3_source.parse_record(record, 0) is None
+    assert s3_record(record, 0) is None

@@ -1,4 +1,4 @@
-"""What the HTTP event adapters share (``lib.sources.http_event``): recognising the HTTP family, the
+"""What the HTTP event adapters share (``lib.sources.http_triggers``): recognising the HTTP family, the
 body as bytes (base64 flags, JSON values), and the answer fields.
 """
 
@@ -11,15 +11,8 @@ import pytest
 
 from lib.errors import InputError
 from lib.http.model import HttpResponse
-from lib.sources.http_event import (
-    body_bytes,
-    is_authorizer,
-    is_base64,
-    is_http,
-    is_v2,
-    mapping,
-    response_fields,
-)
+from lib.sources.http_triggers import HTTP_TRIGGERS, body_bytes, is_base64, response_fields
+from lib.sources.shapes import is_authorizer, is_http, is_v2, mapping
 
 
 def test_the_http_family_without_authorizers() -> None:
@@ -74,3 +67,15 @@ def test_mapping_and_response_fields() -> None:
         "isBase64Encoded": False,
     }
     assert "isBase64Encoded" not in response_fields(response, with_base64_flag=False)
+
+
+def test_the_table_holds_the_five_http_triggers_and_what_differs() -> None:
+    assert list(HTTP_TRIGGERS) == [
+        "scf_function_url",
+        "scf_api_gateway",
+        "aws_rest_api",
+        "aws_http_api",
+        "lambda_function_url",
+    ]
+    assert [t.base64_flag for t in HTTP_TRIGGERS.values()] == [False, True, True, True, True]
+    assert HTTP_TRIGGERS["aws_http_api"].request is HTTP_TRIGGERS["lambda_function_url"].request
