@@ -246,16 +246,12 @@ def _queue_empty(stack: LocalStack) -> bool:
     return state.sent > 0 and state.visible + state.in_flight + state.delayed == 0
 
 
-def async_queue_mode(stack: LocalStack, containers: int, uploads: int) -> Row | None:
-    """The third mode, SCF's own async queue with capped concurrency (no queue service): measured by
-    ``bench/burst_async.py`` on devstack's model of that queue when both are present; None otherwise
-    (the row is then left out and said so)."""
-    try:
-        from bench import burst_async  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    row: Row = burst_async.row(burst_async.run_async_burst(stack, containers, uploads))
-    return row
+def async_queue_mode(stack: LocalStack, containers: int, uploads: int) -> Row:
+    """The third mode, SCF's own async queue with capped concurrency (no queue service), measured by
+    ``bench/burst_async.py`` on devstack's model of that queue."""
+    from bench import burst_async
+
+    return burst_async.row(burst_async.run_async_burst(stack, containers, uploads))
 
 
 def _feed(container: Container, events: list[dict[str, Any]]) -> int:
@@ -318,11 +314,7 @@ def measure(stack: LocalStack) -> list[Row]:
                 )
             )
     stack.reset()
-    third = async_queue_mode(stack, containers, uploads)
-    if third is None:
-        print("burst, SCF async queue: not measured (bench/burst_async.py is not here)", file=sys.stderr)
-    else:
-        rows.append(third)
+    rows.append(async_queue_mode(stack, containers, uploads))
     return rows
 
 
