@@ -10,6 +10,10 @@ each created once with create-if-absent and never changed:
     completed.json              the task finished: status, element_ids, error
     delivered-<event>.json      the webhook acknowledged that event
 
+Beside the folders, ``<RECEIPT_PREFIX>timeline/<inverted ms>-<session_id>.json`` (empty) is created
+once, when attempt 1 is claimed: listed in key order it gives the submissions newest first, a page at a
+time (``GET /elements``), without listing every folder.
+
 The state is derived from which facts exist, so the protocol needs create-if-absent only (COS:
 ``x-cos-forbid-overwrite``; S3: ``If-None-Match: *``), never ``If-Match``. Where the store honours no
 condition at all, every writer "wins" a claim and VOD's ``SessionId`` de-duplication is the backstop:
@@ -25,7 +29,7 @@ import time
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from lib.errors import StorageError
 from lib.storage import MISSING_CODES, Storage, StorageKind
@@ -34,6 +38,8 @@ State = Literal["submitting", "submitted", "relayed", "failed", "completed"]
 MAX_FACT_BYTES = 64 * 1024
 MAX_FACTS = 200  # a folder holds a handful; a runaway of claims is cut off here
 _CLAIM = re.compile(r"(claim|release)-(\d+)\.json")
+_TIMELINE_ENTRY = re.compile(r"(\d{13})-([^/]{1,200})\.json")
+_MS_CEILING = 10**13 - 1  # milliseconds since 1970, inverted: later moments sort first (until 2286)
 
 
 class Summary(NamedTuple):
@@ -229,6 +235,28 @@ class ReceiptStore:
             return None  # not ours: a damaged fact counts as absent
         return raw if isinstance(raw, dict) else None
 
+    # the timeline: one empty entry per submission, newest first in key order
+
+    def timeline_prefix(self) -> str:
+        return f"{self._prefix}timeline/"
+
+    def write_timeline(self, session_id: str, at: float) -> bool:
+        """Add the submission to the timeline at ``at`` (unix seconds); written once, at the first claim."""
+        key = f"{self.timeline_prefix()}{timeline_mark(at)}-{_flat(session_id)}.json"
+        return self._storage.create(self.bucket, key, b"")
+
+    def timeline(self, after: str, limit: int) -> list[tuple[str, str]]:
+        """One LIST: up to ``limit`` (entry name, session_id) after entry name ``after``, newest first."""
+        prefix = self.timeline_prefix()
+        found: list[tuple[str, str]] = []
+        start = prefix + after if after else ""
+        for obj in self._storage.list_page(self.bucket, prefix, after=start, limit=limit):
+            name = obj.key[len(prefix) :]
+            match = _TIMELINE_ENTRY.fullmatch(name)
+            if match:  # anything else in the folder is not ours
+                found.append((name, unquote(match.group(2))))
+        return found
+
     # the index: where the receipt of a session lives, when not in RECEIPT_BUCKET
 
     def index_key(self, session_id: str) -> str:
@@ -250,6 +278,11 @@ class ReceiptStore:
         raw = json.loads(data)
         kind: StorageKind = "s3" if raw.get("storage") == "s3" else "cos"
         return str(raw["bucket"]), kind, raw.get("region")
+
+
+def timeline_mark(at: float) -> str:
+    """The 13 digits a timeline entry of moment ``at`` starts with: later moments sort first."""
+    return f"{_MS_CEILING - min(max(int(at * 1000), 0), _MS_CEILING):013d}"
 
 
 def _str(value: object) -> str | None:

@@ -150,6 +150,7 @@ class Submission:
             if self._claim(attempt):
                 if attempt == 1:  # before VOD answers: a completion must find this receipt even if we crash
                     self._in_background(self._index)
+                    self._in_background(self._timeline)
                 return self._call_vod(attempt)
         raise InProgressError(f"submission {self.session_id} is being claimed by other invocations")
 
@@ -332,6 +333,7 @@ class Submission:
         if not store.exclusive_creates or not self._claim(1):
             return False
         self._in_background(self._index)  # before VOD answers: a completion must find this receipt
+        self._in_background(self._timeline)  # GET /elements lists it (alongside the VOD call)
         return True
 
     def _claim(self, attempt: int) -> bool:
@@ -423,6 +425,22 @@ class Submission:
             home.write_index(self.session_id, job.receipt_bucket, job.receipt_storage, self._region)
         except RelayError as exc:
             log.warning("receipt index for %s not written: %s", self.session_id, exc.code)
+
+    def _timeline(self) -> None:
+        """Add this submission to RECEIPT_BUCKET's timeline (``GET /elements``); alongside the VOD call."""
+        settings = self.services.settings
+        if self._store is None or not settings.receipt_bucket:
+            return
+        try:
+            home = ReceiptStore(
+                self.services.storage(settings.receipt_storage, None),
+                settings.receipt_bucket,
+                settings.receipt_prefix,
+            )
+            at = self._clock()
+            self._retry("receipt timeline", lambda: home.write_timeline(self.session_id, at))
+        except RelayError as exc:
+            log.warning("timeline entry for %s not written: %s", self.session_id, exc.code)
 
     def _retry(self, what: str, operation: Callable[[], T]) -> T:
         return with_retries(operation, what=what, invocation=self.services.invocation)

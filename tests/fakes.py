@@ -17,6 +17,7 @@ class FakeStorage(Storage):
     def __init__(self, conditions: str = "honoured") -> None:
         self.objects: dict[tuple[str, str], bytes] = {}
         self.reads: list[str] = []
+        self.pages: list[str] = []  # list_page calls, by prefix
         self.kind: StorageKind = "cos"
         self.conditions = conditions
         self.exclusive_creates = conditions == "honoured"
@@ -37,6 +38,11 @@ class FakeStorage(Storage):
         keys = sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix))
         return [self._obj(bucket, k) for k in keys if "/" not in k[len(prefix) :]][:limit]
 
+    def list_page(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[StoredObject]:
+        self.pages.append(prefix)
+        keys = sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix) and k > after)
+        return [self._obj(bucket, k) for k in keys if "/" not in k[len(prefix) :]][:limit]
+
     def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
         self.reads.append(key)
         obj = self._obj(bucket, key)
@@ -51,6 +57,9 @@ class FakeStorage(Storage):
 
     def presign_get(self, bucket: str, key: str, *, expires: int) -> str:
         return f"https://{bucket}.storage.test/{key}?X-Amz-Signature=fake"
+
+    def presign_put(self, bucket: str, key: str, *, content_type: str, expires: int) -> str:
+        return f"https://{bucket}.storage.test/{key}?put&type={content_type}&X-Amz-Signature=fake"
 
     def create(self, bucket: str, key: str, body: bytes) -> bool:
         if (bucket, key) in self.objects and self.conditions == "honoured":

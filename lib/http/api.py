@@ -5,6 +5,8 @@ turn the ``HttpResponse`` back into their trigger's shape; no trigger shape is s
     GET  /health                   200 ok | 503 unavailable; open; names missing settings to the token only
     POST /elements                 an element request (docs/contracts.md §4)     202 submitted | 200 duplicate
     POST /elements/from-folder     {"folder": "cos://bucket/elements/hero/"}     202 submitted | 200 duplicate
+    GET  /elements                 the submissions, newest first, paged (needs RECEIPT_BUCKET)  200
+    POST /uploads                  presigned PUTs of a new element folder, and its element.json   200
     GET  /elements/{session_id}    the receipt's state (needs RECEIPT_BUCKET)    200
     POST /vod/events  (and POST /) a pushed VOD event; open, checked with VOD_EVENT_SIGN_KEY  200 | 401
     POST /vod/pull                 one PullEvents → relay → ConfirmEvents cycle  200 (token always needed)
@@ -123,10 +125,26 @@ def vod_task(request: HttpRequest, services: Services, params: Mapping[str, str]
     return task(request, services, params)
 
 
+def list_elements(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    """GET /elements (``lib.http.element_list``, imported on its first call: no cost to other routes)."""
+    from lib.http import element_list
+
+    return element_list.list_elements(request, services, params)
+
+
+def create_upload(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    """POST /uploads (``lib.http.uploads``, imported on its first call)."""
+    from lib.http import uploads
+
+    return uploads.create_upload(request, services, params)
+
+
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/health", health, open=True),
     Route("POST", "/elements", create_element),
     Route("POST", "/elements/from-folder", create_from_folder),
+    Route("GET", "/elements", list_elements),
+    Route("POST", "/uploads", create_upload),
     Route("GET", "/elements/{session_id}", get_element),
     Route("POST", "/vod/events", vod_event, open=True),
     Route("POST", "/", vod_event, open=True),

@@ -47,6 +47,11 @@ class Storage(Protocol):
         """The objects directly inside ``prefix`` (not in sub-folders), at most ``limit``."""
         ...
 
+    def list_page(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[StoredObject]:
+        """One LIST request: at most ``limit`` (<= 1000) objects directly inside ``prefix`` whose keys
+        sort after ``after`` ("" for the first), in key order. A page's cost, whatever the prefix holds."""
+        ...
+
     def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
         """The object's bytes (refusing more than ``max_bytes`` with ``ObjectTooLarge``) and its ETag."""
         ...
@@ -57,6 +62,10 @@ class Storage(Protocol):
 
     def presign_get(self, bucket: str, key: str, *, expires: int) -> str:
         """A URL anyone holding it may GET the object with, for ``expires`` seconds."""
+        ...
+
+    def presign_put(self, bucket: str, key: str, *, content_type: str, expires: int) -> str:
+        """A URL that PUTs exactly ``key`` with exactly ``content_type`` (signed), for ``expires`` seconds."""
         ...
 
     def create(self, bucket: str, key: str, body: bytes) -> bool:

@@ -103,6 +103,24 @@ class CosStorage:
                 break
         return found[:limit]
 
+    def list_page(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[StoredObject]:
+        response = self._call(
+            "list_objects",
+            bucket,
+            functools.partial(
+                self._client.list_objects,
+                Bucket=bucket,
+                Prefix=prefix,
+                Delimiter="/",
+                Marker=after,
+                MaxKeys=min(max(limit, 1), _MAX_LIST_KEYS),
+            ),
+        )
+        return [
+            StoredObject(bucket, str(item["Key"]), int(item.get("Size") or 0), strip_etag(item.get("ETag")))
+            for item in response.get("Contents") or []
+        ][:limit]
+
     def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
         response = self._call("get_object", bucket, lambda: self._client.get_object(Bucket=bucket, Key=key))
         headers = _lower(response)
@@ -133,6 +151,18 @@ class CosStorage:
         params = {"x-cos-security-token": self._token} if self._token else {}
         url: str = self._presigner.get_presigned_url(
             Bucket=bucket, Key=key, Method="GET", Expired=expires, Params=params
+        )
+        return url
+
+    def presign_put(self, bucket: str, key: str, *, content_type: str, expires: int) -> str:
+        params = {"x-cos-security-token": self._token} if self._token else {}
+        url: str = self._presigner.get_presigned_url(
+            Bucket=bucket,
+            Key=key,
+            Method="PUT",
+            Expired=expires,
+            Params=params,
+            Headers={"Content-Type": content_type},
         )
         return url
 

@@ -65,6 +65,17 @@ class S3Storage:
             for item in response.get("Contents", [])
         ]
 
+    def list_page(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[StoredObject]:
+        """One LIST request: at most ``limit`` objects directly inside ``prefix`` after ``after``."""
+        options: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "Delimiter": "/"}
+        if after:
+            options["StartAfter"] = after
+        response = self._call("list_objects_v2", MaxKeys=min(max(limit, 1), 1000), **options)
+        return [
+            StoredObject(bucket, item["Key"], int(item.get("Size", 0)), strip_etag(item.get("ETag")))
+            for item in response.get("Contents", [])
+        ][:limit]
+
     def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
         """The object's bytes (refusing more than ``max_bytes``) and its ETag."""
         response = self._call("get_object", Bucket=bucket, Key=key)
@@ -95,6 +106,14 @@ class S3Storage:
     def presign_get(self, bucket: str, key: str, *, expires: int) -> str:
         url: str = self._client.generate_presigned_url(
             "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires
+        )
+        return url
+
+    def presign_put(self, bucket: str, key: str, *, content_type: str, expires: int) -> str:
+        url: str = self._client.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": bucket, "Key": key, "ContentType": content_type},
+            ExpiresIn=expires,
         )
         return url
 

@@ -69,7 +69,7 @@ def test_post_elements_like_curl_submits_end_to_end(stack: LocalStack) -> None:
         assert headers["Content-Type"].startswith("application/json")
         assert fetch(f"{url}/health")[0] == 200
         status, headers, answer = fetch(f"{url}/elements", "DELETE")
-        assert (status, headers["Allow"], answer["error"]["code"]) == (405, "POST", "MethodNotAllowed")
+        assert (status, headers["Allow"], answer["error"]["code"]) == (405, "GET, POST", "MethodNotAllowed")
     assert stack.webhook.wait_for(1)[0].json["source"] == {"kind": "http"}
 
 

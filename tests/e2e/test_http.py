@@ -165,7 +165,7 @@ def test_unknown_route_404_and_method_405(stack: LocalStack, shape: str) -> None
     status, _, body = http(shape, "POST", "/v1/elements", REQUEST)
     assert status == 404 and error_code(body) == "NotFound"
     status, headers, body = http(shape, "PUT", "/elements", REQUEST)
-    assert status == 405 and headers["Allow"] == "POST" and error_code(body) == "MethodNotAllowed"
+    assert status == 405 and headers["Allow"] == "GET, POST" and error_code(body) == "MethodNotAllowed"
 
 
 @pytest.mark.parametrize("shape", SHAPES)

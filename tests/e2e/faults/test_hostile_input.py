@@ -151,14 +151,18 @@ def check_posted(posted: Posted) -> None:
 
 
 def check_writes(written: set[tuple[str, str]]) -> None:
-    """Only receipts (and their index) are written: an index entry is a flat name under ``index/``; a
-    fact is a flat name inside one flat session folder under ``sessions/``."""
+    """Only receipts (their index and timeline) are written: an index or timeline entry is a flat name
+    under ``index/`` or ``timeline/``; a fact is a flat name inside one flat session folder under
+    ``sessions/``."""
     for bucket, key in written:
         assert bucket in (BUCKET, RECEIPT_BUCKET), bucket
         assert key.startswith(RECEIPT_PREFIX), key
         rest = key[len(RECEIPT_PREFIX) :]
         if rest.startswith("index/"):
             names = [rest.removeprefix("index/")]
+        elif rest.startswith("timeline/"):
+            names = [rest.removeprefix("timeline/")]
+            assert re.fullmatch(r"\d{13}-[^/]+\.json", names[0]), key
         else:
             assert rest.startswith("sessions/"), key
             names = rest.removeprefix("sessions/").split("/")

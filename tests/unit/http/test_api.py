@@ -155,7 +155,7 @@ def test_unknown_route_needs_the_token_before_it_is_404() -> None:
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("GET", "/elements", "POST"),
+        ("PUT", "/elements", "GET, POST"),
         ("DELETE", "/elements/er-abc", "GET"),
         ("GET", "/elements/from-folder", "POST"),
         ("POST", "/health", "GET"),

@@ -193,5 +193,5 @@ def test_adapter_answers_errors_from_the_api_in_its_shape() -> None:
     """A 405 from the API comes back through the adapter with its Allow header."""
     event = build_event("aws_rest_api", "PUT", "/elements", body=BODY)
     result = infer_source(event).handle(event, offline())
-    assert (result["statusCode"], result["headers"]["Allow"]) == (405, "POST")
+    assert (result["statusCode"], result["headers"]["Allow"]) == (405, "GET, POST")
     assert json.loads(result["body"])["error"]["code"] == "MethodNotAllowed"

@@ -48,3 +48,13 @@ def test_a_key_that_cannot_be_sent_is_named_and_not_retried(stack: LocalStack) -
     with pytest.raises(StorageError) as caught:
         s3().head(B, "")
     assert (caught.value.code, caught.value.retryable) == ("InvalidObjectName", False)
+
+
+def test_presign_put_writes_the_key_with_its_content_type(stack: LocalStack) -> None:
+    import requests
+
+    url = s3().presign_put(B, "elements/new/frontal.png", content_type="image/png", expires=60)
+    assert "X-Amz-Signature" in url and "content-type" in url.lower()
+    answer = requests.put(url, data=b"png", headers={"Content-Type": "image/png"}, timeout=10)
+    assert answer.status_code == 200
+    assert stack.s3.get_object(Bucket=B, Key="elements/new/frontal.png")["ContentType"] == "image/png"

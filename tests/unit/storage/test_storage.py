@@ -153,3 +153,19 @@ def test_one_s3_client_serves_the_events_region_and_the_default(
     default = storage_for("s3", None, settings, None)
     assert storage_for("s3", "eu-west-1", settings, None) is default
     assert storage_for("s3", "us-west-2", settings, None) is not default
+
+
+@pytest.mark.parametrize("kind", ["cos", "s3"])
+def test_list_page_is_one_request_after_a_key_in_key_order(stack: LocalStack, kind: str) -> None:
+    for name in ("a", "b", "c", "d"):
+        stack.s3.put_object(Bucket=B, Key=f"line/{name}.json", Body=b"")
+    stack.s3.put_object(Bucket=B, Key="line/deeper/e.json", Body=b"")
+    storage = cos(stack) if kind == "cos" else s3()
+    assert [o.key for o in storage.list_page(B, "line/", after="", limit=2)] == ["line/a.json", "line/b.json"]
+    stack.cos.reset()
+    assert [o.key for o in storage.list_page(B, "line/", after="line/b.json", limit=5)] == [
+        "line/c.json",
+        "line/d.json",
+    ]
+    if kind == "cos":
+        assert len(stack.cos.requests) == 1
