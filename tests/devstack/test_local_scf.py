@@ -88,6 +88,16 @@ def test_an_upload_to_the_stack_runs_the_deployments_triggers_to_element_complet
             ]
 
         (delivery,) = eventually(completed, what="element.completed at the webhook")
+
+        def pulled() -> bool:  # the webhook records its delivery before the Timer's invocation ends
+            return any(
+                r["kind"] == "invocation"
+                and r["trigger"] == "timer"
+                and (r.get("result") or {}).get("relayed")
+                for r in history_of(history)
+            )
+
+        eventually(pulled, what="the Timer invocation that relayed it, recorded")
         assert delivery["signature_valid"] is True and delivery["body"]["element_ids"]
         logs = subprocess.run(
             [sys.executable, "-m", "devstack", "logs", "--history", str(history)],
