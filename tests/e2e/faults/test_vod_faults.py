@@ -183,7 +183,7 @@ def test_crash_between_vod_answer_and_receipt_update(world: World, monkeypatch: 
     world.inject()
     event = upload(world)
     with pytest.raises(Crash):
-        world.invoke(event, time_limit_ms=2500)  # the lease it took ends with its time
+        world.invoke(event, time_limit_ms=5000)  # the lease it took ends with its time
     assert len(world.stack.vod.created_tasks()) == 1
     assert world.stack.webhook.deliveries == []
     (receipt,) = world.receipts()
