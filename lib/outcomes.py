@@ -10,6 +10,11 @@ The answer builders, one per kind of answer (every trigger answers through one o
 
     raise_for_retry, answer_async   asynchronous triggers: a summary, or a raise when a record must come
                                     back (the ConfigError itself when a setting or credential is missing)
+    answer_stopped                  a cycle (the Timer's pull or drain) an error stopped: raised for a
+                                    ConfigError, else a summary (nothing is lost; the next tick goes on)
+    batch_item_failures             SQS's partial batch response: the messages to deliver again
+    http_answer, http_status,       HTTP: an outcome or an error → its status and JSON body (202/200,
+    http_error                      400, 422, 502, 503 with Retry-After, ...)
 
 As powertools' batch processor decides success, failure and the partial answer in one place, the
 adapters here only hand over their outcomes.
@@ -18,12 +23,25 @@ adapters here only hand over their outcomes.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from lib.errors import ConfigError, RelayError, RetryLaterError, WebhookError
+from lib.errors import (
+    ConfigError,
+    FieldProblem,
+    HttpError,
+    InputError,
+    InternalError,
+    RelayError,
+    RetryLaterError,
+    StorageError,
+    WebhookError,
+)
+from lib.logs import redact
 
 if TYPE_CHECKING:
+    from lib.http.model import HttpResponse
     from lib.jobs import SourceInfo
     from lib.request_model import ElementRequest
     from lib.services import Services
@@ -175,3 +193,107 @@ def answer_async(outcomes: Iterable[Outcome], refused: dict[str, Any] | None = N
     if refused is not None:
         answer["refused"] = refused
     return answer
+
+
+def answer_stopped(what: str, error: RelayError) -> dict[str, Any]:
+    """The answer of a cycle that ``error`` stopped (the Timer's pull or drain): a ConfigError is raised,
+    so it fails loudly every tick; anything else is answered ``{what: "stopped", "error": ...}``, since
+    nothing is lost (what was not handled stays with VOD or in the queue for the next tick)."""
+    if outcome_for(error) == "raise":
+        raise error
+    return {what: "stopped", "error": error.as_dict()}
+
+
+def batch_item_failures(items: Iterable[tuple[str | None, str | None, bool]]) -> dict[str, Any]:
+    """SQS's partial batch response for (message id, FIFO message group, must come back) in batch order:
+    ``{"batchItemFailures": [{"itemIdentifier": id}]}``. On a FIFO queue the messages after a failed one
+    in the same group come back too, so the group keeps its order. A message that must come back and has
+    no id cannot be named: the whole batch comes back (a raise)."""
+    failed: list[dict[str, str]] = []
+    broken_groups: set[str] = set()
+    for message_id, group, retry in items:
+        if not retry and group not in broken_groups:
+            continue
+        if message_id is None:  # cannot be named: only a failed invocation brings it back
+            raise RetryLaterError("a message without messageId failed transiently: the batch comes back")
+        failed.append({"itemIdentifier": message_id})
+        if group is not None:
+            broken_groups.add(group)
+    return {"batchItemFailures": failed}
+
+
+# HTTP: the status of an error, and the response an outcome or an error becomes
+
+DEFAULT_RETRY_AFTER_S = 2
+MAX_RETRY_AFTER_S = 10  # a hint to a caller, not the invocation's whole remaining time
+CALLER_STORAGE_CODES = ("InvalidObjectName", "InvalidBucketName")  # a media reference no bucket can hold
+MAX_TEXT, MAX_DETAILS = 500, 50  # an error answer stays small whatever the request held
+ACCEPTED = {"submitted": (202, "submitted"), "duplicate": (200, "duplicate"), "waiting": (202, "queued")}
+
+
+def http_answer(outcome: Outcome, *, acknowledge: bool = False) -> HttpResponse:
+    """An outcome as the response its HTTP caller gets. An element request: 202 submitted or queued,
+    200 duplicate, else its error's status (``http_status``). An event pushed to us (``acknowledge``,
+    VOD's completions): 200 with the outcome whatever became of it, unless it must come back (503)."""
+    from lib.http.model import HttpResponse
+
+    error = outcome.error or InternalError(f"the request ended as {outcome.status!r}")
+    if outcome.status == "retry":
+        if not comes_back(error):  # asked back for an error that is permanent in itself: still a 503
+            error = RelayError(error.message, code=error.code, retryable=True)
+        return http_error(error)
+    if acknowledge:
+        return HttpResponse.json(200, outcome.as_dict())
+    if outcome.status in ACCEPTED:  # waiting: SUBMIT_MODE=queue enqueued it for the draining deployment
+        status, word = ACCEPTED[outcome.status]
+        body = {"status": word}
+        for name in ("session_id", "task_id", "request_id", "note"):
+            if getattr(outcome, name):
+                body[name] = getattr(outcome, name)
+        return HttpResponse.json(status, body)
+    return http_error(error)
+
+
+def http_status(error: RelayError) -> int:
+    """The HTTP status of an error: the one mapping of the API."""
+    if isinstance(error, HttpError):
+        return error.status
+    if comes_back(error):  # by outcome_for: retryable, or a missing setting or credential
+        return 503  # a missing setting or credential: the caller may retry once it is fixed
+    if isinstance(error, InputError) or (
+        isinstance(error, StorageError) and error.code in CALLER_STORAGE_CODES
+    ):
+        return 400
+    if isinstance(error, InternalError):
+        return 500
+    from lib.vod.client import PARAMETER_CODE_PREFIXES  # a VOD code: the VOD client is loaded already
+
+    if error.code.startswith(PARAMETER_CODE_PREFIXES):
+        return 422  # VOD refused a parameter (now, or as recorded in a receipt)
+    return 502  # VOD, storage or webhook refusals: an upstream said no
+
+
+def http_error(error: RelayError) -> HttpResponse:
+    """``{"error": {"code", "message", "details"}}`` with the status ``http_status`` gives."""
+    from lib.http.model import HttpResponse
+
+    status = http_status(error)
+    details = [_redacted(d).as_dict() for d in error.details[:MAX_DETAILS]]  # cut first: scrubbing costs
+    message = _short(error.message)
+    payload = {"error": {"code": error.code, "message": message, "details": details}}
+    headers = dict(error.headers) if isinstance(error, HttpError) else {}
+    if status == 503:
+        wait = math.ceil(error.retry_after or DEFAULT_RETRY_AFTER_S)
+        headers["Retry-After"] = str(min(MAX_RETRY_AFTER_S, max(1, wait)))
+    return HttpResponse.json(status, payload, headers)
+
+
+def _redacted(detail: FieldProblem) -> FieldProblem:
+    """A detail as answered: scrubbed, and short (a field name may be any key the caller sent)."""
+    return FieldProblem(_short(detail.field), _short(detail.problem))
+
+
+def _short(text: str) -> str:
+    """At most MAX_TEXT characters, scrubbed before the cut (a cut could split a secret in two)."""
+    scrubbed = redact(text[: MAX_TEXT * 4])
+    return scrubbed[:MAX_TEXT] + ("…" if len(scrubbed) > MAX_TEXT else "")

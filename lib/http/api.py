@@ -1,6 +1,7 @@
-"""The HTTP API, whatever the trigger: authentication, routing, the size limit, and the one place where
-errors and outcomes become HTTP statuses. Adapters (``lib/sources/*``) hand in an ``HttpRequest`` and
-turn the ``HttpResponse`` back into their trigger's shape; no trigger shape is seen here.
+"""The HTTP API, whatever the trigger: authentication, routing and the size limit; errors and outcomes
+become HTTP statuses in ``lib.outcomes`` (``http_answer``, ``http_status``, ``http_error``). Adapters
+(``lib/sources/*``) hand in an ``HttpRequest`` and turn the ``HttpResponse`` back into their trigger's
+shape; no trigger shape is seen here.
 
     GET  /health                   200 ok | 503 unavailable; open; names missing settings to the token only
     POST /elements                 an element request (docs/contracts.md §4)     202 submitted | 200 duplicate
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -32,23 +32,15 @@ from urllib.parse import unquote
 
 from lib.errors import (
     ConfigError,
-    FieldProblem,
     HttpError,
-    InputError,
     InternalError,
     RelayError,
-    StorageError,
 )
 from lib.http.model import HttpRequest, HttpResponse
-from lib.logs import redact
-from lib.outcomes import Outcome, comes_back
+from lib.outcomes import Outcome, http_answer, http_error
 from lib.services import Services
 
 MAX_BODY_BYTES = 1024 * 1024
-DEFAULT_RETRY_AFTER_S = 2
-MAX_RETRY_AFTER_S = 10  # a hint to a caller, not the invocation's whole remaining time
-CALLER_STORAGE_CODES = ("InvalidObjectName", "InvalidBucketName")  # a media reference no bucket can hold
-MAX_TEXT, MAX_DETAILS = 500, 50  # an error answer stays small whatever the request held
 log = logging.getLogger("relay.http")
 
 RouteResult = HttpResponse | Outcome
@@ -162,13 +154,13 @@ def serve(read: Callable[[], HttpRequest], services: Services) -> HttpResponse:
         result = _route(request, services)
         if isinstance(result, Outcome):
             outcome = result
-            result = answer(result)
+            result = http_answer(result)
         response = result
     except RelayError as exc:
-        response = error_response(exc)
+        response = http_error(exc)
     except Exception:
         log.exception("unexpected error while answering an HTTP request")
-        response = error_response(InternalError("internal error; the function's log has the details"))
+        response = http_error(InternalError("internal error; the function's log has the details"))
     response = HttpResponse(
         response.status, {**response.headers, "X-Request-Id": services.invocation.request_id}, response.body
     )
@@ -225,65 +217,6 @@ def _authorised(request: HttpRequest, token: str) -> bool:
     given = credentials.strip().encode("utf-8", "surrogatepass")
     matched = hmac.compare_digest(given, token.encode("utf-8", "surrogatepass"))
     return matched and scheme.lower() == "bearer"
-
-
-def answer(outcome: Outcome) -> HttpResponse:
-    """An outcome of the pipeline as the response its caller gets."""
-    accepted = {"submitted": (202, "submitted"), "duplicate": (200, "duplicate"), "waiting": (202, "queued")}
-    if outcome.status in accepted:  # waiting: SUBMIT_MODE=queue enqueued it for the draining deployment
-        status, word = accepted[outcome.status]
-        body = {"status": word}
-        for name in ("session_id", "task_id", "request_id", "note"):
-            if getattr(outcome, name):
-                body[name] = getattr(outcome, name)
-        return HttpResponse.json(status, body)
-    error = outcome.error or InternalError(f"the request ended as {outcome.status!r}")
-    if outcome.status == "retry" and not comes_back(error):
-        error = RelayError(error.message, code=error.code, retryable=True)
-    return error_response(error)
-
-
-def status_for(error: RelayError) -> int:
-    """The HTTP status of an error: the one mapping of the API."""
-    if isinstance(error, HttpError):
-        return error.status
-    if comes_back(error):  # by outcome_for: retryable, or a missing setting or credential
-        return 503  # a missing setting or credential: the caller may retry once it is fixed
-    if isinstance(error, InputError) or (
-        isinstance(error, StorageError) and error.code in CALLER_STORAGE_CODES
-    ):
-        return 400
-    if isinstance(error, InternalError):
-        return 500
-    from lib.vod.client import PARAMETER_CODE_PREFIXES  # a VOD code: the VOD client is loaded already
-
-    if error.code.startswith(PARAMETER_CODE_PREFIXES):
-        return 422  # VOD refused a parameter (now, or as recorded in a receipt)
-    return 502  # VOD, storage or webhook refusals: an upstream said no
-
-
-def error_response(error: RelayError) -> HttpResponse:
-    """``{"error": {"code", "message", "details"}}`` with the status ``status_for`` gives."""
-    status = status_for(error)
-    details = [_redacted(d).as_dict() for d in error.details[:MAX_DETAILS]]  # cut first: scrubbing costs
-    message = _short(error.message)
-    payload = {"error": {"code": error.code, "message": message, "details": details}}
-    headers = dict(error.headers) if isinstance(error, HttpError) else {}
-    if status == 503:
-        wait = math.ceil(error.retry_after or DEFAULT_RETRY_AFTER_S)
-        headers["Retry-After"] = str(min(MAX_RETRY_AFTER_S, max(1, wait)))
-    return HttpResponse.json(status, payload, headers)
-
-
-def _redacted(detail: FieldProblem) -> FieldProblem:
-    """A detail as answered: scrubbed, and short (a field name may be any key the caller sent)."""
-    return FieldProblem(_short(detail.field), _short(detail.problem))
-
-
-def _short(text: str) -> str:
-    """At most MAX_TEXT characters, scrubbed before the cut (a cut could split a secret in two)."""
-    scrubbed = redact(text[: MAX_TEXT * 4])
-    return scrubbed[:MAX_TEXT] + ("…" if len(scrubbed) > MAX_TEXT else "")
 
 
 def _log(

@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from lib.errors import HttpError, InputError, RelayError, SignatureError, VodError
+from lib.errors import HttpError, InputError, SignatureError, VodError
 from lib.http.model import HttpRequest, HttpResponse
 from lib.http.routes import read_json
+from lib.outcomes import http_answer
 from lib.services import Services
 from lib.vod.completion import (
     TASK_ID,
@@ -43,10 +44,7 @@ def vod_event(request: HttpRequest, services: Services, _params: Mapping[str, st
         verify_push(content, request.headers, key)
     except SignatureError as exc:
         raise HttpError(401, exc.code, exc.message) from exc
-    outcome = handle_event(content, services)
-    if outcome.status == "retry" and outcome.error is not None:
-        raise RelayError(outcome.error.message, code=outcome.error.code, retryable=True)
-    return HttpResponse.json(200, outcome.as_dict())
+    return http_answer(handle_event(content, services), acknowledge=True)
 
 
 def pull(_request: HttpRequest, services: Services, _params: Mapping[str, str]) -> HttpResponse:

@@ -1,7 +1,8 @@
 """AWS SQS (event source mapping): ``{"Records": [{"eventSource": "aws:sqs", "messageId", "body"}]}``.
 
 Answers with a partial batch response, ``{"batchItemFailures": [{"itemIdentifier": <messageId>}]}``,
-naming exactly the messages that failed transiently (the mapping needs ``ReportBatchItemFailures``).
+naming exactly the messages that failed transiently (the mapping needs ``ReportBatchItemFailures``;
+``lib.outcomes.batch_item_failures`` builds it).
 Permanent failures are relayed as ``element.failed`` and deleted from the queue with the successes.
 On a FIFO queue, the messages after a failed one in the same message group are returned too, so the
 group keeps its order.
@@ -11,12 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lib.errors import RetryLaterError
+from lib.outcomes import batch_item_failures
 from lib.sources.shapes import is_sqs
 
 if TYPE_CHECKING:
     from lib.services import Services
-    from lib.sources.messages import Result
 
 
 class SqsMessages:
@@ -33,24 +33,17 @@ class SqsMessages:
             Message(_text(r.get("messageId")), r.get("body"), _text(r.get("awsRegion"))) for r in records
         ]
         results = process_batch(messages, services)
-        return {"batchItemFailures": [{"itemIdentifier": i} for i in failed_ids(records, results)]}
+        return batch_item_failures(
+            (result.message.id, _group(record), result.retry)
+            for record, result in zip(records, results, strict=True)
+        )
 
 
-def failed_ids(records: list[dict[str, Any]], results: list[Result]) -> list[str]:
-    """The messageIds to deliver again, in batch order; raises when one of them has no id."""
-    failed: list[str] = []
-    broken_groups: set[str] = set()
-    for record, result in zip(records, results, strict=True):
-        attributes = record.get("attributes")
-        group = attributes.get("MessageGroupId") if isinstance(attributes, dict) else None
-        if not result.retry and group not in broken_groups:
-            continue
-        if result.message.id is None:  # cannot be named: only a failed invocation brings it back
-            raise RetryLaterError("a message without messageId failed transiently: the batch comes back")
-        failed.append(result.message.id)
-        if group is not None:
-            broken_groups.add(str(group))
-    return failed
+def _group(record: dict[str, Any]) -> str | None:
+    """The FIFO message group of a record, if any."""
+    attributes = record.get("attributes")
+    group = attributes.get("MessageGroupId") if isinstance(attributes, dict) else None
+    return str(group) if group is not None else None
 
 
 def _text(value: object) -> str | None:

@@ -15,7 +15,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from lib.errors import RelayError
-from lib.outcomes import outcome_for
+from lib.outcomes import answer_stopped
 from lib.sources.shapes import is_timer
 from lib.vod.completion import pull_cycle
 
@@ -39,13 +39,12 @@ class TimerTick:
         try:
             summary = pull_cycle(services)
         except RelayError as exc:
-            if outcome_for(exc) == "raise":  # a missing setting or credential: fails loudly, every tick
-                raise
+            stopped = answer_stopped("pull", exc)  # raises a missing setting or credential, every tick
             # Nothing is lost: VOD keeps unpulled and unconfirmed events for days; the next tick pulls.
             log.warning(
                 "pull cycle stopped: %s", exc.code, extra={"request_id": services.invocation.request_id}
             )
-            return {"pull": "stopped", "error": exc.as_dict()}
+            return stopped
         log.info("pull cycle", extra={"request_id": services.invocation.request_id, **summary})
         return {"pull": "done", **summary}
 
@@ -56,11 +55,10 @@ def _drain(services: Services) -> dict[str, Any]:
     try:
         summary = drain(services)
     except RelayError as exc:
-        if outcome_for(exc) == "raise":  # a missing setting, credential or queue: fails loudly, every tick
-            raise
+        stopped = answer_stopped("drain", exc)  # raises a missing setting, credential or queue, every tick
         # Nothing is lost: what was not received stays in the queue; what was received and not deleted
         # comes back after the visibility timeout; the next tick drains again.
         log.warning("drain stopped: %s", exc.code, extra={"request_id": services.invocation.request_id})
-        return {"drain": "stopped", "error": exc.as_dict()}
+        return stopped
     log.info("drain", extra={"request_id": services.invocation.request_id, **summary})
     return summary

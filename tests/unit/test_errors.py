@@ -24,9 +24,8 @@ from lib.errors import (
     WebhookError,
     refuses_credentials,
 )
-from lib.http.api import status_for
 from lib.jobs import SourceInfo
-from lib.outcomes import Outcome, answer_async, comes_back, outcome_for, raise_for_retry, settle
+from lib.outcomes import Outcome, answer_async, comes_back, http_status, outcome_for, raise_for_retry, settle
 from lib.settings import load_settings
 from lib.webhook_client import WebhookClient
 from tests.http_fakes import OfflineServices
@@ -79,7 +78,7 @@ def test_outcome_for_is_the_one_rule(error: RelayError, verdict: str) -> None:
 
 @pytest.mark.parametrize(("error", "verdict"), SAMPLES, ids=lambda v: getattr(v, "code", v))
 def test_http_status_follows_the_rule(error: RelayError, verdict: str) -> None:
-    status = status_for(error)
+    status = http_status(error)
     assert (status == 503) is (verdict != "failed"), status
 
 

@@ -4,11 +4,14 @@ and only a configuration failure becomes a retry.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 import lib.outcomes as outcomes
 from lib.errors import ConfigError, InputError, StorageError
-from lib.outcomes import Outcome
+from lib.outcomes import Outcome, batch_item_failures
+from lib.sources.base import RetryLaterError
 from tests.unit.test_pipeline import CREDENTIALS, QUEUE, services
 
 
@@ -46,3 +49,18 @@ def test_guarded_does_not_run_the_step_without_credentials() -> None:
 
     guarded = outcomes.guarded(step, services())
     assert guarded.status == "retry" and isinstance(guarded.error, ConfigError) and ran == []
+
+
+def failed_ids(items: Sequence[tuple[str | None, str | None, bool]]) -> list[str]:
+    return [f["itemIdentifier"] for f in batch_item_failures(items)["batchItemFailures"]]
+
+
+def test_a_broken_fifo_group_keeps_its_order() -> None:
+    items = [("a", "g1", False), ("b", "g1", True), ("c", "g2", False), ("d", "g1", False), ("e", None, True)]
+    assert failed_ids(items) == ["b", "d", "e"]
+
+
+def test_a_failed_message_without_an_id_fails_the_batch() -> None:
+    with pytest.raises(RetryLaterError):
+        failed_ids([(None, None, True)])
+    assert failed_ids([(None, None, False)]) == []

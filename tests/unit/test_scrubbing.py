@@ -18,9 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lib.errors import RelayError
-from lib.http.api import error_response
 from lib.jobs import SourceInfo
 from lib.logs import JsonFormatter, redact
+from lib.outcomes import http_error
 from lib.vod.client import _error
 from lib.webhook import event_body
 
@@ -113,7 +113,7 @@ def outputs(message: str) -> dict[str, str]:
     body = event_body("element.failed", "er-1", None, SourceInfo("http"), error=error.as_dict())
     return {
         "log": JsonFormatter().format(record),
-        "http": error_response(error).body,
+        "http": http_error(error).body,
         "webhook": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
     }
 

@@ -9,11 +9,12 @@ from unittest import mock
 
 import pytest
 
+from lib import outcomes
 from lib.errors import ConfigError, FieldProblem, InputError, RelayError, StorageError, VodError
 from lib.http import api as http_api
-from lib.http.api import MAX_BODY_BYTES, answer, serve
+from lib.http.api import MAX_BODY_BYTES, serve
 from lib.invocation import Invocation
-from lib.outcomes import Outcome
+from lib.outcomes import Outcome, http_answer
 from lib.receipts import ReceiptStore, Summary
 from lib.settings import load_settings
 from tests.fakes import FakeStorage
@@ -292,7 +293,7 @@ def test_outcomes_map_to_statuses(
 ) -> None:
     """One mapping: submitted 202, duplicate 200, input 400, VOD parameter 422, other upstream 502,
     transient and configuration 503 with Retry-After."""
-    response = answer(outcome)
+    response = http_answer(outcome)
     assert response.status == status
     assert response.headers.get("Retry-After") == retry_after
     body = body_of(response)
@@ -306,18 +307,18 @@ def test_retry_after_is_capped() -> None:
     """A wait as long as the invocation's remaining time is not what a caller should wait: at most 10 s."""
     error = VodError("no slot", code="ClientRateLimited", retryable=True)
     error.retry_after = 58.3
-    assert answer(Outcome("retry", error=error)).headers["Retry-After"] == "10"
+    assert http_answer(Outcome("retry", error=error)).headers["Retry-After"] == "10"
 
 
 def test_success_bodies_carry_the_ids() -> None:
     """202 has status, session_id, task_id and request_id; the duplicate repeats the known task_id."""
-    assert body_of(answer(Outcome("submitted", "er-1", "t-1", "r-1"))) == {
+    assert body_of(http_answer(Outcome("submitted", "er-1", "t-1", "r-1"))) == {
         "status": "submitted",
         "session_id": "er-1",
         "task_id": "t-1",
         "request_id": "r-1",
     }
-    assert body_of(answer(Outcome("duplicate", "er-1", "t-1")))["task_id"] == "t-1"
+    assert body_of(http_answer(Outcome("duplicate", "er-1", "t-1")))["task_id"] == "t-1"
 
 
 def test_error_messages_are_scrubbed_of_signatures() -> None:
@@ -325,7 +326,7 @@ def test_error_messages_are_scrubbed_of_signatures() -> None:
     error = VodError(
         "bad url https://b.example/k.png?X-Amz-Signature=abcdef123456&x=1", code="InvalidParameterValue"
     )
-    assert "abcdef123456" not in answer(Outcome("failed", error=error)).body
+    assert "abcdef123456" not in http_answer(Outcome("failed", error=error)).body
 
 
 def test_unexpected_exception_is_500_without_details(caplog: pytest.LogCaptureFixture) -> None:
@@ -518,8 +519,8 @@ def test_a_huge_error_scrubs_only_what_it_answers() -> None:
     a large invalid body). Now at most 50 details, each cut, are scrubbed: the count does not grow."""
     details = tuple(FieldProblem(f"tags[{i}]", "x" * 5000) for i in range(20000))
     error = InputError("too much", details=details)
-    with mock.patch("lib.http.api.redact", side_effect=lambda text: text) as scrub:
-        response = http_api.error_response(error)
+    with mock.patch("lib.outcomes.redact", side_effect=lambda text: text) as scrub:
+        response = outcomes.http_error(error)
     assert len(body_of(response)["error"]["details"]) == 50
     assert scrub.call_count <= 2 * 50 + 1
-    assert all(len(args[0]) <= 4 * http_api.MAX_TEXT for args, _ in scrub.call_args_list)
+    assert all(len(args[0]) <= 4 * outcomes.MAX_TEXT for args, _ in scrub.call_args_list)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import lib.http.vod_routes as vod_routes
-from lib.errors import HttpError, InputError, RelayError, StorageError, VodError
+from lib.errors import HttpError, InputError, StorageError, VodError
 from lib.outcomes import Outcome
 from lib.services import Services
 from tests.http_fakes import body_of, offline, request
@@ -78,14 +78,17 @@ def test_a_body_that_is_no_vod_event_is_404(handled: list[dict[str, Any]]) -> No
     assert handled == []
 
 
-def test_a_relay_that_must_be_retried_is_raised_retryable(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_relay_that_must_be_retried_is_answered_retryable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error permanent in itself, in an outcome that must come back: 503 with its code, so VOD pushes
+    the event again (``lib.outcomes.http_answer``)."""
+
     def handle_event(content: dict[str, Any], services: Services) -> Outcome:
         return Outcome("retry", "sid-1", error=StorageError("receipt store down", code="503"))
 
     monkeypatch.setattr(vod_routes, "handle_event", handle_event)
-    with pytest.raises(RelayError) as caught:
-        vod_routes.vod_event(request("POST", "/", EVENT), offline(), {})
-    assert (caught.value.code, caught.value.retryable) == ("503", True)
+    response = vod_routes.vod_event(request("POST", "/", EVENT), offline(), {})
+    assert (response.status, body_of(response)["error"]["code"]) == (503, "503")
+    assert "Retry-After" in response.headers
 
 
 def test_pull_reports_the_cycle(monkeypatch: pytest.MonkeyPatch) -> None:

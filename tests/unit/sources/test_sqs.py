@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
 
 import pytest
 
 from lib.errors import StorageError
 from lib.outcomes import Outcome
-from lib.sources.base import RetryLaterError
-from lib.sources.messages import Message, Result
-from lib.sources.sqs import SqsMessages, failed_ids
+from lib.sources.sqs import SqsMessages
 from tests.source_cases import matching, run, sample, stored
 
 RETRY = Outcome("retry", error=StorageError("slow down", code="503", retryable=True))
@@ -54,34 +51,17 @@ def test_a_transient_failure_names_the_message() -> None:
     assert outcome.result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
 
 
-def record(message_id: str | None, group: str | None = None) -> dict[str, Any]:
-    rec: dict[str, Any] = {"messageId": message_id}
-    if group is not None:
-        rec["attributes"] = {"MessageGroupId": group}
-    return rec
-
-
-def result(message_id: str | None, retry: bool) -> Result:
-    outcome = RETRY if retry else Outcome("submitted", "s")
-    return Result(Message(message_id, "{}"), (outcome,))
-
-
-def test_a_broken_fifo_group_keeps_its_order() -> None:
-    records = [record("a", "g1"), record("b", "g1"), record("c", "g2"), record("d", "g1"), record("e")]
-    results = [
-        result("a", False),
-        result("b", True),
-        result("c", False),
-        result("d", False),
-        result("e", True),
+def test_a_fifo_group_is_read_from_the_record_attributes() -> None:
+    """Every message of a group that failed transiently is named (``lib.outcomes.batch_item_failures``
+    keeps a broken group's order); the group is read from each record's ``attributes``."""
+    event = sample("sqs/request.json")
+    first = event["Records"][0]
+    event["Records"] = [
+        {**first, "messageId": "m-1", "attributes": {"MessageGroupId": "g1"}},
+        {**first, "messageId": "m-2", "attributes": {"MessageGroupId": "g1"}},
     ]
-    assert failed_ids(records, results) == ["b", "d", "e"]
-
-
-def test_a_failed_message_without_an_id_fails_the_batch() -> None:
-    with pytest.raises(RetryLaterError):
-        failed_ids([record(None)], [result(None, True)])
-    assert failed_ids([record(None)], [result(None, False)]) == []
+    outcome = run(event, answer=RETRY)
+    assert outcome.result == {"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]}
 
 
 def test_a_record_that_is_no_object_is_failed_as_a_message() -> None:
