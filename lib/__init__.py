@@ -19,7 +19,9 @@ through them:
                                      and relaying a failure, guarded, one answer builder per kind of answer
     queue/                           SUBMIT_MODE=queue: relay jobs on TDMQ for CMQ (its data-flow API) or
                                      SQS (enqueue, job_message, job_signature, cmq)
-    submission                       one submission as a state machine: claim → VOD → record → relay
+    submission, element              one submission exactly once: the receipt guard (claim, wait, finish,
+                                     release, the facts) around the plain work of one element (resolve →
+                                     parameters → VOD → relay), which knows nothing of receipts
     media/                           media references → fetchable URLs and the SessionId's identity (refs,
                                      resolve); VOD's documented media rules checked from headers by ranged
                                      reads (preflight, reads, movie_header, image_header)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import lib.element as element_module
 import lib.submission as submission
 import lib.webhook as webhook_module
 from devstack.samples import mp4_bytes
@@ -459,7 +460,7 @@ def test_a_bug_in_the_preflight_gives_the_lease_back(
     def broken(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(submission, "check_resolved", broken)
+    monkeypatch.setattr(element_module, "check_resolved", broken)
     vod = FakeVod()
     with pytest.raises(ZeroDivisionError):
         run(storage, vod, clock)
