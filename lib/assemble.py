@@ -15,14 +15,16 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from lib.background import Background
 from lib.errors import FieldProblem, InputError, ManifestError, StorageError
 from lib.jobs import Job, SourceInfo, Upload
 from lib.media.refs import is_image_path, is_video_path, parse_media_ref
 from lib.settings import Settings
 from lib.storage import Storage, StoredObject
+
+if TYPE_CHECKING:
+    from lib.background import Background
 
 MANIFEST = "element.json"
 MAX_MANIFEST_BYTES = 64 * 1024
@@ -136,8 +138,10 @@ def _read_folder(
     may be a version other than the one listed when it is overwritten meanwhile; the listed ETag only
     names a broken folder's failure, and the next upload event of the folder reads it again."""
     key = prefix + MANIFEST
-    early = None
+    early: Background[dict[str, object] | None] | None = None
     if upload.key == key:
+        from lib.background import Background  # only here: a folder that is not ready never loads it
+
         early = Background(lambda: _read_manifest(storage, upload.bucket, key), name="manifest")
     try:
         listing = {
