@@ -3,7 +3,8 @@ topic or queue (``cmq-topic://<topic>``, ``cmq-queue://<queue>``, ``lib.queue.cm
 
 Uploads and HTTP requests come in bursts far above the 20 requests/second VOD admits. In queue mode the
 triggered deployment only checks each job (the request, its buckets, its media exist within VOD's size
-limit: one HEAD each, the jobs of one event at once), pins its stored media and enqueues it
+limit: one HEAD each, the jobs of one event at once; none for an uploaded object whose notification
+names its size and ETag, ``pin_upload``), pins its stored media and enqueues it
 (``lib.queue.job_message``); a deployment of the same function triggered by that queue, with its
 concurrency capped, drains it through the rate limiter. The media pre-flight's header reads are done
 here only for a job a caller waits on (``preflight_here``); an upload's job is pre-flighted by the
@@ -24,11 +25,12 @@ import re
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
 from lib.errors import QueueError, RelayError, StorageError, comes_back
-from lib.jobs import Job, Outcome
+from lib.jobs import Job, Outcome, Upload
 from lib.media.refs import parse_media_ref
 from lib.media.resolve import check_media_buckets, resolve_media
 from lib.queue import job_message, job_signature
@@ -153,6 +155,20 @@ def preflight_here(job: Job) -> bool:
     (COS, S3) is pre-flighted by the drainer before its VOD call: its failure reaches the webhook as
     ``element.failed`` either way, and the first stage is left to absorb the burst."""
     return job.source.kind not in UPLOAD_KINDS
+
+
+def pin_upload(job: Job, upload: Upload) -> Job:
+    """The job an upload made, with the uploaded object pinned from the notification itself when it
+    names the object's size and ETag (S3 events always do, COS events in ``cosObject.size`` and
+    ``meta.ETag``): the version the notification is about, so enqueueing it needs no HEAD. Otherwise,
+    or for an object the job does not name, the job as it is (``_pin_objects`` HEADs it)."""
+    if not upload.etag or upload.size is None:
+        return job
+    ref = f"{upload.kind}://{upload.bucket}/{upload.key}"
+    if ref in job.known_objects or ref not in job.request.media_refs():
+        return job
+    pinned = StoredObject(upload.bucket, upload.key, upload.size, upload.etag)
+    return job._replace(known_objects=MappingProxyType({**job.known_objects, ref: pinned}))
 
 
 def _queued(session_id: str, message_id: str) -> Outcome:

@@ -421,3 +421,51 @@ def test_the_jobs_of_one_event_are_prepared_at_once(flow: FakeDataFlow) -> None:
     assert [
         o.status for o in enqueue_many(folders(serial, 2), cmq_services(serial, BATCH_CONCURRENCY="1"))
     ] == ["waiting"] * 2
+
+
+class CountingStorage(FakeStorage):
+    def __init__(self) -> None:
+        super().__init__()
+        self.heads: list[str] = []
+
+    def head(self, bucket: str, key: str) -> StoredObject:
+        self.heads.append(key)
+        return super().head(bucket, key)
+
+
+def test_an_upload_whose_event_names_size_and_etag_is_enqueued_without_a_head(flow: FakeDataFlow) -> None:
+    """A COS record with ``size`` and ``meta.ETag`` pins the uploaded version itself: no HEAD, and the
+    message carries what the event says (the SessionId is made of it). A record without them is HEADed."""
+    storage = CountingStorage()
+    folders(storage, 2)
+    body = storage.objects[("media-1250000000", "elements/clip-00.mp4")]
+    stored = storage._obj("media-1250000000", "elements/clip-00.mp4")
+
+    def record(key: str, meta: dict[str, Any], size: int | None) -> dict[str, Any]:
+        cos_object: dict[str, Any] = {"key": f"/1250000000/media/{key}", "meta": meta}
+        if size is not None:
+            cos_object["size"] = size
+        bucket = {"name": "media", "appid": "1250000000", "cosRegion": "ap-guangzhou"}
+        return {
+            "cos": {"cosBucket": bucket, "cosObject": cos_object},
+            "event": {"eventName": "cos:ObjectCreated:Put"},
+        }
+
+    records = [
+        record("elements/clip-00.mp4", {"ETag": f'"{stored.etag}"'}, len(body)),
+        record("elements/clip-01.mp4", {}, None),
+    ]
+    answer = CosUpload().handle({"Records": records}, cmq_services(storage))
+    assert [r["status"] for r in answer["records"]] == ["waiting"] * 2
+    assert storage.heads == ["elements/clip-01.mp4"]
+    first, _ = (opened(b) for b in flow.bodies("element-jobs"))
+    assert first["objects"] == {
+        "cos://media-1250000000/elements/clip-00.mp4": {
+            "size": len(body),
+            "etag": stored.etag,
+            "version_id": None,
+        }
+    }
+    # the same SessionId as when the object is HEADed (direct mode, or an event without them)
+    headed = enqueue_many(folders(storage, 1), cmq_services(storage))[0]
+    assert headed.session_id == answer["records"][0]["session_id"]
