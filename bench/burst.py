@@ -168,10 +168,19 @@ class BurstReport:
     deleted: int = 0  # queue mode: messages deleted once their job was final
     left: int = 0  # queue mode: messages neither deleted nor dropped when draining ended
     drainer_invocations: int = 0
+    drain_workers: int = 0  # queue mode: the drainer's workers (BATCH_CONCURRENCY)
+    drain_busy_s: float = 0.0  # queue mode: the drainer's time with every worker busy
+    drain_starved_s: float = 0.0  # queue mode: its time with a worker free and no job to begin
 
     @property
     def share(self) -> float:
         return self.rate / QUOTA
+
+    def drainer_time(self) -> str:
+        return (
+            f"the drainer's {self.drain_workers} workers all busy {self.drain_busy_s:.1f} s, "
+            f"one free with no job to begin {self.drain_starved_s:.2f} s"
+        )
 
     @property
     def stalled(self) -> float:
@@ -184,7 +193,7 @@ class BurstReport:
                 f"; enqueued in {self.enqueue_s:.2f} s (last invocation returned at {self.returned_s:.2f} s; "
                 f"{self.send_calls} send requests, {self.send_s:.2f} s inside CMQ), {self.sent} messages "
                 f"sent, {self.deleted} deleted, {self.left} left, "
-                f"{self.drainer_invocations} drainer invocations"
+                f"{self.drainer_invocations} drainer invocations; {self.drainer_time()}"
             )
         return (
             f"{self.mode}: {self.containers} containers, {self.uploads} uploads -> {self.tasks} tasks, "
@@ -225,6 +234,7 @@ def run_burst(
     fleet = [Container(f"container-{i}", env) for i in range(containers)]
     drainer = Container("drainer", env) if mode == "queue" else None
     dropped = drainer_invocations = 0
+    answers: list[Any] = []
     try:
         for container in [*fleet, *([drainer] if drainer else [])]:
             container.wait_ready()
@@ -243,6 +253,7 @@ def run_burst(
                 timeout=max(120.0, uploads / 2),
             )
             drainer_invocations = timers.invocations
+            answers = [a for a in timers.answers if isinstance(a, dict) and "busy_s" in a]
     finally:
         for container in [*fleet, *([drainer] if drainer else [])]:
             container.close()
@@ -269,6 +280,9 @@ def run_burst(
         span_s=span,
         load=_load(),
         drainer_invocations=drainer_invocations,
+        drain_workers=max((int(a["workers"]) for a in answers), default=0),
+        drain_busy_s=sum(float(a["busy_s"]) for a in answers),
+        drain_starved_s=sum(float(a["starved_s"]) for a in answers),
     )
     if mode == "queue":
         state = stack.tdmq.state(QUEUE)
@@ -403,7 +417,7 @@ def _row(report: BurstReport) -> Row:
     if queue:
         note += (
             f", {report.cmq_refusals} CMQ refusals, {report.deleted} of {report.sent} messages deleted, "
-            f"{report.left} left"
+            f"{report.left} left; {report.drainer_time()}"
         )
         met = met and report.left == 0
     name = "direct mode" if not queue else "queue mode with a Timer drainer"

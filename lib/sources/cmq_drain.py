@@ -86,6 +86,12 @@ class _Drain:
         self.final: list[str] = []  # receipt handles of final jobs, not yet sent for deletion
         self.more = True  # receive again (False: the queue ran empty, the deadline is near, or a stop)
         self.problem: Exception | None = None  # what stops the drain (raised at the end)
+        # Where the workers' time went (seconds, logged and answered): every worker busy, or a worker
+        # free with no job to begin while a receive that brought jobs was under way (the drain waiting
+        # for the queue; the wait for a receive that ends empty is the queue's end, not counted).
+        self.busy_s = self.starved_s = self._starving = 0.0
+        self._state: str | None = None
+        self._since = time.monotonic()
 
     def run(self) -> dict[str, Any]:
         with (
@@ -95,6 +101,7 @@ class _Drain:
             while True:
                 self._begin(jobs)
                 self._receive_ahead(io)
+                self._account()
                 self._delete(io, flush=not self.running and not self.waiting)
                 watched: set[Future[Any]] = {*self.running, *self.deleting}
                 if self.receiving is not None:
@@ -107,7 +114,13 @@ class _Drain:
             self._delete(io, flush=True)  # the last final jobs (nothing is under way any more)
             for future in list(self.deleting):
                 self._collect(future)
-        summary = self.summary
+        self._account()
+        summary: dict[str, Any] = {
+            **self.summary,
+            "workers": self.width,
+            "busy_s": round(self.busy_s, 2),
+            "starved_s": round(self.starved_s, 2),
+        }
         summary["left"] = summary["received"] - summary["deleted"]  # retries, not begun, not deletable
         if self.waiting:
             log.warning(
@@ -150,15 +163,18 @@ class _Drain:
 
     def _collect(self, future: Future[Any]) -> None:
         if future is self.receiving:
+            self._account()  # the wait for this receive ends here
             self.receiving = None
             try:
                 received: list[Received] = future.result()
             except Exception as exc:  # the data-flow API: a refused key, or down after the retries
                 self._stop(exc)
                 return
+            starved, self._starving = self._starving, 0.0
             if not received:
                 self.more = False  # the long poll ended empty
                 return
+            self.starved_s += starved
             self.summary["batches"] += 1
             self.summary["received"] += len(received)
             self.counted = self.counted and all(m.dequeue_count > 0 for m in received)
@@ -184,6 +200,21 @@ class _Drain:
                     "%d message(s) could not be deleted: they come back, and find their receipts",
                     len(undeleted),
                 )
+
+    def _account(self) -> None:
+        """Close the span of the workers' last state; open the next (the state changes only here)."""
+        now = time.monotonic()
+        if self._state == "busy":
+            self.busy_s += now - self._since
+        elif self._state == "starved":
+            self._starving += now - self._since
+        if len(self.running) >= self.width:
+            self._state = "busy"
+        elif not self.waiting and self.receiving is not None:
+            self._state = "starved"
+        else:
+            self._state = None  # nothing more to receive (the end), or a stop
+        self._since = now
 
     def _stop(self, problem: Exception) -> None:
         """Begin and receive nothing more; the jobs under way finish and what is final is deleted."""
