@@ -68,7 +68,7 @@ class Model:
 
     def work(self, message: Any, services: Any) -> Any:
         """``lib.sources.messages.process_message`` as a model: before, a limiter slot, the call, after."""
-        from lib.jobs import Outcome
+        from lib.outcomes import Outcome
         from lib.sources.messages import Result
 
         before, call, after = self.latency[str(message.body)]

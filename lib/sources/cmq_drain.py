@@ -33,7 +33,8 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from lib.errors import ConfigError, RelayError, outcome_for
+from lib.errors import ConfigError, RelayError
+from lib.outcomes import outcome_for
 from lib.queue.cmq import MAX_BATCH, Cmq, Received
 from lib.services import Services
 from lib.sources.messages import Message, Result, process_message
