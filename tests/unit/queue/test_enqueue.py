@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from devstack.samples import mp4_bytes
 from lib.errors import ConfigError, InputError
 from lib.invocation import Invocation
-from lib.jobs import Job, SourceInfo
+from lib.jobs import Job, SourceInfo, Upload
 from lib.pipeline import dispatch, dispatch_many
 from lib.queue import cmq as cmq_module
 from lib.queue import enqueue as enqueue_module
@@ -469,3 +469,17 @@ def test_an_upload_whose_event_names_size_and_etag_is_enqueued_without_a_head(fl
     # the same SessionId as when the object is HEADed (direct mode, or an event without them)
     headed = enqueue_many(folders(storage, 1), cmq_services(storage))[0]
     assert headed.session_id == answer["records"][0]["session_id"]
+
+
+def test_only_the_uploaded_object_named_with_size_and_etag_is_pinned_from_the_event() -> None:
+    storage = FakeStorage()
+    [job_] = folders(storage, 1)
+    key = "elements/clip-00.mp4"
+    other = Upload("cos", "media-1250000000", "elements/other.mp4", "ap-guangzhou", 10, "abc")
+    assert enqueue_module.pin_upload(job_, other) is job_  # the job does not name that object
+    no_etag = Upload("cos", "media-1250000000", key, "ap-guangzhou", 10, None)
+    assert enqueue_module.pin_upload(job_, no_etag) is job_
+    pinned = enqueue_module.pin_upload(job_, no_etag._replace(etag="abc"))
+    ref = f"cos://media-1250000000/{key}"
+    assert pinned.known_objects == {ref: StoredObject("media-1250000000", key, 10, "abc")}
+    assert enqueue_module.pin_upload(pinned, no_etag._replace(etag="def")) is pinned  # known already

@@ -414,3 +414,44 @@ def test_a_drain_tick_without_a_queue_fails_loudly_and_a_flaky_queue_softly(
     flow.faults.extend([6000] * 6)  # the data-flow API stays down: the tick stops, nothing is lost
     answer = TimerTick().handle(tick("drain"), DrainServices(hook))
     assert answer["drain"] == "stopped" and answer["error"]["code"] == "Queue.InternalError"
+
+
+def test_a_delete_that_keeps_failing_stops_the_tick_and_the_job_comes_back(
+    flow: FakeDataFlow, submitted: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BatchDeleteMessage answers 6000 through every retry: the tick stops softly (the data-flow API is
+    down), the job it finished is not counted as deleted, and after the visibility timeout it is
+    received again and deleted (its receipt makes the repeat harmless)."""
+    flow.put(QUEUE, job_body("once"))
+    down = True
+
+    def post(url: str, *, data: dict[str, str], timeout: Any) -> Any:
+        if down and data["Action"] == "BatchDeleteMessage":
+            flow.faults.append(6000)
+        return flow(url, data=data, timeout=timeout)
+
+    monkeypatch.setattr(cmq_module, "_session", lambda: SimpleNamespace(post=post))
+    answer = TimerTick().handle(tick("drain"), DrainServices(Hook()))
+    assert answer["drain"] == "stopped" and answer["error"]["code"] == "Queue.InternalError"
+    assert len(flow.bodies(QUEUE)) == 1 and submitted["jobs"] == ["once"]
+    down = False
+    flow.now += flow.visibility + 1
+    assert counts(drain(DrainServices(Hook())))["deleted"] == 1 and flow.bodies(QUEUE) == []
+
+
+def test_a_stop_deletes_what_was_final_and_keeps_what_was_not_begun(
+    flow: FakeDataFlow, submitted: dict[str, Any]
+) -> None:
+    """One worker: x is submitted, y meets a configuration error, z is never begun. x is deleted when
+    the tick ends; y and z stay in the queue; the error is raised once, though two jobs could have
+    raised it."""
+    for name in ("x", "y", "z"):
+        flow.put(QUEUE, job_body(name))
+    submitted["script"]["y"] = lambda job: Outcome("retry", error=ConfigError("no credentials"))
+    with pytest.raises(ConfigError, match="no credentials"):
+        drain(DrainServices(Hook(), BATCH_CONCURRENCY="1"))
+    assert submitted["jobs"] == ["x", "y"]
+    left = [unseal(json.loads(b), [RELAY_JOB_SECRET])["request"]["name"] for b in flow.bodies(QUEUE)]
+    assert left == ["y", "z"]
+    deletes = [c for c in flow.calls if c["Action"] == "BatchDeleteMessage"]
+    assert [sum(k.startswith("receiptHandle.") for k in c) for c in deletes] == [1]
