@@ -136,7 +136,7 @@ class CosStorage:
         )
         keys = [str(item["Key"]) for item in response.get("Contents") or []]
         folders = [str(item["Prefix"]) for item in response.get("CommonPrefixes") or []]
-        return sorted(keys + folders)[:limit]
+        return sorted(name for name in keys + folders if name > after)[:limit]
 
     def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
         response = self._call("get_object", bucket, lambda: self._client.get_object(Bucket=bucket, Key=key))

@@ -84,7 +84,7 @@ class S3Storage:
         response = self._call("list_objects_v2", MaxKeys=min(max(limit, 1), 1000), **options)
         keys = [str(item["Key"]) for item in response.get("Contents", [])]
         folders = [str(item["Prefix"]) for item in response.get("CommonPrefixes", [])]
-        return sorted(keys + folders)[:limit]
+        return sorted(name for name in keys + folders if name > after)[:limit]
 
     def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
         """The object's bytes (refusing more than ``max_bytes``) and its ETag."""
