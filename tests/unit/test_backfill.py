@@ -13,15 +13,14 @@ import pytest
 
 from lib import backfill
 from lib.backfill import decode_cursor, encode_cursor, scan, scan_answer, scan_request
-from lib.errors import InputError
-from lib.http.api import serve
+from lib.errors import ConfigError, InputError, StorageError
 from lib.jobs import Job, Outcome
 from lib.media.resolve import resolve_media
 from lib.receipts import ReceiptStore, Summary, timeline_mark
 from lib.services import Services
 from lib.vod_params import build_params
 from tests.fakes import FakeStorage
-from tests.http_fakes import OfflineServices, body_of, offline, request
+from tests.http_fakes import OfflineServices, offline
 
 B = "media-1250000000"
 RB = "receipts-1250000000"
@@ -61,7 +60,7 @@ def submitting(services: OfflineServices, status: str = "submitted") -> Iterator
     folders: list[str] = []
 
     def dispatch(job: Job, _services: Services) -> Outcome:
-        sid = session_of(job, services)
+        sid = session_of(job, services) if status == "submitted" else "er-not-derived"
         if status == "submitted":
             store = ReceiptStore(services.fake, str(job.receipt_bucket), RP)
             store.claim(sid, 1, "me", 0.0, Summary(element_name=job.request.name))
@@ -288,22 +287,125 @@ def test_the_request_defaults_and_the_cursor_round_trip() -> None:
         scan_request([], settings)
 
 
-def test_the_route_needs_the_token_and_answers_the_counts_and_a_cursor() -> None:
+def test_no_credentials_stops_the_scan_before_any_listing() -> None:
     storage = FakeStorage()
-    services = services_with(storage, API_TOKEN=TOKEN)
-    for n in range(4):
-        stage_folder(storage, f"f-{n}")
-    refused = serve(lambda: request("POST", "/folders/scan", {"prefix": "elements/"}), services)
-    assert refused.status == 401
-    auth = {"Authorization": f"Bearer {TOKEN}"}
-    bad = serve(lambda: request("POST", "/folders/scan", {"prefix": "x/"}, auth), services)
-    assert bad.status == 400 and body_of(bad)["error"]["details"][0]["field"] == "prefix"
-    with submitting(services), mock.patch.object(backfill, "RESERVE_S", NEVER):
-        first = serve(lambda: request("POST", "/folders/scan", {"prefix": "elements/"}, auth), services)
-        body = body_of(first)
-        assert first.status == 200 and body["found"] == 3 and isinstance(body["cursor"], str)
-        assert set(body) == {"found", "submitted", "already_done", "waiting", "failed", "cursor"}
-        payload = {"prefix": "elements/", "cursor": body["cursor"]}
-        second = body_of(serve(lambda: request("POST", "/folders/scan", payload, auth), services))
-    assert (second["found"], second["cursor"]) == (1, None)
-    assert json.dumps(second)  # plain JSON values
+    services = OfflineServices(offline(ENV).settings, storage)
+    services._environ = {}  # no Tencent credentials in this environment
+    with pytest.raises(ConfigError):
+        scan(services, "cos", B, "elements/")
+    assert storage.pages == []
+
+
+def test_names_that_cannot_be_sent_are_skipped_and_unreadable_media_go_to_the_submission() -> None:
+    """A key that is no valid text is ignored (nothing counted); a folder naming media the scan may not
+    read is still dispatched: the submission answers for it as for an upload."""
+    storage = FakeStorage()
+    services = services_with(storage)
+    storage.put(B, "elements/\udcff.mp4", b"video")
+    storage.put(
+        B,
+        "elements/far/element.json",
+        b'{"frontal_image": "cos://far-away-1/a.png", "refer_images": ["cos://far-away-1/b.png"]}',
+    )
+    storage.put(B, "elements/far/frontal.png", b"x")
+    with submitting(services, status="failed") as jobs:
+        result = scan(services, "cos", B, "elements/")
+    assert (result.found, result.failed, result.waiting) == (1, 1, 0)
+    assert jobs == ["elements/far/element.json"]
+
+
+def test_a_timeline_that_cannot_be_read_stops_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = FakeStorage()
+    services = services_with(storage, RECEIPT_BUCKET=B)  # receipts and the timeline in the upload bucket
+    stage_folder(storage, "hero")
+    with submitting(services):
+        scan(services, "cos", B, "elements/")
+
+    def broken(self: ReceiptStore, after: str, limit: int) -> list[tuple[str, str]]:
+        raise StorageError("down", code="ServiceUnavailable")
+
+    monkeypatch.setattr(ReceiptStore, "timeline", broken)
+    result = scan(services, "cos", B, "elements/")
+    assert (result.already_done, result.timeline_added) == (1, 0)
+    monkeypatch.undo()
+    assert scan(services, "cos", B, "elements/").timeline_added == 1
+    assert ReceiptStore(storage, B, RP).load_index("er-none") is None  # same bucket: no index written
+    assert not [k for b, k in storage.objects if "/index/" in k]
+
+
+class Answer:
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        self.status_code, self._body, self.headers = status, body, headers or {}
+
+    def json(self) -> Any:
+        if isinstance(self._body, Exception):
+            raise self._body
+        return self._body
+
+
+def run_cli(argv: list[str], answers: list[Any], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``main`` with each POST answered by the next of ``answers`` (an Answer, or an exception raised)."""
+    sent: list[Any] = []
+
+    def post(url: str, **kwargs: Any) -> Any:
+        sent.append(kwargs["json"])
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    with mock.patch("requests.post", post), mock.patch("time.sleep"):
+        code = backfill.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+COUNTS = {"found": 1, "submitted": 1, "already_done": 0, "waiting": 0, "failed": 0}
+
+
+def test_the_command_line_retries_busy_answers_and_reports_errors(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import requests
+
+    monkeypatch.setenv("API_TOKEN", TOKEN)
+    url = ["--url", "https://fn.example"]
+    busy = Answer(503, {"error": {}}, {"Retry-After": "1"})
+    code, out, _ = run_cli(
+        url, [busy, Answer(200, {**COUNTS, "cursor": "c1"}), Answer(200, {**COUNTS, "cursor": None})], capsys
+    )
+    assert code == 0 and json.loads(out.splitlines()[-1])["found"] == 2
+    bad = {
+        "error": {
+            "code": "InvalidElementRequest",
+            "message": "m",
+            "details": [{"field": "prefix", "problem": "p"}],
+        }
+    }
+    code, _, err = run_cli(url, [Answer(200, {**COUNTS, "cursor": "c1"}), Answer(400, bad)], capsys)
+    assert code == 2 and "prefix: p" in err and "--cursor c1" in err
+    code, _, err = run_cli(url, [Answer(502, ValueError("not json"))], capsys)
+    assert code == 2 and "not an answer of this API" in err
+    code, _, err = run_cli(url, [requests.ConnectionError("refused")], capsys)
+    assert code == 2 and "unreachable" in err
+    code, _, err = run_cli(url, [busy] * backfill.MAX_BUSY_RETRIES, capsys)
+    assert code == 2 and "503" in err
+    code, out, err = run_cli([*url, "--max-calls", "1"], [Answer(200, {**COUNTS, "cursor": "c1"})], capsys)
+    assert code == 3 and "--cursor c1" in err
+    code, _, err = run_cli(["--url", "fn.example"], [], capsys)
+    assert code == 2 and "https://" in err
+
+
+def test_the_command_line_in_the_shell_itself(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in {**ENV, "TENCENTCLOUD_SECRET_ID": "AKIDx", "TENCENTCLOUD_SECRET_KEY": "k"}.items():
+        monkeypatch.setenv(name, value)
+    with mock.patch.object(backfill, "scan_answer", lambda body, services: {**COUNTS, "cursor": None}):
+        assert backfill.main(["--local"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["calls"] == 1
+    assert backfill.main(["--local", "--prefix", "other/"]) == 2
+    assert "prefix" in capsys.readouterr().err
+    monkeypatch.setenv("SUBMIT_MODE", "sometimes")
+    assert backfill.main(["--local"]) == 2
+    assert "SUBMIT_MODE" in capsys.readouterr().err
