@@ -15,8 +15,9 @@ quota, or enqueued with ``SUBMIT_MODE=queue``), whose receipts make a repeat har
                   invocation holds its claim, or VOD or storage said "later"
 
 Names are taken a chunk of ``BATCH_CONCURRENCY`` at a time; before each chunk but the first the
-invocation's remaining time is checked, and when less than ``RESERVE_S`` is left the scan stops with a
-cursor (the last name done): each call makes progress, and nothing is left half-way between chunks. A
+invocation's remaining time is checked, and when less than ``RESERVE_S`` is left, or the call has worked
+``CALL_BUDGET_S`` already, the scan stops with a cursor (the last name done): each call makes progress,
+and nothing is left half-way between chunks. A
 call cut short by the platform leaves its cursor unanswered: the caller repeats the previous cursor,
 and the receipts of what that call submitted make those folders ``already_done``.
 
@@ -33,6 +34,7 @@ import base64
 import binascii
 import functools
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -49,6 +51,10 @@ from lib.storage import StorageKind
 
 PAGE = 100  # names one LIST asks for: a call's listing costs one request per PAGE names it takes
 RESERVE_S = 10.0  # time left at which no further chunk is started (a chunk's submissions, and the answer)
+# Work of one call, at most, before it answers: HTTP gateways answer 504 long before a 900 s invocation
+# ends (AWS API Gateway: 29 s by default for REST APIs, 30 s for HTTP APIs), and an answer lost to a
+# gateway is a cursor lost. A chunk started just before it ends still has some 9 s to finish there.
+CALL_BUDGET_S = 20.0
 TIMELINE_WINDOW_S = 900.0  # a live timeline entry is written within its invocation (15 min at most)
 TIMELINE_LOOK = 1000  # entries one LIST of that window may hold; a busier window is left alone
 MAX_PREFIX = 1000  # a COS or S3 key is at most 1024 bytes
@@ -94,6 +100,7 @@ def scan(
     problem = pipeline.config_problem(services)
     if problem is not None:  # no credentials: every folder would wait; say why once instead
         raise problem
+    started = time.monotonic()
     storage = services.storage(kind, None)
     tally: dict[Verdict, int] = {}
     done = after
@@ -109,7 +116,8 @@ def scan(
             )
             names = [name for name in listed if name > start]  # a store may name the cursor's folder again
             for chunk in _chunks(names, workers):
-                if not first and services.invocation.remaining() < reserve:
+                late = time.monotonic() - started > CALL_BUDGET_S
+                if not first and (late or services.invocation.remaining() < reserve):
                     return _result(tally, done)
                 first = False
                 for verdict, added in pool.map(lambda name: take(services, kind, bucket, name), chunk):
@@ -414,7 +422,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _http_caller(url: str) -> Callable[[dict[str, object]], dict[str, object]]:
     import os
-    import time
 
     import requests
 

@@ -4,7 +4,8 @@ that have no receipt are submitted, or enqueued with SUBMIT_MODE=queue, within t
     {"prefix": "elements/", "bucket": "media-1250000000", "cursor": null}
     → 200 {"found": n, "submitted": n, "already_done": n, "waiting": n, "failed": n, "cursor": str | null}
 
-A cursor in the answer means the invocation's time ran out: call again with it (docs/contracts.md §8).
+A cursor in the answer means the call's time ran out (20 s of work, or the invocation's end near):
+call again with it (docs/contracts.md §8).
 """
 
 from __future__ import annotations

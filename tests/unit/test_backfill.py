@@ -409,3 +409,16 @@ def test_the_command_line_in_the_shell_itself(
     monkeypatch.setenv("SUBMIT_MODE", "sometimes")
     assert backfill.main(["--local"]) == 2
     assert "SUBMIT_MODE" in capsys.readouterr().err
+
+
+def test_a_call_stops_after_its_budget_even_with_time_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Behind an HTTP gateway the answer must come before the gateway gives up: a call that has worked
+    CALL_BUDGET_S stops between chunks whatever the invocation's remaining time."""
+    storage = FakeStorage()
+    services = services_with(storage)
+    for n in range(5):
+        stage_folder(storage, f"f-{n}")
+    monkeypatch.setattr(backfill, "CALL_BUDGET_S", -1.0)
+    with submitting(services):
+        result = scan(services, "cos", B, "elements/")
+    assert (result.found, result.cursor) == (3, "elements/f-2/")
