@@ -15,8 +15,9 @@ import pytest
 import handler
 from devstack.commands.serve import make_server
 from devstack.http_events import build_event
+from devstack.queues import drain, receive
 from devstack.samples import body_for
-from devstack.stack import LocalStack
+from devstack.stack import QUEUE_REGION, LocalStack
 from lib import backfill
 from tests.receipt_tools import RECEIPT_PREFIX
 
@@ -135,6 +136,30 @@ def test_backfill_of_200_folders_20_done_stops_and_resumes(scanned: LocalStack) 
     assert again == {"found": 10, "submitted": 0, "already_done": 10, "waiting": 0, "failed": 0}
     assert len([c for c in stack.vod.calls if c.action == "CreateAigcAdvancedCustomElement"]) == 200
     assert len(listed_sessions()) == 200
+
+
+def test_queue_mode_enqueues_and_the_drain_submits(
+    scanned: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SUBMIT_MODE=queue: the scan enqueues the folders (submitted: handed on) and calls VOD never; the
+    draining deployment submits them; a scan after the drain finds them done and enqueues nothing."""
+    stack = scanned
+    stage_folders(12)
+    url = stack.make_queue("element-jobs")
+    monkeypatch.setenv("SUBMIT_MODE", "queue")
+    monkeypatch.setenv("SUBMIT_QUEUE_URL", url)
+    monkeypatch.setenv("SUBMIT_QUEUE_REGION", QUEUE_REGION)
+    counts, _ = scan_to_end({"prefix": "elements/"})
+    assert counts == {"found": 12, "submitted": 12, "already_done": 0, "waiting": 0, "failed": 0}
+    assert stack.vod.created_tasks() == []
+    report = drain(
+        stack.sqs, url, lambda event: handler.main_handler(event, LIMIT), until_deleted=12, timeout=60
+    )
+    assert report.deleted == 12
+    assert len({t.params["SessionId"] for t in stack.vod.created_tasks()}) == 12
+    again, _ = scan_to_end({"prefix": "elements/"})
+    assert again == {"found": 12, "submitted": 0, "already_done": 12, "waiting": 0, "failed": 0}
+    assert receive(stack.sqs, url, 10) == []
 
 
 def test_bad_requests_are_400_naming_the_field(scanned: LocalStack) -> None:
