@@ -42,7 +42,8 @@ from typing import NamedTuple
 from lib import pipeline
 from lib.assemble import MANIFEST, Broken, Skip, plan_upload
 from lib.errors import FieldProblem, InputError, RelayError
-from lib.jobs import Job, Outcome, Upload
+from lib.jobs import Job, Upload
+from lib.outcomes import Outcome, config_problem, fail, guarded
 from lib.receipts import Receipt, ReceiptStore, timeline_mark
 from lib.retry import with_retries
 from lib.services import Services
@@ -97,7 +98,7 @@ def scan(
     submission raises for the deployment to fix (credentials, permissions) or to retry (503)."""
     reserve = RESERVE_S if reserve is None else reserve
     reserve = RESERVE_S if reserve is None else reserve
-    problem = pipeline.config_problem(services)
+    problem = config_problem(services)
     if problem is not None:  # no credentials: every folder would wait; say why once instead
         raise problem
     started = time.monotonic()
@@ -144,13 +145,13 @@ def take(services: Services, kind: StorageKind, bucket: str, name: str) -> tuple
     if isinstance(plan, Skip):
         return ("waiting" if plan.status == "waiting" else "ignored"), False
     if isinstance(plan, Broken):
-        pipeline.fail(plan.error, plan.source, services, session_id=plan.session_id)
+        fail(plan.error, plan.source, services, session_id=plan.session_id)
         _log_outcome(name, Outcome("failed", plan.session_id, error=plan.error))
         return "failed", False
     receipt = _receipt(plan, services)
     if receipt is not None and receipt.state != "submitting":
         return "already_done", _add_timeline(plan, receipt, services)
-    outcome = pipeline.guarded(lambda: pipeline.dispatch(plan, services), services)
+    outcome = guarded(lambda: pipeline.dispatch(plan, services), services)
     _log_outcome(name, outcome)
     return _verdict(outcome), False
 

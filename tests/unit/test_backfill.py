@@ -14,8 +14,9 @@ import pytest
 from lib import backfill
 from lib.backfill import decode_cursor, encode_cursor, scan, scan_answer, scan_request
 from lib.errors import ConfigError, InputError, StorageError
-from lib.jobs import Job, Outcome
+from lib.jobs import Job
 from lib.media.resolve import resolve_media
+from lib.outcomes import Outcome, Status
 from lib.receipts import ReceiptStore, Summary, timeline_mark
 from lib.services import Services
 from lib.vod_params import build_params
@@ -54,7 +55,7 @@ def session_of(job: Job, services: Services) -> str:
 
 
 @contextmanager
-def submitting(services: OfflineServices, status: str = "submitted") -> Iterator[list[str]]:
+def submitting(services: OfflineServices, status: Status = "submitted") -> Iterator[list[str]]:
     """Replace the pipeline's seam: each job writes the receipt a submission writes, and is recorded by
     its folder."""
     folders: list[str] = []
@@ -66,7 +67,7 @@ def submitting(services: OfflineServices, status: str = "submitted") -> Iterator
             store.claim(sid, 1, "me", 0.0, Summary(element_name=job.request.name))
             store.record_submitted(sid, f"task-{sid}", "req")
         folders.append(job.source.keys[0])
-        return Outcome(status, sid, f"task-{sid}")  # type: ignore[arg-type]
+        return Outcome(status, sid, f"task-{sid}")
 
     with mock.patch("lib.pipeline.dispatch", dispatch):
         yield folders
