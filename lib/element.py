@@ -110,22 +110,22 @@ class Element:
 
     def submit(self, ledger: Ledger) -> Outcome:
         """The pre-flight's verdict → VOD → the relay of its answer, each step told to ``ledger``. Raises
-        the RelayError of a step that must come back (the lease given back first)."""
+        the RelayError of a step that must come back (``ledger.release()`` told first)."""
         try:
             self._check()
         except RelayError as exc:
             ledger.release()
             if comes_back(exc):
                 raise
-            return self._fail(exc)  # no fact kept: a repeat judges the media again
+            return self._fail(exc)  # released, not failed: nothing of it is to be kept
         except BaseException:
-            ledger.release()  # a bug in the check: the next delivery need not wait out this lease
+            ledger.release()  # a bug in the check: released all the same
             raise
         try:
             result = self._create()
         except RelayError as exc:
             if comes_back(exc):
-                ledger.release()  # at once, so the platform's retry can take over
+                ledger.release()  # before the raise: the platform's retry comes next
                 raise
             ledger.failed(exc)
             return self.relay_failed(ledger, exc)
