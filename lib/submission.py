@@ -40,9 +40,9 @@ from typing import Any, TypeVar
 
 from lib.background import Background
 from lib.errors import (
-    PERMISSION_REFUSALS,
     InProgressError,
     RelayError,
+    StorageAccessDenied,
     StorageError,
     WebhookError,
     comes_back,
@@ -351,7 +351,7 @@ class Submission:
                 "receipt claim", lambda: store.claim(self.session_id, attempt, self._me, lease, summary)
             )
         except StorageError as exc:
-            if comes_back(exc) and exc.code not in PERMISSION_REFUSALS:  # a refused key stops; see below
+            if comes_back(exc) and not isinstance(exc, StorageAccessDenied):  # a refused key stops; see below
                 raise
             # Receipts are bookkeeping on top of VOD's SessionId de-duplication: a bucket that refuses
             # them (no write permission) must not stop the element.

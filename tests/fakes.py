@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from lib.errors import StorageError
+from lib.errors import StorageError, StorageNotFound
 from lib.storage import Storage, StorageKind, StoredObject
 
 
@@ -27,7 +27,7 @@ class FakeStorage(Storage):
 
     def _obj(self, bucket: str, key: str) -> StoredObject:
         if (bucket, key) not in self.objects:
-            raise StorageError("missing", code="NoSuchKey")
+            raise StorageNotFound("missing", code="NoSuchKey")
         body = self.objects[(bucket, key)]
         return StoredObject(bucket, key, len(body), hashlib.md5(body).hexdigest())  # noqa: S324
 
