@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from lib.errors import StorageError, StorageNotFound
 from lib.storage import Storage, StorageKind, StoredObject
@@ -66,3 +67,14 @@ class FakeStorage(Storage):
             return False
         self.objects[(bucket, key)] = body
         return True
+
+
+class AnsweringVod:
+    """A VOD client that answers DescribeTaskDetail with one fixed response."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        self.response = response
+
+    def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        assert action == "DescribeTaskDetail"
+        return dict(self.response)

@@ -1,5 +1,5 @@
 """The COS store (``lib.storage.cos``) through cos-python-sdk-v5 against the COS stand-in: listing limits
-across pages, reads refused by size, and keys that cannot be sent (more in test_storage.py).
+across pages, reads refused by size, and keys that cannot be sent (more in tests/e2e/test_storage.py).
 """
 
 from __future__ import annotations

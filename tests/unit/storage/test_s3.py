@@ -1,5 +1,6 @@
 """The S3 store (``lib.storage.s3``) through boto3 against moto: reads, listings, sizes, and the errors
-callers rely on (``NoSuchKey``, ``ObjectTooLarge``, keys that cannot be sent); more in test_storage.py.
+callers rely on (``NoSuchKey``, ``ObjectTooLarge``, keys that cannot be sent); more in
+tests/e2e/test_storage.py.
 """
 
 from __future__ import annotations
