@@ -83,25 +83,8 @@ class CosStorage:
         found: list[StoredObject] = []
         marker = ""
         while len(found) < limit:
-            page = min(limit - len(found), _MAX_LIST_KEYS)
-            response = self._call(
-                "list_objects",
-                bucket,
-                functools.partial(
-                    self._client.list_objects,
-                    Bucket=bucket,
-                    Prefix=prefix,
-                    Delimiter="/",
-                    Marker=marker,
-                    MaxKeys=page,
-                ),
-            )
-            for item in response.get("Contents") or []:
-                found.append(
-                    StoredObject(
-                        bucket, str(item["Key"]), int(item.get("Size") or 0), strip_etag(item.get("ETag"))
-                    )
-                )
+            objects, response = self._list(bucket, prefix, marker, min(limit - len(found), _MAX_LIST_KEYS))
+            found += objects
             if str(response.get("IsTruncated", "false")).lower() != "true":
                 break
             marker = str(response.get("NextMarker") or (found[-1].key if found else ""))
@@ -110,7 +93,13 @@ class CosStorage:
         return found[:limit]
 
     def list_page(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[StoredObject]:
-        response = self._call(
+        return self._list(bucket, prefix, after, min(max(limit, 1), _MAX_LIST_KEYS))[0][:limit]
+
+    def _list(
+        self, bucket: str, prefix: str, marker: str, max_keys: int
+    ) -> tuple[list[StoredObject], dict[str, Any]]:
+        """One LIST request: the objects directly inside ``prefix`` after ``marker``, and the answer."""
+        response: dict[str, Any] = self._call(
             "list_objects",
             bucket,
             functools.partial(
@@ -118,14 +107,15 @@ class CosStorage:
                 Bucket=bucket,
                 Prefix=prefix,
                 Delimiter="/",
-                Marker=after,
-                MaxKeys=min(max(limit, 1), _MAX_LIST_KEYS),
+                Marker=marker,
+                MaxKeys=max_keys,
             ),
         )
-        return [
+        objects = [
             StoredObject(bucket, str(item["Key"]), int(item.get("Size") or 0), strip_etag(item.get("ETag")))
             for item in response.get("Contents") or []
-        ][:limit]
+        ]
+        return objects, response
 
     def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
         response = self._call("get_object", bucket, lambda: self._client.get_object(Bucket=bucket, Key=key))
