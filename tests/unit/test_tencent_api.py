@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from lib.errors import CmqError, QueueError, VodError, outcome_for
+from lib.errors import CmqError, QueueError, VodError
 from lib.invocation import SAFETY_MARGIN_S, Invocation
+from lib.outcomes import outcome_for
 from lib.tencent_api import (
     MIN_CALL_TIME_S,
     RATE_LIMIT_RETRY_AFTER_S,

@@ -12,8 +12,8 @@ from lib.errors import (
     StorageInvalidName,
     StorageNotFound,
     StorageUnavailable,
-    outcome_for,
 )
+from lib.outcomes import outcome_for
 from lib.storage import Storage, StoredObject
 from lib.storage.base import MISSING_CODES, strip_etag, translated, unreachable, unsendable
 from tests.fakes import FakeStorage
