@@ -16,6 +16,7 @@ would answer, and logs every request with when it arrived and when it was answer
 
 from __future__ import annotations
 
+import argparse
 import signal
 import socket
 import struct
@@ -173,6 +174,22 @@ class Serving(Protocol):
     def start(self) -> object: ...
 
     def stop(self) -> None: ...
+
+
+def standin_parser(module: str, description: str, port: int, *, keys: bool = True) -> argparse.ArgumentParser:
+    """A stand-in's command line (``python -m devstack.emulators.<module>``): ``--host``, ``--port``
+    (``port`` by default) and, for a service that checks signatures (``keys``), the key it accepts:
+    ``--secret-id``, ``--secret-key`` and ``--token``."""
+    parser = argparse.ArgumentParser(prog=f"python -m devstack.emulators.{module}", description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port)
+    if keys:
+        parser.add_argument("--secret-id", required=True)
+        parser.add_argument("--secret-key", required=True)
+        parser.add_argument(
+            "--token", default=None, help="session token: the key is temporary, and requests must carry it"
+        )
+    return parser
 
 
 def run_in_foreground(server: Serving, banner: Callable[[], str]) -> int:

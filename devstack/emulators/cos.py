@@ -47,7 +47,6 @@ Run in the foreground: ``python -m devstack.emulators.cos --s3-endpoint URL --se
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import contextlib
@@ -66,7 +65,13 @@ from typing import Any, cast
 from urllib.parse import parse_qsl, quote, unquote
 from xml.sax.saxutils import escape
 
-from devstack.emulators.base import LocalService, StandInHandler, StandInServer, run_in_foreground
+from devstack.emulators.base import (
+    LocalService,
+    StandInHandler,
+    StandInServer,
+    run_in_foreground,
+    standin_parser,
+)
 
 __all__ = [
     "MODES",
@@ -853,16 +858,9 @@ class _Handler(StandInHandler):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the stand-in in the foreground until interrupted."""
-    parser = argparse.ArgumentParser(
-        prog="python -m devstack.emulators.cos", description="Serve COS's XML API on this machine."
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9300)
+    parser = standin_parser("cos", "Serve COS's XML API on this machine.", 9300)
     parser.add_argument("--s3-endpoint", required=True, help="moto's S3 server holding the objects")
     parser.add_argument("--region", default="ap-guangzhou")
-    parser.add_argument("--secret-id", required=True)
-    parser.add_argument("--secret-key", required=True)
-    parser.add_argument("--token", default=None, help="session token the requests must carry")
     parser.add_argument("--mode", choices=MODES, default="cos")
     args = parser.parse_args(argv)
     standin = CosStandIn(

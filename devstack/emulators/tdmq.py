@@ -56,7 +56,6 @@ Run in the foreground: ``python -m devstack.emulators.tdmq --port 9001 --secret-
 
 from __future__ import annotations
 
-import argparse
 import base64
 import dataclasses
 import hashlib
@@ -73,7 +72,13 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import parse_qsl
 
-from devstack.emulators.base import LocalService, StandInHandler, StandInServer, run_in_foreground
+from devstack.emulators.base import (
+    LocalService,
+    StandInHandler,
+    StandInServer,
+    run_in_foreground,
+    standin_parser,
+)
 
 __all__ = [
     "Call",
@@ -994,16 +999,8 @@ class _Handler(StandInHandler):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the stand-in in the foreground until interrupted."""
-    parser = argparse.ArgumentParser(
-        prog="python -m devstack.emulators.tdmq",
-        description="Serve TDMQ for CMQ's HTTP data-flow API (queues and topics) on this machine.",
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9001)
-    parser.add_argument("--secret-id", required=True)
-    parser.add_argument("--secret-key", required=True)
-    parser.add_argument(
-        "--token", default=None, help="session token: the key is temporary, requests carry it"
+    parser = standin_parser(
+        "tdmq", "Serve TDMQ for CMQ's HTTP data-flow API (queues and topics) on this machine.", 9001
     )
     parser.add_argument("--queue", action="append", default=[], help="create this queue (repeatable)")
     parser.add_argument("--topic", action="append", default=[], help="create this topic (repeatable)")

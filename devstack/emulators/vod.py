@@ -16,7 +16,6 @@ Run in the foreground: ``python -m devstack.emulators.vod --port 9000 --secret-i
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import threading
@@ -27,7 +26,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from devstack.emulators.base import LocalService, StandInHandler, StandInServer, run_in_foreground
+from devstack.emulators.base import (
+    LocalService,
+    StandInHandler,
+    StandInServer,
+    run_in_foreground,
+    standin_parser,
+)
 from devstack.emulators.vod_events import EventQueue, PushResult, push_event
 from devstack.emulators.vod_rules import (
     API_VERSION,
@@ -613,15 +618,7 @@ class _Handler(StandInHandler):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator in the foreground until interrupted."""
-    parser = argparse.ArgumentParser(
-        prog="python -m devstack.emulators.vod",
-        description="Emulate the VOD API 3.0 endpoint on this machine.",
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9000)
-    parser.add_argument("--secret-id", required=True)
-    parser.add_argument("--secret-key", required=True)
-    parser.add_argument("--token", default=None, help="session token the requests must carry")
+    parser = standin_parser("vod", "Emulate the VOD API 3.0 endpoint on this machine.", 9000)
     parser.add_argument("--sub-app-id", type=int, action="append", help="valid SubAppId (repeatable)")
     parser.add_argument("--rate-limit", type=float, default=20.0, help="requests/s per action; 0 = off")
     parser.add_argument("--task-delay", type=float, default=0.2)

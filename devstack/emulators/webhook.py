@@ -13,7 +13,6 @@ Run it in the foreground with ``python -m devstack.emulators.webhook --port 8080
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import hmac
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeAlias
 
-from devstack.emulators.base import LocalService, StandInHandler, StandInServer
+from devstack.emulators.base import LocalService, StandInHandler, StandInServer, standin_parser
 
 __all__ = ["DROPPED", "Delivery", "Step", "WebhookReceiver", "destination_key", "main", "verify_signature"]
 
@@ -334,12 +333,7 @@ def _describe(delivery: Delivery) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a receiver in the foreground, printing one line per delivery."""
-    parser = argparse.ArgumentParser(
-        prog="python -m devstack.emulators.webhook",
-        description="Local webhook receiver (docs/contracts.md §5).",
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
+    parser = standin_parser("webhook", "Local webhook receiver (docs/contracts.md §5).", 8080, keys=False)
     parser.add_argument(
         "--secret", default=None, help="CALLBACK_SECRET; without it signatures are not checked"
     )
