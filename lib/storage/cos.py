@@ -117,6 +117,12 @@ class CosStorage:
         ]
         return objects, response
 
+    def list_names(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[str]:
+        objects, response = self._list(bucket, prefix, after, min(max(limit, 1), _MAX_LIST_KEYS))
+        keys = [obj.key for obj in objects]
+        folders = [str(item["Prefix"]) for item in response.get("CommonPrefixes") or []]
+        return sorted(name for name in keys + folders if name > after)[:limit]
+
     def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
         response = self._call("get_object", bucket, lambda: self._client.get_object(Bucket=bucket, Key=key))
         headers = _lower(response)

@@ -81,12 +81,22 @@ class Client:
 
     def list_objects(self, **params: Any) -> dict[str, Any]:
         self._call("list_objects", params)
-        keys = sorted(k for k in self.objects if k.startswith(params["Prefix"]) and k > params["Marker"])
-        page = keys[: params["MaxKeys"]]
-        return {
-            "Contents": [{"Key": k, "Size": str(len(self.objects[k])), "ETag": '"e"'} for k in page],
-            "IsTruncated": "true" if len(keys) > len(page) else "false",
-            "NextMarker": page[-1] if len(keys) > len(page) else "",
+        prefix = params["Prefix"]
+        inside = {
+            prefix + k[len(prefix) :].partition("/")[0] + "/" * ("/" in k[len(prefix) :])
+            for k in self.objects
+        }
+        names = sorted(n for n in inside if n.startswith(prefix) and n > params["Marker"])
+        page = names[: params["MaxKeys"]]
+        return {  # as COS answers a delimited GET Bucket: keys, and sub-folders as common prefixes
+            "Contents": [
+                {"Key": k, "Size": str(len(self.objects[k])), "ETag": '"e"'}
+                for k in page
+                if k in self.objects
+            ],
+            "CommonPrefixes": [{"Prefix": n} for n in page if n not in self.objects],
+            "IsTruncated": "true" if len(names) > len(page) else "false",
+            "NextMarker": page[-1] if len(names) > len(page) else "",
         }
 
     def put_object(self, **params: Any) -> dict[str, str]:
@@ -108,6 +118,14 @@ def test_listing_follows_pages_and_stops_at_the_limit(monkeypatch: pytest.Monkey
     assert [o.key for o in storage.list_folder(B, "elements/many/", limit=3)][-1] == "elements/many/2.png"
     page = storage.list_page(B, "elements/many/", after="elements/many/3.png", limit=5)
     assert [o.key for o in page] == ["elements/many/4.png"]
+
+
+def test_names_list_keys_and_sub_folders_together() -> None:
+    client = Client({k: b"" for k in ("tree/a/x.png", "tree/b.mp4", "tree/c/d/e.png", "tree/f.mp4")})
+    storage = store(client)
+    assert storage.list_names(B, "tree/", after="", limit=3) == ["tree/a/", "tree/b.mp4", "tree/c/"]
+    assert storage.list_names(B, "tree/", after="tree/c/", limit=3) == ["tree/f.mp4"]
+    assert [o.key for o in storage.list_folder(B, "tree/")] == ["tree/b.mp4", "tree/f.mp4"]
 
 
 def test_reads_sizes_and_ranges() -> None:
