@@ -226,3 +226,19 @@ def test_the_route_needs_receipts_and_answers_the_counts() -> None:
     response = element_counts(request("GET", "/elements/counts"), offline({"RECEIPT_BUCKET": R}, storage), {})
     body = json.loads(response.body)
     assert response.status == 200 and body["counts"] == EXPECTED and body["exact"] is True
+
+
+def test_a_request_costs_the_same_with_100000_submissions() -> None:
+    """100,000 claimed markers, a snapshot through all but the last 500: one request lists the snapshot
+    and one page per kind (6 LISTs), reads one object, and counts all 100,000."""
+    storage = FakeStorage()
+    store = CountStore(storage, R, PREFIX)
+    prefix = store.kind_prefix("claimed")
+    names = [f"{int(T0 * 1000) + n:013d}-er-{n:08x}.json" for n in range(100_000)]
+    for name in names:
+        storage.objects[(R, prefix + name)] = b""
+    store.write_snapshot({"claimed": (names[99_499], 99_500)}, T0)
+    storage.reads.clear()
+    result = tally(store, T0 + 200_000)
+    assert result.exact and result.counts["in progress"] == 100_000
+    assert len(storage.pages) == 1 + len(KINDS) and len(storage.reads) == 1
