@@ -35,7 +35,7 @@ from lib.errors import (
     InternalError,
     RelayError,
     RetryLaterError,
-    StorageError,
+    StorageInvalidName,
     WebhookError,
 )
 from lib.logs import redact
@@ -226,7 +226,6 @@ def batch_item_failures(items: Iterable[tuple[str | None, str | None, bool]]) ->
 
 DEFAULT_RETRY_AFTER_S = 2
 MAX_RETRY_AFTER_S = 10  # a hint to a caller, not the invocation's whole remaining time
-CALLER_STORAGE_CODES = ("InvalidObjectName", "InvalidBucketName")  # a media reference no bucket can hold
 MAX_TEXT, MAX_DETAILS = 500, 50  # an error answer stays small whatever the request held
 ACCEPTED = {"submitted": (202, "submitted"), "duplicate": (200, "duplicate"), "waiting": (202, "queued")}
 
@@ -260,9 +259,7 @@ def http_status(error: RelayError) -> int:
         return error.status
     if comes_back(error):  # by outcome_for: retryable, or a missing setting or credential
         return 503  # a missing setting or credential: the caller may retry once it is fixed
-    if isinstance(error, InputError) or (
-        isinstance(error, StorageError) and error.code in CALLER_STORAGE_CODES
-    ):
+    if isinstance(error, (InputError, StorageInvalidName)):  # StorageInvalidName: no bucket can hold it
         return 400
     if isinstance(error, InternalError):
         return 500

@@ -43,8 +43,9 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from lib.counts import mark as mark_count
 from lib.element import Element
-from lib.errors import PERMISSION_REFUSALS, InProgressError, RelayError, StorageError
+from lib.errors import InProgressError, RelayError, StorageAccessDenied, StorageError
 from lib.jobs import Job
 from lib.outcomes import Outcome, comes_back, outcome_for, settle
 from lib.receipts import Receipt, ReceiptStore, Summary
@@ -81,6 +82,7 @@ class Claim:
         store, sid, recorded = self.store, self._sid, error.as_dict()
         if store is not None:
             self._guard._bookkeep(sid, "failed", lambda: store.record_failed(sid, recorded))
+            mark_count(self._guard.services, sid, "refused")  # GET /elements/counts
 
     def submitted(self, task_id: str, request_id: str | None) -> None:
         """Written while the webhook is called: a TaskId in hand is relayed whether or not its fact lands."""
@@ -89,6 +91,7 @@ class Claim:
             guard = self._guard
             record = functools.partial(store.record_submitted, sid, task_id, request_id)
             guard._in_background(lambda: guard._bookkeep(sid, "submitted", record))
+            guard._in_background(lambda: mark_count(guard.services, sid, "submitted"))
 
     def delivered(self, event: str) -> None:
         store, sid = self.store, self._sid
@@ -276,7 +279,7 @@ class Submission:
         try:
             won = self._retry("receipt claim", lambda: store.claim(sid, attempt, self._me, lease, summary))
         except StorageError as exc:
-            if comes_back(exc) and exc.code not in PERMISSION_REFUSALS:  # a refused key stops; see below
+            if comes_back(exc) and not isinstance(exc, StorageAccessDenied):  # a refused key stops; see below
                 raise
             # Receipts are bookkeeping on top of VOD's SessionId de-duplication: a bucket that refuses
             # them (no write permission) must not stop the element.
@@ -342,6 +345,7 @@ class Submission:
         try:
             home, at = self._home(), self._clock()
             self._retry("receipt timeline", lambda: home.write_timeline(element.session_id, at))
+            mark_count(self.services, element.session_id, "claimed")  # GET /elements/counts
         except RelayError as exc:
             log.warning("timeline entry for %s not written: %s", element.session_id, exc.code)
 

@@ -16,32 +16,38 @@ Run in the foreground: ``python -m devstack.emulators.vod --port 9000 --secret-i
 
 from __future__ import annotations
 
-import argparse
 import json
+import random
 import re
-import socket
-import struct
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, cast
 
-from devstack.emulators.base import run_in_foreground, serve_in_background, stop_serving
+from devstack.emulators.base import (
+    LocalService,
+    StandInHandler,
+    StandInServer,
+    run_in_foreground,
+    standin_parser,
+)
 from devstack.emulators.vod_events import EventQueue, PushResult, push_event
 from devstack.emulators.vod_rules import (
     API_VERSION,
     CONFIRM,
     CREATE,
+    DELETE_ELEMENT,
     DESCRIBE,
     LANGUAGES,
+    LIST_ELEMENTS,
     PULL,
     ApiError,
     CreateSpec,
+    check_element_id,
+    check_element_page,
     check_event_handles,
     check_sub_app_id,
     parse_params,
@@ -50,6 +56,7 @@ from devstack.emulators.vod_rules import (
 )
 from devstack.emulators.vod_tasks import (
     Abort,
+    Element,
     MediaFetch,
     Task,
     abort,
@@ -151,7 +158,7 @@ def _error_envelope(code: str, message: str, request_id: str) -> dict[str, Any]:
     return {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": request_id}}
 
 
-class VodEmulator:
+class VodEmulator(LocalService):
     """The emulated VOD endpoint. Thread-safe; ``start()`` it, or use it as a context manager."""
 
     def __init__(
@@ -199,12 +206,11 @@ class VodEmulator:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)  # tasks finished, events queued, clock moved
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._offset = 0.0
         self._generation = 0  # bumped by reset(): background work of an older generation is dropped
         self._busy = 0  # tasks whose life (delay, fetches, event delivery) is not over
         self._tasks: dict[str, Task] = {}
+        self._elements: dict[str, Element] = {}  # the account's element library, by ElementId
         self._sessions: dict[tuple[int, str], float] = {}
         self._faults: deque[_PendingFault] = deque()
         self._calls: list[Call] = []
@@ -215,17 +221,13 @@ class VodEmulator:
 
     # ------------------------------------------------------------------ life cycle
 
-    def start(self) -> VodEmulator:
-        """Bind and serve in a background thread; returns self."""
-        if self._server is not None:
-            return self
+    thread_name = "vod-emulator"  # its endpoint without the scheme is the SDK's HttpProfile endpoint
+
+    def _bind(self) -> _Server:
         self._stopping.clear()
         server = _Server((self.host, self.port), _Handler)
         server.emulator = self
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = serve_in_background(server, "vod-emulator")
-        return self
+        return server
 
     def stop(self) -> None:
         """Stop serving; pending delays and long polls are cut short."""
@@ -233,31 +235,14 @@ class VodEmulator:
         with self._changed:
             self._changed.notify_all()
         self._queue.wake()
-        stop_serving(self._server, self._thread)
-        self._server, self._thread = None, None
-
-    def __enter__(self) -> VodEmulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def endpoint(self) -> str:
-        """``http://<host>:<port>`` (the SDK's HttpProfile endpoint is this without the scheme)."""
-        return f"http://{self.host}:{self.port}"
+        super().stop()
 
     def reset(self) -> None:
         """Forget tasks, sessions, events, faults, the call log and the rate windows."""
         with self._changed:
             self._generation += 1
             self._busy = 0
-            for store in (self._tasks, self._sessions, self._windows):
+            for store in (self._tasks, self._sessions, self._windows, self._elements):
                 store.clear()
             for log in (self._calls, self._pushes, self._events):
                 log.clear()
@@ -515,6 +500,41 @@ class VodEmulator:
             exchange.task_id = task.task_id
             return task_detail(task)
 
+    def _list_elements(self, params: dict[str, Any], exchange: _Exchange) -> dict[str, Any]:
+        """DescribeAigcAdvancedCustomElements: the application's elements, newest first, a page."""
+        sub_app_id = check_sub_app_id(params, self.sub_app_ids) or 0
+        offset, limit = check_element_page(params)
+        with self._lock:
+            mine = [e for e in self._elements.values() if e.sub_app_id == sub_app_id]
+        mine.sort(key=lambda e: (e.created_at, e.element_id), reverse=True)
+        page = mine[offset : offset + limit]
+        return {"ElementSet": [e.info() for e in page], "TotalCount": len(mine)}
+
+    def _delete_element(self, params: dict[str, Any], exchange: _Exchange) -> dict[str, Any]:
+        """DeleteAigcAdvancedCustomElement: the element leaves the library; an unknown id is refused."""
+        sub_app_id = check_sub_app_id(params, self.sub_app_ids) or 0
+        element_id = check_element_id(params)
+        with self._lock:
+            found = self._elements.get(element_id)
+            if found is None or found.sub_app_id != sub_app_id:
+                raise ApiError("ResourceNotFound", f"The element `{element_id}` does not exist.")
+            del self._elements[element_id]
+        return {}
+
+    def elements(self) -> list[Element]:
+        """The library as it stands (tests)."""
+        with self._lock:
+            return list(self._elements.values())
+
+    def add_element(self, name: str, sub_app_id: int | None = None, description: str = "") -> Element:
+        """Put an element in the library as a finished task would (tests: an account's earlier elements)."""
+        with self._lock:
+            element = Element(
+                str(random.randint(10**17, 10**18 - 1)), name, description, "", self.now(), sub_app_id or 0
+            )
+            self._elements[element.element_id] = element
+            return element
+
     def _pull(self, params: dict[str, Any], exchange: _Exchange) -> dict[str, Any]:
         sub_app_id = check_sub_app_id(params, self.sub_app_ids) or 0
         return {"EventSet": self._queue.pull(sub_app_id, self.pull_wait, self._stopping)}
@@ -551,6 +571,8 @@ class VodEmulator:
                     if generation != self._generation or task.final:
                         return  # reset, or aborted while it fetched (abort() delivered its event)
                     finish(task, spec, failed_kind, self.now())
+                    if task.element_id is not None:  # the new element joins the library
+                        self._elements[task.element_id] = Element.of(task)
             self._deliver(task, generation)
         finally:
             with self._changed:
@@ -591,6 +613,8 @@ _ACTIONS: dict[str, _Action] = {
     DESCRIBE: VodEmulator._describe,
     PULL: VodEmulator._pull,
     CONFIRM: VodEmulator._confirm,
+    LIST_ELEMENTS: VodEmulator._list_elements,
+    DELETE_ELEMENT: VodEmulator._delete_element,
 }
 
 
@@ -611,23 +635,15 @@ def _loose_params(body: bytes) -> dict[str, Any]:
 # ---------------------------------------------------------------------- HTTP plumbing
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(StandInServer):
     emulator: VodEmulator
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(StandInHandler):
     server_version = "vod-emulator"
-    disable_nagle_algorithm = True  # headers and body go out as separate writes
+    methods = ("POST", "GET")
 
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
+    def serve(self) -> None:
         emulator = cast(_Server, self.server).emulator
         headers = {name.lower(): value for name, value in self.headers.items()}
         length = _content_length(headers)
@@ -638,25 +654,9 @@ class _Handler(BaseHTTPRequestHandler):
             body = self.rfile.read(length) if length > 0 else b""
         reply = emulator._handle(self.command, self.path, headers, body)
         if reply.reset:
-            self._reset()
-            return
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        self.wfile.write(reply.body)
-
-    def _reset(self) -> None:
-        """Drop the connection with a TCP RST: the client sees a reset, never a response."""
-        self.close_connection = True
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-        except OSError:
-            pass
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the emulator's call log is ``VodEmulator.calls``."""
+            self.drop_connection()
+        else:
+            self.send_body(reply.status, reply.body, reply.content_type)  # the call log: VodEmulator.calls
 
 
 # ---------------------------------------------------------------------- CLI
@@ -664,15 +664,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator in the foreground until interrupted."""
-    parser = argparse.ArgumentParser(
-        prog="python -m devstack.emulators.vod",
-        description="Emulate the VOD API 3.0 endpoint on this machine.",
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9000)
-    parser.add_argument("--secret-id", required=True)
-    parser.add_argument("--secret-key", required=True)
-    parser.add_argument("--token", default=None, help="session token the requests must carry")
+    parser = standin_parser("vod", "Emulate the VOD API 3.0 endpoint on this machine.", 9000)
     parser.add_argument("--sub-app-id", type=int, action="append", help="valid SubAppId (repeatable)")
     parser.add_argument("--rate-limit", type=float, default=20.0, help="requests/s per action; 0 = off")
     parser.add_argument("--task-delay", type=float, default=0.2)

@@ -25,18 +25,22 @@ from lib.invocation import Invocation
 from lib.logs import redact
 from lib.retry import with_retries
 from lib.settings import Credentials, Settings
+from lib.tencent_api import api_error, paced
+from lib.tencent_api import is_transient as api_is_transient
 from lib.vod.ratelimit import RateLimiter, limiter_for
 
 API_VERSION = "2018-07-17"
 CREATE_ACTION = "CreateAigcAdvancedCustomElement"
+DELETE_ACTION = "DeleteAigcAdvancedCustomElement"
+# "No such element": the generic ResourceNotFound (the SDK's error codes have none naming an element;
+# ResourceNotFound.UserNotExist and the like mean something else) or a parameter error on ElementId.
+ELEMENT_GONE_CODES = frozenset({errorcodes.RESOURCENOTFOUND, "InvalidParameterValue.ElementId"})
 _SDK = "tencentcloud.common.common_client"
 MAX_REQUEST_TIMEOUT_S = 10
-MIN_CALL_TIME_S = 1.0  # a rate-limit slot later than the invocation's end minus this is not taken
 log = logging.getLogger("relay.vod")
 
-# Codes retried with the same SessionId (docs/platform.md §3.3); everything else is permanent.
-_TRANSIENT_CODES = {"ClientNetworkError", "ServerNetworkError", errorcodes.INTERNALERROR, "EmptyTaskId"}
-_TRANSIENT_PREFIXES = (errorcodes.REQUESTLIMITEXCEEDED, "ServiceUnavailable")
+# VOD answered a CreateAigcAdvancedCustomElement without a TaskId: retried with the same SessionId.
+EMPTY_TASK_ID = "EmptyTaskId"
 # Codes meaning "this SessionId was already submitted": not a failure.
 _ALREADY_SUBMITTED = {errorcodes.INVALIDPARAMETERVALUE_SESSIONID, errorcodes.FAILEDOPERATION_TASKDUPLICATE}
 # Codes about the parameters we sent (HTTP callers get 422 for these).
@@ -44,7 +48,9 @@ PARAMETER_CODE_PREFIXES = ("InvalidParameter", "MissingParameter", "UnknownParam
 
 
 def is_transient(code: str) -> bool:
-    return code in _TRANSIENT_CODES or code.startswith(_TRANSIENT_PREFIXES)
+    """Retried with the same SessionId (docs/platform.md §3.3): the Tencent Cloud API rule
+    (``lib.tencent_api.is_transient``), and an answer without a TaskId; everything else is permanent."""
+    return code == EMPTY_TASK_ID or api_is_transient(code)
 
 
 class Submitted(NamedTuple):
@@ -61,6 +67,13 @@ class VodClient(Protocol):
     def create_element(self, params: dict[str, Any]) -> Submitted: ...
 
     def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]: ...
+
+    def delete_element(self, params: dict[str, Any]) -> bool:
+        """DeleteAigcAdvancedCustomElement: True when deleted, False when a retried attempt found the
+        element gone (an earlier attempt deleted it but its answer was lost). An element missing on the
+        first attempt raises its VodError."""
+        self.call(DELETE_ACTION, params)
+        return True
 
     def prepare(self) -> Background[None] | None:
         """Start loading what a first call needs (the SDK: some 10 ms of a cold start) while the caller
@@ -93,23 +106,38 @@ class Vod:
             raise
         return Submitted(str(response["TaskId"]), response.get("RequestId"))
 
+    def delete_element(self, params: dict[str, Any]) -> bool:
+        """Deleting is safe to repeat (a second delete cannot remove anything else), so transient
+        failures are retried like any call; only the answer of a repeat differs: "not found"."""
+        tries = 0
+
+        def attempt() -> bool:
+            nonlocal tries
+            tries += 1
+            try:
+                self._call(DELETE_ACTION, params)
+            except VodError as exc:
+                if tries > 1 and exc.code in ELEMENT_GONE_CODES:
+                    return False
+                raise
+            return True
+
+        return with_retries(attempt, what=DELETE_ACTION, invocation=self._invocation)
+
     def _limited(self, limiter: RateLimiter, params: dict[str, Any]) -> dict[str, Any]:
         """One attempt in a slot of the container's limiter; a refusal makes the whole container back off."""
-        if not limiter.acquire(self._invocation.remaining() - MIN_CALL_TIME_S):
-            error = VodError(
+        return paced(
+            limiter,
+            self._invocation,
+            lambda: self._call(CREATE_ACTION, params),
+            what=CREATE_ACTION,
+            no_slot=lambda: VodError(
                 f"no slot under VOD_RATE_LIMIT ({limiter.rate:g}/s) within the invocation's time",
                 code="ClientRateLimited",
                 retryable=True,
-            )
-            error.retry_after = self._invocation.remaining()  # no time for another attempt either
-            raise error
-        try:
-            return self._call(CREATE_ACTION, params)
-        except VodError as exc:
-            if exc.code.startswith(errorcodes.REQUESTLIMITEXCEEDED):
-                pause = limiter.back_off()
-                log.warning("%s refused with %s: pausing submissions %.2fs", CREATE_ACTION, exc.code, pause)
-            raise
+            ),
+            log=log,
+        )
 
     def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """Any other action, with the same retries and error handling."""
@@ -150,7 +178,7 @@ def _read_envelope(action: str, body: bytes | str) -> dict[str, Any]:
     if isinstance(error, dict):
         raise _error(str(error.get("Code") or "UnknownError"), str(error.get("Message") or ""), response)
     if action == CREATE_ACTION and not response.get("TaskId"):
-        raise _error("EmptyTaskId", "VOD answered without a TaskId", response)
+        raise _error(EMPTY_TASK_ID, "VOD answered without a TaskId", response)
     return response
 
 
@@ -160,10 +188,8 @@ def _error(code: str, message: str, response_or_id: dict[str, Any] | str | None)
     text = f"{code}: {message}" if message else code
     if refuses_credentials(code):  # the function's own key or role: the deployment's fault, not the record's
         text = f"VOD refused the function's credentials or permissions ({text}); fix the key or the role"
-    error = VodError(text, code=code, retryable=is_transient(code), configuration=refuses_credentials(code))
+    error = api_error(VodError, text, code=code, retryable=is_transient(code))
     error.request_id = str(request_id) if request_id else None
-    if code.startswith(errorcodes.REQUESTLIMITEXCEEDED):
-        error.retry_after = 0.5  # let the 1-second rate window move on
     return error
 
 
