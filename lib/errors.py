@@ -44,14 +44,15 @@ deployment's fault and never the record's. Queue clients may call ``refuses_cred
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal, NamedTuple
+from typing import Literal
 
 from lib.logs import redact
+from lib.records import Record
 
 Verdict = Literal["retry", "raise", "failed"]
 
 
-class FieldProblem(NamedTuple):
+class FieldProblem(Record):
     """One broken rule: the field (dotted path) and what is wrong with it."""
 
     field: str

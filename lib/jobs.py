@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 from lib.errors import RelayError
+from lib.records import Record
 
 if TYPE_CHECKING:
     from lib.request_model import ElementRequest
@@ -18,7 +19,7 @@ SourceKind = Literal["cos", "s3", "http", "queue", "direct"]
 Status = Literal["submitted", "duplicate", "failed", "retry", "ignored", "waiting", "relayed"]
 
 
-class Upload(NamedTuple):
+class Upload(Record):
     """One object-created notification, normalised by ``lib.sources.uploads``."""
 
     kind: StorageKind
@@ -29,7 +30,7 @@ class Upload(NamedTuple):
     etag: str | None = None
 
 
-class SourceInfo(NamedTuple):
+class SourceInfo(Record):
     """Where a request came from, as relayed in the webhook body's ``source``."""
 
     kind: SourceKind
@@ -52,7 +53,7 @@ class SourceInfo(NamedTuple):
         return out
 
 
-class Job(NamedTuple):
+class Job(Record):
     """One element to submit: a valid request, its origin, and where its receipt lives."""
 
     request: ElementRequest
@@ -63,7 +64,7 @@ class Job(NamedTuple):
     media_checked: bool = False  # pre-flight already judged these objects (a relay job: the first stage did)
 
 
-class Outcome(NamedTuple):
+class Outcome(Record):
     """What happened to one record; ``status == "retry"`` asks the platform to deliver it again."""
 
     status: Status

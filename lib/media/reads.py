@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 BLOCK_BYTES = 64 * 1024
 MAX_READ_BYTES = 24 * 1024 * 1024  # above the largest moov read (16 MB) plus the blocks around it
-_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+_CONTENT_RANGE = r"bytes (\d+)-(\d+)/(\d+)"  # compiled (and cached) by re at first use
 
 
 class RangeStorage(Protocol):
@@ -161,7 +161,7 @@ def _get_range(
         ) as response:
             if response.status_code != 206:
                 raise ProbeUnavailable(f"the server answered HTTP {response.status_code} to a ranged GET")
-            match = _CONTENT_RANGE.match(response.headers.get("Content-Range", "").strip())
+            match = re.fullmatch(_CONTENT_RANGE, response.headers.get("Content-Range", "").strip())
             if match is None:
                 raise ProbeUnavailable("the server's 206 answer has no usable Content-Range")
             got_start, got_end, size = (int(g) for g in match.groups())

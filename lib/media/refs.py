@@ -5,17 +5,18 @@ manifests only) paths relative to the element folder. Parsing only; no I/O here.
 from __future__ import annotations
 
 import posixpath
-from typing import Literal, NamedTuple
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from lib.errors import MediaRefError
+from lib.records import Record
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".mov")
 OBJECT_SCHEMES = ("cos", "s3")
 
 
-class MediaRef(NamedTuple):
+class MediaRef(Record):
     """A parsed reference. ``path`` is the URL path or the object key (for extension checks)."""
 
     kind: Literal["url", "object", "relative"]

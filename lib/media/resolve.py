@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
 from urllib.parse import quote
 
 from lib.background import Background
 from lib.errors import PERMISSION_REFUSALS, FieldProblem, MediaError, MediaRefError, StorageError
 from lib.media.preflight import check_media
 from lib.media.refs import parse_media_ref
+from lib.records import Record
 from lib.request_model import MAX_VIDEO_BYTES, ElementRequest
 from lib.settings import Settings
 from lib.storage import Storage, StorageKind, StoredObject
 
 
-class ResolvedMedia(NamedTuple):
+class ResolvedMedia(Record):
     url: str
     identity: str
     stored: StoredObject | None = None  # the object behind a cos:// or s3:// reference

@@ -11,9 +11,10 @@ versioning), where ``create`` overwrites and answers True.
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple, Protocol
+from typing import Literal, Protocol
 
 from lib.errors import StorageError, refuses_credentials
+from lib.records import Record
 
 StorageKind = Literal["cos", "s3"]
 
@@ -21,7 +22,7 @@ StorageKind = Literal["cos", "s3"]
 MISSING_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "NotFound", "404"})
 
 
-class StoredObject(NamedTuple):
+class StoredObject(Record):
     """An object's identity as the function sees it (ETag without quotes)."""
 
     bucket: str

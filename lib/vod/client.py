@@ -15,7 +15,7 @@ import json
 import logging
 import sys
 import threading
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from tencentcloud.vod.v20180717 import errorcodes
 
@@ -23,6 +23,7 @@ from lib.background import Background
 from lib.errors import VodError, refuses_credentials
 from lib.invocation import Invocation
 from lib.logs import redact
+from lib.records import Record
 from lib.retry import with_retries
 from lib.settings import Credentials, Settings
 from lib.vod.ratelimit import RateLimiter, limiter_for
@@ -47,7 +48,7 @@ def is_transient(code: str) -> bool:
     return code in _TRANSIENT_CODES or code.startswith(_TRANSIENT_PREFIXES)
 
 
-class Submitted(NamedTuple):
+class Submitted(Record):
     """VOD accepted the request (``task_id``), or had already accepted this SessionId (``duplicate``)."""
 
     task_id: str | None
