@@ -1,7 +1,12 @@
-"""lib's own import time on the COS path: ``python -X importtime`` of a fresh process handling one COS
-event (the manifest's upload of a complete folder), the self times of ``handler`` and every ``lib``
-module summed, whichever thread imported them. Third-party and standard-library modules are not lib's:
-they are left out.
+"""lib's own import time on the COS path: the self times of ``handler`` and every ``lib`` module a COS
+event loads, summed, from ``python -X importtime``. Third-party and standard-library modules are not
+lib's: they are left out.
+
+Which modules: those a fresh process handling one COS event (the manifest's upload of a complete
+folder) has loaded when it answers. Their time: a second fresh process imports those modules, in the
+same order, in one thread. (``-X importtime`` keeps one nesting count for all threads: imports that
+overlap in two threads, as a cold start's background loads do, make its self times wrong, even
+negative.)
 
 The figure is the minimum over the runs (``BENCH_RUNS``, one warm-up run discarded): on a shared machine
 other processes only ever add to an import's wall time, so the least of many runs is the closest to the
@@ -53,23 +58,43 @@ def _tree_of(ref: str, into: Path) -> Path:
     return into
 
 
+LOADED = (
+    COS_HANDLER
+    + """
+import sys
+print(json.dumps([m for m in sys.modules if m == "handler" or m == "lib" or m.startswith("lib.")]))
+"""
+)
+
+
+def _loaded_modules(tree: Path, env: dict[str, str]) -> list[str]:
+    """handler and the lib modules a fresh process handling the COS event has loaded, in load order."""
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED], cwd=tree, env=env, capture_output=True, text=True, timeout=120
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark child failed:\n{done.stderr[-2000:]}")
+    return list(json.loads(done.stdout.splitlines()[-1]))
+
+
 def measure(stack: LocalStack) -> list[Row]:
     bucket = stack.make_bucket("imports-1250000000")
     against = os.environ.get("BENCH_IMPORTS_AGAINST", "")
     with tempfile.TemporaryDirectory() as scratch:
         trees = {"this tree": ROOT} | ({against: _tree_of(against, Path(scratch))} if against else {})
+        loaded: dict[str, list[str]] = {}
+        for name, tree in trees.items():
+            prefix = f"elements/imports-{len(loaded)}/"
+            upload_folder(stack, bucket, prefix)
+            env = child_env(stack.env(), BENCH_EVENT=json.dumps(cos_event(bucket, prefix)))
+            loaded[name] = _loaded_modules(tree, {**env, "PYTHONPATH": str(tree)})
         times: dict[str, list[float]] = {name: [] for name in trees}
-        modules = dict.fromkeys(trees, 0)
         for i in range(RUNS + 1):
             for name in list(trees) if i % 2 else list(trees)[::-1]:  # alternating order
-                prefix = f"elements/imports{i + 1}-{len(times[name])}-{name.replace(' ', '')}/"
-                upload_folder(stack, bucket, prefix)
-                env = child_env(stack.env(), BENCH_EVENT=json.dumps(cos_event(bucket, prefix)))
-                env["PYTHONPATH"] = str(trees[name])
                 done = subprocess.run(
-                    [sys.executable, "-X", "importtime", "-c", COS_HANDLER],
+                    [sys.executable, "-X", "importtime", "-c", f"import {', '.join(loaded[name])}"],
                     cwd=trees[name],
-                    env=env,
+                    env=child_env(stack.env(), PYTHONPATH=str(trees[name])),
                     capture_output=True,
                     text=True,
                     timeout=120,
@@ -77,9 +102,9 @@ def measure(stack: LocalStack) -> list[Row]:
                 )
                 if done.returncode != 0:
                     raise RuntimeError(f"benchmark child failed:\n{done.stderr[-2000:]}")
-                milliseconds, modules[name] = own_import_ms(done.stderr)
                 if i:  # the first run warms the disk cache
-                    times[name].append(milliseconds)
+                    times[name].append(own_import_ms(done.stderr)[0])
+    modules = {name: len(names) for name, names in loaded.items()}
     mine = times["this tree"]
     floor = min(times[against]) if against else None
     before = (

@@ -30,7 +30,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from lib.addresses import refusal, resolve
 from lib.errors import (
     BrokenMovie,
     FieldProblem,
@@ -222,6 +221,8 @@ def _open(
         return _Media(field, obj.key, storage_reader(storage, obj), obj.etag, refresh)
     name = _public(ref)
     host = urlsplit(ref).hostname or ""
+    from lib.addresses import refusal, resolve  # a URL to probe: loaded from here on only
+
     found = resolve(host, 443)
     refused = [why for why in (refusal(address) for address in found) if why is not None]
     if refused:
