@@ -38,11 +38,10 @@ from lib.errors import (
     InternalError,
     RelayError,
     StorageError,
-    comes_back,
 )
 from lib.http.model import HttpRequest, HttpResponse
-from lib.jobs import Outcome
 from lib.logs import redact
+from lib.outcomes import Outcome, comes_back
 from lib.services import Services
 
 MAX_BODY_BYTES = 1024 * 1024

@@ -23,16 +23,16 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from lib.errors import QueueError, RelayError, StorageError, comes_back
-from lib.jobs import Job, Outcome
+from lib.errors import QueueError, RelayError, StorageError
+from lib.jobs import Job
 from lib.media.refs import parse_media_ref
 from lib.media.resolve import check_media_buckets, resolve_media
+from lib.outcomes import Outcome, comes_back, settle
 from lib.queue import job_message, job_signature
 from lib.queue.cmq import Cmq, CmqTarget, batches, check_size, cmq_target
 from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import StoredObject
-from lib.submission import settle
 from lib.vod_params import build_params
 
 log = logging.getLogger("relay.enqueue")

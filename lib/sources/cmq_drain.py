@@ -25,7 +25,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from lib.errors import ConfigError, RelayError, outcome_for
+from lib.errors import ConfigError, RelayError
+from lib.outcomes import outcome_for
 from lib.queue.cmq import MAX_BATCH, Cmq, Received
 from lib.services import Services
 from lib.sources.messages import Message, Result, process_batch

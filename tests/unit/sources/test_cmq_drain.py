@@ -18,7 +18,8 @@ import pytest
 from devstack.stack import RELAY_JOB_SECRET
 from lib.errors import ConfigError, RelayError, VodError
 from lib.invocation import Invocation
-from lib.jobs import Job, Outcome
+from lib.jobs import Job
+from lib.outcomes import Outcome
 from lib.queue import cmq as cmq_module
 from lib.queue.job_signature import seal, unseal
 from lib.services import Services
