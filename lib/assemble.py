@@ -17,7 +17,6 @@ import posixpath
 import sys
 from collections.abc import Callable
 
-from lib.background import Background
 from lib.errors import FieldProblem, InputError, ManifestError, StorageError
 from lib.jobs import Job, SourceInfo, Upload
 from lib.media.refs import is_image_path, is_video_path, parse_media_ref
@@ -139,6 +138,8 @@ def _read_folder(
     key = prefix + MANIFEST
     early = warm = None
     if upload.key == key:
+        from lib.background import Background  # the manifest's upload only: a media upload may only wait
+
         early = Background(lambda: _read_manifest(storage, upload.bucket, key), name="manifest")
         if "lib.pipeline" not in sys.modules:  # a cold container: load the rest while storage answers
             warm = Background(_load_submission, name="warm-up")
