@@ -86,6 +86,10 @@ def _plan(upload: Upload | RelayError, services: Services, source: SourceInfo) -
         return Outcome("ignored" if plan.status == "ignored" else "waiting", note=plan.note)
     if isinstance(plan, Broken):
         return fail(plan.error, plan.source, services, session_id=plan.session_id)
+    if services.settings.submit_mode == "queue":  # the first stage: no HEAD where the event pins the object
+        from lib.queue.enqueue import pin_upload
+
+        return pin_upload(plan, upload)
     return plan
 
 
