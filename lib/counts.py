@@ -34,10 +34,11 @@ import logging
 import re
 import time
 from collections.abc import Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from lib.errors import RelayError, StorageError
 from lib.receipts import flat_name, timeline_mark
+from lib.records import Record
 from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import MISSING_CODES, Storage
@@ -51,7 +52,7 @@ _MARKER = re.compile(r"(\d{13})-([^/]{1,300})\.json")
 log = logging.getLogger("relay.counts")
 
 
-class Tally(NamedTuple):
+class Tally(Record):
     """The counts of the four states the list names, and whether every marker was seen."""
 
     counts: dict[str, int]
