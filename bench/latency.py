@@ -17,6 +17,9 @@ the imports, hundreds of milliseconds of noise on a loaded machine, left out); a
 sequential storage round trips before the VOD call. That number is measured, not counted: with 220 ms
 per storage request instead of 20, the time from the first storage request to the VOD call grows by
 (round trips × 200 ms); the request log's waves say the same.
+
+``BENCH_LATENCY_AGAINST=<git ref>`` (for example ``main``) measures instead this tree's COS first
+delivery paired with that revision's (its handler.py and lib/), at the same latencies: what a change did.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.cold_start import COS_FLOOR, S3_FLOOR, cos_event, s3_event, upload_folder
 from bench.common import ROOT, RUNS, Row, child_env, median
@@ -124,6 +129,9 @@ Run = Callable[[int, str], Times]  # (run number, label) → times of one fresh 
 def measure(stack: LocalStack) -> list[Row]:
     rows: list[Row] = []
     try:
+        against = os.environ.get("BENCH_LATENCY_AGAINST", "")
+        if against:  # this comparison only
+            return _against(stack, against)
         rows += _path(stack, "COS image folder", "cos", *_cos_runs(stack))
         rows += _path(stack, "S3 image folder", "s3", *_s3_runs(stack))
         rows += _path(stack, "HTTP POST /elements, cos:// media", "cos", *_http_runs(stack))
@@ -194,6 +202,32 @@ def _path(stack: LocalStack, name: str, storage: str, handler: Run, floor: Run) 
     ]
 
 
+def _against(stack: LocalStack, ref: str) -> list[Row]:
+    """The COS first delivery of this tree paired with that of git revision ``ref`` (its handler.py and
+    lib/ extracted), at the figures' latencies: what a change did, with the machine's noise shared."""
+    from bench.imports import _tree_of
+
+    stack.set_latency(cos=STORAGE[0], **NETWORK)
+    with tempfile.TemporaryDirectory() as scratch:
+        mine_in, _ = _cos_runs(stack, ROOT)
+        theirs_in, _ = _cos_runs(stack, _tree_of(ref, Path(scratch)))
+        mine, theirs = _paired(mine_in, theirs_in, "ab", PAIRS)
+    gaps = sorted(m.answer - t.answer for m, t in zip(mine, theirs, strict=True))
+    return [
+        Row(
+            f"latency, COS image folder: this tree against {ref}, time to the answer (20/80/40 ms)",
+            _median(mine).answer,
+            _median(theirs).answer,
+            "s",
+            "context",
+            True,
+            f"this tree minus {ref} over {len(gaps)} pairs: median {median(gaps) * 1000:.0f} ms, "
+            f"min {gaps[0] * 1000:.0f} ms, quartiles {gaps[len(gaps) // 4] * 1000:.0f} to "
+            f"{gaps[(3 * len(gaps)) // 4] * 1000:.0f} ms; load average {os.getloadavg()[0]:.1f}",
+        )
+    ]
+
+
 def _paired(handler: Run, floor: Run, label: str, pairs: int) -> tuple[list[Times], list[Times]]:
     """``pairs`` runs of each, one discarded warm-up pair first, then pairs in alternating order."""
     handler(-1, label), floor(-1, label)
@@ -222,13 +256,13 @@ def _waves(arrivals: list[float], latency: float) -> int:
     return waves
 
 
-def _timed(stack: LocalStack, code: str, env: dict[str, str], storage: str) -> Times:
+def _timed(stack: LocalStack, code: str, env: dict[str, str], storage: str, tree: Path = ROOT) -> Times:
     """Run ``code`` in a fresh interpreter; when it reached VOD, when it answered, and the waves of
     ``storage`` requests to the bucket under test before the VOD call (the receipt's index, written to
     RECEIPT_BUCKET in the background, is waited for by nothing)."""
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code], cwd=tree, env=env, capture_output=True, text=True, timeout=120
     )
     if done.returncode != 0:
         raise RuntimeError(f"benchmark child failed:\n{done.stderr[-2000:]}")
@@ -253,16 +287,17 @@ def _timed(stack: LocalStack, code: str, env: dict[str, str], storage: str) -> T
     return Times(calls[0] - started, answered - started, _waves(before, wire.latency), first - started)
 
 
-def _cos_runs(stack: LocalStack) -> tuple[Run, Run]:
+def _cos_runs(stack: LocalStack, tree: Path = ROOT) -> tuple[Run, Run]:
+    """The handler (of ``tree``: this one, or another revision's) and the floor on COS folders."""
     bucket = stack.make_bucket("latency-1250000000")
 
     def handler(i: int, label: str) -> Times:
-        prefix = f"elements/lat-{label}-{i + 1}/"
+        prefix = f"elements/lat-{label}-{tree.name}-{i + 1}/"
         upload_folder(stack, bucket, prefix)
         env = child_env(
             stack.env(), BENCH_EVENT=json.dumps(cos_event(bucket, prefix)), BENCH_STORAGE_BUCKET=bucket
         )
-        return _timed(stack, HANDLER, env, "cos")
+        return _timed(stack, HANDLER, env, "cos", tree)
 
     def floor(i: int, label: str) -> Times:
         prefix = f"elements/floor-{label}-{i + 1}/"
