@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 from lib.errors import (
     ConfigError,
@@ -39,6 +39,7 @@ from lib.errors import (
     WebhookError,
 )
 from lib.logs import redact
+from lib.records import Record
 
 if TYPE_CHECKING:
     from lib.http.model import HttpResponse
@@ -52,7 +53,7 @@ Status = Literal["submitted", "duplicate", "failed", "retry", "ignored", "waitin
 Verdict = Literal["retry", "raise", "failed"]
 
 
-class Outcome(NamedTuple):
+class Outcome(Record):
     """What happened to one record; ``status == "retry"`` asks the platform to deliver it again."""
 
     status: Status

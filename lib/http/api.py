@@ -30,7 +30,6 @@ import hmac
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -42,6 +41,7 @@ from lib.errors import (
 )
 from lib.http.model import HttpRequest, HttpResponse
 from lib.outcomes import Outcome, http_answer, http_error
+from lib.records import Record
 from lib.services import Services
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -51,8 +51,7 @@ RouteResult = HttpResponse | Outcome
 Handler = Callable[[HttpRequest, Services, Mapping[str, str]], RouteResult]
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(Record):
     method: str
     pattern: str  # segments in braces are parameters: /elements/{session_id}
     handler: Handler
