@@ -42,6 +42,17 @@ Conditional PUT semantics, switchable at run time with ``mode``:
 - ``none``: every condition is ignored (a bucket that ever had versioning).
 Checks and writes of one key happen under one lock, so concurrent creates give exactly one success.
 
+Cross-origin requests (COS's "OPTIONS Object" and "PUT Bucket cors" documents): ``set_cors(bucket,
+[CorsRule(...)])`` gives a bucket its CORS configuration (rules kept across ``reset()``, like a
+bucket's settings). A preflight ``OPTIONS`` (any key of the bucket's domain, never signed) with
+``Origin`` and ``Access-Control-Request-Method`` is answered 200 with ``Access-Control-Allow-Origin``
+(``*`` when the rule says ``*``, else the request's origin), ``-Allow-Methods``, ``-Allow-Headers``
+(the requested ones), ``-Expose-Headers`` and ``-Max-Age`` from the first rule whose origin (one ``*``
+wildcard at most), method and every requested header (``*`` wildcard) match; with no configuration or
+no matching rule COS answers 403 and the browser stops (the error code is not in those documents:
+``AccessForbidden`` here). Any other request with an ``Origin`` a rule allows for its method gets
+``Access-Control-Allow-Origin`` and ``-Expose-Headers`` on its answer, errors included.
+
 Run in the foreground: ``python -m devstack.emulators.cos --s3-endpoint URL --secret-id X --secret-key Y``.
 """
 
@@ -72,6 +83,7 @@ from devstack.emulators.base import run_in_foreground, serve_in_background, stop
 
 __all__ = [
     "MODES",
+    "CorsRule",
     "CosPut",
     "CosRequest",
     "CosStandIn",
@@ -82,6 +94,7 @@ __all__ = [
 ]
 
 MODES = ("cos", "s3", "none")
+CORS_METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
 SIGNED_FIELDS = (
     "q-sign-algorithm",
     "q-ak",
@@ -162,6 +175,41 @@ class CosPut:
 
 
 @dataclass(frozen=True)
+class CorsRule:
+    """One ``CORSRule`` of a bucket's CORS configuration (COS's "PUT Bucket cors"): origins may hold one
+    ``*`` wildcard each, methods are GET, PUT, POST, DELETE or HEAD, headers may be ``*`` patterns."""
+
+    allowed_origins: tuple[str, ...]
+    allowed_methods: tuple[str, ...]
+    allowed_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    max_age_seconds: int | None = None
+
+    def __post_init__(self) -> None:
+        bad = [m for m in self.allowed_methods if m not in CORS_METHODS]
+        if bad or not self.allowed_methods:
+            raise ValueError(f"allowed_methods must be among {', '.join(CORS_METHODS)}; got {bad}")
+        if not self.allowed_origins or any(o.count("*") > 1 for o in self.allowed_origins):
+            raise ValueError("allowed_origins: one or more origins, each with at most one '*'")
+
+    def allows(self, origin: str, method: str, headers: Sequence[str] = ()) -> bool:
+        """Whether this rule lets ``origin`` send ``method`` with ``headers`` (lower-case names)."""
+        if method not in self.allowed_methods:
+            return False
+        if not any(_wildcard(pattern, origin) for pattern in self.allowed_origins):
+            return False
+        patterns = [h.lower() for h in self.allowed_headers]
+        return all(any(_wildcard(p, name) for p in patterns) for name in headers)
+
+
+def _wildcard(pattern: str, value: str) -> bool:
+    head, star, tail = pattern.partition("*")
+    if not star:
+        return pattern == value
+    return len(value) >= len(head) + len(tail) and value.startswith(head) and value.endswith(tail)
+
+
+@dataclass(frozen=True)
 class TemporaryKey:
     """A temporary key the stand-in issued: its SecretId, SecretKey, session token and expiry (epoch s)."""
 
@@ -236,6 +284,7 @@ class CosStandIn:
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
         self._requests: list[CosRequest] = []
         self._listeners: list[Callable[[CosPut], None]] = []
+        self._cors: dict[str, tuple[CorsRule, ...]] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._s3: Any = None
@@ -349,6 +398,19 @@ class CosStandIn:
             lines = [f"{r.method} {r.bucket}/{r.key}: {r.error_code} {r.message}" for r in refused]
             raise AssertionError("the COS stand-in refused: " + "; ".join(lines))
 
+    def set_cors(self, bucket: str, rules: Sequence[CorsRule]) -> None:
+        """Give ``bucket`` a CORS configuration (PUT Bucket cors); no rules removes it (DELETE)."""
+        with self._lock:
+            if rules:
+                self._cors[bucket] = tuple(rules)
+            else:
+                self._cors.pop(bucket, None)
+
+    def cors(self, bucket: str) -> tuple[CorsRule, ...]:
+        """The bucket's CORS rules (none when it has no configuration)."""
+        with self._lock:
+            return self._cors.get(bucket, ())
+
     def subscribe(self, listener: Callable[[CosPut], None]) -> None:
         """Call ``listener`` after every successful PUT Object (COS's event notifications: the local
         stack's COS triggers); from the request's thread, after the answer is decided."""
@@ -373,7 +435,7 @@ class CosStandIn:
     def _handle(self, incoming: _Incoming) -> _Reply:
         request_id = uuid.uuid4().hex
         try:
-            reply = self._answer(incoming)
+            reply = self._preflight(incoming) if incoming.method == "OPTIONS" else self._answer(incoming)
             code, message = None, ""
         except CosError as err:
             reply = _error_reply(err, incoming, request_id)
@@ -383,6 +445,8 @@ class CosStandIn:
             reply = _error_reply(failure, incoming, request_id)
             code, message = failure.code, failure.message
         reply.headers["x-cos-request-id"] = request_id
+        if incoming.method != "OPTIONS":
+            self._cors_headers(incoming, reply)
         record = CosRequest(
             method=incoming.method,
             bucket=incoming.bucket,
@@ -438,6 +502,51 @@ class CosStandIn:
         if method == "DELETE":
             return self._delete(incoming)
         raise CosError("NotImplemented", 501, f"The stand-in does not serve {method} on an object.")
+
+    # ------------------------------------------------------------------ cross-origin requests
+
+    def _preflight(self, incoming: _Incoming) -> _Reply:
+        """OPTIONS Object: unsigned; 200 with the matching rule's headers, else 403."""
+        located = parse_bucket_host(incoming.host)
+        if located is None:
+            raise CosError(
+                "NoSuchBucket", 404, f"Host {incoming.host!r} is not a bucket domain <bucket>.cos.<region>..."
+            )
+        incoming.bucket = located[0]
+        incoming.key = incoming.path[1:]
+        origin = incoming.headers.get("origin", "")
+        method = incoming.headers.get("access-control-request-method", "").strip()
+        wanted = incoming.headers.get("access-control-request-headers", "")
+        headers = [h.strip().lower() for h in wanted.split(",") if h.strip()]
+        if not origin or not method:
+            message = "CORS preflight needs Origin and Access-Control-Request-Method."
+            raise CosError("AccessForbidden", 403, message)
+        rule = next((r for r in self.cors(incoming.bucket) if r.allows(origin, method, headers)), None)
+        if rule is None:
+            raise CosError("AccessForbidden", 403, "CORSResponse: This CORS request is not allowed.")
+        reply = _Reply(200, {"Content-Length": "0", "Vary": "Origin"})
+        reply.headers["Access-Control-Allow-Origin"] = "*" if "*" in rule.allowed_origins else origin
+        reply.headers["Access-Control-Allow-Methods"] = ",".join(rule.allowed_methods)
+        if headers:
+            reply.headers["Access-Control-Allow-Headers"] = ",".join(headers)
+        if rule.expose_headers:
+            reply.headers["Access-Control-Expose-Headers"] = ",".join(rule.expose_headers)
+        if rule.max_age_seconds is not None:
+            reply.headers["Access-Control-Max-Age"] = str(rule.max_age_seconds)
+        return reply
+
+    def _cors_headers(self, incoming: _Incoming, reply: _Reply) -> None:
+        """The CORS headers of an actual request from an origin a rule allows (nothing otherwise)."""
+        origin = incoming.headers.get("origin", "")
+        if not origin or incoming.bucket is None:
+            return
+        rule = next((r for r in self.cors(incoming.bucket) if r.allows(origin, incoming.method)), None)
+        if rule is None:
+            return
+        reply.headers["Access-Control-Allow-Origin"] = "*" if "*" in rule.allowed_origins else origin
+        reply.headers["Vary"] = "Origin"
+        if rule.expose_headers:
+            reply.headers["Access-Control-Expose-Headers"] = ",".join(rule.expose_headers)
 
     # ------------------------------------------------------------------ authentication
 
@@ -826,6 +935,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     def do_POST(self) -> None:
+        self._serve()
+
+    def do_OPTIONS(self) -> None:
         self._serve()
 
     def _serve(self) -> None:

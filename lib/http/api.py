@@ -11,6 +11,7 @@ turn the ``HttpResponse`` back into their trigger's shape; no trigger shape is s
     POST /vod/events  (and POST /) a pushed VOD event; open, checked with VOD_EVENT_SIGN_KEY  200 | 401
     POST /vod/pull                 one PullEvents → relay → ConfirmEvents cycle  200 (token always needed)
     GET  /tasks/{task_id}          DescribeTaskDetail: status, progress, element ids   200 | 404
+    GET  /console, /console/{asset}  the operator's page (lib/http/console.py); open, it holds no data
 
     400 malformed JSON or a broken rule      401 bearer token missing or wrong (when API_TOKEN is set)
     403 a route that needs API_TOKEN, which is not set
@@ -139,6 +140,19 @@ def create_upload(request: HttpRequest, services: Services, params: Mapping[str,
     return uploads.create_upload(request, services, params)
 
 
+def console_page(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    """GET /console (``lib.http.console``, imported on its first call)."""
+    from lib.http import console
+
+    return console.page(request, services, params)
+
+
+def console_asset(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    from lib.http import console
+
+    return console.asset(request, services, params)
+
+
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/health", health, open=True),
     Route("POST", "/elements", create_element),
@@ -150,6 +164,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/", vod_event, open=True),
     Route("POST", "/vod/pull", vod_pull, token_only=True),
     Route("GET", "/tasks/{task_id}", vod_task),
+    Route("GET", "/console", console_page, open=True),
+    Route("GET", "/console/{asset}", console_asset, open=True),
 )
 
 

@@ -9,6 +9,9 @@ concurrently: the same for 100 receipts or 100,000, never a listing of every fol
     before   an ISO 8601 UTC time (2026-12-07T00:00:00Z) or unix seconds: submissions first claimed earlier
     limit    1 to MAX_LIMIT entries, DEFAULT_LIMIT when absent
     cursor   the ``next`` of the previous page, opaque (it wins over ``before``)
+    thumbnails  ``yes``: each uploaded element gets ``thumbnail_url``, a presigned GET of its frontal
+             image valid 300 s, only from ``MEDIA_BUCKETS`` (``lib.http.thumbnails``: one more GET per
+             entry, its manifest; what the console asks for)
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def list_elements(request: HttpRequest, services: Services, _params: Mapping[str
     settings = services.settings
     query = request.query
     state, limit, after = _read_query(query)
+    thumbnails = query.get("thumbnails", "").strip().lower() in ("yes", "1", "true")
     if not settings.receipt_bucket:
         raise HttpError(404, "ReceiptsNotConfigured", "receipts are not kept: RECEIPT_BUCKET is not set")
     store = ReceiptStore(
@@ -54,18 +58,27 @@ def list_elements(request: HttpRequest, services: Services, _params: Mapping[str
     )
     with ThreadPoolExecutor(max_workers=LOADERS, thread_name_prefix="receipt-load") as pool:
         receipts = list(pool.map(lambda entry: _load(store, entry[1], services), entries))
-    elements: list[dict[str, Any]] = []
-    last = ""
-    for (name, _sid), receipt in zip(entries, receipts, strict=True):
-        if len(elements) == limit:
-            break
-        last = name
-        if receipt is None:  # its folder was deleted by hand: the entry points at nothing
-            continue
-        word = state_word(receipt)
-        if state and word != state:
-            continue
-        elements.append(entry_view(receipt, word))
+        chosen: list[Receipt] = []
+        elements: list[dict[str, Any]] = []
+        last = ""
+        for (name, _sid), receipt in zip(entries, receipts, strict=True):
+            if len(elements) == limit:
+                break
+            last = name
+            if receipt is None:  # its folder was deleted by hand: the entry points at nothing
+                continue
+            word = state_word(receipt)
+            if state and word != state:
+                continue
+            chosen.append(receipt)
+            elements.append(entry_view(receipt, word))
+        if thumbnails:
+            from lib.http.thumbnails import thumbnail_url
+
+            pictures = pool.map(lambda r: thumbnail_url(r, services), chosen)
+            for view, picture in zip(elements, pictures, strict=True):
+                if picture:
+                    view["thumbnail_url"] = picture
     more = len(entries) == scan or (bool(entries) and last != entries[-1][0])
     body: dict[str, Any] = {"elements": elements, "next": _cursor(last) if more and last else None}
     return HttpResponse.json(200, body)
