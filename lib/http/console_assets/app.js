@@ -77,11 +77,14 @@
   // ---- the gallery
   function errorBlock(error) {
     var box = el("div", null, "error");
-    box.appendChild(el("p", (error.code || "Failed") + ": " + (error.message || ""), "error-code"));
+    var code = String(error.code || "Failed");
+    var message = String(error.message || "");
+    box.appendChild(el("p", message.indexOf(code + ": ") === 0 ? message : code + ": " + message, "error-code"));
     var details = Array.isArray(error.details) ? error.details : [];
-    var code = String(error.code || "");
-    if (!details.length && code.indexOf(".") > 0) {
-      details = [{ field: code.slice(code.indexOf(".") + 1), problem: error.message || "" }];
+    if (!details.length && code.indexOf(".") > 0) {  // VOD's parameter codes name the field
+      var rule = String(error.message || "");
+      if (rule.indexOf(code + ": ") === 0) { rule = rule.slice(code.length + 2); }
+      details = [{ field: code.slice(code.indexOf(".") + 1), problem: rule }];
     }
     if (details.length) {
       var list = el("ul", null, "problems");

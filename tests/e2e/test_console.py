@@ -1,0 +1,255 @@
+"""The console in a real browser: headless Chromium (Debian's ``chromium`` and ``chromium-driver``, driven
+by selenium) on the handler served as a Function URL, with the local stack behind it.
+
+The story: open the console, enter the token, upload a folder of three images through the form (the
+presigned PUTs go through the COS stand-in's CORS rule, behind a TLS front because presigned URLs name
+``https://<bucket>.cos.<region>.myqcloud.com``), watch the element reach ``completed`` (the upload
+trigger and the Timer's pull wired as the deployment wires them), see a failed element's field and rule,
+see a hostile name rendered as text, and see the CSP block an injected inline script. Screenshots of
+each step go to build/screenshots/ (README "Console" shows two of them).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import handler
+from devstack.commands.demo import timer_tick
+from devstack.commands.serve import make_server
+from devstack.emulators.cos import CosPut
+from devstack.emulators.vod import Fault
+from devstack.samples import body_for
+from devstack.stack import LocalStack
+from lib.receipts import Summary
+from tests.conftest import load_event
+from tests.e2e.console_browser import TlsFront, chromium, chromium_paths, self_signed
+from tests.receipt_tools import receipts_in
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "build" / "screenshots"
+TOKEN = "console-token-0123456789"
+B = "media-1250000000"
+HOSTILE = "<img src=x onerror=alert(1)>"
+WAIT_S = 120  # a loaded machine is slow; nothing here is timed
+PATHS = chromium_paths()
+pytestmark = pytest.mark.skipif(isinstance(PATHS, str), reason=str(PATHS))
+
+
+@dataclass
+class Console:
+    url: str
+    stack: LocalStack
+    front_port: int
+    fired: list[threading.Thread] = field(default_factory=list)
+
+
+def call(url: str, method: str = "GET", body: Any = None, token: str | None = TOKEN) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read() or b"null")
+
+
+@pytest.fixture
+def console(stack: LocalStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Console]:
+    """The handler served on 127.0.0.1, its COS trigger fired by every PUT under elements/, a Timer
+    pulling VOD's events every half second, and a TLS front for the bucket domains."""
+    monkeypatch.setenv("API_TOKEN", TOKEN)
+    stack.vod.event_mode = "PULL"
+    server = make_server(0)
+    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    serving.start()
+    stop = threading.Event()
+    fired: list[threading.Thread] = []
+
+    def trigger(put: CosPut) -> None:
+        if put.bucket != B or not put.key.startswith("elements/"):
+            return
+        record = load_event("cos/put.json")["Records"][3]
+        record["cos"]["cosObject"]["key"] = f"/1250000000/media/{put.key}"
+        context = {"request_id": f"cos-{put.request_id}", "time_limit_in_ms": 30000}
+        thread = threading.Thread(target=handler.main_handler, args=({"Records": [record]}, context))
+        fired.append(thread)
+        thread.start()
+
+    def tick() -> None:
+        while not stop.wait(0.5):
+            handler.main_handler(timer_tick(), {"request_id": "tick", "time_limit_in_ms": 30000})
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    stack.cos.subscribe(trigger)
+    ticker.start()
+    try:
+        with TlsFront(self_signed(tmp_path, "*.cos.ap-guangzhou.myqcloud.com"), stack.cos.port) as front:
+            yield Console(f"http://127.0.0.1:{server.server_port}", stack, front.port, fired)
+    finally:
+        stack.cos.unsubscribe(trigger)
+        stop.set()
+        ticker.join(60)
+        for thread in fired:
+            thread.join(60)
+        server.shutdown()
+        server.server_close()
+        stack.vod.event_mode = None
+
+
+def stage_failed_and_hostile(console: Console) -> str:
+    """A submission VOD refused (through POST /elements: its receipt records the refusal), and a receipt
+    whose name and error hold markup (written with the function's own ReceiptStore)."""
+    for key in ("library/refused/front.png", "library/refused/left.png"):
+        console.stack.s3.put_object(Bucket=B, Key=key, Body=body_for(key))
+    console.stack.vod.inject(
+        Fault("error", code="InvalidParameterValue.Name", message="ElementName holds a reserved word.")
+    )
+    body = {
+        "name": "Refused",
+        "frontal_image": f"cos://{B}/library/refused/front.png",
+        "refer_images": [f"cos://{B}/library/refused/left.png"],
+    }
+    status, answer = call(f"{console.url}/elements", "POST", body)
+    assert status == 422, answer
+    store = receipts_in(console.stack.s3, console.stack.receipt_bucket)
+    sid = "er-hostile-0001"
+    store.claim(sid, 1, "someone", 0, Summary(element_name=HOSTILE, source={"kind": "http"}))
+    store.record_failed(
+        sid,
+        {
+            "code": "InvalidParameter",
+            "message": "<script>window.__xss = 1</script>",
+            "details": [{"field": "<b>name</b>", "problem": "<img src=x onerror=alert(2)>"}],
+        },
+    )
+    store.write_timeline(sid, time.time() - 60)
+    return sid
+
+
+def shot(driver: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(SHOTS / name))
+
+
+def test_console_in_chromium(console: Console, tmp_path: Path) -> None:
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert not isinstance(PATHS, str)
+    hostile_sid = stage_failed_and_hostile(console)
+    images = []
+    for name in ("front.png", "left.png", "right.png"):
+        path = tmp_path / "mascot" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(body_for(f"mascot/{name}"))
+        images.append(str(path))
+
+    with chromium(*PATHS, map_host="*.cos.ap-guangzhou.myqcloud.com", to_port=console.front_port) as driver:
+        wait = WebDriverWait(driver, WAIT_S)
+        # 1. the page opens without a token, and holds no data
+        driver.get(f"{console.url}/console")
+        assert driver.title == "Element Relay console"
+        assert "Paste the API token" in driver.find_element(By.ID, "status").text
+        shot(driver, "01-open.png")
+
+        # 2. a wrong token is refused by the data routes, and the page says so
+        driver.find_element(By.ID, "token").send_keys("wrong-token-000000000000" + Keys.ENTER)
+        wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "refused (401)"))
+
+        # 3. the token, typed and submitted by keyboard: the list with the refused and the hostile one
+        driver.find_element(By.ID, "token").send_keys(TOKEN + Keys.ENTER)
+        wait.until(ec.text_to_be_present_in_element((By.ID, "status"), "Signed in"))
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gallery li.card")) == 2)
+        assert driver.execute_script("return sessionStorage.length") == 1
+        shot(driver, "02-signed-in.png")
+
+        # 4. a failed element shows each field and rule
+        refused = driver.find_element(By.CSS_SELECTOR, "#gallery li.card:not([data-session-id='er-hostile-0001'])")
+        assert refused.get_attribute("data-state") == "failed"
+        assert refused.find_element(By.CSS_SELECTOR, ".badge").text.endswith("failed")
+        assert refused.find_element(By.CSS_SELECTOR, ".error .field").text == "Name"
+        assert refused.find_element(By.CSS_SELECTOR, ".error .rule").text == "ElementName holds a reserved word."
+
+        # 5. markup in a name and an error is text: no alert, no element made of it, no script run
+        hostile = driver.find_element(By.CSS_SELECTOR, f"#gallery li[data-session-id='{hostile_sid}']")
+        assert hostile.find_element(By.CSS_SELECTOR, "h3").text == HOSTILE
+        assert hostile.find_element(By.CSS_SELECTOR, ".error .field").text == "<b>name</b>"
+        assert hostile.find_element(By.CSS_SELECTOR, ".error .rule").text == "<img src=x onerror=alert(2)>"
+        assert driver.find_elements(By.CSS_SELECTOR, "img[src='x'], #gallery b, #gallery script") == []
+        assert driver.execute_script("return window.__xss === undefined")
+        with pytest.raises(NoAlertPresentException):
+            driver.switch_to.alert.text  # noqa: B018 (reading it is the check)
+        shot(driver, "03-failed-and-hostile.png")
+
+        # 6. the CSP blocks an inline script injected into the page
+        driver.execute_script(
+            "var s = document.createElement('script'); s.textContent = 'window.__injected = 1';"
+            "document.body.appendChild(s);"
+        )
+        assert driver.execute_script("return typeof window.__injected") == "undefined"
+
+        # 7. a folder of three images through the form: per-file progress, then the element's id
+        driver.find_element(By.ID, "files").send_keys("\n".join(images))
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#file-list progress")) == 3
+        driver.find_element(By.ID, "name").send_keys("Mascot")
+        driver.find_element(By.ID, "description").send_keys("The blue mascot, three views")
+        driver.find_element(By.ID, "tags").send_keys("mascot, blue")
+        driver.find_element(By.ID, "upload").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "upload-status"), "waiting"))
+        bars = driver.find_elements(By.CSS_SELECTOR, "#file-list progress")
+        assert [b.get_attribute("value") for b in bars] == ["100", "100", "100"]
+        shot(driver, "04-uploaded.png")
+        wait.until(ec.text_to_be_present_in_element((By.ID, "upload-status"), "Completed: element id"))
+        status = driver.find_element(By.ID, "upload-status").text
+        task = console.stack.vod.created_tasks()[-1]
+        assert task.params["ElementName"] == "Mascot" and task.element_id and task.element_id in status
+
+        # 8. the gallery: completed, its element id, and its frontal image through a presigned GET
+        card = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#gallery li[data-state='completed']"))
+        assert card.find_element(By.CSS_SELECTOR, "h3").text == "Mascot"
+        assert task.element_id in card.text
+        picture = card.find_element(By.CSS_SELECTOR, "img")
+        assert picture.get_attribute("src").startswith(f"https://{B}.cos.ap-guangzhou.myqcloud.com/elements/")
+        wait.until(lambda d: d.execute_script("return arguments[0].complete", picture))
+        assert driver.execute_script("return arguments[0].naturalWidth", picture) > 0
+        shot(driver, "05-completed.png")
+
+        # 9. the routes of the other parts: present, or said to be unavailable
+        driver.find_element(By.ID, "backfill").click()
+        wait.until(lambda d: d.find_element(By.ID, "backfill-status").text.startswith(("Done:", "Backfill is not")))
+        driver.find_element(By.ID, "vod-load").click()
+        wait.until(
+            lambda d: not d.find_element(By.ID, "vod-table").get_attribute("hidden")
+            or "not available" in d.find_element(By.ID, "vod-status").text
+        )
+        counted = driver.find_elements(By.CSS_SELECTOR, "#counts dt")
+        note = driver.find_element(By.ID, "counts-note").text
+        assert [c.text for c in counted] == ["submitted", "in progress", "completed", "failed"] or (
+            "not available" in note
+        )
+        shot(driver, "06-other-parts.png")
+
+        # 10. a phone's width: one column, nothing wider than the screen
+        driver.set_window_size(390, 1400)
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        inner = driver.execute_script("return window.innerWidth")
+        assert width <= inner
+        shot(driver, "07-phone.png")
+
+    refused_puts = [r for r in console.stack.cos.requests if r.status == 403]
+    assert refused_puts == [], refused_puts  # every presigned PUT and GET was signed right, CORS allowed
