@@ -179,11 +179,15 @@ def test_console_in_chromium(console: Console, tmp_path: Path) -> None:
         shot(driver, "02-signed-in.png")
 
         # 4. a failed element shows each field and rule
-        refused = driver.find_element(By.CSS_SELECTOR, "#gallery li.card:not([data-session-id='er-hostile-0001'])")
+        refused = driver.find_element(
+            By.CSS_SELECTOR, "#gallery li.card:not([data-session-id='er-hostile-0001'])"
+        )
         assert refused.get_attribute("data-state") == "failed"
         assert refused.find_element(By.CSS_SELECTOR, ".badge").text.endswith("failed")
         assert refused.find_element(By.CSS_SELECTOR, ".error .field").text == "Name"
-        assert refused.find_element(By.CSS_SELECTOR, ".error .rule").text == "ElementName holds a reserved word."
+        assert (
+            refused.find_element(By.CSS_SELECTOR, ".error .rule").text == "ElementName holds a reserved word."
+        )
 
         # 5. markup in a name and an error is text: no alert, no element made of it, no script run
         hostile = driver.find_element(By.CSS_SELECTOR, f"#gallery li[data-session-id='{hostile_sid}']")
@@ -231,11 +235,15 @@ def test_console_in_chromium(console: Console, tmp_path: Path) -> None:
 
         # 9. the routes of the other parts: present, or said to be unavailable
         driver.find_element(By.ID, "backfill").click()
-        wait.until(lambda d: d.find_element(By.ID, "backfill-status").text.startswith(("Done:", "Backfill is not")))
+        wait.until(
+            lambda d: d.find_element(By.ID, "backfill-status").text.startswith(("Done:", "Backfill is not"))
+        )
         driver.find_element(By.ID, "vod-load").click()
         wait.until(
-            lambda d: not d.find_element(By.ID, "vod-table").get_attribute("hidden")
-            or "not available" in d.find_element(By.ID, "vod-status").text
+            lambda d: (
+                not d.find_element(By.ID, "vod-table").get_attribute("hidden")
+                or "not available" in d.find_element(By.ID, "vod-status").text
+            )
         )
         counted = driver.find_elements(By.CSS_SELECTOR, "#counts dt")
         note = driver.find_element(By.ID, "counts-note").text
