@@ -12,10 +12,12 @@ each step go to build/screenshots/ (README "Console" shows two of them).
 from __future__ import annotations
 
 import json
+import struct
 import threading
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,9 +140,37 @@ def stage_failed_and_hostile(console: Console) -> str:
     return sid
 
 
-def shot(driver: Any, name: str) -> None:
+def shot(driver: Any, name: str, at: str | None = None) -> None:
+    """A screenshot of the window, scrolled to the element with id ``at`` (the top by default)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    if at is None:
+        driver.execute_script("window.scrollTo(0, 0)")
+    else:
+        driver.execute_script("document.getElementById(arguments[0]).scrollIntoView()", at)
     driver.save_screenshot(str(SHOTS / name))
+
+
+def face_png(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
+    """A PNG of a round face of ``colour`` on white, made here (the samples are 8x8 squares)."""
+    rows = []
+    cx, cy, r = width / 2, height / 2, min(width, height) * 0.4
+    for y in range(height):
+        row = bytearray(b"\x00")  # filter: none
+        for x in range(width):
+            inside = (x - cx) ** 2 + (y - cy) ** 2 <= r * r
+            eye = any(
+                (x - ex) ** 2 + (y - cy + r / 3) ** 2 <= (r / 8) ** 2 for ex in (cx - r / 3, cx + r / 3)
+            )
+            row += bytes((20, 20, 20) if eye else colour if inside else (250, 250, 250))
+        rows.append(bytes(row))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    raw = zlib.compress(b"".join(rows), 9)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
 def test_console_in_chromium(console: Console, tmp_path: Path) -> None:
@@ -153,10 +183,11 @@ def test_console_in_chromium(console: Console, tmp_path: Path) -> None:
     assert not isinstance(PATHS, str)
     hostile_sid = stage_failed_and_hostile(console)
     images = []
-    for name in ("front.png", "left.png", "right.png"):
+    colours = {"front.png": (66, 133, 244), "left.png": (52, 168, 83), "right.png": (251, 188, 5)}
+    for name, colour in colours.items():
         path = tmp_path / "mascot" / name
         path.parent.mkdir(exist_ok=True)
-        path.write_bytes(body_for(f"mascot/{name}"))
+        path.write_bytes(face_png(320, 320, colour))
         images.append(str(path))
 
     with chromium(*PATHS, map_host="*.cos.ap-guangzhou.myqcloud.com", to_port=console.front_port) as driver:
@@ -198,7 +229,7 @@ def test_console_in_chromium(console: Console, tmp_path: Path) -> None:
         assert driver.execute_script("return window.__xss === undefined")
         with pytest.raises(NoAlertPresentException):
             driver.switch_to.alert.text  # noqa: B018 (reading it is the check)
-        shot(driver, "03-failed-and-hostile.png")
+        shot(driver, "03-failed-and-hostile.png", at="list-title")
 
         # 6. the CSP blocks an inline script injected into the page
         driver.execute_script(
@@ -217,7 +248,7 @@ def test_console_in_chromium(console: Console, tmp_path: Path) -> None:
         wait.until(ec.text_to_be_present_in_element((By.ID, "upload-status"), "waiting"))
         bars = driver.find_elements(By.CSS_SELECTOR, "#file-list progress")
         assert [b.get_attribute("value") for b in bars] == ["100", "100", "100"]
-        shot(driver, "04-uploaded.png")
+        shot(driver, "04-uploaded.png", at="new-title")
         wait.until(ec.text_to_be_present_in_element((By.ID, "upload-status"), "Completed: element id"))
         status = driver.find_element(By.ID, "upload-status").text
         task = console.stack.vod.created_tasks()[-1]
@@ -250,10 +281,10 @@ def test_console_in_chromium(console: Console, tmp_path: Path) -> None:
         assert [c.text for c in counted] == ["submitted", "in progress", "completed", "failed"] or (
             "not available" in note
         )
-        shot(driver, "06-other-parts.png")
+        shot(driver, "06-other-parts.png", at="backfill-title")
 
         # 10. a phone's width: one column, nothing wider than the screen
-        driver.set_window_size(390, 1400)
+        driver.set_window_size(390, 844)
         width = driver.execute_script("return document.documentElement.scrollWidth")
         inner = driver.execute_script("return window.innerWidth")
         assert width <= inner
