@@ -48,7 +48,7 @@ def chromium_paths() -> tuple[str, str] | str:
 
 
 @contextlib.contextmanager
-def chromium(browser: str, driver: str, *, map_host: str, to_port: int, width: int = 1000) -> Iterator[Any]:
+def chromium(browser: str, driver: str, *, map_host: str, to_port: int, width: int = 900) -> Iterator[Any]:
     """A headless Chromium with a fresh profile, ``map_host`` (a host pattern) resolved to 127.0.0.1
     ``to_port``, certificate errors ignored there (the TLS front's certificate is self-signed)."""
     from selenium import webdriver
@@ -60,7 +60,7 @@ def chromium(browser: str, driver: str, *, map_host: str, to_port: int, width: i
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
-    options.add_argument(f"--window-size={width},1000")
+    options.add_argument(f"--window-size={width},760")
     options.add_argument(f"--host-resolver-rules=MAP {map_host} 127.0.0.1:{to_port}")
     options.add_argument("--ignore-certificate-errors")
     options.accept_insecure_certs = True

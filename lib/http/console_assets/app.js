@@ -139,6 +139,33 @@
     return item;
   }
 
+  // The first page again: a card whose entry did not change is kept as it is (its picture is not
+  // fetched again), a changed one is replaced, the order is the list's.
+  function signature(entry) {
+    var copy = {};
+    Object.keys(entry).forEach(function (k) { if (k !== "thumbnail_url") { copy[k] = entry[k]; } });
+    return JSON.stringify(copy);
+  }
+
+  function render(gallery, entries) {
+    var kept = {};
+    Array.prototype.forEach.call(gallery.children, function (node) {
+      if (node.dataset && node.dataset.signature) { kept[node.dataset.signature] = node; }
+    });
+    var nodes = entries.map(function (entry) {
+      var sig = signature(entry);
+      var node = kept[sig];
+      if (!node) {
+        node = card(entry);
+        node.dataset.signature = sig;
+      }
+      delete kept[sig];
+      return node;
+    });
+    clear(gallery);
+    nodes.forEach(function (node) { gallery.appendChild(node); });
+  }
+
   function listQuery(after) {
     var query = "elements?thumbnails=yes&limit=20";
     var state = $("state-filter").value;
@@ -154,8 +181,12 @@
         if (answer.status !== 401) { say("status", "The list could not be read: " + problem(answer)); }
         return null;
       }
-      if (!older) { clear(gallery); }
-      (answer.body.elements || []).forEach(function (entry) { gallery.appendChild(card(entry)); });
+      var entries = answer.body.elements || [];
+      if (older) {
+        entries.forEach(function (entry) { gallery.appendChild(card(entry)); });
+      } else {
+        render(gallery, entries);
+      }
       if (!gallery.firstChild) { gallery.appendChild(el("li", "No submissions yet.", "empty")); }
       cursor = answer.body.next || null;
       $("more").hidden = !cursor;
