@@ -245,7 +245,13 @@ def check_console(handler: Any) -> dict[str, Any]:
     """GET /console and its two files through the handler, as a Function URL event."""
     answers = {}
     for path in ("/console", "/console/app.js", "/console/app.css"):
-        event = {"httpMethod": "GET", "path": path, "headers": {}, "queryString": {}, "body": ""}
+        event: dict[str, Any] = {
+            "httpMethod": "GET",
+            "path": path,
+            "headers": {},
+            "queryString": {},
+            "body": "",
+        }
         result = handler.main_handler(event, {"request_id": "package-check", "time_limit_in_ms": 20000})
         headers = result.get("headers") or {}
         answers[path] = {

@@ -270,7 +270,7 @@ def test_console_in_chromium(console: Console, tmp_path: Path) -> None:
             done = [c for c in cards(d).values() if c["state"] == "completed"]
             return done[0] if done and done[0]["img"] and done[0]["img"]["width"] > 0 else None
 
-        mascot = wait.until(loaded)
+        mascot: dict[str, Any] = wait.until(loaded)
         assert mascot["name"] == "Mascot" and task.element_id in mascot["text"]
         assert mascot["img"]["src"].startswith(f"https://{B}.cos.ap-guangzhou.myqcloud.com/elements/")
         assert mascot["img"]["width"] == 320  # the 320 px frontal image, through its presigned GET
