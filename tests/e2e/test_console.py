@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -266,9 +266,9 @@ def test_console_in_chromium(console: Console, tmp_path: Path) -> None:
         assert task.params["ElementName"] == "Mascot" and task.element_id and task.element_id in status
 
         # 8. the gallery: completed, its element id, and its frontal image through a presigned GET
-        def loaded(d: Any) -> dict[str, Any] | None:
+        def loaded(d: Any) -> dict[str, Any] | Literal[False]:
             done = [c for c in cards(d).values() if c["state"] == "completed"]
-            return done[0] if done and done[0]["img"] and done[0]["img"]["width"] > 0 else None
+            return done[0] if done and done[0]["img"] and done[0]["img"]["width"] > 0 else False
 
         mascot: dict[str, Any] = wait.until(loaded)
         assert mascot["name"] == "Mascot" and task.element_id in mascot["text"]
