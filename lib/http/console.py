@@ -89,8 +89,7 @@ def bucket_origins(services: Services) -> tuple[str, ...]:
         storage = services.storage(settings.receipt_storage, None)
         for bucket in sorted(settings.media_buckets):
             parts = urlsplit(storage.presign_get(bucket, "console", expires=60))
-            if parts.scheme in ("https", "http") and parts.netloc:
-                origins.add(f"{parts.scheme}://{parts.netloc}")
+            origins.add(f"{parts.scheme}://{parts.netloc}")
     except RelayError:  # no credentials or storage settings: the page still loads, and says so itself
         return ()
     return tuple(sorted(origins))

@@ -8,7 +8,8 @@ import http.client
 import io
 import json
 from html.parser import HTMLParser
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -18,7 +19,10 @@ from devstack.emulators.cos import CorsRule
 from devstack.http_events import build_event
 from devstack.samples import body_for
 from devstack.stack import LocalStack
-from lib.http.console import ASSETS, FILES
+from lib.errors import StorageError
+from lib.http.console import ASSETS, FILES, address
+from lib.http.thumbnails import thumbnail_url
+from lib.receipts import Receipt
 from lib.settings import Credentials
 from lib.storage.cos import cos_storage
 from tests.conftest import load_event
@@ -299,3 +303,87 @@ def test_answers_to_an_allowed_origin_carry_cors_headers_errors_included(console
         refused.status == 403 and refused.getheader("Access-Control-Allow-Origin") == "http://localhost:9100"
     )
     assert get("https://evil.example", signed=True).getheader("Access-Control-Allow-Origin") is None
+
+
+class OneManifest:
+    """Storage holding one manifest (or refusing to presign): the edges of ``thumbnail_url``."""
+
+    def __init__(self, manifest: object, presign_fails: bool = False) -> None:
+        self.manifest, self.presign_fails = manifest, presign_fails
+
+    def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
+        return json.dumps(self.manifest).encode(), "etag"
+
+    def presign_get(self, bucket: str, key: str, *, expires: int) -> str:
+        if self.presign_fails:
+            raise StorageError("no credentials", code="AccessDenied")
+        return f"https://{bucket}.example/{key}?q-signature=x"
+
+
+@pytest.mark.parametrize(
+    ("source", "manifest", "presign_fails", "expected"),
+    [
+        (
+            {"kind": "cos", "bucket": B, "keys": ["elements/a/element.json"]},
+            {"frontal_image": "f.png"},
+            False,
+            "https://media-1250000000.example/elements/a/f.png?q-signature=x",
+        ),
+        (
+            {"kind": "cos", "bucket": B, "keys": ["elements/a/element.json"]},
+            {"frontal_image": "f.png"},
+            True,
+            None,
+        ),
+        (
+            {"kind": "cos", "bucket": B, "keys": "elements/a/element.json"},
+            {"frontal_image": "f.png"},
+            False,
+            None,
+        ),
+        ({"kind": "cos", "bucket": B, "keys": ["element.json"]}, {"frontal_image": "f.png"}, False, None),
+        (
+            {"kind": "cos", "bucket": B, "keys": ["other/a/element.json"]},
+            {"frontal_image": "f.png"},
+            False,
+            None,
+        ),
+        (
+            {"kind": "cos", "bucket": B, "keys": ["elements/a/element.json"]},
+            {"frontal_image": "/f.png"},
+            False,
+            None,
+        ),
+        (
+            {"kind": "cos", "bucket": B, "keys": ["elements/a/element.json"]},
+            {"frontal_image": "https://x.example/f.png"},
+            False,
+            None,
+        ),
+        (
+            {"kind": "cos", "bucket": B, "keys": ["elements/a/element.json"]},
+            {"frontal_image": "clip.mp4"},
+            False,
+            None,
+        ),
+        (
+            {"kind": "cos", "bucket": B, "keys": ["elements/a/element.json"]},
+            ["not", "an", "object"],
+            False,
+            None,
+        ),
+        ({"kind": "http"}, {"frontal_image": "f.png"}, False, None),
+    ],
+)
+def test_thumbnail_edges(
+    source: dict[str, Any], manifest: object, presign_fails: bool, expected: str | None
+) -> None:
+    storage = OneManifest(manifest, presign_fails)
+    settings = SimpleNamespace(media_buckets=frozenset({B}), element_prefix="elements/")
+    services = SimpleNamespace(settings=settings, storage=lambda kind, region: storage)
+    receipt = Receipt("er-1", "submitted", source=source)
+    assert thumbnail_url(receipt, cast(Any, services)) == expected
+
+
+def test_the_console_address_for_a_banner() -> None:
+    assert address("http://127.0.0.1:9100/") == "http://127.0.0.1:9100/console"
