@@ -72,6 +72,7 @@ def console(stack: LocalStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     """The handler served on 127.0.0.1, its COS trigger fired by every PUT under elements/, a Timer
     pulling VOD's events every half second, and a TLS front for the bucket domains."""
     monkeypatch.setenv("API_TOKEN", TOKEN)
+    event_mode = stack.vod.event_mode
     stack.vod.event_mode = "PULL"
     server = make_server(0)
     serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -107,7 +108,7 @@ def console(stack: LocalStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
             thread.join(60)
         server.shutdown()
         server.server_close()
-        stack.vod.event_mode = None
+        stack.vod.event_mode = event_mode
 
 
 def stage_failed_and_hostile(console: Console) -> str:

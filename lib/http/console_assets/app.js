@@ -204,7 +204,7 @@
     if (refreshTimer) { clearInterval(refreshTimer); }
     refreshTimer = setInterval(function () {
       if (token() && !document.hidden) { refreshAll(); }
-    }, 5000);
+    }, 10000);
   }
 
   // ---- a new element
@@ -266,8 +266,9 @@
 
   function watch(bucket, folder) {
     var started = Date.now();
-    function look() {
-      return api("GET", "elements?thumbnails=yes&limit=20").then(function (answer) {
+    var seen = null;
+    function look() {  // the plain list (no thumbnails: cheap); the gallery is redrawn on a change
+      return api("GET", "elements?limit=20").then(function (answer) {
         var found = null;
         ((answer.body && answer.body.elements) || []).forEach(function (entry) {
           var source = entry.source || {};
@@ -276,7 +277,8 @@
             found = entry;
           }
         });
-        if (answer.status === 200) { loadList(false); }
+        var now = found ? found.state + " " + (found.element_ids || []).join(",") : null;
+        if (answer.status === 200 && now !== seen) { seen = now; loadList(false); }
         if (found && found.state === "completed" && found.element_ids && found.element_ids.length) {
           say("upload-status", "Completed: element id " + found.element_ids.join(", "));
           return;
