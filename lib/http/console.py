@@ -71,7 +71,7 @@ def policy(origins: tuple[str, ...]) -> str:
             "default-src 'none'",
             "script-src 'self'",
             "style-src 'self'",
-            f"img-src 'self' blob:{extra}",
+            f"img-src 'self'{extra}",
             f"connect-src 'self'{extra}",
             "base-uri 'none'",
             "form-action 'none'",

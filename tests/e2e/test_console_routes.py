@@ -70,7 +70,7 @@ def test_the_page_is_open_small_and_sent_with_a_strict_csp(console: LocalStack) 
     assert policy["default-src"] == "'none'"
     assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
     assert policy["connect-src"] == "'self' " + " ".join(ORIGINS)
-    assert policy["img-src"] == "'self' blob: " + " ".join(ORIGINS)
+    assert policy["img-src"] == "'self' " + " ".join(ORIGINS)
     assert policy["frame-ancestors"] == "'none'" and policy["base-uri"] == "'none'"
     assert "unsafe" not in headers["Content-Security-Policy"]
     assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
