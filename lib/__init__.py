@@ -11,11 +11,16 @@ through them:
                                      parsed; cmq_drain: the Timer's drain)
     http/                            the HTTP API every HTTP trigger shares (model, api, routes, vod_routes,
                                      element_list: GET /elements from the receipts' timeline; uploads;
-                                     console + console_assets/: GET /console; thumbnails)
+                                     folder_scan: POST /folders/scan; console + console_assets/:
+                                     GET /console; thumbnails)
+    backfill                         the folders already in a bucket → the pipeline, a page at a time,
+                                     resumable by a cursor; its command line (python -m lib.backfill)
     assemble                         uploads → element requests by the folder layout (reads storage)
     request_model, callbacks         the element request and its rules; per-request callback URLs
     addresses                        the one rule of which addresses a caller's URL may make us reach
     pipeline                         the middle: submit_request → dispatch (submit now, or enqueue)
+    outcomes                         what follows an error, in one place: Outcome, outcome_for, settling
+                                     and relaying a failure, guarded, one answer builder per kind of answer
     queue/                           SUBMIT_MODE=queue: relay jobs on TDMQ for CMQ (its data-flow API) or
                                      SQS (enqueue, job_message, job_signature, cmq)
     submission                       one submission as a state machine: claim → VOD → record → relay
@@ -30,6 +35,6 @@ through them:
                                      events → element.completed, push and pull (completion)
     webhook, webhook_client          the signed webhook body and delivery; the WebhookClient seam (requests)
     breakers                         a circuit breaker per webhook destination (the pull cycle's relays)
-    jobs, errors, logs               plain values (Upload, Job, Outcome), the one exception tree, JSON logs
+    jobs, errors, logs               plain values (Upload, SourceInfo, Job), the one exception tree, JSON logs
     background                       one call in a daemon thread: round trips of a cold start overlap
 """

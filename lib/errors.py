@@ -1,4 +1,4 @@
-"""Every exception lib raises, and the one rule of what becomes of it (``outcome_for``).
+"""Every exception lib raises; what becomes of each is decided by ``lib.outcomes.outcome_for``.
 
     RelayError                 code, message, retryable, details: relayed, answered or raised
       InputError               bad input: a broken rule of the element request (permanent)
@@ -29,11 +29,12 @@
 The second group are signals caught inside lib and turned into a RelayError (or a skipped check)
 where the field is known; they never reach a trigger.
 
-``outcome_for`` is the one mapping from a RelayError to what becomes of the record, and every answer
-kind reads it: a retryable error is retried (HTTP 503, a batch item failure, a raise for one-event
-triggers); a configuration error is retried the same way but raised wherever a raise is possible, and
-is never relayed as ``element.failed`` (a deployment missing a setting must not drop events); any other
-error is permanent: relayed as ``element.failed`` (HTTP 4xx/422/502) and the invocation returns.
+``lib.outcomes.outcome_for`` is the one mapping from a RelayError to what becomes of the record, and
+every answer kind reads it: a retryable error is retried (HTTP 503, a batch item failure, a raise for
+one-event triggers); a configuration error is retried the same way but raised wherever a raise is
+possible, and is never relayed as ``element.failed`` (a deployment missing a setting must not drop
+events); any other error is permanent: relayed as ``element.failed`` (HTTP 4xx/422/502) and the
+invocation returns.
 
 A configuration error is a ``ConfigError``, or any error whose ``configuration`` is set: the clients of
 storage and VOD set it when the service refused the function's own credentials or permissions
@@ -44,11 +45,9 @@ deployment's fault and never the record's. Queue clients may call ``refuses_cred
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 from lib.logs import redact
-
-Verdict = Literal["retry", "raise", "failed"]
 
 
 class FieldProblem(NamedTuple):
@@ -95,21 +94,6 @@ class RelayError(Exception):
         if self.details:
             out["details"] = [FieldProblem(d.field, redact(d.problem)).as_dict() for d in self.details]
         return out
-
-
-def outcome_for(error: RelayError) -> Verdict:
-    """What becomes of a record that ended in ``error``: "retry" (it comes back), "raise" (it comes
-    back, and the invocation fails loudly: a ConfigError) or "failed" (relayed as element.failed)."""
-    if error.configuration:  # a ConfigError, or a refusal of the function's own credentials
-        return "raise"
-    if error.retryable:
-        return "retry"
-    return "failed"
-
-
-def comes_back(error: RelayError) -> bool:
-    """True unless ``error`` is permanent: the record is delivered (or requested) again."""
-    return outcome_for(error) != "failed"
 
 
 class InputError(RelayError):

@@ -1,5 +1,5 @@
-"""The plain values the middle of the pipeline passes around: where a request came from, one job to
-submit, and the outcome of one record. No trigger shapes and no I/O here.
+"""The plain values the middle of the pipeline passes around: where a request came from, and one job to
+submit (the outcome of one record is ``lib.outcomes.Outcome``). No trigger shapes and no I/O here.
 """
 
 from __future__ import annotations
@@ -8,14 +8,11 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from lib.errors import RelayError
-
 if TYPE_CHECKING:
     from lib.request_model import ElementRequest
     from lib.storage import StorageKind, StoredObject
 
 SourceKind = Literal["cos", "s3", "http", "queue", "direct"]
-Status = Literal["submitted", "duplicate", "failed", "retry", "ignored", "waiting", "relayed"]
 
 
 class Upload(NamedTuple):
@@ -61,23 +58,3 @@ class Job(NamedTuple):
     receipt_storage: StorageKind = "cos"
     known_objects: Mapping[str, StoredObject] = MappingProxyType({})
     media_checked: bool = False  # pre-flight already judged these objects (a relay job: the first stage did)
-
-
-class Outcome(NamedTuple):
-    """What happened to one record; ``status == "retry"`` asks the platform to deliver it again."""
-
-    status: Status
-    session_id: str | None = None
-    task_id: str | None = None
-    request_id: str | None = None
-    error: RelayError | None = None
-    note: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status}
-        for name in ("session_id", "task_id", "request_id", "note"):
-            if getattr(self, name):
-                out[name] = getattr(self, name)
-        if self.error is not None:
-            out["error"] = self.error.as_dict()
-        return out

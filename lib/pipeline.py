@@ -4,37 +4,27 @@
     dispatch(job):            submit it now (``lib.submission``), or with SUBMIT_MODE=queue enqueue it
                               for the draining deployment (``lib.queue.enqueue``)
     dispatch_many(jobs):      the jobs of one event: enqueued together in queue mode (CMQ batches)
-    fail(...):                relay element.failed for input that never reached VOD
-    settle(error, ...):       an error → its Outcome by ``lib.errors.outcome_for`` (element.failed or retry)
-    config_problem, guarded:  a missing setting or credential is never a failure to forget
 
-Every error becomes an Outcome: the source adapter decides what the trigger gets (a return, an
-HTTP status, a batch failure list, or a raise so that the platform retries).
+Every error becomes an Outcome (``lib.outcomes``: settling a failure, ``guarded``, and the answer each
+kind of trigger gets: a return, an HTTP status, a batch failure list, or a raise so that the platform
+retries).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from lib.callbacks import check_callback_url
-from lib.errors import ConfigError, InputError, outcome_for
-from lib.jobs import Job, Outcome, SourceInfo
+from lib.errors import InputError
+from lib.jobs import Job, SourceInfo
+from lib.outcomes import Outcome, config_problem, fail, guarded
 from lib.request_model import ElementRequest, parse_request
 from lib.services import Services
-from lib.submission import Submission, fail, settle
+from lib.submission import Submission
 from lib.vod_params import fingerprint
 
-__all__ = [
-    "config_problem",
-    "dispatch",
-    "dispatch_many",
-    "fail",
-    "guarded",
-    "settle",
-    "submit",
-    "submit_request",
-]
+__all__ = ["dispatch", "dispatch_many", "submit", "submit_request"]
 
 
 def dispatch(job: Job, services: Services) -> Outcome:
@@ -78,29 +68,3 @@ def submit_request(payload: object, services: Services, source: SourceInfo) -> O
         return fail(exc, source, services, session_id=fingerprint(["request", payload]))
     job = Job(request, source, services.settings.receipt_bucket, services.settings.receipt_storage)
     return guarded(lambda: dispatch(job, services), services)
-
-
-def config_problem(services: Services, *, submitting: bool = False) -> ConfigError | None:
-    """The configuration error that would stop a submission here (today: no Tencent Cloud
-    credentials), or None. With SUBMIT_MODE=queue, only the draining deployment (``submitting``)
-    calls VOD, so the enqueuing one needs no credentials."""
-    if services.settings.submit_mode == "queue" and not submitting:
-        return None
-    try:
-        services.credentials()
-    except ConfigError as exc:
-        return exc
-    return None
-
-
-def guarded(step: Callable[[], Outcome], services: Services, *, submitting: bool = False) -> Outcome:
-    """Run ``step`` (a dispatch or a submit) unless the configuration stops it first. By ``outcome_for``
-    a ConfigError is never a failure to forget: found before the step or ended in, the record comes
-    back (a retry), and one-event triggers raise it."""
-    problem = config_problem(services, submitting=submitting)
-    if problem is not None:
-        return Outcome("retry", error=problem)
-    outcome = step()
-    if outcome.status == "failed" and outcome.error is not None and outcome_for(outcome.error) != "failed":
-        return Outcome("retry", outcome.session_id, error=outcome.error)
-    return outcome

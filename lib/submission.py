@@ -38,25 +38,18 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from lib import webhook
 from lib.background import Background
-from lib.errors import (
-    PERMISSION_REFUSALS,
-    InProgressError,
-    RelayError,
-    StorageError,
-    WebhookError,
-    comes_back,
-    outcome_for,
-)
-from lib.jobs import Job, Outcome, SourceInfo, Status
-from lib.media.resolve import ResolvedMedia, check_resolved, resolve_media
+from lib.errors import PERMISSION_REFUSALS, InProgressError, RelayError, StorageError, WebhookError
+from lib.jobs import Job
+from lib.media.refs import ResolvedMedia
+from lib.media.resolve import check_resolved, resolve_media
+from lib.outcomes import Outcome, Status, comes_back, fail, outcome_for, settle
 from lib.receipts import Receipt, ReceiptStore, Summary
-from lib.request_model import ElementRequest
 from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import Storage, StorageKind
-from lib.vod_params import build_params, fingerprint
-from lib.webhook import event_body, relay_event
+from lib.vod_params import build_params
 
 log = logging.getLogger("relay.submission")
 T = TypeVar("T")
@@ -278,7 +271,7 @@ class Submission:
         self, task_id: str | None, request_id: str | None, status: Status, note: str | None
     ) -> Outcome:
         job = self.job
-        body = event_body(
+        body = webhook.event_body(
             "element.submitted",
             self.session_id,
             job.request,
@@ -287,7 +280,9 @@ class Submission:
             request_id=request_id,
         )
         try:
-            delivered = relay_event(self.services, "element.submitted", body, job.request.callback_url)
+            delivered = webhook.relay_event(
+                self.services, "element.submitted", body, job.request.callback_url
+            )
         except WebhookError as exc:
             if comes_back(exc):
                 return Outcome("retry", self.session_id, task_id, request_id, error=exc)
@@ -444,39 +439,3 @@ class Submission:
 
     def _retry(self, what: str, operation: Callable[[], T]) -> T:
         return with_retries(operation, what=what, invocation=self.services.invocation)
-
-
-def fail(
-    error: RelayError,
-    source: SourceInfo,
-    services: Services,
-    *,
-    request: ElementRequest | None = None,
-    session_id: str | None = None,
-) -> Outcome:
-    """Relay ``element.failed`` for a permanent failure; a webhook that stays down asks for a retry."""
-    sid = session_id or (request.session_id if request else None)
-    sid = sid or fingerprint([source.as_dict(), error.code, error.message])
-    body = event_body("element.failed", sid, request, source, error=error.as_dict())
-    try:
-        relay_event(services, "element.failed", body, request.callback_url if request else None)
-    except WebhookError as exc:
-        if comes_back(exc):
-            return Outcome("retry", session_id=sid, error=exc)
-        log.error("element.failed could not be relayed: %s", exc.code)
-    return Outcome("failed", session_id=sid, error=error)
-
-
-def settle(
-    error: RelayError,
-    source: SourceInfo,
-    services: Services,
-    *,
-    request: ElementRequest | None = None,
-    session_id: str | None = None,
-) -> Outcome:
-    """The Outcome of a record that ended in ``error``, by ``outcome_for``: element.failed for a
-    permanent error, a retry otherwise (a ConfigError too: it is never relayed as a failure)."""
-    if outcome_for(error) == "failed":
-        return fail(error, source, services, request=request, session_id=session_id)
-    return Outcome("retry", session_id, error=error)

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -65,6 +66,7 @@ class FakeDataFlow:
     )  # the next answers: a code, (status, body) or an exception
     report_dequeue_count: bool = True
     _ids: Any = field(default_factory=lambda: itertools.count(1))
+    _lock: Any = field(default_factory=threading.Lock)  # the drainer receives and deletes from two threads
 
     def create_queue(self, name: str) -> str:
         self.queues.setdefault(name, [])
@@ -88,6 +90,10 @@ class FakeDataFlow:
     # the wire
 
     def __call__(self, url: str, *, data: dict[str, str], timeout: Any) -> Response:
+        with self._lock:  # one request at a time, as the queue's own state is one
+            return self._serve(url, data)
+
+    def _serve(self, url: str, data: dict[str, str]) -> Response:
         params = dict(data)
         self.calls.append(params)
         if self.faults:

@@ -12,7 +12,8 @@ from unittest import mock
 from devstack.stack import RELAY_JOB_SECRET
 from lib.http.model import HttpRequest, HttpResponse
 from lib.invocation import Invocation
-from lib.jobs import Job, Outcome
+from lib.jobs import Job
+from lib.outcomes import Outcome
 from lib.services import Services
 from lib.settings import Settings, load_settings
 from lib.storage import Storage, StorageKind

@@ -14,7 +14,8 @@ from typing import Any
 from unittest import mock
 
 from devstack.samples import body_for, objects_of
-from lib.jobs import Job, Outcome
+from lib.jobs import Job
+from lib.outcomes import Outcome
 from lib.services import Services
 from lib.sources import all_sources, infer_source
 from tests.conftest import load_event

@@ -7,6 +7,7 @@ turn the ``HttpResponse`` back into their trigger's shape; no trigger shape is s
     POST /elements/from-folder     {"folder": "cos://bucket/elements/hero/"}     202 submitted | 200 duplicate
     GET  /elements                 the submissions, newest first, paged (needs RECEIPT_BUCKET)  200
     POST /uploads                  presigned PUTs of a new element folder, and its element.json   200
+    POST /folders/scan             backfill: submit the folders under a prefix that have no receipt  200
     GET  /elements/{session_id}    the receipt's state (needs RECEIPT_BUCKET)    200
     POST /vod/events  (and POST /) a pushed VOD event; open, checked with VOD_EVENT_SIGN_KEY  200 | 401
     POST /vod/pull                 one PullEvents → relay → ConfirmEvents cycle  200 (token always needed)
@@ -39,11 +40,10 @@ from lib.errors import (
     InternalError,
     RelayError,
     StorageError,
-    comes_back,
 )
 from lib.http.model import HttpRequest, HttpResponse
-from lib.jobs import Outcome
 from lib.logs import redact
+from lib.outcomes import Outcome, comes_back
 from lib.services import Services
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -153,12 +153,20 @@ def console_asset(request: HttpRequest, services: Services, params: Mapping[str,
     return console.asset(request, services, params)
 
 
+def scan_folders(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    """POST /folders/scan (``lib.http.folder_scan``, imported on its first call)."""
+    from lib.http import folder_scan
+
+    return folder_scan.scan_folders(request, services, params)
+
+
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/health", health, open=True),
     Route("POST", "/elements", create_element),
     Route("POST", "/elements/from-folder", create_from_folder),
     Route("GET", "/elements", list_elements),
     Route("POST", "/uploads", create_upload),
+    Route("POST", "/folders/scan", scan_folders),
     Route("GET", "/elements/{session_id}", get_element),
     Route("POST", "/vod/events", vod_event, open=True),
     Route("POST", "/", vod_event, open=True),

@@ -20,9 +20,9 @@ from lib import pipeline
 from lib.assemble import MANIFEST, Broken, Skip, plan_upload
 from lib.errors import FieldProblem, HttpError, InputError, StorageError
 from lib.http.model import HttpRequest, HttpResponse
-from lib.jobs import Outcome, SourceInfo, Upload
+from lib.jobs import SourceInfo, Upload
 from lib.logs import redact
-from lib.pipeline import fail, guarded
+from lib.outcomes import Outcome, fail, guarded
 from lib.receipts import Receipt, ReceiptStore
 from lib.request_model import MAX_REF
 from lib.retry import with_retries

@@ -40,7 +40,6 @@ from lib.errors import (
     ProbeUnavailable,
     ReadLimitExceeded,
     StorageError,
-    comes_back,
 )
 from lib.media.image_header import describe, image_format, named_format, pixel_size
 from lib.media.reads import (
@@ -50,6 +49,7 @@ from lib.media.reads import (
     url_reader,
 )
 from lib.media.refs import parse_media_ref
+from lib.outcomes import comes_back
 from lib.settings import Settings
 from lib.storage import StorageKind, StoredObject
 

@@ -5,10 +5,13 @@ manifests only) paths relative to the element folder. Parsing only; no I/O here.
 from __future__ import annotations
 
 import posixpath
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from lib.errors import MediaRefError
+
+if TYPE_CHECKING:
+    from lib.storage import StoredObject
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".mov")
@@ -23,6 +26,15 @@ class MediaRef(NamedTuple):
     scheme: str = ""
     bucket: str = ""
     key: str = ""
+
+
+class ResolvedMedia(NamedTuple):
+    """A reference resolved (``lib.media.resolve``): the URL VOD fetches and the identity that goes into
+    the SessionId."""
+
+    url: str
+    identity: str
+    stored: StoredObject | None = None  # the object behind a cos:// or s3:// reference
 
 
 def parse_media_ref(ref: str, *, allow_relative: bool = False) -> MediaRef:

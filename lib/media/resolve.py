@@ -10,23 +10,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
 from urllib.parse import quote
 
 from lib.background import Background
 from lib.errors import PERMISSION_REFUSALS, FieldProblem, MediaError, MediaRefError, StorageError
 from lib.media.preflight import check_media
+from lib.media.refs import ResolvedMedia as ResolvedMedia
 from lib.media.refs import parse_media_ref
 from lib.request_model import MAX_VIDEO_BYTES, ElementRequest
 from lib.settings import Settings
 from lib.storage import Storage, StorageKind, StoredObject
-
-
-class ResolvedMedia(NamedTuple):
-    url: str
-    identity: str
-    stored: StoredObject | None = None  # the object behind a cos:// or s3:// reference
-
 
 StorageFor = Callable[[StorageKind], Storage]
 

@@ -2,9 +2,13 @@
 topic or queue (``cmq-topic://<topic>``, ``cmq-queue://<queue>``, ``lib.queue.cmq``), or an SQS queue URL.
 
 Uploads and HTTP requests come in bursts far above the 20 requests/second VOD admits. In queue mode the
-triggered deployment only checks each job (its media exist, its SessionId), pins its stored media and
-enqueues it (``lib.queue.job_message``); a deployment of the same function triggered by that queue, with its
-concurrency capped, drains it through the rate limiter. Every failure is an Outcome, as in ``submit``:
+triggered deployment only checks each job (the request, its buckets, its media exist within VOD's size
+limit: one HEAD each, the jobs of one event at once; none for an uploaded object whose notification
+names its size and ETag, ``pin_upload``), pins its stored media and enqueues it
+(``lib.queue.job_message``); a deployment of the same function triggered by that queue, with its
+concurrency capped, drains it through the rate limiter. The media pre-flight's header reads are done
+here only for a job a caller waits on (``preflight_here``); an upload's job is pre-flighted by the
+drainer, before its VOD call. Every failure is an Outcome, as in ``submit``:
 bad input is relayed as ``element.failed`` at once, a queue that cannot be reached asks for a retry.
 
 An SQS queue may be FIFO (``.fifo``): the SessionId is then the de-duplication id, so a burst of
@@ -20,25 +24,28 @@ import logging
 import re
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from lib.errors import QueueError, RelayError, StorageError, comes_back
-from lib.jobs import Job, Outcome
+from lib.errors import QueueError, RelayError, StorageError
+from lib.jobs import Job, Upload
 from lib.media.refs import parse_media_ref
 from lib.media.resolve import check_media_buckets, resolve_media
+from lib.outcomes import Outcome, comes_back, settle
 from lib.queue import job_message, job_signature
 from lib.queue.cmq import Cmq, CmqTarget, batches, check_size, cmq_target
 from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import StoredObject
-from lib.submission import settle
 from lib.vod_params import build_params
 
 log = logging.getLogger("relay.enqueue")
 _AWS_HOST = re.compile(r"^sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$|^([a-z0-9-]+)\.queue\.amazonaws\.com$")
 # Answers that no retry can change: the message itself is refused.
 _PERMANENT_CODES = {"InvalidMessageContents", "MessageTooLong", "InvalidParameterValue"}
+UPLOAD_KINDS = frozenset({"cos", "s3"})  # jobs made from upload notifications: pre-flighted by the drainer
 
 
 def enqueue(job: Job, services: Services) -> Outcome:
@@ -47,16 +54,19 @@ def enqueue(job: Job, services: Services) -> Outcome:
 
 
 def enqueue_many(jobs: Sequence[Job], services: Services) -> list[Outcome]:
-    """Every job of one event, each checked and pinned; then, on CMQ, sent together: one
-    BatchSendMessage/BatchPublishMessage per 16 messages or 64 KB of bodies (``lib.queue.cmq.batches``),
-    SendMessage/PublishMessage for a lone one. On SQS, one SendMessage each. Outcomes in order."""
+    """Every job of one event, checked and pinned at once (up to BATCH_CONCURRENCY at a time: their
+    HEADs overlap); then, on CMQ, sent together: one BatchSendMessage/BatchPublishMessage per 16
+    messages or 64 KB of bodies (``lib.queue.cmq.batches``), SendMessage/PublishMessage for a lone one.
+    On SQS, one SendMessage each. Outcomes in order."""
     url = services.settings.submit_queue_url
     target = cmq_target(url) if url else None
     outcomes: list[Outcome | None] = [None] * len(jobs)
     ready: list[tuple[int, str, str]] = []  # (index, body, session_id)
-    for index, job in enumerate(jobs):
+    for index, (job, prepared) in enumerate(zip(jobs, _prepare_all(jobs, services), strict=True)):
         try:
-            body, session_id = _prepare(job, services)
+            if isinstance(prepared, RelayError):
+                raise prepared
+            body, session_id = prepared
             if target is None:  # SQS (or no queue at all: refused in _send)
                 message_id = _send(services, body, session_id)
                 outcomes[index] = _queued(session_id, message_id)
@@ -70,6 +80,22 @@ def enqueue_many(jobs: Sequence[Job], services: Services) -> list[Outcome]:
         for index, outcome in _send_batches(target, ready, jobs, services):
             outcomes[index] = outcome
     return [o if o is not None else Outcome("retry") for o in outcomes]  # every index is set above
+
+
+def _prepare_all(jobs: Sequence[Job], services: Services) -> list[tuple[str, str] | RelayError]:
+    """``_prepare`` of every job, several at once; each job's message and SessionId, or its error."""
+
+    def one(job: Job) -> tuple[str, str] | RelayError:
+        try:
+            return _prepare(job, services)
+        except RelayError as exc:
+            return exc
+
+    workers = min(services.settings.batch_concurrency, len(jobs))
+    if workers <= 1:
+        return [one(job) for job in jobs]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="enqueue") as pool:
+        return list(pool.map(one, jobs))
 
 
 def _send_batches(
@@ -98,10 +124,17 @@ def _send_batches(
 
 
 def _prepare(job: Job, services: Services) -> tuple[str, str]:
-    """The signed relay-job message of ``job`` and its SessionId; RelayError for bad input or storage."""
+    """The signed relay-job message of ``job`` and its SessionId; RelayError for bad input or storage.
+
+    What the first stage must know before a job may wait in the queue: the request is valid, its media
+    lie where this deployment may read, they exist within VOD's size limit, and which version of each
+    the job means (size and ETag, pinned: the SessionId is made of them). The media pre-flight's header
+    reads are the drainer's for an upload's job (``preflight_here``), so a burst of uploads costs one
+    HEAD each here."""
     settings = services.settings
     check_media_buckets(job.request, settings, job.source.bucket)  # before any HEAD
     objects = _pin_objects(job, services)
+    checked = settings.media_preflight and preflight_here(job)
     media = resolve_media(
         job.request,
         settings,
@@ -109,10 +142,33 @@ def _prepare(job: Job, services: Services) -> tuple[str, str]:
         objects,
         deadline=services.invocation.deadline,
         upload_bucket=job.source.bucket,
+        preflight=checked,
     )
     session_id: str = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)["SessionId"]
-    job_text = job_message.encode(job, session_id, objects, media_checked=settings.media_preflight)
+    job_text = job_message.encode(job, session_id, objects, media_checked=checked)
     return job_signature.seal(job_text, settings.relay_job_keys), session_id
+
+
+def preflight_here(job: Job) -> bool:
+    """True where the first stage runs the media pre-flight itself: a job a caller waits on (HTTP, a
+    direct invocation, a queue message's request), whose answer carries the refusal. An upload's job
+    (COS, S3) is pre-flighted by the drainer before its VOD call: its failure reaches the webhook as
+    ``element.failed`` either way, and the first stage is left to absorb the burst."""
+    return job.source.kind not in UPLOAD_KINDS
+
+
+def pin_upload(job: Job, upload: Upload) -> Job:
+    """The job an upload made, with the uploaded object pinned from the notification itself when it
+    names the object's size and ETag (S3 events always do, COS events in ``cosObject.size`` and
+    ``meta.ETag``): the version the notification is about, so enqueueing it needs no HEAD. Otherwise,
+    or for an object the job does not name, the job as it is (``_pin_objects`` HEADs it)."""
+    if not upload.etag or upload.size is None:
+        return job
+    ref = f"{upload.kind}://{upload.bucket}/{upload.key}"
+    if ref in job.known_objects or ref not in job.request.media_refs():
+        return job
+    pinned = StoredObject(upload.bucket, upload.key, upload.size, upload.etag)
+    return job._replace(known_objects=MappingProxyType({**job.known_objects, ref: pinned}))
 
 
 def _queued(session_id: str, message_id: str) -> Outcome:

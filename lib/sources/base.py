@@ -1,4 +1,5 @@
-"""What every source adapter shares: reading event members, the upload loop and the async answer.
+"""What every source adapter shares: reading event members and the upload loop (each answer is
+built by ``lib.outcomes``).
 
 An adapter normalises its trigger's event into plain records (uploads or element requests), hands them
 to the pipeline, and answers in the trigger's own shape. Which adapter serves an event is decided by
@@ -11,12 +12,13 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from lib.errors import ConfigError, InputError, RelayError, outcome_for
+from lib.errors import InputError, RelayError
 from lib.errors import RetryLaterError as RetryLaterError
-from lib.jobs import Job, Outcome, SourceInfo, Upload
+from lib.jobs import Job, SourceInfo, Upload
+from lib.outcomes import Outcome, fail, settle
 from lib.sources.shapes import EventSource as EventSource
 
 if TYPE_CHECKING:
@@ -70,8 +72,6 @@ def _plan(upload: Upload | RelayError, services: Services, source: SourceInfo) -
     from lib.retry import with_retries
 
     if isinstance(upload, RelayError):
-        from lib.pipeline import settle  # settling a failure relays it: the pipeline's work
-
         return settle(upload, source, services)
     try:
         storage = services.storage(upload.kind, upload.region)
@@ -81,27 +81,16 @@ def _plan(upload: Upload | RelayError, services: Services, source: SourceInfo) -
             invocation=services.invocation,
         )
     except RelayError as exc:
-        from lib.pipeline import settle
-
         return settle(exc, source, services)
     if isinstance(plan, Skip):
         return Outcome("ignored" if plan.status == "ignored" else "waiting", note=plan.note)
     if isinstance(plan, Broken):
-        from lib.pipeline import fail
-
         return fail(plan.error, plan.source, services, session_id=plan.session_id)
+    if services.settings.submit_mode == "queue":  # the first stage: no HEAD where the event pins the object
+        from lib.queue.enqueue import pin_upload
+
+        return pin_upload(plan, upload)
     return plan
-
-
-def raise_for_retry(outcome: Outcome, what: str) -> None:
-    """For one-event triggers (direct, VOD push): a record that must come back makes the invocation
-    raise, by ``outcome_for``: the ConfigError itself, else a RetryLaterError caused by the error."""
-    error = outcome.error
-    if outcome.status != "retry" or error is None:
-        return
-    if outcome_for(error) == "raise":
-        raise error
-    raise RetryLaterError(f"{what}: {error.message}") from error
 
 
 def log_outcome(outcome: Outcome, services: Services, source: SourceInfo, started: float) -> None:
@@ -154,26 +143,3 @@ def capped(records: list[Any], services: Services, source: str) -> tuple[list[An
         extra={"request_id": services.invocation.request_id, "source": source, "refused": count},
     )
     return records[:MAX_RECORDS], {"count": count, "error": error.as_dict()}
-
-
-def answer_async(outcomes: Iterable[Outcome], refused: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The answer of an asynchronous trigger: a summary, or a raise when any record must come back
-    (the ConfigError itself when a setting or credential is what is missing)."""
-    results = list(outcomes)
-    retry = [o for o in results if o.status == "retry"]
-    config = [o.error for o in retry if o.error is not None and outcome_for(o.error) == "raise"]
-    if config:
-        raise ConfigError(
-            f"{len(retry)} of {len(results)} record(s) wait for the configuration to be fixed: "
-            f"{config[0].message}; the platform's retry will deliver them again"
-        ) from config[0]
-    if retry:
-        codes = sorted({o.error.code for o in retry if o.error is not None})
-        raise RetryLaterError(
-            f"{len(retry)} of {len(results)} record(s) failed transiently ({', '.join(codes)}); "
-            "the platform's retry will deliver them again"
-        ) from retry[0].error
-    answer: dict[str, Any] = {"records": [o.as_dict() for o in results]}
-    if refused is not None:
-        answer["refused"] = refused
-    return answer

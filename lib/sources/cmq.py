@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lib.sources.base import answer_async
+from lib.outcomes import answer_async
 from lib.sources.shapes import is_cmq
 
 if TYPE_CHECKING:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lib.sources.base import answer_async, capped, process_uploads
+from lib.outcomes import answer_async
+from lib.sources.base import capped, process_uploads
 from lib.sources.shapes import is_cos
 from lib.sources.uploads import cos_record, source_of
 

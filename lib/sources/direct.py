@@ -10,7 +10,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from lib.jobs import SourceInfo
-from lib.sources.base import log_outcome, raise_for_retry
+from lib.outcomes import raise_for_retry
+from lib.sources.base import log_outcome
 from lib.sources.shapes import is_direct
 
 if TYPE_CHECKING:

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib.callbacks import check_callback_url
-from lib.errors import ForeignJobError, InputError, RelayError, outcome_for
-from lib.jobs import Job, Outcome, SourceInfo
-from lib.pipeline import fail, guarded, settle, submit, submit_request
+from lib.errors import ForeignJobError, InputError, RelayError
+from lib.jobs import Job, SourceInfo
+from lib.outcomes import Outcome, fail, guarded, outcome_for, settle
+from lib.pipeline import submit, submit_request
 from lib.queue import job_message, job_signature
 from lib.services import Services
 from lib.sources.base import log_outcome, process_uploads

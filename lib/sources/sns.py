@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lib.errors import InputError
-from lib.jobs import Outcome, SourceInfo
-from lib.sources.base import answer_async, capped, process_upload
+from lib.jobs import SourceInfo
+from lib.outcomes import Outcome, answer_async
+from lib.sources.base import capped, process_upload
 from lib.sources.shapes import is_sns_s3, sns_s3_message
 from lib.sources.uploads import s3_records, source_of
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from lib.errors import RelayError, outcome_for
+from lib.errors import RelayError
+from lib.outcomes import outcome_for
 from lib.sources.shapes import is_timer
 from lib.vod.completion import pull_cycle
 

@@ -40,10 +40,10 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from lib import breakers
-from lib.errors import NotConfirmedError, RelayError, VodError, WebhookError, outcome_for
+from lib.errors import NotConfirmedError, RelayError, VodError, WebhookError
 from lib.errors import SignatureError as SignatureError
-from lib.jobs import Outcome, Status
 from lib.logs import redact
+from lib.outcomes import Outcome, Status, outcome_for
 from lib.receipts import Receipt, ReceiptStore
 from lib.services import Services
 from lib.vod import ACTION as ACTION

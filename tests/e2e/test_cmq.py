@@ -22,6 +22,7 @@ from bench.burst import run_burst
 from devstack.emulators.tdmq import CmqFault, DeadLetterPolicy, signature, string_to_sign
 from devstack.emulators.vod import Fault
 from devstack.queues import drain_topic, run_drainers, timer_event
+from devstack.sample_media import made_video
 from devstack.samples import mp4_bytes
 from devstack.stack import RELAY_JOB_SECRET, LocalStack
 from lib.errors import ConfigError
@@ -249,6 +250,33 @@ def test_a_job_over_the_size_limit_is_refused_before_any_call(
     assert stack.tdmq.calls == [] and stack.vod.calls == []
     (failed,) = stack.webhook.wait_for(1)
     assert failed.event == "element.failed" and failed.json["error"]["code"] == "MessageTooLong"
+
+
+def test_media_rules_are_judged_by_the_drainer_for_uploads_and_at_once_for_callers(
+    tencent_only: LocalStack,
+) -> None:
+    """A 12 s video breaks VOD's 3-8 s rule. Uploaded: the first stage enqueues it after one HEAD (no
+    header read: its job is to absorb the burst), and the drainer refuses it before any VOD call,
+    relaying element.failed naming the field and the rule, once, and deleting the message. Named by a
+    direct invocation (a caller waits on the answer): refused at once, nothing enqueued."""
+    stack = tencent_only
+    rule = "video elements/long.mp4 lasts 12.0 s; VOD accepts 3 to 8 s"
+    stack.s3.put_object(Bucket=BUCKET, Key="elements/long.mp4", Body=made_video(seconds=12))
+    [record] = invoke(cos_event(["elements/long.mp4"]))["records"]
+    assert record["status"] == "waiting"
+    assert stack.tdmq.state(QUEUE).sent == 1 and stack.webhook.deliveries == []
+    drain_tick()
+    assert stack.vod.calls == []
+    (failed,) = stack.webhook.wait_for(1)
+    assert failed.event == "element.failed" and failed.json["session_id"] == record["session_id"]
+    assert failed.json["error"]["code"] == "InvalidMedia" and failed.json["error"]["message"] == rule
+    assert failed.json["error"]["details"] == [{"field": "video", "problem": rule.removeprefix("video ")}]
+    state = stack.tdmq.state(QUEUE)
+    assert (state.deleted, state.visible + state.in_flight) == (1, 0)
+
+    result = invoke({"name": "long", "video": f"cos://{BUCKET}/elements/long.mp4"})
+    assert result["status"] == "failed" and result["error"]["message"] == rule
+    assert stack.tdmq.state(QUEUE).sent == 1 and stack.vod.calls == []
 
 
 def test_lost_and_refused_sends_still_enqueue_every_job(tencent_only: LocalStack) -> None:

@@ -277,11 +277,13 @@ def test_console_in_chromium(console: Console, tmp_path: Path) -> None:
         assert mascot["img"]["width"] == 320  # the 320 px frontal image, through its presigned GET
         shot(driver, "05-completed.png", at="list-title")
 
-        # 9. the routes of the other parts: present, or said to be unavailable
+        # 9. the backfill (its folder is done already); VOD's library and the counters: present, or said
+        # to be unavailable (their routes land separately)
         driver.find_element(By.ID, "backfill").click()
-        wait.until(
-            lambda d: d.find_element(By.ID, "backfill-status").text.startswith(("Done:", "Backfill is not"))
-        )
+        ends = ("Done:", "Backfill is not", "Backfill stopped")
+        wait.until(lambda d: d.find_element(By.ID, "backfill-status").text.startswith(ends))
+        backfilled = driver.find_element(By.ID, "backfill-status").text
+        assert backfilled.startswith("Done: found 1, submitted 0, already done 1"), backfilled  # Mascot's
         driver.find_element(By.ID, "vod-load").click()
         wait.until(
             lambda d: (

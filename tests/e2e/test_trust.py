@@ -18,7 +18,8 @@ from devstack.emulators.vod import Fault
 from devstack.http_events import build_event
 from devstack.samples import body_for
 from devstack.stack import LocalStack
-from lib.errors import RelayError, outcome_for
+from lib.errors import RelayError
+from lib.outcomes import outcome_for
 from lib.storage.s3 import _build as s3_clients
 from tests.conftest import load_event, stage
 

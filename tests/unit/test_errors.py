@@ -22,15 +22,12 @@ from lib.errors import (
     StorageError,
     VodError,
     WebhookError,
-    comes_back,
-    outcome_for,
     refuses_credentials,
 )
 from lib.http.api import status_for
-from lib.jobs import Outcome, SourceInfo
-from lib.pipeline import settle
+from lib.jobs import SourceInfo
+from lib.outcomes import Outcome, answer_async, comes_back, outcome_for, raise_for_retry, settle
 from lib.settings import load_settings
-from lib.sources.base import answer_async, raise_for_retry
 from lib.webhook_client import WebhookClient
 from tests.http_fakes import OfflineServices
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lib.errors import FieldProblem, InputError
-from lib.jobs import Outcome, SourceInfo, SourceKind
+from lib.jobs import SourceInfo, SourceKind
+from lib.outcomes import Outcome
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 import lib.pipeline as pipeline
-import lib.submission as submission
-from lib.errors import ConfigError, InputError, StorageError, WebhookError
+import lib.webhook as webhook
+from lib.errors import ConfigError, InputError, WebhookError
 from lib.invocation import Invocation
-from lib.jobs import Job, Outcome, SourceInfo
+from lib.jobs import Job, SourceInfo
+from lib.outcomes import Outcome
 from lib.request_model import parse_request
 from lib.services import Services
 from lib.settings import load_settings
@@ -42,7 +43,7 @@ def relayed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]
         events.append((event, body))
         return True
 
-    monkeypatch.setattr(submission, "relay_event", relay)
+    monkeypatch.setattr(webhook, "relay_event", relay)
     return events
 
 
@@ -95,7 +96,7 @@ def test_a_failure_the_webhook_cannot_take_comes_back(monkeypatch: pytest.Monkey
     def down(svc: Services, event: str, body: dict[str, Any], callback_url: str | None) -> bool:
         raise WebhookError("webhook down", retryable=True)
 
-    monkeypatch.setattr(submission, "relay_event", down)
+    monkeypatch.setattr(webhook, "relay_event", down)
     outcome = pipeline.submit_request({"name": "hero"}, services(**CREDENTIALS), SOURCE)
     assert outcome.status == "retry"
     assert isinstance(outcome.error, WebhookError)
@@ -119,15 +120,6 @@ def test_a_valid_request_becomes_one_job(dispatched: list[Job]) -> None:
     assert job.receipt_bucket == "receipts-1250000000"
 
 
-def test_config_problem_in_queue_mode_only_for_the_submitting_deployment() -> None:
-    enqueuing = services(**QUEUE)
-    assert pipeline.config_problem(enqueuing) is None  # enqueuing calls no VOD
-    problem = pipeline.config_problem(enqueuing, submitting=True)
-    assert isinstance(problem, ConfigError)
-    assert pipeline.config_problem(services(**QUEUE, **CREDENTIALS), submitting=True) is None
-    assert isinstance(pipeline.config_problem(services()), ConfigError)
-
-
 def test_dispatch_enqueues_in_queue_mode(monkeypatch: pytest.MonkeyPatch, dispatched: list[Job]) -> None:
     import lib.queue.enqueue
 
@@ -143,30 +135,3 @@ def test_dispatch_enqueues_in_queue_mode(monkeypatch: pytest.MonkeyPatch, dispat
     assert enqueued == [job] and dispatched == []
     assert pipeline.dispatch(job, services(**CREDENTIALS)).task_id == "task-1"
     assert dispatched == [job]
-
-
-@pytest.mark.parametrize(
-    ("outcome", "status"),
-    [
-        (Outcome("failed", "s", error=ConfigError("no key")), "retry"),
-        (Outcome("failed", "s", error=InputError("bad")), "failed"),
-        (Outcome("failed", "s", error=StorageError("gone")), "failed"),
-        (Outcome("submitted", "s", task_id="t"), "submitted"),
-    ],
-)
-def test_guarded_turns_only_config_failures_into_retries(outcome: Outcome, status: str) -> None:
-    guarded = pipeline.guarded(lambda: outcome, services(**CREDENTIALS))
-    assert guarded.status == status
-    assert guarded.error is outcome.error
-    assert guarded.session_id == "s"
-
-
-def test_guarded_does_not_run_the_step_without_credentials() -> None:
-    ran: list[bool] = []
-
-    def step() -> Outcome:
-        ran.append(True)
-        return Outcome("submitted", "s")
-
-    guarded = pipeline.guarded(step, services())
-    assert guarded.status == "retry" and isinstance(guarded.error, ConfigError) and ran == []

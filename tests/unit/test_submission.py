@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 
 import lib.submission as submission
+import lib.webhook as webhook_module
 from devstack.samples import mp4_bytes
 from lib.errors import ConfigError, StorageError, VodError, WebhookError
 from lib.invocation import Invocation
-from lib.jobs import Job, Outcome, SourceInfo
+from lib.jobs import Job, SourceInfo
+from lib.outcomes import Outcome
 from lib.receipts import Receipt, ReceiptStore, Summary
 from lib.request_model import parse_request
 from lib.services import Services
@@ -127,7 +129,7 @@ def storage(behaviour: str) -> FakeStorage:
 @pytest.fixture
 def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhook]:
     hook = Webhook()
-    monkeypatch.setattr(submission, "relay_event", hook.relay)
+    monkeypatch.setattr(webhook_module, "relay_event", hook.relay)
     yield hook
 
 

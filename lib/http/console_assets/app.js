@@ -342,7 +342,7 @@
   function backfill(event) {
     event.preventDefault();
     var prefix = $("prefix").value.trim() || "elements/";
-    var totals = { found: 0, submitted: 0, already_done: 0, waiting: 0 };
+    var totals = { found: 0, submitted: 0, already_done: 0, waiting: 0, failed: 0 };
     var passes = 0;
     var bar = $("backfill-progress");
     $("backfill").disabled = true;
@@ -363,7 +363,8 @@
         passes += 1;
         Object.keys(totals).forEach(function (k) { totals[k] += Number(answer.body[k] || 0); });
         var line = "found " + totals.found + ", submitted " + totals.submitted + ", already done " +
-          totals.already_done + ", waiting " + totals.waiting + " (" + passes + " pass" +
+          totals.already_done + ", waiting " + totals.waiting + ", failed " + totals.failed +
+          " (" + passes + " pass" +
           (passes > 1 ? "es" : "") + ")";
         if (answer.body.cursor) {
           say("backfill-status", "Scanning: " + line);

@@ -13,7 +13,7 @@ from lib.errors import ConfigError, FieldProblem, InputError, RelayError, Storag
 from lib.http import api as http_api
 from lib.http.api import MAX_BODY_BYTES, answer, serve
 from lib.invocation import Invocation
-from lib.jobs import Outcome
+from lib.outcomes import Outcome
 from lib.receipts import ReceiptStore, Summary
 from lib.settings import load_settings
 from tests.fakes import FakeStorage

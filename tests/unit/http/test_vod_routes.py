@@ -12,7 +12,7 @@ import pytest
 
 import lib.http.vod_routes as vod_routes
 from lib.errors import HttpError, InputError, RelayError, StorageError, VodError
-from lib.jobs import Outcome
+from lib.outcomes import Outcome
 from lib.services import Services
 from tests.http_fakes import body_of, offline, request
 

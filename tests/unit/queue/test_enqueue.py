@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,7 +14,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from devstack.samples import mp4_bytes
 from lib.errors import ConfigError, InputError
 from lib.invocation import Invocation
-from lib.jobs import Job, SourceInfo
+from lib.jobs import Job, SourceInfo, Upload
 from lib.pipeline import dispatch, dispatch_many
 from lib.queue import cmq as cmq_module
 from lib.queue import enqueue as enqueue_module
@@ -359,3 +360,126 @@ def test_without_credentials_a_batch_waits_for_them(flow: FakeDataFlow) -> None:
     outcomes = dispatch_many(folders(storage, 2), services)
     assert [o.status for o in outcomes] == ["retry", "retry"]
     assert all(isinstance(o.error, ConfigError) for o in outcomes) and flow.calls == []
+
+
+def test_an_uploads_job_leaves_the_header_reads_to_the_drainer(flow: FakeDataFlow) -> None:
+    """Uploads (a burst's jobs): one HEAD each, no pre-flight read, media_checked false, so the drainer
+    judges the media before its VOD call. A caller's job (HTTP): pre-flighted here, its answer carries a
+    refusal, and the drainer reads nothing again."""
+    storage = FakeStorage()
+    services = cmq_services(storage, MEDIA_BUCKETS="media-1250000000")  # a caller may name this bucket
+    [upload_job] = folders(storage, 1)
+    http_job = upload_job._replace(
+        source=SourceInfo("http"), request=parse_request({"name": "h", "video": VIDEO})
+    )
+    storage.put("media-1250000000", "elements/hero.mp4", mp4_bytes())
+    assert enqueue_many([upload_job], services)[0].status == "waiting"
+    assert storage.reads == []
+    assert enqueue_many([http_job], services)[0].status == "waiting"
+    assert storage.reads and all(r.startswith("elements/hero.mp4[") for r in storage.reads)  # ranged reads
+    checked = [opened(b)["media_checked"] for b in flow.bodies("element-jobs")]
+    assert checked == [False, True]
+    assert enqueue_module.preflight_here(upload_job) is False and enqueue_module.preflight_here(http_job)
+
+
+def test_a_missing_upload_is_still_refused_by_the_first_stage(flow: FakeDataFlow) -> None:
+    """The HEAD stays: an upload whose object is gone fails at once, naming the field; nothing is sent."""
+    storage = FakeStorage()
+    [job_] = folders(storage, 1)
+    storage.objects.clear()
+    [outcome] = enqueue_many([job_], cmq_services(storage))
+    assert outcome.status == "failed" and outcome.error is not None and outcome.error.code == "InvalidMedia"
+    assert outcome.error.details[0].field == "video" and flow.calls == []
+
+
+class GatedStorage(FakeStorage):
+    """The first job's HEAD waits until the second job's HEAD has begun."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.second_begun = threading.Event()
+        self.seen: list[bool] = []
+
+    def head(self, bucket: str, key: str) -> StoredObject:
+        if key.endswith("clip-01.mp4"):
+            self.second_begun.set()
+        elif key.endswith("clip-00.mp4"):
+            self.seen.append(self.second_begun.wait(timeout=10))  # a guard against a hang, not a measure
+        return super().head(bucket, key)
+
+
+def test_the_jobs_of_one_event_are_prepared_at_once(flow: FakeDataFlow) -> None:
+    """The HEADs of one event's jobs overlap (BATCH_CONCURRENCY at a time), the messages keep their
+    order, and a lone worker prepares them one after the other."""
+    storage = GatedStorage()
+    outcomes = enqueue_many(folders(storage, 3), cmq_services(storage))
+    assert [o.status for o in outcomes] == ["waiting"] * 3 and storage.seen == [True]
+    names = [opened(b)["request"]["name"] for b in flow.bodies("element-jobs")]
+    assert names == ["clip-00", "clip-01", "clip-02"]
+    serial = GatedStorage()
+    serial.second_begun.set()  # one worker could never let clip-00 wait for clip-01
+    assert [
+        o.status for o in enqueue_many(folders(serial, 2), cmq_services(serial, BATCH_CONCURRENCY="1"))
+    ] == ["waiting"] * 2
+
+
+class CountingStorage(FakeStorage):
+    def __init__(self) -> None:
+        super().__init__()
+        self.heads: list[str] = []
+
+    def head(self, bucket: str, key: str) -> StoredObject:
+        self.heads.append(key)
+        return super().head(bucket, key)
+
+
+def test_an_upload_whose_event_names_size_and_etag_is_enqueued_without_a_head(flow: FakeDataFlow) -> None:
+    """A COS record with ``size`` and ``meta.ETag`` pins the uploaded version itself: no HEAD, and the
+    message carries what the event says (the SessionId is made of it). A record without them is HEADed."""
+    storage = CountingStorage()
+    folders(storage, 2)
+    body = storage.objects[("media-1250000000", "elements/clip-00.mp4")]
+    stored = storage._obj("media-1250000000", "elements/clip-00.mp4")
+
+    def record(key: str, meta: dict[str, Any], size: int | None) -> dict[str, Any]:
+        cos_object: dict[str, Any] = {"key": f"/1250000000/media/{key}", "meta": meta}
+        if size is not None:
+            cos_object["size"] = size
+        bucket = {"name": "media", "appid": "1250000000", "cosRegion": "ap-guangzhou"}
+        return {
+            "cos": {"cosBucket": bucket, "cosObject": cos_object},
+            "event": {"eventName": "cos:ObjectCreated:Put"},
+        }
+
+    records = [
+        record("elements/clip-00.mp4", {"ETag": f'"{stored.etag}"'}, len(body)),
+        record("elements/clip-01.mp4", {}, None),
+    ]
+    answer = CosUpload().handle({"Records": records}, cmq_services(storage))
+    assert [r["status"] for r in answer["records"]] == ["waiting"] * 2
+    assert storage.heads == ["elements/clip-01.mp4"]
+    first, _ = (opened(b) for b in flow.bodies("element-jobs"))
+    assert first["objects"] == {
+        "cos://media-1250000000/elements/clip-00.mp4": {
+            "size": len(body),
+            "etag": stored.etag,
+            "version_id": None,
+        }
+    }
+    # the same SessionId as when the object is HEADed (direct mode, or an event without them)
+    headed = enqueue_many(folders(storage, 1), cmq_services(storage))[0]
+    assert headed.session_id == answer["records"][0]["session_id"]
+
+
+def test_only_the_uploaded_object_named_with_size_and_etag_is_pinned_from_the_event() -> None:
+    storage = FakeStorage()
+    [job_] = folders(storage, 1)
+    key = "elements/clip-00.mp4"
+    other = Upload("cos", "media-1250000000", "elements/other.mp4", "ap-guangzhou", 10, "abc")
+    assert enqueue_module.pin_upload(job_, other) is job_  # the job does not name that object
+    no_etag = Upload("cos", "media-1250000000", key, "ap-guangzhou", 10, None)
+    assert enqueue_module.pin_upload(job_, no_etag) is job_
+    pinned = enqueue_module.pin_upload(job_, no_etag._replace(etag="abc"))
+    ref = f"cos://media-1250000000/{key}"
+    assert pinned.known_objects == {ref: StoredObject("media-1250000000", key, 10, "abc")}
+    assert enqueue_module.pin_upload(pinned, no_etag._replace(etag="def")) is pinned  # known already

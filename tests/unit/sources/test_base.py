@@ -9,18 +9,10 @@ from typing import Any
 
 import pytest
 
-from lib.errors import ConfigError, InputError, StorageError, outcome_for
-from lib.jobs import Outcome, SourceInfo, Upload
-from lib.sources.base import (
-    MAX_RECORDS,
-    RetryLaterError,
-    answer_async,
-    capped,
-    member,
-    process_upload,
-    size,
-    text,
-)
+from lib.errors import ConfigError, InputError, StorageError
+from lib.jobs import SourceInfo, Upload
+from lib.outcomes import Outcome, answer_async, outcome_for
+from lib.sources.base import MAX_RECORDS, RetryLaterError, capped, member, process_upload, size, text
 from lib.storage.base import refusal
 from tests.fakes import FakeStorage
 from tests.http_fakes import offline, recorded_dispatch

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from lib.errors import StorageError
-from lib.jobs import Outcome
+from lib.outcomes import Outcome
 from lib.sources.base import RetryLaterError
 from lib.sources.ckafka import CkafkaMessages
 from tests.source_cases import matching, run, sample

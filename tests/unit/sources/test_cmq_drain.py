@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from types import SimpleNamespace
@@ -18,12 +19,13 @@ import pytest
 from devstack.stack import RELAY_JOB_SECRET
 from lib.errors import ConfigError, RelayError, VodError
 from lib.invocation import Invocation
-from lib.jobs import Job, Outcome
+from lib.jobs import Job
+from lib.outcomes import Outcome
 from lib.queue import cmq as cmq_module
 from lib.queue.job_signature import seal, unseal
 from lib.services import Services
 from lib.settings import load_settings
-from lib.sources.cmq_drain import BATCH_BUDGET_S, drain, drain_margin
+from lib.sources.cmq_drain import BATCH_BUDGET_S, MAX_WAITING, drain, drain_margin
 from lib.sources.timer import TimerTick
 from tests.cmq_fakes import FakeDataFlow
 from tests.source_cases import sample
@@ -86,6 +88,12 @@ def job_body(name: str = "lighthouse", key: str = RELAY_JOB_SECRET) -> str:
 Script = Callable[[Job], Outcome]
 
 
+def counts(summary: dict[str, Any]) -> dict[str, Any]:
+    """A drain's summary without the workers' time (seconds: not asserted here)."""
+    assert summary["busy_s"] >= 0 and summary["starved_s"] >= 0 and summary["workers"] >= 1
+    return {k: v for k, v in summary.items() if k not in ("busy_s", "starved_s", "workers")}
+
+
 @pytest.fixture
 def submitted(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Replace the submission: each job's outcome is scripted by element name (default: submitted)."""
@@ -111,7 +119,7 @@ def test_final_jobs_are_deleted_retryable_ones_left(flow: FakeDataFlow, submitte
     for i in range(20):
         flow.put(QUEUE, job_body(f"el-{i}"))
     submitted["script"]["el-3"] = transient
-    summary = drain(DrainServices(hook))
+    summary = counts(drain(DrainServices(hook)))
     assert summary == {
         "drain": "empty",
         "queue": QUEUE,
@@ -128,7 +136,8 @@ def test_final_jobs_are_deleted_retryable_ones_left(flow: FakeDataFlow, submitte
     receives = [c for c in flow.calls if c["Action"] == "BatchReceiveMessage"]
     assert {c["numOfMsg"] for c in receives} == {"16"}  # up to 16 at a time
     deletes = [c for c in flow.calls if c["Action"] == "BatchDeleteMessage"]
-    assert [sum(k.startswith("receiptHandle.") for k in c) for c in deletes] == [15, 4]
+    # 16 final jobs per BatchDeleteMessage, whichever batch they came in; the rest when the drain ends
+    assert [sum(k.startswith("receiptHandle.") for k in c) for c in deletes] == [16, 3]
     # after the visibility timeout the left job comes back and, now final, is deleted
     flow.now += flow.visibility + 1
     submitted["script"].clear()
@@ -193,8 +202,8 @@ def test_a_signed_job_outside_the_first_stages_rules_is_refused(
 
 def test_receiving_stops_before_the_deadline(flow: FakeDataFlow, submitted: dict[str, Any]) -> None:
     flow.put(QUEUE, job_body())
-    services = DrainServices(Hook(), seconds=BATCH_BUDGET_S)  # less than the margin (plus the safety second)
-    assert drain(services) == {
+    services = DrainServices(Hook(), seconds=BATCH_BUDGET_S)  # less than the margin
+    assert counts(drain(services)) == {
         "drain": "deadline",
         "queue": QUEUE,
         "received": 0,
@@ -202,22 +211,118 @@ def test_receiving_stops_before_the_deadline(flow: FakeDataFlow, submitted: dict
         "left": 0,
         "batches": 0,
     }
-    assert flow.calls == [] and drain_margin(3) == 3 + BATCH_BUDGET_S
+    assert flow.calls == []
+    # the long poll, then up to MAX_WAITING jobs begun at the limiter's rate, then the last one's worst case
+    assert drain_margin(3, 20.0) == 3 + MAX_WAITING / 20.0 + BATCH_BUDGET_S and MAX_WAITING == 31
 
 
-def test_a_batch_begun_keeps_its_jobs_whole(flow: FakeDataFlow, submitted: dict[str, Any]) -> None:
-    """Time runs out while a batch is processed: the batch finishes, no further receive is made."""
-    for i in range(3):
+def on_receive(monkeypatch: pytest.MonkeyPatch, flow: FakeDataFlow, after: Callable[[int], None]) -> None:
+    """Call ``after(n)`` once the n-th BatchReceiveMessage has been answered."""
+    count = 0
+
+    def post(url: str, *, data: dict[str, str], timeout: Any) -> Any:
+        nonlocal count
+        answer = flow(url, data=data, timeout=timeout)
+        if data["Action"] == "BatchReceiveMessage":
+            count += 1
+            after(count)
+        return answer
+
+    monkeypatch.setattr(cmq_module, "_session", lambda: SimpleNamespace(post=post))
+
+
+def test_no_receive_past_the_margin_and_every_received_job_is_finished(
+    flow: FakeDataFlow, submitted: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The invocation's time runs short after two receives: no third one is made; the 32 jobs received
+    (16 of them received ahead, not begun yet) are all finished and deleted; the rest stay queued."""
+    for i in range(40):
         flow.put(QUEUE, job_body(f"el-{i}"))
-    services = DrainServices(Hook(), seconds=BATCH_BUDGET_S + 5)
+    services = DrainServices(Hook(), seconds=120, BATCH_CONCURRENCY="2")
 
-    def slow(job: Job) -> Outcome:
-        services.invocation = services.invocation._replace(deadline=time.monotonic() + BATCH_BUDGET_S / 2)
+    def shorten(receives: int) -> None:
+        if receives == 2:  # under the margin, but time enough for the jobs already received
+            services.invocation = services.invocation._replace(deadline=time.monotonic() + BATCH_BUDGET_S)
+
+    on_receive(monkeypatch, flow, shorten)
+    summary = counts(drain(services))
+    assert summary == {
+        "drain": "deadline",
+        "queue": QUEUE,
+        "received": 32,
+        "deleted": 32,
+        "left": 0,
+        "batches": 2,
+    }
+    assert sorted(submitted["jobs"]) == sorted(f"el-{i}" for i in range(32))
+    assert len(flow.bodies(QUEUE)) == 8 and flow.actions().count("BatchReceiveMessage") == 2
+
+
+def test_the_next_batch_is_received_while_the_current_one_is_under_way(
+    flow: FakeDataFlow, submitted: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The receive that follows a batch is made while a job of that batch is still in flight (the old
+    loop received only once the batch's slowest job had ended)."""
+    for i in range(20):
+        flow.put(QUEUE, job_body(f"el-{i}"))
+    second_receive = threading.Event()
+    on_receive(monkeypatch, flow, lambda n: second_receive.set() if n == 2 else None)
+    seen: list[bool] = []
+
+    def slowest(job: Job) -> Outcome:
+        seen.append(second_receive.wait(timeout=10))  # a guard against a hang, not a measure of speed
+        return Outcome("submitted", "er-el-0", "task")
+
+    submitted["script"]["el-0"] = slowest
+    assert drain(DrainServices(Hook()))["deleted"] == 20
+    assert seen == [True]
+
+
+def test_a_freed_worker_takes_the_next_job_whichever_batch_it_came_in(
+    flow: FakeDataFlow, submitted: dict[str, Any]
+) -> None:
+    """Two workers, a batch of 16 whose first job waits for the next batch's first job to begin: the
+    other worker runs el-1..el-15 and then el-16 while el-0 is still in flight, so the limiter never
+    waits for a batch's tail while jobs wait."""
+    for i in range(20):
+        flow.put(QUEUE, job_body(f"el-{i}"))
+    next_batch_begun = threading.Event()
+    seen: list[bool] = []
+
+    def tail(job: Job) -> Outcome:
+        seen.append(next_batch_begun.wait(timeout=10))  # a guard against a hang, not a measure of speed
+        return Outcome("submitted", "er-el-0", "task")
+
+    def first_of_next(job: Job) -> Outcome:
+        next_batch_begun.set()
+        return Outcome("submitted", "er-el-16", "task")
+
+    submitted["script"].update({"el-0": tail, "el-16": first_of_next})
+    summary = drain(DrainServices(Hook(), BATCH_CONCURRENCY="2"))
+    assert seen == [True] and summary["deleted"] == 20 and summary["batches"] == 2
+    order = submitted["jobs"]
+    assert order[0] == "el-0" and order.index("el-16") < 17  # begun before el-0 ended, in queue order
+
+
+def test_a_job_is_begun_only_when_a_worker_is_free(flow: FakeDataFlow, submitted: dict[str, Any]) -> None:
+    """Jobs wait in the drainer, not in the workers: at most BATCH_CONCURRENCY are in flight at once."""
+    for i in range(40):
+        flow.put(QUEUE, job_body(f"el-{i}"))
+    lock = threading.Lock()
+    state = {"now": 0, "most": 0}
+
+    def counted(job: Job) -> Outcome:
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.001)  # let the other workers run into this one
+        with lock:
+            state["now"] -= 1
         return Outcome("submitted", f"er-{job.request.name}", "task")
 
-    submitted["script"] = {f"el-{i}": slow for i in range(3)}
-    summary = drain(services)
-    assert summary["drain"] == "deadline" and summary["deleted"] == 3 and summary["batches"] == 1
+    submitted["script"].update({f"el-{i}": counted for i in range(40)})
+    assert drain(DrainServices(Hook(), BATCH_CONCURRENCY="3"))["deleted"] == 40
+    assert 1 <= state["most"] <= 3
 
 
 def test_each_jobs_age_is_logged_and_an_old_one_warned(
@@ -256,6 +361,15 @@ def test_a_configuration_error_stops_the_drain_and_leaves_the_messages(
     with pytest.raises(ConfigError, match="no credentials"):
         drain(DrainServices(Hook()))
     assert [unseal(json.loads(b), [RELAY_JOB_SECRET])["request"]["name"] for b in flow.bodies(QUEUE)] == ["b"]
+    flow.now += flow.visibility + 1
+    for name in ("c", "d", "e"):  # one worker: after b's error nothing more is begun, and nothing deleted
+        flow.put(QUEUE, job_body(name))
+    submitted["jobs"].clear()
+    with pytest.raises(ConfigError, match="no credentials"):
+        drain(DrainServices(Hook(), BATCH_CONCURRENCY="1"))
+    assert submitted["jobs"] == ["b"]
+    left = [unseal(json.loads(b), [RELAY_JOB_SECRET])["request"]["name"] for b in flow.bodies(QUEUE)]
+    assert left == ["b", "c", "d", "e"]
     flow.faults.append(4100)  # a refused key: raised at once, nothing received
     with pytest.raises(ConfigError):
         drain(DrainServices(Hook()))
@@ -300,3 +414,44 @@ def test_a_drain_tick_without_a_queue_fails_loudly_and_a_flaky_queue_softly(
     flow.faults.extend([6000] * 6)  # the data-flow API stays down: the tick stops, nothing is lost
     answer = TimerTick().handle(tick("drain"), DrainServices(hook))
     assert answer["drain"] == "stopped" and answer["error"]["code"] == "Queue.InternalError"
+
+
+def test_a_delete_that_keeps_failing_stops_the_tick_and_the_job_comes_back(
+    flow: FakeDataFlow, submitted: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BatchDeleteMessage answers 6000 through every retry: the tick stops softly (the data-flow API is
+    down), the job it finished is not counted as deleted, and after the visibility timeout it is
+    received again and deleted (its receipt makes the repeat harmless)."""
+    flow.put(QUEUE, job_body("once"))
+    down = True
+
+    def post(url: str, *, data: dict[str, str], timeout: Any) -> Any:
+        if down and data["Action"] == "BatchDeleteMessage":
+            flow.faults.append(6000)
+        return flow(url, data=data, timeout=timeout)
+
+    monkeypatch.setattr(cmq_module, "_session", lambda: SimpleNamespace(post=post))
+    answer = TimerTick().handle(tick("drain"), DrainServices(Hook()))
+    assert answer["drain"] == "stopped" and answer["error"]["code"] == "Queue.InternalError"
+    assert len(flow.bodies(QUEUE)) == 1 and submitted["jobs"] == ["once"]
+    down = False
+    flow.now += flow.visibility + 1
+    assert counts(drain(DrainServices(Hook())))["deleted"] == 1 and flow.bodies(QUEUE) == []
+
+
+def test_a_stop_deletes_what_was_final_and_keeps_what_was_not_begun(
+    flow: FakeDataFlow, submitted: dict[str, Any]
+) -> None:
+    """One worker: x is submitted, y meets a configuration error, z is never begun. x is deleted when
+    the tick ends; y and z stay in the queue; the error is raised once, though two jobs could have
+    raised it."""
+    for name in ("x", "y", "z"):
+        flow.put(QUEUE, job_body(name))
+    submitted["script"]["y"] = lambda job: Outcome("retry", error=ConfigError("no credentials"))
+    with pytest.raises(ConfigError, match="no credentials"):
+        drain(DrainServices(Hook(), BATCH_CONCURRENCY="1"))
+    assert submitted["jobs"] == ["x", "y"]
+    left = [unseal(json.loads(b), [RELAY_JOB_SECRET])["request"]["name"] for b in flow.bodies(QUEUE)]
+    assert left == ["y", "z"]
+    deletes = [c for c in flow.calls if c["Action"] == "BatchDeleteMessage"]
+    assert [sum(k.startswith("receiptHandle.") for k in c) for c in deletes] == [1]

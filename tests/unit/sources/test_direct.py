@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from lib.errors import ConfigError, StorageError
-from lib.jobs import Outcome
+from lib.outcomes import Outcome
 from lib.sources.base import RetryLaterError
 from lib.sources.direct import DirectRequest
 from tests.source_cases import matching, run, sample

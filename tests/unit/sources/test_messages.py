@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from devstack.stack import RELAY_JOB_SECRET
-from lib.jobs import Job, Outcome
+from lib.jobs import Job
+from lib.outcomes import Outcome
 from lib.queue.job_signature import seal, unseal
 from lib.services import Services
 from lib.sources.messages import MAX_BODY_BYTES, Message, process_batch, process_message

@@ -12,7 +12,8 @@ import pytest
 from devstack.stack import RELAY_JOB_SECRET
 from lib.errors import RelayError
 from lib.invocation import Invocation
-from lib.jobs import Job, Outcome, SourceInfo, Upload
+from lib.jobs import Job, SourceInfo, Upload
+from lib.outcomes import Outcome
 from lib.queue.job_signature import seal, unseal
 from lib.request_model import parse_request
 from lib.services import Services

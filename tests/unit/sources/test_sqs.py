@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from lib.errors import StorageError
-from lib.jobs import Outcome
+from lib.outcomes import Outcome
 from lib.sources.base import RetryLaterError
 from lib.sources.messages import Message, Result
 from lib.sources.sqs import SqsMessages, failed_ids

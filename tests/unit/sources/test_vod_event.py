@@ -10,7 +10,7 @@ import pytest
 
 import lib.sources.vod_event as vod_event
 from lib.errors import ConfigError, StorageError
-from lib.jobs import Outcome
+from lib.outcomes import Outcome
 from lib.services import Services
 from lib.sources.base import RetryLaterError
 from tests.source_cases import matching, run, sample
