@@ -42,16 +42,19 @@ Conditional PUT semantics, switchable at run time with ``mode``:
 - ``none``: every condition is ignored (a bucket that ever had versioning).
 Checks and writes of one key happen under one lock, so concurrent creates give exactly one success.
 
-Cross-origin requests (COS's "OPTIONS Object" and "PUT Bucket cors" documents): ``set_cors(bucket,
-[CorsRule(...)])`` gives a bucket its CORS configuration (rules kept across ``reset()``, like a
-bucket's settings). A preflight ``OPTIONS`` (any key of the bucket's domain, never signed) with
-``Origin`` and ``Access-Control-Request-Method`` is answered 200 with ``Access-Control-Allow-Origin``
-(``*`` when the rule says ``*``, else the request's origin), ``-Allow-Methods``, ``-Allow-Headers``
-(the requested ones), ``-Expose-Headers`` and ``-Max-Age`` from the first rule whose origin (one ``*``
-wildcard at most), method and every requested header (``*`` wildcard) match; with no configuration or
-no matching rule COS answers 403 and the browser stops (the error code is not in those documents:
-``AccessForbidden`` here). Any other request with an ``Origin`` a rule allows for its method gets
-``Access-Control-Allow-Origin`` and ``-Expose-Headers`` on its answer, errors included.
+Cross-origin requests (COS's "OPTIONS Object" and "PUT Bucket cors" documents): a bucket's CORS
+configuration is set with ``PUT /?cors`` (XML ``CORSConfiguration``, 1 to 100 ``CORSRule``, at most 64
+KB; it replaces the rules), read with ``GET /?cors`` (404 ``NoSuchCORSConfiguration`` when none),
+removed with ``DELETE /?cors``, or set directly with ``set_cors(bucket, [CorsRule(...)])``; rules are
+kept across ``reset()``, like a bucket's settings. A preflight ``OPTIONS`` (any key of the bucket's
+domain, never signed) with ``Origin`` and ``Access-Control-Request-Method`` is answered 200 with
+``Access-Control-Allow-Origin`` (``*`` when the rule says ``*``, else the request's origin),
+``-Allow-Methods``, ``-Allow-Headers`` (the requested ones), ``-Expose-Headers`` and ``-Max-Age`` from
+the first rule whose origin (one ``*`` wildcard at most), method and every requested header (``*``
+wildcard) match; with no configuration or no matching rule COS answers 403 and the browser stops (the
+error code is not in those documents: ``AccessForbidden`` here). Any other request with an ``Origin`` a
+rule allows for its method gets ``Access-Control-Allow-Origin`` and ``-Expose-Headers`` on its answer,
+errors included.
 
 Run in the foreground: ``python -m devstack.emulators.cos --s3-endpoint URL --secret-id X --secret-key Y``.
 """
@@ -95,6 +98,8 @@ __all__ = [
 
 MODES = ("cos", "s3", "none")
 CORS_METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
+MAX_CORS_RULES = 100  # "PUT Bucket cors": up to 100 CORSRule, an XML body of at most 64 KB
+MAX_CORS_BYTES = 64 * 1024
 SIGNED_FIELDS = (
     "q-sign-algorithm",
     "q-ak",
@@ -485,6 +490,8 @@ class CosStandIn:
         if located[1] != self.region:
             raise CosError("NoSuchBucket", 404, f"The bucket does not exist in region {located[1]}.")
         names = {name.lower() for name, _ in incoming.query}
+        if "cors" in names and not incoming.key:
+            return self._bucket_cors(incoming)
         unsupported = sorted(names & SUBRESOURCES)
         if unsupported:
             raise CosError("NotImplemented", 501, f"The stand-in does not serve ?{unsupported[0]}.")
@@ -534,6 +541,23 @@ class CosStandIn:
         if rule.max_age_seconds is not None:
             reply.headers["Access-Control-Max-Age"] = str(rule.max_age_seconds)
         return reply
+
+    def _bucket_cors(self, incoming: _Incoming) -> _Reply:
+        """PUT / GET / DELETE Bucket cors (signed, as every bucket request)."""
+        bucket = cast(str, incoming.bucket)
+        if incoming.method == "PUT":
+            _check_md5(incoming)
+            self.set_cors(bucket, _cors_rules(incoming.body))
+            return _Reply(200, {"Content-Length": "0"})
+        if incoming.method == "DELETE":
+            self.set_cors(bucket, [])
+            return _Reply(204, {"Content-Length": "0"})
+        if incoming.method == "GET":
+            rules = self.cors(bucket)
+            if not rules:
+                raise CosError("NoSuchCORSConfiguration", 404, "The CORS configuration does not exist.")
+            return _Reply(200, {"Content-Type": "application/xml"}, _cors_xml(rules))
+        raise CosError("NotImplemented", 501, f"The stand-in does not serve {incoming.method} ?cors.")
 
     def _cors_headers(self, incoming: _Incoming, reply: _Reply) -> None:
         """The CORS headers of an actual request from an origin a rule allows (nothing otherwise)."""
@@ -646,13 +670,7 @@ class CosStandIn:
     def _put(self, incoming: _Incoming) -> _Reply:
         body = incoming.body
         headers = incoming.headers
-        if "content-md5" in headers:
-            try:
-                sent = base64.b64decode(headers["content-md5"], validate=True)
-            except (binascii.Error, ValueError):
-                raise CosError("InvalidDigest", 400, "The Content-MD5 you specified is not valid.") from None
-            if sent != hashlib.md5(body).digest():  # noqa: S324 (the header's algorithm)
-                raise CosError("BadDigest", 400, "The Content-MD5 you specified did not match the body.")
+        _check_md5(incoming)
         options: dict[str, Any] = {"Bucket": incoming.bucket, "Key": incoming.key, "Body": body}
         if "content-type" in headers:
             options["ContentType"] = headers["content-type"]
@@ -895,6 +913,70 @@ def _stream(body: Any) -> Iterator[bytes]:
             yield chunk
     finally:
         body.close()
+
+
+def _check_md5(incoming: _Incoming) -> None:
+    """``Content-MD5``, when sent, must be the body's."""
+    if "content-md5" in incoming.headers:
+        try:
+            sent = base64.b64decode(incoming.headers["content-md5"], validate=True)
+        except (binascii.Error, ValueError):
+            raise CosError("InvalidDigest", 400, "The Content-MD5 you specified is not valid.") from None
+        if sent != hashlib.md5(incoming.body).digest():  # noqa: S324 (the header's algorithm)
+            raise CosError("BadDigest", 400, "The Content-MD5 you specified did not match the body.")
+
+
+def _cors_rules(body: bytes) -> list[CorsRule]:
+    """The rules of a PUT Bucket cors body (``CORSConfiguration`` of 1 to 100 ``CORSRule``)."""
+    from xml.etree import ElementTree
+
+    if len(body) > MAX_CORS_BYTES:
+        raise CosError("EntityTooLarge", 400, "A CORS configuration is at most 64 KB.")
+    try:
+        root = ElementTree.fromstring(body)  # noqa: S314 (a local stand-in; its callers are the tests)
+    except ElementTree.ParseError:
+        raise CosError("MalformedXML", 400, "The XML you provided was not well-formed.") from None
+    found = root.findall("CORSRule") if root.tag == "CORSConfiguration" else []
+    if not 1 <= len(found) <= MAX_CORS_RULES:
+        raise CosError("MalformedXML", 400, f"CORSConfiguration holds 1 to {MAX_CORS_RULES} CORSRule.")
+    rules = []
+    for node in found:
+
+        def texts(name: str, node: Any = node) -> tuple[str, ...]:
+            return tuple((item.text or "").strip() for item in node.findall(name))
+
+        age = (node.findtext("MaxAgeSeconds") or "").strip()
+        try:
+            rules.append(
+                CorsRule(
+                    allowed_origins=texts("AllowedOrigin"),
+                    allowed_methods=texts("AllowedMethod"),
+                    allowed_headers=texts("AllowedHeader"),
+                    expose_headers=texts("ExposeHeader"),
+                    max_age_seconds=int(age) if age else None,
+                )
+            )
+        except ValueError as exc:
+            raise CosError("InvalidArgument", 400, f"CORSRule: {exc}") from None
+    return rules
+
+
+def _cors_xml(rules: Sequence[CorsRule]) -> bytes:
+    parts = ["<?xml version='1.0' encoding='utf-8' ?>\n<CORSConfiguration>"]
+    for rule in rules:
+        parts.append("<CORSRule>")
+        for name, values in (
+            ("AllowedOrigin", rule.allowed_origins),
+            ("AllowedMethod", rule.allowed_methods),
+            ("AllowedHeader", rule.allowed_headers),
+            ("ExposeHeader", rule.expose_headers),
+        ):
+            parts.extend(f"<{name}>{escape(value)}</{name}>" for value in values)
+        if rule.max_age_seconds is not None:
+            parts.append(f"<MaxAgeSeconds>{rule.max_age_seconds}</MaxAgeSeconds>")
+        parts.append("</CORSRule>")
+    parts.append("</CORSConfiguration>")
+    return "".join(parts).encode()
 
 
 def _error_reply(err: CosError, incoming: _Incoming, request_id: str) -> _Reply:

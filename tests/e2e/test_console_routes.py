@@ -387,3 +387,43 @@ def test_thumbnail_edges(
 
 def test_the_console_address_for_a_banner() -> None:
     assert address("http://127.0.0.1:9100/") == "http://127.0.0.1:9100/console"
+
+
+def test_a_buckets_cors_rules_are_set_read_and_removed_with_the_cos_sdk(console: LocalStack) -> None:
+    """PUT / GET / DELETE Bucket cors through cos-python-sdk-v5 (signed, Content-MD5), as an operator gives
+    the upload bucket its rule; the preflight then follows the rule, and after DELETE is refused."""
+    from qcloud_cos.cos_exception import CosServiceError
+
+    client = console.cos_client()
+    bucket = "studio-assets"
+    rule = {
+        "ID": "console",
+        "AllowedOrigin": ["https://console.example.com"],
+        "AllowedMethod": ["PUT", "GET"],
+        "AllowedHeader": ["*"],
+        "ExposeHeader": ["ETag"],
+        "MaxAgeSeconds": 300,
+    }
+    try:
+        client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRule": [rule]})
+        read = client.get_bucket_cors(Bucket=bucket)["CORSRule"]
+        read = read[0] if isinstance(read, list) else read
+        assert read["AllowedOrigin"] in ("https://console.example.com", ["https://console.example.com"])
+        assert read["AllowedMethod"] == ["PUT", "GET"] and read["MaxAgeSeconds"] == "300"
+        answer = preflight(console, bucket, "https://console.example.com", "PUT", "content-type")
+        assert (answer.status, answer.getheader("Access-Control-Max-Age")) == (200, "300")
+        too_many = {"CORSRule": [rule] * 101}
+        with pytest.raises(CosServiceError) as refused:
+            client.put_bucket_cors(Bucket=bucket, CORSConfiguration=too_many)
+        assert refused.value.get_error_code() == "MalformedXML"
+        bad = {"CORSRule": [{**rule, "AllowedMethod": ["PATCH"]}]}
+        with pytest.raises(CosServiceError) as refused:
+            client.put_bucket_cors(Bucket=bucket, CORSConfiguration=bad)
+        assert refused.value.get_error_code() == "InvalidArgument"
+    finally:
+        client.delete_bucket_cors(Bucket=bucket)
+    with pytest.raises(CosServiceError) as missing:
+        client.get_bucket_cors(Bucket=bucket)
+    assert missing.value.get_error_code() == "NoSuchCORSConfiguration"
+    assert preflight(console, bucket, "https://console.example.com", "PUT").status == 403
+    assert [r for r in console.cos.refused if r.auth is not None] == []  # every signed one signed right
