@@ -24,7 +24,6 @@ from lib.errors import HttpError, RelayError
 from lib.http.model import HttpRequest, HttpResponse
 from lib.services import Services
 
-PATH = "/console"
 ASSETS = Path(__file__).resolve().with_name("console_assets")
 FILES = {
     "index.html": "text/html; charset=utf-8",
@@ -39,12 +38,6 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
-
-
-def address(base_url: str) -> str:
-    """The console's address on a function served at ``base_url`` (for banners: ``make serve``, a demo
-    that serves the handler): ``http://127.0.0.1:9100`` → ``http://127.0.0.1:9100/console``."""
-    return base_url.rstrip("/") + PATH
 
 
 def page(request: HttpRequest, services: Services, _params: Mapping[str, str]) -> HttpResponse:

@@ -5,7 +5,7 @@ The receipt records where a submission came from (the bucket and the uploaded ke
 the frontal image is read from the folder's ``element.json`` (one small GET per entry, read alongside
 the receipts); a folder whose manifest names no frontal image gets none. Nothing is looked up for
 HTTP submissions. The URL is made locally (a signature, no request), lives ``EXPIRES_S`` seconds, and
-is never logged (docs/http-api.md).
+is never logged (docs/console.md).
 """
 
 from __future__ import annotations

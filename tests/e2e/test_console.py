@@ -153,6 +153,13 @@ CARDS = """return Array.from(document.querySelectorAll('#gallery li.card')).map(
 });"""
 
 
+COUNTS = """var out = {};
+document.querySelectorAll('#counts .count').forEach(function (box) {
+  out[box.querySelector('dt').textContent] = box.querySelector('dd').textContent;
+});
+return out;"""
+
+
 def cards(driver: Any) -> dict[str, dict[str, Any]]:
     """The gallery's cards as the page shows them, read at one moment (the list refreshes itself)."""
     return {card["sid"]: card for card in driver.execute_script(CARDS)}
@@ -277,28 +284,42 @@ def test_console_in_chromium(console: Console, tmp_path: Path) -> None:
         assert mascot["img"]["width"] == 320  # the 320 px frontal image, through its presigned GET
         shot(driver, "05-completed.png", at="list-title")
 
-        # 9. the backfill (its folder is done already); VOD's library and the counters: present, or said
-        # to be unavailable (their routes land separately)
+        # 9. the backfill (its folder is done already), the counters, VOD's library with ours marked
         driver.find_element(By.ID, "backfill").click()
         ends = ("Done:", "Backfill is not", "Backfill stopped")
         wait.until(lambda d: d.find_element(By.ID, "backfill-status").text.startswith(ends))
         backfilled = driver.find_element(By.ID, "backfill-status").text
         assert backfilled.startswith("Done: found 1, submitted 0, already done 1"), backfilled  # Mascot's
+
+        def counters(d: Any) -> dict[str, int]:
+            shown = d.execute_script(COUNTS)
+            return {k: int(v) for k, v in shown.items()}
+
+        wait.until(lambda d: counters(d).get("completed", 0) >= 1)  # the page refreshes them itself
+        labels = [dt.text for dt in driver.find_elements(By.CSS_SELECTOR, "#counts dt")]
+        assert labels == ["submitted", "in progress", "completed", "failed"]
+
         driver.find_element(By.ID, "vod-load").click()
-        wait.until(
-            lambda d: (
-                not d.find_element(By.ID, "vod-table").get_attribute("hidden")
-                or "not available" in d.find_element(By.ID, "vod-status").text
-            )
-        )
-        counted = driver.find_elements(By.CSS_SELECTOR, "#counts dt")
-        note = driver.find_element(By.ID, "counts-note").text
-        assert [c.text for c in counted] == ["submitted", "in progress", "completed", "failed"] or (
-            "not available" in note
-        )
+        row = f"#vod-rows tr[data-element-id='{task.element_id}']"
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, row))
+        cells = [c.text for c in driver.find_elements(By.CSS_SELECTOR, f"{row} td")]
+        assert cells[0] == "Mascot" and cells[1] == task.element_id and cells[4].startswith("ours")
         shot(driver, "06-other-parts.png", at="backfill-title")
 
-        # 10. a phone's width: one column, nothing wider than the screen
+        # 10. delete from VOD's library only after the confirmation: dismissed keeps it, accepted deletes
+        driver.find_element(By.CSS_SELECTOR, f"{row} button").click()
+        assert task.element_id in driver.switch_to.alert.text
+        driver.switch_to.alert.dismiss()
+        assert driver.find_elements(By.CSS_SELECTOR, row)
+        driver.find_element(By.CSS_SELECTOR, f"{row} button").click()
+        driver.switch_to.alert.accept()
+        wait.until(lambda d: d.find_element(By.ID, "vod-status").text.startswith(("Deleted", "Not deleted")))
+        assert driver.find_element(By.ID, "vod-status").text.startswith("Deleted")
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, row))
+        deletes = [c for c in console.stack.vod.calls if c.action == "DeleteAigcAdvancedCustomElement"]
+        assert len(deletes) == 1
+
+        # 11. a phone's width: one column, nothing wider than the screen
         driver.set_window_size(390, 844)
         width = driver.execute_script("return document.documentElement.scrollWidth")
         inner = driver.execute_script("return window.innerWidth")

@@ -20,7 +20,7 @@ from devstack.http_events import build_event
 from devstack.samples import body_for
 from devstack.stack import LocalStack
 from lib.errors import StorageError
-from lib.http.console import ASSETS, FILES, address
+from lib.http.console import ASSETS, FILES
 from lib.http.thumbnails import thumbnail_url
 from lib.receipts import Receipt
 from lib.settings import Credentials
@@ -383,10 +383,6 @@ def test_thumbnail_edges(
     services = SimpleNamespace(settings=settings, storage=lambda kind, region: storage)
     receipt = Receipt("er-1", "submitted", source=source)
     assert thumbnail_url(receipt, cast(Any, services)) == expected
-
-
-def test_the_console_address_for_a_banner() -> None:
-    assert address("http://127.0.0.1:9100/") == "http://127.0.0.1:9100/console"
 
 
 def test_a_buckets_cors_rules_are_set_read_and_removed_with_the_cos_sdk(console: LocalStack) -> None:

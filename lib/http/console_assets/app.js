@@ -402,8 +402,9 @@
         row.appendChild(el("td", item.element_id));
         row.appendChild(el("td", item.status));
         row.appendChild(el("td", item.created_at));
-        row.appendChild(el("td", item.ours ? "ours" + (item.session_id ? " (" + item.session_id + ")" : "") : "-",
-          item.ours ? "ours" : ""));
+        var ours = el("td", item.ours ? "ours" : "-", item.ours ? "ours" : "");
+        if (item.ours && item.session_id) { ours.appendChild(el("small", item.session_id)); }
+        row.appendChild(ours);
         var cell = el("td");
         var remove = el("button", "Delete");
         remove.type = "button";
@@ -427,8 +428,8 @@
     var what = (item.name || "") + " (" + item.element_id + ")";
     if (!window.confirm("Delete the element " + what + " from VOD? This cannot be undone.")) { return; }
     api("DELETE", "vod/elements/" + encodeURIComponent(item.element_id)).then(function (answer) {
-      say("vod-status", answer.status === 200 ? "Deleted " + what : "Not deleted: " + problem(answer));
-      loadVod();
+      var result = answer.status === 200 ? "Deleted " + what : "Not deleted: " + problem(answer);
+      return loadVod().then(function () { say("vod-status", result); });
     });
   }
 
