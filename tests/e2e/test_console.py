@@ -318,6 +318,10 @@ def test_console_in_chromium(console: Console, tmp_path: Path) -> None:
         wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, row))
         deletes = [c for c in console.stack.vod.calls if c.action == "DeleteAigcAdvancedCustomElement"]
         assert len(deletes) == 1
+        driver.find_element(By.ID, "refresh").click()  # the receipt records the deletion; the card says so
+        wait.until(
+            lambda d: any(f"deleted from VOD{task.element_id} at" in c["text"] for c in cards(d).values())
+        )
 
         # 11. a phone's width: one column, nothing wider than the screen
         driver.set_window_size(390, 844)

@@ -134,6 +134,9 @@
       fact("source", where + (entry.source.keys ? entry.source.keys.join(", ") : ""));
     }
     fact("created", entry.created_at);
+    (Array.isArray(entry.deleted) ? entry.deleted : []).forEach(function (gone) {
+      fact("deleted from VOD", gone.element_id + " at " + gone.deleted_at);
+    });
     item.appendChild(facts);
     if (entry.error) { item.appendChild(errorBlock(entry.error)); }
     return item;
