@@ -12,6 +12,7 @@ from lib.invocation import Invocation
 from lib.settings import Credentials, Settings, read_credentials
 
 if TYPE_CHECKING:  # each client's module is imported when that client is first asked for
+    from lib.receipts import ReceiptStore
     from lib.storage import Storage, StorageKind
     from lib.vod.client import VodClient
     from lib.webhook_client import WebhookClient
@@ -43,11 +44,20 @@ class Services:
     def storage(self, kind: StorageKind, region: str | None) -> Storage:
         from lib.storage import storage_for
 
-        if kind == "cos":
-            return storage_for(
-                "cos", region or self.settings.default_region, self.settings, self.credentials()
-            )
-        return storage_for("s3", region, self.settings, None)  # boto3's default credential chain
+        return storage_for(kind, region, self.settings, self.credentials)
+
+    def receipts(self) -> ReceiptStore:
+        """The receipts in RECEIPT_BUCKET (callers first check that it is set: receipts are optional)."""
+        bucket = self.settings.receipt_bucket
+        if not bucket:
+            raise LookupError("RECEIPT_BUCKET is not set: no receipts are kept")
+        return self.receipts_in(bucket, self.settings.receipt_storage, None)
+
+    def receipts_in(self, bucket: str, kind: StorageKind, region: str | None) -> ReceiptStore:
+        """The receipts kept in ``bucket``: an upload's own bucket, or where RECEIPT_BUCKET's index points."""
+        from lib.receipts import ReceiptStore
+
+        return ReceiptStore(self.storage(kind, region), bucket, self.settings.receipt_prefix)
 
     def vod(self) -> VodClient:
         from lib.vod.client import Vod

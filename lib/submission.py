@@ -308,8 +308,7 @@ class Submission:
         job = self.job
         if not job.receipt_bucket:
             return None
-        storage = self.services.storage(job.receipt_storage, self._region)
-        return ReceiptStore(storage, job.receipt_bucket, self.services.settings.receipt_prefix)
+        return self.services.receipts_in(job.receipt_bucket, job.receipt_storage, self._region)
 
     def _require_store(self) -> ReceiptStore:
         assert self._store is not None
@@ -412,11 +411,7 @@ class Submission:
         ):
             return
         try:
-            home = ReceiptStore(
-                self.services.storage(settings.receipt_storage, None),
-                settings.receipt_bucket,
-                settings.receipt_prefix,
-            )
+            home = self.services.receipts()
             home.write_index(self.session_id, job.receipt_bucket, job.receipt_storage, self._region)
         except RelayError as exc:
             log.warning("receipt index for %s not written: %s", self.session_id, exc.code)
@@ -427,11 +422,7 @@ class Submission:
         if self._store is None or not settings.receipt_bucket:
             return
         try:
-            home = ReceiptStore(
-                self.services.storage(settings.receipt_storage, None),
-                settings.receipt_bucket,
-                settings.receipt_prefix,
-            )
+            home = self.services.receipts()
             at = self._clock()
             self._retry("receipt timeline", lambda: home.write_timeline(self.session_id, at))
         except RelayError as exc:

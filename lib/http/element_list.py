@@ -45,9 +45,7 @@ def list_elements(request: HttpRequest, services: Services, _params: Mapping[str
     state, limit, after = _read_query(query)
     if not settings.receipt_bucket:
         raise HttpError(404, "ReceiptsNotConfigured", "receipts are not kept: RECEIPT_BUCKET is not set")
-    store = ReceiptStore(
-        services.storage(settings.receipt_storage, None), settings.receipt_bucket, settings.receipt_prefix
-    )
+    store = services.receipts()
     scan = SCAN_WITH_FILTER if state else limit
     entries = with_retries(
         lambda: store.timeline(after, scan), what="receipt timeline", invocation=services.invocation
@@ -104,7 +102,7 @@ def _load(store: ReceiptStore, session_id: str, services: Services) -> Receipt |
     if where is None:
         return None
     bucket, kind, region = where
-    elsewhere = ReceiptStore(services.storage(kind, region), bucket, services.settings.receipt_prefix)
+    elsewhere = services.receipts_in(bucket, kind, region)
     return with_retries(
         lambda: elsewhere.load(session_id), what="receipt load", invocation=services.invocation
     )

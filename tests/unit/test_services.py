@@ -64,3 +64,14 @@ def test_storage_by_kind() -> None:
     assert svc.storage("s3", "eu-west-1").kind == "s3"
     with pytest.raises(ConfigError):
         services({"TENCENTCLOUD_REGION": "ap-guangzhou"}).storage("cos", None)  # COS needs credentials
+
+
+def test_receipts_are_built_in_one_place() -> None:
+    svc = services({**ENV, "TENCENTCLOUD_REGION": "ap-guangzhou", "RECEIPT_BUCKET": "home-1250000000"})
+    home = svc.receipts()
+    assert (home.bucket, home.kind) == ("home-1250000000", "cos")
+    assert home.folder("s1") == svc.settings.receipt_prefix + "sessions/s1/"
+    elsewhere = svc.receipts_in("media-1250000000", "s3", "eu-west-1")
+    assert (elsewhere.bucket, elsewhere.kind) == ("media-1250000000", "s3")
+    with pytest.raises(LookupError, match="RECEIPT_BUCKET"):
+        services(dict(ENV)).receipts()

@@ -15,7 +15,7 @@ B = "media-1250000000"
 
 
 def cos(stack: LocalStack) -> Storage:
-    return storage_for("cos", stack.region, load_settings(), read_credentials())
+    return storage_for("cos", stack.region, load_settings(), read_credentials)
 
 
 def test_listing_stops_at_the_limit_across_pages(stack: LocalStack) -> None:
