@@ -29,12 +29,20 @@ def _shared_webhook() -> WebhookClient:
 class Services:
     """Per-invocation access to settings, credentials and the (cached, shared) clients."""
 
-    def __init__(self, settings: Settings, invocation: Invocation, environ: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        invocation: Invocation,
+        environ: Mapping[str, str] | None = None,
+        *,
+        credentials: Credentials | None = None,
+        webhook: WebhookClient | None = None,
+    ):
         self.settings = settings
         self.invocation = invocation
         self._environ = environ
-        self._credentials: Credentials | None = None
-        self._webhook: WebhookClient | None = None  # the shared client unless with_webhook gave one
+        self._credentials = credentials  # read from ``environ`` when first asked, unless given
+        self._webhook = webhook  # the shared client unless one is given (tests, the pull cycle's breakers)
 
     def credentials(self) -> Credentials:
         if self._credentials is None:
@@ -69,15 +77,22 @@ class Services:
 
     def with_webhook(self, client: WebhookClient) -> Services:
         """The same services, delivering through ``client`` (the pull cycle's per-destination breakers)."""
-        other = self.narrowed(self.invocation.deadline)
-        other._webhook = client
-        return other
+        return self._replace(webhook=client)
 
     def narrowed(self, deadline: float) -> Services:
         """The same services with an earlier deadline (a monotonic time), for work with its own budget."""
-        narrowed = Services(
-            self.settings, self.invocation._replace(deadline=min(deadline, self.invocation.deadline))
+        return self._replace(
+            invocation=self.invocation._replace(deadline=min(deadline, self.invocation.deadline))
         )
-        narrowed._environ, narrowed._credentials = self._environ, self._credentials
-        narrowed._webhook = self._webhook
-        return narrowed
+
+    def _replace(
+        self, *, invocation: Invocation | None = None, webhook: WebhookClient | None = None
+    ) -> Services:
+        """A copy built through the constructor, changing only what is named."""
+        return Services(
+            self.settings,
+            self.invocation if invocation is None else invocation,
+            self._environ,
+            credentials=self._credentials,
+            webhook=self._webhook if webhook is None else webhook,
+        )

@@ -75,3 +75,15 @@ def test_receipts_are_built_in_one_place() -> None:
     assert (elsewhere.bucket, elsewhere.kind) == ("media-1250000000", "s3")
     with pytest.raises(LookupError, match="RECEIPT_BUCKET"):
         services(dict(ENV)).receipts()
+
+
+def test_copies_keep_what_they_do_not_change() -> None:
+    svc = services(dict(ENV), deadline=500.0)
+    creds = svc.credentials()
+    client = object.__new__(type(svc.webhook()))  # any client: only its identity is checked
+    delivering = svc.with_webhook(client)
+    assert delivering.webhook() is client and svc.webhook() is not client
+    assert delivering.invocation is svc.invocation and delivering.credentials() is creds
+    narrowed = delivering.narrowed(100.0)
+    assert narrowed.webhook() is client and narrowed.invocation.deadline == 100.0
+    assert narrowed.credentials() is creds
