@@ -33,4 +33,5 @@ through them:
     breakers                         a circuit breaker per webhook destination (the pull cycle's relays)
     jobs, errors, logs               plain values (Upload, SourceInfo, Job), the one exception tree, JSON logs
     background                       one call in a daemon thread: round trips of a cold start overlap
+    warm_cache                       what a warm container builds once (SDK clients, limiters), under a lock
 """

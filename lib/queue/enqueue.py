@@ -19,10 +19,8 @@ boto3 is imported only on the SQS path.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
-import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
@@ -40,6 +38,7 @@ from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import StoredObject
 from lib.vod_params import build_params
+from lib.warm_cache import warm_cache
 
 log = logging.getLogger("relay.enqueue")
 _AWS_HOST = re.compile(r"^sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$|^([a-z0-9-]+)\.queue\.amazonaws\.com$")
@@ -238,17 +237,13 @@ def queue_region(url: str, configured: str | None) -> str | None:
     return (match.group(1) or match.group(2)) if match else None
 
 
-_lock = threading.Lock()
-
-
 def sqs_client(url: str, region: str | None) -> Any:
     """A cached boto3 SQS client for the queue's endpoint (built once per warm container)."""
     parts = urlsplit(url)
-    with _lock:  # botocore client creation is not thread-safe
-        return _build(f"{parts.scheme}://{parts.netloc}", queue_region(url, region))
+    return _build(f"{parts.scheme}://{parts.netloc}", queue_region(url, region))
 
 
-@functools.lru_cache(maxsize=4)
+@warm_cache(maxsize=4)
 def _build(endpoint: str, region: str | None) -> Any:
     import boto3
     from botocore.config import Config

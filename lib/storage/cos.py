@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 from lib.errors import StorageError
 from lib.settings import Credentials
 from lib.storage.base import MISSING_CODES, StorageKind, StoredObject, refusal, strip_etag
+from lib.warm_cache import warm_cache
 
 if TYPE_CHECKING:
     from qcloud_cos import CosS3Client
@@ -238,17 +238,13 @@ def _lower(headers: Mapping[str, Any]) -> dict[str, Any]:
     return {str(k).lower(): v for k, v in headers.items()}
 
 
-_lock = threading.Lock()
-
-
 def cos_storage(region: str, endpoint_url: str | None, credentials: Credentials) -> CosStorage:
     """A cached CosStorage for (region, endpoint, credentials); credentials rotate, so they are part of
     the key."""
-    with _lock:
-        return _build(region, endpoint_url, credentials.secret_id, credentials.secret_key, credentials.token)
+    return _build(region, endpoint_url, credentials.secret_id, credentials.secret_key, credentials.token)
 
 
-@functools.lru_cache(maxsize=8)
+@warm_cache(maxsize=8)
 def _build(
     region: str, endpoint_url: str | None, secret_id: str, secret_key: str, token: str | None
 ) -> CosStorage:

@@ -9,12 +9,10 @@ would be imported on every cold start for one action; error codes come from the 
 
 from __future__ import annotations
 
-import functools
 import importlib
 import json
 import logging
 import sys
-import threading
 from typing import Any, NamedTuple, Protocol
 
 from tencentcloud.vod.v20180717 import errorcodes
@@ -26,6 +24,7 @@ from lib.logs import redact
 from lib.retry import with_retries
 from lib.settings import Credentials, Settings
 from lib.vod.ratelimit import RateLimiter, limiter_for
+from lib.warm_cache import warm_cache
 
 API_VERSION = "2018-07-17"
 CREATE_ACTION = "CreateAigcAdvancedCustomElement"
@@ -175,18 +174,8 @@ def _load_sdk() -> None:
     importlib.import_module(_SDK)
 
 
-_lock = threading.Lock()
-
-
+@warm_cache(maxsize=16)
 def _client(
-    endpoint: str, scheme: str, region: str, timeout: int, secret_id: str, secret_key: str, token: str | None
-) -> Any:
-    with _lock:
-        return _build_client(endpoint, scheme, region, timeout, secret_id, secret_key, token)
-
-
-@functools.lru_cache(maxsize=16)
-def _build_client(
     endpoint: str, scheme: str, region: str, timeout: int, secret_id: str, secret_key: str, token: str | None
 ) -> Any:
     from tencentcloud.common.common_client import CommonClient
