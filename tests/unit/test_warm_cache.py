@@ -21,7 +21,7 @@ def test_one_build_per_arguments_until_cleared() -> None:
     first = client("a", 1)
     assert client("a", 1) is first
     assert client("b", 1) is not first
-    assert client.__name__ == "client" and client.__doc__ == "Build a client."
+    assert vars(client)["__name__"] == "client" and vars(client)["__doc__"] == "Build a client."
     client.cache_clear()
     assert client("a", 1) is not first
     assert built.count(("a", 1)) == 2
