@@ -10,7 +10,10 @@ through them:
                                      HTTP triggers as one table; uploads: every upload notification
                                      parsed; cmq_drain: the Timer's drain)
     http/                            the HTTP API every HTTP trigger shares (model, api, routes, vod_routes,
-                                     element_list: GET /elements from the receipts' timeline; uploads)
+                                     element_list: GET /elements from the receipts' timeline; uploads;
+                                     folder_scan: POST /folders/scan)
+    backfill                         the folders already in a bucket → the pipeline, a page at a time,
+                                     resumable by a cursor; its command line (python -m lib.backfill)
     assemble                         uploads → element requests by the folder layout (reads storage)
     request_model, callbacks         the element request and its rules; per-request callback URLs
     addresses                        the one rule of which addresses a caller's URL may make us reach

@@ -43,6 +43,15 @@ class FakeStorage(Storage):
         keys = sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix) and k > after)
         return [self._obj(bucket, k) for k in keys if "/" not in k[len(prefix) :]][:limit]
 
+    def list_names(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[str]:
+        self.pages.append(prefix)
+        names = {
+            prefix + rest.split("/", 1)[0] + ("/" if "/" in rest else "")
+            for b, k in self.objects
+            if b == bucket and k.startswith(prefix) and (rest := k[len(prefix) :])
+        }
+        return sorted(n for n in names if n > after)[:limit]
+
     def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
         self.reads.append(key)
         obj = self._obj(bucket, key)

@@ -632,11 +632,13 @@ class CosStandIn:
         if encoding not in ("", "url"):
             raise CosError("InvalidArgument", 400, f"encoding-type must be url; got {encoding!r}.")
         options: dict[str, Any] = {"Bucket": incoming.bucket, "MaxKeys": max_keys}
-        for option, value in (("Prefix", prefix), ("Delimiter", delimiter), ("Marker", marker)):
+        # ListObjectsV2 with StartAfter: moto's V1 applies marker and max-keys to keys only and answers every
+        # common prefix, where COS counts keys and common prefixes alike (GET Bucket: max-keys, NextMarker)
+        for option, value in (("Prefix", prefix), ("Delimiter", delimiter), ("StartAfter", marker)):
             if value:
                 options[option] = value
         try:
-            listing = self._s3.list_objects(**options)
+            listing = self._s3.list_objects_v2(**options)
         except Exception as exc:
             raise self._s3_error(exc, incoming, bucket_only=True) from None
         contents = listing.get("Contents", [])

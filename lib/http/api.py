@@ -7,6 +7,7 @@ turn the ``HttpResponse`` back into their trigger's shape; no trigger shape is s
     POST /elements/from-folder     {"folder": "cos://bucket/elements/hero/"}     202 submitted | 200 duplicate
     GET  /elements                 the submissions, newest first, paged (needs RECEIPT_BUCKET)  200
     POST /uploads                  presigned PUTs of a new element folder, and its element.json   200
+    POST /folders/scan             backfill: submit the folders under a prefix that have no receipt  200
     GET  /elements/{session_id}    the receipt's state (needs RECEIPT_BUCKET)    200
     POST /vod/events  (and POST /) a pushed VOD event; open, checked with VOD_EVENT_SIGN_KEY  200 | 401
     POST /vod/pull                 one PullEvents → relay → ConfirmEvents cycle  200 (token always needed)
@@ -138,12 +139,20 @@ def create_upload(request: HttpRequest, services: Services, params: Mapping[str,
     return uploads.create_upload(request, services, params)
 
 
+def scan_folders(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    """POST /folders/scan (``lib.http.folder_scan``, imported on its first call)."""
+    from lib.http import folder_scan
+
+    return folder_scan.scan_folders(request, services, params)
+
+
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/health", health, open=True),
     Route("POST", "/elements", create_element),
     Route("POST", "/elements/from-folder", create_from_folder),
     Route("GET", "/elements", list_elements),
     Route("POST", "/uploads", create_upload),
+    Route("POST", "/folders/scan", scan_folders),
     Route("GET", "/elements/{session_id}", get_element),
     Route("POST", "/vod/events", vod_event, open=True),
     Route("POST", "/", vod_event, open=True),

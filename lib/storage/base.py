@@ -52,6 +52,13 @@ class Storage(Protocol):
         sort after ``after`` ("" for the first), in key order. A page's cost, whatever the prefix holds."""
         ...
 
+    def list_names(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[str]:
+        """One LIST request with the delimiter ``/``: at most ``limit`` (<= 1000) names directly inside
+        ``prefix`` that sort after ``after``, in key order: object keys, and sub-folders as their common
+        prefix (ending in ``/``). Fewer than ``limit`` means the listing is over; a sub-folder named by
+        ``after`` may be named again (a store rolls its keys up into the same prefix)."""
+        ...
+
     def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
         """The object's bytes (refusing more than ``max_bytes`` with ``ObjectTooLarge``) and its ETag."""
         ...

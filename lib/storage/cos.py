@@ -121,6 +121,23 @@ class CosStorage:
             for item in response.get("Contents") or []
         ][:limit]
 
+    def list_names(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[str]:
+        response = self._call(
+            "list_objects",
+            bucket,
+            functools.partial(
+                self._client.list_objects,
+                Bucket=bucket,
+                Prefix=prefix,
+                Delimiter="/",
+                Marker=after,
+                MaxKeys=min(max(limit, 1), _MAX_LIST_KEYS),
+            ),
+        )
+        keys = [str(item["Key"]) for item in response.get("Contents") or []]
+        folders = [str(item["Prefix"]) for item in response.get("CommonPrefixes") or []]
+        return sorted(name for name in keys + folders if name > after)[:limit]
+
     def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
         response = self._call("get_object", bucket, lambda: self._client.get_object(Bucket=bucket, Key=key))
         headers = _lower(response)

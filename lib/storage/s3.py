@@ -75,6 +75,16 @@ class S3Storage:
             for item in response.get("Contents", [])
         ][:limit]
 
+    def list_names(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[str]:
+        """One LIST request: object keys and sub-folder prefixes directly inside ``prefix``, in key order."""
+        options: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "Delimiter": "/"}
+        if after:
+            options["StartAfter"] = after
+        response = self._call("list_objects_v2", MaxKeys=min(max(limit, 1), 1000), **options)
+        keys = [str(item["Key"]) for item in response.get("Contents", [])]
+        folders = [str(item["Prefix"]) for item in response.get("CommonPrefixes", [])]
+        return sorted(name for name in keys + folders if name > after)[:limit]
+
     def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
         """The object's bytes (refusing more than ``max_bytes``) and its ETag."""
         response = self._call("get_object", Bucket=bucket, Key=key)

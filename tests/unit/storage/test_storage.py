@@ -173,3 +173,18 @@ def test_list_page_is_one_request_after_a_key_in_key_order(stack: LocalStack, ki
     ]
     if kind == "cos":
         assert len(stack.cos.requests) == 1
+
+
+@pytest.mark.parametrize("kind", ["cos", "s3"])
+def test_list_names_pages_keys_and_folders_together(stack: LocalStack, kind: str) -> None:
+    """One LIST with the delimiter: object keys and sub-folders (their prefix) in key order, a page at a
+    time after a name; a folder given as ``after`` does not come back."""
+    for key in ("tree/a/x.png", "tree/a/y.png", "tree/b.mp4", "tree/c/x.png", "tree/d/e/f.png", "tree/g.mp4"):
+        stack.s3.put_object(Bucket=B, Key=key, Body=b"")
+    storage = cos(stack) if kind == "cos" else s3()
+    assert storage.list_names(B, "tree/", after="", limit=3) == ["tree/a/", "tree/b.mp4", "tree/c/"]
+    stack.cos.reset()
+    assert storage.list_names(B, "tree/", after="tree/c/", limit=3) == ["tree/d/", "tree/g.mp4"]
+    assert storage.list_names(B, "tree/", after="tree/a/", limit=1) == ["tree/b.mp4"]
+    if kind == "cos":
+        assert len(stack.cos.requests) == 2
