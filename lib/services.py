@@ -5,17 +5,23 @@ shared; see ``lib.storage`` and ``lib.vod.client``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lib.invocation import Invocation
 from lib.settings import Credentials, Settings, read_credentials
 
 if TYPE_CHECKING:  # each client's module is imported when that client is first asked for
+    from lib.background import Background
+    from lib.queue.cmq import Cmq
     from lib.receipts import ReceiptStore
     from lib.storage import Storage, StorageKind
     from lib.vod.client import VodClient
     from lib.webhook_client import WebhookClient
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -37,12 +43,35 @@ class Services:
         *,
         credentials: Credentials | None = None,
         webhook: WebhookClient | None = None,
+        started: list[Background[Any]] | None = None,
+        cmq_post: Callable[..., Any] | None = None,
     ):
         self.settings = settings
         self.invocation = invocation
         self._environ = environ
         self._credentials = credentials  # read from ``environ`` when first asked, unless given
         self._webhook = webhook  # the shared client unless one is given (tests, the pull cycle's breakers)
+        self._started: list[Background[Any]] = [] if started is None else started  # shared by every copy
+        self._cmq_post = cmq_post  # the data-flow API's HTTP call: a requests session unless given (tests)
+
+    def background(self, call: Callable[[], T], *, name: str) -> Background[T]:
+        """Start ``call`` in a thread of this invocation (``lib.background``): its starter joins it, and
+        ``join`` (the handler, before it answers) joins whatever a path that failed left running."""
+        from lib.background import Background
+
+        started = Background(call, name=name)
+        self._started.append(started)  # list.append is atomic: threads of one invocation may start some
+        return started
+
+    def join(self) -> int:
+        """Join the invocation's background threads, within its remaining time; how many still run."""
+        for started in list(self._started):
+            started.wait(self.invocation.remaining())
+        running = [started for started in self._started if started.running]
+        if running:
+            log.warning("%d background thread(s) still running as the invocation ends", len(running))
+        self._started.clear()
+        return len(running)
 
     def credentials(self) -> Credentials:
         if self._credentials is None:
@@ -70,7 +99,13 @@ class Services:
     def vod(self) -> VodClient:
         from lib.vod.client import Vod
 
-        return Vod(self.settings, self.credentials(), self.invocation)
+        return Vod(self.settings, self.credentials(), self.invocation, background=self.background)
+
+    def cmq(self) -> Cmq:
+        """The TDMQ for CMQ data-flow client of this invocation (``lib.queue.cmq``)."""
+        from lib.queue.cmq import Cmq
+
+        return Cmq(self.settings, self.credentials(), self.invocation, post=self._cmq_post)
 
     def webhook(self) -> WebhookClient:
         return self._webhook if self._webhook is not None else _shared_webhook()
@@ -95,4 +130,6 @@ class Services:
             self._environ,
             credentials=self._credentials,
             webhook=self._webhook if webhook is None else webhook,
+            started=self._started,
+            cmq_post=self._cmq_post,
         )

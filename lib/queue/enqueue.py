@@ -33,7 +33,7 @@ from lib.media.refs import parse_media_ref
 from lib.media.resolve import check_media_buckets, resolve_media
 from lib.outcomes import Outcome, comes_back, settle
 from lib.queue import job_message, job_signature
-from lib.queue.cmq import Cmq, CmqTarget, batches, check_size, cmq_target
+from lib.queue.cmq import CmqTarget, batches, check_size, cmq_target
 from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import StoredObject
@@ -106,7 +106,7 @@ def _send_batches(
     for group in batches([body for _, body, _ in ready]):
         members = [ready[i] for i in group]
         try:
-            cmq = Cmq(services.settings, services.credentials(), services.invocation)
+            cmq = services.cmq()
             ids = cmq.send(target, [body for _, body, _ in members])
         except RelayError as exc:
             for index, _, session_id in members:

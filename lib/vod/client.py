@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Protocol
 
 from tencentcloud.vod.v20180717 import errorcodes
 
-from lib.background import Background
+from lib.background import Background, Starter
 from lib.errors import VodError, refuses_credentials
 from lib.invocation import Invocation
 from lib.logs import redact
@@ -69,15 +69,23 @@ class VodClient(Protocol):
 class Vod:
     """VOD actions used by the relay, bound to one invocation's credentials."""
 
-    def __init__(self, settings: Settings, credentials: Credentials, invocation: Invocation) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        credentials: Credentials,
+        invocation: Invocation,
+        *,
+        background: Starter = Background,
+    ) -> None:
         self._settings = settings
         self._credentials = credentials
         self._invocation = invocation
+        self._background = background  # Services.background: the handler joins what it starts
 
     def prepare(self) -> Background[None] | None:
         if _SDK in sys.modules:  # a warm container: no thread for nothing
             return None
-        return Background(_load_sdk, name="vod-prepare")
+        return self._background(_load_sdk, name="vod-prepare")
 
     def create_element(self, params: dict[str, Any]) -> Submitted:
         """CreateAigcAdvancedCustomElement with retries; raises VodError for a refusal or a lasting fault."""

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
 import pytest
 
+import lib.vod.client
+from lib.background import Background
 from lib.errors import ConfigError
 from lib.invocation import Invocation
 from lib.services import Services
 from lib.settings import load_settings
 from lib.vod.client import Vod
 
+T = TypeVar("T")
 ENV = {"TENCENTCLOUD_SECRET_ID": "AKIDunit", "TENCENTCLOUD_SECRET_KEY": "unit-key"}
 
 
@@ -87,3 +96,68 @@ def test_copies_keep_what_they_do_not_change() -> None:
     narrowed = delivering.narrowed(100.0)
     assert narrowed.webhook() is client and narrowed.invocation.deadline == 100.0
     assert narrowed.credentials() is creds
+
+
+def test_background_threads_are_the_invocations_and_join_waits_for_them() -> None:
+    svc = services(dict(ENV), deadline=time.monotonic() + 60)
+    release = threading.Event()
+    started = svc.narrowed(time.monotonic() + 30).background(release.wait, name="held")  # a copy's too
+    done = svc.background(lambda: 7, name="quick")
+    assert done.result() == 7 and started.running
+    release.set()
+    assert svc.join() == 0
+    assert not started.running
+
+
+def test_join_gives_up_at_the_deadline_and_says_how_many_still_run() -> None:
+    svc = services(dict(ENV), deadline=time.monotonic())  # no time left
+    release = threading.Event()
+    svc.background(release.wait, name="stuck")
+    assert svc.join() == 1
+    release.set()
+    assert svc.join() == 0  # forgotten once joined
+
+
+def test_the_vod_client_starts_its_preparation_as_one_of_the_invocations_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(lib.vod.client, "_SDK", "graphlib")  # a small module, made "not loaded yet"
+    monkeypatch.delitem(sys.modules, "graphlib", raising=False)
+    svc = services(dict(ENV), deadline=time.monotonic() + 60)
+    seen: list[str] = []
+    own = svc.background
+
+    def start(call: Callable[[], T], *, name: str) -> Background[T]:
+        seen.append(name)
+        return own(call, name=name)
+
+    svc.background = start  # type: ignore[method-assign]  # what Services hands the client is used
+    pending = svc.vod().prepare()
+    assert pending is not None
+    pending.result()
+    assert seen == ["vod-prepare"] and "graphlib" in sys.modules
+    assert svc.join() == 0
+
+
+def test_the_handler_joins_the_invocations_threads_even_when_handling_failed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import handler
+
+    for name, value in {**ENV, "TENCENTCLOUD_REGION": "ap-guangzhou"}.items():
+        monkeypatch.setenv(name, value)
+    finished = threading.Event()
+
+    def late() -> None:
+        time.sleep(0.2)  # still running when the handling fails
+        finished.set()
+
+    class Failing:
+        def handle(self, _event: object, svc: Services) -> None:
+            svc.background(late, name="left-behind")
+            raise RuntimeError("the path failed before joining its thread")
+
+    monkeypatch.setattr(handler, "infer_source", lambda _event: Failing())
+    with pytest.raises(RuntimeError):
+        handler.main_handler({}, None)
+    assert finished.is_set()  # joined before the handler let the error out

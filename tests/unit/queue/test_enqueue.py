@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -16,7 +15,6 @@ from lib.errors import ConfigError, InputError
 from lib.invocation import Invocation
 from lib.jobs import Job, SourceInfo, Upload
 from lib.pipeline import dispatch, dispatch_many
-from lib.queue import cmq as cmq_module
 from lib.queue import enqueue as enqueue_module
 from lib.queue import job_message
 from lib.queue.enqueue import enqueue, enqueue_many, queue_region
@@ -55,11 +53,19 @@ class FakeSqs:
 
 
 class FakeServices(Services):
-    def __init__(self, storage: FakeStorage, **env: str) -> None:
+    def __init__(
+        self,
+        storage: FakeStorage,
+        *,
+        environ: dict[str, str] | None = None,
+        cmq_post: FakeDataFlow | None = None,
+        **env: str,
+    ) -> None:
         settings = load_settings(
             {"SUBMIT_MODE": "queue", "SUBMIT_QUEUE_URL": QUEUE, "RELAY_JOB_SECRET": KEY, **env}
         )
-        super().__init__(settings, Invocation.from_context({"time_limit_in_ms": 5000}), environ={})
+        invocation = Invocation.from_context({"time_limit_in_ms": 5000})
+        super().__init__(settings, invocation, environ or {}, cmq_post=cmq_post)
         self.fake = storage
 
     def storage(self, kind: StorageKind, region: str | None) -> Storage:
@@ -271,18 +277,17 @@ CMQ = {
 
 
 @pytest.fixture
-def flow(monkeypatch: pytest.MonkeyPatch) -> FakeDataFlow:
+def flow() -> FakeDataFlow:
     fake = FakeDataFlow("AKIDenqueue", "enqueue-key")
     fake.create_queue("element-jobs")
     fake.create_topic("element-topic")
-    monkeypatch.setattr(cmq_module, "_session", lambda: SimpleNamespace(post=fake))
     return fake
 
 
-def cmq_services(storage: FakeStorage, **env: str) -> FakeServices:
-    services = FakeServices(storage, **{**CMQ, **env})
-    services._environ = {"TENCENTCLOUD_SECRETID": "AKIDenqueue", "TENCENTCLOUD_SECRETKEY": "enqueue-key"}
-    return services
+def cmq_services(flow: FakeDataFlow, storage: FakeStorage, **env: str) -> FakeServices:
+    """Services whose data-flow calls go to ``flow`` (injected, as a transport is)."""
+    environ = {"TENCENTCLOUD_SECRETID": "AKIDenqueue", "TENCENTCLOUD_SECRETKEY": "enqueue-key"}
+    return FakeServices(storage, environ=environ, cmq_post=flow, **{**CMQ, **env})
 
 
 def folders(storage: FakeStorage, count: int) -> list[Job]:
@@ -298,7 +303,7 @@ def folders(storage: FakeStorage, count: int) -> list[Job]:
 
 def test_the_jobs_of_one_event_go_out_in_batches_of_16(flow: FakeDataFlow) -> None:
     storage = FakeStorage()
-    outcomes = enqueue_many(folders(storage, 20), cmq_services(storage))
+    outcomes = enqueue_many(folders(storage, 20), cmq_services(flow, storage))
     assert [o.status for o in outcomes] == ["waiting"] * 20
     assert flow.actions() == ["BatchSendMessage", "BatchSendMessage"]
     assert [sum(k.startswith("msgBody.") for k in c) for c in flow.calls] == [16, 4]
@@ -309,7 +314,7 @@ def test_the_jobs_of_one_event_go_out_in_batches_of_16(flow: FakeDataFlow) -> No
 
 def test_a_topic_is_published_to_and_a_lone_job_sent_alone(flow: FakeDataFlow) -> None:
     storage = FakeStorage()
-    services = cmq_services(storage, SUBMIT_QUEUE_URL="cmq-topic://element-topic")
+    services = cmq_services(flow, storage, SUBMIT_QUEUE_URL="cmq-topic://element-topic")
     assert [o.status for o in enqueue_many(folders(storage, 3), services)] == ["waiting"] * 3
     assert [o.status for o in enqueue_many(folders(storage, 1), services)] == ["waiting"]
     assert flow.actions() == ["BatchPublishMessage", "PublishMessage"]
@@ -320,7 +325,7 @@ def test_a_job_over_the_limit_fails_before_any_call_and_the_others_go(flow: Fake
     storage = FakeStorage()
     small, big = folders(storage, 2)
     big = big._replace(request=parse_request({**big.request.as_dict(), "context": "x" * 1000}))
-    outcomes = enqueue_many([big, small], cmq_services(storage, CMQ_MAX_MSG_SIZE="1500"))
+    outcomes = enqueue_many([big, small], cmq_services(flow, storage, CMQ_MAX_MSG_SIZE="1500"))
     assert [o.status for o in outcomes] == ["failed", "waiting"]
     error = outcomes[0].error
     assert error is not None and error.code == "MessageTooLong" and "CMQ_MAX_MSG_SIZE" in error.message
@@ -330,7 +335,7 @@ def test_a_job_over_the_limit_fails_before_any_call_and_the_others_go(flow: Fake
 def test_a_batch_that_cannot_be_sent_comes_back_whole(flow: FakeDataFlow) -> None:
     storage = FakeStorage()
     flow.faults.extend([6000] * 6)  # the queue stays down through every retry
-    outcomes = enqueue_many(folders(storage, 3), cmq_services(storage))
+    outcomes = enqueue_many(folders(storage, 3), cmq_services(flow, storage))
     assert [o.status for o in outcomes] == ["retry"] * 3 and flow.bodies("element-jobs") == []
     assert len(flow.calls) == 6  # one batch, retried as VOD calls are, then handed back
 
@@ -349,14 +354,14 @@ def test_a_cos_event_of_many_folders_is_dispatched_together(flow: FakeDataFlow) 
         }
         for i in range(3)
     ]
-    answer = CosUpload().handle({"Records": records}, cmq_services(storage))
+    answer = CosUpload().handle({"Records": records}, cmq_services(flow, storage))
     assert [r["status"] for r in answer["records"]] == ["waiting"] * 3
     assert flow.actions() == ["BatchSendMessage"]
 
 
 def test_without_credentials_a_batch_waits_for_them(flow: FakeDataFlow) -> None:
     storage = FakeStorage()
-    services = FakeServices(storage, **CMQ)
+    services = FakeServices(storage, environ={}, cmq_post=flow, **CMQ)  # no credentials
     outcomes = dispatch_many(folders(storage, 2), services)
     assert [o.status for o in outcomes] == ["retry", "retry"]
     assert all(isinstance(o.error, ConfigError) for o in outcomes) and flow.calls == []
@@ -367,7 +372,7 @@ def test_an_uploads_job_leaves_the_header_reads_to_the_drainer(flow: FakeDataFlo
     judges the media before its VOD call. A caller's job (HTTP): pre-flighted here, its answer carries a
     refusal, and the drainer reads nothing again."""
     storage = FakeStorage()
-    services = cmq_services(storage, MEDIA_BUCKETS="media-1250000000")  # a caller may name this bucket
+    services = cmq_services(flow, storage, MEDIA_BUCKETS="media-1250000000")  # a caller may name this bucket
     [upload_job] = folders(storage, 1)
     http_job = upload_job._replace(
         source=SourceInfo("http"), request=parse_request({"name": "h", "video": VIDEO})
@@ -387,7 +392,7 @@ def test_a_missing_upload_is_still_refused_by_the_first_stage(flow: FakeDataFlow
     storage = FakeStorage()
     [job_] = folders(storage, 1)
     storage.objects.clear()
-    [outcome] = enqueue_many([job_], cmq_services(storage))
+    [outcome] = enqueue_many([job_], cmq_services(flow, storage))
     assert outcome.status == "failed" and outcome.error is not None and outcome.error.code == "InvalidMedia"
     assert outcome.error.details[0].field == "video" and flow.calls == []
 
@@ -412,14 +417,14 @@ def test_the_jobs_of_one_event_are_prepared_at_once(flow: FakeDataFlow) -> None:
     """The HEADs of one event's jobs overlap (BATCH_CONCURRENCY at a time), the messages keep their
     order, and a lone worker prepares them one after the other."""
     storage = GatedStorage()
-    outcomes = enqueue_many(folders(storage, 3), cmq_services(storage))
+    outcomes = enqueue_many(folders(storage, 3), cmq_services(flow, storage))
     assert [o.status for o in outcomes] == ["waiting"] * 3 and storage.seen == [True]
     names = [opened(b)["request"]["name"] for b in flow.bodies("element-jobs")]
     assert names == ["clip-00", "clip-01", "clip-02"]
     serial = GatedStorage()
     serial.second_begun.set()  # one worker could never let clip-00 wait for clip-01
     assert [
-        o.status for o in enqueue_many(folders(serial, 2), cmq_services(serial, BATCH_CONCURRENCY="1"))
+        o.status for o in enqueue_many(folders(serial, 2), cmq_services(flow, serial, BATCH_CONCURRENCY="1"))
     ] == ["waiting"] * 2
 
 
@@ -455,7 +460,7 @@ def test_an_upload_whose_event_names_size_and_etag_is_enqueued_without_a_head(fl
         record("elements/clip-00.mp4", {"ETag": f'"{stored.etag}"'}, len(body)),
         record("elements/clip-01.mp4", {}, None),
     ]
-    answer = CosUpload().handle({"Records": records}, cmq_services(storage))
+    answer = CosUpload().handle({"Records": records}, cmq_services(flow, storage))
     assert [r["status"] for r in answer["records"]] == ["waiting"] * 2
     assert storage.heads == ["elements/clip-01.mp4"]
     first, _ = (opened(b) for b in flow.bodies("element-jobs"))
@@ -467,7 +472,7 @@ def test_an_upload_whose_event_names_size_and_etag_is_enqueued_without_a_head(fl
         }
     }
     # the same SessionId as when the object is HEADed (direct mode, or an event without them)
-    headed = enqueue_many(folders(storage, 1), cmq_services(storage))[0]
+    headed = enqueue_many(folders(storage, 1), cmq_services(flow, storage))[0]
     assert headed.session_id == answer["records"][0]["session_id"]
 
 
