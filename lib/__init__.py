@@ -11,7 +11,8 @@ through them:
                                      parsed; cmq_drain: the Timer's drain)
     http/                            the HTTP API every HTTP trigger shares (model, api, routes, vod_routes,
                                      element_list: GET /elements from the receipts' timeline; uploads;
-                                     folder_scan: POST /folders/scan)
+                                     folder_scan: POST /folders/scan; vod_library: VOD's own element
+                                     library; counts)
     backfill                         the folders already in a bucket → the pipeline, a page at a time,
                                      resumable by a cursor; its command line (python -m lib.backfill)
     assemble                         uploads → element requests by the folder layout (reads storage)
@@ -28,6 +29,8 @@ through them:
                                      reads (preflight, reads, movie_header, image_header)
     vod_params                       the request → CreateAigcAdvancedCustomElement parameters, SessionId
     receipts                         idempotency records as immutable create-if-absent facts
+    element_index, counts            beside the receipts in RECEIPT_BUCKET: which session made each element
+                                     (GET /vod/elements); per-state markers counted from a snapshot
     storage/                         COS (qcloud_cos) and S3 (boto3) behind one Storage protocol
     vod/, retry                      the shape of a VOD event (vod/); the VOD client with our own retries,
                                      within the account's quota (client, ratelimit); VOD's completion

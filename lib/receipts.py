@@ -9,10 +9,14 @@ each created once with create-if-absent and never changed:
     failed.json                 a permanent failure: error
     completed.json              the task finished: status, element_ids, error
     delivered-<event>.json      the webhook acknowledged that event
+    deleted-<element_id>.json   the element was deleted from VOD's library (``DELETE /vod/elements/{id}``)
 
 Beside the folders, ``<RECEIPT_PREFIX>timeline/<inverted ms>-<session_id>.json`` (empty) is created
 once, when attempt 1 is claimed: listed in key order it gives the submissions newest first, a page at a
 time (``GET /elements``), without listing every folder.
+
+``<RECEIPT_PREFIX>elements/<element_id>.json`` ({"session_id"}) is created once, when a completion names
+the element: ``GET /vod/elements`` finds which of VOD's elements this relay made with one read each.
 
 The state is derived from which facts exist, so the protocol needs create-if-absent only (COS:
 ``x-cos-forbid-overwrite``; S3: ``If-None-Match: *``), never ``If-Match``. Where the store honours no
@@ -83,6 +87,15 @@ class Receipt(NamedTuple):
     created_at: float = 0.0
     updated_at: float = 0.0
     claim: Claim | None = None
+    deleted: tuple[tuple[str, float], ...] = ()  # (element_id, unix seconds) deleted from VOD's library
+
+    @property
+    def deleted_at(self) -> float | None:
+        """When the last of its elements was deleted from VOD, once every one of them is; else None."""
+        gone = dict(self.deleted)
+        if not gone or any(e not in gone for e in self.element_ids):
+            return None
+        return max(gone.values())
 
     def lease_active(self, now: float) -> bool:
         return self.claim is not None and self.claim.active(now)
@@ -143,6 +156,10 @@ class ReceiptStore:
     def record_delivered(self, session_id: str, event: str) -> bool:
         return self._create(session_id, f"delivered-{event}.json", {"event": event})
 
+    def record_deleted(self, session_id: str, element_id: str) -> bool:
+        name = f"deleted-{_flat(element_id)}.json"
+        return self._create(session_id, name, {"element_id": element_id})
+
     def _create(self, session_id: str, name: str, body: dict[str, Any]) -> bool:
         data = {"session_id": session_id, "at": time.time(), **body}
         raw = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
@@ -182,6 +199,7 @@ class ReceiptStore:
         relayed = tuple(
             sorted(n[len("delivered-") : -len(".json")] for n in names if n.startswith("delivered-"))
         )
+        deleted = self._deletions(folder, names)
         claim = None
         if latest in claims:
             fact = claims[latest]
@@ -220,7 +238,17 @@ class ReceiptStore:
             created_at=min(times, default=0.0),
             updated_at=max(times, default=0.0),
             claim=claim,
+            deleted=deleted,
         )
+
+    def _deletions(self, folder: str, names: Mapping[str, object]) -> tuple[tuple[str, float], ...]:
+        """(element_id, when) of each ``deleted-*.json`` fact of the folder, in name order."""
+        deleted: list[tuple[str, float]] = []
+        for name in sorted(n for n in names if n.startswith("deleted-")):
+            fact = self._read(folder + name)
+            if fact is not None and fact.get("element_id"):
+                deleted.append((str(fact["element_id"]), float(fact.get("at") or 0)))
+        return tuple(deleted)
 
     def _read(self, key: str) -> dict[str, Any] | None:
         try:
@@ -279,6 +307,31 @@ class ReceiptStore:
         kind: StorageKind = "s3" if raw.get("storage") == "s3" else "cos"
         return str(raw["bucket"]), kind, raw.get("region")
 
+    # the element index: which session made an element (``GET /vod/elements`` marks ours)
+
+    def element_key(self, element_id: str) -> str:
+        return f"{self._prefix}elements/{_flat(element_id)}.json"
+
+    def write_element(self, element_id: str, session_id: str) -> bool:
+        """Record that ``session_id`` made ``element_id`` (create-if-absent; the same content anyway)."""
+        body = json.dumps({"element_id": element_id, "session_id": session_id, "at": time.time()}).encode()
+        return self._storage.create(self.bucket, self.element_key(element_id), body)
+
+    def load_element(self, element_id: str) -> str | None:
+        """The session that made ``element_id``, or None when this relay did not (or did not record it)."""
+        try:
+            data, _ = self._storage.read(self.bucket, self.element_key(element_id), max_bytes=4096)
+        except StorageError as exc:
+            if exc.code in MISSING_CODES:
+                return None
+            raise
+        try:
+            raw = json.loads(data)
+        except ValueError:
+            return None
+        session_id = raw.get("session_id") if isinstance(raw, dict) else None
+        return str(session_id) if session_id else None
+
 
 def timeline_mark(at: float) -> str:
     """The 13 digits a timeline entry of moment ``at`` starts with: later moments sort first."""
@@ -287,6 +340,11 @@ def timeline_mark(at: float) -> str:
 
 def _str(value: object) -> str | None:
     return str(value) if value not in (None, "") else None
+
+
+def flat_name(session_id: str) -> str:
+    """A SessionId (or an element id) as one flat object name, as receipts name their folders."""
+    return _flat(session_id)
 
 
 def _flat(session_id: str) -> str:

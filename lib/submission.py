@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 
 from lib import webhook
 from lib.background import Background
+from lib.counts import mark as mark_count
 from lib.errors import PERMISSION_REFUSALS, InProgressError, RelayError, StorageError, WebhookError
 from lib.jobs import Job
 from lib.media.refs import ResolvedMedia
@@ -205,6 +206,7 @@ class Submission:
             if self._store is not None:
                 store, error = self._store, exc.as_dict()
                 self._bookkeep("failed", lambda: store.record_failed(self.session_id, error))
+                mark_count(self.services, self.session_id, "refused")  # GET /elements/counts
             return self._relay_failed(exc)
         if result.duplicate:
             try:
@@ -221,6 +223,7 @@ class Submission:
                     "submitted", lambda: store.record_submitted(self.session_id, task_id, result.request_id)
                 )
             )
+            self._in_background(lambda: mark_count(self.services, self.session_id, "submitted"))
         return self._relay_submitted(task_id, result.request_id, "submitted", None)
 
     def _verdict(self, attempt: int) -> Outcome | None:
@@ -425,6 +428,7 @@ class Submission:
             home = self.services.receipts()
             at = self._clock()
             self._retry("receipt timeline", lambda: home.write_timeline(self.session_id, at))
+            mark_count(self.services, self.session_id, "claimed")  # GET /elements/counts
         except RelayError as exc:
             log.warning("timeline entry for %s not written: %s", self.session_id, exc.code)
 

@@ -12,10 +12,7 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def timer_tick() -> dict[str, str]:
@@ -38,10 +35,11 @@ def _logs_to_stderr() -> None:
 
 
 def demo(_: argparse.Namespace) -> int:
+    from devstack.commands.serve import DEMO_EVENT
     from devstack.samples import body_for, objects_of
     from devstack.stack import LocalStack
 
-    event: dict[str, Any] = json.loads((ROOT / "events" / "cos" / "put.json").read_text())
+    event: dict[str, Any] = json.loads(DEMO_EVENT.read_text())
     print("Starting the local stack on 127.0.0.1 ...")
     with LocalStack(vod_options={"event_mode": "PULL", "task_delay": 0.3}) as stack:
         print(f"  VOD emulator      {stack.vod.endpoint}")
@@ -94,4 +92,7 @@ def demo(_: argparse.Namespace) -> int:
             )
             return 1
         print(f"\nDemo OK: TaskId {task_id} reached the webhook, then element {element_ids[0]}.")
+    from devstack.commands.serve import console_url
+
+    print(f"Console: make serve, then open {console_url()} (the demo's element listed there)")
     return 0

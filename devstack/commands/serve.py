@@ -6,7 +6,9 @@ URL serves it. Each HTTP request becomes a Function URL event, and the handler's
     python -m devstack serve --port 9200 --stack   # --stack / --no-stack choose explicitly
 
 With the local stack (VOD emulator, moto's S3, webhook receiver) the environment points at it, the sample
-media of ``events/http/`` are uploaded, and webhook deliveries are printed as they arrive.
+media of ``events/http/`` are uploaded, and webhook deliveries are printed as they arrive. The demo's
+element folder (``events/cos/put.json``) is uploaded through the COS stand-in, so the deployment's COS
+trigger submits it and the console (``/console``) lists it (``--no-seed``: not).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 9100
 MAX_REQUEST_BYTES = 6 * 1024 * 1024  # SCF's limit for a synchronous invocation's request
 TIME_LIMIT_MS = 60_000
+DEMO_EVENT = ROOT / "events" / "cos" / "put.json"  # the demo's upload: what make demo and the seed submit
 Invoke = Callable[[dict[str, Any], dict[str, Any]], Any]
 
 
@@ -56,6 +59,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action=argparse.BooleanOptionalAction,
         default=None,
         help="start the local stack and point the environment at it (default: when no credentials are set)",
+    )
+    parser.add_argument(
+        "--seed",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with the local stack and its triggers: upload the demo's element folder through the COS "
+        "stand-in, so the COS trigger submits it and the console lists it (default: on)",
     )
     add_trigger_options(parser)
     add_latency_option(parser)
@@ -104,6 +114,7 @@ def serve(args: argparse.Namespace) -> int:
         reloader = Reloader(pools, ROOT, notify=lambda line: print(line, flush=True)).start()
         cleanup.callback(reloader.stop)
         print(f"Serving handler.main_handler as an SCF Function URL on {url}")
+        print(f"  console           {console_url(server.server_port)}", flush=True)
         print(f"  curl -X POST localhost:{server.server_port}/elements -d @body.json   (README: HTTP API)")
         print("  POST /vod/pull needs API_TOKEN set (403 without it); the Timer trigger pulls on its own")
         print("  reloaded when handler.py or lib/ changes; Ctrl-C stops.", flush=True)
@@ -240,4 +251,24 @@ def _start_stack(cleanup: contextlib.ExitStack, args: argparse.Namespace, server
     )
     if scf is not None:
         print("\n".join(describe_functions(scf)))
+        if args.seed:
+            print(f"  seeded            {seed_demo(stack)} (the demo's element, through the COS trigger)")
     return scf
+
+
+def console_url(port: int = DEFAULT_PORT) -> str:
+    """Where ``serve`` shows the console (``GET /console``, served by the function itself)."""
+    return f"http://{HOST}:{port}/console"
+
+
+def seed_demo(stack: Any) -> str:
+    """Upload the demo's element folder through the COS stand-in (media first, ``element.json`` last, as
+    an operator would), so the COS trigger submits it like any upload; the folder's address."""
+    from devstack.samples import body_for, objects_of
+
+    objects = sorted(objects_of(json.loads(DEMO_EVENT.read_text())), key=lambda o: o[1].endswith(".json"))
+    client = stack.cos_client()
+    for bucket, key in objects:
+        client.put_object(Bucket=bucket, Key=key, Body=body_for(key))
+    bucket, key = objects[-1]
+    return f"cos://{bucket}/{key.rsplit('/', 1)[0]}/"

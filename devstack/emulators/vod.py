@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 import socket
 import struct
@@ -37,11 +38,15 @@ from devstack.emulators.vod_rules import (
     API_VERSION,
     CONFIRM,
     CREATE,
+    DELETE_ELEMENT,
     DESCRIBE,
     LANGUAGES,
+    LIST_ELEMENTS,
     PULL,
     ApiError,
     CreateSpec,
+    check_element_id,
+    check_element_page,
     check_event_handles,
     check_sub_app_id,
     parse_params,
@@ -50,6 +55,7 @@ from devstack.emulators.vod_rules import (
 )
 from devstack.emulators.vod_tasks import (
     Abort,
+    Element,
     MediaFetch,
     Task,
     abort,
@@ -205,6 +211,7 @@ class VodEmulator:
         self._generation = 0  # bumped by reset(): background work of an older generation is dropped
         self._busy = 0  # tasks whose life (delay, fetches, event delivery) is not over
         self._tasks: dict[str, Task] = {}
+        self._elements: dict[str, Element] = {}  # the account's element library, by ElementId
         self._sessions: dict[tuple[int, str], float] = {}
         self._faults: deque[_PendingFault] = deque()
         self._calls: list[Call] = []
@@ -257,7 +264,7 @@ class VodEmulator:
         with self._changed:
             self._generation += 1
             self._busy = 0
-            for store in (self._tasks, self._sessions, self._windows):
+            for store in (self._tasks, self._sessions, self._windows, self._elements):
                 store.clear()
             for log in (self._calls, self._pushes, self._events):
                 log.clear()
@@ -515,6 +522,41 @@ class VodEmulator:
             exchange.task_id = task.task_id
             return task_detail(task)
 
+    def _list_elements(self, params: dict[str, Any], exchange: _Exchange) -> dict[str, Any]:
+        """DescribeAigcAdvancedCustomElements: the application's elements, newest first, a page."""
+        sub_app_id = check_sub_app_id(params, self.sub_app_ids) or 0
+        offset, limit = check_element_page(params)
+        with self._lock:
+            mine = [e for e in self._elements.values() if e.sub_app_id == sub_app_id]
+        mine.sort(key=lambda e: (e.created_at, e.element_id), reverse=True)
+        page = mine[offset : offset + limit]
+        return {"ElementSet": [e.info() for e in page], "TotalCount": len(mine)}
+
+    def _delete_element(self, params: dict[str, Any], exchange: _Exchange) -> dict[str, Any]:
+        """DeleteAigcAdvancedCustomElement: the element leaves the library; an unknown id is refused."""
+        sub_app_id = check_sub_app_id(params, self.sub_app_ids) or 0
+        element_id = check_element_id(params)
+        with self._lock:
+            found = self._elements.get(element_id)
+            if found is None or found.sub_app_id != sub_app_id:
+                raise ApiError("ResourceNotFound", f"The element `{element_id}` does not exist.")
+            del self._elements[element_id]
+        return {}
+
+    def elements(self) -> list[Element]:
+        """The library as it stands (tests)."""
+        with self._lock:
+            return list(self._elements.values())
+
+    def add_element(self, name: str, sub_app_id: int | None = None, description: str = "") -> Element:
+        """Put an element in the library as a finished task would (tests: an account's earlier elements)."""
+        with self._lock:
+            element = Element(
+                str(random.randint(10**17, 10**18 - 1)), name, description, "", self.now(), sub_app_id or 0
+            )
+            self._elements[element.element_id] = element
+            return element
+
     def _pull(self, params: dict[str, Any], exchange: _Exchange) -> dict[str, Any]:
         sub_app_id = check_sub_app_id(params, self.sub_app_ids) or 0
         return {"EventSet": self._queue.pull(sub_app_id, self.pull_wait, self._stopping)}
@@ -551,6 +593,8 @@ class VodEmulator:
                     if generation != self._generation or task.final:
                         return  # reset, or aborted while it fetched (abort() delivered its event)
                     finish(task, spec, failed_kind, self.now())
+                    if task.element_id is not None:  # the new element joins the library
+                        self._elements[task.element_id] = Element.of(task)
             self._deliver(task, generation)
         finally:
             with self._changed:
@@ -591,6 +635,8 @@ _ACTIONS: dict[str, _Action] = {
     DESCRIBE: VodEmulator._describe,
     PULL: VodEmulator._pull,
     CONFIRM: VodEmulator._confirm,
+    LIST_ELEMENTS: VodEmulator._list_elements,
+    DELETE_ELEMENT: VodEmulator._delete_element,
 }
 
 

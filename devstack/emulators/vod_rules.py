@@ -26,6 +26,8 @@ CREATE = "CreateAigcAdvancedCustomElement"
 DESCRIBE = "DescribeTaskDetail"
 PULL = "PullEvents"
 CONFIRM = "ConfirmEvents"
+LIST_ELEMENTS = "DescribeAigcAdvancedCustomElements"
+DELETE_ELEMENT = "DeleteAigcAdvancedCustomElement"
 
 INTEGER, STRING, STRING_LIST = "Integer", "String", "Array of String"
 
@@ -48,6 +50,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
     DESCRIBE: {"TaskId": STRING, "SubAppId": INTEGER},
     PULL: {"SubAppId": INTEGER, "ExtInfo": STRING},
     CONFIRM: {"EventHandles": STRING_LIST, "SubAppId": INTEGER, "ExtInfo": STRING},
+    LIST_ELEMENTS: {"SubAppId": INTEGER, "Offset": INTEGER, "Limit": INTEGER},
+    DELETE_ELEMENT: {"SubAppId": INTEGER, "ElementId": STRING},
 }
 
 MAX_NAME = 20
@@ -60,6 +64,10 @@ MODERATION_VALUES = frozenset({"True", "False"})
 VIDEO_SUFFIXES = (".mp4", ".mov")
 MAX_REFER_IMAGES = 3
 MAX_EVENT_HANDLES = 16
+# DescribeAigcAdvancedCustomElements (its API page and the SDK's request model): Limit in [1, 300],
+# default 10; Offset default 0, "Offset 必须是 Limit 的整数倍" (a multiple of Limit).
+ELEMENT_PAGE_LIMITS = range(1, 301)
+DEFAULT_ELEMENT_LIMIT = 10
 
 
 class ApiError(Exception):
@@ -421,3 +429,25 @@ def video_rule_error(path: str) -> str | None:
     if not VIDEO_SHORT_SIDE[0] <= short_side <= VIDEO_SHORT_SIDE[1]:
         return f"The reference video must be 1080p; it is {width}x{height}."
     return None
+
+
+def check_element_page(params: Mapping[str, Any]) -> tuple[int, int]:
+    """(Offset, Limit) of a DescribeAigcAdvancedCustomElements request, by its documented rules."""
+    limit: int = params.get("Limit", DEFAULT_ELEMENT_LIMIT)
+    offset: int = params.get("Offset", 0)
+    if limit not in ELEMENT_PAGE_LIMITS:
+        raise ApiError("InvalidParameterValue.Limit", f"Limit must be between 1 and 300, not {limit}.")
+    if offset < 0:
+        raise ApiError("InvalidParameterValue.Offset", f"Offset must not be negative, not {offset}.")
+    if offset % limit:
+        message = f"Offset ({offset}) must be a multiple of Limit ({limit})."
+        raise ApiError("InvalidParameterValue.Offset", message)
+    return offset, limit
+
+
+def check_element_id(params: Mapping[str, Any]) -> str:
+    """The ElementId of a DeleteAigcAdvancedCustomElement request (required)."""
+    element_id: str | None = params.get("ElementId")
+    if not element_id:
+        raise ApiError("MissingParameter", "The request is missing a required parameter `ElementId`.")
+    return element_id

@@ -89,6 +89,40 @@ class Task:
 
 
 @dataclass(frozen=True)
+class Element:
+    """An element of the account's library (DescribeAigcAdvancedCustomElements' AigcAdvancedCustomElementInfo:
+    Id, Name, VoiceId, Description, CreateTime in ISO 8601)."""
+
+    element_id: str
+    name: str
+    description: str
+    voice_id: str
+    created_at: float
+    sub_app_id: int
+
+    @classmethod
+    def of(cls, task: Task) -> Element:
+        params = task.params
+        return cls(
+            str(task.element_id),
+            str(params.get("ElementName", "")),
+            str(params.get("ElementDescription", "")),
+            str(params.get("ElementVoiceId", "")),
+            task.finished_at or task.created_at,
+            task.sub_app_id or 0,
+        )
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "Id": self.element_id,
+            "Name": self.name,
+            "VoiceId": self.voice_id,
+            "Description": self.description,
+            "CreateTime": iso8601(self.created_at),
+        }
+
+
+@dataclass(frozen=True)
 class Abort:
     """How an aborted task reports its end: the task object's ``ErrCode``, ``ErrCodeExt``, ``Message``."""
 

@@ -8,10 +8,13 @@ turn the ``HttpResponse`` back into their trigger's shape; no trigger shape is s
     GET  /elements                 the submissions, newest first, paged (needs RECEIPT_BUCKET)  200
     POST /uploads                  presigned PUTs of a new element folder, and its element.json   200
     POST /folders/scan             backfill: submit the folders under a prefix that have no receipt  200
+    GET  /elements/counts          submissions per state (needs RECEIPT_BUCKET)  200
     GET  /elements/{session_id}    the receipt's state (needs RECEIPT_BUCKET)    200
     POST /vod/events  (and POST /) a pushed VOD event; open, checked with VOD_EVENT_SIGN_KEY  200 | 401
     POST /vod/pull                 one PullEvents → relay → ConfirmEvents cycle  200 (token always needed)
     GET  /tasks/{task_id}          DescribeTaskDetail: status, progress, element ids   200 | 404
+    GET  /vod/elements             VOD's element library, a page, ours marked    200
+    DELETE /vod/elements/{element_id}  DeleteAigcAdvancedCustomElement; the receipt records it  200 | 404
 
     400 malformed JSON or a broken rule      401 bearer token missing or wrong (when API_TOKEN is set)
     403 a route that needs API_TOKEN, which is not set
@@ -146,6 +149,27 @@ def scan_folders(request: HttpRequest, services: Services, params: Mapping[str, 
     return folder_scan.scan_folders(request, services, params)
 
 
+def element_counts(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    """GET /elements/counts (``lib.http.counts``, imported on its first call)."""
+    from lib.http import counts
+
+    return counts.element_counts(request, services, params)
+
+
+def vod_elements(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    """GET /vod/elements (``lib.http.vod_library``, imported on its first call)."""
+    from lib.http import vod_library
+
+    return vod_library.list_vod_elements(request, services, params)
+
+
+def delete_vod_element(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    """DELETE /vod/elements/{element_id} (``lib.http.vod_library``)."""
+    from lib.http import vod_library
+
+    return vod_library.delete_vod_element(request, services, params)
+
+
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/health", health, open=True),
     Route("POST", "/elements", create_element),
@@ -153,11 +177,14 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/elements", list_elements),
     Route("POST", "/uploads", create_upload),
     Route("POST", "/folders/scan", scan_folders),
+    Route("GET", "/elements/counts", element_counts),
     Route("GET", "/elements/{session_id}", get_element),
     Route("POST", "/vod/events", vod_event, open=True),
     Route("POST", "/", vod_event, open=True),
     Route("POST", "/vod/pull", vod_pull, token_only=True),
     Route("GET", "/tasks/{task_id}", vod_task),
+    Route("GET", "/vod/elements", vod_elements),
+    Route("DELETE", "/vod/elements/{element_id}", delete_vod_element),
 )
 
 

@@ -2,7 +2,8 @@
 
 Each page costs one LIST of ``<RECEIPT_PREFIX>timeline/`` (from the cursor on, at most a page of entries)
 and the receipts of the entries it returns (a LIST of each one's folder and its few facts), read
-concurrently: the same for 100 receipts or 100,000, never a listing of every folder (docs/http-api.md).
+concurrently: the same for 100 receipts or 100,000, never a listing of every folder (docs/internals.md,
+"The submissions' timeline").
 
     state    submitted | completed | failed | in progress (optional): only those; a page then scans at
              most SCAN_WITH_FILTER entries, so it may hold fewer than ``limit`` and still have a cursor

@@ -96,10 +96,15 @@ def receipt_view(receipt: Receipt) -> dict[str, Any]:
             value = {k: redact(v) if isinstance(v, str) else v for k, v in value.items()}
         if value not in (None, (), ""):
             view[name] = list(value) if isinstance(value, tuple) else value
-    for name in ("created_at", "updated_at"):
+    for name in ("created_at", "updated_at", "deleted_at"):
         moment = getattr(receipt, name)
         if moment:
             view[name] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+    if receipt.deleted:  # DELETE /vod/elements/{element_id}: which of its elements are gone from VOD
+        view["deleted"] = [
+            {"element_id": element_id, "deleted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))}
+            for element_id, at in receipt.deleted
+        ]
     return view
 
 

@@ -28,6 +28,10 @@ from lib.warm_cache import warm_cache
 
 API_VERSION = "2018-07-17"
 CREATE_ACTION = "CreateAigcAdvancedCustomElement"
+DELETE_ACTION = "DeleteAigcAdvancedCustomElement"
+# "No such element": the generic ResourceNotFound (the SDK's error codes have none naming an element;
+# ResourceNotFound.UserNotExist and the like mean something else) or a parameter error on ElementId.
+ELEMENT_GONE_CODES = frozenset({errorcodes.RESOURCENOTFOUND, "InvalidParameterValue.ElementId"})
 _SDK = "tencentcloud.common.common_client"
 MAX_REQUEST_TIMEOUT_S = 10
 MIN_CALL_TIME_S = 1.0  # a rate-limit slot later than the invocation's end minus this is not taken
@@ -60,6 +64,13 @@ class VodClient(Protocol):
     def create_element(self, params: dict[str, Any]) -> Submitted: ...
 
     def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]: ...
+
+    def delete_element(self, params: dict[str, Any]) -> bool:
+        """DeleteAigcAdvancedCustomElement: True when deleted, False when a retried attempt found the
+        element gone (an earlier attempt deleted it but its answer was lost). An element missing on the
+        first attempt raises its VodError."""
+        self.call(DELETE_ACTION, params)
+        return True
 
     def prepare(self) -> Background[None] | None:
         """Start loading what a first call needs (the SDK: some 10 ms of a cold start) while the caller
@@ -99,6 +110,24 @@ class Vod:
                 return Submitted(None, exc.request_id, duplicate=True)
             raise
         return Submitted(str(response["TaskId"]), response.get("RequestId"))
+
+    def delete_element(self, params: dict[str, Any]) -> bool:
+        """Deleting is safe to repeat (a second delete cannot remove anything else), so transient
+        failures are retried like any call; only the answer of a repeat differs: "not found"."""
+        tries = 0
+
+        def attempt() -> bool:
+            nonlocal tries
+            tries += 1
+            try:
+                self._call(DELETE_ACTION, params)
+            except VodError as exc:
+                if tries > 1 and exc.code in ELEMENT_GONE_CODES:
+                    return False
+                raise
+            return True
+
+        return with_retries(attempt, what=DELETE_ACTION, invocation=self._invocation)
 
     def _limited(self, limiter: RateLimiter, params: dict[str, Any]) -> dict[str, Any]:
         """One attempt in a slot of the container's limiter; a refusal makes the whole container back off."""

@@ -236,6 +236,9 @@ def relay_completion(completion: Completion, services: Services) -> Outcome:
         return Outcome(status, completion.session_id, result.task_id, error=exc)
     if completion.store is not None and completion.receipt is not None:
         _mark_completed(completion.store, completion.receipt, result)
+        from lib.element_index import record_completion  # the element index, the counts
+
+        record_completion(services, completion.receipt, result.element_ids, succeeded=result.succeeded)
     return Outcome("relayed", completion.session_id, result.task_id, note="element.completed")
 
 

@@ -324,6 +324,9 @@ def test_demo_tells_its_story_on_stdout_and_logs_on_stderr() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Demo OK: TaskId" in done.stdout and "COS stand-in" in done.stdout
+    assert done.stdout.rstrip().splitlines()[-1] == (
+        "Console: make serve, then open http://127.0.0.1:9100/console (the demo's element listed there)"
+    )
     assert not [line for line in done.stdout.splitlines() if line.startswith('{"time"')]
     logged = [json.loads(line) for line in done.stderr.splitlines() if line.startswith('{"time"')]
     assert any(entry["logger"] == "relay.records" for entry in logged)

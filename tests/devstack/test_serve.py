@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -153,3 +155,52 @@ def test_logs_go_to_stderr_and_results_to_stdout(tmp_path: Path) -> None:
     assert first.startswith("Serving handler.main_handler as an SCF Function URL on http://127.0.0.1:")
     assert '"http_status": 503' in err and '"logger": "relay.http"' in err
     assert '"logger"' not in first + out
+
+
+def test_serve_seeds_the_demos_element_and_prints_the_console(tmp_path: Path) -> None:
+    """``make serve`` with the local stack: the console's address printed, the demo's folder uploaded
+    through the COS stand-in (its trigger submits it), so the list, the counts and VOD's library show it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TENCENTCLOUD_", "AWS_", "VOD_"))}
+    env["PYTHONUNBUFFERED"] = "1"
+    history = str(tmp_path / "history.jsonl")
+    command = [
+        sys.executable,
+        "-m",
+        "devstack",
+        "serve",
+        "--port",
+        "0",
+        "--tick-every",
+        "1",
+        "--history",
+        history,
+    ]
+    server = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    lines: list[str] = []
+    try:
+        assert server.stdout is not None
+        while not any(line.startswith("  console ") for line in lines):
+            line = server.stdout.readline()
+            assert line, "serve ended before it printed the console's address"
+            lines.append(line)
+        console = lines[-1].split()[-1]
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/console", console)
+        assert any("seeded            cos://media-1250000000/elements/hero/" in line for line in lines)
+        url = console.removesuffix("/console")
+        deadline = time.monotonic() + 90
+        listed: list[Any] = []
+        while time.monotonic() < deadline:
+            listed = fetch(f"{url}/elements")[2]["elements"]
+            if listed and listed[0]["state"] == "completed":
+                break
+            time.sleep(0.5)
+        assert [(e["name"], e["state"]) for e in listed] == [("hero", "completed")]
+        counts = fetch(f"{url}/elements/counts")[2]["counts"]
+        assert counts == {"submitted": 0, "completed": 1, "failed": 0, "in progress": 0}
+        library = fetch(f"{url}/vod/elements")[2]["elements"]
+        assert [(e["element_id"], e["ours"]) for e in library] == [(listed[0]["element_ids"][0], True)]
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=30)

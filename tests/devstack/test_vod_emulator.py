@@ -1022,3 +1022,66 @@ def test_pulled_events_carry_the_other_types_fields_as_null() -> None:
 def test_an_abort_fault_is_for_create_only() -> None:
     with pytest.raises(ValueError, match="CreateAigcAdvancedCustomElement only"):
         Fault("abort", action="DescribeTaskDetail")
+
+
+# --------------------------------------------------------------------------- the element library
+
+LIST_ELEMENTS, DELETE_ELEMENT = "DescribeAigcAdvancedCustomElements", "DeleteAigcAdvancedCustomElement"
+
+
+def test_finished_tasks_join_the_library_paged_by_the_documented_rules(emu: VodEmulator) -> None:
+    """A finished Create task's element is listed (Id, Name, Description, CreateTime); pages follow
+    Offset/Limit (default 10, a multiple of Limit), through the SDK's typed models."""
+    client = vod(emu)
+    created = models.CreateAigcAdvancedCustomElementRequest()
+    created.from_json_string(json.dumps(image_params(ElementName="made")))
+    client.CreateAigcAdvancedCustomElement(created)
+    emu.wait_idle(5)
+    [task] = emu.created_tasks()
+    for n in range(11):
+        emu.add_element(f"old-{n}", sub_app_id=SUB_APP_ID)
+    emu.add_element("other-app")  # another application's: never listed here
+    request = models.DescribeAigcAdvancedCustomElementsRequest()
+    request.from_json_string(json.dumps({"SubAppId": SUB_APP_ID}))
+    first = client.DescribeAigcAdvancedCustomElements(request)
+    assert first.TotalCount == 12 and len(first.ElementSet) == 10
+    request.from_json_string(json.dumps({"SubAppId": SUB_APP_ID, "Offset": 10, "Limit": 10}))
+    second = client.DescribeAigcAdvancedCustomElements(request)
+    listed = {e.Id: e for e in [*first.ElementSet, *second.ElementSet]}
+    assert len(listed) == 12
+    mine = listed[task.element_id]
+    assert (mine.Name, mine.Description) == ("made", "a character")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", mine.CreateTime)
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"Limit": 301}, "InvalidParameterValue.Limit"),
+        ({"Limit": 0}, "InvalidParameterValue.Limit"),
+        ({"Offset": 5, "Limit": 10}, "InvalidParameterValue.Offset"),
+        ({"Offset": 7}, "InvalidParameterValue.Offset"),
+        ({"Offset": -10, "Limit": 10}, "InvalidParameterValue.Offset"),
+        ({"Limit": "10"}, "InvalidParameter"),
+        ({"Cursor": "x"}, "UnknownParameter"),
+    ],
+)
+def test_bad_pages_are_refused_with_their_codes(emu: VodEmulator, params: dict[str, Any], code: str) -> None:
+    client = common(emu)
+    assert error_code(lambda: client.call_json(LIST_ELEMENTS, {"SubAppId": SUB_APP_ID, **params})) == code
+
+
+def test_delete_removes_one_and_an_unknown_id_is_resource_not_found(emu: VodEmulator) -> None:
+    client = common(emu)
+    kept, doomed = emu.add_element("kept", SUB_APP_ID), emu.add_element("doomed", SUB_APP_ID)
+    other = emu.add_element("other-app")
+    client.call_json(DELETE_ELEMENT, {"SubAppId": SUB_APP_ID, "ElementId": doomed.element_id})
+    assert [e.element_id for e in emu.elements()] == [kept.element_id, other.element_id]
+    for element_id in (doomed.element_id, other.element_id, "1"):
+        call = {"SubAppId": SUB_APP_ID, "ElementId": element_id}
+        assert error_code(lambda c=call: client.call_json(DELETE_ELEMENT, c)) == "ResourceNotFound"
+    assert (
+        error_code(lambda: client.call_json(DELETE_ELEMENT, {"SubAppId": SUB_APP_ID})) == "MissingParameter"
+    )
+    emu.reset()
+    assert emu.elements() == []

@@ -57,15 +57,15 @@ def folded(key: str) -> str:
 def around_the_vod_call(stack: LocalStack) -> tuple[list[str], list[str]]:
     """The function's requests to the media bucket that arrived before the VOD call, and after it (VOD's
     own fetches of the media, by presigned URL, left out). Everything sent
-    before the call is waited for before it (but the receipt's index and its timeline entry in
-    RECEIPT_BUCKET, written in the background beside the VOD call, and left out here), so the split
+    before the call is waited for before it (but the receipt's index, its timeline entry and its count
+    markers in RECEIPT_BUCKET, written in the background beside the VOD call, and left out here), so the split
     follows from the order of events, not from their timing."""
     (call,) = [s for s in stack.wire("vod").seen() if s.method == "POST"]
     assert [c.action for c in stack.vod.calls] == [CREATE]
     storage = [
         s
         for s in stack.wire("cos").seen()
-        if s.host.startswith(f"{B}.") and not presigned(s) and not timeline(s)
+        if s.host.startswith(f"{B}.") and not presigned(s) and not timeline(s) and not counted(s)
     ]
     before = sorted(named(s) for s in storage if s.arrived < call.arrived)
     after = sorted(named(s) for s in storage if s.arrived > call.arrived)
@@ -75,6 +75,11 @@ def around_the_vod_call(stack: LocalStack) -> tuple[list[str], list[str]]:
 def timeline(served: Served) -> bool:
     """A timeline entry (GET /elements): written in the background, beside the VOD call."""
     return ".element-receipts/timeline/" in unquote(served.path)
+
+
+def counted(served: Served) -> bool:
+    """A count marker (GET /elements/counts): written in the background, beside the VOD call."""
+    return ".element-receipts/counts/" in unquote(served.path)
 
 
 def reads_of(objects: list[str]) -> list[str]:
@@ -148,6 +153,8 @@ def test_post_elements_heads_the_objects_at_once_then_claims(
     assert after == [f"PUT {B}/.element-receipts/sessions/<er>/{fact}" for fact in facts]
     entries = [s for s in stack.wire("cos").seen() if timeline(s)]
     assert [s.method for s in entries] == (["PUT"] if receipts != "none" else [])
+    markers = sorted(named(s).split("/")[3] for s in stack.wire("cos").seen() if counted(s))
+    assert markers == (["claimed", "submitted"] if receipts != "none" else [])
 
 
 def stage_body(key: str) -> bytes:

@@ -52,3 +52,24 @@ def test_the_check_catches_an_outside_citation() -> None:
     assert OUTSIDE.search("payload format 2.0 (reference §1.5)")
     assert OUTSIDE.search("reference sections 8 and 9")
     assert not OUTSIDE.search("the folder layout of docs/contracts.md §3")
+
+
+DOC_NAME = re.compile(r"(?<![\w./-])docs/([\w-]+\.md)\b")
+
+
+def test_every_named_document_in_docs_exists() -> None:
+    """A mention of ``docs/<file>.md`` without a section still has to lead somewhere."""
+    named = {
+        (str(path.relative_to(ROOT)), m[1])
+        for path in tracked_text_files()
+        if path != Path(__file__).resolve()  # its own examples below
+        for m in DOC_NAME.finditer(path.read_text(errors="replace"))
+    }
+    assert len(named) >= 10
+    missing = sorted((where, doc) for where, doc in named if not (ROOT / "docs" / doc).is_file())
+    assert missing == []
+
+
+def test_the_name_check_catches_a_missing_document() -> None:
+    assert DOC_NAME.findall("(docs/http-api.md)") == ["http-api.md"]
+    assert DOC_NAME.findall("see mydocs/x.md and docs/contracts.md §3") == ["contracts.md"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from lib.errors import StorageError
 from lib.receipts import ReceiptStore, Summary
 from tests.fakes import FakeStorage
 
@@ -119,3 +120,38 @@ def test_the_index_points_at_a_receipt_kept_elsewhere(store: ReceiptStore) -> No
 def test_dot_segments_are_escaped(session_id: str, folder: str) -> None:
     store = ReceiptStore(FakeStorage(), BUCKET, PREFIX)
     assert store.folder(session_id) == f"{PREFIX}sessions/{folder}/"
+
+
+def test_deletions_are_facts_and_deleted_at_needs_every_element() -> None:
+    storage = FakeStorage()
+    store = ReceiptStore(storage, BUCKET, PREFIX)
+    store.claim("er-d", 1, "req-a", 0.0, Summary())
+    store.record_completed("er-d", "t", "FINISH", ("e1", "e/2"), None)
+    assert store.record_deleted("er-d", "e1")
+    assert not store.record_deleted("er-d", "e1")  # once
+    receipt = store.load("er-d")
+    assert receipt is not None and [e for e, _ in receipt.deleted] == ["e1"] and receipt.deleted_at is None
+    store.record_deleted("er-d", "e/2")  # its own flat name, inside the folder
+    storage.put(BUCKET, store.folder("er-d") + "deleted-x.json", b"not json")  # damaged: absent
+    storage.put(BUCKET, store.folder("er-d") + "deleted-y.json", b'{"at": 1}')  # no element: absent
+    receipt = store.load("er-d")
+    assert receipt is not None and sorted(e for e, _ in receipt.deleted) == ["e/2", "e1"]
+    assert receipt.deleted_at == max(at for _, at in receipt.deleted)
+
+
+def test_the_element_index_names_its_session() -> None:
+    storage = FakeStorage()
+    store = ReceiptStore(storage, BUCKET, PREFIX)
+    assert store.load_element("e1") is None
+    assert store.write_element("e1", "er-1") and not store.write_element("e1", "er-2")
+    assert store.load_element("e1") == "er-1"
+    for body in (b"not json", b"[]", b"{}"):
+        storage.put(BUCKET, store.element_key("e2"), body)
+        assert store.load_element("e2") is None
+
+    class Refusing(FakeStorage):
+        def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
+            raise StorageError("denied", code="AccessDenied")
+
+    with pytest.raises(StorageError):
+        ReceiptStore(Refusing(), BUCKET, PREFIX).load_element("e1")

@@ -409,6 +409,10 @@ class FakeVod:
             }
         return {}
 
+    def delete_element(self, params: dict[str, Any]) -> bool:
+        self.call("DeleteAigcAdvancedCustomElement", params)
+        return True
+
 
 class FakeServices(Services):
     """Services whose storage and VOD are the in-process fakes."""

@@ -151,8 +151,9 @@ def check_posted(posted: Posted) -> None:
 
 
 def check_writes(written: set[tuple[str, str]]) -> None:
-    """Only receipts (their index and timeline) are written: an index or timeline entry is a flat name
-    under ``index/`` or ``timeline/``; a fact is a flat name inside one flat session folder under
+    """Only receipts (their index, timeline, count markers and element index) are written: an index,
+    timeline or element index entry is a flat name under ``index/``, ``timeline/`` or ``elements/``, a
+    count marker one under ``counts/<kind>/``; a fact is a flat name inside one flat session folder under
     ``sessions/``."""
     for bucket, key in written:
         assert bucket in (BUCKET, RECEIPT_BUCKET), bucket
@@ -163,6 +164,13 @@ def check_writes(written: set[tuple[str, str]]) -> None:
         elif rest.startswith("timeline/"):
             names = [rest.removeprefix("timeline/")]
             assert re.fullmatch(r"\d{13}-[^/]+\.json", names[0]), key
+        elif rest.startswith("counts/"):  # a count marker (lib/counts.py): a flat name in its kind's folder
+            kind, *names = rest.removeprefix("counts/").split("/")
+            assert kind in ("claimed", "submitted", "refused", "succeeded", "task-failed"), key
+            assert len(names) == 1 and re.fullmatch(r"\d{13}-[^/]+\.json", names[0]), key
+        elif rest.startswith("elements/"):  # the element index: a flat element id
+            names = [rest.removeprefix("elements/")]
+            assert re.fullmatch(r"[^/]+\.json", names[0]), key
         else:
             assert rest.startswith("sessions/"), key
             names = rest.removeprefix("sessions/").split("/")

@@ -146,3 +146,31 @@ def test_prepare_loads_the_sdk_once_in_the_background(vod: Vod, monkeypatch: pyt
     assert loading is not None
     loading.result()
     assert "colorsys" in sys.modules and vod.prepare() is None
+
+
+DELETE = "DeleteAigcAdvancedCustomElement"
+
+
+def test_delete_removes_the_element_and_an_unknown_one_is_refused(vod: Vod, emulator: VodEmulator) -> None:
+    element = emulator.add_element("doomed", sub_app_id=SUB_APP_ID)
+    assert vod.delete_element({"SubAppId": SUB_APP_ID, "ElementId": element.element_id}) is True
+    assert emulator.elements() == []
+    with pytest.raises(VodError) as refused:
+        vod.delete_element({"SubAppId": SUB_APP_ID, "ElementId": element.element_id})
+    assert refused.value.code == "ResourceNotFound" and not refused.value.retryable
+
+
+@pytest.mark.parametrize(
+    "fault", [Fault("reset", action=DELETE, after_create=True), Fault("error", action=DELETE)]
+)
+def test_a_retried_delete_that_finds_the_element_gone_is_success(
+    vod: Vod, emulator: VodEmulator, fault: Fault
+) -> None:
+    """VOD deleted it but the answer was lost (or a transient error came first): the retry succeeds,
+    told "not found" (False) when the first attempt had deleted it."""
+    element = emulator.add_element("doomed", sub_app_id=SUB_APP_ID)
+    emulator.inject(fault)
+    deleted = vod.delete_element({"SubAppId": SUB_APP_ID, "ElementId": element.element_id})
+    assert deleted is (not fault.after_create)
+    assert emulator.elements() == []
+    assert [c.action for c in emulator.calls].count(DELETE) == 2
