@@ -154,7 +154,7 @@ def _receipt_of(
     if where is None:
         return None
     bucket, kind, region = where
-    elsewhere = ReceiptStore(services.storage(kind, region), bucket, services.settings.receipt_prefix)
+    elsewhere = services.receipts_in(bucket, kind, region)
     receipt = with_retries(
         lambda: elsewhere.load(session_id), what="receipt load", invocation=services.invocation
     )
