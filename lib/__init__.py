@@ -22,7 +22,7 @@ through them:
     outcomes                         what follows an error, in one place: Outcome, outcome_for, settling
                                      and relaying a failure, guarded, one answer builder per kind of answer
     queue/                           SUBMIT_MODE=queue: relay jobs on TDMQ for CMQ (its data-flow API) or
-                                     SQS (enqueue, job_message, job_signature, cmq)
+                                     SQS (enqueue, job_message, job_signature, cmq, sqs)
     submission                       one submission as a state machine: claim → VOD → record → relay
     media/                           media references → fetchable URLs and the SessionId's identity (refs,
                                      resolve); VOD's documented media rules checked from headers by ranged

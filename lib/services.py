@@ -45,6 +45,7 @@ class Services:
         webhook: WebhookClient | None = None,
         started: list[Background[Any]] | None = None,
         cmq_post: Callable[..., Any] | None = None,
+        sqs: Any = None,
     ):
         self.settings = settings
         self.invocation = invocation
@@ -53,6 +54,7 @@ class Services:
         self._webhook = webhook  # the shared client unless one is given (tests, the pull cycle's breakers)
         self._started: list[Background[Any]] = [] if started is None else started  # shared by every copy
         self._cmq_post = cmq_post  # the data-flow API's HTTP call: a requests session unless given (tests)
+        self._sqs = sqs  # an SQS client (boto3's, or a test's) used for every queue URL, when given
 
     def background(self, call: Callable[[], T], *, name: str) -> Background[T]:
         """Start ``call`` in a thread of this invocation (``lib.background``): its starter joins it, and
@@ -107,6 +109,14 @@ class Services:
 
         return Cmq(self.settings, self.credentials(), self.invocation, post=self._cmq_post)
 
+    def sqs(self, url: str) -> Any:
+        """The boto3 SQS client for the queue at ``url`` (``lib.queue.sqs``), unless one was given."""
+        if self._sqs is not None:
+            return self._sqs
+        from lib.queue.sqs import sqs_client
+
+        return sqs_client(url, self.settings.submit_queue_region)
+
     def webhook(self) -> WebhookClient:
         return self._webhook if self._webhook is not None else _shared_webhook()
 
@@ -132,4 +142,5 @@ class Services:
             webhook=self._webhook if webhook is None else webhook,
             started=self._started,
             cmq_post=self._cmq_post,
+            sqs=self._sqs,
         )

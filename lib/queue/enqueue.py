@@ -20,12 +20,10 @@ boto3 is imported only on the SQS path.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
 from lib.errors import QueueError, RelayError, StorageError
 from lib.jobs import Job, Upload
@@ -38,10 +36,8 @@ from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import StoredObject
 from lib.vod_params import build_params
-from lib.warm_cache import warm_cache
 
 log = logging.getLogger("relay.enqueue")
-_AWS_HOST = re.compile(r"^sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$|^([a-z0-9-]+)\.queue\.amazonaws\.com$")
 # Answers that no retry can change: the message itself is refused.
 _PERMANENT_CODES = {"InvalidMessageContents", "MessageTooLong", "InvalidParameterValue"}
 UPLOAD_KINDS = frozenset({"cos", "s3"})  # jobs made from upload notifications: pre-flighted by the drainer
@@ -203,7 +199,7 @@ def _send(services: Services, body: str, session_id: str) -> str:
     params: dict[str, Any] = {"QueueUrl": url, "MessageBody": body}
     if url.endswith(".fifo"):
         params.update(MessageGroupId=session_id, MessageDeduplicationId=session_id)
-    client = sqs_client(url, settings.submit_queue_region)
+    client = services.sqs(url)
     response = with_retries(lambda: _call(client, params), what="enqueue", invocation=services.invocation)
     return str(response.get("MessageId", ""))
 
@@ -227,34 +223,3 @@ def _call(client: Any, params: dict[str, Any]) -> dict[str, Any]:
             f"SQS SendMessage failed: {type(exc).__name__}", code="QueueUnreachable", retryable=True
         ) from exc
     return response
-
-
-def queue_region(url: str, configured: str | None) -> str | None:
-    """SUBMIT_QUEUE_REGION, else the region an AWS queue URL's host names, else None (boto3's default)."""
-    if configured:
-        return configured
-    match = _AWS_HOST.match(urlsplit(url).hostname or "")
-    return (match.group(1) or match.group(2)) if match else None
-
-
-def sqs_client(url: str, region: str | None) -> Any:
-    """A cached boto3 SQS client for the queue's endpoint (built once per warm container)."""
-    parts = urlsplit(url)
-    return _build(f"{parts.scheme}://{parts.netloc}", queue_region(url, region))
-
-
-@warm_cache(maxsize=4)
-def _build(endpoint: str, region: str | None) -> Any:
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import BotoCoreError
-
-    config = Config(connect_timeout=3, read_timeout=10, retries={"total_max_attempts": 1})
-    try:
-        return boto3.session.Session().client("sqs", region_name=region, endpoint_url=endpoint, config=config)
-    except BotoCoreError as exc:
-        raise QueueError(
-            f"no SQS client for {endpoint}: {type(exc).__name__} (set SUBMIT_QUEUE_REGION)",
-            code="QueueNotConfigured",
-            retryable=True,
-        ) from exc

@@ -161,3 +161,13 @@ def test_the_handler_joins_the_invocations_threads_even_when_handling_failed(
     with pytest.raises(RuntimeError):
         handler.main_handler({}, None)
     assert finished.is_set()  # joined before the handler let the error out
+
+
+def test_an_sqs_client_given_is_used_for_every_queue_and_kept_by_copies() -> None:
+    given = object()
+    svc = Services(load_settings(dict(ENV)), Invocation("req-unit", 1000.0), dict(ENV), sqs=given)
+    assert svc.sqs("https://sqs.eu-west-1.amazonaws.com/1/q") is given
+    assert svc.narrowed(10.0).sqs("http://127.0.0.1:9/1/q") is given
+    region = {**ENV, "SUBMIT_QUEUE_REGION": "us-east-1"}
+    built = services(region).sqs("http://127.0.0.1:9/123456789012/q")  # boto3's, by lib.queue.sqs
+    assert type(built).__name__ == "SQS" and built.meta.region_name == "us-east-1"

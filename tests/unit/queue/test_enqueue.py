@@ -17,7 +17,7 @@ from lib.jobs import Job, SourceInfo, Upload
 from lib.pipeline import dispatch, dispatch_many
 from lib.queue import enqueue as enqueue_module
 from lib.queue import job_message
-from lib.queue.enqueue import enqueue, enqueue_many, queue_region
+from lib.queue.enqueue import enqueue, enqueue_many
 from lib.queue.job_signature import unseal
 from lib.request_model import parse_request
 from lib.retry import with_retries
@@ -59,23 +59,23 @@ class FakeServices(Services):
         *,
         environ: dict[str, str] | None = None,
         cmq_post: FakeDataFlow | None = None,
+        sqs: FakeSqs | None = None,
         **env: str,
     ) -> None:
         settings = load_settings(
             {"SUBMIT_MODE": "queue", "SUBMIT_QUEUE_URL": QUEUE, "RELAY_JOB_SECRET": KEY, **env}
         )
         invocation = Invocation.from_context({"time_limit_in_ms": 5000})
-        super().__init__(settings, invocation, environ or {}, cmq_post=cmq_post)
+        super().__init__(settings, invocation, environ or {}, cmq_post=cmq_post, sqs=sqs)
         self.fake = storage
 
     def storage(self, kind: StorageKind, region: str | None) -> Storage:
         return self.fake
 
 
-def queue_mode(monkeypatch: pytest.MonkeyPatch, sqs: FakeSqs) -> FakeStorage:
+def queue_mode() -> FakeStorage:
     storage = FakeStorage()
     storage.put("media-1250000000", "elements/hero.mp4", mp4_bytes())  # a real clip: pre-flight reads it
-    monkeypatch.setattr(enqueue_module, "sqs_client", lambda url, region: sqs)
     return storage
 
 
@@ -89,10 +89,10 @@ def client_error(code: str, query_code: str | None = None) -> ClientError:
     return ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}, "SendMessage")
 
 
-def test_dispatch_in_queue_mode_enqueues_a_pinned_job(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dispatch_in_queue_mode_enqueues_a_pinned_job() -> None:
     """dispatch sends one relay-job message (media pinned, receipt bucket kept) and answers "waiting"."""
     sqs = FakeSqs()
-    services = FakeServices(queue_mode(monkeypatch, sqs))
+    services = FakeServices(queue_mode(), sqs=sqs)
     outcome = dispatch(job(), services)
     assert outcome.status == "waiting" and outcome.note == "queued for submission (message msg-1)"
     (sent,) = sqs.sent
@@ -109,11 +109,11 @@ def test_dispatch_in_queue_mode_enqueues_a_pinned_job(monkeypatch: pytest.Monkey
     }
 
 
-def test_the_message_is_a_pure_function_of_the_job(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_message_is_a_pure_function_of_the_job() -> None:
     """The same upload enqueued twice gives the same bytes (a FIFO queue de-duplicates on the SessionId)."""
     sqs = FakeSqs()
-    services = FakeServices(queue_mode(monkeypatch, sqs))
-    fifo = FakeServices(services.fake, SUBMIT_QUEUE_URL=QUEUE + ".fifo")
+    services = FakeServices(queue_mode(), sqs=sqs)
+    fifo = FakeServices(services.fake, sqs=sqs, SUBMIT_QUEUE_URL=QUEUE + ".fifo")
     enqueue(job(), services)
     enqueue(job(), services)
     enqueue(job(), fifo)
@@ -122,13 +122,13 @@ def test_the_message_is_a_pure_function_of_the_job(monkeypatch: pytest.MonkeyPat
     assert (sqs.sent[2]["MessageGroupId"], sqs.sent[2]["MessageDeduplicationId"]) == (sid, sid)
 
 
-def test_decoding_gives_back_the_job_and_its_session(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_decoding_gives_back_the_job_and_its_session() -> None:
     """decode(encode(job)) is the job with its media pinned; the drainer derives the same SessionId."""
     from lib.media.resolve import resolve_media
     from lib.vod_params import build_params
 
     sqs = FakeSqs()
-    services = FakeServices(queue_mode(monkeypatch, sqs))
+    services = FakeServices(queue_mode(), sqs=sqs)
     outcome = enqueue(job(context="c1"), services)
     decoded = job_message.decode(opened(sqs.sent[0]["MessageBody"]))
     assert decoded.request == job(context="c1").request and decoded.source == job().source
@@ -167,10 +167,10 @@ def test_broken_messages_name_the_part(change: dict[str, Any], field: str) -> No
     assert field in [d.field for d in info.value.details]
 
 
-def test_missing_media_fails_at_once_without_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_media_fails_at_once_without_a_message() -> None:
     """An object that does not exist is a permanent failure when enqueued, naming the field."""
     sqs = FakeSqs()
-    services = FakeServices(queue_mode(monkeypatch, sqs))
+    services = FakeServices(queue_mode(), sqs=sqs)
     outcome = enqueue(job(video="cos://media-1250000000/elements/gone.mp4"), services)
     assert outcome.status == "failed" and outcome.error is not None and outcome.error.code == "InvalidMedia"
     assert outcome.error.details[0].field == "video"
@@ -195,7 +195,7 @@ def test_queue_errors_retry_unless_the_message_itself_is_refused(
 ) -> None:
     """A queue that cannot take the message now asks for a retry; a refused body is a permanent failure."""
     sqs = FakeSqs(*[error] * 10)
-    services = FakeServices(queue_mode(monkeypatch, sqs))
+    services = FakeServices(queue_mode(), sqs=sqs)
     monkeypatch.setattr(enqueue_module, "with_retries", functools.partial(with_retries, sleep=lambda _: None))
     outcome = enqueue(job(), services)
     assert outcome.status == status and outcome.error is not None and outcome.error.code == code
@@ -204,26 +204,9 @@ def test_queue_errors_retry_unless_the_message_itself_is_refused(
 def test_a_transient_queue_error_is_retried_inside_the_invocation(monkeypatch: pytest.MonkeyPatch) -> None:
     """One throttling answer, then success: the job is queued once."""
     sqs = FakeSqs(client_error("ThrottlingException"))
-    services = FakeServices(queue_mode(monkeypatch, sqs))
+    services = FakeServices(queue_mode(), sqs=sqs)
     monkeypatch.setattr(enqueue_module, "with_retries", functools.partial(with_retries, sleep=lambda _: None))
     assert enqueue(job(), services).status == "waiting" and len(sqs.sent) == 1
-
-
-@pytest.mark.parametrize(
-    ("url", "configured", "region"),
-    [
-        ("https://sqs.eu-west-1.amazonaws.com/1/q", None, "eu-west-1"),
-        ("https://sqs.cn-north-1.amazonaws.com.cn/1/q", None, "cn-north-1"),
-        ("https://us-east-2.queue.amazonaws.com/1/q", None, "us-east-2"),
-        ("http://127.0.0.1:5000/123456789012/q", None, None),
-        ("http://127.0.0.1:5000/123456789012/q", "us-east-1", "us-east-1"),
-    ],
-)
-def test_queue_region_comes_from_the_setting_or_the_host(
-    url: str, configured: str | None, region: str | None
-) -> None:
-    """SUBMIT_QUEUE_REGION wins; an AWS queue host names its region; otherwise boto3's default."""
-    assert queue_region(url, configured) == region
 
 
 def test_queue_settings_defaults_and_names() -> None:
@@ -287,7 +270,7 @@ def flow() -> FakeDataFlow:
 def cmq_services(flow: FakeDataFlow, storage: FakeStorage, **env: str) -> FakeServices:
     """Services whose data-flow calls go to ``flow`` (injected, as a transport is)."""
     environ = {"TENCENTCLOUD_SECRETID": "AKIDenqueue", "TENCENTCLOUD_SECRETKEY": "enqueue-key"}
-    return FakeServices(storage, environ=environ, cmq_post=flow, **{**CMQ, **env})
+    return FakeServices(storage, environ=environ, cmq_post=flow, sqs=None, **{**CMQ, **env})
 
 
 def folders(storage: FakeStorage, count: int) -> list[Job]:
@@ -361,7 +344,7 @@ def test_a_cos_event_of_many_folders_is_dispatched_together(flow: FakeDataFlow) 
 
 def test_without_credentials_a_batch_waits_for_them(flow: FakeDataFlow) -> None:
     storage = FakeStorage()
-    services = FakeServices(storage, environ={}, cmq_post=flow, **CMQ)  # no credentials
+    services = FakeServices(storage, environ={}, cmq_post=flow, sqs=None, **CMQ)  # no credentials
     outcomes = dispatch_many(folders(storage, 2), services)
     assert [o.status for o in outcomes] == ["retry", "retry"]
     assert all(isinstance(o.error, ConfigError) for o in outcomes) and flow.calls == []
