@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lib.invocation import Invocation
@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # each client's module is imported when that client is first 
     from lib.webhook_client import WebhookClient
 
 T = TypeVar("T")
+R = TypeVar("R")
 log = logging.getLogger(__name__)
 
 
@@ -64,6 +65,18 @@ class Services:
         started = Background(call, name=name)
         self._started.append(started)  # list.append is atomic: threads of one invocation may start some
         return started
+
+    def map(self, call: Callable[[T], R], items: Iterable[T], *, width: int, name: str) -> list[R]:
+        """``call`` over ``items``, at most ``width`` at once in this invocation's threads, results in the
+        items' order; the threads are joined before it returns. One item or a width of 1: no thread."""
+        items = list(items)
+        width = min(width, len(items))
+        if width <= 1:
+            return [call(item) for item in items]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix=name) as pool:
+            return list(pool.map(call, items))
 
     def join(self) -> int:
         """Join the invocation's background threads, within its remaining time; how many still run."""

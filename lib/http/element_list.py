@@ -20,7 +20,6 @@ import calendar
 import re
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lib.errors import FieldProblem, HttpError, InputError
@@ -51,8 +50,9 @@ def list_elements(request: HttpRequest, services: Services, _params: Mapping[str
     entries = with_retries(
         lambda: store.timeline(after, scan), what="receipt timeline", invocation=services.invocation
     )
-    with ThreadPoolExecutor(max_workers=LOADERS, thread_name_prefix="receipt-load") as pool:
-        receipts = list(pool.map(lambda entry: _load(store, entry[1], services), entries))
+    receipts = services.map(
+        lambda entry: _load(store, entry[1], services), entries, width=LOADERS, name="receipt-load"
+    )
     elements: list[dict[str, Any]] = []
     last = ""
     for (name, _sid), receipt in zip(entries, receipts, strict=True):

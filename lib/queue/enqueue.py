@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
 from typing import Any
 
@@ -86,11 +85,7 @@ def _prepare_all(jobs: Sequence[Job], services: Services) -> list[tuple[str, str
         except RelayError as exc:
             return exc
 
-    workers = min(services.settings.batch_concurrency, len(jobs))
-    if workers <= 1:
-        return [one(job) for job in jobs]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="enqueue") as pool:
-        return list(pool.map(one, jobs))
+    return services.map(one, jobs, width=services.settings.batch_concurrency, name="enqueue")
 
 
 def _send_batches(

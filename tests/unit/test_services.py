@@ -171,3 +171,22 @@ def test_an_sqs_client_given_is_used_for_every_queue_and_kept_by_copies() -> Non
     region = {**ENV, "SUBMIT_QUEUE_REGION": "us-east-1"}
     built = services(region).sqs("http://127.0.0.1:9/123456789012/q")  # boto3's, by lib.queue.sqs
     assert type(built).__name__ == "SQS" and built.meta.region_name == "us-east-1"
+
+
+def test_map_keeps_the_order_and_runs_alone_without_threads() -> None:
+    svc = services(dict(ENV))
+    here = threading.current_thread().name
+    assert svc.map(lambda n: (n, threading.current_thread().name), [1, 2], width=1, name="w") == [
+        (1, here),
+        (2, here),
+    ]
+    release = threading.Barrier(3, timeout=10)  # only three items running at once pass it
+
+    def meet(n: int) -> tuple[int, str]:
+        release.wait()
+        return n * 10, threading.current_thread().name
+
+    results = svc.map(meet, [1, 2, 3], width=8, name="meet")
+    assert [n for n, _ in results] == [10, 20, 30]
+    assert all(name.startswith("meet") for _, name in results)
+    assert svc.map(meet, [], width=4, name="none") == []
