@@ -1,5 +1,6 @@
-"""Per-invocation access to settings, credentials and the clients (built once per container and
-shared; see ``lib.storage`` and ``lib.vod.client``).
+"""Per-invocation access to settings, credentials, receipts, queues and clients (the clients built once
+per container and shared; see ``lib.warm_cache``), and the invocation's threads, which the handler joins.
+Tests inject fakes through the constructor (docs/internals.md, "Services, the one container").
 """
 
 from __future__ import annotations
