@@ -25,7 +25,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.cold_start import COS_FLOOR, S3_FLOOR, cos_event, s3_event, upload_folder
+from bench.cold_start import (
+    COS_CLIENTS,
+    COS_FLOOR,
+    S3_FLOOR,
+    SUBMIT_AND_RELAY,
+    VOD_CLIENT,
+    cos_event,
+    s3_event,
+    upload_folder,
+)
 from bench.common import ROOT, RUNS, Row, child_env, median
 from devstack.http_events import build_event
 from devstack.stack import LocalStack
@@ -52,40 +61,20 @@ assert task, result
 print(json.dumps({"answered": answered}))
 """
 
-HTTP_FLOOR = """
-import hashlib, hmac, json, os, time
-from urllib.parse import urlsplit
-import requests
-from qcloud_cos import CosConfig, CosS3Client
-from tencentcloud.common.common_client import CommonClient
-from tencentcloud.common.credential import Credential
-from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
-bucket, prefix = os.environ["BENCH_BUCKET"], os.environ["BENCH_PREFIX"]
-sid, key, token = (os.environ["TENCENTCLOUD_SECRETID"], os.environ["TENCENTCLOUD_SECRETKEY"],
-    os.environ["TENCENTCLOUD_SESSIONTOKEN"])
-address = urlsplit(os.environ["COS_ENDPOINT_URL"])
-creds = dict(Region="ap-guangzhou", SecretId=sid, SecretKey=key, Token=token)
-cos = CosS3Client(CosConfig(Scheme="http", IP=address.hostname, Port=address.port, **creds), retry=0)
-presigner = CosS3Client(CosConfig(Scheme="https", **creds), retry=0)
-keys = [prefix + name for name in ("frontal.png", "left.png", "back.png")]
+HTTP_FLOOR = (
+    COS_CLIENTS
+    + """keys = [prefix + name for name in ("frontal.png", "left.png", "back.png")]
 etags = [cos.head_object(Bucket=bucket, Key=k)["ETag"] for k in keys]
 urls = [presigner.get_presigned_url(Bucket=bucket, Key=k, Method="GET", Expired=3600,
         Params={"x-cos-security-token": token}) for k in keys]
-endpoint = os.environ["VOD_ENDPOINT"].split("://", 1)[1]
-client = CommonClient("vod", "2018-07-17", Credential(sid, key, token), "",
-    profile=ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=endpoint)))
-images = {"frontal_image": urls[0], "refer_images": [{"image_url": u} for u in urls[1:]]}
-params = {"SubAppId": 1500000001, "ElementName": "floor", "ReferenceType": "image_refer",
+"""
+    + VOD_CLIENT
+    + """params = {"SubAppId": 1500000001, "ElementName": "floor", "ReferenceType": "image_refer",
     "SessionId": "floor-http-" + hashlib.sha256("".join(etags + keys).encode()).hexdigest()[:20],
     "ElementImageList": json.dumps(images)}
-task = json.loads(client.call("CreateAigcAdvancedCustomElement", params))["Response"]["TaskId"]
-raw = json.dumps({"event": "element.submitted", "task_id": task}).encode()
-t = str(int(time.time()))
-sig = hmac.new(os.environ["CALLBACK_SECRET"].encode(), t.encode() + b"." + raw, hashlib.sha256).hexdigest()
-requests.post(os.environ["CALLBACK_URL"], data=raw, headers={"Content-Type": "application/json",
-    "X-Element-Signature": f"t={t},v1={sig}"}, timeout=10).raise_for_status()
 """
+    + SUBMIT_AND_RELAY
+)
 
 
 @dataclass(frozen=True)

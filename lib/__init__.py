@@ -35,6 +35,8 @@ through them:
     vod/, retry                      the shape of a VOD event (vod/); the VOD client with our own retries,
                                      within the account's quota (client, ratelimit); VOD's completion
                                      events → element.completed, push and pull (completion)
+    tencent_api                      what VOD's and TDMQ for CMQ's error codes mean (transient, the
+                                     credentials', the rate limit's) and the paced call, once for both
     webhook, webhook_client          the signed webhook body and delivery; the WebhookClient seam (requests)
     breakers                         a circuit breaker per webhook destination (the pull cycle's relays)
     jobs, errors, logs               plain values (Upload, SourceInfo, Job), the one exception tree, JSON logs

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from lib.background import Background
-from lib.errors import FieldProblem, InputError, ManifestError, StorageError
+from lib.errors import FieldProblem, InputError, ManifestError, StorageError, StorageNotFound
 from lib.jobs import Job, SourceInfo, Upload
 from lib.media.refs import is_image_path, is_video_path, parse_media_ref
 from lib.settings import Settings
@@ -155,9 +155,9 @@ def _read_manifest(storage: Storage, bucket: str, key: str) -> dict[str, object]
     """The manifest's JSON object; None when it was deleted since the folder was listed."""
     try:
         raw, _ = storage.read(bucket, key, max_bytes=MAX_MANIFEST_BYTES)
+    except StorageNotFound:
+        return None
     except StorageError as exc:
-        if exc.code == "NoSuchKey":
-            return None
         if exc.code == "ObjectTooLarge":
             raise ManifestError.from_problems(
                 (FieldProblem(MANIFEST, f"must be at most {MAX_MANIFEST_BYTES} bytes"),)

@@ -41,7 +41,7 @@ from typing import NamedTuple
 
 from lib import pipeline
 from lib.assemble import MANIFEST, Broken, Skip, plan_upload
-from lib.errors import FieldProblem, InputError, RelayError
+from lib.errors import BackfillStop, FieldProblem, InputError, RelayError
 from lib.jobs import Job, Upload
 from lib.outcomes import Outcome, config_problem, fail, guarded
 from lib.receipts import Receipt, timeline_mark
@@ -346,10 +346,6 @@ HTTP_TIMEOUT_S = 930.0  # longer than any invocation (SCF and Lambda stop at 900
 COUNTS = ("found", "submitted", "already_done", "failed", "waiting")
 
 
-class Stop(Exception):
-    """The scan cannot go on; the message says why (and the cursor to resume with, when there is one)."""
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a backfill to its end, one call at a time, printing each call's counts; 0 when it is over."""
     import argparse
@@ -388,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     body: dict[str, object] = {k: v for k, v in (("prefix", args.prefix), ("bucket", args.bucket)) if v}
     try:
         call = _local_caller() if args.local else _http_caller(str(args.url))
-    except Stop as exc:
+    except BackfillStop as exc:
         print(f"backfill: {exc}", file=sys.stderr)
         return 2
     totals = dict.fromkeys(COUNTS, 0)
@@ -398,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         calls += 1
         try:
             answer = call({**body, **({"cursor": cursor} if cursor else {})})
-        except Stop as exc:
+        except BackfillStop as exc:
             resume = f" (resume with --cursor {cursor})" if cursor else ""
             print(f"backfill: {exc}{resume}", file=sys.stderr)
             return 2
@@ -424,9 +420,9 @@ def _http_caller(url: str) -> Callable[[dict[str, object]], dict[str, object]]:
 
     token = os.environ.get("API_TOKEN")
     if not token:
-        raise Stop("API_TOKEN is not set: export the deployment's bearer token first")
+        raise BackfillStop("API_TOKEN is not set: export the deployment's bearer token first")
     if not url.startswith(("https://", "http://")):
-        raise Stop("--url must start with https:// (or http:// for a local stack)")
+        raise BackfillStop("--url must start with https:// (or http:// for a local stack)")
     address = url.rstrip("/") + "/folders/scan"
 
     def call(body: dict[str, object]) -> dict[str, object]:
@@ -436,7 +432,7 @@ def _http_caller(url: str) -> Callable[[dict[str, object]], dict[str, object]]:
                     address, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=HTTP_TIMEOUT_S
                 )
             except requests.RequestException as exc:
-                raise Stop(f"{address} unreachable ({type(exc).__name__})") from None
+                raise BackfillStop(f"{address} unreachable ({type(exc).__name__})") from None
             if response.status_code == 503:
                 time.sleep(min(60.0, float(response.headers.get("Retry-After") or 2)))
                 continue
@@ -445,9 +441,9 @@ def _http_caller(url: str) -> Callable[[dict[str, object]], dict[str, object]]:
             except ValueError:
                 answer = None
             if response.status_code != 200 or not isinstance(answer, dict):
-                raise Stop(f"HTTP {response.status_code}: {_problem(answer)}")
+                raise BackfillStop(f"HTTP {response.status_code}: {_problem(answer)}")
             return answer
-        raise Stop(f"HTTP 503 {MAX_BUSY_RETRIES} times in a row")
+        raise BackfillStop(f"HTTP 503 {MAX_BUSY_RETRIES} times in a row")
 
     return call
 
@@ -459,7 +455,7 @@ def _local_caller() -> Callable[[dict[str, object]], dict[str, object]]:
     try:
         settings = load_settings()
     except RelayError as exc:
-        raise Stop(exc.message) from None
+        raise BackfillStop(exc.message) from None
 
     def call(body: dict[str, object]) -> dict[str, object]:
         services = Services(settings, Invocation.from_context(None))  # each call: one local invocation's time
@@ -467,7 +463,7 @@ def _local_caller() -> Callable[[dict[str, object]], dict[str, object]]:
             return scan_answer(body, services)
         except RelayError as exc:
             details = "; ".join(f"{d.field}: {d.problem}" for d in exc.details)
-            raise Stop(f"{exc.code}: {exc.message}" + (f" ({details})" if details else "")) from None
+            raise BackfillStop(f"{exc.code}: {exc.message}" + (f" ({details})" if details else "")) from None
 
     return call
 

@@ -36,11 +36,11 @@ import time
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
-from lib.errors import RelayError, StorageError
+from lib.errors import RelayError, StorageError, StorageNotFound
 from lib.receipts import flat_name, timeline_mark
 from lib.retry import with_retries
 from lib.services import Services
-from lib.storage import MISSING_CODES, Storage
+from lib.storage import Storage
 
 Kind = Literal["claimed", "submitted", "refused", "succeeded", "task-failed"]
 KINDS: tuple[Kind, ...] = ("claimed", "submitted", "refused", "succeeded", "task-failed")
@@ -97,10 +97,8 @@ class CountStore:
             return {}
         try:
             data, _ = self._storage.read(self.bucket, newest[0].key, max_bytes=MAX_SNAPSHOT_BYTES)
-        except StorageError as exc:
-            if exc.code in MISSING_CODES:  # deleted by hand between the LIST and the GET
-                return {}
-            raise
+        except StorageNotFound:  # deleted by hand between the LIST and the GET
+            return {}
         try:
             raw = json.loads(data)
         except ValueError:

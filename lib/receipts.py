@@ -35,8 +35,8 @@ from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 from urllib.parse import quote, unquote
 
-from lib.errors import StorageError
-from lib.storage import MISSING_CODES, Storage, StorageKind
+from lib.errors import StorageNotFound
+from lib.storage import Storage, StorageKind
 
 State = Literal["submitting", "submitted", "relayed", "failed", "completed"]
 MAX_FACT_BYTES = 64 * 1024
@@ -253,10 +253,8 @@ class ReceiptStore:
     def _read(self, key: str) -> dict[str, Any] | None:
         try:
             data, _ = self._storage.read(self.bucket, key, max_bytes=MAX_FACT_BYTES)
-        except StorageError as exc:
-            if exc.code in MISSING_CODES:  # listed a moment ago, gone now: deleted by hand
-                return None
-            raise
+        except StorageNotFound:  # listed a moment ago, gone now: deleted by hand
+            return None
         try:
             raw = json.loads(data)
         except ValueError:
@@ -299,10 +297,8 @@ class ReceiptStore:
         """The (bucket, storage kind, region) an index points at, or None."""
         try:
             data, _ = self._storage.read(self.bucket, self.index_key(session_id), max_bytes=4096)
-        except StorageError as exc:
-            if exc.code in MISSING_CODES:
-                return None
-            raise
+        except StorageNotFound:
+            return None
         raw = json.loads(data)
         kind: StorageKind = "s3" if raw.get("storage") == "s3" else "cos"
         return str(raw["bucket"]), kind, raw.get("region")
@@ -321,10 +317,8 @@ class ReceiptStore:
         """The session that made ``element_id``, or None when this relay did not (or did not record it)."""
         try:
             data, _ = self._storage.read(self.bucket, self.element_key(element_id), max_bytes=4096)
-        except StorageError as exc:
-            if exc.code in MISSING_CODES:
-                return None
-            raise
+        except StorageNotFound:
+            return None
         try:
             raw = json.loads(data)
         except ValueError:

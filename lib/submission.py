@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 from lib import webhook
 from lib.background import Background
 from lib.counts import mark as mark_count
-from lib.errors import PERMISSION_REFUSALS, InProgressError, RelayError, StorageError, WebhookError
+from lib.errors import InProgressError, RelayError, StorageAccessDenied, StorageError, WebhookError
 from lib.jobs import Job
 from lib.media.refs import ResolvedMedia
 from lib.media.resolve import check_resolved, resolve_media
@@ -348,7 +348,7 @@ class Submission:
                 "receipt claim", lambda: store.claim(self.session_id, attempt, self._me, lease, summary)
             )
         except StorageError as exc:
-            if comes_back(exc) and exc.code not in PERMISSION_REFUSALS:  # a refused key stops; see below
+            if comes_back(exc) and not isinstance(exc, StorageAccessDenied):  # a refused key stops; see below
                 raise
             # Receipts are bookkeeping on top of VOD's SessionId de-duplication: a bucket that refuses
             # them (no write permission) must not stop the element.

@@ -41,7 +41,7 @@ from lib.errors import (
     InputError,
     InternalError,
     RelayError,
-    StorageError,
+    StorageInvalidName,
 )
 from lib.http.model import HttpRequest, HttpResponse
 from lib.logs import redact
@@ -51,7 +51,6 @@ from lib.services import Services
 MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_RETRY_AFTER_S = 2
 MAX_RETRY_AFTER_S = 10  # a hint to a caller, not the invocation's whole remaining time
-CALLER_STORAGE_CODES = ("InvalidObjectName", "InvalidBucketName")  # a media reference no bucket can hold
 MAX_TEXT, MAX_DETAILS = 500, 50  # an error answer stays small whatever the request held
 log = logging.getLogger("relay.http")
 
@@ -285,9 +284,7 @@ def status_for(error: RelayError) -> int:
         return error.status
     if comes_back(error):  # by outcome_for: retryable, or a missing setting or credential
         return 503  # a missing setting or credential: the caller may retry once it is fixed
-    if isinstance(error, InputError) or (
-        isinstance(error, StorageError) and error.code in CALLER_STORAGE_CODES
-    ):
+    if isinstance(error, (InputError, StorageInvalidName)):  # StorageInvalidName: no bucket can hold it
         return 400
     if isinstance(error, InternalError):
         return 500

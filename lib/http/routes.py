@@ -18,7 +18,7 @@ from typing import Any
 
 from lib import pipeline
 from lib.assemble import MANIFEST, Broken, Skip, plan_upload
-from lib.errors import FieldProblem, HttpError, InputError, StorageError
+from lib.errors import FieldProblem, HttpError, InputError, StorageAccessDenied, StorageNotFound
 from lib.http.model import HttpRequest, HttpResponse
 from lib.jobs import SourceInfo, Upload
 from lib.logs import redact
@@ -31,7 +31,6 @@ from lib.storage import StorageKind
 
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 SESSION_ID = re.compile(r"[^/\x00-\x1f\x7f]{1,50}")
-NOT_READABLE = ("NoSuchBucket", "NoSuchKey", "AccessDenied", "403", "AllAccessDisabled")
 RECEIPT_FIELDS = (
     "session_id",
     "state",
@@ -57,9 +56,7 @@ def create_from_folder(request: HttpRequest, services: Services, _params: Mappin
         raise _folder_error("InvalidFolder", "names a bucket that is not allowed (only MEDIA_BUCKETS)")
     try:
         plan = plan_upload(upload, services.settings, services.storage(upload.kind, None))
-    except StorageError as exc:
-        if exc.code not in NOT_READABLE:  # a folder the role may not read is the caller's "not readable"
-            raise
+    except (StorageNotFound, StorageAccessDenied) as exc:  # a folder the role may not read, too
         raise _folder_error("InvalidFolder", f"the bucket or folder is not readable ({exc.code})") from exc
     except InputError as exc:  # a manifest rule broken before the plan was made
         return fail(exc, SourceInfo("http", upload.bucket, (upload.key,)), services)

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from lib.errors import StorageError
 from lib.settings import Credentials, Settings
-from lib.storage.base import MISSING_CODES, Storage, StorageKind, StoredObject
+from lib.storage.base import Storage, StorageKind, StoredObject
 
-__all__ = ["MISSING_CODES", "Storage", "StorageKind", "StoredObject", "storage_for"]
+__all__ = ["Storage", "StorageKind", "StoredObject", "storage_for"]
 
 
 def storage_for(

@@ -23,6 +23,8 @@ from lib.invocation import Invocation
 from lib.logs import redact
 from lib.retry import with_retries
 from lib.settings import Credentials, Settings
+from lib.tencent_api import api_error, paced
+from lib.tencent_api import is_transient as api_is_transient
 from lib.vod.ratelimit import RateLimiter, limiter_for
 from lib.warm_cache import warm_cache
 
@@ -34,12 +36,10 @@ DELETE_ACTION = "DeleteAigcAdvancedCustomElement"
 ELEMENT_GONE_CODES = frozenset({errorcodes.RESOURCENOTFOUND, "InvalidParameterValue.ElementId"})
 _SDK = "tencentcloud.common.common_client"
 MAX_REQUEST_TIMEOUT_S = 10
-MIN_CALL_TIME_S = 1.0  # a rate-limit slot later than the invocation's end minus this is not taken
 log = logging.getLogger("relay.vod")
 
-# Codes retried with the same SessionId (docs/platform.md §3.3); everything else is permanent.
-_TRANSIENT_CODES = {"ClientNetworkError", "ServerNetworkError", errorcodes.INTERNALERROR, "EmptyTaskId"}
-_TRANSIENT_PREFIXES = (errorcodes.REQUESTLIMITEXCEEDED, "ServiceUnavailable")
+# VOD answered a CreateAigcAdvancedCustomElement without a TaskId: retried with the same SessionId.
+EMPTY_TASK_ID = "EmptyTaskId"
 # Codes meaning "this SessionId was already submitted": not a failure.
 _ALREADY_SUBMITTED = {errorcodes.INVALIDPARAMETERVALUE_SESSIONID, errorcodes.FAILEDOPERATION_TASKDUPLICATE}
 # Codes about the parameters we sent (HTTP callers get 422 for these).
@@ -47,7 +47,9 @@ PARAMETER_CODE_PREFIXES = ("InvalidParameter", "MissingParameter", "UnknownParam
 
 
 def is_transient(code: str) -> bool:
-    return code in _TRANSIENT_CODES or code.startswith(_TRANSIENT_PREFIXES)
+    """Retried with the same SessionId (docs/platform.md §3.3): the Tencent Cloud API rule
+    (``lib.tencent_api.is_transient``), and an answer without a TaskId; everything else is permanent."""
+    return code == EMPTY_TASK_ID or api_is_transient(code)
 
 
 class Submitted(NamedTuple):
@@ -131,21 +133,18 @@ class Vod:
 
     def _limited(self, limiter: RateLimiter, params: dict[str, Any]) -> dict[str, Any]:
         """One attempt in a slot of the container's limiter; a refusal makes the whole container back off."""
-        if not limiter.acquire(self._invocation.remaining() - MIN_CALL_TIME_S):
-            error = VodError(
+        return paced(
+            limiter,
+            self._invocation,
+            lambda: self._call(CREATE_ACTION, params),
+            what=CREATE_ACTION,
+            no_slot=lambda: VodError(
                 f"no slot under VOD_RATE_LIMIT ({limiter.rate:g}/s) within the invocation's time",
                 code="ClientRateLimited",
                 retryable=True,
-            )
-            error.retry_after = self._invocation.remaining()  # no time for another attempt either
-            raise error
-        try:
-            return self._call(CREATE_ACTION, params)
-        except VodError as exc:
-            if exc.code.startswith(errorcodes.REQUESTLIMITEXCEEDED):
-                pause = limiter.back_off()
-                log.warning("%s refused with %s: pausing submissions %.2fs", CREATE_ACTION, exc.code, pause)
-            raise
+            ),
+            log=log,
+        )
 
     def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """Any other action, with the same retries and error handling."""
@@ -186,7 +185,7 @@ def _read_envelope(action: str, body: bytes | str) -> dict[str, Any]:
     if isinstance(error, dict):
         raise _error(str(error.get("Code") or "UnknownError"), str(error.get("Message") or ""), response)
     if action == CREATE_ACTION and not response.get("TaskId"):
-        raise _error("EmptyTaskId", "VOD answered without a TaskId", response)
+        raise _error(EMPTY_TASK_ID, "VOD answered without a TaskId", response)
     return response
 
 
@@ -196,10 +195,8 @@ def _error(code: str, message: str, response_or_id: dict[str, Any] | str | None)
     text = f"{code}: {message}" if message else code
     if refuses_credentials(code):  # the function's own key or role: the deployment's fault, not the record's
         text = f"VOD refused the function's credentials or permissions ({text}); fix the key or the role"
-    error = VodError(text, code=code, retryable=is_transient(code), configuration=refuses_credentials(code))
+    error = api_error(VodError, text, code=code, retryable=is_transient(code))
     error.request_id = str(request_id) if request_id else None
-    if code.startswith(errorcodes.REQUESTLIMITEXCEEDED):
-        error.retry_after = 0.5  # let the 1-second rate window move on
     return error
 
 

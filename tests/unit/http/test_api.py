@@ -9,7 +9,17 @@ from unittest import mock
 
 import pytest
 
-from lib.errors import ConfigError, FieldProblem, InputError, RelayError, StorageError, VodError
+from lib.errors import (
+    ConfigError,
+    FieldProblem,
+    InputError,
+    RelayError,
+    StorageAccessDenied,
+    StorageError,
+    StorageInvalidName,
+    StorageNotFound,
+    VodError,
+)
 from lib.http import api as http_api
 from lib.http.api import MAX_BODY_BYTES, answer, serve
 from lib.invocation import Invocation
@@ -262,7 +272,7 @@ def test_callback_url_outside_the_allow_list_is_400() -> None:
         ),
         (Outcome("failed", error=StorageError("s", code="AccessDenied")), 502, "AccessDenied", None),
         (
-            Outcome("failed", error=StorageError("s", code="InvalidObjectName")),
+            Outcome("failed", error=StorageInvalidName("s", code="InvalidObjectName")),
             400,
             "InvalidObjectName",
             None,
@@ -485,8 +495,8 @@ def test_broken_manifest_is_400_invalid_manifest() -> None:
 @pytest.mark.parametrize(
     ("error", "status"),
     [
-        (StorageError("x", code="NoSuchBucket"), 400),
-        (StorageError("x", code="AccessDenied"), 400),
+        (StorageNotFound("x", code="NoSuchBucket"), 400),
+        (StorageAccessDenied("x", code="AccessDenied"), 400),
         (StorageError("x", code="InternalError", retryable=True), 503),
         (StorageError("x", code="RegionUnknown"), 502),
     ],
