@@ -42,4 +42,5 @@ through them:
     jobs, errors, logs               plain values (Upload, SourceInfo, Job), the one exception tree, JSON logs
     background                       one call in a daemon thread: round trips of a cold start overlap
     warm_cache                       what a warm container builds once (SDK clients, limiters), under a lock
+    records                          Record: lib's immutable values, NamedTuple to mypy, cheap to import
 """

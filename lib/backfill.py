@@ -37,7 +37,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import NamedTuple
 
 from lib import pipeline
 from lib.assemble import MANIFEST, Broken, Skip, plan_upload
@@ -45,6 +44,7 @@ from lib.errors import BackfillStop, FieldProblem, InputError, RelayError
 from lib.jobs import Job, Upload
 from lib.outcomes import Outcome, config_problem, fail, guarded
 from lib.receipts import Receipt, timeline_mark
+from lib.records import Record
 from lib.retry import with_retries
 from lib.services import Services
 from lib.settings import Settings
@@ -64,7 +64,7 @@ _CURSOR_PREFIX = "b1\n"
 log = logging.getLogger("relay.backfill")
 
 
-class ScanResult(NamedTuple):
+class ScanResult(Record):
     """One call's counts (module docstring) and where the next call starts (None: the scan is over)."""
 
     found: int = 0
@@ -274,7 +274,7 @@ def decode_cursor(cursor: str, bucket: str, prefix: str) -> str | None:
     return prefix + parts[2]
 
 
-class ScanRequest(NamedTuple):
+class ScanRequest(Record):
     """What to scan, checked: the storage kind of the deployment, the bucket, the prefix, the start."""
 
     kind: StorageKind

@@ -34,10 +34,11 @@ import logging
 import re
 import time
 from collections.abc import Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from lib.errors import RelayError, StorageError, StorageNotFound
 from lib.receipts import flat_name, timeline_mark
+from lib.records import Record
 from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import Storage
@@ -47,11 +48,11 @@ KINDS: tuple[Kind, ...] = ("claimed", "submitted", "refused", "succeeded", "task
 PAGE = 1000  # markers of one kind one request lists, at most (one LIST request)
 SETTLE_S = 300.0  # markers younger than this are counted but not folded into a snapshot
 MAX_SNAPSHOT_BYTES = 16 * 1024
-_MARKER = re.compile(r"(\d{13})-([^/]{1,300})\.json")
+_MARKER = r"(\d{13})-([^/]{1,300})\.json"  # compiled (and cached) by re at first use
 log = logging.getLogger("relay.counts")
 
 
-class Tally(NamedTuple):
+class Tally(Record):
     """The counts of the four states the list names, and whether every marker was seen."""
 
     counts: dict[str, int]
@@ -84,7 +85,7 @@ class CountStore:
         start = prefix + after if after else ""
         for obj in self._storage.list_page(self.bucket, prefix, after=start, limit=PAGE):
             name = obj.key[len(prefix) :]
-            match = _MARKER.fullmatch(name)
+            match = re.fullmatch(_MARKER, name)
             if match:  # anything else in the folder is not ours
                 found.append((name, match.group(2), int(match.group(1))))
         return found
@@ -113,7 +114,7 @@ class CountStore:
                 and isinstance(entry.get("through"), str)
                 and isinstance(entry.get("count"), int)
                 and entry["count"] >= 0
-                and (not entry["through"] or _MARKER.fullmatch(entry["through"]))
+                and (not entry["through"] or re.fullmatch(_MARKER, entry["through"]))
             ):
                 snapshot[str(kind)] = (entry["through"], entry["count"])
         return snapshot

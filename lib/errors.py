@@ -53,12 +53,12 @@ deployment's fault and never the record's. Queue clients may call ``refuses_cred
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from lib.logs import redact
+from lib.records import Record
 
 
-class FieldProblem(NamedTuple):
+class FieldProblem(Record):
     """One broken rule: the field (dotted path) and what is wrong with it."""
 
     field: str

@@ -30,7 +30,6 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -46,6 +45,7 @@ from lib.errors import (
 from lib.http.model import HttpRequest, HttpResponse
 from lib.logs import redact
 from lib.outcomes import Outcome, comes_back
+from lib.records import Record
 from lib.services import Services
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -58,8 +58,7 @@ RouteResult = HttpResponse | Outcome
 Handler = Callable[[HttpRequest, Services, Mapping[str, str]], RouteResult]
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(Record):
     method: str
     pattern: str  # segments in braces are parameters: /elements/{session_id}
     handler: Handler

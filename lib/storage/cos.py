@@ -47,7 +47,7 @@ _UNREADABLE = "Unknown"  # the SDK's code for an error body it could not digest
 _MAX_LIST_KEYS = 1000  # COS answers at most 1000 keys a page
 # A bucket is the first label of its domain (<bucket>.cos.<region>.myqcloud.com): COS allows lower-case
 # letters, digits and hyphens; anything else cannot be sent, so it is refused here, before any request.
-_BUCKET = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_BUCKET = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"  # compiled (and cached) by re at first use
 
 
 class CosStorage:
@@ -191,7 +191,7 @@ class CosStorage:
     def _call(operation: str, bucket: str, call: Callable[[], T]) -> T:
         from qcloud_cos.cos_exception import CosClientError, CosServiceError
 
-        if not _BUCKET.fullmatch(bucket):
+        if not re.fullmatch(_BUCKET, bucket):
             raise unsendable(operation)
         try:
             return call()
