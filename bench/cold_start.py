@@ -36,43 +36,61 @@ body = json.loads(client.call("CreateAigcAdvancedCustomElement", json.loads(os.e
 print(json.dumps({"task_id": body["Response"]["TaskId"]}))
 """
 
-COS_FLOOR = """
+# The parts the floors share (bench.latency's too); each floor is still one plain script for a fresh process.
+SDK_IMPORTS = """from tencentcloud.common.common_client import CommonClient
+from tencentcloud.common.credential import Credential
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+"""
+COS_CLIENTS = (
+    """
 import hashlib, hmac, json, os, time
 from urllib.parse import urlsplit
 import requests
 from qcloud_cos import CosConfig, CosS3Client
-from tencentcloud.common.common_client import CommonClient
-from tencentcloud.common.credential import Credential
-from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
-bucket, prefix = os.environ["BENCH_BUCKET"], os.environ["BENCH_PREFIX"]
+"""
+    + SDK_IMPORTS
+    + """bucket, prefix = os.environ["BENCH_BUCKET"], os.environ["BENCH_PREFIX"]
 sid, key, token = (os.environ["TENCENTCLOUD_SECRETID"], os.environ["TENCENTCLOUD_SECRETKEY"],
     os.environ["TENCENTCLOUD_SESSIONTOKEN"])
 address = urlsplit(os.environ["COS_ENDPOINT_URL"])
 creds = dict(Region="ap-guangzhou", SecretId=sid, SecretKey=key, Token=token)
 cos = CosS3Client(CosConfig(Scheme="http", IP=address.hostname, Port=address.port, **creds), retry=0)
 presigner = CosS3Client(CosConfig(Scheme="https", **creds), retry=0)
-body = cos.get_object(Bucket=bucket, Key=prefix + "element.json")["Body"]
-manifest = json.loads(body.get_raw_stream().read())
-listing = cos.list_objects(Bucket=bucket, Prefix=prefix, Delimiter="/")
-keys = [o["Key"] for o in listing.get("Contents", [])]
-urls = [presigner.get_presigned_url(Bucket=bucket, Key=k, Method="GET", Expired=3600,
-        Params={"x-cos-security-token": token}) for k in keys if k.endswith(".png")]
-endpoint = os.environ["VOD_ENDPOINT"].split("://", 1)[1]
+"""
+)
+VOD_CLIENT = """endpoint = os.environ["VOD_ENDPOINT"].split("://", 1)[1]
 client = CommonClient("vod", "2018-07-17", Credential(sid, key, token), "",
     profile=ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=endpoint)))
 images = {"frontal_image": urls[0], "refer_images": [{"image_url": u} for u in urls[1:]]}
-params = {"SubAppId": 1500000001, "ElementName": "floor", "ReferenceType": "image_refer",
-    "SessionId": "floor-" + hashlib.sha256(prefix.encode()).hexdigest()[:20],
-    "ElementImageList": json.dumps(images)}
+"""
+SUBMIT_AND_RELAY = """\
 task = json.loads(client.call("CreateAigcAdvancedCustomElement", params))["Response"]["TaskId"]
 raw = json.dumps({"event": "element.submitted", "task_id": task}).encode()
 t = str(int(time.time()))
 sig = hmac.new(os.environ["CALLBACK_SECRET"].encode(), t.encode() + b"." + raw, hashlib.sha256).hexdigest()
 requests.post(os.environ["CALLBACK_URL"], data=raw, headers={"Content-Type": "application/json",
     "X-Element-Signature": f"t={t},v1={sig}"}, timeout=10).raise_for_status()
-print(json.dumps({"task_id": task, "manifest": len(manifest), "urls": len(urls)}))
 """
+
+COS_FLOOR = (
+    COS_CLIENTS
+    + """body = cos.get_object(Bucket=bucket, Key=prefix + "element.json")["Body"]
+manifest = json.loads(body.get_raw_stream().read())
+listing = cos.list_objects(Bucket=bucket, Prefix=prefix, Delimiter="/")
+keys = [o["Key"] for o in listing.get("Contents", [])]
+urls = [presigner.get_presigned_url(Bucket=bucket, Key=k, Method="GET", Expired=3600,
+        Params={"x-cos-security-token": token}) for k in keys if k.endswith(".png")]
+"""
+    + VOD_CLIENT
+    + """params = {"SubAppId": 1500000001, "ElementName": "floor", "ReferenceType": "image_refer",
+    "SessionId": "floor-" + hashlib.sha256(prefix.encode()).hexdigest()[:20],
+    "ElementImageList": json.dumps(images)}
+"""
+    + SUBMIT_AND_RELAY
+    + """print(json.dumps({"task_id": task, "manifest": len(manifest), "urls": len(urls)}))
+"""
+)
 
 # A floor plus what the design makes every submission do, written by hand in the same style: the request
 # validated with pydantic (docs/contracts.md §4), the media headers read (pre-flight, three ranged GETs at
@@ -135,37 +153,32 @@ def with_design_work(floor: str, calls: str) -> str:
     return done
 
 
-S3_FLOOR = """
+S3_FLOOR = (
+    """
 import hashlib, hmac, json, os, time
 import boto3, requests
 from botocore.config import Config
-from tencentcloud.common.common_client import CommonClient
-from tencentcloud.common.credential import Credential
-from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
-bucket, prefix = os.environ["BENCH_BUCKET"], os.environ["BENCH_PREFIX"]
+"""
+    + SDK_IMPORTS
+    + """bucket, prefix = os.environ["BENCH_BUCKET"], os.environ["BENCH_PREFIX"]
 s3 = boto3.session.Session().client("s3", endpoint_url=os.environ["S3_ENDPOINT_URL"],
     config=Config(signature_version="s3v4"))
 manifest = json.loads(s3.get_object(Bucket=bucket, Key=prefix + "element.json")["Body"].read())
 keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix, Delimiter="/")["Contents"]]
 urls = [s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": k}, ExpiresIn=3600)
         for k in keys if k.endswith(".png")]
-endpoint = os.environ["VOD_ENDPOINT"].split("://", 1)[1]
-client = CommonClient("vod", "2018-07-17", Credential(os.environ["TENCENTCLOUD_SECRETID"],
-    os.environ["TENCENTCLOUD_SECRETKEY"], os.environ["TENCENTCLOUD_SESSIONTOKEN"]), "",
-    profile=ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=endpoint)))
-images = {"frontal_image": urls[0], "refer_images": [{"image_url": u} for u in urls[1:]]}
-params = {"SubAppId": 1500000001, "ElementName": "floor", "ReferenceType": "image_refer",
+sid, key, token = (os.environ["TENCENTCLOUD_SECRETID"], os.environ["TENCENTCLOUD_SECRETKEY"],
+    os.environ["TENCENTCLOUD_SESSIONTOKEN"])
+"""
+    + VOD_CLIENT
+    + """params = {"SubAppId": 1500000001, "ElementName": "floor", "ReferenceType": "image_refer",
     "SessionId": "floor-s3-" + hashlib.sha256(prefix.encode()).hexdigest()[:20],
     "ElementImageList": json.dumps(images)}
-task = json.loads(client.call("CreateAigcAdvancedCustomElement", params))["Response"]["TaskId"]
-raw = json.dumps({"event": "element.submitted", "task_id": task}).encode()
-t = str(int(time.time()))
-sig = hmac.new(os.environ["CALLBACK_SECRET"].encode(), t.encode() + b"." + raw, hashlib.sha256).hexdigest()
-requests.post(os.environ["CALLBACK_URL"], data=raw, headers={"Content-Type": "application/json",
-    "X-Element-Signature": f"t={t},v1={sig}"}, timeout=10).raise_for_status()
-print(json.dumps({"task_id": task, "manifest": len(manifest)}))
 """
+    + SUBMIT_AND_RELAY
+    + """print(json.dumps({"task_id": task, "manifest": len(manifest)}))
+"""
+)
 
 COS_CONTRACT_FLOOR = with_design_work(COS_FLOOR, COS_CALLS)
 S3_CONTRACT_FLOOR = with_design_work(S3_FLOOR, S3_CALLS)

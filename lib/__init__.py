@@ -23,7 +23,7 @@ through them:
     outcomes                         what follows an error, in one place: Outcome, outcome_for, settling
                                      and relaying a failure, guarded, one answer builder per kind of answer
     queue/                           SUBMIT_MODE=queue: relay jobs on TDMQ for CMQ (its data-flow API) or
-                                     SQS (enqueue, job_message, job_signature, cmq)
+                                     SQS (enqueue, job_message, job_signature, cmq, sqs)
     submission                       one submission as a state machine: claim → VOD → record → relay
     media/                           media references → fetchable URLs and the SessionId's identity (refs,
                                      resolve); VOD's documented media rules checked from headers by ranged
@@ -36,8 +36,12 @@ through them:
     vod/, retry                      the shape of a VOD event (vod/); the VOD client with our own retries,
                                      within the account's quota (client, ratelimit); VOD's completion
                                      events → element.completed, push and pull (completion)
+    tencent_api                      what VOD's and TDMQ for CMQ's error codes mean (transient, the
+                                     credentials', the rate limit's) and the paced call, once for both
     webhook, webhook_client          the signed webhook body and delivery; the WebhookClient seam (requests)
     breakers                         a circuit breaker per webhook destination (the pull cycle's relays)
     jobs, errors, logs               plain values (Upload, SourceInfo, Job), the one exception tree, JSON logs
     background                       one call in a daemon thread: round trips of a cold start overlap
+    warm_cache                       what a warm container builds once (SDK clients, limiters), under a lock
+    records                          Record: lib's immutable values, NamedTuple to mypy, cheap to import
 """

@@ -16,6 +16,7 @@ the address a connection would reach.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from typing import Literal
@@ -72,17 +73,21 @@ SPECIAL_RANGES: tuple[tuple[str, str, Action], ...] = (
     ("8000::/1", "outside 2000::/3, the IPv6 global unicast space", "refuse"),
 )
 
-_TABLE: tuple[tuple[IPNetwork, str, Action], ...] = tuple(
-    sorted(
-        ((ipaddress.ip_network(block), what, action) for block, what, action in SPECIAL_RANGES),
-        key=lambda row: -row[0].prefixlen,  # the most specific row decides
+
+@functools.cache
+def _table() -> tuple[tuple[IPNetwork, str, Action], ...]:
+    """SPECIAL_RANGES as networks, the most specific first (built at the first check, not at import)."""
+    return tuple(
+        sorted(
+            ((ipaddress.ip_network(block), what, action) for block, what, action in SPECIAL_RANGES),
+            key=lambda row: -row[0].prefixlen,  # the most specific row decides
+        )
     )
-)
 
 
 def refusal(ip: IPAddress) -> str | None:
     """Why ``ip`` must not be reached (the range that refuses it), or None when it is public."""
-    for network, what, action in _TABLE:
+    for network, what, action in _table():
         if ip.version != network.version or ip not in network:
             continue
         if action == "refuse":
@@ -110,7 +115,7 @@ def _embedded(ip: IPAddress) -> list[ipaddress.IPv4Address]:
     return [address for address in inner if address is not None]
 
 
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 def resolve(host: str, port: int | None = None) -> list[IPAddress]:

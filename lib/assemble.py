@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 import posixpath
+import sys
 from collections.abc import Callable
-from typing import NamedTuple
 
-from lib.background import Background
-from lib.errors import FieldProblem, InputError, ManifestError, StorageError
+from lib.errors import FieldProblem, InputError, ManifestError, StorageError, StorageNotFound
 from lib.jobs import Job, SourceInfo, Upload
 from lib.media.refs import is_image_path, is_video_path, parse_media_ref
+from lib.records import Record
 from lib.settings import Settings
 from lib.storage import Storage, StoredObject
 
@@ -29,14 +29,14 @@ MAX_MANIFEST_BYTES = 64 * 1024
 MAX_FOLDER_OBJECTS = 100
 
 
-class Skip(NamedTuple):
+class Skip(Record):
     """Nothing to submit for this upload (yet); ``status`` is "ignored" or "waiting"."""
 
     status: str
     note: str
 
 
-class Broken(NamedTuple):
+class Broken(Record):
     """A permanent problem with the folder, to be relayed as element.failed."""
 
     error: InputError
@@ -136,28 +136,46 @@ def _read_folder(
     may be a version other than the one listed when it is overwritten meanwhile; the listed ETag only
     names a broken folder's failure, and the next upload event of the folder reads it again."""
     key = prefix + MANIFEST
-    early = None
+    early = warm = None
     if upload.key == key:
+        from lib.background import Background  # the manifest's upload only: a media upload may only wait
+
         early = Background(lambda: _read_manifest(storage, upload.bucket, key), name="manifest")
+        if "lib.pipeline" not in sys.modules:  # a cold container: load the rest while storage answers
+            warm = Background(_load_submission, name="warm-up")
     try:
         listing = {
             obj.key: obj for obj in storage.list_folder(upload.bucket, prefix, limit=MAX_FOLDER_OBJECTS + 1)
         }
     finally:
-        if early is not None:
-            early.wait()  # read or not, never left running
+        for started in (early, warm):
+            if started is not None:
+                started.wait()  # done or not, never left running
     if early is not None:
         return listing, early.result
     return listing, lambda: _read_manifest(storage, upload.bucket, key)
+
+
+def _load_submission() -> None:
+    """What a folder's submission needs once the folder is listed, loaded while the listing (and the
+    manifest) are in flight: a cold start's CPU overlaps its first round trip instead of following it.
+    The pipeline (with the request's rules, pydantic_core, and the submission), the VOD client's module
+    and the log scrubber's patterns (the outcome's line): some 20 to 30 ms of a cold start (docs/internals.md,
+    "Cold starts"). A failure here is left for the caller's own import to raise."""
+    import lib.pipeline  # loaded, not used here
+    import lib.vod.client  # noqa: F401
+    from lib.logs import patterns
+
+    patterns()
 
 
 def _read_manifest(storage: Storage, bucket: str, key: str) -> dict[str, object] | None:
     """The manifest's JSON object; None when it was deleted since the folder was listed."""
     try:
         raw, _ = storage.read(bucket, key, max_bytes=MAX_MANIFEST_BYTES)
+    except StorageNotFound:
+        return None
     except StorageError as exc:
-        if exc.code == "NoSuchKey":
-            return None
         if exc.code == "ObjectTooLarge":
             raise ManifestError.from_problems(
                 (FieldProblem(MANIFEST, f"must be at most {MAX_MANIFEST_BYTES} bytes"),)

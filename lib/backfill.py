@@ -37,14 +37,14 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import NamedTuple
 
 from lib import pipeline
 from lib.assemble import MANIFEST, Broken, Skip, plan_upload
-from lib.errors import FieldProblem, InputError, RelayError
+from lib.errors import BackfillStop, FieldProblem, InputError, RelayError
 from lib.jobs import Job, Upload
 from lib.outcomes import Outcome, config_problem, fail, guarded
-from lib.receipts import Receipt, ReceiptStore, timeline_mark
+from lib.receipts import Receipt, timeline_mark
+from lib.records import Record
 from lib.retry import with_retries
 from lib.services import Services
 from lib.settings import Settings
@@ -64,7 +64,7 @@ _CURSOR_PREFIX = "b1\n"
 log = logging.getLogger("relay.backfill")
 
 
-class ScanResult(NamedTuple):
+class ScanResult(Record):
     """One call's counts (module docstring) and where the next call starts (None: the scan is over)."""
 
     found: int = 0
@@ -187,9 +187,7 @@ def _receipt(job: Job, services: Services) -> Receipt | None:
     except RelayError:  # the submission says what is wrong with the media, as for any upload
         return None
     session_id = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)["SessionId"]
-    store = ReceiptStore(
-        services.storage(job.receipt_storage, region), job.receipt_bucket, settings.receipt_prefix
-    )
+    store = services.receipts_in(job.receipt_bucket, job.receipt_storage, region)
     return with_retries(lambda: store.load(session_id), what="receipt load", invocation=services.invocation)
 
 
@@ -204,9 +202,7 @@ def _add_timeline(job: Job, receipt: Receipt, services: Services) -> bool:
     if not settings.receipt_bucket or receipt.created_at <= 0:
         return False
     try:
-        home = ReceiptStore(
-            services.storage(settings.receipt_storage, None), settings.receipt_bucket, settings.receipt_prefix
-        )
+        home = services.receipts()
         own = timeline_mark(receipt.created_at) + "."  # after every entry of that millisecond
         entries = with_retries(
             lambda: home.timeline(timeline_mark(receipt.created_at + TIMELINE_WINDOW_S), TIMELINE_LOOK),
@@ -278,7 +274,7 @@ def decode_cursor(cursor: str, bucket: str, prefix: str) -> str | None:
     return prefix + parts[2]
 
 
-class ScanRequest(NamedTuple):
+class ScanRequest(Record):
     """What to scan, checked: the storage kind of the deployment, the bucket, the prefix, the start."""
 
     kind: StorageKind
@@ -350,10 +346,6 @@ HTTP_TIMEOUT_S = 930.0  # longer than any invocation (SCF and Lambda stop at 900
 COUNTS = ("found", "submitted", "already_done", "failed", "waiting")
 
 
-class Stop(Exception):
-    """The scan cannot go on; the message says why (and the cursor to resume with, when there is one)."""
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a backfill to its end, one call at a time, printing each call's counts; 0 when it is over."""
     import argparse
@@ -392,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     body: dict[str, object] = {k: v for k, v in (("prefix", args.prefix), ("bucket", args.bucket)) if v}
     try:
         call = _local_caller() if args.local else _http_caller(str(args.url))
-    except Stop as exc:
+    except BackfillStop as exc:
         print(f"backfill: {exc}", file=sys.stderr)
         return 2
     totals = dict.fromkeys(COUNTS, 0)
@@ -402,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         calls += 1
         try:
             answer = call({**body, **({"cursor": cursor} if cursor else {})})
-        except Stop as exc:
+        except BackfillStop as exc:
             resume = f" (resume with --cursor {cursor})" if cursor else ""
             print(f"backfill: {exc}{resume}", file=sys.stderr)
             return 2
@@ -428,9 +420,9 @@ def _http_caller(url: str) -> Callable[[dict[str, object]], dict[str, object]]:
 
     token = os.environ.get("API_TOKEN")
     if not token:
-        raise Stop("API_TOKEN is not set: export the deployment's bearer token first")
+        raise BackfillStop("API_TOKEN is not set: export the deployment's bearer token first")
     if not url.startswith(("https://", "http://")):
-        raise Stop("--url must start with https:// (or http:// for a local stack)")
+        raise BackfillStop("--url must start with https:// (or http:// for a local stack)")
     address = url.rstrip("/") + "/folders/scan"
 
     def call(body: dict[str, object]) -> dict[str, object]:
@@ -440,7 +432,7 @@ def _http_caller(url: str) -> Callable[[dict[str, object]], dict[str, object]]:
                     address, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=HTTP_TIMEOUT_S
                 )
             except requests.RequestException as exc:
-                raise Stop(f"{address} unreachable ({type(exc).__name__})") from None
+                raise BackfillStop(f"{address} unreachable ({type(exc).__name__})") from None
             if response.status_code == 503:
                 time.sleep(min(60.0, float(response.headers.get("Retry-After") or 2)))
                 continue
@@ -449,9 +441,9 @@ def _http_caller(url: str) -> Callable[[dict[str, object]], dict[str, object]]:
             except ValueError:
                 answer = None
             if response.status_code != 200 or not isinstance(answer, dict):
-                raise Stop(f"HTTP {response.status_code}: {_problem(answer)}")
+                raise BackfillStop(f"HTTP {response.status_code}: {_problem(answer)}")
             return answer
-        raise Stop(f"HTTP 503 {MAX_BUSY_RETRIES} times in a row")
+        raise BackfillStop(f"HTTP 503 {MAX_BUSY_RETRIES} times in a row")
 
     return call
 
@@ -463,7 +455,7 @@ def _local_caller() -> Callable[[dict[str, object]], dict[str, object]]:
     try:
         settings = load_settings()
     except RelayError as exc:
-        raise Stop(exc.message) from None
+        raise BackfillStop(exc.message) from None
 
     def call(body: dict[str, object]) -> dict[str, object]:
         services = Services(settings, Invocation.from_context(None))  # each call: one local invocation's time
@@ -471,7 +463,7 @@ def _local_caller() -> Callable[[dict[str, object]], dict[str, object]]:
             return scan_answer(body, services)
         except RelayError as exc:
             details = "; ".join(f"{d.field}: {d.problem}" for d in exc.details)
-            raise Stop(f"{exc.code}: {exc.message}" + (f" ({details})" if details else "")) from None
+            raise BackfillStop(f"{exc.code}: {exc.message}" + (f" ({details})" if details else "")) from None
 
     return call
 

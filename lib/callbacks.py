@@ -18,7 +18,6 @@ import unicodedata
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from lib import addresses
 from lib.errors import InputError
 from lib.settings import Settings
 
@@ -35,6 +34,8 @@ def destination_key(secret: str, url: str) -> str:
 
 
 def _resolve(host: str) -> list[str]:
+    from lib import addresses
+
     return [str(address) for address in addresses.resolve(host)]
 
 
@@ -61,6 +62,8 @@ def check_callback_url(url: str, settings: Settings, *, resolve: Resolver = _res
     found = resolve(host)
     if not found:
         raise _refused("its host does not resolve")
+    from lib import addresses  # a host name to judge: loaded from here on only
+
     for address in found:
         if not addresses.is_public(ipaddress.ip_address(address.split("%")[0])):
             raise _refused(

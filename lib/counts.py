@@ -34,24 +34,25 @@ import logging
 import re
 import time
 from collections.abc import Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
-from lib.errors import RelayError, StorageError
+from lib.errors import RelayError, StorageError, StorageNotFound
 from lib.receipts import flat_name, timeline_mark
+from lib.records import Record
 from lib.retry import with_retries
 from lib.services import Services
-from lib.storage import MISSING_CODES, Storage
+from lib.storage import Storage
 
 Kind = Literal["claimed", "submitted", "refused", "succeeded", "task-failed"]
 KINDS: tuple[Kind, ...] = ("claimed", "submitted", "refused", "succeeded", "task-failed")
 PAGE = 1000  # markers of one kind one request lists, at most (one LIST request)
 SETTLE_S = 300.0  # markers younger than this are counted but not folded into a snapshot
 MAX_SNAPSHOT_BYTES = 16 * 1024
-_MARKER = re.compile(r"(\d{13})-([^/]{1,300})\.json")
+_MARKER = r"(\d{13})-([^/]{1,300})\.json"  # compiled (and cached) by re at first use
 log = logging.getLogger("relay.counts")
 
 
-class Tally(NamedTuple):
+class Tally(Record):
     """The counts of the four states the list names, and whether every marker was seen."""
 
     counts: dict[str, int]
@@ -84,7 +85,7 @@ class CountStore:
         start = prefix + after if after else ""
         for obj in self._storage.list_page(self.bucket, prefix, after=start, limit=PAGE):
             name = obj.key[len(prefix) :]
-            match = _MARKER.fullmatch(name)
+            match = re.fullmatch(_MARKER, name)
             if match:  # anything else in the folder is not ours
                 found.append((name, match.group(2), int(match.group(1))))
         return found
@@ -97,10 +98,8 @@ class CountStore:
             return {}
         try:
             data, _ = self._storage.read(self.bucket, newest[0].key, max_bytes=MAX_SNAPSHOT_BYTES)
-        except StorageError as exc:
-            if exc.code in MISSING_CODES:  # deleted by hand between the LIST and the GET
-                return {}
-            raise
+        except StorageNotFound:  # deleted by hand between the LIST and the GET
+            return {}
         try:
             raw = json.loads(data)
         except ValueError:
@@ -115,7 +114,7 @@ class CountStore:
                 and isinstance(entry.get("through"), str)
                 and isinstance(entry.get("count"), int)
                 and entry["count"] >= 0
-                and (not entry["through"] or _MARKER.fullmatch(entry["through"]))
+                and (not entry["through"] or re.fullmatch(_MARKER, entry["through"]))
             ):
                 snapshot[str(kind)] = (entry["through"], entry["count"])
         return snapshot

@@ -12,6 +12,11 @@
       VodError                 the VOD API refused or failed (retryable by code)
       NotConfirmedError        VOD cannot confirm a pushed completion yet (retryable)
       StorageError             object storage failed (5xx and network errors are retryable)
+        StorageNotFound        no such object or bucket (permanent): a caller's "not found"
+        StorageAccessDenied    a permission refusal ("AccessDenied", a bare 403): a caller's "not readable"
+                               where the caller chose the object, else the deployment's (configuration)
+        StorageInvalidName     a bucket name or key no request can carry (permanent; HTTP 400)
+        StorageUnavailable     the store failed or could not be reached: 5xx, throttling, network (retryable)
       QueueError               the submit queue (SQS) refused or could not be reached (retryable by code)
         CmqError               the same through TDMQ for CMQ's data-flow API
       ForeignJobError          a relay job whose signature does not verify: refused, acknowledged, not relayed
@@ -26,8 +31,11 @@
       NotMovie                 content that is not an MP4 or MOV container
       BrokenMovie              MP4/MOV boxes that contradict each other or the file's size
 
+    BackfillStop               the backfill command line cannot go on (``python -m lib.backfill``)
+
 The second group are signals caught inside lib and turned into a RelayError (or a skipped check)
-where the field is known; they never reach a trigger.
+where the field is known; they never reach a trigger. ``BackfillStop`` belongs to the command line run
+on an operator's machine: its ``main`` prints the message and exits non-zero.
 
 ``lib.outcomes.outcome_for`` is the one mapping from a RelayError to what becomes of the record, and
 every answer kind reads it: a retryable error is retried (HTTP 503, a batch item failure, a raise for
@@ -45,12 +53,12 @@ deployment's fault and never the record's. Queue clients may call ``refuses_cred
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from lib.logs import redact
+from lib.records import Record
 
 
-class FieldProblem(NamedTuple):
+class FieldProblem(Record):
     """One broken rule: the field (dotted path) and what is wrong with it."""
 
     field: str
@@ -211,8 +219,40 @@ class NotConfirmedError(RelayError):
 
 
 class StorageError(RelayError):
+    """Object storage failed. The stores (``lib.storage.cos``, ``lib.storage.s3``) raise the subclasses
+    below for the conditions callers tell apart (``lib.storage.base.translated``), so callers test the
+    type, never the store's code; ``code`` stays the store's own (it is what webhooks and answers carry)."""
+
     code = "StorageError"
     status = 0  # the HTTP status the store answered with, when it answered
+
+
+class StorageNotFound(StorageError):
+    """The object or its bucket does not exist (NoSuchKey, NoSuchBucket, a 404): permanent."""
+
+    code = "NoSuchKey"
+
+
+class StorageAccessDenied(StorageError):
+    """The store refused to let the function read or write the object: a permission refusal
+    ("AccessDenied", "AllAccessDisabled": ``configuration`` set, see ``refuses_credentials``) or a bare
+    403 whose reason the store did not say. Where the caller chose the object (a media reference, a
+    folder), it is the caller's "not readable"; of the function's own buckets, the deployment's fault."""
+
+    code = "AccessDenied"
+
+
+class StorageInvalidName(StorageError):
+    """A bucket name or key that no request can carry (refused before sending, or by the store): permanent."""
+
+    code = "InvalidObjectName"
+
+
+class StorageUnavailable(StorageError):
+    """The store failed (5xx, throttling, a clock skew) or could not be reached: retried."""
+
+    code = "StorageUnreachable"
+    retryable = True
 
 
 class QueueError(RelayError):
@@ -247,6 +287,10 @@ class RetryLaterError(RelayError):
 
 
 # Signals caught inside lib (plain exceptions: they are never answered as they are).
+
+
+class BackfillStop(Exception):
+    """The scan cannot go on; the message says why (and the cursor to resume with, when there is one)."""
 
 
 class ReadLimitExceeded(Exception):

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, NamedTuple
+from typing import Any
+
+from lib.records import Record
 
 LOCAL_TIME_LIMIT_S = 60.0
 SAFETY_MARGIN_S = 1.0  # kept free at the end of the invocation to answer and log
 
 
-class Invocation(NamedTuple):
+class Invocation(Record):
     """Per-invocation facts; built by the handler and passed down, never stored on modules."""
 
     request_id: str

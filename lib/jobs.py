@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
+
+from lib.records import Record
 
 if TYPE_CHECKING:
     from lib.request_model import ElementRequest
@@ -15,7 +17,7 @@ if TYPE_CHECKING:
 SourceKind = Literal["cos", "s3", "http", "queue", "direct"]
 
 
-class Upload(NamedTuple):
+class Upload(Record):
     """One object-created notification, normalised by ``lib.sources.uploads``."""
 
     kind: StorageKind
@@ -26,7 +28,7 @@ class Upload(NamedTuple):
     etag: str | None = None
 
 
-class SourceInfo(NamedTuple):
+class SourceInfo(Record):
     """Where a request came from, as relayed in the webhook body's ``source``."""
 
     kind: SourceKind
@@ -49,7 +51,7 @@ class SourceInfo(NamedTuple):
         return out
 
 
-class Job(NamedTuple):
+class Job(Record):
     """One element to submit: a valid request, its origin, and where its receipt lives."""
 
     request: ElementRequest

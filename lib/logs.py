@@ -7,6 +7,7 @@ replaced before anything is written.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -51,7 +52,7 @@ _NAMES = (
     "secretkey",
     "tmpsecretkey",
 )
-_NAME = re.compile("|".join(sorted(_NAMES, key=len, reverse=True)))
+_NAME = "|".join(sorted(_NAMES, key=len, reverse=True))
 # Between the name and its value: "=" or ":" in any of their encodings (or ">" closing an XML element),
 # with quotes, backslashes and spaces around it, plain, percent-encoded (any depth), JSON- or
 # entity-escaped, and escaped again (a log line is JSON of a text that may hold JSON: "\\u003d"). A
@@ -63,21 +64,30 @@ _SEPARATOR = r"(?:[=:>]|u003[dae]|%(?:25)*3[dae]|&gt;)"
 # The value ends at "&" (plain, %26, %2526, \u0026: the backslash), whitespace (or %20), a quote (or %22,
 # %27), a comma, a semicolon, a backslash (or %5C) or a bracket (or %3C); "\/" (a slash JSON-escaped) is
 # part of it.
-_PAIR = re.compile(
+_PAIR = (
     rf"{_AROUND}{_SEPARATOR}{_AROUND}"
     r"((?:\\/|(?!%(?:25)*(?:2[0267]|3c|5c))[^&\s\"'`,;\\<>()\[\]{}])+)"
 )
 # A name starts a word, or follows an escaped character: "%26q-ak", "%2526q-ak", "\u0026q-ak", "\tq-ak",
 # "%5Cu0026q-ak".
-_ESCAPED_END = re.compile(r"(?:%(?:25)*[0-9a-f]{2}|(?:\\|%(?:25)*5c)(?:u[0-9a-f]{4}|x[0-9a-f]{2}|[nrt]))\Z")
+_ESCAPED_END = r"(?:%(?:25)*[0-9a-f]{2}|(?:\\|%(?:25)*5c)(?:u[0-9a-f]{4}|x[0-9a-f]{2}|[nrt]))\Z"
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_%-")
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 # Authorization headers (on the lower-cased copy): TC3 and SigV4 ("<algorithm> Credential=...,
 # Signature=..."), SigV2 ("AWS <key id>:<signature>").
-_AUTHORIZATION = re.compile(
+_AUTHORIZATION = (
     r"((?:tc3-hmac-sha256|aws4-hmac-sha256)\s+)[^\"'\n]+|(\baws\s+)[a-z0-9]{16,128}:[a-z0-9+/=]{20,}"
 )
 REDACTED = "[redacted]"
+
+
+@functools.cache
+def patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The scrubbing patterns, compiled at the first line written (not at import: some 2 ms of a cold
+    start; ``lib.warmup`` compiles them while a first delivery waits for storage)."""
+    return re.compile(_NAME), re.compile(_PAIR), re.compile(_ESCAPED_END), re.compile(_AUTHORIZATION)
+
+
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
@@ -98,15 +108,16 @@ def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
 
 def _signed_values(text: str) -> str:
     """Every value of a signature or token parameter replaced, whatever its encoding."""
+    name_at, pair_at, escaped_end, _ = patterns()
     low = text.translate(_LOWER)
     kept: list[str] = []
     done = at = 0
-    while (name := _NAME.search(low, at)) is not None:
+    while (name := name_at.search(low, at)) is not None:
         at = name.end()
         start = name.start()
-        if start and low[start - 1] in _WORD and not _ESCAPED_END.search(low, max(start - 16, 0), start):
+        if start and low[start - 1] in _WORD and not escaped_end.search(low, max(start - 16, 0), start):
             continue  # inside a longer word ("design=", "q-sign-time=")
-        pair = _PAIR.match(low, at)
+        pair = pair_at.match(low, at)
         if pair is None:
             continue
         kept += (text[done : pair.start(1)], REDACTED)
@@ -118,7 +129,7 @@ def _authorizations(text: str) -> str:
     """Every Authorization header value replaced after its algorithm."""
     kept: list[str] = []
     done = 0
-    for found in _AUTHORIZATION.finditer(text.translate(_LOWER)):
+    for found in patterns()[3].finditer(text.translate(_LOWER)):
         kept += (text[done : found.end(1) if found.group(1) else found.end(2)], REDACTED)
         done = found.end()
     return "".join(kept) + text[done:] if kept else text

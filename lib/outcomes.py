@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 from lib.errors import ConfigError, RelayError, RetryLaterError, WebhookError
+from lib.records import Record
 
 if TYPE_CHECKING:
     from lib.jobs import SourceInfo
@@ -34,7 +35,7 @@ Status = Literal["submitted", "duplicate", "failed", "retry", "ignored", "waitin
 Verdict = Literal["retry", "raise", "failed"]
 
 
-class Outcome(NamedTuple):
+class Outcome(Record):
     """What happened to one record; ``status == "retry"`` asks the platform to deliver it again."""
 
     status: Status

@@ -32,21 +32,22 @@ import re
 import time
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 from urllib.parse import quote, unquote
 
-from lib.errors import StorageError
-from lib.storage import MISSING_CODES, Storage, StorageKind
+from lib.errors import StorageNotFound
+from lib.records import Record
+from lib.storage import Storage, StorageKind
 
 State = Literal["submitting", "submitted", "relayed", "failed", "completed"]
 MAX_FACT_BYTES = 64 * 1024
 MAX_FACTS = 200  # a folder holds a handful; a runaway of claims is cut off here
-_CLAIM = re.compile(r"(claim|release)-(\d+)\.json")
-_TIMELINE_ENTRY = re.compile(r"(\d{13})-([^/]{1,200})\.json")
+_CLAIM = r"(claim|release)-(\d+)\.json"  # patterns: compiled (and cached) by re at first use
+_TIMELINE_ENTRY = r"(\d{13})-([^/]{1,200})\.json"
 _MS_CEILING = 10**13 - 1  # milliseconds since 1970, inverted: later moments sort first (until 2286)
 
 
-class Summary(NamedTuple):
+class Summary(Record):
     """What a completion relay needs to know about the request, written with every claim."""
 
     element_name: str | None = None
@@ -56,7 +57,7 @@ class Summary(NamedTuple):
     source: Mapping[str, Any] = MappingProxyType({})
 
 
-class Claim(NamedTuple):
+class Claim(Record):
     attempt: int
     owner: str
     lease_until: float
@@ -66,7 +67,7 @@ class Claim(NamedTuple):
         return not self.released and self.lease_until > now
 
 
-class Receipt(NamedTuple):
+class Receipt(Record):
     """What the facts of one submission say, derived on every load."""
 
     session_id: str
@@ -179,14 +180,24 @@ class ReceiptStore:
         claims: dict[int, dict[str, Any]] = {}
         released: set[int] = set()
         for name in names:
-            match = _CLAIM.fullmatch(name)
+            match = re.fullmatch(_CLAIM, name)
             if match and match.group(1) == "release":
                 released.add(int(match.group(2)))
         latest = max(
-            (int(m.group(2)) for m in map(_CLAIM.fullmatch, names) if m and m.group(1) == "claim"), default=0
+            (
+                int(m.group(2))
+                for m in (re.fullmatch(_CLAIM, n) for n in names)
+                if m and m.group(1) == "claim"
+            ),
+            default=0,
         )
         first = min(
-            (int(m.group(2)) for m in map(_CLAIM.fullmatch, names) if m and m.group(1) == "claim"), default=0
+            (
+                int(m.group(2))
+                for m in (re.fullmatch(_CLAIM, n) for n in names)
+                if m and m.group(1) == "claim"
+            ),
+            default=0,
         )
         for attempt in {first, latest} - {0}:
             fact = self._read(folder + f"claim-{attempt}.json")
@@ -253,10 +264,8 @@ class ReceiptStore:
     def _read(self, key: str) -> dict[str, Any] | None:
         try:
             data, _ = self._storage.read(self.bucket, key, max_bytes=MAX_FACT_BYTES)
-        except StorageError as exc:
-            if exc.code in MISSING_CODES:  # listed a moment ago, gone now: deleted by hand
-                return None
-            raise
+        except StorageNotFound:  # listed a moment ago, gone now: deleted by hand
+            return None
         try:
             raw = json.loads(data)
         except ValueError:
@@ -280,7 +289,7 @@ class ReceiptStore:
         start = prefix + after if after else ""
         for obj in self._storage.list_page(self.bucket, prefix, after=start, limit=limit):
             name = obj.key[len(prefix) :]
-            match = _TIMELINE_ENTRY.fullmatch(name)
+            match = re.fullmatch(_TIMELINE_ENTRY, name)
             if match:  # anything else in the folder is not ours
                 found.append((name, unquote(match.group(2))))
         return found
@@ -299,10 +308,8 @@ class ReceiptStore:
         """The (bucket, storage kind, region) an index points at, or None."""
         try:
             data, _ = self._storage.read(self.bucket, self.index_key(session_id), max_bytes=4096)
-        except StorageError as exc:
-            if exc.code in MISSING_CODES:
-                return None
-            raise
+        except StorageNotFound:
+            return None
         raw = json.loads(data)
         kind: StorageKind = "s3" if raw.get("storage") == "s3" else "cos"
         return str(raw["bucket"]), kind, raw.get("region")
@@ -321,10 +328,8 @@ class ReceiptStore:
         """The session that made ``element_id``, or None when this relay did not (or did not record it)."""
         try:
             data, _ = self._storage.read(self.bucket, self.element_key(element_id), max_bytes=4096)
-        except StorageError as exc:
-            if exc.code in MISSING_CODES:
-                return None
-            raise
+        except StorageNotFound:
+            return None
         try:
             raw = json.loads(data)
         except ValueError:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from pydantic_core import SchemaValidator, ValidationError
 
 from lib.errors import FieldProblem, InputError, MediaRefError
 from lib.media.refs import is_video_path, parse_media_ref
+from lib.records import Record
 
 # Limits documented for CreateAigcAdvancedCustomElement (docs/platform.md §3.2).
 MAX_NAME = 20
@@ -48,7 +49,7 @@ ReferenceType = Literal["image_refer", "video_refer"]
 log = logging.getLogger("relay.request")
 
 
-class ElementRequest(NamedTuple):
+class ElementRequest(Record):
     """A request to create one advanced custom element; field names are the public contract."""
 
     name: str | None = None

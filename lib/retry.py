@@ -10,16 +10,17 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 
 from lib.errors import RelayError
 from lib.invocation import Invocation
+from lib.records import Record
 
 T = TypeVar("T")
 log = logging.getLogger("relay.retry")
 
 
-class RetryPolicy(NamedTuple):
+class RetryPolicy(Record):
     """How often and how long to retry one operation."""
 
     attempts: int = 6

@@ -11,10 +11,11 @@ import functools
 import os
 import re
 from collections.abc import Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from lib.errors import ConfigError
+from lib.records import Record
 
 DEFAULT_VOD_ENDPOINT = "vod.intl.tencentcloudapi.com"
 # TDMQ for CMQ's HTTP data-flow API (docs/queues-and-quota.md, "The data-flow API")
@@ -77,7 +78,7 @@ SETTING_NAMES = (
 )
 
 
-class Settings(NamedTuple):
+class Settings(Record):
     """Every setting the function reads, typed and validated."""
 
     vod_endpoint: str  # host[:port], no scheme
@@ -130,7 +131,7 @@ class Settings(NamedTuple):
         return [name for name, value in wanted.items() if value in (None, "")]
 
 
-class CmqEndpoint(NamedTuple):
+class CmqEndpoint(Record):
     """Where TDMQ for CMQ's data-flow API answers: ``<scheme>://<host>[:port]<path>``."""
 
     scheme: Literal["https", "http"]
@@ -142,7 +143,7 @@ class CmqEndpoint(NamedTuple):
         return f"{self.scheme}://{self.host}{self.path}"
 
 
-class Credentials(NamedTuple):
+class Credentials(Record):
     """Tencent Cloud API credentials of this invocation (temporary ones carry a token)."""
 
     secret_id: str
@@ -363,7 +364,7 @@ def _cmq_endpoint(value: str) -> CmqEndpoint | None:
 
 CMQ_SCHEMES = ("cmq-topic://", "cmq-queue://")
 # TDMQ for CMQ topic and queue names: up to 64 characters, a letter first, then letters, digits, - and _
-_CMQ_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+_CMQ_NAME = r"[A-Za-z][A-Za-z0-9_-]{0,63}"  # compiled (and cached) by re at first use
 
 
 def _queue_url(value: str) -> str | None:
@@ -377,7 +378,7 @@ def _queue_url(value: str) -> str | None:
 def _cmq_name(name: str, value: str) -> str:
     """The topic or queue name of a cmq-*:// URL; ConfigError naming the variable and the rule."""
     queue = value.split("://", 1)[1]
-    if not _CMQ_NAME.match(queue):
+    if not re.fullmatch(_CMQ_NAME, queue):
         raise ConfigError(
             f"{name} {value[:80]!r}: a CMQ queue or topic name has 1 to 64 letters, digits, '-' or '_' "
             "and starts with a letter"

@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 from lib import webhook
 from lib.background import Background
 from lib.counts import mark as mark_count
-from lib.errors import PERMISSION_REFUSALS, InProgressError, RelayError, StorageError, WebhookError
+from lib.errors import InProgressError, RelayError, StorageAccessDenied, StorageError, WebhookError
 from lib.jobs import Job
 from lib.media.refs import ResolvedMedia
 from lib.media.resolve import check_resolved, resolve_media
@@ -311,8 +311,7 @@ class Submission:
         job = self.job
         if not job.receipt_bucket:
             return None
-        storage = self.services.storage(job.receipt_storage, self._region)
-        return ReceiptStore(storage, job.receipt_bucket, self.services.settings.receipt_prefix)
+        return self.services.receipts_in(job.receipt_bucket, job.receipt_storage, self._region)
 
     def _require_store(self) -> ReceiptStore:
         assert self._store is not None
@@ -349,7 +348,7 @@ class Submission:
                 "receipt claim", lambda: store.claim(self.session_id, attempt, self._me, lease, summary)
             )
         except StorageError as exc:
-            if comes_back(exc) and exc.code not in PERMISSION_REFUSALS:  # a refused key stops; see below
+            if comes_back(exc) and not isinstance(exc, StorageAccessDenied):  # a refused key stops; see below
                 raise
             # Receipts are bookkeeping on top of VOD's SessionId de-duplication: a bucket that refuses
             # them (no write permission) must not stop the element.
@@ -415,11 +414,7 @@ class Submission:
         ):
             return
         try:
-            home = ReceiptStore(
-                self.services.storage(settings.receipt_storage, None),
-                settings.receipt_bucket,
-                settings.receipt_prefix,
-            )
+            home = self.services.receipts()
             home.write_index(self.session_id, job.receipt_bucket, job.receipt_storage, self._region)
         except RelayError as exc:
             log.warning("receipt index for %s not written: %s", self.session_id, exc.code)
@@ -430,11 +425,7 @@ class Submission:
         if self._store is None or not settings.receipt_bucket:
             return
         try:
-            home = ReceiptStore(
-                self.services.storage(settings.receipt_storage, None),
-                settings.receipt_bucket,
-                settings.receipt_prefix,
-            )
+            home = self.services.receipts()
             at = self._clock()
             self._retry("receipt timeline", lambda: home.write_timeline(self.session_id, at))
             mark_count(self.services, self.session_id, "claimed")  # GET /elements/counts

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
-from lib.errors import StorageError
+from lib.errors import StorageError, StorageNotFound
 from lib.storage import Storage, StorageKind, StoredObject
 
 
@@ -27,7 +28,7 @@ class FakeStorage(Storage):
 
     def _obj(self, bucket: str, key: str) -> StoredObject:
         if (bucket, key) not in self.objects:
-            raise StorageError("missing", code="NoSuchKey")
+            raise StorageNotFound("missing", code="NoSuchKey")
         body = self.objects[(bucket, key)]
         return StoredObject(bucket, key, len(body), hashlib.md5(body).hexdigest())  # noqa: S324
 
@@ -75,3 +76,14 @@ class FakeStorage(Storage):
             return False
         self.objects[(bucket, key)] = body
         return True
+
+
+class AnsweringVod:
+    """A VOD client that answers DescribeTaskDetail with one fixed response."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        self.response = response
+
+    def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        assert action == "DescribeTaskDetail"
+        return dict(self.response)

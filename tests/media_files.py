@@ -7,6 +7,7 @@ moov last: ffmpeg's default), both orientations, and one file for each broken ru
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,10 @@ def make_media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         return _made[id(tmp_path_factory)]
     folder = tmp_path_factory.mktemp("media")
     files = _made[id(tmp_path_factory)] = {}
-    for name, options in {**GOOD, **BAD, **EXTRA}.items():
-        files[name] = make_video(folder / name, **options)
+    wanted = {**GOOD, **BAD, **EXTRA}
+    with ThreadPoolExecutor(max_workers=4) as pool:  # each ffmpeg run is mostly its own start-up
+        made = pool.map(lambda item: make_video(folder / item[0], **item[1]), wanted.items())
+        files.update(zip(wanted, made, strict=True))
     (folder / "red.png").write_bytes(png_bytes((255, 0, 0), size=400))
     files["red.png"] = folder / "red.png"
     return files

@@ -33,6 +33,7 @@ from devstack.scf.options import (
     check_config,
     describe_functions,
     echo_line,
+    positive_seconds,
     start_triggers,
 )
 
@@ -72,17 +73,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add_trigger_options(parser)
     add_latency_option(parser)
     parser.set_defaults(run=run)
-
-
-def positive_seconds(text: str) -> float:
-    """A lifetime in seconds (> 0), for argparse."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
-    return value
 
 
 def add_latency_option(parser: argparse.ArgumentParser) -> None:

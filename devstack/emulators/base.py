@@ -1,5 +1,8 @@
 """Serving an HTTP stand-in from a daemon thread, and stopping it: what every stand-in of the local stack
-(VOD, COS, TDMQ, the webhook receiver, the storage proxy) does the same way.
+(VOD, COS, TDMQ, the webhook receiver, the storage proxy) does the same way. ``LocalService`` is their
+life cycle (start, stop, ``with``, ``endpoint``); ``StandInServer`` and ``StandInHandler`` their HTTP
+plumbing (keep-alive, no Nagle delay, a body's length, one-body answers, a connection reset, no log
+lines: each stand-in keeps its own request log).
 
 Each stand-in served here has a ``Wire`` (``wire_at(endpoint)``): its side of the network. The wire
 delays every answer by a set time (``latency``, 0 by default), as a service in another data centre
@@ -13,15 +16,18 @@ would answer, and logs every request with when it arrived and when it was answer
 
 from __future__ import annotations
 
+import argparse
 import signal
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import BaseServer
-from types import FrameType
-from typing import Protocol
+from types import FrameType, TracebackType
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 POLL_S = 0.05  # how often serve_forever looks for shutdown (werkzeug-like servers poll too)
@@ -53,10 +59,137 @@ def stop_serving(server: BaseServer | None, thread: threading.Thread | None) -> 
         thread.join(timeout=5)
 
 
+S = TypeVar("S", bound="LocalService")
+
+
+class LocalService:
+    """A stand-in's life cycle: ``start`` binds ``host:port`` (port 0: any free one, then known) and serves
+    from a daemon thread named ``thread_name``; ``stop`` shuts it and closes the socket; both may be
+    called again. Subclasses set ``host`` and ``port`` and make their server in ``_bind``."""
+
+    thread_name = "stand-in"
+    host: str
+    port: int
+    _server: BaseServer | None = None
+    _thread: threading.Thread | None = None
+
+    def _bind(self) -> BaseServer:
+        raise NotImplementedError
+
+    def start(self: S) -> S:
+        """Bind and serve in a background thread (nothing when serving already); returns self."""
+        if self._server is None:
+            server = self._bind()
+            self._server = server
+            self.port = _port(server)
+            self._thread = serve_in_background(server, self.thread_name)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket (idempotent)."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        stop_serving(server, thread)
+
+    def __enter__(self: S) -> S:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def endpoint(self) -> str:
+        """``http://<host>:<port>``: where clients connect."""
+        return f"http://{self.host}:{self.port}"
+
+
+class StandInServer(ThreadingHTTPServer):
+    """A threading HTTP server whose request threads never keep the process alive."""
+
+    daemon_threads = True
+
+
+class StandInHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive; headers and body go out as separate writes, so without Nagle's delay.
+    Every method a subclass lists in ``methods`` goes to its ``serve``; any other is answered 501."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    methods: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for method in cls.methods:
+            setattr(cls, f"do_{method}", cls.serve)
+
+    def serve(self) -> None:
+        raise NotImplementedError
+
+    def content_length(self) -> int:
+        """The request's Content-Length (0 when absent or not a number)."""
+        raw = (self.headers.get("Content-Length") or "").strip()
+        return int(raw) if raw.isdigit() else 0
+
+    def read_chunked(self, limit: int | None = None) -> bytes | None:
+        """A body sent with ``Transfer-Encoding: chunked`` (its trailers skipped); None as soon as it would
+        pass ``limit`` bytes (the rest left unread)."""
+        body = bytearray()
+        while True:
+            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return bytes(body)
+            if limit is not None and len(body) + size > limit:
+                return None
+            body += self.rfile.read(size)
+            self.rfile.readline()
+
+    def send_body(self, status: int, body: bytes, content_type: str | None = None) -> None:
+        """Answer ``status`` with ``body`` (and its Content-Type, when given)."""
+        self.send_response(status)
+        if content_type is not None:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+
+    def drop_connection(self) -> None:
+        """Close with a TCP RST (SO_LINGER 0): the client sees a reset, never a response."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: each stand-in keeps its own request log."""
+
+
 class Serving(Protocol):
     def start(self) -> object: ...
 
     def stop(self) -> None: ...
+
+
+def standin_parser(module: str, description: str, port: int, *, keys: bool = True) -> argparse.ArgumentParser:
+    """A stand-in's command line (``python -m devstack.emulators.<module>``): ``--host``, ``--port``
+    (``port`` by default) and, for a service that checks signatures (``keys``), the key it accepts:
+    ``--secret-id``, ``--secret-key`` and ``--token``."""
+    parser = argparse.ArgumentParser(prog=f"python -m devstack.emulators.{module}", description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port)
+    if keys:
+        parser.add_argument("--secret-id", required=True)
+        parser.add_argument("--secret-key", required=True)
+        parser.add_argument(
+            "--token", default=None, help="session token: the key is temporary, and requests must carry it"
+        )
+    return parser
 
 
 def run_in_foreground(server: Serving, banner: Callable[[], str]) -> int:

@@ -61,7 +61,6 @@ Run in the foreground: ``python -m devstack.emulators.cos --s3-endpoint URL --se
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import contextlib
@@ -76,13 +75,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qsl, quote, unquote
 from xml.sax.saxutils import escape
 
-from devstack.emulators.base import run_in_foreground, serve_in_background, stop_serving
+from devstack.emulators.base import (
+    LocalService,
+    StandInHandler,
+    StandInServer,
+    run_in_foreground,
+    standin_parser,
+)
 
 __all__ = [
     "MODES",
@@ -256,7 +259,7 @@ class _Incoming:
     auth: str | None = None
 
 
-class CosStandIn:
+class CosStandIn(LocalService):
     """The COS stand-in server. Thread-safe; ``start()`` it, or use it as a context manager.
 
     ``credentials`` maps a SecretId to ``(SecretKey, session token or None)``; ``s3_endpoint`` is the
@@ -290,16 +293,13 @@ class CosStandIn:
         self._requests: list[CosRequest] = []
         self._listeners: list[Callable[[CosPut], None]] = []
         self._cors: dict[str, tuple[CorsRule, ...]] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._s3: Any = None
 
     # ------------------------------------------------------------------ life cycle
 
-    def start(self) -> CosStandIn:
-        """Bind and serve in a background thread; returns self."""
-        if self._server is not None:
-            return self
+    thread_name = "cos-standin"  # clients connect to its endpoint, keeping the bucket's domain as Host
+
+    def _bind(self) -> _Server:
         import boto3
         from botocore.config import Config
 
@@ -318,31 +318,14 @@ class CosStandIn:
         )
         server = _Server((self.host, self.port), _Handler)
         server.standin = self
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = serve_in_background(server, "cos-standin")
-        return self
+        return server
 
     def stop(self) -> None:
         """Stop serving (idempotent)."""
-        stop_serving(self._server, self._thread)
-        self._server, self._thread = None, None
+        super().stop()
         if self._s3 is not None:
             self._s3.close()
             self._s3 = None
-
-    def __enter__(self) -> CosStandIn:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def endpoint(self) -> str:
-        """``http://<host>:<port>``: where clients connect (keeping the bucket's domain as ``Host``)."""
-        return f"http://{self.host}:{self.port}"
 
     def domain(self, bucket: str) -> str:
         """The bucket's COS domain in this stand-in's region."""
@@ -996,35 +979,15 @@ def _error_reply(err: CosError, incoming: _Incoming, request_id: str) -> _Reply:
 # ---------------------------------------------------------------------- HTTP plumbing
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(StandInServer):
     standin: CosStandIn
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(StandInHandler):
     server_version = "cos-standin"
-    disable_nagle_algorithm = True
+    methods = ("GET", "HEAD", "PUT", "DELETE", "POST", "OPTIONS")
 
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_HEAD(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_OPTIONS(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
+    def serve(self) -> None:
         standin = cast(_Server, self.server).standin
         headers = {name.lower(): value for name, value in self.headers.items()}
         target, _, raw_query = self.path.partition("?")
@@ -1047,26 +1010,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self, headers: Mapping[str, str]) -> bytes:
         if "chunked" in headers.get("transfer-encoding", "").lower():
-            return self._read_chunked()
+            chunked = self.read_chunked(MAX_PUT_BYTES)
+            if chunked is None:
+                raise CosError("EntityTooLarge", 400, "A simple upload holds at most 5 GB.")
+            return chunked
         raw = headers.get("content-length", "").strip() or "0"
         if not raw.isdigit():
             raise CosError("InvalidArgument", 400, "Content-Length is not a number.")
         if int(raw) > MAX_PUT_BYTES:
             raise CosError("EntityTooLarge", 400, "A simple upload holds at most 5 GB.")
         return self.rfile.read(int(raw)) if int(raw) else b""
-
-    def _read_chunked(self) -> bytes:
-        body = bytearray()
-        while True:
-            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return bytes(body)
-            if len(body) + size > MAX_PUT_BYTES:
-                raise CosError("EntityTooLarge", 400, "A simple upload holds at most 5 GB.")
-            body += self.rfile.read(size)
-            self.rfile.readline()
 
     def _send(self, reply: _Reply) -> None:
         self.send_response(reply.status)
@@ -1090,8 +1043,7 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True  # the client went away mid-body
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the record is ``CosStandIn.requests`` (access lines would carry presigned signatures)."""
+    # quiet (StandInHandler): the record is ``CosStandIn.requests``; access lines would carry signatures
 
 
 # ---------------------------------------------------------------------- CLI
@@ -1099,16 +1051,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the stand-in in the foreground until interrupted."""
-    parser = argparse.ArgumentParser(
-        prog="python -m devstack.emulators.cos", description="Serve COS's XML API on this machine."
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9300)
+    parser = standin_parser("cos", "Serve COS's XML API on this machine.", 9300)
     parser.add_argument("--s3-endpoint", required=True, help="moto's S3 server holding the objects")
     parser.add_argument("--region", default="ap-guangzhou")
-    parser.add_argument("--secret-id", required=True)
-    parser.add_argument("--secret-key", required=True)
-    parser.add_argument("--token", default=None, help="session token the requests must carry")
     parser.add_argument("--mode", choices=MODES, default="cos")
     args = parser.parse_args(argv)
     standin = CosStandIn(

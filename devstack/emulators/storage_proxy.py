@@ -16,11 +16,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from devstack.emulators.base import serve_in_background, stop_serving
+from devstack.emulators.base import LocalService, StandInServer
 
 HOP_BY_HOP = {
     "connection",
@@ -57,7 +57,7 @@ class _Rule:
     body: bytes | None = None
 
 
-class StorageProxy:
+class StorageProxy(LocalService):
     """Forwards to ``upstream`` (``http://host:port``); scripted rules answer instead, in order."""
 
     def __init__(self, upstream: str) -> None:
@@ -66,24 +66,18 @@ class StorageProxy:
         self._rules: list[_Rule] = []
         self._seen: list[Seen] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self.host, self.port = "127.0.0.1", 0
 
     @property
     def url(self) -> str:
         assert self._server is not None, "the proxy is not running"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.endpoint
 
-    def start(self) -> StorageProxy:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = serve_in_background(server, "storage-proxy")
-        return self
+    thread_name = "storage-proxy"
 
-    def stop(self) -> None:
-        stop_serving(self._server, self._thread)
-        self._server = None
+    def _bind(self) -> StandInServer:
+        self.port = 0  # a fresh port at every start
+        return StandInServer((self.host, self.port), _handler(self))
 
     def reset(self) -> None:
         with self._lock:

@@ -56,7 +56,6 @@ Run in the foreground: ``python -m devstack.emulators.tdmq --port 9001 --secret-
 
 from __future__ import annotations
 
-import argparse
 import base64
 import dataclasses
 import hashlib
@@ -64,20 +63,22 @@ import hmac
 import itertools
 import json
 import re
-import socket
-import struct
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qsl
 
-from devstack.emulators.base import run_in_foreground, serve_in_background, stop_serving
+from devstack.emulators.base import (
+    LocalService,
+    StandInHandler,
+    StandInServer,
+    run_in_foreground,
+    standin_parser,
+)
 
 __all__ = [
     "Call",
@@ -323,7 +324,7 @@ def _indexed(params: Mapping[str, str], prefix: str) -> list[tuple[int, str]]:
     return sorted(found)
 
 
-class TdmqEmulator:
+class TdmqEmulator(LocalService):
     """The emulated data-flow endpoint. Thread-safe; ``start()`` it, or use it as a context manager.
 
     ``credentials`` maps a SecretId to (SecretKey, session token or None): with a token the key is
@@ -354,36 +355,15 @@ class TdmqEmulator:
         self._nonces: dict[tuple[str, str, str], float] = {}
         self._offset = 0.0
         self._ids = itertools.count(1)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    # ------------------------------------------------------------------ life cycle
+    # ------------------------------------------------------------------ life cycle (LocalService)
 
-    def start(self) -> TdmqEmulator:
-        if self._server is None:
-            server = _Server((self.host, self.port), _Handler)
-            server.emulator = self
-            self._server = server
-            self.port = server.server_address[1]
-            self._thread = serve_in_background(server, "tdmq-emulator")
-        return self
+    thread_name = "tdmq-emulator"  # its endpoint is the value of CMQ_ENDPOINT
 
-    def stop(self) -> None:
-        stop_serving(self._server, self._thread)
-        self._server, self._thread = None, None
-
-    def __enter__(self) -> TdmqEmulator:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def endpoint(self) -> str:
-        """``http://<host>:<port>``: the value of CMQ_ENDPOINT."""
-        return f"http://{self.host}:{self.port}"
+    def _bind(self) -> _Server:
+        server = _Server((self.host, self.port), _Handler)
+        server.emulator = self
+        return server
 
     def reset(self) -> None:
         """Forget queues, topics, messages, faults, the request log, rate windows, nonces and the clocks."""
@@ -990,29 +970,17 @@ def _json(document: dict[str, Any]) -> bytes:
 # ---------------------------------------------------------------------- HTTP
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(StandInServer):
     emulator: TdmqEmulator
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(StandInHandler):
     server_version = "tdmq-emulator"
-    disable_nagle_algorithm = True
+    methods = ("POST", "GET", "PUT")
 
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
+    def serve(self) -> None:
         emulator = cast(_Server, self.server).emulator
-        raw = self.headers.get("Content-Length", "0").strip()
-        length = int(raw) if raw.isdigit() else 0
+        length = self.content_length()
         body = self.rfile.read(min(length, MAX_REQUEST_BYTES + 1)) if length > 0 else b""
         if length > MAX_REQUEST_BYTES + 1:
             self.close_connection = True  # the rest is not read
@@ -1022,40 +990,17 @@ class _Handler(BaseHTTPRequestHandler):
         with emulator._lock:
             emulator._calls.append(dataclasses.replace(call, duration=time.monotonic() - started))
         if reply is None:  # a dropped connection: the client sees no response at all
-            self.close_connection = True
-            try:
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                self.connection.close()
-            except OSError:
-                pass
-            return
-        if isinstance(reply, int):
-            self.send_response(reply)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the request log is ``TdmqEmulator.calls``."""
+            self.drop_connection()
+        elif isinstance(reply, int):
+            self.send_body(reply, b"")
+        else:
+            self.send_body(200, reply, "application/json")  # the request log is ``TdmqEmulator.calls``
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the stand-in in the foreground until interrupted."""
-    parser = argparse.ArgumentParser(
-        prog="python -m devstack.emulators.tdmq",
-        description="Serve TDMQ for CMQ's HTTP data-flow API (queues and topics) on this machine.",
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9001)
-    parser.add_argument("--secret-id", required=True)
-    parser.add_argument("--secret-key", required=True)
-    parser.add_argument(
-        "--token", default=None, help="session token: the key is temporary, requests carry it"
+    parser = standin_parser(
+        "tdmq", "Serve TDMQ for CMQ's HTTP data-flow API (queues and topics) on this machine.", 9001
     )
     parser.add_argument("--queue", action="append", default=[], help="create this queue (repeatable)")
     parser.add_argument("--topic", action="append", default=[], help="create this topic (repeatable)")

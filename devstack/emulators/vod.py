@@ -16,23 +16,24 @@ Run in the foreground: ``python -m devstack.emulators.vod --port 9000 --secret-i
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import re
-import socket
-import struct
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, cast
 
-from devstack.emulators.base import run_in_foreground, serve_in_background, stop_serving
+from devstack.emulators.base import (
+    LocalService,
+    StandInHandler,
+    StandInServer,
+    run_in_foreground,
+    standin_parser,
+)
 from devstack.emulators.vod_events import EventQueue, PushResult, push_event
 from devstack.emulators.vod_rules import (
     API_VERSION,
@@ -157,7 +158,7 @@ def _error_envelope(code: str, message: str, request_id: str) -> dict[str, Any]:
     return {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": request_id}}
 
 
-class VodEmulator:
+class VodEmulator(LocalService):
     """The emulated VOD endpoint. Thread-safe; ``start()`` it, or use it as a context manager."""
 
     def __init__(
@@ -205,8 +206,6 @@ class VodEmulator:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)  # tasks finished, events queued, clock moved
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._offset = 0.0
         self._generation = 0  # bumped by reset(): background work of an older generation is dropped
         self._busy = 0  # tasks whose life (delay, fetches, event delivery) is not over
@@ -222,17 +221,13 @@ class VodEmulator:
 
     # ------------------------------------------------------------------ life cycle
 
-    def start(self) -> VodEmulator:
-        """Bind and serve in a background thread; returns self."""
-        if self._server is not None:
-            return self
+    thread_name = "vod-emulator"  # its endpoint without the scheme is the SDK's HttpProfile endpoint
+
+    def _bind(self) -> _Server:
         self._stopping.clear()
         server = _Server((self.host, self.port), _Handler)
         server.emulator = self
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = serve_in_background(server, "vod-emulator")
-        return self
+        return server
 
     def stop(self) -> None:
         """Stop serving; pending delays and long polls are cut short."""
@@ -240,24 +235,7 @@ class VodEmulator:
         with self._changed:
             self._changed.notify_all()
         self._queue.wake()
-        stop_serving(self._server, self._thread)
-        self._server, self._thread = None, None
-
-    def __enter__(self) -> VodEmulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def endpoint(self) -> str:
-        """``http://<host>:<port>`` (the SDK's HttpProfile endpoint is this without the scheme)."""
-        return f"http://{self.host}:{self.port}"
+        super().stop()
 
     def reset(self) -> None:
         """Forget tasks, sessions, events, faults, the call log and the rate windows."""
@@ -657,23 +635,15 @@ def _loose_params(body: bytes) -> dict[str, Any]:
 # ---------------------------------------------------------------------- HTTP plumbing
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(StandInServer):
     emulator: VodEmulator
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(StandInHandler):
     server_version = "vod-emulator"
-    disable_nagle_algorithm = True  # headers and body go out as separate writes
+    methods = ("POST", "GET")
 
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
+    def serve(self) -> None:
         emulator = cast(_Server, self.server).emulator
         headers = {name.lower(): value for name, value in self.headers.items()}
         length = _content_length(headers)
@@ -684,25 +654,9 @@ class _Handler(BaseHTTPRequestHandler):
             body = self.rfile.read(length) if length > 0 else b""
         reply = emulator._handle(self.command, self.path, headers, body)
         if reply.reset:
-            self._reset()
-            return
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        self.wfile.write(reply.body)
-
-    def _reset(self) -> None:
-        """Drop the connection with a TCP RST: the client sees a reset, never a response."""
-        self.close_connection = True
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-        except OSError:
-            pass
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the emulator's call log is ``VodEmulator.calls``."""
+            self.drop_connection()
+        else:
+            self.send_body(reply.status, reply.body, reply.content_type)  # the call log: VodEmulator.calls
 
 
 # ---------------------------------------------------------------------- CLI
@@ -710,15 +664,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator in the foreground until interrupted."""
-    parser = argparse.ArgumentParser(
-        prog="python -m devstack.emulators.vod",
-        description="Emulate the VOD API 3.0 endpoint on this machine.",
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9000)
-    parser.add_argument("--secret-id", required=True)
-    parser.add_argument("--secret-key", required=True)
-    parser.add_argument("--token", default=None, help="session token the requests must carry")
+    parser = standin_parser("vod", "Emulate the VOD API 3.0 endpoint on this machine.", 9000)
     parser.add_argument("--sub-app-id", type=int, action="append", help="valid SubAppId (repeatable)")
     parser.add_argument("--rate-limit", type=float, default=20.0, help="requests/s per action; 0 = off")
     parser.add_argument("--task-delay", type=float, default=0.2)

@@ -13,6 +13,7 @@ documents them, and no ``Output``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.client
 import json
@@ -278,46 +279,16 @@ def completion_event(task: Task) -> dict[str, Any]:
     return {"EventType": EVENT_TYPE, EVENT_TYPE: task_object(task)}
 
 
-# EventContent's event fields (SDK models.py), one per event type: only the event's own has a value.
-EVENT_FIELDS = (
-    "FileUploadEvent",
-    "ProcedureStateChangeEvent",
-    "FileDeleteEvent",
-    "PullCompleteEvent",
-    "EditMediaCompleteEvent",
-    "SplitMediaCompleteEvent",
-    "ComposeMediaCompleteEvent",
-    "ClipCompleteEvent",
-    "TranscodeCompleteEvent",
-    "CreateImageSpriteCompleteEvent",
-    "ConcatCompleteEvent",
-    "SnapshotByTimeOffsetCompleteEvent",
-    "WechatPublishCompleteEvent",
-    "WechatMiniProgramPublishCompleteEvent",
-    "RemoveWatermarkCompleteEvent",
-    "RestoreMediaCompleteEvent",
-    "RebuildMediaCompleteEvent",
-    "ExtractTraceWatermarkCompleteEvent",
-    "ExtractCopyRightWatermarkCompleteEvent",
-    "ReviewAudioVideoCompleteEvent",
-    "ReduceMediaBitrateCompleteEvent",
-    "DescribeFileAttributesCompleteEvent",
-    "QualityInspectCompleteEvent",
-    "QualityEnhanceCompleteEvent",
-    "MediaCastStatusChangedEvent",
-    "PersistenceCompleteEvent",
-    "ComplexAdaptiveDynamicStreamingCompleteEvent",
-    "ProcessMediaByMPSCompleteEvent",
-    "AigcImageCompleteEvent",
-    "AigcVideoCompleteEvent",
-    "ExtractBlindWatermarkComplete",
-    "SceneAigcImageCompleteEvent",
-    "ProcessImageAsyncCompleteEvent",
-    "CreateAigcAdvancedCustomElementCompleteEvent",
-    "CreateAigcCustomVoiceCompleteEvent",
-    "DescribeAigcFaceInfoAsyncCompleteEvent",
-    "AigcHunyuan3DCompleteEvent",
-)
+@functools.cache
+def event_fields() -> tuple[str, ...]:
+    """EventContent's event fields, one per event type (only the event's own has a value), as the VOD
+    SDK's model declares them (tencentcloud-sdk-python-vod, v20180717 ``models.EventContent``)."""
+    from tencentcloud.vod.v20180717 import models
+
+    declared = (name.lstrip("_") for name in vars(models.EventContent()))
+    return tuple(name for name in declared if name not in ("EventHandle", "EventType"))
+
+
 TASK_FIELDS = (
     *("TaskId", "Status", "ErrCode", "ErrCodeExt", "Message", "Progress"),
     *("Input", "Output", "SessionId", "SessionContext"),
@@ -327,7 +298,7 @@ TASK_FIELDS = (
 def with_nulls(content: dict[str, Any]) -> dict[str, Any]:
     """The event as the API's JSON answers carry it: every other type's event field, and every task
     field without a value, present and set to null."""
-    full: dict[str, Any] = {name: None for name in EVENT_FIELDS}
+    full: dict[str, Any] = dict.fromkeys(event_fields())
     full.update(content)
     task = content.get(EVENT_TYPE)
     if isinstance(task, dict):

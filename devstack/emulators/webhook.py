@@ -13,7 +13,6 @@ Run it in the foreground with ``python -m devstack.emulators.webhook --port 8080
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import hmac
@@ -27,11 +26,9 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, TypeAlias
 
-from devstack.emulators.base import serve_in_background, stop_serving
+from devstack.emulators.base import LocalService, StandInHandler, StandInServer, standin_parser
 
 __all__ = ["DROPPED", "Delivery", "Step", "WebhookReceiver", "destination_key", "main", "verify_signature"]
 
@@ -138,7 +135,7 @@ def _answer(step: Step) -> _Answer:
     return answer
 
 
-class WebhookReceiver:
+class WebhookReceiver(LocalService):
     """An HTTP server on ``host:port`` (0: a free port) that records every request to any path.
 
     With a ``secret``, a request without a valid ``X-Element-Signature`` is answered 401 and recorded
@@ -165,35 +162,19 @@ class WebhookReceiver:
         self._deliveries: list[Delivery] = []
         self._script: deque[_Answer] = deque()
         self._changed = threading.Condition()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # life cycle
+    # life cycle (LocalService)
+
+    thread_name = "webhook-receiver"
 
     def start(self) -> WebhookReceiver:
         """Bind and serve in a daemon thread; returns self."""
         if self._server is not None:
             raise RuntimeError("the webhook receiver is already running")
-        server = ThreadingHTTPServer((self.host, self.port), _handler_class(self))
-        server.daemon_threads = True
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = serve_in_background(server, "webhook-receiver")
-        return self
+        return super().start()
 
-    def stop(self) -> None:
-        """Stop serving and close the socket (idempotent)."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        stop_serving(server, thread)
-
-    def __enter__(self) -> WebhookReceiver:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def _bind(self) -> StandInServer:
+        return StandInServer((self.host, self.port), _handler_class(self))
 
     @property
     def url(self) -> str:
@@ -266,12 +247,10 @@ class WebhookReceiver:
             self.on_delivery(delivery)
 
 
-def _handler_class(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # every answer still closes the connection
+def _handler_class(receiver: WebhookReceiver) -> type[StandInHandler]:
+    class Handler(StandInHandler):  # HTTP/1.1, yet every answer closes the connection
         server_version = "ElementWebhookReceiver/1"
         timeout = 30
-        disable_nagle_algorithm = True  # headers and body go out as separate writes
 
         def do_POST(self) -> None:
             answer = receiver._next_answer()
@@ -333,20 +312,11 @@ def _handler_class(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
 
         def _read_body(self) -> bytes:
             if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-                chunks: list[bytes] = []
-                while True:
-                    size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                    if size == 0:
-                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                            pass  # trailers
-                        return b"".join(chunks)
-                    chunks.append(self.rfile.read(size))
-                    self.rfile.readline()
-            length = int(self.headers.get("Content-Length") or 0)
+                return self.read_chunked() or b""
+            length = self.content_length()
             return self.rfile.read(length) if length > 0 else b""
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # the deliveries are the log
+        # quiet (StandInHandler): the deliveries are the log
 
     return Handler
 
@@ -363,12 +333,7 @@ def _describe(delivery: Delivery) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a receiver in the foreground, printing one line per delivery."""
-    parser = argparse.ArgumentParser(
-        prog="python -m devstack.emulators.webhook",
-        description="Local webhook receiver (docs/contracts.md §5).",
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
+    parser = standin_parser("webhook", "Local webhook receiver (docs/contracts.md §5).", 8080, keys=False)
     parser.add_argument(
         "--secret", default=None, help="CALLBACK_SECRET; without it signatures are not checked"
     )

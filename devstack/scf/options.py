@@ -59,6 +59,7 @@ def add_trigger_options(parser: argparse.ArgumentParser) -> None:
 
 
 def positive_seconds(text: str) -> float:
+    """A lifetime in seconds (> 0), for argparse."""
     try:
         value = float(text)
     except ValueError:

@@ -31,7 +31,6 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -42,17 +41,17 @@ from lib.errors import (
     InputError,
     InternalError,
     RelayError,
-    StorageError,
+    StorageInvalidName,
 )
 from lib.http.model import HttpRequest, HttpResponse
 from lib.logs import redact
 from lib.outcomes import Outcome, comes_back
+from lib.records import Record
 from lib.services import Services
 
 MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_RETRY_AFTER_S = 2
 MAX_RETRY_AFTER_S = 10  # a hint to a caller, not the invocation's whole remaining time
-CALLER_STORAGE_CODES = ("InvalidObjectName", "InvalidBucketName")  # a media reference no bucket can hold
 MAX_TEXT, MAX_DETAILS = 500, 50  # an error answer stays small whatever the request held
 log = logging.getLogger("relay.http")
 
@@ -60,8 +59,7 @@ RouteResult = HttpResponse | Outcome
 Handler = Callable[[HttpRequest, Services, Mapping[str, str]], RouteResult]
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(Record):
     method: str
     pattern: str  # segments in braces are parameters: /elements/{session_id}
     handler: Handler
@@ -301,9 +299,7 @@ def status_for(error: RelayError) -> int:
         return error.status
     if comes_back(error):  # by outcome_for: retryable, or a missing setting or credential
         return 503  # a missing setting or credential: the caller may retry once it is fixed
-    if isinstance(error, InputError) or (
-        isinstance(error, StorageError) and error.code in CALLER_STORAGE_CODES
-    ):
+    if isinstance(error, (InputError, StorageInvalidName)):  # StorageInvalidName: no bucket can hold it
         return 400
     if isinstance(error, InternalError):
         return 500

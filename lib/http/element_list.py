@@ -23,7 +23,6 @@ import calendar
 import re
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lib.errors import FieldProblem, HttpError, InputError
@@ -50,36 +49,37 @@ def list_elements(request: HttpRequest, services: Services, _params: Mapping[str
     thumbnails = query.get("thumbnails", "").strip().lower() in ("yes", "1", "true")
     if not settings.receipt_bucket:
         raise HttpError(404, "ReceiptsNotConfigured", "receipts are not kept: RECEIPT_BUCKET is not set")
-    store = ReceiptStore(
-        services.storage(settings.receipt_storage, None), settings.receipt_bucket, settings.receipt_prefix
-    )
+    store = services.receipts()
     scan = SCAN_WITH_FILTER if state else limit
     entries = with_retries(
         lambda: store.timeline(after, scan), what="receipt timeline", invocation=services.invocation
     )
-    with ThreadPoolExecutor(max_workers=LOADERS, thread_name_prefix="receipt-load") as pool:
-        receipts = list(pool.map(lambda entry: _load(store, entry[1], services), entries))
-        chosen: list[Receipt] = []
-        elements: list[dict[str, Any]] = []
-        last = ""
-        for (name, _sid), receipt in zip(entries, receipts, strict=True):
-            if len(elements) == limit:
-                break
-            last = name
-            if receipt is None:  # its folder was deleted by hand: the entry points at nothing
-                continue
-            word = state_word(receipt)
-            if state and word != state:
-                continue
-            chosen.append(receipt)
-            elements.append(entry_view(receipt, word))
-        if thumbnails:
-            from lib.http.thumbnails import thumbnail_url
+    receipts = services.map(
+        lambda entry: _load(store, entry[1], services), entries, width=LOADERS, name="receipt-load"
+    )
+    chosen: list[Receipt] = []
+    elements: list[dict[str, Any]] = []
+    last = ""
+    for (name, _sid), receipt in zip(entries, receipts, strict=True):
+        if len(elements) == limit:
+            break
+        last = name
+        if receipt is None:  # its folder was deleted by hand: the entry points at nothing
+            continue
+        word = state_word(receipt)
+        if state and word != state:
+            continue
+        chosen.append(receipt)
+        elements.append(entry_view(receipt, word))
+    if thumbnails:
+        from lib.http.thumbnails import thumbnail_url
 
-            pictures = pool.map(lambda r: thumbnail_url(r, services), chosen)
-            for view, picture in zip(elements, pictures, strict=True):
-                if picture:
-                    view["thumbnail_url"] = picture
+        pictures = services.map(
+            lambda r: thumbnail_url(r, services), chosen, width=LOADERS, name="receipt-thumbnail"
+        )
+        for view, picture in zip(elements, pictures, strict=True):
+            if picture:
+                view["thumbnail_url"] = picture
     more = len(entries) == scan or (bool(entries) and last != entries[-1][0])
     body: dict[str, Any] = {"elements": elements, "next": _cursor(last) if more and last else None}
     return HttpResponse.json(200, body)
@@ -118,7 +118,7 @@ def _load(store: ReceiptStore, session_id: str, services: Services) -> Receipt |
     if where is None:
         return None
     bucket, kind, region = where
-    elsewhere = ReceiptStore(services.storage(kind, region), bucket, services.settings.receipt_prefix)
+    elsewhere = services.receipts_in(bucket, kind, region)
     return with_retries(
         lambda: elsewhere.load(session_id), what="receipt load", invocation=services.invocation
     )

@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
+
+from lib.records import Record
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 
-@dataclass(frozen=True)
-class HttpRequest:
+class HttpRequest(Record):
     """One HTTP request: upper-case method, the path as sent, lower-case header names, body bytes."""
 
     method: str
     path: str
-    headers: Mapping[str, str] = field(default_factory=dict)
-    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = MappingProxyType({})
+    query: Mapping[str, str] = MappingProxyType({})
     body: bytes = b""
 
     @classmethod
@@ -46,8 +47,7 @@ class HttpRequest:
         return self.headers.get(name.lower())
 
 
-@dataclass(frozen=True)
-class HttpResponse:
+class HttpResponse(Record):
     """One HTTP response; ``body`` is text (every answer of this API is JSON)."""
 
     status: int

@@ -18,12 +18,12 @@ from typing import Any
 
 from lib import pipeline
 from lib.assemble import MANIFEST, Broken, Skip, plan_upload
-from lib.errors import FieldProblem, HttpError, InputError, StorageError
+from lib.errors import FieldProblem, HttpError, InputError, StorageAccessDenied, StorageNotFound
 from lib.http.model import HttpRequest, HttpResponse
 from lib.jobs import SourceInfo, Upload
 from lib.logs import redact
 from lib.outcomes import Outcome, fail, guarded
-from lib.receipts import Receipt, ReceiptStore
+from lib.receipts import Receipt
 from lib.request_model import MAX_REF
 from lib.retry import with_retries
 from lib.services import Services
@@ -31,7 +31,6 @@ from lib.storage import StorageKind
 
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 SESSION_ID = re.compile(r"[^/\x00-\x1f\x7f]{1,50}")
-NOT_READABLE = ("NoSuchBucket", "NoSuchKey", "AccessDenied", "403", "AllAccessDisabled")
 RECEIPT_FIELDS = (
     "session_id",
     "state",
@@ -57,9 +56,7 @@ def create_from_folder(request: HttpRequest, services: Services, _params: Mappin
         raise _folder_error("InvalidFolder", "names a bucket that is not allowed (only MEDIA_BUCKETS)")
     try:
         plan = plan_upload(upload, services.settings, services.storage(upload.kind, None))
-    except StorageError as exc:
-        if exc.code not in NOT_READABLE:  # a folder the role may not read is the caller's "not readable"
-            raise
+    except (StorageNotFound, StorageAccessDenied) as exc:  # a folder the role may not read, too
         raise _folder_error("InvalidFolder", f"the bucket or folder is not readable ({exc.code})") from exc
     except InputError as exc:  # a manifest rule broken before the plan was made
         return fail(exc, SourceInfo("http", upload.bucket, (upload.key,)), services)
@@ -80,9 +77,7 @@ def get_element(_request: HttpRequest, services: Services, params: Mapping[str, 
         raise HttpError(404, "ReceiptsNotConfigured", "receipts are not kept: RECEIPT_BUCKET is not set")
     if not SESSION_ID.fullmatch(session_id):
         raise InputError.field("session_id", "must be 1 to 50 characters without '/' or control characters")
-    store = ReceiptStore(
-        services.storage(settings.receipt_storage, None), settings.receipt_bucket, settings.receipt_prefix
-    )
+    store = services.receipts()
     found = with_retries(lambda: store.load(session_id), what="receipt load", invocation=services.invocation)
     if found is None:
         raise HttpError(404, "NotFound", "no submission with this session_id")

@@ -28,10 +28,8 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
-from lib.addresses import refusal, resolve
 from lib.errors import (
     BrokenMovie,
     FieldProblem,
@@ -50,6 +48,7 @@ from lib.media.reads import (
 )
 from lib.media.refs import parse_media_ref
 from lib.outcomes import comes_back
+from lib.records import Record
 from lib.settings import Settings
 from lib.storage import StorageKind, StoredObject
 
@@ -68,12 +67,12 @@ PROBE_RESERVE_S = 10.0  # left for the VOD call and the relay when the invocatio
 IMAGE_WARN_MIN_SIDE = 300
 IMAGE_WARN_MAX_ASPECT = 2.5
 IMAGE_WARN_MAX_BYTES = 10 * 1024 * 1024
-_MD5_ETAG = re.compile(r"^[0-9a-f]{32}$")
+_MD5_ETAG = r"[0-9a-f]{32}"  # compiled (and cached) by re at first use
 
 StorageFor = Callable[[StorageKind], RangeStorage]
 
 
-class Checked(NamedTuple):
+class Checked(Record):
     """One media file pre-flight looked at, and what that cost."""
 
     field: str
@@ -84,7 +83,7 @@ class Checked(NamedTuple):
     seconds: float
 
 
-class _Media(NamedTuple):
+class _Media(Record):
     field: str
     name: str
     reader: RangedReader
@@ -222,6 +221,8 @@ def _open(
         return _Media(field, obj.key, storage_reader(storage, obj), obj.etag, refresh)
     name = _public(ref)
     host = urlsplit(ref).hostname or ""
+    from lib.addresses import refusal, resolve  # a URL to probe: loaded from here on only
+
     found = resolve(host, 443)
     refused = [why for why in (refusal(address) for address in found) if why is not None]
     if refused:
@@ -358,7 +359,7 @@ def _same_bytes(a: _Media, b: _Media) -> bool:
     """Equal content: sizes first, then plain-MD5 ETags when both have one, else the bytes themselves."""
     if a.reader.size != b.reader.size:
         return False
-    if a.etag and b.etag and _MD5_ETAG.match(a.etag) and _MD5_ETAG.match(b.etag):
+    if a.etag and b.etag and re.fullmatch(_MD5_ETAG, a.etag) and re.fullmatch(_MD5_ETAG, b.etag):
         return a.etag == b.etag
     if a.reader.size > MAX_COMPARE_BYTES:
         return False  # not measured: left to VOD

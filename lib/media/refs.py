@@ -5,10 +5,11 @@ manifests only) paths relative to the element folder. Parsing only; no I/O here.
 from __future__ import annotations
 
 import posixpath
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
 from lib.errors import MediaRefError
+from lib.records import Record
 
 if TYPE_CHECKING:
     from lib.storage import StoredObject
@@ -18,7 +19,7 @@ VIDEO_EXTENSIONS = (".mp4", ".mov")
 OBJECT_SCHEMES = ("cos", "s3")
 
 
-class MediaRef(NamedTuple):
+class MediaRef(Record):
     """A parsed reference. ``path`` is the URL path or the object key (for extension checks)."""
 
     kind: Literal["url", "object", "relative"]
@@ -28,7 +29,7 @@ class MediaRef(NamedTuple):
     key: str = ""
 
 
-class ResolvedMedia(NamedTuple):
+class ResolvedMedia(Record):
     """A reference resolved (``lib.media.resolve``): the URL VOD fetches and the identity that goes into
     the SessionId."""
 

@@ -13,7 +13,15 @@ from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
 from lib.background import Background
-from lib.errors import PERMISSION_REFUSALS, FieldProblem, MediaError, MediaRefError, StorageError
+from lib.errors import (
+    FieldProblem,
+    MediaError,
+    MediaRefError,
+    StorageAccessDenied,
+    StorageError,
+    StorageInvalidName,
+    StorageNotFound,
+)
 from lib.media.preflight import check_media
 from lib.media.refs import ResolvedMedia as ResolvedMedia
 from lib.media.refs import parse_media_ref
@@ -104,8 +112,9 @@ def _resolve(
             except StorageError as exc:
                 # A permission refusal of an object a caller named is the caller's "not readable" (the
                 # role may rightly be kept out of it); of the upload's own bucket, a configuration error.
-                chosen = parsed.bucket != upload_bucket and exc.code in PERMISSION_REFUSALS
-                if chosen or exc.code in ("NoSuchKey", "NoSuchBucket", "403", "InvalidObjectName"):
+                denied = isinstance(exc, StorageAccessDenied)
+                chosen = denied and (parsed.bucket != upload_bucket or not exc.configuration)
+                if chosen or isinstance(exc, (StorageNotFound, StorageInvalidName)):
                     raise MediaError.from_problems(
                         (FieldProblem(field, f"object not found or not readable ({exc.code})"),)
                     ) from exc

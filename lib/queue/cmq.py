@@ -12,9 +12,10 @@ data-flow API", has the protocol and where each rule comes from.
 Credentials are the function's own, read per invocation (SCF's role keys); their session token travels
 as the ``Token`` parameter, signed like any other (Tencent's CMQ SDKs for Java and Python do the same).
 
-Retries and what counts as transient are the VOD client's rule (``lib.vod.client.is_transient``):
-each numeric code is named as VOD names the same condition (6000 ``InternalError``, 4420/4480
-``RequestLimitExceeded``, a full queue ``ServiceUnavailable``), then judged by that rule. A refusal of
+Retries, what counts as transient and the rate limit are the Tencent Cloud API rules shared with VOD
+(``lib.tencent_api``): each numeric code is named as API 3.0 names the same condition (6000
+``InternalError``, 4420/4480 ``RequestLimitExceeded``, a full queue ``ServiceUnavailable``), then judged
+by that rule. A refusal of
 the credentials or permissions, an overdue account, a queue or topic that does not exist, or an
 endpoint that answers something else is the deployment's error (``ConfigError``): never element.failed.
 Every container paces its calls per queue or topic under CMQ_RATE_LIMIT (TDMQ for CMQ documents 5000
@@ -31,7 +32,6 @@ import json
 import logging
 import random
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,8 +42,9 @@ from lib.invocation import Invocation
 from lib.logs import redact
 from lib.retry import with_retries
 from lib.settings import CMQ_SCHEMES, CmqEndpoint, Credentials, Settings
-from lib.vod.client import MIN_CALL_TIME_S, is_transient
+from lib.tencent_api import api_error, paced
 from lib.vod.ratelimit import RateLimiter
+from lib.warm_cache import warm_cache
 
 REQUEST_CLIENT = "AigcElementRelay_1"  # RequestClient: who is calling (Tencent's SDKs send SDK_<lang>_1.3)
 SIGNATURE_METHOD = "HmacSHA256"
@@ -54,9 +55,10 @@ READ_TIMEOUT_S = 10.0  # beyond a receive's long poll
 NO_MESSAGE = 7000  # BatchReceiveMessage: the long poll ended with nothing to receive
 PARTIAL_DELETE, FAILED_DELETE = 6010, 6020  # BatchDeleteMessage: some, or every, handle failed
 log = logging.getLogger("relay.cmq")
+CODE_PREFIX = "Queue."  # our errors' codes: "Queue." and the condition's name (Queue.InternalError)
 
-# Codes judged by the VOD client's rule under the name VOD gives the same condition.
-_AS_VOD = {
+# Codes judged by the Tencent Cloud API rule (lib.tencent_api) under API 3.0's name for the condition.
+_AS_API3 = {
     6000: "InternalError",
     4420: "RequestLimitExceeded",  # qps throttling
     4480: "RequestLimitExceeded.Frequency",  # exceed interface frequency limit
@@ -237,21 +239,19 @@ class Cmq:
         limiter = _limiter(self._settings.cmq_rate_limit, target.url, direction)
 
         def attempt() -> dict[str, Any]:
-            if not limiter.acquire(self._invocation.remaining() - MIN_CALL_TIME_S):
-                error = CmqError(
+            return paced(
+                limiter,
+                self._invocation,
+                lambda: self.call(action, params, wait=wait),
+                what=action,
+                no_slot=lambda: CmqError(
                     f"no {action} slot under CMQ_RATE_LIMIT ({limiter.rate:g}/s) in the invocation's time",
-                    code="Queue.ClientRateLimited",
+                    code=f"{CODE_PREFIX}ClientRateLimited",
                     retryable=True,
-                )
-                error.retry_after = self._invocation.remaining()
-                raise error
-            try:
-                return self.call(action, params, wait=wait)
-            except CmqError as exc:
-                if exc.code.startswith("Queue.RequestLimitExceeded"):
-                    pause = limiter.back_off()
-                    log.warning("%s refused with %s: pausing %.2fs", action, exc.code, pause)
-                raise
+                ),
+                condition=lambda code: code.removeprefix(CODE_PREFIX),
+                log=log,
+            )
 
         return with_retries(attempt, what=action, invocation=self._invocation)
 
@@ -312,7 +312,7 @@ def _read(action: str, status: int, content: bytes) -> dict[str, Any]:
 
 def _error(action: str, code: int, message: str, request_id: object) -> RelayError:
     """A refused call as our error: ConfigError for the deployment's faults, else CmqError judged by the
-    VOD client's rule (``is_transient``) under VOD's name for the condition."""
+    Tencent Cloud API rule (``lib.tencent_api``) under API 3.0's name for the condition."""
     match = _MODULE_CODE.match(message)
     module = int(match.group(1)) if match else None
     text = f"{action} failed: code {code}" + (f" ({module})" if module else "")
@@ -324,11 +324,8 @@ def _error(action: str, code: int, message: str, request_id: object) -> RelayErr
             f"{text}: check the role's keys and CAM policy, the account, and the queue or topic",
             code=f"Queue.{name}",
         )
-    name = _AS_VOD.get(code) or _NAMED.get(code) or f"Error{code}"
-    error = CmqError(text, code=f"Queue.{name}", retryable=is_transient(name))
-    if name.startswith("RequestLimitExceeded"):
-        error.retry_after = 0.5  # let the one-second window move on
-    return error
+    name = _AS_API3.get(code) or _NAMED.get(code) or f"Error{code}"
+    return api_error(CmqError, text, code=f"{CODE_PREFIX}{name}", condition=name)
 
 
 def _received(item: object) -> Received | None:
@@ -353,17 +350,9 @@ def _int(value: object) -> int:
         return 0
 
 
-_lock = threading.Lock()
-
-
-def _limiter(rate: float, target: str, direction: str) -> RateLimiter:
+@warm_cache(maxsize=16)
+def _limiter(rate: float, _target: str, _direction: str) -> RateLimiter:
     """The container's limiter for one queue or topic and direction (produce, consume)."""
-    with _lock:
-        return _build_limiter(rate, target, direction)
-
-
-@functools.lru_cache(maxsize=16)
-def _build_limiter(rate: float, _target: str, _direction: str) -> RateLimiter:
     return RateLimiter(rate)
 
 

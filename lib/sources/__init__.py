@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from lib.errors import UnknownEventError
+from lib.records import Record
 from lib.sources import shapes
 from lib.sources.shapes import EventSource
 
@@ -96,8 +96,7 @@ def _tdmq() -> EventSource:
     return TdmqMessages()
 
 
-@dataclass(frozen=True)
-class Trigger:
+class Trigger(Record):
     """One row of the table: the adapter's name, the cheap test of its shape, and how to load it."""
 
     name: str

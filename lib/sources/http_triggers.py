@@ -28,12 +28,12 @@ import binascii
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from lib.errors import ConfigError, InputError
 from lib.http.model import HttpRequest, HttpResponse
+from lib.records import Record
 from lib.sources import shapes
 from lib.sources.shapes import mapping
 
@@ -149,8 +149,7 @@ def v2_request(event: dict[str, Any]) -> HttpRequest:
     )
 
 
-@dataclass(frozen=True)
-class HttpTrigger:
+class HttpTrigger(Record):
     """One HTTP trigger: its name, the test of its event's shape, how its event becomes the plain
     request (the base64 rule is ``event_body``'s, shared), and whether its answer carries
     ``isBase64Encoded``. It is the source adapter of its trigger (``lib.sources.shapes.EventSource``)."""

@@ -19,33 +19,39 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from lib.errors import StorageError
 from lib.settings import Credentials
-from lib.storage.base import MISSING_CODES, StorageKind, StoredObject, refusal, strip_etag
+from lib.storage.base import (
+    MISSING_CODES,
+    NOT_IMPLEMENTED,
+    StorageKind,
+    StoredObject,
+    strip_etag,
+    translated,
+    unreachable,
+    unsendable,
+)
+from lib.warm_cache import warm_cache
 
 if TYPE_CHECKING:
     from qcloud_cos import CosS3Client
 
 T = TypeVar("T")
-_RETRYABLE_CODES = frozenset(
-    {"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "RequestTimeTooSkewed"}
-)
 # 409 FileAlreadyExists: x-cos-forbid-overwrite refused the write. 412: a store with S3's semantics.
 _EXISTS_CODES = frozenset({"FileAlreadyExists", "PreconditionFailed"})
 _UNREADABLE = "Unknown"  # the SDK's code for an error body it could not digest
 _MAX_LIST_KEYS = 1000  # COS answers at most 1000 keys a page
 # A bucket is the first label of its domain (<bucket>.cos.<region>.myqcloud.com): COS allows lower-case
 # letters, digits and hyphens; anything else cannot be sent, so it is refused here, before any request.
-_BUCKET = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_BUCKET = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"  # compiled (and cached) by re at first use
 
 
 class CosStorage:
-    """``lib.storage.Storage`` on COS, with the SDK's errors translated to StorageError."""
+    """``lib.storage.Storage`` on COS, with the SDK's errors translated (``lib.storage.base.translated``)."""
 
     kind: StorageKind = "cos"
     exclusive_creates = True  # as documented; see Storage
@@ -77,25 +83,8 @@ class CosStorage:
         found: list[StoredObject] = []
         marker = ""
         while len(found) < limit:
-            page = min(limit - len(found), _MAX_LIST_KEYS)
-            response = self._call(
-                "list_objects",
-                bucket,
-                functools.partial(
-                    self._client.list_objects,
-                    Bucket=bucket,
-                    Prefix=prefix,
-                    Delimiter="/",
-                    Marker=marker,
-                    MaxKeys=page,
-                ),
-            )
-            for item in response.get("Contents") or []:
-                found.append(
-                    StoredObject(
-                        bucket, str(item["Key"]), int(item.get("Size") or 0), strip_etag(item.get("ETag"))
-                    )
-                )
+            objects, response = self._list(bucket, prefix, marker, min(limit - len(found), _MAX_LIST_KEYS))
+            found += objects
             if str(response.get("IsTruncated", "false")).lower() != "true":
                 break
             marker = str(response.get("NextMarker") or (found[-1].key if found else ""))
@@ -104,7 +93,13 @@ class CosStorage:
         return found[:limit]
 
     def list_page(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[StoredObject]:
-        response = self._call(
+        return self._list(bucket, prefix, after, min(max(limit, 1), _MAX_LIST_KEYS))[0][:limit]
+
+    def _list(
+        self, bucket: str, prefix: str, marker: str, max_keys: int
+    ) -> tuple[list[StoredObject], dict[str, Any]]:
+        """One LIST request: the objects directly inside ``prefix`` after ``marker``, and the answer."""
+        response: dict[str, Any] = self._call(
             "list_objects",
             bucket,
             functools.partial(
@@ -112,29 +107,19 @@ class CosStorage:
                 Bucket=bucket,
                 Prefix=prefix,
                 Delimiter="/",
-                Marker=after,
-                MaxKeys=min(max(limit, 1), _MAX_LIST_KEYS),
+                Marker=marker,
+                MaxKeys=max_keys,
             ),
         )
-        return [
+        objects = [
             StoredObject(bucket, str(item["Key"]), int(item.get("Size") or 0), strip_etag(item.get("ETag")))
             for item in response.get("Contents") or []
-        ][:limit]
+        ]
+        return objects, response
 
     def list_names(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[str]:
-        response = self._call(
-            "list_objects",
-            bucket,
-            functools.partial(
-                self._client.list_objects,
-                Bucket=bucket,
-                Prefix=prefix,
-                Delimiter="/",
-                Marker=after,
-                MaxKeys=min(max(limit, 1), _MAX_LIST_KEYS),
-            ),
-        )
-        keys = [str(item["Key"]) for item in response.get("Contents") or []]
+        objects, response = self._list(bucket, prefix, after, min(max(limit, 1), _MAX_LIST_KEYS))
+        keys = [obj.key for obj in objects]
         folders = [str(item["Prefix"]) for item in response.get("CommonPrefixes") or []]
         return sorted(name for name in keys + folders if name > after)[:limit]
 
@@ -206,10 +191,8 @@ class CosStorage:
     def _call(operation: str, bucket: str, call: Callable[[], T]) -> T:
         from qcloud_cos.cos_exception import CosClientError, CosServiceError
 
-        if not _BUCKET.fullmatch(bucket):
-            raise StorageError(
-                f"{operation} failed: the bucket name or key cannot be sent", code="InvalidObjectName"
-            )
+        if not re.fullmatch(_BUCKET, bucket):
+            raise unsendable(operation)
         try:
             return call()
         except CosServiceError as exc:  # from None on purpose (both): the SDK's text holds raw bodies
@@ -220,52 +203,31 @@ class CosStorage:
             if code == _UNREADABLE and status:  # a body the SDK could not read (no Resource, no XML)
                 code = str(status)
             if status == 501:  # the store does not implement what was asked: trying again changes nothing
-                code = "NotImplemented"
-            error = refusal(operation, bucket, code) or StorageError(
-                f"{operation} on {bucket} failed: {code}",
-                code=code,
-                retryable=(status >= 500 and status != 501) or code in _RETRYABLE_CODES,
-            )
-            error.status = status
-            raise error from None
+                code = NOT_IMPLEMENTED
+            raise translated(operation, bucket, status, code) from None
         except CosClientError as exc:  # connection refused, timeouts; also a refused parameter
             text = str(exc)
             # refused before sending (a parameter the SDK does not take, a key it cannot encode): permanent
-            refused = "Parameter" in text or "Key" in text or "encode" in text or "utf8" in text
-            raise StorageError(
-                f"{operation} on {bucket} failed: "
-                + ("the bucket name or key cannot be sent" if refused else "COS unreachable"),
-                code="InvalidObjectName" if refused else "StorageUnreachable",
-                retryable=not refused,
-            ) from None
+            if "Parameter" in text or "Key" in text or "encode" in text or "utf8" in text:
+                raise unsendable(operation, bucket) from None
+            raise unreachable(operation, bucket, "COS unreachable") from None
         except (UnicodeError, ValueError) as exc:  # a key that cannot be encoded for the wire
-            raise StorageError(
-                f"{operation} on {bucket} failed: the bucket name or key cannot be sent",
-                code="InvalidObjectName",
-            ) from exc
+            raise unsendable(operation, bucket) from exc
         except OSError as exc:  # a body stream cut short
-            raise StorageError(
-                f"{operation} on {bucket} failed: {type(exc).__name__}",
-                code="StorageUnreachable",
-                retryable=True,
-            ) from exc
+            raise unreachable(operation, bucket, type(exc).__name__) from exc
 
 
 def _lower(headers: Mapping[str, Any]) -> dict[str, Any]:
     return {str(k).lower(): v for k, v in headers.items()}
 
 
-_lock = threading.Lock()
-
-
 def cos_storage(region: str, endpoint_url: str | None, credentials: Credentials) -> CosStorage:
     """A cached CosStorage for (region, endpoint, credentials); credentials rotate, so they are part of
     the key."""
-    with _lock:
-        return _build(region, endpoint_url, credentials.secret_id, credentials.secret_key, credentials.token)
+    return _build(region, endpoint_url, credentials.secret_id, credentials.secret_key, credentials.token)
 
 
-@functools.lru_cache(maxsize=8)
+@warm_cache(maxsize=8)
 def _build(
     region: str, endpoint_url: str | None, secret_id: str, secret_key: str, token: str | None
 ) -> CosStorage:

@@ -7,34 +7,22 @@ imported only when an S3 client is first needed. botocore's own retries are off:
 
 from __future__ import annotations
 
-import functools
 import os
-import threading
 from typing import TYPE_CHECKING, Any
 
 from lib.errors import StorageError
 from lib.settings import Settings
-from lib.storage.base import StorageKind, StoredObject, refusal, strip_etag
+from lib.storage.base import StorageKind, StoredObject, strip_etag, translated, unreachable, unsendable
+from lib.warm_cache import warm_cache
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
-_RETRYABLE_CODES = {
-    "InternalError",
-    "ServiceUnavailable",
-    "SlowDown",
-    "RequestTimeout",
-    "Throttling",
-    "ThrottlingException",
-    "RequestTimeTooSkewed",
-}
-# 501: the store does not implement something asked (a conditional write): trying again changes nothing.
-_PERMANENT_CODES = {"NotImplemented"}
 _PRECONDITION_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 
 
 class S3Storage:
-    """``lib.storage.Storage`` on S3, with botocore's errors translated to StorageError."""
+    """``lib.storage.Storage`` on S3, with botocore's errors translated (``lib.storage.base.translated``)."""
 
     kind: StorageKind = "s3"
     exclusive_creates = True  # as documented; see Storage
@@ -151,32 +139,16 @@ class S3Storage:
         try:
             result: dict[str, Any] = getattr(self._client, operation)(**params)
         except (ParamValidationError, UnicodeEncodeError) as exc:  # refused before sending: no retry helps
-            raise StorageError(
-                f"{operation} failed: the bucket name or key cannot be sent", code="InvalidObjectName"
-            ) from exc
+            raise unsendable(operation) from exc
         except ClientError as exc:
-            error = exc.response.get("Error", {})
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-            code = str(error.get("Code") or status or "ClientError")
+            code = str(exc.response.get("Error", {}).get("Code") or status or "ClientError")
             if status == 404 and code in ("404", "NotFound"):
                 code = "NoSuchKey"
-            error = refusal(operation, params.get("Bucket"), code) or StorageError(
-                f"{operation} on {params.get('Bucket')} failed: {code}",
-                code=code,
-                retryable=(status >= 500 and code not in _PERMANENT_CODES) or code in _RETRYABLE_CODES,
-            )
-            error.status = status
-            raise error from exc
+            raise translated(operation, params.get("Bucket"), status, code) from exc
         except BotoCoreError as exc:  # connection refused, timeouts, bad endpoint
-            raise StorageError(
-                f"{operation} on {params.get('Bucket')} failed: {type(exc).__name__}",
-                code="StorageUnreachable",
-                retryable=True,
-            ) from exc
+            raise unreachable(operation, params.get("Bucket"), type(exc).__name__) from exc
         return result
-
-
-_lock = threading.Lock()
 
 
 def s3_storage(region: str | None, settings: Settings) -> S3Storage:
@@ -187,11 +159,10 @@ def s3_storage(region: str | None, settings: Settings) -> S3Storage:
     RECEIPT_BUCKET too: a second botocore client costs a cold start some 50 ms of CPU. Without either
     variable, boto3's own configuration decides, as before."""
     region = region or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or None
-    with _lock:  # botocore client creation is not thread-safe
-        return _build(region, settings.s3_endpoint_url, settings.storage_signature_version)
+    return _build(region, settings.s3_endpoint_url, settings.storage_signature_version)
 
 
-@functools.lru_cache(maxsize=8)
+@warm_cache(maxsize=8)
 def _build(region: str | None, endpoint: str | None, signature_version: str) -> S3Storage:
     import boto3
     from botocore.config import Config

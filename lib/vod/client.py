@@ -9,23 +9,30 @@ would be imported on every cold start for one action; error codes come from the 
 
 from __future__ import annotations
 
-import functools
 import importlib
 import json
 import logging
 import sys
-import threading
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any
 
 from tencentcloud.vod.v20180717 import errorcodes
 
-from lib.background import Background
+from lib.background import Background, Starter
 from lib.errors import VodError, refuses_credentials
 from lib.invocation import Invocation
 from lib.logs import redact
+from lib.records import Record
 from lib.retry import with_retries
 from lib.settings import Credentials, Settings
+from lib.tencent_api import api_error, paced
+from lib.tencent_api import is_transient as api_is_transient
 from lib.vod.ratelimit import RateLimiter, limiter_for
+from lib.warm_cache import warm_cache
+
+if TYPE_CHECKING:
+    from typing import Protocol
+else:  # a seam is structural to mypy only: at run time a plain base, some 100 us a class cheaper
+    Protocol = object
 
 API_VERSION = "2018-07-17"
 CREATE_ACTION = "CreateAigcAdvancedCustomElement"
@@ -35,12 +42,10 @@ DELETE_ACTION = "DeleteAigcAdvancedCustomElement"
 ELEMENT_GONE_CODES = frozenset({errorcodes.RESOURCENOTFOUND, "InvalidParameterValue.ElementId"})
 _SDK = "tencentcloud.common.common_client"
 MAX_REQUEST_TIMEOUT_S = 10
-MIN_CALL_TIME_S = 1.0  # a rate-limit slot later than the invocation's end minus this is not taken
 log = logging.getLogger("relay.vod")
 
-# Codes retried with the same SessionId (docs/platform.md §3.3); everything else is permanent.
-_TRANSIENT_CODES = {"ClientNetworkError", "ServerNetworkError", errorcodes.INTERNALERROR, "EmptyTaskId"}
-_TRANSIENT_PREFIXES = (errorcodes.REQUESTLIMITEXCEEDED, "ServiceUnavailable")
+# VOD answered a CreateAigcAdvancedCustomElement without a TaskId: retried with the same SessionId.
+EMPTY_TASK_ID = "EmptyTaskId"
 # Codes meaning "this SessionId was already submitted": not a failure.
 _ALREADY_SUBMITTED = {errorcodes.INVALIDPARAMETERVALUE_SESSIONID, errorcodes.FAILEDOPERATION_TASKDUPLICATE}
 # Codes about the parameters we sent (HTTP callers get 422 for these).
@@ -48,10 +53,12 @@ PARAMETER_CODE_PREFIXES = ("InvalidParameter", "MissingParameter", "UnknownParam
 
 
 def is_transient(code: str) -> bool:
-    return code in _TRANSIENT_CODES or code.startswith(_TRANSIENT_PREFIXES)
+    """Retried with the same SessionId (docs/platform.md §3.3): the Tencent Cloud API rule
+    (``lib.tencent_api.is_transient``), and an answer without a TaskId; everything else is permanent."""
+    return code == EMPTY_TASK_ID or api_is_transient(code)
 
 
-class Submitted(NamedTuple):
+class Submitted(Record):
     """VOD accepted the request (``task_id``), or had already accepted this SessionId (``duplicate``)."""
 
     task_id: str | None
@@ -81,15 +88,23 @@ class VodClient(Protocol):
 class Vod:
     """VOD actions used by the relay, bound to one invocation's credentials."""
 
-    def __init__(self, settings: Settings, credentials: Credentials, invocation: Invocation) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        credentials: Credentials,
+        invocation: Invocation,
+        *,
+        background: Starter = Background,
+    ) -> None:
         self._settings = settings
         self._credentials = credentials
         self._invocation = invocation
+        self._background = background  # Services.background: the handler joins what it starts
 
     def prepare(self) -> Background[None] | None:
         if _SDK in sys.modules:  # a warm container: no thread for nothing
             return None
-        return Background(_load_sdk, name="vod-prepare")
+        return self._background(_load_sdk, name="vod-prepare")
 
     def create_element(self, params: dict[str, Any]) -> Submitted:
         """CreateAigcAdvancedCustomElement with retries; raises VodError for a refusal or a lasting fault."""
@@ -124,21 +139,18 @@ class Vod:
 
     def _limited(self, limiter: RateLimiter, params: dict[str, Any]) -> dict[str, Any]:
         """One attempt in a slot of the container's limiter; a refusal makes the whole container back off."""
-        if not limiter.acquire(self._invocation.remaining() - MIN_CALL_TIME_S):
-            error = VodError(
+        return paced(
+            limiter,
+            self._invocation,
+            lambda: self._call(CREATE_ACTION, params),
+            what=CREATE_ACTION,
+            no_slot=lambda: VodError(
                 f"no slot under VOD_RATE_LIMIT ({limiter.rate:g}/s) within the invocation's time",
                 code="ClientRateLimited",
                 retryable=True,
-            )
-            error.retry_after = self._invocation.remaining()  # no time for another attempt either
-            raise error
-        try:
-            return self._call(CREATE_ACTION, params)
-        except VodError as exc:
-            if exc.code.startswith(errorcodes.REQUESTLIMITEXCEEDED):
-                pause = limiter.back_off()
-                log.warning("%s refused with %s: pausing submissions %.2fs", CREATE_ACTION, exc.code, pause)
-            raise
+            ),
+            log=log,
+        )
 
     def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """Any other action, with the same retries and error handling."""
@@ -179,7 +191,7 @@ def _read_envelope(action: str, body: bytes | str) -> dict[str, Any]:
     if isinstance(error, dict):
         raise _error(str(error.get("Code") or "UnknownError"), str(error.get("Message") or ""), response)
     if action == CREATE_ACTION and not response.get("TaskId"):
-        raise _error("EmptyTaskId", "VOD answered without a TaskId", response)
+        raise _error(EMPTY_TASK_ID, "VOD answered without a TaskId", response)
     return response
 
 
@@ -189,10 +201,8 @@ def _error(code: str, message: str, response_or_id: dict[str, Any] | str | None)
     text = f"{code}: {message}" if message else code
     if refuses_credentials(code):  # the function's own key or role: the deployment's fault, not the record's
         text = f"VOD refused the function's credentials or permissions ({text}); fix the key or the role"
-    error = VodError(text, code=code, retryable=is_transient(code), configuration=refuses_credentials(code))
+    error = api_error(VodError, text, code=code, retryable=is_transient(code))
     error.request_id = str(request_id) if request_id else None
-    if code.startswith(errorcodes.REQUESTLIMITEXCEEDED):
-        error.retry_after = 0.5  # let the 1-second rate window move on
     return error
 
 
@@ -204,18 +214,8 @@ def _load_sdk() -> None:
     importlib.import_module(_SDK)
 
 
-_lock = threading.Lock()
-
-
+@warm_cache(maxsize=16)
 def _client(
-    endpoint: str, scheme: str, region: str, timeout: int, secret_id: str, secret_key: str, token: str | None
-) -> Any:
-    with _lock:
-        return _build_client(endpoint, scheme, region, timeout, secret_id, secret_key, token)
-
-
-@functools.lru_cache(maxsize=16)
-def _build_client(
     endpoint: str, scheme: str, region: str, timeout: int, secret_id: str, secret_key: str, token: str | None
 ) -> Any:
     from tencentcloud.common.common_client import CommonClient

@@ -154,7 +154,7 @@ def test_temporary_key_life_is_a_positive_number_of_seconds() -> None:
     """--temporary-key-life SECONDS: a number above 0, else argparse's usage error naming the rule."""
     import argparse
 
-    from devstack.commands.stack import positive_seconds
+    from devstack.scf.options import positive_seconds
 
     assert positive_seconds("90") == 90.0 and positive_seconds("0.5") == 0.5
     for text, words in (("0", "more than 0"), ("-3", "more than 0"), ("soon", "number of seconds")):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -122,3 +125,54 @@ def test_other_keys_are_ignored_without_reading(key: str) -> None:
     plan = plan_upload(upload(key), SETTINGS, storage)
     assert isinstance(plan, Skip) and plan.status == "ignored"
     assert storage.reads == []
+
+
+WARM_UP_SCRIPT = """
+import sys, threading, time
+from lib.assemble import plan_upload
+from lib.jobs import Job, Upload
+from lib.settings import load_settings
+from tests.fakes import FakeStorage
+
+class Listing(FakeStorage):
+    def list_folder(self, bucket, prefix, *, limit=1000):
+        deadline = time.monotonic() + float(sys.argv[2])
+        while "lib.pipeline" not in sys.modules and time.monotonic() < deadline:
+            time.sleep(0.001)  # as a listing waits for storage: the warm-up thread runs meanwhile
+        seen["loaded"] = "lib.pipeline" in sys.modules
+        seen["threads"] = {t.name for t in threading.enumerate()}
+        return super().list_folder(bucket, prefix, limit=limit)
+
+seen = {}
+storage = Listing()
+for name in ("frontal.png", "left.png"):
+    storage.put("b-1250000000", f"elements/hero/{name}", b"x")
+storage.put("b-1250000000", "elements/hero/element.json", b"{}")
+key = sys.argv[1]
+plan = plan_upload(Upload("cos", "b-1250000000", key), load_settings({}), storage)
+left = {t.name for t in threading.enumerate()} - {"MainThread"}
+print(type(plan).__name__, seen["loaded"], "warm-up" in seen["threads"], sorted(left))
+"""
+
+
+@pytest.mark.parametrize(
+    ("key", "wait", "expected"),
+    [
+        ("elements/hero/element.json", "20", "Job True True []"),  # the manifest: its submission loads
+        ("elements/hero/left.png", "0.5", "Skip False False []"),  # a media upload may only wait: no more
+    ],
+)
+def test_a_manifest_upload_loads_the_submission_while_the_folder_is_listed(
+    key: str, wait: str, expected: str
+) -> None:
+    """On a cold start, the manifest's own upload loads what its submission needs (the pipeline,
+    pydantic_core) while the listing is in flight, and never leaves that thread running."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", WARM_UP_SCRIPT, key, wait],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == expected, done.stderr

@@ -13,7 +13,7 @@ import pytest
 import lib.counts
 from lib.counts import KINDS, CountStore, Kind, home_counts, mark, tally
 from lib.element_index import record_completion
-from lib.errors import HttpError, StorageError
+from lib.errors import HttpError, StorageError, StorageNotFound
 from lib.http.counts import element_counts
 from lib.receipts import Receipt
 from tests.fakes import FakeStorage
@@ -139,7 +139,7 @@ def test_a_snapshot_that_cannot_be_written_leaves_the_answer(caplog: pytest.LogC
 def test_a_snapshot_deleted_between_list_and_read_is_no_snapshot() -> None:
     class Vanishing(FakeStorage):
         def read(self, bucket: str, key: str, *, max_bytes: int) -> tuple[bytes, str]:
-            raise StorageError("gone", code="NoSuchKey")
+            raise StorageNotFound("gone", code="NoSuchKey")
 
     storage = Vanishing()
     store = store_with(storage, sample())

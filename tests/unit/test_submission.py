@@ -16,7 +16,7 @@ import pytest
 import lib.submission as submission
 import lib.webhook as webhook_module
 from devstack.samples import mp4_bytes
-from lib.errors import ConfigError, StorageError, VodError, WebhookError
+from lib.errors import ConfigError, StorageAccessDenied, StorageError, VodError, WebhookError
 from lib.invocation import Invocation
 from lib.jobs import Job, SourceInfo
 from lib.outcomes import Outcome
@@ -354,7 +354,7 @@ def test_a_bucket_that_refuses_receipts_still_submits(
     storage: FakeStorage, webhook: Webhook, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def refuse(bucket: str, key: str, body: bytes) -> bool:
-        raise StorageError("no", code="AccessDenied")
+        raise StorageAccessDenied("no", code="AccessDenied")
 
     monkeypatch.setattr(storage, "create", refuse)
     vod = FakeVod()
@@ -367,7 +367,7 @@ def test_a_bucket_that_refuses_receipts_and_a_transient_vod_error_ask_for_a_retr
     storage: FakeStorage, webhook: Webhook, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def refuse(bucket: str, key: str, body: bytes) -> bool:
-        raise StorageError("no", code="AccessDenied")
+        raise StorageAccessDenied("no", code="AccessDenied")
 
     monkeypatch.setattr(storage, "create", refuse)
     vod = FakeVod()
@@ -384,7 +384,7 @@ def test_a_task_id_whose_fact_cannot_be_written_is_still_relayed(
 
     def refuse_submitted(bucket: str, key: str, body: bytes) -> bool:
         if key.endswith("/submitted.json"):
-            raise StorageError("no", code="AccessDenied")
+            raise StorageAccessDenied("no", code="AccessDenied")
         return create(bucket, key, body)
 
     monkeypatch.setattr(storage, "create", refuse_submitted)

@@ -20,7 +20,7 @@ from urllib.parse import quote, quote_plus
 from hypothesis import strategies as st
 
 from devstack.samples import body_for
-from lib.errors import RelayError, StorageError, UnknownEventError, VodError
+from lib.errors import RelayError, StorageNotFound, UnknownEventError, VodError
 from lib.invocation import Invocation
 from lib.services import Services
 from lib.settings import load_settings
@@ -356,7 +356,7 @@ def _on_the_wire(bucket: str, key: str) -> None:
     bucket.encode("utf-8")
     key.encode("utf-8")
     if bucket not in (BUCKET, RECEIPT_BUCKET):
-        raise StorageError("no such bucket", code="NoSuchBucket")
+        raise StorageNotFound("no such bucket", code="NoSuchBucket")
 
 
 VOD_TASK_ID = "1500000001-CreateAigcAdvancedCustomElement-abct"

@@ -4,7 +4,6 @@ a receipt kept elsewhere, an entry whose folder was deleted, and the cursor's ro
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 
@@ -21,7 +20,7 @@ PREFIX = ".element-receipts/"
 def get(storage: FakeStorage, query: dict[str, str], env: dict[str, str] | None = None) -> dict[str, object]:
     services = offline({"RECEIPT_BUCKET": R, **(env or {})}, storage)
     http = request("GET", "/elements")
-    http = replace(http, query=query)
+    http = http._replace(query=query)
     response = list_elements(http, services, {})
     assert response.status == 200
     result: dict[str, object] = json.loads(response.body)
@@ -100,7 +99,7 @@ def test_without_receipt_bucket_the_list_is_404() -> None:
 def test_a_bad_query_names_its_field(query: dict[str, str], field: str) -> None:
     services = offline({"RECEIPT_BUCKET": R}, FakeStorage())
     http = request("GET", "/elements")
-    http = replace(http, query=query)
+    http = http._replace(query=query)
     with pytest.raises(InputError) as caught:
         list_elements(http, services, {})
     assert [d.field for d in caught.value.details] == [field]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from lib.errors import HttpError, InputError, StorageError
+from lib.errors import HttpError, InputError, StorageAccessDenied, StorageError
 from lib.http.routes import create_from_folder, folder_upload, get_element, read_json, receipt_view
 from lib.receipts import Receipt
 from lib.storage import StoredObject
@@ -131,7 +131,9 @@ class Unreadable(FakeStorage):
 
 def test_an_unreadable_folder_is_an_input_error_and_a_failing_store_is_raised() -> None:
     body = {"folder": "cos://allowed-1/elements/hero/"}
-    denied = offline({"MEDIA_BUCKETS": "allowed-1"}, Unreadable(StorageError("denied", code="AccessDenied")))
+    denied = offline(
+        {"MEDIA_BUCKETS": "allowed-1"}, Unreadable(StorageAccessDenied("denied", code="AccessDenied"))
+    )
     with pytest.raises(InputError) as caught:
         create_from_folder(request("POST", "/", body), denied, {})
     assert caught.value.code == "InvalidFolder" and "AccessDenied" in caught.value.message

@@ -5,7 +5,6 @@ and the deletion's outcomes (deleted, already gone, unknown, a VOD refusal)."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -70,7 +69,7 @@ def services(storage: FakeStorage, vod: LibraryVod, env: dict[str, str] | None =
 
 
 def listed(svc: Services, query: dict[str, str]) -> dict[str, Any]:
-    response = list_vod_elements(replace(request("GET", "/vod/elements"), query=query), svc, {})
+    response = list_vod_elements(request("GET", "/vod/elements")._replace(query=query), svc, {})
     assert response.status == 200
     result: dict[str, Any] = json.loads(response.body)
     return result
@@ -111,7 +110,7 @@ def test_bad_pages_name_the_field_and_call_nothing(query: dict[str, str], fields
     vod = LibraryVod(["1"])
     with pytest.raises(InputError) as refused:
         list_vod_elements(
-            replace(request("GET", "/vod/elements"), query=query), services(FakeStorage(), vod), {}
+            request("GET", "/vod/elements")._replace(query=query), services(FakeStorage(), vod), {}
         )
     assert [d.field for d in refused.value.details] == fields
     assert vod.calls == []

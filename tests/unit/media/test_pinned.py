@@ -41,7 +41,7 @@ def origin(trust: Certificates) -> Iterator[Origin]:
     server = Origin(("127.0.0.1", 0), Handler)
     server.hosts = []
     server.names = serve_tls(server, trust)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         yield server
     finally:

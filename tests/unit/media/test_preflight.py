@@ -336,7 +336,7 @@ def server(media_files: dict[str, Path], network: Network, trust: Certificates) 
     httpd.requests, httpd.hosts, httpd.delay = [], [], 0.0
     network.names["media.example"] = [PUBLIC_ADDRESS]
     network.route(PUBLIC_ADDRESS, httpd)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield httpd

@@ -13,7 +13,7 @@ from lib.errors import ConfigError, InputError, StorageError
 from lib.jobs import SourceInfo, Upload
 from lib.outcomes import Outcome, answer_async, outcome_for
 from lib.sources.base import MAX_RECORDS, RetryLaterError, capped, member, process_upload, size, text
-from lib.storage.base import refusal
+from lib.storage.base import translated
 from tests.fakes import FakeStorage
 from tests.http_fakes import offline, recorded_dispatch
 
@@ -84,9 +84,7 @@ def test_process_upload_when_storage_fails() -> None:
     assert outcome.error is not None and outcome.error.code == "InternalBug"
     # The upload's own bucket refusing the function's permission: a configuration error (issue 21),
     # raised from the submission as a ConfigError is, for the platform to deliver the event again.
-    refused = refusal("head_object", "media-1", "AccessDenied")
-    assert refused is not None
-    denied = Failing(refused)
+    denied = Failing(translated("head_object", "media-1", 403, "AccessDenied"))
     with pytest.raises(StorageError, match="AccessDenied") as raised:
         process_upload(upload, offline(storage=denied), SOURCE)
     assert outcome_for(raised.value) == "raise"

@@ -1,5 +1,6 @@
 """``lib.storage`` over the wire: COS through cos-python-sdk-v5 against the COS stand-in (which checks
-COS signatures on every request and presigned URL), S3 through boto3 against moto."""
+COS signatures on every request and presigned URL), S3 through boto3 against moto. The translation of
+each SDK's errors, without the wire, is in tests/unit/storage/."""
 
 from __future__ import annotations
 
@@ -10,16 +11,17 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from devstack.stack import LocalStack
-from lib.errors import StorageError
+from lib.errors import StorageError, StorageInvalidName, StorageNotFound
 from lib.settings import load_settings, read_credentials
 from lib.storage import Storage, storage_for
 
 B = "media-1250000000"
+S3_BUCKET = "studio-assets"
 
 
 def cos(stack: LocalStack) -> Storage:
     settings = load_settings()
-    return storage_for("cos", stack.region, settings, read_credentials())
+    return storage_for("cos", stack.region, settings, read_credentials)
 
 
 def s3() -> Storage:
@@ -126,9 +128,13 @@ def test_cos_unreachable_is_retryable(stack: LocalStack, monkeypatch: pytest.Mon
     assert failure.value.code == "StorageUnreachable" and failure.value.retryable
 
 
-def test_cos_without_credentials_or_region_is_a_clear_error(stack: LocalStack) -> None:
+def test_cos_without_credentials_or_region_is_a_clear_error(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TENCENTCLOUD_REGION")  # neither the event nor the function names a region
+    monkeypatch.delenv("VOD_REGION", raising=False)
     with pytest.raises(StorageError, match="region"):
-        storage_for("cos", None, load_settings(), read_credentials())
+        storage_for("cos", None, load_settings(), read_credentials)
     with pytest.raises(StorageError, match="credentials"):
         storage_for("cos", stack.region, load_settings(), None)
 
@@ -184,3 +190,78 @@ def test_list_names_pages_keys_and_folders_together(stack: LocalStack, kind: str
     assert storage.list_names(B, "tree/", after="tree/a/", limit=1) == ["tree/b.mp4"]
     if kind == "cos":
         assert len(stack.cos.requests) == 2
+
+
+def test_cos_listing_stops_at_the_limit_across_pages(stack: LocalStack) -> None:
+    for i in range(5):
+        stack.s3.put_object(Bucket=B, Key=f"elements/many/{i}.png", Body=b"x" * i)
+    storage = cos(stack)
+    listed = storage.list_folder(B, "elements/many/", limit=3)
+    assert [o.key for o in listed] == [f"elements/many/{i}.png" for i in range(3)]
+    assert [o.size for o in storage.list_folder(B, "elements/many/")] == [0, 1, 2, 3, 4]
+    assert storage.list_folder(B, "elements/none/") == []
+
+
+def test_cos_reads_over_the_limit_and_missing_objects(stack: LocalStack) -> None:
+    stack.s3.put_object(Bucket=B, Key="elements/big.bin", Body=b"y" * 64)
+    storage = cos(stack)
+    assert storage.read(B, "elements/big.bin", max_bytes=64)[0] == b"y" * 64
+    with pytest.raises(StorageError) as too_big:
+        storage.read(B, "elements/big.bin", max_bytes=63)
+    assert too_big.value.code == "ObjectTooLarge"
+    with pytest.raises(StorageError) as missing:
+        storage.read(B, "elements/absent.bin", max_bytes=10)
+    assert (missing.value.code, missing.value.retryable) == ("NoSuchKey", False)
+    assert storage.read_range(B, "elements/big.bin", 60, 10) == b"y" * 4
+
+
+def test_cos_a_key_that_cannot_be_sent_is_named_and_not_retried(stack: LocalStack) -> None:
+    """The SDK refuses a key that is not UTF-8 before sending ('your unicode strings can not encoded in
+    utf8'): a permanent InvalidObjectName, never a retried StorageUnreachable."""
+    with pytest.raises(StorageInvalidName) as caught:
+        cos(stack).head(B, "elements/\udc80.png")
+    assert (caught.value.code, caught.value.retryable) == ("InvalidObjectName", False)
+
+
+def test_s3_head_list_read_and_ranges(stack: LocalStack) -> None:
+    stack.s3.put_object(Bucket=S3_BUCKET, Key="elements/hero/a.png", Body=b"0123456789")
+    stack.s3.put_object(Bucket=S3_BUCKET, Key="elements/hero/deeper/b.png", Body=b"x")
+    storage = s3()
+    head = storage.head(S3_BUCKET, "elements/hero/a.png")
+    assert head.size == 10 and len(head.etag) == 32
+    assert [o.key for o in storage.list_folder(S3_BUCKET, "elements/hero/")] == ["elements/hero/a.png"]
+    assert storage.read(S3_BUCKET, "elements/hero/a.png", max_bytes=10) == (b"0123456789", head.etag)
+    assert storage.read_range(S3_BUCKET, "elements/hero/a.png", 8, 5) == b"89"
+
+
+def test_s3_the_errors_callers_rely_on(stack: LocalStack) -> None:
+    stack.s3.put_object(Bucket=S3_BUCKET, Key="elements/big.bin", Body=b"y" * 64)
+    storage = s3()
+    with pytest.raises(StorageError) as too_big:
+        storage.read(S3_BUCKET, "elements/big.bin", max_bytes=63)
+    assert too_big.value.code == "ObjectTooLarge"
+    head, read = storage.head, storage.read
+    for call in (lambda: head(S3_BUCKET, "absent"), lambda: read(S3_BUCKET, "absent", max_bytes=5)):
+        with pytest.raises(StorageError) as missing:
+            call()
+        assert (missing.value.code, missing.value.retryable) == ("NoSuchKey", False)
+        assert isinstance(missing.value, StorageNotFound)
+    with pytest.raises(StorageNotFound) as bucket:
+        storage.list_folder("no-such-bucket-here", "x/")
+    assert bucket.value.code == "NoSuchBucket"
+
+
+def test_s3_a_key_that_cannot_be_sent_is_named_and_not_retried(stack: LocalStack) -> None:
+    with pytest.raises(StorageInvalidName) as caught:
+        s3().head(S3_BUCKET, "")
+    assert (caught.value.code, caught.value.retryable) == ("InvalidObjectName", False)
+
+
+def test_s3_presign_put_writes_the_key_with_its_content_type(stack: LocalStack) -> None:
+    import requests
+
+    url = s3().presign_put(S3_BUCKET, "elements/new/frontal.png", content_type="image/png", expires=60)
+    assert "X-Amz-Signature" in url and "content-type" in url.lower()
+    answer = requests.put(url, data=b"png", headers={"Content-Type": "image/png"}, timeout=10)
+    assert answer.status_code == 200
+    assert stack.s3.get_object(Bucket=S3_BUCKET, Key="elements/new/frontal.png")["ContentType"] == "image/png"
