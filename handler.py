@@ -27,7 +27,11 @@ def main_handler(event: Any, context: Any = None) -> Any:
             raise
         return unavailable(exc)
     logs.configure(settings.log_level)
-    return source.handle(event, Services(settings, invocation))
+    services = Services(settings, invocation)
+    try:
+        return source.handle(event, services)
+    finally:
+        services.join()  # no thread of this invocation runs on once the platform may freeze the process
 
 
 lambda_handler = main_handler

@@ -44,6 +44,7 @@ SECRET_ID = "AKIDlocalstack"  # noqa: S105 (a fixed id for a local emulator; the
 SUB_APP_ID = 1500000001
 RECEIPT_BUCKET = "element-receipts-1250000000"
 SAMPLE_MEDIA_BUCKETS = ("media-1250000000", "studio-assets")  # the buckets of the samples and the demo
+CONSOLE_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*")  # the CORS rule of the sample buckets
 RELAY_JOB_SECRET = "devstack-relay-job-key-1"  # noqa: S105 (a fixed key for local relay jobs)
 QUEUE_REGION = "us-east-1"  # moto's SQS knows AWS regions only; queue URLs do not name it
 
@@ -135,8 +136,17 @@ class LocalStack:
         self._started["s3"] = client
 
     def _start_cos(self, exit_stack: contextlib.ExitStack) -> None:
-        from devstack.emulators.cos import CosStandIn
+        from devstack.emulators.cos import CorsRule, CosStandIn
 
+        # The CORS rule an operator gives the upload bucket for the console (README "Console"): a page
+        # served on 127.0.0.1 or localhost, any port, may PUT (presigned uploads) and GET.
+        console_rule = CorsRule(
+            allowed_origins=CONSOLE_ORIGINS,
+            allowed_methods=("PUT", "GET", "HEAD"),
+            allowed_headers=("*",),
+            expose_headers=("ETag", "x-cos-request-id"),
+            max_age_seconds=600,
+        )
         cos = CosStandIn(
             s3_endpoint=self.s3_endpoint,
             credentials={self.secret_id: (self.secret_key, self.session_token)},
@@ -144,6 +154,8 @@ class LocalStack:
             host=self.host,
         ).start()
         exit_stack.callback(cos.stop)
+        for bucket in SAMPLE_MEDIA_BUCKETS:  # the console's presigned PUTs come from a local page
+            cos.set_cors(bucket, [console_rule])
         self._started["cos"] = cos
 
     def _start_vod(self, exit_stack: contextlib.ExitStack) -> None:

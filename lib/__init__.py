@@ -12,7 +12,8 @@ through them:
     http/                            the HTTP API every HTTP trigger shares (model, api, routes, vod_routes,
                                      element_list: GET /elements from the receipts' timeline; uploads;
                                      folder_scan: POST /folders/scan; vod_library: VOD's own element
-                                     library; counts)
+                                     library; counts; console + console_assets/: GET /console;
+                                     thumbnails)
     backfill                         the folders already in a bucket → the pipeline, a page at a time,
                                      resumable by a cursor; its command line (python -m lib.backfill)
     assemble                         uploads → element requests by the folder layout (reads storage)
@@ -22,7 +23,7 @@ through them:
     outcomes                         what follows an error, in one place: Outcome, outcome_for, settling
                                      and relaying a failure, guarded, one answer builder per kind of answer
     queue/                           SUBMIT_MODE=queue: relay jobs on TDMQ for CMQ (its data-flow API) or
-                                     SQS (enqueue, job_message, job_signature, cmq)
+                                     SQS (enqueue, job_message, job_signature, cmq, sqs)
     submission, element              one submission exactly once: the receipt guard (claim, wait, finish,
                                      release, the facts) around the plain work of one element (resolve →
                                      parameters → VOD → relay), which knows nothing of receipts
@@ -43,5 +44,6 @@ through them:
     breakers                         a circuit breaker per webhook destination (the pull cycle's relays)
     jobs, errors, logs               plain values (Upload, SourceInfo, Job), the one exception tree, JSON logs
     background                       one call in a daemon thread: round trips of a cold start overlap
+    warm_cache                       what a warm container builds once (SDK clients, limiters), under a lock
     records                          Record: lib's immutable values, NamedTuple to mypy, cheap to import
 """

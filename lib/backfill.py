@@ -43,7 +43,7 @@ from lib.assemble import MANIFEST, Broken, Skip, plan_upload
 from lib.errors import BackfillStop, FieldProblem, InputError, RelayError
 from lib.jobs import Job, Upload
 from lib.outcomes import Outcome, config_problem, fail, guarded
-from lib.receipts import Receipt, ReceiptStore, timeline_mark
+from lib.receipts import Receipt, timeline_mark
 from lib.records import Record
 from lib.retry import with_retries
 from lib.services import Services
@@ -187,9 +187,7 @@ def _receipt(job: Job, services: Services) -> Receipt | None:
     except RelayError:  # the submission says what is wrong with the media, as for any upload
         return None
     session_id = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)["SessionId"]
-    store = ReceiptStore(
-        services.storage(job.receipt_storage, region), job.receipt_bucket, settings.receipt_prefix
-    )
+    store = services.receipts_in(job.receipt_bucket, job.receipt_storage, region)
     return with_retries(lambda: store.load(session_id), what="receipt load", invocation=services.invocation)
 
 
@@ -204,9 +202,7 @@ def _add_timeline(job: Job, receipt: Receipt, services: Services) -> bool:
     if not settings.receipt_bucket or receipt.created_at <= 0:
         return False
     try:
-        home = ReceiptStore(
-            services.storage(settings.receipt_storage, None), settings.receipt_bucket, settings.receipt_prefix
-        )
+        home = services.receipts()
         own = timeline_mark(receipt.created_at) + "."  # after every entry of that millisecond
         entries = with_retries(
             lambda: home.timeline(timeline_mark(receipt.created_at + TIMELINE_WINDOW_S), TIMELINE_LOOK),

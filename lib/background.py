@@ -7,16 +7,23 @@ waiting for each in turn.
     data = pending.result()    # joins; returns what the call returned or raises what it raised
 
 Whoever starts one joins it (``result`` or ``wait``) before the invocation returns: the platform may
-freeze the process as soon as the handler answers.
+freeze the process as soon as the handler answers. Started through ``Services.background``, it is also
+one of the invocation's threads that the handler joins before it answers, whatever path the work took.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+class Starter(Protocol):
+    """Starts ``call`` in the background: ``Background`` itself, or ``Services.background``."""
+
+    def __call__(self, call: Callable[[], T], *, name: str) -> Background[T]: ...
 
 
 class Background(Generic[T]):
@@ -39,6 +46,10 @@ class Background(Generic[T]):
         """Join the thread (at most ``timeout`` seconds); True when the call has finished."""
         self._thread.join(timeout)
         return not self._thread.is_alive()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def result(self) -> T:
         """Join the thread; what the call returned, or raise what it raised."""

@@ -18,11 +18,7 @@ log = logging.getLogger("relay.elements")
 
 def home_store(services: Services) -> ReceiptStore | None:
     """The receipts of RECEIPT_BUCKET (where the timeline, the indexes and the counts live), or None."""
-    settings = services.settings
-    if not settings.receipt_bucket:
-        return None
-    storage = services.storage(settings.receipt_storage, None)
-    return ReceiptStore(storage, settings.receipt_bucket, settings.receipt_prefix)
+    return services.receipts() if services.settings.receipt_bucket else None
 
 
 def record_completion(

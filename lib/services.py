@@ -1,20 +1,29 @@
-"""Per-invocation access to settings, credentials and the clients (built once per container and
-shared; see ``lib.storage`` and ``lib.vod.client``).
+"""Per-invocation access to settings, credentials, receipts, queues and clients (the clients built once
+per container and shared; see ``lib.warm_cache``), and the invocation's threads, which the handler joins.
+Tests inject fakes through the constructor (docs/internals.md, "Services, the one container").
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lib.invocation import Invocation
 from lib.settings import Credentials, Settings, read_credentials
 
 if TYPE_CHECKING:  # each client's module is imported when that client is first asked for
+    from lib.background import Background
+    from lib.queue.cmq import Cmq
+    from lib.receipts import ReceiptStore
     from lib.storage import Storage, StorageKind
     from lib.vod.client import VodClient
     from lib.webhook_client import WebhookClient
+
+T = TypeVar("T")
+R = TypeVar("R")
+log = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -28,12 +37,57 @@ def _shared_webhook() -> WebhookClient:
 class Services:
     """Per-invocation access to settings, credentials and the (cached, shared) clients."""
 
-    def __init__(self, settings: Settings, invocation: Invocation, environ: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        invocation: Invocation,
+        environ: Mapping[str, str] | None = None,
+        *,
+        credentials: Credentials | None = None,
+        webhook: WebhookClient | None = None,
+        started: list[Background[Any]] | None = None,
+        cmq_post: Callable[..., Any] | None = None,
+        sqs: Any = None,
+    ):
         self.settings = settings
         self.invocation = invocation
         self._environ = environ
-        self._credentials: Credentials | None = None
-        self._webhook: WebhookClient | None = None  # the shared client unless with_webhook gave one
+        self._credentials = credentials  # read from ``environ`` when first asked, unless given
+        self._webhook = webhook  # the shared client unless one is given (tests, the pull cycle's breakers)
+        self._started: list[Background[Any]] = [] if started is None else started  # shared by every copy
+        self._cmq_post = cmq_post  # the data-flow API's HTTP call: a requests session unless given (tests)
+        self._sqs = sqs  # an SQS client (boto3's, or a test's) used for every queue URL, when given
+
+    def background(self, call: Callable[[], T], *, name: str) -> Background[T]:
+        """Start ``call`` in a thread of this invocation (``lib.background``): its starter joins it, and
+        ``join`` (the handler, before it answers) joins whatever a path that failed left running."""
+        from lib.background import Background
+
+        started = Background(call, name=name)
+        self._started.append(started)  # list.append is atomic: threads of one invocation may start some
+        return started
+
+    def map(self, call: Callable[[T], R], items: Iterable[T], *, width: int, name: str) -> list[R]:
+        """``call`` over ``items``, at most ``width`` at once in this invocation's threads, results in the
+        items' order; the threads are joined before it returns. One item or a width of 1: no thread."""
+        items = list(items)
+        width = min(width, len(items))
+        if width <= 1:
+            return [call(item) for item in items]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix=name) as pool:
+            return list(pool.map(call, items))
+
+    def join(self) -> int:
+        """Join the invocation's background threads, within its remaining time; how many still run."""
+        for started in list(self._started):
+            started.wait(self.invocation.remaining())
+        running = [started for started in self._started if started.running]
+        if running:
+            log.warning("%d background thread(s) still running as the invocation ends", len(running))
+        self._started.clear()
+        return len(running)
 
     def credentials(self) -> Credentials:
         if self._credentials is None:
@@ -43,31 +97,64 @@ class Services:
     def storage(self, kind: StorageKind, region: str | None) -> Storage:
         from lib.storage import storage_for
 
-        if kind == "cos":
-            return storage_for(
-                "cos", region or self.settings.default_region, self.settings, self.credentials()
-            )
-        return storage_for("s3", region, self.settings, None)  # boto3's default credential chain
+        return storage_for(kind, region, self.settings, self.credentials)
+
+    def receipts(self) -> ReceiptStore:
+        """The receipts in RECEIPT_BUCKET (callers first check that it is set: receipts are optional)."""
+        bucket = self.settings.receipt_bucket
+        if not bucket:
+            raise LookupError("RECEIPT_BUCKET is not set: no receipts are kept")
+        return self.receipts_in(bucket, self.settings.receipt_storage, None)
+
+    def receipts_in(self, bucket: str, kind: StorageKind, region: str | None) -> ReceiptStore:
+        """The receipts kept in ``bucket``: an upload's own bucket, or where RECEIPT_BUCKET's index points."""
+        from lib.receipts import ReceiptStore
+
+        return ReceiptStore(self.storage(kind, region), bucket, self.settings.receipt_prefix)
 
     def vod(self) -> VodClient:
         from lib.vod.client import Vod
 
-        return Vod(self.settings, self.credentials(), self.invocation)
+        return Vod(self.settings, self.credentials(), self.invocation, background=self.background)
+
+    def cmq(self) -> Cmq:
+        """The TDMQ for CMQ data-flow client of this invocation (``lib.queue.cmq``)."""
+        from lib.queue.cmq import Cmq
+
+        return Cmq(self.settings, self.credentials(), self.invocation, post=self._cmq_post)
+
+    def sqs(self, url: str) -> Any:
+        """The boto3 SQS client for the queue at ``url`` (``lib.queue.sqs``), unless one was given."""
+        if self._sqs is not None:
+            return self._sqs
+        from lib.queue.sqs import sqs_client
+
+        return sqs_client(url, self.settings.submit_queue_region)
 
     def webhook(self) -> WebhookClient:
         return self._webhook if self._webhook is not None else _shared_webhook()
 
     def with_webhook(self, client: WebhookClient) -> Services:
         """The same services, delivering through ``client`` (the pull cycle's per-destination breakers)."""
-        other = self.narrowed(self.invocation.deadline)
-        other._webhook = client
-        return other
+        return self._replace(webhook=client)
 
     def narrowed(self, deadline: float) -> Services:
         """The same services with an earlier deadline (a monotonic time), for work with its own budget."""
-        narrowed = Services(
-            self.settings, self.invocation._replace(deadline=min(deadline, self.invocation.deadline))
+        return self._replace(
+            invocation=self.invocation._replace(deadline=min(deadline, self.invocation.deadline))
         )
-        narrowed._environ, narrowed._credentials = self._environ, self._credentials
-        narrowed._webhook = self._webhook
-        return narrowed
+
+    def _replace(
+        self, *, invocation: Invocation | None = None, webhook: WebhookClient | None = None
+    ) -> Services:
+        """A copy built through the constructor, changing only what is named."""
+        return Services(
+            self.settings,
+            self.invocation if invocation is None else invocation,
+            self._environ,
+            credentials=self._credentials,
+            webhook=self._webhook if webhook is None else webhook,
+            started=self._started,
+            cmq_post=self._cmq_post,
+            sqs=self._sqs,
+        )

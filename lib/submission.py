@@ -239,8 +239,7 @@ class Submission:
         job = self.job
         if not job.receipt_bucket:
             return None
-        storage = self.services.storage(job.receipt_storage, job.source.storage_region)
-        return ReceiptStore(storage, job.receipt_bucket, self.services.settings.receipt_prefix)
+        return self.services.receipts_in(job.receipt_bucket, job.receipt_storage, job.source.storage_region)
 
     def _load(self, store: ReceiptStore, session_id: str) -> Receipt | None:
         return self._retry("receipt load", lambda: store.load(session_id))
@@ -332,7 +331,7 @@ class Submission:
         if not settings.receipt_bucket or job.receipt_bucket in (None, settings.receipt_bucket):
             return
         try:
-            self._home().write_index(
+            self.services.receipts().write_index(
                 element.session_id, job.receipt_bucket, job.receipt_storage, job.source.storage_region
             )
         except RelayError as exc:
@@ -343,18 +342,11 @@ class Submission:
         if not self.services.settings.receipt_bucket:
             return
         try:
-            home, at = self._home(), self._clock()
+            home, at = self.services.receipts(), self._clock()
             self._retry("receipt timeline", lambda: home.write_timeline(element.session_id, at))
             mark_count(self.services, element.session_id, "claimed")  # GET /elements/counts
         except RelayError as exc:
             log.warning("timeline entry for %s not written: %s", element.session_id, exc.code)
-
-    def _home(self) -> ReceiptStore:
-        """RECEIPT_BUCKET's store, where the index and the timeline live."""
-        settings = self.services.settings
-        assert settings.receipt_bucket is not None
-        storage = self.services.storage(settings.receipt_storage, None)
-        return ReceiptStore(storage, settings.receipt_bucket, settings.receipt_prefix)
 
     def _retry(self, what: str, operation: Callable[[], T]) -> T:
         return with_retries(operation, what=what, invocation=self.services.invocation)

@@ -25,8 +25,10 @@ CREDENTIALS = {"TENCENTCLOUD_SECRET_ID": "AKIDoffline", "TENCENTCLOUD_SECRET_KEY
 class OfflineServices(Services):
     """Services with one in-memory storage for every bucket, and fixed credentials."""
 
-    def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
-        super().__init__(settings, Invocation.from_context({"request_id": "req-offline"}), CREDENTIALS)
+    def __init__(
+        self, settings: Settings, storage: Storage | None = None, *, environ: Mapping[str, str] = CREDENTIALS
+    ) -> None:
+        super().__init__(settings, Invocation.from_context({"request_id": "req-offline"}), environ)
         self.fake = storage if storage is not None else FakeStorage()
 
     def storage(self, kind: StorageKind, region: str | None) -> Storage:

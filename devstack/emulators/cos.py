@@ -42,6 +42,20 @@ Conditional PUT semantics, switchable at run time with ``mode``:
 - ``none``: every condition is ignored (a bucket that ever had versioning).
 Checks and writes of one key happen under one lock, so concurrent creates give exactly one success.
 
+Cross-origin requests (COS's "OPTIONS Object" and "PUT Bucket cors" documents): a bucket's CORS
+configuration is set with ``PUT /?cors`` (XML ``CORSConfiguration``, 1 to 100 ``CORSRule``, at most 64
+KB; it replaces the rules), read with ``GET /?cors`` (404 ``NoSuchCORSConfiguration`` when none),
+removed with ``DELETE /?cors``, or set directly with ``set_cors(bucket, [CorsRule(...)])``; rules are
+kept across ``reset()``, like a bucket's settings. A preflight ``OPTIONS`` (any key of the bucket's
+domain, never signed) with ``Origin`` and ``Access-Control-Request-Method`` is answered 200 with
+``Access-Control-Allow-Origin`` (``*`` when the rule says ``*``, else the request's origin),
+``-Allow-Methods``, ``-Allow-Headers`` (the requested ones), ``-Expose-Headers`` and ``-Max-Age`` from
+the first rule whose origin (one ``*`` wildcard at most), method and every requested header (``*``
+wildcard) match; with no configuration or no matching rule COS answers 403 and the browser stops (the
+error code is not in those documents: ``AccessForbidden`` here). Any other request with an ``Origin`` a
+rule allows for its method gets ``Access-Control-Allow-Origin`` and ``-Expose-Headers`` on its answer,
+errors included.
+
 Run in the foreground: ``python -m devstack.emulators.cos --s3-endpoint URL --secret-id X --secret-key Y``.
 """
 
@@ -75,6 +89,7 @@ from devstack.emulators.base import (
 
 __all__ = [
     "MODES",
+    "CorsRule",
     "CosPut",
     "CosRequest",
     "CosStandIn",
@@ -85,6 +100,9 @@ __all__ = [
 ]
 
 MODES = ("cos", "s3", "none")
+CORS_METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
+MAX_CORS_RULES = 100  # "PUT Bucket cors": up to 100 CORSRule, an XML body of at most 64 KB
+MAX_CORS_BYTES = 64 * 1024
 SIGNED_FIELDS = (
     "q-sign-algorithm",
     "q-ak",
@@ -165,6 +183,41 @@ class CosPut:
 
 
 @dataclass(frozen=True)
+class CorsRule:
+    """One ``CORSRule`` of a bucket's CORS configuration (COS's "PUT Bucket cors"): origins may hold one
+    ``*`` wildcard each, methods are GET, PUT, POST, DELETE or HEAD, headers may be ``*`` patterns."""
+
+    allowed_origins: tuple[str, ...]
+    allowed_methods: tuple[str, ...]
+    allowed_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    max_age_seconds: int | None = None
+
+    def __post_init__(self) -> None:
+        bad = [m for m in self.allowed_methods if m not in CORS_METHODS]
+        if bad or not self.allowed_methods:
+            raise ValueError(f"allowed_methods must be among {', '.join(CORS_METHODS)}; got {bad}")
+        if not self.allowed_origins or any(o.count("*") > 1 for o in self.allowed_origins):
+            raise ValueError("allowed_origins: one or more origins, each with at most one '*'")
+
+    def allows(self, origin: str, method: str, headers: Sequence[str] = ()) -> bool:
+        """Whether this rule lets ``origin`` send ``method`` with ``headers`` (lower-case names)."""
+        if method not in self.allowed_methods:
+            return False
+        if not any(_wildcard(pattern, origin) for pattern in self.allowed_origins):
+            return False
+        patterns = [h.lower() for h in self.allowed_headers]
+        return all(any(_wildcard(p, name) for p in patterns) for name in headers)
+
+
+def _wildcard(pattern: str, value: str) -> bool:
+    head, star, tail = pattern.partition("*")
+    if not star:
+        return pattern == value
+    return len(value) >= len(head) + len(tail) and value.startswith(head) and value.endswith(tail)
+
+
+@dataclass(frozen=True)
 class TemporaryKey:
     """A temporary key the stand-in issued: its SecretId, SecretKey, session token and expiry (epoch s)."""
 
@@ -239,6 +292,7 @@ class CosStandIn(LocalService):
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
         self._requests: list[CosRequest] = []
         self._listeners: list[Callable[[CosPut], None]] = []
+        self._cors: dict[str, tuple[CorsRule, ...]] = {}
         self._s3: Any = None
 
     # ------------------------------------------------------------------ life cycle
@@ -332,6 +386,19 @@ class CosStandIn(LocalService):
             lines = [f"{r.method} {r.bucket}/{r.key}: {r.error_code} {r.message}" for r in refused]
             raise AssertionError("the COS stand-in refused: " + "; ".join(lines))
 
+    def set_cors(self, bucket: str, rules: Sequence[CorsRule]) -> None:
+        """Give ``bucket`` a CORS configuration (PUT Bucket cors); no rules removes it (DELETE)."""
+        with self._lock:
+            if rules:
+                self._cors[bucket] = tuple(rules)
+            else:
+                self._cors.pop(bucket, None)
+
+    def cors(self, bucket: str) -> tuple[CorsRule, ...]:
+        """The bucket's CORS rules (none when it has no configuration)."""
+        with self._lock:
+            return self._cors.get(bucket, ())
+
     def subscribe(self, listener: Callable[[CosPut], None]) -> None:
         """Call ``listener`` after every successful PUT Object (COS's event notifications: the local
         stack's COS triggers); from the request's thread, after the answer is decided."""
@@ -356,7 +423,7 @@ class CosStandIn(LocalService):
     def _handle(self, incoming: _Incoming) -> _Reply:
         request_id = uuid.uuid4().hex
         try:
-            reply = self._answer(incoming)
+            reply = self._preflight(incoming) if incoming.method == "OPTIONS" else self._answer(incoming)
             code, message = None, ""
         except CosError as err:
             reply = _error_reply(err, incoming, request_id)
@@ -366,6 +433,8 @@ class CosStandIn(LocalService):
             reply = _error_reply(failure, incoming, request_id)
             code, message = failure.code, failure.message
         reply.headers["x-cos-request-id"] = request_id
+        if incoming.method != "OPTIONS":
+            self._cors_headers(incoming, reply)
         record = CosRequest(
             method=incoming.method,
             bucket=incoming.bucket,
@@ -404,6 +473,8 @@ class CosStandIn(LocalService):
         if located[1] != self.region:
             raise CosError("NoSuchBucket", 404, f"The bucket does not exist in region {located[1]}.")
         names = {name.lower() for name, _ in incoming.query}
+        if "cors" in names and not incoming.key:
+            return self._bucket_cors(incoming)
         unsupported = sorted(names & SUBRESOURCES)
         if unsupported:
             raise CosError("NotImplemented", 501, f"The stand-in does not serve ?{unsupported[0]}.")
@@ -421,6 +492,68 @@ class CosStandIn(LocalService):
         if method == "DELETE":
             return self._delete(incoming)
         raise CosError("NotImplemented", 501, f"The stand-in does not serve {method} on an object.")
+
+    # ------------------------------------------------------------------ cross-origin requests
+
+    def _preflight(self, incoming: _Incoming) -> _Reply:
+        """OPTIONS Object: unsigned; 200 with the matching rule's headers, else 403."""
+        located = parse_bucket_host(incoming.host)
+        if located is None:
+            raise CosError(
+                "NoSuchBucket", 404, f"Host {incoming.host!r} is not a bucket domain <bucket>.cos.<region>..."
+            )
+        incoming.bucket = located[0]
+        incoming.key = incoming.path[1:]
+        origin = incoming.headers.get("origin", "")
+        method = incoming.headers.get("access-control-request-method", "").strip()
+        wanted = incoming.headers.get("access-control-request-headers", "")
+        headers = [h.strip().lower() for h in wanted.split(",") if h.strip()]
+        if not origin or not method:
+            message = "CORS preflight needs Origin and Access-Control-Request-Method."
+            raise CosError("AccessForbidden", 403, message)
+        rule = next((r for r in self.cors(incoming.bucket) if r.allows(origin, method, headers)), None)
+        if rule is None:
+            raise CosError("AccessForbidden", 403, "CORSResponse: This CORS request is not allowed.")
+        reply = _Reply(200, {"Content-Length": "0", "Vary": "Origin"})
+        reply.headers["Access-Control-Allow-Origin"] = "*" if "*" in rule.allowed_origins else origin
+        reply.headers["Access-Control-Allow-Methods"] = ",".join(rule.allowed_methods)
+        if headers:
+            reply.headers["Access-Control-Allow-Headers"] = ",".join(headers)
+        if rule.expose_headers:
+            reply.headers["Access-Control-Expose-Headers"] = ",".join(rule.expose_headers)
+        if rule.max_age_seconds is not None:
+            reply.headers["Access-Control-Max-Age"] = str(rule.max_age_seconds)
+        return reply
+
+    def _bucket_cors(self, incoming: _Incoming) -> _Reply:
+        """PUT / GET / DELETE Bucket cors (signed, as every bucket request)."""
+        bucket = cast(str, incoming.bucket)
+        if incoming.method == "PUT":
+            _check_md5(incoming)
+            self.set_cors(bucket, _cors_rules(incoming.body))
+            return _Reply(200, {"Content-Length": "0"})
+        if incoming.method == "DELETE":
+            self.set_cors(bucket, [])
+            return _Reply(204, {"Content-Length": "0"})
+        if incoming.method == "GET":
+            rules = self.cors(bucket)
+            if not rules:
+                raise CosError("NoSuchCORSConfiguration", 404, "The CORS configuration does not exist.")
+            return _Reply(200, {"Content-Type": "application/xml"}, _cors_xml(rules))
+        raise CosError("NotImplemented", 501, f"The stand-in does not serve {incoming.method} ?cors.")
+
+    def _cors_headers(self, incoming: _Incoming, reply: _Reply) -> None:
+        """The CORS headers of an actual request from an origin a rule allows (nothing otherwise)."""
+        origin = incoming.headers.get("origin", "")
+        if not origin or incoming.bucket is None:
+            return
+        rule = next((r for r in self.cors(incoming.bucket) if r.allows(origin, incoming.method)), None)
+        if rule is None:
+            return
+        reply.headers["Access-Control-Allow-Origin"] = "*" if "*" in rule.allowed_origins else origin
+        reply.headers["Vary"] = "Origin"
+        if rule.expose_headers:
+            reply.headers["Access-Control-Expose-Headers"] = ",".join(rule.expose_headers)
 
     # ------------------------------------------------------------------ authentication
 
@@ -520,13 +653,7 @@ class CosStandIn(LocalService):
     def _put(self, incoming: _Incoming) -> _Reply:
         body = incoming.body
         headers = incoming.headers
-        if "content-md5" in headers:
-            try:
-                sent = base64.b64decode(headers["content-md5"], validate=True)
-            except (binascii.Error, ValueError):
-                raise CosError("InvalidDigest", 400, "The Content-MD5 you specified is not valid.") from None
-            if sent != hashlib.md5(body).digest():  # noqa: S324 (the header's algorithm)
-                raise CosError("BadDigest", 400, "The Content-MD5 you specified did not match the body.")
+        _check_md5(incoming)
         options: dict[str, Any] = {"Bucket": incoming.bucket, "Key": incoming.key, "Body": body}
         if "content-type" in headers:
             options["ContentType"] = headers["content-type"]
@@ -771,6 +898,70 @@ def _stream(body: Any) -> Iterator[bytes]:
         body.close()
 
 
+def _check_md5(incoming: _Incoming) -> None:
+    """``Content-MD5``, when sent, must be the body's."""
+    if "content-md5" in incoming.headers:
+        try:
+            sent = base64.b64decode(incoming.headers["content-md5"], validate=True)
+        except (binascii.Error, ValueError):
+            raise CosError("InvalidDigest", 400, "The Content-MD5 you specified is not valid.") from None
+        if sent != hashlib.md5(incoming.body).digest():  # noqa: S324 (the header's algorithm)
+            raise CosError("BadDigest", 400, "The Content-MD5 you specified did not match the body.")
+
+
+def _cors_rules(body: bytes) -> list[CorsRule]:
+    """The rules of a PUT Bucket cors body (``CORSConfiguration`` of 1 to 100 ``CORSRule``)."""
+    from xml.etree import ElementTree
+
+    if len(body) > MAX_CORS_BYTES:
+        raise CosError("EntityTooLarge", 400, "A CORS configuration is at most 64 KB.")
+    try:
+        root = ElementTree.fromstring(body)  # noqa: S314 (a local stand-in; its callers are the tests)
+    except ElementTree.ParseError:
+        raise CosError("MalformedXML", 400, "The XML you provided was not well-formed.") from None
+    found = root.findall("CORSRule") if root.tag == "CORSConfiguration" else []
+    if not 1 <= len(found) <= MAX_CORS_RULES:
+        raise CosError("MalformedXML", 400, f"CORSConfiguration holds 1 to {MAX_CORS_RULES} CORSRule.")
+    rules = []
+    for node in found:
+
+        def texts(name: str, node: Any = node) -> tuple[str, ...]:
+            return tuple((item.text or "").strip() for item in node.findall(name))
+
+        age = (node.findtext("MaxAgeSeconds") or "").strip()
+        try:
+            rules.append(
+                CorsRule(
+                    allowed_origins=texts("AllowedOrigin"),
+                    allowed_methods=texts("AllowedMethod"),
+                    allowed_headers=texts("AllowedHeader"),
+                    expose_headers=texts("ExposeHeader"),
+                    max_age_seconds=int(age) if age else None,
+                )
+            )
+        except ValueError as exc:
+            raise CosError("InvalidArgument", 400, f"CORSRule: {exc}") from None
+    return rules
+
+
+def _cors_xml(rules: Sequence[CorsRule]) -> bytes:
+    parts = ["<?xml version='1.0' encoding='utf-8' ?>\n<CORSConfiguration>"]
+    for rule in rules:
+        parts.append("<CORSRule>")
+        for name, values in (
+            ("AllowedOrigin", rule.allowed_origins),
+            ("AllowedMethod", rule.allowed_methods),
+            ("AllowedHeader", rule.allowed_headers),
+            ("ExposeHeader", rule.expose_headers),
+        ):
+            parts.extend(f"<{name}>{escape(value)}</{name}>" for value in values)
+        if rule.max_age_seconds is not None:
+            parts.append(f"<MaxAgeSeconds>{rule.max_age_seconds}</MaxAgeSeconds>")
+        parts.append("</CORSRule>")
+    parts.append("</CORSConfiguration>")
+    return "".join(parts).encode()
+
+
 def _error_reply(err: CosError, incoming: _Incoming, request_id: str) -> _Reply:
     """COS's error XML (no body for HEAD and 304); the SDK reads Code, Message, Resource, RequestId."""
     if incoming.method == "HEAD" or err.status == 304:
@@ -794,7 +985,7 @@ class _Server(StandInServer):
 
 class _Handler(StandInHandler):
     server_version = "cos-standin"
-    methods = ("GET", "HEAD", "PUT", "DELETE", "POST")
+    methods = ("GET", "HEAD", "PUT", "DELETE", "POST", "OPTIONS")
 
     def serve(self) -> None:
         standin = cast(_Server, self.server).standin

@@ -60,6 +60,7 @@ DEFAULT_ZIP = ROOT / "build" / "element-relay.zip"
 MAX_ZIP_BYTES = 15 * 1024 * 1024
 SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the zip's fixed date
 SOURCES = ("handler.py", "lib")  # what the project itself deploys
+CONSOLE_FILES = tuple(f"lib/http/console_assets/{name}" for name in ("index.html", "app.js", "app.css"))
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date zip can store: the same bytes on every build
 
 # What pruning removes, with the reason. The function creates only S3 clients (COS via its S3 API, and
@@ -616,6 +617,12 @@ def check_package(
             problems.append(f"an event of no known kind gave {check.get('invalid_event')}")
         if (check.get("direct_request") or {}).get("status") != "submitted":
             problems.append(f"the direct request through the SDK gave {check.get('direct_request')}")
+        console = check.get("console") or {}
+        if not console or any(not (a["status"] == 200 and a["bytes"] and a["csp"]) for a in console.values()):
+            problems.append(f"GET /console and its files gave {console}")
+    missing = [name for name in CONSOLE_FILES if not (Path(tree) / name).is_file()]
+    if missing:  # package data: the page is served from these files
+        problems.append(f"the console's files are missing: {', '.join(missing)}")
     if problems:
         raise PackageError("the package check failed: " + "; ".join(problems))
     return check

@@ -214,6 +214,8 @@ def check_full(report: dict[str, Any]) -> None:
     else:
         report["invalid_event"] = None
 
+    report["console"] = check_console(handler)
+
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeVod)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -237,6 +239,27 @@ def check_full(report: dict[str, Any]) -> None:
         server.server_close()
     report["direct_request"] = {"status": result.get("status"), "task_id": result.get("task_id")}
     report["vod_calls"] = FakeVod.seen
+
+
+def check_console(handler: Any) -> dict[str, Any]:
+    """GET /console and its two files through the handler, as a Function URL event."""
+    answers = {}
+    for path in ("/console", "/console/app.js", "/console/app.css"):
+        event: dict[str, Any] = {
+            "httpMethod": "GET",
+            "path": path,
+            "headers": {},
+            "queryString": {},
+            "body": "",
+        }
+        result = handler.main_handler(event, {"request_id": "package-check", "time_limit_in_ms": 20000})
+        headers = result.get("headers") or {}
+        answers[path] = {
+            "status": result.get("statusCode"),
+            "bytes": len(result.get("body") or ""),
+            "csp": "default-src 'none'" in headers.get("Content-Security-Policy", ""),
+        }
+    return answers
 
 
 def outside_modules(tree: str) -> list[str]:

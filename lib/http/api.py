@@ -16,6 +16,7 @@ shape; no trigger shape is seen here.
     GET  /tasks/{task_id}          DescribeTaskDetail: status, progress, element ids   200 | 404
     GET  /vod/elements             VOD's element library, a page, ours marked    200
     DELETE /vod/elements/{element_id}  DeleteAigcAdvancedCustomElement; the receipt records it  200 | 404
+    GET  /console, /console/{asset}  the operator's page (lib/http/console.py); open, it holds no data
 
     400 malformed JSON or a broken rule      401 bearer token missing or wrong (when API_TOKEN is set)
     403 a route that needs API_TOKEN, which is not set
@@ -133,6 +134,19 @@ def create_upload(request: HttpRequest, services: Services, params: Mapping[str,
     return uploads.create_upload(request, services, params)
 
 
+def console_page(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    """GET /console (``lib.http.console``, imported on its first call)."""
+    from lib.http import console
+
+    return console.page(request, services, params)
+
+
+def console_asset(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+    from lib.http import console
+
+    return console.asset(request, services, params)
+
+
 def scan_folders(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
     """POST /folders/scan (``lib.http.folder_scan``, imported on its first call)."""
     from lib.http import folder_scan
@@ -176,6 +190,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/tasks/{task_id}", vod_task),
     Route("GET", "/vod/elements", vod_elements),
     Route("DELETE", "/vod/elements/{element_id}", delete_vod_element),
+    Route("GET", "/console", console_page, open=True),
+    Route("GET", "/console/{asset}", console_asset, open=True),
 )
 
 

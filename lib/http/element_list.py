@@ -10,6 +10,9 @@ concurrently: the same for 100 receipts or 100,000, never a listing of every fol
     before   an ISO 8601 UTC time (2026-12-07T00:00:00Z) or unix seconds: submissions first claimed earlier
     limit    1 to MAX_LIMIT entries, DEFAULT_LIMIT when absent
     cursor   the ``next`` of the previous page, opaque (it wins over ``before``)
+    thumbnails  ``yes``: each uploaded element gets ``thumbnail_url``, a presigned GET of its frontal
+             image valid 300 s, only from ``MEDIA_BUCKETS`` (``lib.http.thumbnails``: one more GET per
+             entry, its manifest; what the console asks for)
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ import calendar
 import re
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lib.errors import FieldProblem, HttpError, InputError
@@ -44,17 +46,18 @@ def list_elements(request: HttpRequest, services: Services, _params: Mapping[str
     settings = services.settings
     query = request.query
     state, limit, after = _read_query(query)
+    thumbnails = query.get("thumbnails", "").strip().lower() in ("yes", "1", "true")
     if not settings.receipt_bucket:
         raise HttpError(404, "ReceiptsNotConfigured", "receipts are not kept: RECEIPT_BUCKET is not set")
-    store = ReceiptStore(
-        services.storage(settings.receipt_storage, None), settings.receipt_bucket, settings.receipt_prefix
-    )
+    store = services.receipts()
     scan = SCAN_WITH_FILTER if state else limit
     entries = with_retries(
         lambda: store.timeline(after, scan), what="receipt timeline", invocation=services.invocation
     )
-    with ThreadPoolExecutor(max_workers=LOADERS, thread_name_prefix="receipt-load") as pool:
-        receipts = list(pool.map(lambda entry: _load(store, entry[1], services), entries))
+    receipts = services.map(
+        lambda entry: _load(store, entry[1], services), entries, width=LOADERS, name="receipt-load"
+    )
+    chosen: list[Receipt] = []
     elements: list[dict[str, Any]] = []
     last = ""
     for (name, _sid), receipt in zip(entries, receipts, strict=True):
@@ -66,7 +69,17 @@ def list_elements(request: HttpRequest, services: Services, _params: Mapping[str
         word = state_word(receipt)
         if state and word != state:
             continue
+        chosen.append(receipt)
         elements.append(entry_view(receipt, word))
+    if thumbnails:
+        from lib.http.thumbnails import thumbnail_url
+
+        pictures = services.map(
+            lambda r: thumbnail_url(r, services), chosen, width=LOADERS, name="receipt-thumbnail"
+        )
+        for view, picture in zip(elements, pictures, strict=True):
+            if picture:
+                view["thumbnail_url"] = picture
     more = len(entries) == scan or (bool(entries) and last != entries[-1][0])
     body: dict[str, Any] = {"elements": elements, "next": _cursor(last) if more and last else None}
     return HttpResponse.json(200, body)
@@ -105,7 +118,7 @@ def _load(store: ReceiptStore, session_id: str, services: Services) -> Receipt |
     if where is None:
         return None
     bucket, kind, region = where
-    elsewhere = ReceiptStore(services.storage(kind, region), bucket, services.settings.receipt_prefix)
+    elsewhere = services.receipts_in(bucket, kind, region)
     return with_retries(
         lambda: elsewhere.load(session_id), what="receipt load", invocation=services.invocation
     )

@@ -23,7 +23,7 @@ from lib.http.model import HttpRequest, HttpResponse
 from lib.jobs import SourceInfo, Upload
 from lib.logs import redact
 from lib.outcomes import Outcome, fail, guarded
-from lib.receipts import Receipt, ReceiptStore
+from lib.receipts import Receipt
 from lib.request_model import MAX_REF
 from lib.retry import with_retries
 from lib.services import Services
@@ -77,9 +77,7 @@ def get_element(_request: HttpRequest, services: Services, params: Mapping[str, 
         raise HttpError(404, "ReceiptsNotConfigured", "receipts are not kept: RECEIPT_BUCKET is not set")
     if not SESSION_ID.fullmatch(session_id):
         raise InputError.field("session_id", "must be 1 to 50 characters without '/' or control characters")
-    store = ReceiptStore(
-        services.storage(settings.receipt_storage, None), settings.receipt_bucket, settings.receipt_prefix
-    )
+    store = services.receipts()
     found = with_retries(lambda: store.load(session_id), what="receipt load", invocation=services.invocation)
     if found is None:
         raise HttpError(404, "NotFound", "no submission with this session_id")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lib.element_index import home_store
@@ -42,8 +41,12 @@ def list_vod_elements(request: HttpRequest, services: Services, _params: Mapping
     items = [item for item in found if isinstance(item, dict) and item.get("Id")]
     home = home_store(services)
     if home is not None and items:
-        with ThreadPoolExecutor(max_workers=LOOKUPS, thread_name_prefix="element-index") as pool:
-            sessions = list(pool.map(lambda item: _session_of(home, str(item["Id"]), services), items))
+        sessions = services.map(
+            lambda item: _session_of(home, str(item["Id"]), services),
+            items,
+            width=LOOKUPS,
+            name="element-index",
+        )
     else:
         sessions = [None] * len(items)
     elements = [element_view(item, session) for item, session in zip(items, sessions, strict=True)]
@@ -154,7 +157,7 @@ def _receipt_of(
     if where is None:
         return None
     bucket, kind, region = where
-    elsewhere = ReceiptStore(services.storage(kind, region), bucket, services.settings.receipt_prefix)
+    elsewhere = services.receipts_in(bucket, kind, region)
     receipt = with_retries(
         lambda: elsewhere.load(session_id), what="receipt load", invocation=services.invocation
     )

@@ -32,7 +32,6 @@ import json
 import logging
 import random
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from lib.retry import with_retries
 from lib.settings import CMQ_SCHEMES, CmqEndpoint, Credentials, Settings
 from lib.tencent_api import api_error, paced
 from lib.vod.ratelimit import RateLimiter
+from lib.warm_cache import warm_cache
 
 REQUEST_CLIENT = "AigcElementRelay_1"  # RequestClient: who is calling (Tencent's SDKs send SDK_<lang>_1.3)
 SIGNATURE_METHOD = "HmacSHA256"
@@ -350,17 +350,9 @@ def _int(value: object) -> int:
         return 0
 
 
-_lock = threading.Lock()
-
-
-def _limiter(rate: float, target: str, direction: str) -> RateLimiter:
+@warm_cache(maxsize=16)
+def _limiter(rate: float, _target: str, _direction: str) -> RateLimiter:
     """The container's limiter for one queue or topic and direction (produce, consume)."""
-    with _lock:
-        return _build_limiter(rate, target, direction)
-
-
-@functools.lru_cache(maxsize=16)
-def _build_limiter(rate: float, _target: str, _direction: str) -> RateLimiter:
     return RateLimiter(rate)
 
 

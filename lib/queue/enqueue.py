@@ -19,15 +19,10 @@ boto3 is imported only on the SQS path.
 
 from __future__ import annotations
 
-import functools
 import logging
-import re
-import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
 from lib.errors import QueueError, RelayError, StorageError
 from lib.jobs import Job, Upload
@@ -35,14 +30,13 @@ from lib.media.refs import parse_media_ref
 from lib.media.resolve import check_media_buckets, resolve_media
 from lib.outcomes import Outcome, comes_back, settle
 from lib.queue import job_message, job_signature
-from lib.queue.cmq import Cmq, CmqTarget, batches, check_size, cmq_target
+from lib.queue.cmq import CmqTarget, batches, check_size, cmq_target
 from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import StoredObject
 from lib.vod_params import build_params
 
 log = logging.getLogger("relay.enqueue")
-_AWS_HOST = re.compile(r"^sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$|^([a-z0-9-]+)\.queue\.amazonaws\.com$")
 # Answers that no retry can change: the message itself is refused.
 _PERMANENT_CODES = {"InvalidMessageContents", "MessageTooLong", "InvalidParameterValue"}
 UPLOAD_KINDS = frozenset({"cos", "s3"})  # jobs made from upload notifications: pre-flighted by the drainer
@@ -91,11 +85,7 @@ def _prepare_all(jobs: Sequence[Job], services: Services) -> list[tuple[str, str
         except RelayError as exc:
             return exc
 
-    workers = min(services.settings.batch_concurrency, len(jobs))
-    if workers <= 1:
-        return [one(job) for job in jobs]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="enqueue") as pool:
-        return list(pool.map(one, jobs))
+    return services.map(one, jobs, width=services.settings.batch_concurrency, name="enqueue")
 
 
 def _send_batches(
@@ -107,7 +97,7 @@ def _send_batches(
     for group in batches([body for _, body, _ in ready]):
         members = [ready[i] for i in group]
         try:
-            cmq = Cmq(services.settings, services.credentials(), services.invocation)
+            cmq = services.cmq()
             ids = cmq.send(target, [body for _, body, _ in members])
         except RelayError as exc:
             for index, _, session_id in members:
@@ -204,7 +194,7 @@ def _send(services: Services, body: str, session_id: str) -> str:
     params: dict[str, Any] = {"QueueUrl": url, "MessageBody": body}
     if url.endswith(".fifo"):
         params.update(MessageGroupId=session_id, MessageDeduplicationId=session_id)
-    client = sqs_client(url, settings.submit_queue_region)
+    client = services.sqs(url)
     response = with_retries(lambda: _call(client, params), what="enqueue", invocation=services.invocation)
     return str(response.get("MessageId", ""))
 
@@ -228,38 +218,3 @@ def _call(client: Any, params: dict[str, Any]) -> dict[str, Any]:
             f"SQS SendMessage failed: {type(exc).__name__}", code="QueueUnreachable", retryable=True
         ) from exc
     return response
-
-
-def queue_region(url: str, configured: str | None) -> str | None:
-    """SUBMIT_QUEUE_REGION, else the region an AWS queue URL's host names, else None (boto3's default)."""
-    if configured:
-        return configured
-    match = _AWS_HOST.match(urlsplit(url).hostname or "")
-    return (match.group(1) or match.group(2)) if match else None
-
-
-_lock = threading.Lock()
-
-
-def sqs_client(url: str, region: str | None) -> Any:
-    """A cached boto3 SQS client for the queue's endpoint (built once per warm container)."""
-    parts = urlsplit(url)
-    with _lock:  # botocore client creation is not thread-safe
-        return _build(f"{parts.scheme}://{parts.netloc}", queue_region(url, region))
-
-
-@functools.lru_cache(maxsize=4)
-def _build(endpoint: str, region: str | None) -> Any:
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import BotoCoreError
-
-    config = Config(connect_timeout=3, read_timeout=10, retries={"total_max_attempts": 1})
-    try:
-        return boto3.session.Session().client("sqs", region_name=region, endpoint_url=endpoint, config=config)
-    except BotoCoreError as exc:
-        raise QueueError(
-            f"no SQS client for {endpoint}: {type(exc).__name__} (set SUBMIT_QUEUE_REGION)",
-            code="QueueNotConfigured",
-            retryable=True,
-        ) from exc

@@ -65,7 +65,7 @@ def drain(services: Services, *, clock: Callable[[], float] = time.time) -> dict
     queue = settings.drain_queue
     if queue is None:
         raise ConfigError("a Timer with Message 'drain' needs DRAIN_QUEUE_URL (cmq-queue://<queue>)")
-    client = Cmq(settings, services.credentials(), services.invocation)
+    client = services.cmq()
     return _Drain(services, client, queue, clock).run()
 
 

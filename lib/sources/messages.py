@@ -21,7 +21,6 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,11 +68,8 @@ class Result:
 
 def process_batch(messages: Sequence[Message], services: Services) -> list[Result]:
     """Every message of a batch, at most BATCH_CONCURRENCY at once; results in the messages' order."""
-    workers = min(services.settings.batch_concurrency, len(messages))
-    if workers <= 1:
-        return [process_message(m, services) for m in messages]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="record") as pool:
-        return list(pool.map(lambda m: process_message(m, services), messages))
+    width = services.settings.batch_concurrency
+    return services.map(lambda m: process_message(m, services), messages, width=width, name="record")
 
 
 def process_message(message: Message, services: Services) -> Result:

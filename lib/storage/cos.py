@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -36,6 +35,7 @@ from lib.storage.base import (
     unreachable,
     unsendable,
 )
+from lib.warm_cache import warm_cache
 
 if TYPE_CHECKING:
     from qcloud_cos import CosS3Client
@@ -221,17 +221,13 @@ def _lower(headers: Mapping[str, Any]) -> dict[str, Any]:
     return {str(k).lower(): v for k, v in headers.items()}
 
 
-_lock = threading.Lock()
-
-
 def cos_storage(region: str, endpoint_url: str | None, credentials: Credentials) -> CosStorage:
     """A cached CosStorage for (region, endpoint, credentials); credentials rotate, so they are part of
     the key."""
-    with _lock:
-        return _build(region, endpoint_url, credentials.secret_id, credentials.secret_key, credentials.token)
+    return _build(region, endpoint_url, credentials.secret_id, credentials.secret_key, credentials.token)
 
 
-@functools.lru_cache(maxsize=8)
+@warm_cache(maxsize=8)
 def _build(
     region: str, endpoint_url: str | None, secret_id: str, secret_key: str, token: str | None
 ) -> CosStorage:

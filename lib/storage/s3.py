@@ -7,14 +7,13 @@ imported only when an S3 client is first needed. botocore's own retries are off:
 
 from __future__ import annotations
 
-import functools
 import os
-import threading
 from typing import TYPE_CHECKING, Any
 
 from lib.errors import StorageError
 from lib.settings import Settings
 from lib.storage.base import StorageKind, StoredObject, strip_etag, translated, unreachable, unsendable
+from lib.warm_cache import warm_cache
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -152,9 +151,6 @@ class S3Storage:
         return result
 
 
-_lock = threading.Lock()
-
-
 def s3_storage(region: str | None, settings: Settings) -> S3Storage:
     """A cached S3Storage (boto3's default credential chain; S3_ENDPOINT_URL when set).
 
@@ -163,11 +159,10 @@ def s3_storage(region: str | None, settings: Settings) -> S3Storage:
     RECEIPT_BUCKET too: a second botocore client costs a cold start some 50 ms of CPU. Without either
     variable, boto3's own configuration decides, as before."""
     region = region or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or None
-    with _lock:  # botocore client creation is not thread-safe
-        return _build(region, settings.s3_endpoint_url, settings.storage_signature_version)
+    return _build(region, settings.s3_endpoint_url, settings.storage_signature_version)
 
 
-@functools.lru_cache(maxsize=8)
+@warm_cache(maxsize=8)
 def _build(region: str | None, endpoint: str | None, signature_version: str) -> S3Storage:
     import boto3
     from botocore.config import Config

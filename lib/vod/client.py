@@ -9,17 +9,15 @@ would be imported on every cold start for one action; error codes come from the 
 
 from __future__ import annotations
 
-import functools
 import importlib
 import json
 import logging
 import sys
-import threading
 from typing import TYPE_CHECKING, Any
 
 from tencentcloud.vod.v20180717 import errorcodes
 
-from lib.background import Background
+from lib.background import Background, Starter
 from lib.errors import VodError, refuses_credentials
 from lib.invocation import Invocation
 from lib.logs import redact
@@ -29,6 +27,7 @@ from lib.settings import Credentials, Settings
 from lib.tencent_api import api_error, paced
 from lib.tencent_api import is_transient as api_is_transient
 from lib.vod.ratelimit import RateLimiter, limiter_for
+from lib.warm_cache import warm_cache
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -89,15 +88,23 @@ class VodClient(Protocol):
 class Vod:
     """VOD actions used by the relay, bound to one invocation's credentials."""
 
-    def __init__(self, settings: Settings, credentials: Credentials, invocation: Invocation) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        credentials: Credentials,
+        invocation: Invocation,
+        *,
+        background: Starter = Background,
+    ) -> None:
         self._settings = settings
         self._credentials = credentials
         self._invocation = invocation
+        self._background = background  # Services.background: the handler joins what it starts
 
     def prepare(self) -> Background[None] | None:
         if _SDK in sys.modules:  # a warm container: no thread for nothing
             return None
-        return Background(_load_sdk, name="vod-prepare")
+        return self._background(_load_sdk, name="vod-prepare")
 
     def create_element(self, params: dict[str, Any]) -> Submitted:
         """CreateAigcAdvancedCustomElement with retries; raises VodError for a refusal or a lasting fault."""
@@ -207,18 +214,8 @@ def _load_sdk() -> None:
     importlib.import_module(_SDK)
 
 
-_lock = threading.Lock()
-
-
+@warm_cache(maxsize=16)
 def _client(
-    endpoint: str, scheme: str, region: str, timeout: int, secret_id: str, secret_key: str, token: str | None
-) -> Any:
-    with _lock:
-        return _build_client(endpoint, scheme, region, timeout, secret_id, secret_key, token)
-
-
-@functools.lru_cache(maxsize=16)
-def _build_client(
     endpoint: str, scheme: str, region: str, timeout: int, secret_id: str, secret_key: str, token: str | None
 ) -> Any:
     from tencentcloud.common.common_client import CommonClient

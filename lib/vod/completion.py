@@ -317,16 +317,14 @@ def _find_receipt(session_id: str | None, services: Services) -> tuple[ReceiptSt
     if not session_id or not settings.receipt_bucket:
         return None, None
     try:
-        home = ReceiptStore(
-            services.storage(settings.receipt_storage, None), settings.receipt_bucket, settings.receipt_prefix
-        )
+        home = services.receipts()
         current = home.load(session_id)
         if current is not None:
             return home, current
         pointer = home.load_index(session_id)
         if pointer is None:
             return None, None
-        store = ReceiptStore(services.storage(pointer[1], pointer[2]), pointer[0], settings.receipt_prefix)
+        store = services.receipts_in(*pointer)
         return store, store.load(session_id)
     except RelayError as exc:
         log.warning("receipt of %s could not be read: %s", session_id, exc.code)

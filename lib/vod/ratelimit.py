@@ -20,13 +20,14 @@ account is using the quota: yield to it). Slots reserved before the refusal are 
 
 from __future__ import annotations
 
-import functools
 import math
 import random
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+
+from lib.warm_cache import warm_cache
 
 WINDOW_S = 1.0
 SLACK_S = 0.015  # added to every window: ~1.5 % of the quota at 20/s, the price of (almost) no refusals
@@ -123,15 +124,11 @@ class RateLimiter:
         return slot, self._epoch
 
 
-_lock = threading.Lock()
-
-
 def limiter_for(rate: float) -> RateLimiter:
     """The container's limiter for ``rate`` (one per distinct rate, shared by every thread)."""
-    with _lock:
-        return _limiter(rate)
+    return _limiter(rate)
 
 
-@functools.lru_cache(maxsize=4)
+@warm_cache(maxsize=4)
 def _limiter(rate: float) -> RateLimiter:
     return RateLimiter(rate)

@@ -26,7 +26,7 @@ from devstack.sample_media import made_video
 from devstack.samples import mp4_bytes
 from devstack.stack import RELAY_JOB_SECRET, LocalStack
 from lib.errors import ConfigError
-from lib.queue import enqueue as enqueue_module
+from lib.queue import sqs as sqs_module
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "media-1250000000"
@@ -45,7 +45,7 @@ def tencent_only(stack: LocalStack, monkeypatch: pytest.MonkeyPatch, tmp_path: P
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setattr(enqueue_module, "sqs_client", lambda *_: pytest.fail("an SQS client was built"))
+    monkeypatch.setattr(sqs_module, "sqs_client", lambda *_: pytest.fail("an SQS client was built"))
     url = stack.tdmq.create_queue(QUEUE, visibility_timeout=30, msg_retention_seconds=43200)
     monkeypatch.setenv("SUBMIT_MODE", "queue")
     monkeypatch.setenv("SUBMIT_QUEUE_URL", url)

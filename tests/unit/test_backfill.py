@@ -290,8 +290,7 @@ def test_the_request_defaults_and_the_cursor_round_trip() -> None:
 
 def test_no_credentials_stops_the_scan_before_any_listing() -> None:
     storage = FakeStorage()
-    services = OfflineServices(offline(ENV).settings, storage)
-    services._environ = {}  # no Tencent credentials in this environment
+    services = OfflineServices(offline(ENV).settings, storage, environ={})  # no Tencent credentials
     with pytest.raises(ConfigError):
         scan(services, "cos", B, "elements/")
     assert storage.pages == []

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
 import pytest
 
+import lib.vod.client
+from lib.background import Background
 from lib.errors import ConfigError
 from lib.invocation import Invocation
 from lib.services import Services
 from lib.settings import load_settings
 from lib.vod.client import Vod
 
+T = TypeVar("T")
 ENV = {"TENCENTCLOUD_SECRET_ID": "AKIDunit", "TENCENTCLOUD_SECRET_KEY": "unit-key"}
 
 
@@ -64,3 +73,120 @@ def test_storage_by_kind() -> None:
     assert svc.storage("s3", "eu-west-1").kind == "s3"
     with pytest.raises(ConfigError):
         services({"TENCENTCLOUD_REGION": "ap-guangzhou"}).storage("cos", None)  # COS needs credentials
+
+
+def test_receipts_are_built_in_one_place() -> None:
+    svc = services({**ENV, "TENCENTCLOUD_REGION": "ap-guangzhou", "RECEIPT_BUCKET": "home-1250000000"})
+    home = svc.receipts()
+    assert (home.bucket, home.kind) == ("home-1250000000", "cos")
+    assert home.folder("s1") == svc.settings.receipt_prefix + "sessions/s1/"
+    elsewhere = svc.receipts_in("media-1250000000", "s3", "eu-west-1")
+    assert (elsewhere.bucket, elsewhere.kind) == ("media-1250000000", "s3")
+    with pytest.raises(LookupError, match="RECEIPT_BUCKET"):
+        services(dict(ENV)).receipts()
+
+
+def test_copies_keep_what_they_do_not_change() -> None:
+    svc = services(dict(ENV), deadline=500.0)
+    creds = svc.credentials()
+    client = object.__new__(type(svc.webhook()))  # any client: only its identity is checked
+    delivering = svc.with_webhook(client)
+    assert delivering.webhook() is client and svc.webhook() is not client
+    assert delivering.invocation is svc.invocation and delivering.credentials() is creds
+    narrowed = delivering.narrowed(100.0)
+    assert narrowed.webhook() is client and narrowed.invocation.deadline == 100.0
+    assert narrowed.credentials() is creds
+
+
+def test_background_threads_are_the_invocations_and_join_waits_for_them() -> None:
+    svc = services(dict(ENV), deadline=time.monotonic() + 60)
+    release = threading.Event()
+    started = svc.narrowed(time.monotonic() + 30).background(release.wait, name="held")  # a copy's too
+    done = svc.background(lambda: 7, name="quick")
+    assert done.result() == 7 and started.running
+    release.set()
+    assert svc.join() == 0
+    assert not started.running
+
+
+def test_join_gives_up_at_the_deadline_and_says_how_many_still_run() -> None:
+    svc = services(dict(ENV), deadline=time.monotonic())  # no time left
+    release = threading.Event()
+    svc.background(release.wait, name="stuck")
+    assert svc.join() == 1
+    release.set()
+    assert svc.join() == 0  # forgotten once joined
+
+
+def test_the_vod_client_starts_its_preparation_as_one_of_the_invocations_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(lib.vod.client, "_SDK", "graphlib")  # a small module, made "not loaded yet"
+    monkeypatch.delitem(sys.modules, "graphlib", raising=False)
+    svc = services(dict(ENV), deadline=time.monotonic() + 60)
+    seen: list[str] = []
+    own = svc.background
+
+    def start(call: Callable[[], T], *, name: str) -> Background[T]:
+        seen.append(name)
+        return own(call, name=name)
+
+    svc.background = start  # type: ignore[method-assign]  # what Services hands the client is used
+    pending = svc.vod().prepare()
+    assert pending is not None
+    pending.result()
+    assert seen == ["vod-prepare"] and "graphlib" in sys.modules
+    assert svc.join() == 0
+
+
+def test_the_handler_joins_the_invocations_threads_even_when_handling_failed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import handler
+
+    for name, value in {**ENV, "TENCENTCLOUD_REGION": "ap-guangzhou"}.items():
+        monkeypatch.setenv(name, value)
+    finished = threading.Event()
+
+    def late() -> None:
+        time.sleep(0.2)  # still running when the handling fails
+        finished.set()
+
+    class Failing:
+        def handle(self, _event: object, svc: Services) -> None:
+            svc.background(late, name="left-behind")
+            raise RuntimeError("the path failed before joining its thread")
+
+    monkeypatch.setattr(handler, "infer_source", lambda _event: Failing())
+    with pytest.raises(RuntimeError):
+        handler.main_handler({}, None)
+    assert finished.is_set()  # joined before the handler let the error out
+
+
+def test_an_sqs_client_given_is_used_for_every_queue_and_kept_by_copies() -> None:
+    given = object()
+    svc = Services(load_settings(dict(ENV)), Invocation("req-unit", 1000.0), dict(ENV), sqs=given)
+    assert svc.sqs("https://sqs.eu-west-1.amazonaws.com/1/q") is given
+    assert svc.narrowed(10.0).sqs("http://127.0.0.1:9/1/q") is given
+    region = {**ENV, "SUBMIT_QUEUE_REGION": "us-east-1"}
+    built = services(region).sqs("http://127.0.0.1:9/123456789012/q")  # boto3's, by lib.queue.sqs
+    assert type(built).__name__ == "SQS" and built.meta.region_name == "us-east-1"
+
+
+def test_map_keeps_the_order_and_runs_alone_without_threads() -> None:
+    svc = services(dict(ENV))
+    here = threading.current_thread().name
+    assert svc.map(lambda n: (n, threading.current_thread().name), [1, 2], width=1, name="w") == [
+        (1, here),
+        (2, here),
+    ]
+    release = threading.Barrier(3, timeout=10)  # only three items running at once pass it
+
+    def meet(n: int) -> tuple[int, str]:
+        release.wait()
+        return n * 10, threading.current_thread().name
+
+    results = svc.map(meet, [1, 2, 3], width=8, name="meet")
+    assert [n for n, _ in results] == [10, 20, 30]
+    assert all(name.startswith("meet") for _, name in results)
+    assert svc.map(meet, [], width=4, name="none") == []

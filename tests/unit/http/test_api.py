@@ -70,16 +70,14 @@ def test_health_is_open_and_names_missing_settings_only_to_the_token_holder() ->
 def test_health_is_503_when_the_function_cannot_work() -> None:
     """No credentials: 503 unavailable with Retry-After; the names go to the token holder only, and
     without API_TOKEN to no one (issue 12: it used to be 200 ok with a list anyone could read)."""
-    services = OfflineServices(load_settings({"API_TOKEN": TOKEN}))
-    services._environ = {}  # no credentials at all
+    services = OfflineServices(load_settings({"API_TOKEN": TOKEN}), environ={})  # no credentials at all
     anonymous = call(services, "GET", "/health")
     assert anonymous.status == 503 and body_of(anonymous) == {"status": "unavailable"}
     assert anonymous.headers["Retry-After"]
     authorised = call(services, "GET", "/health", headers={"Authorization": f"Bearer {TOKEN}"})
     assert authorised.status == 503
     assert body_of(authorised)["missing"] == ["TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY"]
-    no_token = OfflineServices(load_settings({}))
-    no_token._environ = {}
+    no_token = OfflineServices(load_settings({}), environ={})
     open_deployment = call(no_token, "GET", "/health", headers={"Authorization": f"Bearer {TOKEN}"})
     assert open_deployment.status == 503 and body_of(open_deployment) == {"status": "unavailable"}
     assert call(offline(), "GET", "/health").status == 200  # credentials, nothing else: it can work

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -16,10 +15,9 @@ from lib.errors import ConfigError, InputError
 from lib.invocation import Invocation
 from lib.jobs import Job, SourceInfo, Upload
 from lib.pipeline import dispatch, dispatch_many
-from lib.queue import cmq as cmq_module
 from lib.queue import enqueue as enqueue_module
 from lib.queue import job_message
-from lib.queue.enqueue import enqueue, enqueue_many, queue_region
+from lib.queue.enqueue import enqueue, enqueue_many
 from lib.queue.job_signature import unseal
 from lib.request_model import parse_request
 from lib.retry import with_retries
@@ -55,21 +53,29 @@ class FakeSqs:
 
 
 class FakeServices(Services):
-    def __init__(self, storage: FakeStorage, **env: str) -> None:
+    def __init__(
+        self,
+        storage: FakeStorage,
+        *,
+        environ: dict[str, str] | None = None,
+        cmq_post: FakeDataFlow | None = None,
+        sqs: FakeSqs | None = None,
+        **env: str,
+    ) -> None:
         settings = load_settings(
             {"SUBMIT_MODE": "queue", "SUBMIT_QUEUE_URL": QUEUE, "RELAY_JOB_SECRET": KEY, **env}
         )
-        super().__init__(settings, Invocation.from_context({"time_limit_in_ms": 5000}), environ={})
+        invocation = Invocation.from_context({"time_limit_in_ms": 5000})
+        super().__init__(settings, invocation, environ or {}, cmq_post=cmq_post, sqs=sqs)
         self.fake = storage
 
     def storage(self, kind: StorageKind, region: str | None) -> Storage:
         return self.fake
 
 
-def queue_mode(monkeypatch: pytest.MonkeyPatch, sqs: FakeSqs) -> FakeStorage:
+def queue_mode() -> FakeStorage:
     storage = FakeStorage()
     storage.put("media-1250000000", "elements/hero.mp4", mp4_bytes())  # a real clip: pre-flight reads it
-    monkeypatch.setattr(enqueue_module, "sqs_client", lambda url, region: sqs)
     return storage
 
 
@@ -83,10 +89,10 @@ def client_error(code: str, query_code: str | None = None) -> ClientError:
     return ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}, "SendMessage")
 
 
-def test_dispatch_in_queue_mode_enqueues_a_pinned_job(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dispatch_in_queue_mode_enqueues_a_pinned_job() -> None:
     """dispatch sends one relay-job message (media pinned, receipt bucket kept) and answers "waiting"."""
     sqs = FakeSqs()
-    services = FakeServices(queue_mode(monkeypatch, sqs))
+    services = FakeServices(queue_mode(), sqs=sqs)
     outcome = dispatch(job(), services)
     assert outcome.status == "waiting" and outcome.note == "queued for submission (message msg-1)"
     (sent,) = sqs.sent
@@ -103,11 +109,11 @@ def test_dispatch_in_queue_mode_enqueues_a_pinned_job(monkeypatch: pytest.Monkey
     }
 
 
-def test_the_message_is_a_pure_function_of_the_job(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_message_is_a_pure_function_of_the_job() -> None:
     """The same upload enqueued twice gives the same bytes (a FIFO queue de-duplicates on the SessionId)."""
     sqs = FakeSqs()
-    services = FakeServices(queue_mode(monkeypatch, sqs))
-    fifo = FakeServices(services.fake, SUBMIT_QUEUE_URL=QUEUE + ".fifo")
+    services = FakeServices(queue_mode(), sqs=sqs)
+    fifo = FakeServices(services.fake, sqs=sqs, SUBMIT_QUEUE_URL=QUEUE + ".fifo")
     enqueue(job(), services)
     enqueue(job(), services)
     enqueue(job(), fifo)
@@ -116,13 +122,13 @@ def test_the_message_is_a_pure_function_of_the_job(monkeypatch: pytest.MonkeyPat
     assert (sqs.sent[2]["MessageGroupId"], sqs.sent[2]["MessageDeduplicationId"]) == (sid, sid)
 
 
-def test_decoding_gives_back_the_job_and_its_session(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_decoding_gives_back_the_job_and_its_session() -> None:
     """decode(encode(job)) is the job with its media pinned; the drainer derives the same SessionId."""
     from lib.media.resolve import resolve_media
     from lib.vod_params import build_params
 
     sqs = FakeSqs()
-    services = FakeServices(queue_mode(monkeypatch, sqs))
+    services = FakeServices(queue_mode(), sqs=sqs)
     outcome = enqueue(job(context="c1"), services)
     decoded = job_message.decode(opened(sqs.sent[0]["MessageBody"]))
     assert decoded.request == job(context="c1").request and decoded.source == job().source
@@ -161,10 +167,10 @@ def test_broken_messages_name_the_part(change: dict[str, Any], field: str) -> No
     assert field in [d.field for d in info.value.details]
 
 
-def test_missing_media_fails_at_once_without_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_media_fails_at_once_without_a_message() -> None:
     """An object that does not exist is a permanent failure when enqueued, naming the field."""
     sqs = FakeSqs()
-    services = FakeServices(queue_mode(monkeypatch, sqs))
+    services = FakeServices(queue_mode(), sqs=sqs)
     outcome = enqueue(job(video="cos://media-1250000000/elements/gone.mp4"), services)
     assert outcome.status == "failed" and outcome.error is not None and outcome.error.code == "InvalidMedia"
     assert outcome.error.details[0].field == "video"
@@ -189,7 +195,7 @@ def test_queue_errors_retry_unless_the_message_itself_is_refused(
 ) -> None:
     """A queue that cannot take the message now asks for a retry; a refused body is a permanent failure."""
     sqs = FakeSqs(*[error] * 10)
-    services = FakeServices(queue_mode(monkeypatch, sqs))
+    services = FakeServices(queue_mode(), sqs=sqs)
     monkeypatch.setattr(enqueue_module, "with_retries", functools.partial(with_retries, sleep=lambda _: None))
     outcome = enqueue(job(), services)
     assert outcome.status == status and outcome.error is not None and outcome.error.code == code
@@ -198,26 +204,9 @@ def test_queue_errors_retry_unless_the_message_itself_is_refused(
 def test_a_transient_queue_error_is_retried_inside_the_invocation(monkeypatch: pytest.MonkeyPatch) -> None:
     """One throttling answer, then success: the job is queued once."""
     sqs = FakeSqs(client_error("ThrottlingException"))
-    services = FakeServices(queue_mode(monkeypatch, sqs))
+    services = FakeServices(queue_mode(), sqs=sqs)
     monkeypatch.setattr(enqueue_module, "with_retries", functools.partial(with_retries, sleep=lambda _: None))
     assert enqueue(job(), services).status == "waiting" and len(sqs.sent) == 1
-
-
-@pytest.mark.parametrize(
-    ("url", "configured", "region"),
-    [
-        ("https://sqs.eu-west-1.amazonaws.com/1/q", None, "eu-west-1"),
-        ("https://sqs.cn-north-1.amazonaws.com.cn/1/q", None, "cn-north-1"),
-        ("https://us-east-2.queue.amazonaws.com/1/q", None, "us-east-2"),
-        ("http://127.0.0.1:5000/123456789012/q", None, None),
-        ("http://127.0.0.1:5000/123456789012/q", "us-east-1", "us-east-1"),
-    ],
-)
-def test_queue_region_comes_from_the_setting_or_the_host(
-    url: str, configured: str | None, region: str | None
-) -> None:
-    """SUBMIT_QUEUE_REGION wins; an AWS queue host names its region; otherwise boto3's default."""
-    assert queue_region(url, configured) == region
 
 
 def test_queue_settings_defaults_and_names() -> None:
@@ -271,18 +260,17 @@ CMQ = {
 
 
 @pytest.fixture
-def flow(monkeypatch: pytest.MonkeyPatch) -> FakeDataFlow:
+def flow() -> FakeDataFlow:
     fake = FakeDataFlow("AKIDenqueue", "enqueue-key")
     fake.create_queue("element-jobs")
     fake.create_topic("element-topic")
-    monkeypatch.setattr(cmq_module, "_session", lambda: SimpleNamespace(post=fake))
     return fake
 
 
-def cmq_services(storage: FakeStorage, **env: str) -> FakeServices:
-    services = FakeServices(storage, **{**CMQ, **env})
-    services._environ = {"TENCENTCLOUD_SECRETID": "AKIDenqueue", "TENCENTCLOUD_SECRETKEY": "enqueue-key"}
-    return services
+def cmq_services(flow: FakeDataFlow, storage: FakeStorage, **env: str) -> FakeServices:
+    """Services whose data-flow calls go to ``flow`` (injected, as a transport is)."""
+    environ = {"TENCENTCLOUD_SECRETID": "AKIDenqueue", "TENCENTCLOUD_SECRETKEY": "enqueue-key"}
+    return FakeServices(storage, environ=environ, cmq_post=flow, sqs=None, **{**CMQ, **env})
 
 
 def folders(storage: FakeStorage, count: int) -> list[Job]:
@@ -298,7 +286,7 @@ def folders(storage: FakeStorage, count: int) -> list[Job]:
 
 def test_the_jobs_of_one_event_go_out_in_batches_of_16(flow: FakeDataFlow) -> None:
     storage = FakeStorage()
-    outcomes = enqueue_many(folders(storage, 20), cmq_services(storage))
+    outcomes = enqueue_many(folders(storage, 20), cmq_services(flow, storage))
     assert [o.status for o in outcomes] == ["waiting"] * 20
     assert flow.actions() == ["BatchSendMessage", "BatchSendMessage"]
     assert [sum(k.startswith("msgBody.") for k in c) for c in flow.calls] == [16, 4]
@@ -309,7 +297,7 @@ def test_the_jobs_of_one_event_go_out_in_batches_of_16(flow: FakeDataFlow) -> No
 
 def test_a_topic_is_published_to_and_a_lone_job_sent_alone(flow: FakeDataFlow) -> None:
     storage = FakeStorage()
-    services = cmq_services(storage, SUBMIT_QUEUE_URL="cmq-topic://element-topic")
+    services = cmq_services(flow, storage, SUBMIT_QUEUE_URL="cmq-topic://element-topic")
     assert [o.status for o in enqueue_many(folders(storage, 3), services)] == ["waiting"] * 3
     assert [o.status for o in enqueue_many(folders(storage, 1), services)] == ["waiting"]
     assert flow.actions() == ["BatchPublishMessage", "PublishMessage"]
@@ -320,7 +308,7 @@ def test_a_job_over_the_limit_fails_before_any_call_and_the_others_go(flow: Fake
     storage = FakeStorage()
     small, big = folders(storage, 2)
     big = big._replace(request=parse_request({**big.request.as_dict(), "context": "x" * 1000}))
-    outcomes = enqueue_many([big, small], cmq_services(storage, CMQ_MAX_MSG_SIZE="1500"))
+    outcomes = enqueue_many([big, small], cmq_services(flow, storage, CMQ_MAX_MSG_SIZE="1500"))
     assert [o.status for o in outcomes] == ["failed", "waiting"]
     error = outcomes[0].error
     assert error is not None and error.code == "MessageTooLong" and "CMQ_MAX_MSG_SIZE" in error.message
@@ -330,7 +318,7 @@ def test_a_job_over_the_limit_fails_before_any_call_and_the_others_go(flow: Fake
 def test_a_batch_that_cannot_be_sent_comes_back_whole(flow: FakeDataFlow) -> None:
     storage = FakeStorage()
     flow.faults.extend([6000] * 6)  # the queue stays down through every retry
-    outcomes = enqueue_many(folders(storage, 3), cmq_services(storage))
+    outcomes = enqueue_many(folders(storage, 3), cmq_services(flow, storage))
     assert [o.status for o in outcomes] == ["retry"] * 3 and flow.bodies("element-jobs") == []
     assert len(flow.calls) == 6  # one batch, retried as VOD calls are, then handed back
 
@@ -349,14 +337,14 @@ def test_a_cos_event_of_many_folders_is_dispatched_together(flow: FakeDataFlow) 
         }
         for i in range(3)
     ]
-    answer = CosUpload().handle({"Records": records}, cmq_services(storage))
+    answer = CosUpload().handle({"Records": records}, cmq_services(flow, storage))
     assert [r["status"] for r in answer["records"]] == ["waiting"] * 3
     assert flow.actions() == ["BatchSendMessage"]
 
 
 def test_without_credentials_a_batch_waits_for_them(flow: FakeDataFlow) -> None:
     storage = FakeStorage()
-    services = FakeServices(storage, **CMQ)
+    services = FakeServices(storage, environ={}, cmq_post=flow, sqs=None, **CMQ)  # no credentials
     outcomes = dispatch_many(folders(storage, 2), services)
     assert [o.status for o in outcomes] == ["retry", "retry"]
     assert all(isinstance(o.error, ConfigError) for o in outcomes) and flow.calls == []
@@ -367,7 +355,7 @@ def test_an_uploads_job_leaves_the_header_reads_to_the_drainer(flow: FakeDataFlo
     judges the media before its VOD call. A caller's job (HTTP): pre-flighted here, its answer carries a
     refusal, and the drainer reads nothing again."""
     storage = FakeStorage()
-    services = cmq_services(storage, MEDIA_BUCKETS="media-1250000000")  # a caller may name this bucket
+    services = cmq_services(flow, storage, MEDIA_BUCKETS="media-1250000000")  # a caller may name this bucket
     [upload_job] = folders(storage, 1)
     http_job = upload_job._replace(
         source=SourceInfo("http"), request=parse_request({"name": "h", "video": VIDEO})
@@ -387,7 +375,7 @@ def test_a_missing_upload_is_still_refused_by_the_first_stage(flow: FakeDataFlow
     storage = FakeStorage()
     [job_] = folders(storage, 1)
     storage.objects.clear()
-    [outcome] = enqueue_many([job_], cmq_services(storage))
+    [outcome] = enqueue_many([job_], cmq_services(flow, storage))
     assert outcome.status == "failed" and outcome.error is not None and outcome.error.code == "InvalidMedia"
     assert outcome.error.details[0].field == "video" and flow.calls == []
 
@@ -412,14 +400,14 @@ def test_the_jobs_of_one_event_are_prepared_at_once(flow: FakeDataFlow) -> None:
     """The HEADs of one event's jobs overlap (BATCH_CONCURRENCY at a time), the messages keep their
     order, and a lone worker prepares them one after the other."""
     storage = GatedStorage()
-    outcomes = enqueue_many(folders(storage, 3), cmq_services(storage))
+    outcomes = enqueue_many(folders(storage, 3), cmq_services(flow, storage))
     assert [o.status for o in outcomes] == ["waiting"] * 3 and storage.seen == [True]
     names = [opened(b)["request"]["name"] for b in flow.bodies("element-jobs")]
     assert names == ["clip-00", "clip-01", "clip-02"]
     serial = GatedStorage()
     serial.second_begun.set()  # one worker could never let clip-00 wait for clip-01
     assert [
-        o.status for o in enqueue_many(folders(serial, 2), cmq_services(serial, BATCH_CONCURRENCY="1"))
+        o.status for o in enqueue_many(folders(serial, 2), cmq_services(flow, serial, BATCH_CONCURRENCY="1"))
     ] == ["waiting"] * 2
 
 
@@ -455,7 +443,7 @@ def test_an_upload_whose_event_names_size_and_etag_is_enqueued_without_a_head(fl
         record("elements/clip-00.mp4", {"ETag": f'"{stored.etag}"'}, len(body)),
         record("elements/clip-01.mp4", {}, None),
     ]
-    answer = CosUpload().handle({"Records": records}, cmq_services(storage))
+    answer = CosUpload().handle({"Records": records}, cmq_services(flow, storage))
     assert [r["status"] for r in answer["records"]] == ["waiting"] * 2
     assert storage.heads == ["elements/clip-01.mp4"]
     first, _ = (opened(b) for b in flow.bodies("element-jobs"))
@@ -467,7 +455,7 @@ def test_an_upload_whose_event_names_size_and_etag_is_enqueued_without_a_head(fl
         }
     }
     # the same SessionId as when the object is HEADed (direct mode, or an event without them)
-    headed = enqueue_many(folders(storage, 1), cmq_services(storage))[0]
+    headed = enqueue_many(folders(storage, 1), cmq_services(flow, storage))[0]
     assert headed.session_id == answer["records"][0]["session_id"]
 
 

@@ -11,7 +11,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from lib.errors import ConfigError, RelayError, VodError
 from lib.invocation import Invocation
 from lib.jobs import Job
 from lib.outcomes import Outcome
-from lib.queue import cmq as cmq_module
 from lib.queue.job_signature import seal, unseal
 from lib.services import Services
 from lib.settings import load_settings
@@ -46,7 +44,8 @@ class Hook:
 
 
 class DrainServices(Services):
-    def __init__(self, hook: Hook, seconds: float = 60.0, **env: str) -> None:
+    def __init__(self, post: Callable[..., Any], hook: Hook, seconds: float = 60.0, **env: str) -> None:
+        """``post``: the data-flow API's HTTP call (the stand-in), injected as a transport is."""
         settings = load_settings(
             {
                 "CMQ_ENDPOINT": "http://gz.mqadapter.cmq.tencentyun.com",
@@ -62,7 +61,7 @@ class DrainServices(Services):
             {"request_id": "req-drain", "time_limit_in_ms": int(seconds * 1000)}
         )
         credentials = {"TENCENTCLOUD_SECRETID": "AKIDdrain", "TENCENTCLOUD_SECRETKEY": "drain-key"}
-        super().__init__(settings, invocation, credentials)
+        super().__init__(settings, invocation, credentials, cmq_post=post)
         self.hook = hook
 
     def webhook(self) -> Hook:
@@ -70,10 +69,9 @@ class DrainServices(Services):
 
 
 @pytest.fixture
-def flow(monkeypatch: pytest.MonkeyPatch) -> FakeDataFlow:
+def flow() -> FakeDataFlow:
     fake = FakeDataFlow("AKIDdrain", "drain-key")
     fake.create_queue(QUEUE)
-    monkeypatch.setattr(cmq_module, "_session", lambda: SimpleNamespace(post=fake))
     return fake
 
 
@@ -119,7 +117,7 @@ def test_final_jobs_are_deleted_retryable_ones_left(flow: FakeDataFlow, submitte
     for i in range(20):
         flow.put(QUEUE, job_body(f"el-{i}"))
     submitted["script"]["el-3"] = transient
-    summary = counts(drain(DrainServices(hook)))
+    summary = counts(drain(DrainServices(flow, hook)))
     assert summary == {
         "drain": "empty",
         "queue": QUEUE,
@@ -141,7 +139,7 @@ def test_final_jobs_are_deleted_retryable_ones_left(flow: FakeDataFlow, submitte
     # after the visibility timeout the left job comes back and, now final, is deleted
     flow.now += flow.visibility + 1
     submitted["script"].clear()
-    assert drain(DrainServices(hook))["deleted"] == 1 and flow.bodies(QUEUE) == []
+    assert drain(DrainServices(flow, hook))["deleted"] == 1 and flow.bodies(QUEUE) == []
 
 
 def test_a_job_that_keeps_failing_is_given_up_once(flow: FakeDataFlow, submitted: dict[str, Any]) -> None:
@@ -149,7 +147,7 @@ def test_a_job_that_keeps_failing_is_given_up_once(flow: FakeDataFlow, submitted
     flow.put(QUEUE, job_body("stuck"))
     submitted["script"]["stuck"] = transient
     for receive in range(1, 4):
-        summary = drain(DrainServices(hook, DRAIN_MAX_RECEIVES="3"))
+        summary = drain(DrainServices(flow, hook, DRAIN_MAX_RECEIVES="3"))
         flow.now += flow.visibility + 1
         assert summary["deleted"] == (1 if receive == 3 else 0)
     assert flow.bodies(QUEUE) == [] and submitted["jobs"] == ["stuck"] * 3
@@ -166,7 +164,7 @@ def test_a_submission_still_moving_elsewhere_is_not_given_up(
     submitted["script"]["busy"] = lambda job: Outcome(
         "retry", "er-busy", error=RelayError("held", code="SubmissionInProgress", retryable=True)
     )
-    assert drain(DrainServices(hook, DRAIN_MAX_RECEIVES="3"))["left"] == 1
+    assert drain(DrainServices(flow, hook, DRAIN_MAX_RECEIVES="3"))["left"] == 1
     assert hook.seen == []
 
 
@@ -178,7 +176,7 @@ def test_a_forged_job_is_refused_unseen_and_acknowledged(
     inner = unseal(json.loads(job_body("unsigned")), [RELAY_JOB_SECRET])
     flow.put(QUEUE, json.dumps(inner))  # an unsigned version-1 job
     with caplog.at_level(logging.ERROR, logger="relay.records"):
-        summary = drain(DrainServices(hook))
+        summary = drain(DrainServices(flow, hook))
     assert summary["deleted"] == 2 and flow.bodies(QUEUE) == []  # acknowledged: never retried
     assert submitted["jobs"] == [] and hook.seen == []  # never submitted (so never presigned), never relayed
     assert sum("relay job refused" in r.getMessage() for r in caplog.records) == 2
@@ -193,7 +191,7 @@ def test_a_signed_job_outside_the_first_stages_rules_is_refused(
     inner["source"] = {"kind": "http", "bucket": "secret-bucket-1250000000"}
     inner["objects"] = {}
     flow.put(QUEUE, seal(json.dumps(inner), [RELAY_JOB_SECRET]))
-    assert drain(DrainServices(hook))["deleted"] == 1
+    assert drain(DrainServices(flow, hook))["deleted"] == 1
     assert submitted["jobs"] == []
     [(event, body)] = hook.seen
     assert event == "element.failed" and body["error"]["code"] == "InvalidMessage"
@@ -202,7 +200,7 @@ def test_a_signed_job_outside_the_first_stages_rules_is_refused(
 
 def test_receiving_stops_before_the_deadline(flow: FakeDataFlow, submitted: dict[str, Any]) -> None:
     flow.put(QUEUE, job_body())
-    services = DrainServices(Hook(), seconds=BATCH_BUDGET_S)  # less than the margin
+    services = DrainServices(flow, Hook(), seconds=BATCH_BUDGET_S)  # less than the margin
     assert counts(drain(services)) == {
         "drain": "deadline",
         "queue": QUEUE,
@@ -216,8 +214,8 @@ def test_receiving_stops_before_the_deadline(flow: FakeDataFlow, submitted: dict
     assert drain_margin(3, 20.0) == 3 + MAX_WAITING / 20.0 + BATCH_BUDGET_S and MAX_WAITING == 31
 
 
-def on_receive(monkeypatch: pytest.MonkeyPatch, flow: FakeDataFlow, after: Callable[[int], None]) -> None:
-    """Call ``after(n)`` once the n-th BatchReceiveMessage has been answered."""
+def on_receive(flow: FakeDataFlow, after: Callable[[int], None]) -> Callable[..., Any]:
+    """``flow``, calling ``after(n)`` once the n-th BatchReceiveMessage has been answered."""
     count = 0
 
     def post(url: str, *, data: dict[str, str], timeout: Any) -> Any:
@@ -228,23 +226,22 @@ def on_receive(monkeypatch: pytest.MonkeyPatch, flow: FakeDataFlow, after: Calla
             after(count)
         return answer
 
-    monkeypatch.setattr(cmq_module, "_session", lambda: SimpleNamespace(post=post))
+    return post
 
 
 def test_no_receive_past_the_margin_and_every_received_job_is_finished(
-    flow: FakeDataFlow, submitted: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    flow: FakeDataFlow, submitted: dict[str, Any]
 ) -> None:
     """The invocation's time runs short after two receives: no third one is made; the 32 jobs received
     (16 of them received ahead, not begun yet) are all finished and deleted; the rest stay queued."""
     for i in range(40):
         flow.put(QUEUE, job_body(f"el-{i}"))
-    services = DrainServices(Hook(), seconds=120, BATCH_CONCURRENCY="2")
 
     def shorten(receives: int) -> None:
         if receives == 2:  # under the margin, but time enough for the jobs already received
             services.invocation = services.invocation._replace(deadline=time.monotonic() + BATCH_BUDGET_S)
 
-    on_receive(monkeypatch, flow, shorten)
+    services = DrainServices(on_receive(flow, shorten), Hook(), seconds=120, BATCH_CONCURRENCY="2")
     summary = counts(drain(services))
     assert summary == {
         "drain": "deadline",
@@ -259,14 +256,14 @@ def test_no_receive_past_the_margin_and_every_received_job_is_finished(
 
 
 def test_the_next_batch_is_received_while_the_current_one_is_under_way(
-    flow: FakeDataFlow, submitted: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    flow: FakeDataFlow, submitted: dict[str, Any]
 ) -> None:
     """The receive that follows a batch is made while a job of that batch is still in flight (the old
     loop received only once the batch's slowest job had ended)."""
     for i in range(20):
         flow.put(QUEUE, job_body(f"el-{i}"))
     second_receive = threading.Event()
-    on_receive(monkeypatch, flow, lambda n: second_receive.set() if n == 2 else None)
+    post = on_receive(flow, lambda n: second_receive.set() if n == 2 else None)
     seen: list[bool] = []
 
     def slowest(job: Job) -> Outcome:
@@ -274,7 +271,7 @@ def test_the_next_batch_is_received_while_the_current_one_is_under_way(
         return Outcome("submitted", "er-el-0", "task")
 
     submitted["script"]["el-0"] = slowest
-    assert drain(DrainServices(Hook()))["deleted"] == 20
+    assert drain(DrainServices(post, Hook()))["deleted"] == 20
     assert seen == [True]
 
 
@@ -298,7 +295,7 @@ def test_a_freed_worker_takes_the_next_job_whichever_batch_it_came_in(
         return Outcome("submitted", "er-el-16", "task")
 
     submitted["script"].update({"el-0": tail, "el-16": first_of_next})
-    summary = drain(DrainServices(Hook(), BATCH_CONCURRENCY="2"))
+    summary = drain(DrainServices(flow, Hook(), BATCH_CONCURRENCY="2"))
     assert seen == [True] and summary["deleted"] == 20 and summary["batches"] == 2
     order = submitted["jobs"]
     assert order[0] == "el-0" and order.index("el-16") < 17  # begun before el-0 ended, in queue order
@@ -321,7 +318,7 @@ def test_a_job_is_begun_only_when_a_worker_is_free(flow: FakeDataFlow, submitted
         return Outcome("submitted", f"er-{job.request.name}", "task")
 
     submitted["script"].update({f"el-{i}": counted for i in range(40)})
-    assert drain(DrainServices(Hook(), BATCH_CONCURRENCY="3"))["deleted"] == 40
+    assert drain(DrainServices(flow, Hook(), BATCH_CONCURRENCY="3"))["deleted"] == 40
     assert 1 <= state["most"] <= 3
 
 
@@ -331,7 +328,7 @@ def test_each_jobs_age_is_logged_and_an_old_one_warned(
     flow.put(QUEUE, job_body("fresh"), enqueued=flow.now - 10)
     flow.put(QUEUE, job_body("old"), enqueued=flow.now - 2000)
     with caplog.at_level(logging.INFO, logger="relay.drain"):
-        drain(DrainServices(Hook()), clock=lambda: flow.now)
+        drain(DrainServices(flow, Hook()), clock=lambda: flow.now)
     ages = {
         r.getMessage(): (r.levelname, getattr(r, "age_s", None))
         for r in caplog.records
@@ -348,7 +345,7 @@ def test_without_dequeue_count_the_dead_letter_policy_is_named(
     flow.report_dequeue_count = False
     flow.put(QUEUE, job_body())
     with caplog.at_level(logging.WARNING, logger="relay.drain"):
-        drain(DrainServices(Hook()))
+        drain(DrainServices(flow, Hook()))
     assert any("dead-letter policy" in r.getMessage() for r in caplog.records)
 
 
@@ -359,20 +356,20 @@ def test_a_configuration_error_stops_the_drain_and_leaves_the_messages(
         flow.put(QUEUE, job_body(name))
     submitted["script"]["b"] = lambda job: Outcome("retry", error=ConfigError("no credentials"))
     with pytest.raises(ConfigError, match="no credentials"):
-        drain(DrainServices(Hook()))
+        drain(DrainServices(flow, Hook()))
     assert [unseal(json.loads(b), [RELAY_JOB_SECRET])["request"]["name"] for b in flow.bodies(QUEUE)] == ["b"]
     flow.now += flow.visibility + 1
     for name in ("c", "d", "e"):  # one worker: after b's error nothing more is begun, and nothing deleted
         flow.put(QUEUE, job_body(name))
     submitted["jobs"].clear()
     with pytest.raises(ConfigError, match="no credentials"):
-        drain(DrainServices(Hook(), BATCH_CONCURRENCY="1"))
+        drain(DrainServices(flow, Hook(), BATCH_CONCURRENCY="1"))
     assert submitted["jobs"] == ["b"]
     left = [unseal(json.loads(b), [RELAY_JOB_SECRET])["request"]["name"] for b in flow.bodies(QUEUE)]
     assert left == ["b", "c", "d", "e"]
     flow.faults.append(4100)  # a refused key: raised at once, nothing received
     with pytest.raises(ConfigError):
-        drain(DrainServices(Hook()))
+        drain(DrainServices(flow, Hook()))
 
 
 # the Timer
@@ -393,7 +390,7 @@ def test_the_timer_drains_on_drain_and_pulls_otherwise(
 
     monkeypatch.setattr("lib.sources.timer.pull_cycle", pull_cycle)
     flow.put(QUEUE, job_body())
-    services = DrainServices(Hook())
+    services = DrainServices(flow, Hook())
     answer = TimerTick().handle(tick(" drain "), services)
     assert answer["drain"] == "empty" and answer["deleted"] == 1 and pulls == []
     for message in (None, "", "pull", "vod-pull", 7):
@@ -408,16 +405,16 @@ def test_a_drain_tick_without_a_queue_fails_loudly_and_a_flaky_queue_softly(
     flow: FakeDataFlow, submitted: dict[str, Any]
 ) -> None:
     hook = Hook()
-    unset = DrainServices(hook, DRAIN_QUEUE_URL="")
+    unset = DrainServices(flow, hook, DRAIN_QUEUE_URL="")
     with pytest.raises(ConfigError, match="DRAIN_QUEUE_URL"):
         TimerTick().handle(tick("drain"), unset)
     flow.faults.extend([6000] * 6)  # the data-flow API stays down: the tick stops, nothing is lost
-    answer = TimerTick().handle(tick("drain"), DrainServices(hook))
+    answer = TimerTick().handle(tick("drain"), DrainServices(flow, hook))
     assert answer["drain"] == "stopped" and answer["error"]["code"] == "Queue.InternalError"
 
 
 def test_a_delete_that_keeps_failing_stops_the_tick_and_the_job_comes_back(
-    flow: FakeDataFlow, submitted: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    flow: FakeDataFlow, submitted: dict[str, Any]
 ) -> None:
     """BatchDeleteMessage answers 6000 through every retry: the tick stops softly (the data-flow API is
     down), the job it finished is not counted as deleted, and after the visibility timeout it is
@@ -430,13 +427,12 @@ def test_a_delete_that_keeps_failing_stops_the_tick_and_the_job_comes_back(
             flow.faults.append(6000)
         return flow(url, data=data, timeout=timeout)
 
-    monkeypatch.setattr(cmq_module, "_session", lambda: SimpleNamespace(post=post))
-    answer = TimerTick().handle(tick("drain"), DrainServices(Hook()))
+    answer = TimerTick().handle(tick("drain"), DrainServices(post, Hook()))
     assert answer["drain"] == "stopped" and answer["error"]["code"] == "Queue.InternalError"
     assert len(flow.bodies(QUEUE)) == 1 and submitted["jobs"] == ["once"]
     down = False
     flow.now += flow.visibility + 1
-    assert counts(drain(DrainServices(Hook())))["deleted"] == 1 and flow.bodies(QUEUE) == []
+    assert counts(drain(DrainServices(flow, Hook())))["deleted"] == 1 and flow.bodies(QUEUE) == []
 
 
 def test_a_stop_deletes_what_was_final_and_keeps_what_was_not_begun(
@@ -449,7 +445,7 @@ def test_a_stop_deletes_what_was_final_and_keeps_what_was_not_begun(
         flow.put(QUEUE, job_body(name))
     submitted["script"]["y"] = lambda job: Outcome("retry", error=ConfigError("no credentials"))
     with pytest.raises(ConfigError, match="no credentials"):
-        drain(DrainServices(Hook(), BATCH_CONCURRENCY="1"))
+        drain(DrainServices(flow, Hook(), BATCH_CONCURRENCY="1"))
     assert submitted["jobs"] == ["x", "y"]
     left = [unseal(json.loads(b), [RELAY_JOB_SECRET])["request"]["name"] for b in flow.bodies(QUEUE)]
     assert left == ["y", "z"]
