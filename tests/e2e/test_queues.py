@@ -101,7 +101,7 @@ def test_queue_mode_drains_200_uploads_within_the_quota(
     monkeypatch.setenv("SUBMIT_QUEUE_REGION", QUEUE_REGION)
 
     with ThreadPoolExecutor(1) as drainer:  # one drainer: the capped concurrency of the queue trigger
-        drained = drainer.submit(drain, stack.sqs, url, invoke, until_deleted=200, timeout=60)
+        drained = drainer.submit(drain, stack.sqs, url, invoke, until_deleted=200, timeout=180)
         events = [cos_event(keys[i : i + 10]) for i in range(0, 200, 10)]
         with ThreadPoolExecutor(4) as pool:  # the burst of COS invocations
             results = list(pool.map(lambda e: handler.main_handler(e, {"time_limit_in_ms": 30000}), events))
