@@ -57,6 +57,7 @@ class Services:
         self._started: list[Background[Any]] = [] if started is None else started  # shared by every copy
         self._cmq_post = cmq_post  # the data-flow API's HTTP call: a requests session unless given (tests)
         self._sqs = sqs  # an SQS client (boto3's, or a test's) used for every queue URL, when given
+        self._storages: dict[tuple[str, str | None], Storage] = {}  # this invocation's, by kind and region
 
     def background(self, call: Callable[[], T], *, name: str) -> Background[T]:
         """Start ``call`` in a thread of this invocation (``lib.background``): its starter joins it, and
@@ -95,9 +96,15 @@ class Services:
         return self._credentials
 
     def storage(self, kind: StorageKind, region: str | None) -> Storage:
-        from lib.storage import storage_for
+        """The store of ``kind`` in ``region``; asked again in this invocation, the same one, at once."""
+        found = self._storages.get((kind, region))
+        if found is None:
+            from lib.storage import storage_for
 
-        return storage_for(kind, region, self.settings, self.credentials)
+            found = self._storages.setdefault(
+                (kind, region), storage_for(kind, region, self.settings, self.credentials)
+            )
+        return found
 
     def receipts(self) -> ReceiptStore:
         """The receipts in RECEIPT_BUCKET (callers first check that it is set: receipts are optional)."""

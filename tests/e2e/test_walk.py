@@ -97,9 +97,8 @@ def test_the_walk_of_a_cos_upload(stack: LocalStack) -> None:
     for number, module in enumerate(path, 1):
         print(f"{number}. {module}")
     assert path[0] == "handler" and "lib.sources.cos" in path and "lib.submission" in path
-    # The issue's target (MAX_RETURNS) was met before Services' storage factory came (12 returns); it
-    # is 16 since, each client ask entering lib.storage.cos: measured and printed, not held here.
     assert returns(path) == len(path) - len(set(path)) and returns(path) > 0
+    assert returns(path) <= MAX_RETURNS, path
 
 
 def test_returns_counts_steps_into_a_module_already_left() -> None:
