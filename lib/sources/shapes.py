@@ -14,8 +14,6 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from lib.vod import is_vod_event_type
-
 if TYPE_CHECKING:
     from typing import Protocol
 
@@ -147,7 +145,11 @@ def is_timer(event: dict[str, Any]) -> bool:
 
 
 def is_vod(event: dict[str, Any]) -> bool:
-    return family(event) == "vod" and is_vod_event_type(event) and "Type" not in event
+    if family(event) != "vod":
+        return False
+    from lib.vod import is_vod_event_type  # the event types' table: loaded for VOD-shaped events only
+
+    return is_vod_event_type(event) and "Type" not in event
 
 
 # --- HTTP ----------------------------------------------------------------------------------------------
