@@ -21,6 +21,23 @@ def home_store(services: Services) -> ReceiptStore | None:
     return services.receipts() if services.settings.receipt_bucket else None
 
 
+def find_receipt(
+    home: ReceiptStore, session_id: str, services: Services
+) -> tuple[ReceiptStore, Receipt] | None:
+    """The receipt of ``session_id`` and the store that keeps it: ``home`` (RECEIPT_BUCKET's), or the
+    upload bucket's that ``home``'s index fact points to; None when neither has it."""
+    invocation = services.invocation
+    receipt = with_retries(lambda: home.load(session_id), what="receipt load", invocation=invocation)
+    if receipt is not None:
+        return home, receipt
+    where = with_retries(lambda: home.load_index(session_id), what="receipt index", invocation=invocation)
+    if where is None:
+        return None
+    elsewhere = services.receipts_in(*where)
+    receipt = with_retries(lambda: elsewhere.load(session_id), what="receipt load", invocation=invocation)
+    return (elsewhere, receipt) if receipt is not None else None
+
+
 def record_completion(
     services: Services, receipt: Receipt, element_ids: Iterable[str], *, succeeded: bool
 ) -> None:

@@ -109,19 +109,10 @@ def entry_view(receipt: Receipt, word: str) -> dict[str, Any]:
 
 
 def _load(store: ReceiptStore, session_id: str, services: Services) -> Receipt | None:
-    found = with_retries(lambda: store.load(session_id), what="receipt load", invocation=services.invocation)
-    if found is not None:
-        return found
-    where = with_retries(
-        lambda: store.load_index(session_id), what="receipt index", invocation=services.invocation
-    )
-    if where is None:
-        return None
-    bucket, kind, region = where
-    elsewhere = services.receipts_in(bucket, kind, region)
-    return with_retries(
-        lambda: elsewhere.load(session_id), what="receipt load", invocation=services.invocation
-    )
+    from lib.element_index import find_receipt
+
+    found = find_receipt(store, session_id, services)
+    return found[1] if found is not None else None
 
 
 def _read_query(query: Mapping[str, str]) -> tuple[str, int, str]:

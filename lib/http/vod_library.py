@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from lib.element_index import home_store
+from lib.element_index import find_receipt, home_store
 from lib.errors import FieldProblem, HttpError, InputError, VodError
 from lib.http.model import HttpRequest, HttpResponse
 from lib.receipts import Receipt, ReceiptStore
@@ -146,22 +146,7 @@ def _receipt_of(
     """The receipt of the session that made ``element_id`` and its store (following the index of a
     receipt kept in the upload bucket), or None when the element is not ours."""
     session_id = _session_of(home, element_id, services)
-    if session_id is None:
-        return None
-    receipt = with_retries(lambda: home.load(session_id), what="receipt load", invocation=services.invocation)
-    if receipt is not None:
-        return home, receipt
-    where = with_retries(
-        lambda: home.load_index(session_id), what="receipt index", invocation=services.invocation
-    )
-    if where is None:
-        return None
-    bucket, kind, region = where
-    elsewhere = services.receipts_in(bucket, kind, region)
-    receipt = with_retries(
-        lambda: elsewhere.load(session_id), what="receipt load", invocation=services.invocation
-    )
-    return (elsewhere, receipt) if receipt is not None else None
+    return None if session_id is None else find_receipt(home, session_id, services)
 
 
 def _scope(services: Services) -> dict[str, Any]:

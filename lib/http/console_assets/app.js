@@ -88,13 +88,7 @@
     }
     if (details.length) {
       var list = el("ul", null, "problems");
-      details.forEach(function (detail) {
-        var item = el("li");
-        item.appendChild(el("span", detail.field, "field"));
-        item.appendChild(document.createTextNode(": "));
-        item.appendChild(el("span", detail.problem, "rule"));
-        list.appendChild(item);
-      });
+      details.forEach(function (detail) { list.appendChild(problemItem(detail)); });
       box.appendChild(list);
     }
     return box;
@@ -254,17 +248,20 @@
     });
   }
 
+  // One broken rule: its field and the rule, as text.
+  function problemItem(detail) {
+    var item = el("li");
+    item.appendChild(el("span", detail.field, "field"));
+    item.appendChild(document.createTextNode(": "));
+    item.appendChild(el("span", detail.problem, "rule"));
+    return item;
+  }
+
   function showProblems(answer) {
     var list = $("upload-problems");
     clear(list);
     var details = (answer.body && answer.body.error && answer.body.error.details) || [];
-    details.forEach(function (detail) {
-      var item = el("li");
-      item.appendChild(el("span", detail.field, "field"));
-      item.appendChild(document.createTextNode(": "));
-      item.appendChild(el("span", detail.problem, "rule"));
-      list.appendChild(item);
-    });
+    details.forEach(function (detail) { list.appendChild(problemItem(detail)); });
   }
 
   function watch(bucket, folder) {
