@@ -461,7 +461,9 @@ class CosStandIn(LocalService):
                 )
         return reply
 
-    def _answer(self, incoming: _Incoming) -> _Reply:
+    @staticmethod
+    def _locate(incoming: _Incoming) -> tuple[str, str]:
+        """The bucket and region of the request's virtual-hosted domain; sets its bucket and key."""
         located = parse_bucket_host(incoming.host)
         if located is None:
             raise CosError(
@@ -469,6 +471,10 @@ class CosStandIn(LocalService):
             )
         incoming.bucket = located[0]
         incoming.key = incoming.path[1:]
+        return located
+
+    def _answer(self, incoming: _Incoming) -> _Reply:
+        located = self._locate(incoming)
         self._authenticate(incoming)
         if located[1] != self.region:
             raise CosError("NoSuchBucket", 404, f"The bucket does not exist in region {located[1]}.")
@@ -497,13 +503,7 @@ class CosStandIn(LocalService):
 
     def _preflight(self, incoming: _Incoming) -> _Reply:
         """OPTIONS Object: unsigned; 200 with the matching rule's headers, else 403."""
-        located = parse_bucket_host(incoming.host)
-        if located is None:
-            raise CosError(
-                "NoSuchBucket", 404, f"Host {incoming.host!r} is not a bucket domain <bucket>.cos.<region>..."
-            )
-        incoming.bucket = located[0]
-        incoming.key = incoming.path[1:]
+        bucket, _region = self._locate(incoming)
         origin = incoming.headers.get("origin", "")
         method = incoming.headers.get("access-control-request-method", "").strip()
         wanted = incoming.headers.get("access-control-request-headers", "")
@@ -511,7 +511,7 @@ class CosStandIn(LocalService):
         if not origin or not method:
             message = "CORS preflight needs Origin and Access-Control-Request-Method."
             raise CosError("AccessForbidden", 403, message)
-        rule = next((r for r in self.cors(incoming.bucket) if r.allows(origin, method, headers)), None)
+        rule = next((r for r in self.cors(bucket) if r.allows(origin, method, headers)), None)
         if rule is None:
             raise CosError("AccessForbidden", 403, "CORSResponse: This CORS request is not allowed.")
         reply = _Reply(200, {"Content-Length": "0", "Vary": "Origin"})
