@@ -28,6 +28,7 @@ shape; no trigger shape is seen here.
 from __future__ import annotations
 
 import hmac
+import importlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -84,114 +85,34 @@ def health(_request: HttpRequest, services: Services, params: Mapping[str, str])
     return HttpResponse.json(200 if healthy else 503, body, headers)
 
 
-def create_element(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
-    from lib.http.routes import create_element
+def taken(module: str, name: str) -> Handler:
+    """The handler ``name`` of ``module``, imported when its route is first taken."""
 
-    return create_element(request, services, params)
+    def handle(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
+        handler: Handler = getattr(importlib.import_module(module), name)
+        return handler(request, services, params)
 
-
-def create_from_folder(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
-    from lib.http.routes import create_from_folder
-
-    return create_from_folder(request, services, params)
-
-
-def get_element(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
-    from lib.http.routes import get_element
-
-    return get_element(request, services, params)
-
-
-def vod_event(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
-    from lib.http.vod_routes import vod_event
-
-    return vod_event(request, services, params)
-
-
-def vod_pull(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
-    from lib.http.vod_routes import pull
-
-    return pull(request, services, params)
-
-
-def vod_task(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
-    from lib.http.vod_routes import task
-
-    return task(request, services, params)
-
-
-def list_elements(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
-    """GET /elements (``lib.http.element_list``, imported on its first call: no cost to other routes)."""
-    from lib.http import element_list
-
-    return element_list.list_elements(request, services, params)
-
-
-def create_upload(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
-    """POST /uploads (``lib.http.uploads``, imported on its first call)."""
-    from lib.http import uploads
-
-    return uploads.create_upload(request, services, params)
-
-
-def console_page(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
-    """GET /console (``lib.http.console``, imported on its first call)."""
-    from lib.http import console
-
-    return console.page(request, services, params)
-
-
-def console_asset(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
-    from lib.http import console
-
-    return console.asset(request, services, params)
-
-
-def scan_folders(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
-    """POST /folders/scan (``lib.http.folder_scan``, imported on its first call)."""
-    from lib.http import folder_scan
-
-    return folder_scan.scan_folders(request, services, params)
-
-
-def element_counts(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
-    """GET /elements/counts (``lib.http.counts``, imported on its first call)."""
-    from lib.http import counts
-
-    return counts.element_counts(request, services, params)
-
-
-def vod_elements(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
-    """GET /vod/elements (``lib.http.vod_library``, imported on its first call)."""
-    from lib.http import vod_library
-
-    return vod_library.list_vod_elements(request, services, params)
-
-
-def delete_vod_element(request: HttpRequest, services: Services, params: Mapping[str, str]) -> RouteResult:
-    """DELETE /vod/elements/{element_id} (``lib.http.vod_library``)."""
-    from lib.http import vod_library
-
-    return vod_library.delete_vod_element(request, services, params)
+    handle.__qualname__ = handle.__name__ = f"{module}.{name}"
+    return handle
 
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/health", health, open=True),
-    Route("POST", "/elements", create_element),
-    Route("POST", "/elements/from-folder", create_from_folder),
-    Route("GET", "/elements", list_elements),
-    Route("POST", "/uploads", create_upload),
-    Route("POST", "/folders/scan", scan_folders),
-    Route("GET", "/elements/counts", element_counts),
-    Route("GET", "/elements/{session_id}", get_element),
-    Route("POST", "/vod/events", vod_event, open=True),
-    Route("POST", "/", vod_event, open=True),
-    Route("POST", "/vod/pull", vod_pull, token_only=True),
-    Route("GET", "/tasks/{task_id}", vod_task),
-    Route("GET", "/vod/elements", vod_elements),
-    Route("DELETE", "/vod/elements/{element_id}", delete_vod_element),
-    Route("GET", "/console", console_page, open=True),
-    Route("GET", "/console/{asset}", console_asset, open=True),
+    Route("POST", "/elements", taken("lib.http.routes", "create_element")),
+    Route("POST", "/elements/from-folder", taken("lib.http.routes", "create_from_folder")),
+    Route("GET", "/elements", taken("lib.http.element_list", "list_elements")),
+    Route("POST", "/uploads", taken("lib.http.uploads", "create_upload")),
+    Route("POST", "/folders/scan", taken("lib.http.folder_scan", "scan_folders")),
+    Route("GET", "/elements/counts", taken("lib.http.counts", "element_counts")),
+    Route("GET", "/elements/{session_id}", taken("lib.http.routes", "get_element")),
+    Route("POST", "/vod/events", taken("lib.http.vod_routes", "vod_event"), open=True),
+    Route("POST", "/", taken("lib.http.vod_routes", "vod_event"), open=True),
+    Route("POST", "/vod/pull", taken("lib.http.vod_routes", "pull"), token_only=True),
+    Route("GET", "/tasks/{task_id}", taken("lib.http.vod_routes", "task")),
+    Route("GET", "/vod/elements", taken("lib.http.vod_library", "list_vod_elements")),
+    Route("DELETE", "/vod/elements/{element_id}", taken("lib.http.vod_library", "delete_vod_element")),
+    Route("GET", "/console", taken("lib.http.console", "page"), open=True),
+    Route("GET", "/console/{asset}", taken("lib.http.console", "asset"), open=True),
 )
 
 

@@ -532,3 +532,15 @@ def test_a_huge_error_scrubs_only_what_it_answers() -> None:
     assert len(body_of(response)["error"]["details"]) == 50
     assert scrub.call_count <= 2 * 50 + 1
     assert all(len(args[0]) <= 4 * outcomes.MAX_TEXT for args, _ in scrub.call_args_list)
+
+
+def test_every_lazily_taken_route_names_a_handler_that_exists() -> None:
+    """A route's module is imported on its first call: each name in the table must resolve."""
+    import importlib
+
+    from lib.http.api import ROUTES
+
+    for route in ROUTES:
+        module, _, name = route.handler.__qualname__.rpartition(".")
+        if module.startswith("lib.http."):
+            assert callable(getattr(importlib.import_module(module), name)), route.pattern
