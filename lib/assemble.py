@@ -12,10 +12,13 @@ the folder re-checks); one that names none takes the media present when it arriv
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import json
 import posixpath
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from lib.errors import FieldProblem, InputError, ManifestError, StorageError, StorageNotFound
 from lib.jobs import Job, SourceInfo, Upload
@@ -23,6 +26,9 @@ from lib.media.refs import is_image_path, is_video_path, parse_media_ref
 from lib.records import Record
 from lib.settings import Settings
 from lib.storage import Storage, StoredObject
+
+if TYPE_CHECKING:
+    from lib.background import Starter
 
 MANIFEST = "element.json"
 MAX_MANIFEST_BYTES = 64 * 1024
@@ -47,8 +53,11 @@ class Broken(Record):
 Plan = Job | Skip | Broken
 
 
-def plan_upload(upload: Upload, settings: Settings, storage: Storage) -> Plan:
-    """Decide what one upload means; reads the folder listing and the manifest when needed."""
+def plan_upload(
+    upload: Upload, settings: Settings, storage: Storage, *, start: Starter | None = None
+) -> Plan:
+    """Decide what one upload means; reads the folder listing and the manifest when needed (side by
+    side, in threads ``start`` starts: ``Services.background``, plain ones unless given)."""
     key = upload.key
     for name, value in (("bucket", upload.bucket), ("key", key)):
         if not _is_text(value):  # a lone surrogate (only a forged event has one) cannot go on the wire
@@ -72,7 +81,7 @@ def plan_upload(upload: Upload, settings: Settings, storage: Storage) -> Plan:
         return Skip("ignored", "not directly inside an element folder")
     if filename != MANIFEST and not (is_image_path(filename) or is_video_path(filename)):
         return Skip("ignored", "not an element file (element.json, an image or a video)")
-    return _plan_folder(upload, f"{settings.element_prefix}{folder}/", folder, settings, storage)
+    return _plan_folder(upload, f"{settings.element_prefix}{folder}/", folder, settings, storage, start)
 
 
 def _is_text(value: str) -> bool:
@@ -83,9 +92,11 @@ def _is_text(value: str) -> bool:
     return True
 
 
-def _plan_folder(upload: Upload, prefix: str, folder: str, settings: Settings, storage: Storage) -> Plan:
+def _plan_folder(
+    upload: Upload, prefix: str, folder: str, settings: Settings, storage: Storage, start: Starter | None
+) -> Plan:
     manifest_key = prefix + MANIFEST
-    listing, read_manifest = _read_folder(upload, prefix, storage)
+    listing, read_manifest = _read_folder(upload, prefix, storage, start)
     manifest_obj = listing.get(manifest_key)
     if manifest_obj is None:
         return Skip("waiting", "no element.json in the folder yet")
@@ -129,44 +140,44 @@ def _plan_folder(upload: Upload, prefix: str, folder: str, settings: Settings, s
 
 
 def _read_folder(
-    upload: Upload, prefix: str, storage: Storage
+    upload: Upload, prefix: str, storage: Storage, start: Starter | None
 ) -> tuple[dict[str, StoredObject], Callable[[], dict[str, object] | None]]:
     """The folder's listing, and how to get its manifest: for the manifest's own upload, the manifest is
     read while the folder is listed (one round trip less on a cold start). Either way the manifest read
     may be a version other than the one listed when it is overwritten meanwhile; the listed ETag only
     names a broken folder's failure, and the next upload event of the folder reads it again."""
     key = prefix + MANIFEST
-    early = warm = None
-    if upload.key == key:
-        from lib.background import Background  # the manifest's upload only: a media upload may only wait
 
-        early = Background(lambda: _read_manifest(storage, upload.bucket, key), name="manifest")
-        if "lib.pipeline" not in sys.modules:  # a cold container: load the rest while storage answers
-            warm = Background(_load_submission, name="warm-up")
+    def listing() -> dict[str, StoredObject]:
+        found = storage.list_folder(upload.bucket, prefix, limit=MAX_FOLDER_OBJECTS + 1)
+        return {obj.key: obj for obj in found}
+
+    if upload.key != key:  # a media upload may only wait: its listing alone, on this thread
+        return listing(), lambda: _read_manifest(storage, upload.bucket, key)
+    from lib.background import Background
+
+    # Both requests go out first, each from its own thread; this one then spends the CPU that comes
+    # next (a cold container's pipeline) while they are in flight, rather than after them.
+    begin: Starter = Background if start is None else start
+    early = begin(lambda: _read_manifest(storage, upload.bucket, key), name="manifest")
+    listed = begin(listing, name="listing")
     try:
-        listing = {
-            obj.key: obj for obj in storage.list_folder(upload.bucket, prefix, limit=MAX_FOLDER_OBJECTS + 1)
-        }
+        if "lib.pipeline" not in sys.modules:
+            _load_submission()
     finally:
-        for started in (early, warm):
-            if started is not None:
-                started.wait()  # done or not, never left running
-    if early is not None:
-        return listing, early.result
-    return listing, lambda: _read_manifest(storage, upload.bucket, key)
+        for started in (early, listed):
+            started.wait()  # done or not, never left running
+    return listed.result(), early.result
 
 
 def _load_submission() -> None:
-    """What a folder's submission needs once the folder is listed, loaded while the listing (and the
-    manifest) are in flight: a cold start's CPU overlaps its first round trip instead of following it.
-    The pipeline (with the request's rules, pydantic_core, and the submission), the VOD client's module
-    and the log scrubber's patterns (the outcome's line): some 20 to 30 ms of a cold start (docs/internals.md,
-    "Cold starts"). A failure here is left for the caller's own import to raise."""
-    import lib.pipeline  # loaded, not used here
-    import lib.vod.client  # noqa: F401
-    from lib.logs import patterns
-
-    patterns()
+    """What a folder's submission needs next (the pipeline: the request's rules with pydantic_core, the
+    submission), loaded while the listing and the manifest are in flight: a cold start's CPU overlaps
+    its first round trip instead of following it (docs/internals.md, "Cold starts"). What the VOD call
+    needs is loaded later, beside the claim (``lib.element.Element.warm_up``). A failure here is left
+    for the caller's own import to raise."""
+    with contextlib.suppress(Exception):
+        import lib.pipeline  # noqa: F401  # loaded, not used here
 
 
 def _read_manifest(storage: Storage, bucket: str, key: str) -> dict[str, object] | None:
@@ -182,7 +193,7 @@ def _read_manifest(storage: Storage, bucket: str, key: str) -> dict[str, object]
             ) from exc
         raise
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
+        data = json.loads(raw.removeprefix(codecs.BOM_UTF8).decode("utf-8"))  # = utf-8-sig, codec not loaded
     except UnicodeDecodeError as exc:
         raise ManifestError.from_problems((FieldProblem(MANIFEST, "must be UTF-8 text"),)) from exc
     except json.JSONDecodeError as exc:

@@ -1,8 +1,11 @@
 """Submit one element: resolve its media → build its parameters → call VOD → relay the answer.
 
     element = Element.prepare(job, services)   media resolved, parameters built (the SessionId), the
-                                               media pre-flight and the VOD client's warm-up started
+                                               media pre-flight's header reads started
                                                (``element.started``: the caller waits for them)
+    element.warm_up()                          the VOD client made ready: the caller runs it while its own
+                                               round trip (the receipt's claim) and the reads are in
+                                               flight; else the VOD call does it first
     element.submit(ledger)                     the pre-flight's verdict → CreateAigcAdvancedCustomElement
                                                → element.submitted or element.failed at the webhook
     element.relay_submitted / relay_failed     a relay alone (an answer known from before)
@@ -18,15 +21,17 @@ import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lib import webhook
-from lib.background import Background
 from lib.errors import RelayError, WebhookError
-from lib.media.resolve import StorageFor, check_resolved, resolve_media
+from lib.logs import patterns
+from lib.media.resolve import StorageFor, resolve_media, start_checks
 from lib.outcomes import Outcome, Status, comes_back, fail
 from lib.retry import with_retries
 from lib.vod_params import build_params
 
 if TYPE_CHECKING:
+    from lib.background import Background
     from lib.jobs import Job
+    from lib.media.preflight import MediaChecks
     from lib.media.refs import ResolvedMedia
     from lib.services import Services
     from lib.storage import Storage, StorageKind
@@ -38,6 +43,10 @@ log = logging.getLogger("relay.submission")
 class Ledger(Protocol):
     """What the caller keeps of a submission, told each step of it (``lib.submission``: the receipt's
     facts and its lease; without receipts, nothing). The element knows no more of it than this."""
+
+    def calling(self) -> None:
+        """A request of the element (the VOD call, the webhook's) is on its way, sent from its own
+        thread: what the ledger writes beside it starts now, not before it."""
 
     def release(self) -> None:
         """Nothing was submitted and nothing is kept: the pre-flight refused, or an error comes back."""
@@ -64,26 +73,26 @@ class Element:
         job: Job,
         services: Services,
         params: dict[str, Any],
-        vod: VodClient,
-        warm: Background[None] | None,
-        checks: Background[None] | None,
+        checks: Checks | None,
     ) -> None:
         self.job = job
         self.services = services
         self.params = params
         self.session_id: str = params["SessionId"]
-        self._vod = vod
-        self._warm = warm  # the VOD client getting ready, under way or done
+        self._vod: VodClient | None = None  # made ready by ``warm_up``
         self._checks = checks  # the media pre-flight, under way or done
         # Work under way in the background: whoever runs the element waits for it before returning
-        # (a duplicate never asks for the pre-flight or the client; still neither is left running).
-        self.started = tuple(b for b in (checks, self._warm) if b is not None)
+        # (a duplicate never asks for the pre-flight's verdict; still it is not left running).
+        self.started: tuple[Background[Any], ...] = checks.first.started if checks is not None else ()
 
     @classmethod
     def prepare(cls, job: Job, services: Services) -> Element:
-        """Resolve the media and build the parameters; start the pre-flight's header reads and the VOD
-        client's warm-up, which run while the caller does its own round trips (the receipt's claim)."""
+        """Resolve the media and build the parameters; start the pre-flight's header reads, which run
+        while the caller does its own round trip (the receipt's claim). Nothing else is started here:
+        the reads and the claim go out first, and the CPU the VOD call needs (``warm_up``) is spent
+        while they are in flight."""
         settings = services.settings
+        services.credentials()  # a deployment without them fails here, before anything is claimed
 
         def storage_for(kind: StorageKind) -> Storage:
             return services.storage(kind, job.source.storage_region)
@@ -96,17 +105,38 @@ class Element:
                 job.known_objects,
                 upload_bucket=job.source.bucket,
                 preflight=False,  # below, in the background
+                start=services.background,
             ),
             what="media lookup",
             invocation=services.invocation,
         )
         params = build_params(job.request, media, default_sub_app_id=settings.vod_subapp_id)
-        vod = services.vod()
-        warm = vod.prepare()  # while storage answers
         checks = None
         if settings.media_preflight and not job.media_checked:  # a relay job's were judged by its first stage
-            checks = Background(lambda: _preflight(job, services, media, storage_for), name="preflight")
-        return cls(job, services, params, vod, warm, checks)
+            checks = Checks(job, services, media, storage_for)
+        return cls(job, services, params, checks)
+
+    def warm_up(self) -> None:
+        """Make the VOD client ready (a cold container loads the SDK, some 10 to 20 ms), load what
+        judging the media's headers needs and compile the log scrubber, on the caller's thread: called
+        while the claim and the pre-flight's reads are in flight, it costs the element no time.
+        Idempotent."""
+        self._ready()
+
+    def _ready(self) -> VodClient:
+        if self._vod is not None:
+            return self._vod
+        vod = self.services.vod()
+        loading = vod.prepare()
+        if loading is not None:
+            loading.result()
+        if self._checks is not None:
+            from lib.media.preflight import load_judges
+
+            load_judges(video=self.job.request.reference_type == "video_refer")
+        patterns()  # the log scrubber's, compiled before the pre-flight's verdict writes the first line
+        self._vod = vod
+        return vod
 
     def submit(self, ledger: Ledger) -> Outcome:
         """The pre-flight's verdict → VOD → the relay of its answer, each step told to ``ledger``. Raises
@@ -122,7 +152,7 @@ class Element:
             ledger.release()  # a bug in the check: released all the same
             raise
         try:
-            result = self._create()
+            result = self._create(ledger)
         except RelayError as exc:
             if comes_back(exc):
                 ledger.release()  # before the raise: the platform's retry comes next
@@ -131,9 +161,14 @@ class Element:
             return self.relay_failed(ledger, exc)
         if result.duplicate:
             return ledger.already_submitted(self, result.request_id)
-        if result.task_id:
-            ledger.submitted(result.task_id, result.request_id)
-        return self.relay_submitted(ledger, result.task_id, result.request_id, "submitted", None)
+        task_id, request_id = result.task_id, result.request_id
+        if task_id:
+            ledger.submitted(task_id, request_id)
+        relaying = self.services.background(
+            lambda: self.relay_submitted(ledger, task_id, request_id, "submitted", None), name="relay"
+        )
+        ledger.calling()  # the submitted fact goes out beside the webhook's request, after it
+        return relaying.result()
 
     def relay_submitted(
         self, ledger: Ledger, task_id: str | None, request_id: str | None, status: Status, note: str | None
@@ -177,21 +212,49 @@ class Element:
         """Wait for the pre-flight's verdict: raises the error it ended in (a MediaError for media VOD
         would refuse, a StorageError for a read that failed); nothing when it passed or never ran."""
         if self._checks is not None:
-            self._checks.result()
+            self._checks.verdict()
 
-    def _create(self) -> Submitted:
-        """Call VOD (the client made ready in ``prepare``); raises the RelayError it answered with."""
-        if self._warm is not None:
-            self._warm.result()
-        return self._vod.create_element(self.params)
+    def _create(self, ledger: Ledger) -> Submitted:
+        """Call VOD (the client made ready by ``warm_up``, else here) from a thread of the invocation, and
+        tell ``ledger`` once it is on its way; raises the RelayError VOD answered with."""
+        vod = self._ready()
+        call = self.services.background(lambda: vod.create_element(self.params), name="vod-call")
+        ledger.calling()
+        return call.result()
 
 
-def _preflight(
-    job: Job, services: Services, media: dict[str, ResolvedMedia], storage_for: StorageFor
-) -> None:
-    deadline = services.invocation.deadline
-    with_retries(
-        lambda: check_resolved(job.request, media, services.settings, storage_for, deadline=deadline),
-        what="media pre-flight",
-        invocation=services.invocation,
-    )
+class Checks:
+    """The media pre-flight of one element: its reads started at once (``start_checks``, in the
+    invocation's threads), its verdict waited for only by the VOD call. A read that fails for a reason
+    that comes back (a storage 5xx) is retried as the pre-flight was: the whole pre-flight again, on the
+    caller's thread, within the invocation's retries."""
+
+    def __init__(
+        self, job: Job, services: Services, media: dict[str, ResolvedMedia], storage_for: StorageFor
+    ) -> None:
+        self._services = services
+        deadline = services.invocation.deadline
+
+        def check() -> MediaChecks:
+            return start_checks(
+                job.request,
+                media,
+                services.settings,
+                storage_for,
+                deadline=deadline,
+                start=services.background,
+            )
+
+        self._check = check
+        self.first = check()
+
+    def verdict(self) -> None:
+        """Nothing when the media pass (or were left to VOD); the MediaError naming each broken rule,
+        or the StorageError a read ended in once the retries are spent."""
+        tries = iter((self.first,))
+
+        def attempt() -> None:
+            checks = next(tries, None) or self._check()
+            checks.verdict()
+
+        with_retries(attempt, what="media pre-flight", invocation=self._services.invocation)

@@ -71,14 +71,9 @@ class Services:
     def map(self, call: Callable[[T], R], items: Iterable[T], *, width: int, name: str) -> list[R]:
         """``call`` over ``items``, at most ``width`` at once in this invocation's threads, results in the
         items' order; the threads are joined before it returns. One item or a width of 1: no thread."""
-        items = list(items)
-        width = min(width, len(items))
-        if width <= 1:
-            return [call(item) for item in items]
-        from concurrent.futures import ThreadPoolExecutor
+        from lib.background import in_threads
 
-        with ThreadPoolExecutor(max_workers=width, thread_name_prefix=name) as pool:
-            return list(pool.map(call, items))
+        return in_threads(call, items, width=width, name=name, start=self.background)
 
     def join(self) -> int:
         """Join the invocation's background threads, within its remaining time; how many still run."""

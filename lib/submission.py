@@ -36,12 +36,12 @@ go without a receipt.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
-import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lib.counts import mark as mark_count
 from lib.element import Element
@@ -51,6 +51,9 @@ from lib.outcomes import Outcome, comes_back, outcome_for, settle
 from lib.receipts import Receipt, ReceiptStore, Summary
 from lib.retry import with_retries
 from lib.services import Services
+
+if TYPE_CHECKING:
+    from lib.background import Background
 
 log = logging.getLogger("relay.submission")
 T = TypeVar("T")
@@ -71,9 +74,26 @@ class Claim:
         self._sid = session_id
         self.store = store
         self.attempt = attempt
+        self._beside: list[Callable[[], None]] = []  # writes for the next request's company (``calling``)
+
+    def beside_next(self, write: Callable[[], None]) -> None:
+        """Start ``write`` in a thread of the invocation beside the element's next request (the VOD call,
+        the webhook's), once that request is on its way (``calling``): it is sent first."""
+        self._beside.append(write)
+
+    def calling(self) -> None:
+        """A request of the element is on its way: the writes that go beside it start now. Safe from
+        two threads at once (the webhook's, telling ``delivered``): each write is taken once."""
+        while True:
+            try:
+                write = self._beside.pop(0)  # atomic: never taken twice
+            except IndexError:
+                return
+            self._guard._in_background(write)
 
     def release(self) -> None:
         """Give back the lease (none when there is no claim or no store)."""
+        self.calling()  # no request follows, but what was to go beside one is written all the same
         store, attempt, sid = self.store, self.attempt, self._sid
         if attempt and store is not None:
             self._guard._bookkeep(sid, "release", lambda: store.release(sid, attempt))
@@ -90,10 +110,11 @@ class Claim:
         if store is not None:
             guard = self._guard
             record = functools.partial(store.record_submitted, sid, task_id, request_id)
-            guard._in_background(lambda: guard._bookkeep(sid, "submitted", record))
-            guard._in_background(lambda: mark_count(guard.services, sid, "submitted"))
+            self.beside_next(lambda: guard._bookkeep(sid, "submitted", record))
+            self.beside_next(lambda: mark_count(guard.services, sid, "submitted"))
 
     def delivered(self, event: str) -> None:
+        self.calling()  # nothing is left unwritten, whatever the element told before
         store, sid = self.store, self._sid
         if store is not None:
             self._guard._bookkeep(sid, "delivered", lambda: store.record_delivered(sid, event))
@@ -125,7 +146,7 @@ class Submission:
         self._monotonic = monotonic
         self._sleep = sleep
         self._me = services.invocation.request_id
-        self._pending: list[threading.Thread] = []  # bookkeeping writes under way
+        self._pending: list[Background[Any]] = []  # bookkeeping writes under way
 
     # entry
 
@@ -146,8 +167,8 @@ class Submission:
         finally:
             for started in element.started if element is not None else ():
                 started.wait(timeout=self._join_budget())
-            for thread in self._pending:
-                thread.join(timeout=self._join_budget())
+            for pending in self._pending:
+                pending.wait(timeout=self._join_budget())
             self._pending.clear()
 
     def _guard(self, element: Element) -> Outcome:
@@ -166,7 +187,7 @@ class Submission:
             claim = self._claim(element, store, attempt)
             if claim is not None:
                 if claim.store is not None and attempt == 1:  # before VOD answers: see _started
-                    self._started(element)
+                    self._started(element, claim)
                 return element.submit(claim)
         raise InProgressError(f"submission {element.session_id} is being claimed by other invocations")
 
@@ -253,14 +274,15 @@ class Submission:
             return None
         claim = self._claim(element, store, 1)
         if claim is not None and claim.store is not None:
-            self._started(element)
+            self._started(element, claim)
         return claim
 
-    def _started(self, element: Element) -> None:
+    def _started(self, element: Element, claim: Claim) -> None:
         """Attempt 1 is claimed: before VOD answers, a completion must find this receipt (the index), and
-        GET /elements lists it (the timeline); both written alongside the VOD call."""
-        self._in_background(lambda: self._index(element))
-        self._in_background(lambda: self._timeline(element))
+        GET /elements lists it (the timeline); both written alongside the VOD call (``Claim.calling``),
+        or as the lease is given back when no call follows."""
+        claim.beside_next(lambda: self._index(element))
+        claim.beside_next(lambda: self._timeline(element))
 
     def _claim(self, element: Element, store: ReceiptStore, attempt: int) -> Claim | None:
         """Take the lease of ``attempt``: what the run then holds, or None when another invocation won.
@@ -276,7 +298,13 @@ class Submission:
         lease = self._clock() + self.services.invocation.remaining()
         sid = element.session_id
         try:
-            won = self._retry("receipt claim", lambda: store.claim(sid, attempt, self._me, lease, summary))
+            won = self._beside_warm_up(
+                element,
+                lambda: self._retry(
+                    "receipt claim", lambda: store.claim(sid, attempt, self._me, lease, summary)
+                ),
+                lambda: self._bookkeep(sid, "release", lambda: store.release(sid, attempt)),
+            )
         except StorageError as exc:
             if comes_back(exc) and not isinstance(exc, StorageAccessDenied):  # a refused key stops; see below
                 raise
@@ -290,6 +318,23 @@ class Submission:
             )
             return Claim(self, sid, None)
         return Claim(self, sid, store, attempt) if won else None
+
+    def _beside_warm_up(
+        self, element: Element, claim: Callable[[], bool], release: Callable[[], None]
+    ) -> bool:
+        """``claim()`` sent from a thread of the invocation while this one spends the CPU the VOD call
+        will need (``Element.warm_up``): the claim and the pre-flight's reads are already in flight when
+        it starts, and it is done (on a cold start, some 20 ms of imports) by the time they answer. A
+        warm-up that fails (a broken deployment) gives back a lease the claim won, then raises."""
+        sending = self.services.background(claim, name="claim")
+        try:
+            element.warm_up()
+        except BaseException:
+            with contextlib.suppress(Exception):  # the claim's own error is not the one to raise
+                if sending.result():
+                    release()
+            raise
+        return sending.result()
 
     def _foreign_lease(self, receipt: Receipt) -> bool:
         return receipt.lease_active(self._clock()) and receipt.owner != self._me
@@ -310,10 +355,9 @@ class Submission:
         return receipt
 
     def _in_background(self, write: Callable[[], None]) -> None:
-        """Run a bookkeeping write alongside the next network call; ``run`` waits for it before it returns."""
-        thread = threading.Thread(target=write, name="receipt-write", daemon=True)
-        thread.start()
-        self._pending.append(thread)
+        """Run a bookkeeping write alongside the next network call (in a thread of the invocation's
+        ``Services``); ``run`` waits for it before it returns."""
+        self._pending.append(self.services.background(write, name="receipt-write"))
 
     def _join_budget(self) -> float:
         return min(max(self.services.invocation.remaining(), 0.1), 900.0)

@@ -23,6 +23,7 @@ one of its GETs ends by the probe's deadline, however slowly the server answers.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -30,6 +31,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
+from lib.background import Background, Starter
 from lib.errors import (
     BrokenMovie,
     FieldProblem,
@@ -91,7 +93,16 @@ class _Media(Record):
     refresh: Callable[[], _Media | None] | None = None  # a fresh HEAD, when the object changed
 
 
-MAX_PARALLEL_READS = 4  # an element has at most 4 media files
+def load_judges(*, video: bool) -> None:
+    """Import what judging the headers needs (the movie reader for a video, the image size reader for
+    images): a caller with CPU to spare while the reads are in flight loads it, rather than a read's
+    thread after its answer."""
+    if video:
+        import lib.media.movie_header  # noqa: F401  # loaded, not used here
+    else:
+        from lib.media.image_header import load_size_reader
+
+        load_size_reader()
 
 
 def check_media(
@@ -101,53 +112,84 @@ def check_media(
     storage_for: StorageFor,
     *,
     deadline: float | None = None,
+    start: Starter | None = None,
 ) -> list[Checked]:
     """Check each (field, reference) of a request; raise MediaError naming every broken rule.
 
     ``objects`` holds the stored object of each ``cos://``/``s3://`` reference (from the HEAD or the
     folder listing already made). ``deadline`` is the invocation's ``time.monotonic()`` deadline, when
-    known: https:// probes then leave PROBE_RESERVE_S of it for the call itself.
+    known: https:// probes then leave PROBE_RESERVE_S of it for the call itself. ``start`` starts the
+    files' threads (``Services.background``: the invocation's; plain threads unless given).
     """
-    if not settings.media_preflight:
-        return []
-    started = time.monotonic()
-    probe_until = started + PROBE_BUDGET_S
-    if deadline is not None:
-        probe_until = min(probe_until, deadline - PROBE_RESERVE_S)
-    problems: list[FieldProblem] = []
-    report: list[Checked] = []
-    seen: dict[str, _Media] = {}
+    return MediaChecks(fields, objects, settings, storage_for, deadline=deadline, start=start).verdict()
 
-    def one(item: tuple[str, str]) -> tuple[_Media | None, list[FieldProblem], list[Checked]]:
-        return _check_one(item[0], item[1], objects, storage_for, probe_until)
 
-    if len(fields) > 1:  # the files are independent: their header reads overlap (a cold start waits less)
-        from concurrent.futures import ThreadPoolExecutor
+_Found = tuple["_Media | None", list[FieldProblem], list[Checked]]  # one file: opened, problems, report
 
-        with ThreadPoolExecutor(max_workers=min(len(fields), MAX_PARALLEL_READS)) as pool:
-            results = list(pool.map(one, fields))
-    else:
-        results = [one(item) for item in fields]
-    for (field, _), (media, found, checked) in zip(fields, results, strict=True):
-        if media is not None:
-            seen[field] = media
-        problems += found
-        report += checked
-    problems += _same_as_frontal(seen)
-    for item in report:
-        log.info(
-            "media pre-flight %s %s: %s (%d requests, %d bytes, %.1f ms)",
-            item.field,
-            item.name,
-            item.verdict,
-            item.requests,
-            item.bytes_read,
-            item.seconds * 1000,
+
+class MediaChecks:
+    """The pre-flight of one request under way: each file's header reads in a thread of its own, all
+    started at once when it is made (the files are independent, so a cold start waits for one round
+    trip, and the caller goes on with its own, the receipt's claim); ``verdict`` waits for them."""
+
+    def __init__(
+        self,
+        fields: Sequence[tuple[str, str]],
+        objects: Mapping[str, StoredObject],
+        settings: Settings,
+        storage_for: StorageFor,
+        *,
+        deadline: float | None = None,
+        start: Starter | None = None,
+    ) -> None:
+        self._fields = list(fields) if settings.media_preflight else []
+        probe_until = time.monotonic() + PROBE_BUDGET_S
+        if deadline is not None:
+            probe_until = min(probe_until, deadline - PROBE_RESERVE_S)
+        begin: Starter = Background if start is None else start
+        self.started: tuple[Background[_Found], ...] = tuple(
+            begin(
+                functools.partial(_check_one, field, ref, objects, storage_for, probe_until),
+                name="preflight-read",
+            )
+            for field, ref in self._fields
         )
-    if problems:
-        message = "; ".join(f"{p.field} {p.problem}" for p in problems)
-        raise MediaError(message, details=tuple(problems))
-    return report
+
+    def verdict(self) -> list[Checked]:
+        """What each file was found to be; raises MediaError naming every broken rule, or the first
+        error a read ended in (every thread joined first)."""
+        found: list[_Found] = []
+        error: BaseException | None = None
+        for pending in self.started:
+            try:
+                found.append(pending.result())
+            except BaseException as exc:  # the first in the fields' order, raised once all are done
+                error = error or exc
+        if error is not None:
+            raise error
+        problems: list[FieldProblem] = []
+        report: list[Checked] = []
+        seen: dict[str, _Media] = {}
+        for (field, _), (media, broken, checked) in zip(self._fields, found, strict=True):
+            if media is not None:
+                seen[field] = media
+            problems += broken
+            report += checked
+        problems += _same_as_frontal(seen)
+        for item in report:
+            log.info(
+                "media pre-flight %s %s: %s (%d requests, %d bytes, %.1f ms)",
+                item.field,
+                item.name,
+                item.verdict,
+                item.requests,
+                item.bytes_read,
+                item.seconds * 1000,
+            )
+        if problems:
+            message = "; ".join(f"{p.field} {p.problem}" for p in problems)
+            raise MediaError(message, details=tuple(problems))
+        return report
 
 
 def _check_one(

@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
-from lib.background import Background
+from lib.background import Background, Starter
 from lib.errors import (
     FieldProblem,
     MediaError,
@@ -22,7 +22,7 @@ from lib.errors import (
     StorageInvalidName,
     StorageNotFound,
 )
-from lib.media.preflight import check_media
+from lib.media.preflight import MediaChecks
 from lib.media.refs import ResolvedMedia as ResolvedMedia
 from lib.media.refs import parse_media_ref
 from lib.request_model import MAX_VIDEO_BYTES, ElementRequest
@@ -41,11 +41,13 @@ def resolve_media(
     deadline: float | None = None,
     upload_bucket: str | None = None,
     preflight: bool = True,
+    start: Starter = Background,
 ) -> dict[str, ResolvedMedia]:
     """Resolve every media reference of ``request`` (absolute forms only).
 
     ``known`` maps references to objects already listed (a folder listing saves a HEAD each).
     ``upload_bucket`` is the bucket of the upload (or folder) the request came from, if any.
+    ``start`` starts the HEADs that run side by side (``Services.background``: the invocation's threads).
     Raises MediaError naming the field for a reference outside the allowed buckets, or for a missing
     or oversized object, or a broken media rule (lib.media.preflight, with MEDIA_PREFLIGHT=on;
     ``deadline`` bounds its https:// probes); StorageError otherwise.
@@ -58,7 +60,7 @@ def resolve_media(
             clients[kind] = storage_for(kind)
         return clients[kind]
 
-    ahead = _heads_ahead(request, client, known or {})
+    ahead = _heads_ahead(request, client, known or {}, start)
     try:
         resolved = _resolve(request, settings, client, known or {}, ahead, upload_bucket)
     finally:
@@ -70,7 +72,7 @@ def resolve_media(
 
 
 def _heads_ahead(
-    request: ElementRequest, storage_for: StorageFor, known: Mapping[str, StoredObject]
+    request: ElementRequest, storage_for: StorageFor, known: Mapping[str, StoredObject], start: Starter
 ) -> dict[str, Background[StoredObject]]:
     """The HEADs of the objects no listing knows, all but the first started in the background: one
     round trip for them all instead of one each (a request names up to four)."""
@@ -81,7 +83,7 @@ def _heads_ahead(
             wanted.setdefault(ref, ("cos" if parsed.scheme == "cos" else "s3", parsed.bucket, parsed.key))
     stores = {ref: storage_for(kind) for ref, (kind, _, _) in wanted.items()}
     return {
-        ref: Background(functools.partial(stores[ref].head, bucket, key), name="media-head")
+        ref: start(functools.partial(stores[ref].head, bucket, key), name="media-head")
         for ref, (_, bucket, key) in list(wanted.items())[1:]
     }
 
@@ -139,10 +141,26 @@ def check_resolved(
     storage_for: StorageFor,
     *,
     deadline: float | None = None,
+    start: Starter | None = None,
 ) -> None:
     """The media pre-flight (lib.media.preflight) of resolved media; MediaError naming each broken rule."""
+    start_checks(request, media, settings, storage_for, deadline=deadline, start=start).verdict()
+
+
+def start_checks(
+    request: ElementRequest,
+    media: Mapping[str, ResolvedMedia],
+    settings: Settings,
+    storage_for: StorageFor,
+    *,
+    deadline: float | None = None,
+    start: Starter | None = None,
+) -> MediaChecks:
+    """The media pre-flight of resolved media, its reads started (in threads ``start`` starts: plain
+    ones unless given); ``verdict()`` on what it returns waits for them and raises what check_resolved
+    would."""
     objects = {ref: m.stored for ref, m in media.items() if m.stored is not None}
-    check_media(_fields(request), objects, settings, storage_for, deadline=deadline)
+    return MediaChecks(_fields(request), objects, settings, storage_for, deadline=deadline, start=start)
 
 
 def check_media_buckets(request: ElementRequest, settings: Settings, upload_bucket: str | None) -> None:

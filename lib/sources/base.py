@@ -76,7 +76,7 @@ def _plan(upload: Upload | RelayError, services: Services, source: SourceInfo) -
     try:
         storage = services.storage(upload.kind, upload.region)
         plan = with_retries(  # reads only: a storage hiccup is retried like any other call
-            lambda: plan_upload(upload, services.settings, storage),
+            lambda: plan_upload(upload, services.settings, storage, start=services.background),
             what="folder read",
             invocation=services.invocation,
         )

@@ -41,6 +41,13 @@ DELETE_ACTION = "DeleteAigcAdvancedCustomElement"
 # ResourceNotFound.UserNotExist and the like mean something else) or a parameter error on ElementId.
 ELEMENT_GONE_CODES = frozenset({errorcodes.RESOURCENOTFOUND, "InvalidParameterValue.ElementId"})
 _SDK = "tencentcloud.common.common_client"
+_SDK_PARTS = (
+    "tencentcloud.common.credential",
+    "tencentcloud.common.profile.client_profile",
+    "tencentcloud.common.profile.http_profile",
+    "tencentcloud.common.exception.tencent_cloud_sdk_exception",
+    "netrc",  # requests reads ~/.netrc at a session's first request that carries no auth of its own
+)
 MAX_REQUEST_TIMEOUT_S = 10
 log = logging.getLogger("relay.vod")
 
@@ -212,6 +219,8 @@ def _network_message(code: str) -> str:
 
 def _load_sdk() -> None:
     importlib.import_module(_SDK)
+    for name in _SDK_PARTS:  # what ``_client`` and ``_call`` import besides: none left for the call's thread
+        importlib.import_module(name)
 
 
 @warm_cache(maxsize=16)

@@ -39,6 +39,9 @@ class Told:
         self.steps: list[tuple[Any, ...]] = []
         self.answer = answer
 
+    def calling(self) -> None:
+        pass  # what goes beside the VOD call: nothing here
+
     def release(self) -> None:
         self.steps.append(("release",))
 

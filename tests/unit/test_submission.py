@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-import lib.element as element_module
 import lib.submission as submission
 import lib.webhook as webhook_module
 from devstack.samples import mp4_bytes
 from lib.errors import ConfigError, StorageAccessDenied, StorageError, VodError, WebhookError
 from lib.invocation import Invocation
 from lib.jobs import Job, SourceInfo
+from lib.media.preflight import MediaChecks
 from lib.outcomes import Outcome
 from lib.receipts import Receipt, ReceiptStore, Summary
 from lib.request_model import parse_request
@@ -460,7 +460,7 @@ def test_a_bug_in_the_preflight_gives_the_lease_back(
     def broken(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(element_module, "check_resolved", broken)
+    monkeypatch.setattr(MediaChecks, "verdict", broken)
     vod = FakeVod()
     with pytest.raises(ZeroDivisionError):
         run(storage, vod, clock)

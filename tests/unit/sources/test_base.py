@@ -94,7 +94,7 @@ def test_process_upload_when_storage_fails() -> None:
 def test_process_upload_when_the_plan_raises(
     monkeypatch: pytest.MonkeyPatch, retryable: bool, status: str
 ) -> None:
-    def plan_upload(*args: object) -> Any:
+    def plan_upload(*args: object, **kwargs: object) -> Any:
         raise StorageError("the folder read failed", code="FolderRead", retryable=retryable)
 
     monkeypatch.setattr("lib.assemble.plan_upload", plan_upload)
