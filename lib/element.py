@@ -97,6 +97,8 @@ class Element:
         def storage_for(kind: StorageKind) -> Storage:
             return services.storage(kind, job.source.storage_region)
 
+        heads = [job.heads]  # the first attempt's: a retry HEADs again
+
         media = with_retries(
             lambda: resolve_media(
                 job.request,
@@ -106,6 +108,7 @@ class Element:
                 upload_bucket=job.source.bucket,
                 preflight=False,  # below, in the background
                 start=services.background,
+                under_way=heads.pop() if heads else None,
             ),
             what="media lookup",
             invocation=services.invocation,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from lib.records import Record
 
 if TYPE_CHECKING:
+    from lib.background import Background
     from lib.request_model import ElementRequest
     from lib.storage import StorageKind, StoredObject
 
@@ -60,3 +61,6 @@ class Job(Record):
     receipt_storage: StorageKind = "cos"
     known_objects: Mapping[str, StoredObject] = MappingProxyType({})
     media_checked: bool = False  # pre-flight already judged these objects (a relay job: the first stage did)
+    # HEADs of the request's objects already under way, by reference (started before the request was
+    # validated, ``lib.http.routes``); work in flight, never written into a queued job's message
+    heads: Mapping[str, Background[StoredObject]] = MappingProxyType({})

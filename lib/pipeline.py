@@ -13,7 +13,9 @@ retries).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from lib.callbacks import check_callback_url
 from lib.errors import InputError
@@ -23,6 +25,10 @@ from lib.request_model import ElementRequest, parse_request
 from lib.services import Services
 from lib.submission import Submission
 from lib.vod_params import fingerprint
+
+if TYPE_CHECKING:
+    from lib.background import Background
+    from lib.storage import StoredObject
 
 __all__ = ["dispatch", "dispatch_many", "submit", "submit_request"]
 
@@ -58,8 +64,14 @@ def submit(job: Job, services: Services) -> Outcome:
     return Submission(job, services).run()
 
 
-def submit_request(payload: object, services: Services, source: SourceInfo) -> Outcome:
-    """Validate and submit one element request from an HTTP body, a message or a direct call."""
+def submit_request(
+    payload: object,
+    services: Services,
+    source: SourceInfo,
+    heads: Mapping[str, Background[StoredObject]] | None = None,
+) -> Outcome:
+    """Validate and submit one element request from an HTTP body, a message or a direct call; ``heads``:
+    the HEADs of its objects already under way (``lib.http.routes``), used once it is valid."""
     try:
         request: ElementRequest = parse_request(payload)
         if request.callback_url is not None:
@@ -67,4 +79,6 @@ def submit_request(payload: object, services: Services, source: SourceInfo) -> O
     except InputError as exc:
         return fail(exc, source, services, session_id=fingerprint(["request", payload]))
     job = Job(request, source, services.settings.receipt_bucket, services.settings.receipt_storage)
+    if heads:
+        job = job._replace(heads=MappingProxyType(dict(heads)))
     return guarded(lambda: dispatch(job, services), services)

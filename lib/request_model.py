@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic_core import SchemaValidator, ValidationError
 
 from lib.errors import FieldProblem, InputError, MediaRefError
+from lib.media.refs import MAX_REF as MAX_REF  # here too: every limit of the request in one place
 from lib.media.refs import is_video_path, parse_media_ref
 from lib.records import Record
 
@@ -39,7 +40,6 @@ MAX_VIDEO_BYTES = 200 * 1024 * 1024
 MAX_TAGS = 50
 MAX_TAG = 100
 MAX_VOICE_ID = 100
-MAX_REF = 4096
 MAX_CALLBACK_URL = 2048
 # Errors stay small whatever the input held: so many problems listed, field names cut to this length.
 MAX_PROBLEMS = 50

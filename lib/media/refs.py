@@ -12,11 +12,13 @@ from lib.errors import MediaRefError
 from lib.records import Record
 
 if TYPE_CHECKING:
+    from lib.settings import Settings
     from lib.storage import StoredObject
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".mov")
 OBJECT_SCHEMES = ("cos", "s3")
+MAX_REF = 4096  # characters of one reference (a product limit against abuse: the API documents none)
 
 
 class MediaRef(Record):
@@ -89,3 +91,13 @@ def is_video_path(path: str) -> bool:
 
 def is_image_path(path: str) -> bool:
     return extension(path) in IMAGE_EXTENSIONS
+
+
+def bucket_problem(bucket: str, key: str, settings: Settings, upload_bucket: str | None) -> str | None:
+    """Why an object may not be read as media (None when it may): the one rule of the boundary (applied
+    by ``lib.media.resolve`` before any storage call)."""
+    if key.lstrip("/").startswith(settings.receipt_prefix):
+        return "must not name an object under RECEIPT_PREFIX: receipts are never media"
+    if bucket != upload_bucket and bucket not in settings.media_buckets:
+        return "names a bucket that is not allowed (only the upload's own bucket and MEDIA_BUCKETS)"
+    return None

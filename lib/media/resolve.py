@@ -24,6 +24,7 @@ from lib.errors import (
 )
 from lib.media.preflight import MediaChecks
 from lib.media.refs import ResolvedMedia as ResolvedMedia
+from lib.media.refs import bucket_problem as bucket_problem  # the boundary's rule, kept with the refs
 from lib.media.refs import parse_media_ref
 from lib.request_model import MAX_VIDEO_BYTES, ElementRequest
 from lib.settings import Settings
@@ -42,12 +43,15 @@ def resolve_media(
     upload_bucket: str | None = None,
     preflight: bool = True,
     start: Starter = Background,
+    under_way: Mapping[str, Background[StoredObject]] | None = None,
 ) -> dict[str, ResolvedMedia]:
     """Resolve every media reference of ``request`` (absolute forms only).
 
     ``known`` maps references to objects already listed (a folder listing saves a HEAD each).
     ``upload_bucket`` is the bucket of the upload (or folder) the request came from, if any.
-    ``start`` starts the HEADs that run side by side (``Services.background``: the invocation's threads).
+    ``start`` starts the HEADs that run side by side (``Services.background``: the invocation's threads);
+    ``under_way`` holds HEADs its caller started already, by reference (a request's, before it was
+    validated: ``lib.http.routes``).
     Raises MediaError naming the field for a reference outside the allowed buckets, or for a missing
     or oversized object, or a broken media rule (lib.media.preflight, with MEDIA_PREFLIGHT=on;
     ``deadline`` bounds its https:// probes); StorageError otherwise.
@@ -60,7 +64,7 @@ def resolve_media(
             clients[kind] = storage_for(kind)
         return clients[kind]
 
-    ahead = _heads_ahead(request, client, known or {}, start)
+    ahead = _heads_ahead(request, client, known or {}, start, under_way or {})
     try:
         resolved = _resolve(request, settings, client, known or {}, ahead, upload_bucket)
     finally:
@@ -72,20 +76,26 @@ def resolve_media(
 
 
 def _heads_ahead(
-    request: ElementRequest, storage_for: StorageFor, known: Mapping[str, StoredObject], start: Starter
+    request: ElementRequest,
+    storage_for: StorageFor,
+    known: Mapping[str, StoredObject],
+    start: Starter,
+    under_way: Mapping[str, Background[StoredObject]],
 ) -> dict[str, Background[StoredObject]]:
-    """The HEADs of the objects no listing knows, all but the first started in the background: one
-    round trip for them all instead of one each (a request names up to four)."""
+    """The HEADs of the objects no listing knows: those under way already, and the others all but the
+    first started in the background: one round trip for them all instead of one each (a request names
+    up to four)."""
     wanted: dict[str, tuple[StorageKind, str, str]] = {}
     for _field, ref in _fields(request):
         parsed = parse_media_ref(ref)
         if parsed.kind != "url" and ref not in known:
             wanted.setdefault(ref, ("cos" if parsed.scheme == "cos" else "s3", parsed.bucket, parsed.key))
-    stores = {ref: storage_for(kind) for ref, (kind, _, _) in wanted.items()}
-    return {
-        ref: start(functools.partial(stores[ref].head, bucket, key), name="media-head")
-        for ref, (_, bucket, key) in list(wanted.items())[1:]
-    }
+    ahead = {ref: under_way[ref] for ref in wanted if ref in under_way}
+    rest = [(ref, wanted[ref]) for ref in wanted if ref not in ahead]
+    stores = {ref: storage_for(kind) for ref, (kind, _, _) in rest}
+    for ref, (_, bucket, key) in rest[1:]:
+        ahead[ref] = start(functools.partial(stores[ref].head, bucket, key), name="media-head")
+    return ahead
 
 
 def _resolve(
@@ -178,15 +188,6 @@ def check_media_buckets(request: ElementRequest, settings: Settings, upload_buck
             problems.append(FieldProblem(field, problem))
     if problems:
         raise MediaError.from_problems(tuple(problems))
-
-
-def bucket_problem(bucket: str, key: str, settings: Settings, upload_bucket: str | None) -> str | None:
-    """Why an object may not be read as media (None when it may): the one rule of the boundary."""
-    if key.lstrip("/").startswith(settings.receipt_prefix):
-        return "must not name an object under RECEIPT_PREFIX: receipts are never media"
-    if bucket != upload_bucket and bucket not in settings.media_buckets:
-        return "names a bucket that is not allowed (only the upload's own bucket and MEDIA_BUCKETS)"
-    return None
 
 
 def _fields(request: ElementRequest) -> list[tuple[str, str]]:

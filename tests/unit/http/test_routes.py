@@ -4,10 +4,20 @@ the receipt view, and the folder route's refusals before any submission.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from lib.errors import HttpError, InputError, StorageAccessDenied, StorageError
-from lib.http.routes import create_from_folder, folder_upload, get_element, read_json, receipt_view
+from lib.http.routes import (
+    create_element,
+    create_from_folder,
+    folder_upload,
+    get_element,
+    heads_before_validation,
+    read_json,
+    receipt_view,
+)
 from lib.receipts import Receipt
 from lib.storage import StoredObject
 from tests.fakes import FakeStorage
@@ -152,3 +162,64 @@ def test_an_empty_folder_is_not_ready() -> None:
     assert "element.json" in caught.value.message
     assert caught.value.details[0].field == "folder"
     assert jobs == []
+
+
+class HeadCounting(FakeStorage):
+    """Counts HEADs by key: which objects were read before the body was validated."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.heads: list[str] = []
+
+    def head(self, bucket: str, key: str) -> StoredObject:
+        self.heads.append(f"{bucket}/{key}")
+        return super().head(bucket, key)
+
+
+MEDIA = {"MEDIA_BUCKETS": "media-1250000000"}
+
+
+@pytest.mark.parametrize(
+    ("body", "heads"),
+    [
+        (  # every object of an allowed bucket, once
+            {
+                "frontal_image": "cos://media-1250000000/e/front.png",
+                "refer_images": ["cos://media-1250000000/e/left.png", "cos://media-1250000000/e/front.png"],
+            },
+            ["media-1250000000/e/front.png", "media-1250000000/e/left.png"],
+        ),
+        ({"video": "cos://stranger-1250000000/e/clip.mp4"}, []),  # outside MEDIA_BUCKETS: never read
+        ({"video": "cos://media-1250000000/.element-receipts/sessions/x/claim-1.json"}, []),  # a receipt
+        ({"video": "https://cdn.example.com/clip.mp4"}, []),  # a URL: the pre-flight's probe, later
+        ({"video": "cos://media-1250000000/e/../x.mp4"}, []),  # a reference the rules refuse
+        ({"refer_images": [f"cos://media-1250000000/e/{i}.png" for i in range(5)]}, []),  # too many
+        ({"video": "cos://media-1250000000/" + "k" * 5000}, []),  # longer than a reference may be
+        ([1, 2], []),  # no object at all
+    ],
+)
+def test_heads_before_validation_read_only_what_the_boundary_allows(body: object, heads: list[str]) -> None:
+    storage = HeadCounting()
+    services = offline(MEDIA, storage)
+    started = heads_before_validation(body, services)
+    assert services.join() == 0
+    assert sorted(storage.heads) == sorted(heads) and sorted(started) == sorted(
+        dict.fromkeys(f"cos://{h}" for h in heads)
+    )
+
+
+def test_post_elements_uses_the_heads_it_started_and_an_invalid_body_is_refused_as_before() -> None:
+    storage = HeadCounting()
+    for key in ("e/front.png", "e/left.png"):
+        storage.put("media-1250000000", key, b"\x89PNG\r\n\x1a\n")
+    refs = ["cos://media-1250000000/e/front.png", "cos://media-1250000000/e/left.png"]
+    body = {"name": "hero", "frontal_image": refs[0], "refer_images": refs[1:]}
+    with recorded_dispatch() as jobs:
+        create_element(request("POST", "/elements", json.dumps(body)), offline(MEDIA, storage), {})
+        (job,) = jobs
+        assert sorted(job.heads) == sorted(refs)  # handed to the submission, which reads them once
+        assert all(pending.result().key in ("e/front.png", "e/left.png") for pending in job.heads.values())
+        invalid = {**body, "name": "x" * 500}
+        outcome = create_element(request("POST", "/elements", json.dumps(invalid)), offline(MEDIA), {})
+        assert outcome.status == "failed" and outcome.error is not None
+        assert outcome.error.details[0].field == "name" and len(jobs) == 1

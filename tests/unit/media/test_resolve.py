@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from devstack.samples import mp4_bytes, png_bytes
-from lib.errors import MediaError, StorageError
+from lib.background import Background
+from lib.errors import MediaError, StorageError, StorageNotFound
 from lib.media.resolve import bucket_problem, check_media_buckets, resolve_media
 from lib.request_model import parse_request
 from lib.settings import Settings, load_settings
@@ -131,3 +132,31 @@ def test_the_bucket_boundary() -> None:
     with pytest.raises(MediaError) as caught:
         check_media_buckets(request, s, BUCKET)
     assert [d.field for d in caught.value.details] == ["refer_images[0]"]
+
+
+def test_heads_under_way_are_used_and_not_asked_again(stores: Stores) -> None:
+    """A HEAD its caller started (``lib.http.routes``, before the body was validated) is the one used,
+    its error included: the object is not HEADed a second time."""
+    frontal, left = f"cos://{BUCKET}/e/frontal.png", f"cos://{BUCKET}/e/left.png"
+    stores.cos.put(BUCKET, "e/left.png", png_bytes((1, 2, 3)))
+    request = parse_request({"name": "hero", "frontal_image": frontal, "refer_images": [left]})
+    found = StoredObject(BUCKET, "e/frontal.png", 10, "0" * 32)  # not in the store: only the HEAD knows it
+    resolved = resolve_media(
+        request,
+        settings(MEDIA_BUCKETS=BUCKET),
+        stores,
+        under_way={frontal: Background(lambda: found, name="t")},
+    )
+    assert resolved[frontal].stored == found and resolved[left].stored is not None
+
+    def not_found() -> StoredObject:
+        raise StorageNotFound("gone", code="NoSuchKey")
+
+    with pytest.raises(MediaError) as refused:
+        resolve_media(
+            request,
+            settings(MEDIA_BUCKETS=BUCKET),
+            stores,
+            under_way={frontal: Background(not_found, name="t")},
+        )
+    assert refused.value.details[0].field == "frontal_image"
