@@ -28,7 +28,7 @@ from lib.settings import Settings
 from lib.storage import Storage, StoredObject
 
 if TYPE_CHECKING:
-    from lib.background import Starter
+    from lib.threads import Starter
 
 MANIFEST = "element.json"
 MAX_MANIFEST_BYTES = 64 * 1024
@@ -154,7 +154,7 @@ def _read_folder(
 
     if upload.key != key:  # a media upload may only wait: its listing alone, on this thread
         return listing(), lambda: _read_manifest(storage, upload.bucket, key)
-    from lib.background import Background
+    from lib.threads import Background
 
     # Both requests go out first, each from its own thread; this one then spends the CPU that comes
     # next (a cold container's pipeline) while they are in flight, rather than after them.

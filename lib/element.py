@@ -26,15 +26,16 @@ from lib.logs import patterns
 from lib.media.resolve import StorageFor, resolve_media, start_checks
 from lib.outcomes import Outcome, Status, comes_back, fail
 from lib.retry import with_retries
+from lib.threads import Background
 from lib.vod_params import build_params
 
 if TYPE_CHECKING:
-    from lib.background import Background
     from lib.jobs import Job
     from lib.media.preflight import MediaChecks
     from lib.media.refs import ResolvedMedia
     from lib.services import Services
     from lib.storage import Storage, StorageKind
+    from lib.threads import Background
     from lib.vod.client import Submitted, VodClient
 
 log = logging.getLogger("relay.submission")

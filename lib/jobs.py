@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from lib.records import Record
 
 if TYPE_CHECKING:
-    from lib.background import Background
     from lib.request_model import ElementRequest
     from lib.storage import StorageKind, StoredObject
+    from lib.threads import Background
 
 SourceKind = Literal["cos", "s3", "http", "queue", "direct"]
 

@@ -27,8 +27,8 @@ from lib.submission import Submission
 from lib.vod_params import fingerprint
 
 if TYPE_CHECKING:
-    from lib.background import Background
     from lib.storage import StoredObject
+    from lib.threads import Background
 
 __all__ = ["dispatch", "dispatch_many", "submit", "submit_request"]
 

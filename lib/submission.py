@@ -53,7 +53,7 @@ from lib.retry import with_retries
 from lib.services import Services
 
 if TYPE_CHECKING:
-    from lib.background import Background
+    from lib.threads import Background
 
 log = logging.getLogger("relay.submission")
 T = TypeVar("T")

@@ -38,8 +38,8 @@ from lib.services import Services
 from lib.storage import StorageKind
 
 if TYPE_CHECKING:
-    from lib.background import Background
     from lib.storage import StoredObject
+    from lib.threads import Background
 
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 SESSION_ID = re.compile(r"[^/\x00-\x1f\x7f]{1,50}")

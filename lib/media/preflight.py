@@ -31,7 +31,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from lib.background import Background, Starter
 from lib.errors import (
     BrokenMovie,
     FieldProblem,
@@ -53,6 +52,7 @@ from lib.outcomes import comes_back
 from lib.records import Record
 from lib.settings import Settings
 from lib.storage import StorageKind, StoredObject
+from lib.threads import Background, Starter
 
 log = logging.getLogger("relay.preflight")
 

@@ -17,17 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from tencentcloud.vod.v20180717 import errorcodes
 
-from lib.background import Background, Starter
 from lib.errors import VodError, refuses_credentials
 from lib.invocation import Invocation
 from lib.logs import redact
 from lib.records import Record
 from lib.retry import with_retries
 from lib.settings import Credentials, Settings
-from lib.tencent_api import api_error, paced
+from lib.tencent_api import RateLimiter, api_error, paced
 from lib.tencent_api import is_transient as api_is_transient
-from lib.vod.ratelimit import RateLimiter, limiter_for
-from lib.warm_cache import warm_cache
+from lib.threads import Background, Starter, warm_cache
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -221,6 +219,16 @@ def _load_sdk() -> None:
     importlib.import_module(_SDK)
     for name in _SDK_PARTS:  # what ``_client`` and ``_call`` import besides: none left for the call's thread
         importlib.import_module(name)
+
+
+def limiter_for(rate: float) -> RateLimiter:
+    """The container's VOD limiter for ``rate`` (VOD_RATE_LIMIT), shared by every thread."""
+    return _limiter(rate)
+
+
+@warm_cache(maxsize=4)
+def _limiter(rate: float) -> RateLimiter:
+    return RateLimiter(rate)
 
 
 @warm_cache(maxsize=16)

@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 
 from devstack.samples import mp4_bytes, png_bytes
-from lib.background import Background
 from lib.errors import MediaError, StorageError, StorageNotFound
 from lib.media.resolve import bucket_problem, check_media_buckets, resolve_media
 from lib.request_model import parse_request
 from lib.settings import Settings, load_settings
 from lib.storage import Storage, StorageKind, StoredObject
+from lib.threads import Background
 from tests.fakes import FakeStorage
 
 BUCKET = "media-1250000000"
