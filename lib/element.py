@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
-from lib import webhook
 from lib.errors import RelayError, WebhookError
 from lib.logs import patterns
 from lib.media.resolve import StorageFor, resolve_media, start_checks
@@ -179,6 +178,8 @@ class Element:
     ) -> Outcome:
         """element.submitted at the webhook; a webhook that stays down asks for a retry, one that refuses
         the event is logged (the submission stands)."""
+        from lib import webhook  # loaded in the VOD call's wait (``_create``)
+
         job = self.job
         body = webhook.event_body(
             "element.submitted",
@@ -224,6 +225,7 @@ class Element:
         vod = self._ready()
         call = self.services.background(lambda: vod.create_element(self.params), name="vod-call")
         ledger.calling()
+        _load_relay()  # this thread's CPU while VOD answers: what the relay of its answer needs
         return call.result()
 
 
@@ -262,3 +264,9 @@ class Checks:
             checks.verdict()
 
         with_retries(attempt, what="media pre-flight", invocation=self._services.invocation)
+
+
+def _load_relay() -> None:
+    """Import the webhook relay (its body, signature and client) while the VOD call is in flight: the
+    longest wait of a first delivery, so none of it stays between the first round trips."""
+    import lib.webhook  # noqa: F401  # loaded, not used here
