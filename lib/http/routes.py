@@ -24,6 +24,7 @@ from lib.errors import (
     HttpError,
     InputError,
     MediaRefError,
+    RelayError,
     StorageAccessDenied,
     StorageNotFound,
 )
@@ -92,7 +93,10 @@ def heads_before_validation(payload: object, services: Services) -> dict[str, Ba
             continue  # the request's rules name it
         if parsed.kind != "object" or bucket_problem(parsed.bucket, parsed.key, services.settings, None):
             continue
-        storage = services.storage("cos" if parsed.scheme == "cos" else "s3", None)
+        try:
+            storage = services.storage("cos" if parsed.scheme == "cos" else "s3", None)
+        except RelayError:  # no region, no credentials: said after validation, as without this head start
+            return heads
         call = functools.partial(storage.head, parsed.bucket, parsed.key)
         heads[ref] = services.background(call, name="media-head")
     return heads

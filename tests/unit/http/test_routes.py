@@ -19,6 +19,7 @@ from lib.http.routes import (
     receipt_view,
 )
 from lib.receipts import Receipt
+from lib.services import Services
 from lib.storage import StoredObject
 from tests.fakes import FakeStorage
 from tests.http_fakes import offline, recorded_dispatch, request
@@ -223,3 +224,10 @@ def test_post_elements_uses_the_heads_it_started_and_an_invalid_body_is_refused_
         outcome = create_element(request("POST", "/elements", json.dumps(invalid)), offline(MEDIA), {})
         assert outcome.status == "failed" and outcome.error is not None
         assert outcome.error.details[0].field == "name" and len(jobs) == 1
+
+
+def test_heads_before_validation_leave_a_missing_setting_to_the_request_path() -> None:
+    """Without a COS region nothing is read early; the request's own path says what is missing."""
+    services = offline({**MEDIA, "TENCENTCLOUD_REGION": ""})
+    services.storage = Services.storage.__get__(services)  # type: ignore[method-assign]  # the real lookup
+    assert heads_before_validation({"video": "cos://media-1250000000/e/clip.mp4"}, services) == {}
