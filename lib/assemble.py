@@ -160,10 +160,14 @@ def _read_folder(
     # next (a cold container's pipeline) while they are in flight, rather than after them.
     begin: Starter = Background if start is None else start
     early = begin(lambda: _read_manifest(storage, upload.bucket, key), name="manifest")
+    if "lib.pipeline" in sys.modules:  # a warm container, nothing to load: the listing on this thread
+        try:
+            return listing(), early.result
+        finally:
+            early.wait()  # done or not, never left running
     listed = begin(listing, name="listing")
     try:
-        if "lib.pipeline" not in sys.modules:
-            _load_submission()
+        _load_submission()
     finally:
         for started in (early, listed):
             started.wait()  # done or not, never left running

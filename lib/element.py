@@ -18,7 +18,9 @@ it, as powertools' ``IdempotencyHandler`` wraps a handler that knows nothing of 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Protocol
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from lib.errors import RelayError, WebhookError
 from lib.logs import patterns
@@ -38,11 +40,15 @@ if TYPE_CHECKING:
     from lib.vod.client import Submitted, VodClient
 
 log = logging.getLogger("relay.submission")
+T = TypeVar("T")
 
 
 class Ledger(Protocol):
     """What the caller keeps of a submission, told each step of it (``lib.submission``: the receipt's
     facts and its lease; without receipts, nothing). The element knows no more of it than this."""
+
+    def writes_beside(self) -> bool:
+        """True when the ledger has writes to go beside the element's next request (``calling``)."""
 
     def calling(self) -> None:
         """A request of the element (the VOD call, the webhook's) is on its way, sent from its own
@@ -126,6 +132,11 @@ class Element:
         Idempotent."""
         self._ready()
 
+    def cold(self) -> bool:
+        """True when ``warm_up`` has CPU to spend (a cold container: the VOD client's modules not loaded),
+        so that running it beside a round trip is worth a thread."""
+        return self._vod is None and "lib.vod.client" not in sys.modules
+
     def _ready(self) -> VodClient:
         if self._vod is not None:
             return self._vod
@@ -167,11 +178,10 @@ class Element:
         task_id, request_id = result.task_id, result.request_id
         if task_id:
             ledger.submitted(task_id, request_id)
-        relaying = self.services.background(
-            lambda: self.relay_submitted(ledger, task_id, request_id, "submitted", None), name="relay"
+        # the submitted fact goes out beside the webhook's request, after it
+        return self._sent_first(
+            lambda: self.relay_submitted(ledger, task_id, request_id, "submitted", None), ledger, "relay"
         )
-        ledger.calling()  # the submitted fact goes out beside the webhook's request, after it
-        return relaying.result()
 
     def relay_submitted(
         self, ledger: Ledger, task_id: str | None, request_id: str | None, status: Status, note: str | None
@@ -223,10 +233,25 @@ class Element:
         """Call VOD (the client made ready by ``warm_up``, else here) from a thread of the invocation, and
         tell ``ledger`` once it is on its way; raises the RelayError VOD answered with."""
         vod = self._ready()
-        call = self.services.background(lambda: vod.create_element(self.params), name="vod-call")
+        cold = "lib.webhook" not in sys.modules  # then the relay's modules load while VOD answers
+        return self._sent_first(
+            lambda: vod.create_element(self.params), ledger, "vod-call", _load_relay if cold else None
+        )
+
+    def _sent_first(
+        self, call: Callable[[], T], ledger: Ledger, name: str, meanwhile: Callable[[], None] | None = None
+    ) -> T:
+        """``call()`` (a request), sent from its own thread when something is to run while it is in
+        flight: the ledger's writes beside it, started once it is sent, and ``meanwhile`` on this
+        thread. With nothing to run beside it (a warm container without receipts), on this thread:
+        a thread's start and join would cost more than they save."""
+        if not ledger.writes_beside() and meanwhile is None:
+            return call()
+        sending = self.services.background(call, name=name)
         ledger.calling()
-        _load_relay()  # this thread's CPU while VOD answers: what the relay of its answer needs
-        return call.result()
+        if meanwhile is not None:
+            meanwhile()
+        return sending.result()
 
 
 class Checks:

@@ -81,6 +81,9 @@ class Claim:
         the webhook's), once that request is on its way (``calling``): it is sent first."""
         self._beside.append(write)
 
+    def writes_beside(self) -> bool:
+        return bool(self._beside)
+
     def calling(self) -> None:
         """A request of the element is on its way: the writes that go beside it start now. Safe from
         two threads at once (the webhook's, telling ``delivered``): each write is taken once."""
@@ -325,7 +328,10 @@ class Submission:
         """``claim()`` sent from a thread of the invocation while this one spends the CPU the VOD call
         will need (``Element.warm_up``): the claim and the pre-flight's reads are already in flight when
         it starts, and it is done (on a cold start, some 20 ms of imports) by the time they answer. A
-        warm-up that fails (a broken deployment) gives back a lease the claim won, then raises."""
+        warm-up that fails (a broken deployment) gives back a lease the claim won, then raises. A warm
+        container (nothing to warm up) claims on this thread: a thread would cost more than it saves."""
+        if not element.cold():
+            return claim()
         sending = self.services.background(claim, name="claim")
         try:
             element.warm_up()

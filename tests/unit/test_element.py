@@ -39,6 +39,9 @@ class Told:
         self.steps: list[tuple[Any, ...]] = []
         self.answer = answer
 
+    def writes_beside(self) -> bool:
+        return False  # nothing to write beside a request here
+
     def calling(self) -> None:
         pass  # what goes beside the VOD call: nothing here
 
