@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from lib.callbacks import check_callback_url
 from lib.errors import InputError
 from lib.jobs import Job, SourceInfo
 from lib.outcomes import Outcome, config_problem, fail, guarded
@@ -75,6 +74,8 @@ def submit_request(
     try:
         request: ElementRequest = parse_request(payload)
         if request.callback_url is not None:
+            from lib.callbacks import check_callback_url  # a per-request callback only: loaded for it
+
             check_callback_url(request.callback_url, services.settings)
     except InputError as exc:
         return fail(exc, source, services, session_id=fingerprint(["request", payload]))

@@ -47,12 +47,11 @@ from lib.element import Element
 from lib.errors import InProgressError, RelayError, StorageAccessDenied, StorageError
 from lib.jobs import Job
 from lib.outcomes import Outcome, comes_back, outcome_for, settle
-from lib.receipts import Receipt, ReceiptStore, Summary
+from lib.receipts import Receipt, ReceiptStore, Summary, mark_count
 from lib.retry import with_retries
 from lib.services import Services
 
 if TYPE_CHECKING:
-    from lib.counts import Kind
     from lib.threads import Background
 
 log = logging.getLogger("relay.submission")
@@ -105,7 +104,7 @@ class Claim:
         store, sid, recorded = self.store, self._sid, error.as_dict()
         if store is not None:
             self._guard._bookkeep(sid, "failed", lambda: store.record_failed(sid, recorded))
-            _mark(self._guard.services, sid, "refused")  # GET /elements/counts
+            mark_count(self._guard.services, sid, "refused")  # GET /elements/counts
 
     def submitted(self, task_id: str, request_id: str | None) -> None:
         """Written while the webhook is called: a TaskId in hand is relayed whether or not its fact lands."""
@@ -114,7 +113,7 @@ class Claim:
             guard = self._guard
             record = functools.partial(store.record_submitted, sid, task_id, request_id)
             self.beside_next(lambda: guard._bookkeep(sid, "submitted", record))
-            self.beside_next(lambda: _mark(guard.services, sid, "submitted"))
+            self.beside_next(lambda: mark_count(guard.services, sid, "submitted"))
 
     def delivered(self, event: str) -> None:
         self.calling()  # nothing is left unwritten, whatever the element told before
@@ -394,17 +393,9 @@ class Submission:
         try:
             home, at = self.services.receipts(), self._clock()
             self._retry("receipt timeline", lambda: home.write_timeline(element.session_id, at))
-            _mark(self.services, element.session_id, "claimed")  # GET /elements/counts
+            mark_count(self.services, element.session_id, "claimed")  # GET /elements/counts
         except RelayError as exc:
             log.warning("timeline entry for %s not written: %s", element.session_id, exc.code)
 
     def _retry(self, what: str, operation: Callable[[], T]) -> T:
         return with_retries(operation, what=what, invocation=self.services.invocation)
-
-
-def _mark(services: Services, session_id: str, kind: Kind) -> None:
-    """A count marker (``lib.counts``, GET /elements/counts), loaded where one is first written: beside
-    the VOD call or the webhook's request, in their wait, not before the first round trip."""
-    from lib.counts import mark
-
-    mark(services, session_id, kind)
