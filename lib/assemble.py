@@ -161,7 +161,7 @@ def _read_folder(
     # next (a cold container's pipeline) while they are in flight, rather than after them.
     begin: Starter = Background if start is None else start
     early = begin(lambda: _read_manifest(storage, upload.bucket, key), name="manifest")
-    if "lib.pipeline" in sys.modules:  # a warm container, nothing to load: the listing on this thread
+    if not _cold():  # a warm container, nothing to load: the listing on this thread
         try:
             return listing(), early.result
         finally:
@@ -173,6 +173,11 @@ def _read_folder(
         for started in (early, listed):
             started.wait()  # done or not, never left running
     return listed.result(), early.result
+
+
+def _cold() -> bool:
+    """A cold container: the pipeline is not loaded yet."""
+    return "lib.pipeline" not in sys.modules
 
 
 def _load_submission() -> None:

@@ -236,7 +236,7 @@ class Element:
         """Call VOD (the client made ready by ``warm_up``, else here) from a thread of the invocation, and
         tell ``ledger`` once it is on its way; raises the RelayError VOD answered with."""
         vod = self._ready()
-        cold = "lib.webhook" not in sys.modules  # then the relay's modules load while VOD answers
+        cold = _relay_unloaded()  # then the relay's modules load while VOD answers
         return self._sent_first(
             lambda: vod.create_element(self.params), ledger, "vod-call", _load_relay if cold else None
         )
@@ -292,6 +292,10 @@ class Checks:
             checks.verdict()
 
         with_retries(attempt, what="media pre-flight", invocation=self._services.invocation)
+
+
+def _relay_unloaded() -> bool:
+    return "lib.webhook" not in sys.modules
 
 
 def _load_relay() -> None:

@@ -12,6 +12,7 @@ import pytest
 from lib.assemble import Broken, Skip, plan_upload
 from lib.jobs import Job, Upload
 from lib.settings import load_settings
+from lib.storage import StoredObject
 from tests.fakes import FakeStorage
 
 B = "media-1250000000"
@@ -177,3 +178,26 @@ def test_a_manifest_upload_loads_the_submission_while_the_folder_is_listed(
         check=True,
     )
     assert done.stdout.strip() == expected, done.stderr
+
+
+def test_a_cold_manifest_upload_lists_from_its_own_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a cold container the listing and the manifest read each go out from their own thread while
+    the calling thread loads the pipeline; the plan is the same."""
+    import threading
+
+    import lib.assemble as assemble_module
+
+    listed_in: list[str] = []
+
+    class Listing(FakeStorage):
+        def list_folder(self, bucket: str, prefix: str, *, limit: int = 1000) -> list[StoredObject]:
+            listed_in.append(threading.current_thread().name)
+            return super().list_folder(bucket, prefix, limit=limit)
+
+    monkeypatch.setattr(assemble_module, "_cold", lambda: True)
+    storage = Listing()
+    for name in ("frontal.png", "left.png"):
+        storage.put("b-1250000000", f"elements/hero/{name}", b"x")
+    storage.put("b-1250000000", "elements/hero/element.json", b"{}")
+    plan = plan_upload(Upload("cos", "b-1250000000", "elements/hero/element.json"), SETTINGS, storage)
+    assert isinstance(plan, Job) and listed_in == ["listing"]

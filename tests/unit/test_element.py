@@ -143,3 +143,24 @@ def test_a_request_without_objects_resolves_without_storage(webhook: Webhook) ->
     plain = Job(request, job().source, media_checked=True)  # no probe of the https:// URL here
     element = Element.prepare(plain, World(FakeStorage(), FakeVod()))
     assert element.params["SessionId"] == element.session_id and element.params["ElementName"] == "hero"
+
+
+def test_a_cold_vod_call_goes_out_from_its_own_thread_while_the_relay_loads(
+    webhook: Webhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cold (the relay's modules not loaded), the VOD call is sent from a thread of the invocation and
+    the calling thread loads the relay meanwhile; the answer is the same."""
+    import threading
+
+    import lib.element as element_module
+
+    monkeypatch.setattr(element_module, "_relay_unloaded", lambda: True)
+    called_in: list[str] = []
+
+    class Recording(FakeVod):
+        def create_element(self, params: dict[str, Any]) -> Any:
+            called_in.append(threading.current_thread().name)
+            return super().create_element(params)
+
+    outcome = submit(Element.prepare(job(), World(stored(), Recording())), Told())
+    assert outcome.status == "submitted" and called_in == ["vod-call"]

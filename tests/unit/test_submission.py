@@ -16,6 +16,7 @@ import pytest
 import lib.submission as submission
 import lib.webhook as webhook_module
 from devstack.samples import mp4_bytes
+from lib.element import Element
 from lib.errors import ConfigError, StorageAccessDenied, StorageError, VodError, WebhookError
 from lib.invocation import Invocation
 from lib.jobs import Job, SourceInfo
@@ -501,3 +502,39 @@ def test_a_duplicate_whose_receipt_was_refused_raises_for_a_later_retry(
     outcome = run(storage, vod, clock)
     assert outcome.status == "retry" and outcome.error is not None
     assert outcome.error.code == "AwaitingTaskId" and webhook.kinds() == []
+
+
+def test_a_cold_container_claims_from_its_own_thread_while_warming_up(
+    storage: FakeStorage, webhook: Webhook, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a cold start the claim goes out from a thread of the invocation while the calling thread
+    makes the VOD client ready; the outcome and the facts are those of any first delivery."""
+    monkeypatch.setattr(Element, "cold", lambda self: True)
+    claimed_in: list[str] = []
+    claim = ReceiptStore.claim
+
+    def recorded(self: ReceiptStore, *args: Any, **kwargs: Any) -> bool:
+        claimed_in.append(threading.current_thread().name)
+        return claim(self, *args, **kwargs)
+
+    monkeypatch.setattr(ReceiptStore, "claim", recorded)
+    vod = FakeVod()
+    outcome = run(storage, vod, clock)
+    assert (outcome.status, vod.calls) == ("submitted", 1)
+    assert claimed_in == ["claim"]
+    assert facts(storage) == ["claim-1.json", "delivered-element.submitted.json", "submitted.json"]
+
+
+def test_a_warm_up_that_fails_after_a_won_claim_gives_the_lease_back(
+    storage: FakeStorage, webhook: Webhook, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: object) -> None:
+        raise ZeroDivisionError("a broken deployment")
+
+    monkeypatch.setattr(Element, "cold", lambda self: True)
+    monkeypatch.setattr(Element, "warm_up", broken)
+    vod = FakeVod()
+    with pytest.raises(ZeroDivisionError):
+        run(storage, vod, clock)
+    assert vod.calls == 0 and webhook.kinds() == []
+    assert facts(storage) == ["claim-1.json", "release-1.json"]
