@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from lib.errors import StorageError, StorageNotFound
 from lib.storage import Storage, StorageKind, StoredObject
+
+if TYPE_CHECKING:  # not imported at run time: tests count the lib modules a handler run loads
+    from lib.vod.client import Submitted
 
 
 class FakeStorage(Storage):
@@ -79,11 +84,35 @@ class FakeStorage(Storage):
 
 
 class AnsweringVod:
-    """A VOD client that answers DescribeTaskDetail with one fixed response."""
+    """A VodClient (``Services(vod=...)``) that answers DescribeTaskDetail with one fixed response."""
 
     def __init__(self, response: dict[str, Any]) -> None:
         self.response = response
 
+    def prepare(self) -> None:
+        """Nothing to load ahead."""
+
+    def create_element(self, params: dict[str, Any]) -> Submitted:
+        raise AssertionError("CreateAigcAdvancedCustomElement is not expected here")
+
+    def delete_element(self, params: dict[str, Any]) -> bool:
+        raise AssertionError("DeleteAigcAdvancedCustomElement is not expected here")
+
     def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         assert action == "DescribeTaskDetail"
         return dict(self.response)
+
+
+class RecordingWebhook:
+    """A WebhookClient (``Services(webhook=...)``) that answers 200 and records each event and body."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        return [body for _, body in self.events]
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+        self.events.append((headers["X-Element-Event"], json.loads(body)))
+        return 200

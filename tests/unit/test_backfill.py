@@ -20,8 +20,9 @@ from lib.outcomes import Outcome, Status
 from lib.receipts import ReceiptStore, Summary, timeline_mark
 from lib.services import Services
 from lib.vod_params import build_params
+from tests.cmq_fakes import FakeDataFlow
 from tests.fakes import FakeStorage
-from tests.http_fakes import OfflineServices, offline
+from tests.http_fakes import CREDENTIALS, OfflineServices, offline, submitting_with
 
 B = "media-1250000000"
 RB = "receipts-1250000000"
@@ -56,8 +57,8 @@ def session_of(job: Job, services: Services) -> str:
 
 @contextmanager
 def submitting(services: OfflineServices, status: Status = "submitted") -> Iterator[list[str]]:
-    """Replace the pipeline's seam: each job writes the receipt a submission writes, and is recorded by
-    its folder."""
+    """Replace the submission (the services' submitter): each job writes the receipt a submission
+    writes, and is recorded by its folder."""
     folders: list[str] = []
 
     def dispatch(job: Job, _services: Services) -> Outcome:
@@ -69,7 +70,7 @@ def submitting(services: OfflineServices, status: Status = "submitted") -> Itera
         folders.append(job.source.keys[0])
         return Outcome(status, sid, f"task-{sid}")
 
-    with mock.patch("lib.pipeline.dispatch", dispatch):
+    with submitting_with(dispatch):
         yield folders
 
 
@@ -163,13 +164,15 @@ def test_the_listing_costs_one_request_per_page() -> None:
 
 def test_queue_mode_counts_enqueued_jobs_as_submitted() -> None:
     storage = FakeStorage()
-    services = services_with(
-        storage, SUBMIT_MODE="queue", SUBMIT_QUEUE_URL="cmq-queue://jobs", CMQ_ENDPOINT="http://127.0.0.1:9"
-    )
+    flow = FakeDataFlow(CREDENTIALS["TENCENTCLOUD_SECRET_ID"], CREDENTIALS["TENCENTCLOUD_SECRET_KEY"])
+    queue = flow.create_queue("jobs")
+    env = {**ENV, "SUBMIT_MODE": "queue", "SUBMIT_QUEUE_URL": queue, "CMQ_ENDPOINT": "http://127.0.0.1:9"}
+    services = offline(env, storage, cmq_post=flow)
     stage_folder(storage, "hero")
-    with submitting(services, status="waiting") as jobs:
+    with submitting(services) as jobs:  # enqueued, so never submitted here
         result = scan(services, "cos", B, "elements/")
-    assert (result.found, result.submitted, len(jobs)) == (1, 1, 1)
+    assert (result.found, result.submitted, len(jobs)) == (1, 1, 0)
+    assert len(flow.bodies("jobs")) == 1
 
 
 def test_transient_outcomes_wait_and_duplicates_are_done() -> None:

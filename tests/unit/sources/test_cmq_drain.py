@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -26,6 +26,7 @@ from lib.settings import load_settings
 from lib.sources.cmq_drain import BATCH_BUDGET_S, MAX_WAITING, drain, drain_margin
 from lib.sources.timer import TimerTick
 from tests.cmq_fakes import FakeDataFlow
+from tests.http_fakes import offline_submitter, submitting_with
 from tests.source_cases import sample
 
 QUEUE = "element-jobs"
@@ -61,7 +62,7 @@ class DrainServices(Services):
             {"request_id": "req-drain", "time_limit_in_ms": int(seconds * 1000)}
         )
         credentials = {"TENCENTCLOUD_SECRETID": "AKIDdrain", "TENCENTCLOUD_SECRETKEY": "drain-key"}
-        super().__init__(settings, invocation, credentials, cmq_post=post)
+        super().__init__(settings, invocation, credentials, cmq_post=post, submitter=offline_submitter)
         self.hook = hook
 
     def webhook(self) -> Hook:
@@ -93,7 +94,7 @@ def counts(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def submitted(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def submitted() -> Iterator[dict[str, Any]]:
     """Replace the submission: each job's outcome is scripted by element name (default: submitted)."""
     state: dict[str, Any] = {"jobs": [], "script": {}}
 
@@ -102,8 +103,8 @@ def submitted(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         outcome = state["script"].get(job.request.name)
         return outcome(job) if callable(outcome) else Outcome("submitted", f"er-{job.request.name}", "task-1")
 
-    monkeypatch.setattr("lib.sources.messages.submit", submit)
-    return state
+    with submitting_with(submit):  # DrainServices hand each job to it (tests.http_fakes)
+        yield state
 
 
 def transient(_job: Job) -> Outcome:
