@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from lib.errors import StorageError, StorageNotFound
@@ -27,6 +27,7 @@ class FakeStorage(Storage):
         self.kind: StorageKind = "cos"
         self.conditions = conditions
         self.exclusive_creates = conditions == "honoured"
+        self.refuse_create: Callable[[str], BaseException | None] | None = None  # key → error to raise
 
     def put(self, bucket: str, key: str, body: bytes) -> None:
         self.objects[(bucket, key)] = body
@@ -77,6 +78,9 @@ class FakeStorage(Storage):
         return f"https://{bucket}.storage.test/{key}?put&type={content_type}&X-Amz-Signature=fake"
 
     def create(self, bucket: str, key: str, body: bytes) -> bool:
+        refused = self.refuse_create(key) if self.refuse_create is not None else None
+        if refused is not None:
+            raise refused
         if (bucket, key) in self.objects and self.conditions == "honoured":
             return False
         self.objects[(bucket, key)] = body
