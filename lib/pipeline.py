@@ -57,7 +57,8 @@ def submit(job: Job, services: Services) -> Outcome:
     """Submit one element exactly once and relay the result (``lib.submission.Submission``), or hand it
     to the submitter the services were given (tests record jobs: ``Services(submitter=...)``)."""
     if services.submitter is not None:
-        return services.submitter(job, services)
+        given: Outcome = services.submitter(job, services)
+        return given
     return Submission(job, services).run()
 
 

@@ -1,5 +1,5 @@
 """Per-invocation access to settings, credentials, receipts, queues and clients (the clients built once
-per container and shared; see ``lib.warm_cache``), and the invocation's threads, which the handler joins.
+per container and shared; see ``lib.threads``), and the invocation's threads, which the handler joins.
 Tests inject fakes through the constructor (docs/internals.md, "Services, the one container").
 """
 
@@ -14,12 +14,11 @@ from lib.invocation import Invocation
 from lib.settings import Credentials, Settings, read_credentials
 
 if TYPE_CHECKING:  # each client's module is imported when that client is first asked for
-    from lib.background import Background
     from lib.jobs import Job
-    from lib.outcomes import Outcome
     from lib.queue.cmq import Cmq
     from lib.receipts import ReceiptStore
     from lib.storage import Storage, StorageKind
+    from lib.threads import Background
     from lib.vod.client import VodClient
     from lib.webhook_client import WebhookClient
 
@@ -51,7 +50,7 @@ class Services:
         cmq_post: Callable[..., Any] | None = None,
         sqs: Any = None,
         vod: VodClient | None = None,
-        submitter: Callable[[Job, Services], Outcome] | None = None,
+        submitter: Callable[[Job, Services], Any] | None = None,  # an Outcome (no import: a cycle)
     ):
         self.settings = settings
         self.invocation = invocation
@@ -67,9 +66,9 @@ class Services:
         self._storages: dict[tuple[str, str | None], Storage] = {}  # this invocation's, by kind and region
 
     def background(self, call: Callable[[], T], *, name: str) -> Background[T]:
-        """Start ``call`` in a thread of this invocation (``lib.background``): its starter joins it, and
+        """Start ``call`` in a thread of this invocation (``lib.threads``): its starter joins it, and
         ``join`` (the handler, before it answers) joins whatever a path that failed left running."""
-        from lib.background import Background
+        from lib.threads import Background
 
         started = Background(call, name=name)
         self._started.append(started)  # list.append is atomic: threads of one invocation may start some

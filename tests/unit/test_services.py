@@ -11,11 +11,11 @@ from typing import TypeVar
 import pytest
 
 import lib.vod.client
-from lib.background import Background
 from lib.errors import ConfigError
 from lib.invocation import Invocation
 from lib.services import Services
 from lib.settings import load_settings
+from lib.threads import Background
 from lib.vod.client import Vod
 
 T = TypeVar("T")

@@ -1,6 +1,8 @@
-"""One call run in a daemon thread while the caller goes on: a cold start overlaps independent network
-round trips (a folder listing and its manifest, the media pre-flight and the receipt's claim) instead of
-waiting for each in turn.
+"""The two helpers for the threads of a container: one call run in a daemon thread (``Background``), and
+what a warm container builds once, under a lock, whatever thread asks first (``warm_cache``).
+
+``Background``: a cold start overlaps independent network round trips (a folder listing and its
+manifest, the media pre-flight and the receipt's claim) instead of waiting for each in turn.
 
     pending = Background(lambda: storage.read(bucket, key), name="manifest")
     ...                        # other work, usually another network call
@@ -9,14 +11,25 @@ waiting for each in turn.
 Whoever starts one joins it (``result`` or ``wait``) before the invocation returns: the platform may
 freeze the process as soon as the handler answers. Started through ``Services.background``, it is also
 one of the invocation's threads that the handler joins before it answers, whatever path the work took.
+
+``warm_cache``: SDK clients and rate limiters, cached by their arguments.
+
+    @warm_cache(maxsize=8)
+    def _build(region: str, endpoint: str | None) -> Client: ...
+
+is ``functools.lru_cache`` with every call made under the function's own lock, so that two threads of
+one invocation never build the same client twice (botocore's client creation is not thread-safe, and a
+limiter must be one per quota). ``cache_clear`` forgets what was built (a test's new container).
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, ParamSpec, Protocol, TypeVar
 
+P = ParamSpec("P")
 T = TypeVar("T")
 
 
@@ -57,3 +70,27 @@ class Background(Generic[T]):
         if self._error is not None:
             raise self._error
         return self._value  # type: ignore[return-value]  # set by _run whenever no error was kept
+
+
+class WarmCache(Generic[P, T]):
+    """``build`` cached by its (hashable) arguments, called under one lock."""
+
+    def __init__(self, build: Callable[P, T], maxsize: int) -> None:
+        cached = functools.lru_cache(maxsize=maxsize)(build)
+        self._cached: Callable[..., T] = cached  # its arguments are hashable: they are the key
+        self._clear = cached.cache_clear
+        self._lock = threading.Lock()
+        functools.update_wrapper(self, build)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
+        with self._lock:
+            return self._cached(*args, **kwargs)
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._clear()
+
+
+def warm_cache(maxsize: int) -> Callable[[Callable[P, T]], WarmCache[P, T]]:
+    """Decorate a builder: see the module's docstring."""
+    return lambda build: WarmCache(build, maxsize)
