@@ -28,6 +28,7 @@ class FakeStorage(Storage):
         self.conditions = conditions
         self.exclusive_creates = conditions == "honoured"
         self.refuse_create: Callable[[str], BaseException | None] | None = None  # key → error to raise
+        self.refuse_list: Callable[[str], BaseException | None] | None = None  # prefix → error to raise
 
     def put(self, bucket: str, key: str, body: bytes) -> None:
         self.objects[(bucket, key)] = body
@@ -46,6 +47,9 @@ class FakeStorage(Storage):
         return [self._obj(bucket, k) for k in keys if "/" not in k[len(prefix) :]][:limit]
 
     def list_page(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[StoredObject]:
+        refused = self.refuse_list(prefix) if self.refuse_list is not None else None
+        if refused is not None:
+            raise refused
         self.pages.append(prefix)
         keys = sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix) and k > after)
         return [self._obj(bucket, k) for k in keys if "/" not in k[len(prefix) :]][:limit]

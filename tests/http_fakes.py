@@ -57,12 +57,13 @@ class OfflineServices(Services):
         storage: Storage | None = None,
         *,
         environ: Mapping[str, str] = CREDENTIALS,
+        invocation: Invocation | None = None,
         **parts: Any,
     ) -> None:
         """``parts``: what else ``Services`` takes (``cmq_post``, ``sqs``, ``vod``, ``webhook``)."""
         super().__init__(
             settings,
-            Invocation.from_context({"request_id": "req-offline"}),
+            invocation or Invocation.from_context({"request_id": "req-offline"}),
             environ,
             submitter=offline_submitter,
             **parts,
