@@ -124,3 +124,33 @@ class RecordingWebhook:
     def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
         self.events.append((headers["X-Element-Event"], json.loads(body)))
         return 200
+
+
+class ScriptedVod:
+    """A VodClient (``Services(vod=...)``) answering each action from ``answers``: a response, an
+    exception to raise, or a callable of the params giving either; every call is recorded."""
+
+    def __init__(self, **answers: Any) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def prepare(self) -> None:
+        """Nothing to load ahead."""
+
+    def create_element(self, params: dict[str, Any]) -> Submitted:
+        raise AssertionError("CreateAigcAdvancedCustomElement is not expected here")
+
+    def delete_element(self, params: dict[str, Any]) -> bool:
+        raise AssertionError("DeleteAigcAdvancedCustomElement is not expected here")
+
+    def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append((action, params))
+        answer = self.answers[action]
+        if callable(answer):
+            answer = answer(params)
+        if isinstance(answer, BaseException):
+            raise answer
+        return dict(answer)
+
+    def actions(self) -> list[str]:
+        return [action for action, _ in self.calls]

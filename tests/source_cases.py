@@ -54,9 +54,11 @@ def run(
     env: Mapping[str, str] | None = None,
     storage: FakeStorage | None = None,
     answer: Outcome = SUBMITTED,
+    **parts: Any,
 ) -> Run:
-    """Handle ``event`` with the source that takes it; ``dispatch`` answers ``answer``."""
-    services = offline({**ENV, **(env or {})}, storage if storage is not None else stored(event))
+    """Handle ``event`` with the source that takes it; each submission is answered ``answer``.
+    ``parts``: what else the services are given (``vod``, ``webhook``: ``Services``' parameters)."""
+    services = offline({**ENV, **(env or {})}, storage if storage is not None else stored(event), **parts)
     with recorded_dispatch(answer) as jobs:
         result = infer_source(event).handle(event, services)
     return Run(result, jobs)

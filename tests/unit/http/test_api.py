@@ -27,7 +27,7 @@ from lib.invocation import Invocation
 from lib.outcomes import Outcome, http_answer
 from lib.receipts import ReceiptStore, Summary
 from lib.settings import load_settings
-from tests.fakes import FakeStorage
+from tests.fakes import FakeStorage, ScriptedVod
 from tests.http_fakes import OfflineServices, body_of, offline, recorded_dispatch, request
 
 B = "media-1250000000"
@@ -86,17 +86,19 @@ def test_health_is_503_when_the_function_cannot_work() -> None:
 def test_pull_route_needs_the_token_and_is_refused_without_one() -> None:
     """POST /vod/pull: 401 without the right token when API_TOKEN is set; 403 to everyone when it is not
     (finding 6: it used to be open). Nothing is pulled either way."""
-    with mock.patch("lib.http.vod_routes.pull_cycle") as pull:
-        assert call(offline({"API_TOKEN": TOKEN}), "POST", "/vod/pull").status == 401
-        unset = call(offline(), "POST", "/vod/pull", headers={"Authorization": f"Bearer {TOKEN}"})
-        assert unset.status == 403 and body_of(unset)["error"]["code"] == "Forbidden"
-        assert "API_TOKEN" in body_of(unset)["error"]["message"]
-        assert pull.call_count == 0
-        pull.return_value = {"pulled": 0}
-        ok = call(
-            offline({"API_TOKEN": TOKEN}), "POST", "/vod/pull", headers={"Authorization": f"Bearer {TOKEN}"}
-        )
-        assert ok.status == 200 and pull.call_count == 1
+    vod = ScriptedVod(PullEvents={"EventSet": []})  # each pull cycle asks VOD once; it has nothing
+    assert call(offline({"API_TOKEN": TOKEN}, vod=vod), "POST", "/vod/pull").status == 401
+    unset = call(offline(vod=vod), "POST", "/vod/pull", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert unset.status == 403 and body_of(unset)["error"]["code"] == "Forbidden"
+    assert "API_TOKEN" in body_of(unset)["error"]["message"]
+    assert vod.calls == []
+    ok = call(
+        offline({"API_TOKEN": TOKEN}, vod=vod),
+        "POST",
+        "/vod/pull",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert ok.status == 200 and vod.actions() == ["PullEvents"]
 
 
 def test_from_folder_outside_media_buckets_is_refused_before_any_storage_call() -> None:
