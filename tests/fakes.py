@@ -24,6 +24,7 @@ class FakeStorage(Storage):
         self.objects: dict[tuple[str, str], bytes] = {}
         self.reads: list[str] = []
         self.pages: list[str] = []  # list_page calls, by prefix
+        self.folders: list[str] = []  # list_folder calls, by prefix
         self.kind: StorageKind = "cos"
         self.conditions = conditions
         self.exclusive_creates = conditions == "honoured"
@@ -43,6 +44,7 @@ class FakeStorage(Storage):
         return self._obj(bucket, key)
 
     def list_folder(self, bucket: str, prefix: str, *, limit: int = 1000) -> list[StoredObject]:
+        self.folders.append(prefix)
         keys = sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix))
         return [self._obj(bucket, k) for k in keys if "/" not in k[len(prefix) :]][:limit]
 
