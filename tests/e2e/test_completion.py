@@ -16,6 +16,7 @@ from devstack.emulators.vod import Fault
 from devstack.emulators.webhook import WebhookReceiver
 from devstack.samples import png_bytes
 from devstack.stack import LocalStack
+from lib import breakers
 from lib.errors import RelayError
 from lib.invocation import Invocation
 from lib.services import Services
@@ -149,7 +150,7 @@ def test_pull_confirms_only_relayed_handles(pull_stack: LocalStack, monkeypatch:
         down.reset()  # back up (its script and record emptied)
         stack.vod.advance(31)  # past the 30-second confirm window: the unconfirmed event comes back
         later = time.monotonic() + 31  # ... and past the 30 s its breaker backed the destination off
-        monkeypatch.setattr("lib.breakers._now", lambda: later)
+        monkeypatch.setattr(breakers.DESTINATIONS, "clock", lambda: later)
         second = handler.main_handler(TIMER, CTX)
         assert second["relayed"] == 1
         assert [d.event for d in down.accepted()] == ["element.completed"]
