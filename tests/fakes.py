@@ -30,11 +30,15 @@ class FakeStorage(Storage):
         self.exclusive_creates = conditions == "honoured"
         self.refuse_create: Callable[[str], BaseException | None] | None = None  # key → error to raise
         self.refuse_list: Callable[[str], BaseException | None] | None = None  # prefix → error to raise
+        self.refuse_read: Callable[[str], BaseException | None] | None = None  # key → error to raise
 
     def put(self, bucket: str, key: str, body: bytes) -> None:
         self.objects[(bucket, key)] = body
 
     def _obj(self, bucket: str, key: str) -> StoredObject:
+        refused = self.refuse_read(key) if self.refuse_read is not None else None
+        if refused is not None:
+            raise refused
         if (bucket, key) not in self.objects:
             raise StorageNotFound("missing", code="NoSuchKey")
         body = self.objects[(bucket, key)]
@@ -44,6 +48,9 @@ class FakeStorage(Storage):
         return self._obj(bucket, key)
 
     def list_folder(self, bucket: str, prefix: str, *, limit: int = 1000) -> list[StoredObject]:
+        refused = self.refuse_list(prefix) if self.refuse_list is not None else None
+        if refused is not None:
+            raise refused
         self.folders.append(prefix)
         keys = sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix))
         return [self._obj(bucket, k) for k in keys if "/" not in k[len(prefix) :]][:limit]

@@ -73,9 +73,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("unit/http/test_api.py", "lib.outcomes.redact"): "not converted yet: a lib patch",
     ("unit/media/test_preflight.py", "lib.media.preflight.PROBE_TIMEOUT_S"): "not converted yet: a lib patch",
     ("unit/media/test_resolve.py", "stores.cos.head"): "not converted yet: a local patch",
-    ("unit/queue/test_enqueue.py", "enqueue_module.with_retries"): "not converted yet: a lib patch",
-    ("unit/sources/test_base.py", "lib.assemble.plan_upload"): "not converted yet: a lib patch",
-    ("unit/sources/test_base.py", "lib.retry.with_retries"): "not converted yet: a lib patch",
     (
         "unit/sources/test_messages.py",
         "lib.sources.messages.submit_request",
@@ -91,7 +88,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ): "not converted yet: a lib patch",
     ("unit/test_services.py", "lib.vod.client._SDK"): "not converted yet: a lib patch",
     ("unit/test_services.py", "handler.infer_source"): "not converted yet: a lib patch",
-    ("unit/test_webhook_client.py", "retry._rng"): "not converted yet: a lib patch",
     ("unit/vod/test_client.py", "lib.vod.client._SDK"): "not converted yet: a lib patch",
 }
 
