@@ -72,7 +72,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("e2e/test_trust.py", "lib.submission.WAIT_FOR_WINNER_S"): "not converted yet: a lib patch",
     ("unit/http/test_api.py", "lib.outcomes.redact"): "not converted yet: a lib patch",
     ("unit/media/test_preflight.py", "lib.media.preflight.PROBE_TIMEOUT_S"): "not converted yet: a lib patch",
-    ("unit/media/test_resolve.py", "stores.cos.head"): "not converted yet: a local patch",
     (
         "unit/sources/test_messages.py",
         "lib.sources.messages.submit_request",
@@ -88,7 +87,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ): "not converted yet: a lib patch",
     ("unit/test_services.py", "lib.vod.client._SDK"): "not converted yet: a lib patch",
     ("unit/test_services.py", "handler.infer_source"): "not converted yet: a lib patch",
-    ("unit/vod/test_client.py", "lib.vod.client._SDK"): "not converted yet: a lib patch",
 }
 
 
