@@ -30,13 +30,14 @@ class FakeStorage(Storage):
         self.exclusive_creates = conditions == "honoured"
         self.refuse_create: Callable[[str], BaseException | None] | None = None  # key → error to raise
         self.refuse_list: Callable[[str], BaseException | None] | None = None  # prefix → error to raise
-        self.refuse_read: Callable[[str], BaseException | None] | None = None  # key → error to raise
+        # every read of an object (head, list, get) asks it first: (bucket, key) → an error to raise
+        self.refuse_read: Callable[[str, str], BaseException | None] | None = None
 
     def put(self, bucket: str, key: str, body: bytes) -> None:
         self.objects[(bucket, key)] = body
 
     def _obj(self, bucket: str, key: str) -> StoredObject:
-        refused = self.refuse_read(key) if self.refuse_read is not None else None
+        refused = self.refuse_read(bucket, key) if self.refuse_read is not None else None
         if refused is not None:
             raise refused
         if (bucket, key) not in self.objects:

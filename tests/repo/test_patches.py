@@ -80,7 +80,6 @@ ALLOWED: dict[tuple[str, str], str] = {
         "unit/sources/test_queue_sources.py",
         "messages_module.submit_request",
     ): "not converted yet: a lib patch",
-    ("unit/sources/test_queue_sources.py", "messages_module.submit"): "not converted yet: a lib patch",
     (
         "unit/sources/test_queue_sources.py",
         "messages_module.process_uploads",

@@ -94,7 +94,9 @@ def test_a_missing_object_is_a_media_error_naming_the_field(stores: Stores) -> N
 
 
 def test_other_storage_failures_are_raised_as_they_are(stores: Stores) -> None:
-    stores.cos.refuse_read = lambda _key: StorageError("service unavailable", code="503", retryable=True)
+    stores.cos.refuse_read = lambda _bucket, _key: StorageError(
+        "service unavailable", code="503", retryable=True
+    )
     with pytest.raises(StorageError) as caught:
         resolve_media(
             parse_request({"name": "hero", "video": VIDEO}), settings(), stores, upload_bucket=BUCKET

@@ -94,7 +94,8 @@ def test_process_upload_when_storage_fails() -> None:
 def test_process_upload_when_the_plan_raises(retryable: bool, status: str) -> None:
     storage = FakeStorage()
     error = StorageError("the folder read failed", code="FolderRead", retryable=retryable)
-    storage.refuse_list = storage.refuse_read = lambda _where: error  # every read of the upload's folder
+    storage.refuse_list = lambda _prefix: error  # every read of the upload's folder
+    storage.refuse_read = lambda _bucket, _key: error
     with recorded_dispatch() as jobs:
         outcome = process_upload(
             Upload("cos", "media-1", "elements/hero/frontal.png"), offline(storage=storage), SOURCE

@@ -18,7 +18,7 @@ from lib.outcomes import Outcome
 from lib.queue.job_signature import seal, unseal
 from lib.services import Services
 from lib.sources.messages import MAX_BODY_BYTES, Message, process_batch, process_message
-from tests.http_fakes import offline, recorded_dispatch
+from tests.http_fakes import offline, recorded_dispatch, submitting_with
 from tests.source_cases import SUBMITTED, sample, stored
 
 REQUEST = json.loads(sample("sqs/request.json")["Records"][0]["body"])
@@ -138,12 +138,12 @@ def test_a_message_begun_without_time_left_comes_back_untouched(jobs: list[Job])
     assert jobs == []
 
 
-def test_an_unexpected_error_brings_the_message_back(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unexpected_error_brings_the_message_back() -> None:
     def broken(*args: object) -> Outcome:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("lib.sources.messages.submit_request", broken)
-    result = process_message(Message("m", json.dumps(REQUEST)), offline())
+    with submitting_with(broken):
+        result = process_message(Message("m", json.dumps(REQUEST)), offline())
     [outcome] = result.outcomes
     assert outcome.status == "retry"
     assert outcome.error is not None and outcome.error.code == "InternalFailure"
