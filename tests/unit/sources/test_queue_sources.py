@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from devstack.stack import RELAY_JOB_SECRET
-from lib.errors import RelayError
+from lib.errors import RelayError, RetryLaterError
 from lib.invocation import Invocation
 from lib.jobs import Job, SourceInfo
 from lib.outcomes import Outcome
@@ -19,7 +19,6 @@ from lib.queue.job_signature import seal, unseal
 from lib.request_model import parse_request
 from lib.services import Services
 from lib.settings import load_settings
-from lib.sources.base import RetryLaterError
 from lib.sources.ckafka import CkafkaMessages
 from lib.sources.cmq import CmqMessages
 from lib.sources.messages import Message, process_batch, process_message
