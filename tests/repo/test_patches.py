@@ -112,8 +112,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     "scrubs of a huge error: the bound is on work done, which no answer shows",
     ("unit/test_services.py", "lib.vod.client._SDK"): "Services.vod() builds the real Vod, whose SDK is "
     "loaded in this process: a small module's name makes 'not loaded yet' observable",
-    ("unit/media/test_preflight.py", "lib.media.preflight.PROBE_TIMEOUT_S"): "not converted yet: the "
-    "per-GET timeout is a constant three calls below check_media, to become its parameter",
 }
 
 
