@@ -107,7 +107,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     "build an SQS client (it would fail the test, not fake one)",
     ("unit/test_services.py", "handler.infer_source"): "the handler's one call choosing the adapter: an "
     "adapter that starts a thread and then fails cannot be made from any event",
-    # spies and constants still to become parameters
+    # a spy, and a module name only a cold process lacks
     ("unit/http/test_api.py", "lib.outcomes.redact"): "a spy (it calls through unchanged) counting the "
     "scrubs of a huge error: the bound is on work done, which no answer shows",
     ("unit/test_services.py", "lib.vod.client._SDK"): "Services.vod() builds the real Vod, whose SDK is "
