@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from lib.callbacks import check_callback_url
 from lib.errors import InputError
 from lib.jobs import Job, SourceInfo
 from lib.outcomes import Outcome, config_problem, fail, guarded
@@ -67,6 +66,8 @@ def submit_request(payload: object, services: Services, source: SourceInfo) -> O
     try:
         request: ElementRequest = parse_request(payload)
         if request.callback_url is not None:
+            from lib.callbacks import check_callback_url  # a per-request callback only: loaded for it
+
             check_callback_url(request.callback_url, services.settings)
     except InputError as exc:
         return fail(exc, source, services, session_id=fingerprint(["request", payload]))

@@ -21,7 +21,6 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from lib.callbacks import destination_key
 from lib.errors import WebhookError
 from lib.invocation import Invocation
 from lib.jobs import SourceInfo
@@ -112,6 +111,8 @@ def relay_event(services: Services, event: str, body: dict[str, Any], callback_u
     if not secret:
         log.warning("CALLBACK_SECRET is not set: %s goes out unsigned", event)
     elif url != services.settings.callback_url:  # a per-request destination gets a key of its own
+        from lib.callbacks import destination_key  # loaded for a per-request callback only
+
         secret = destination_key(secret, url)
     deliver(
         url,

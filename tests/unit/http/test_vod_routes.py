@@ -14,7 +14,7 @@ import pytest
 import lib.http.vod_routes as vod_routes
 from lib.errors import HttpError, InputError, VodError
 from lib.http.model import HttpResponse
-from lib.vod import ACTION, EVENT_FIELD
+from lib.vod.events import ACTION, EVENT_FIELD
 from tests.conftest import load_event
 from tests.fakes import RecordingWebhook, ScriptedVod
 from tests.http_fakes import OfflineServices, body_of, offline, request

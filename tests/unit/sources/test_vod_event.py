@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from lib.errors import ConfigError, RetryLaterError
-from lib.vod import ACTION, EVENT_FIELD
+from lib.vod.events import ACTION, EVENT_FIELD
 from tests.fakes import RecordingWebhook, ScriptedVod
 from tests.source_cases import matching, run, sample
 
