@@ -138,7 +138,7 @@ class Element:
     def cold(self) -> bool:
         """True when ``warm_up`` has CPU to spend (a cold container: the VOD client's modules not loaded),
         so that running it beside a round trip is worth a thread."""
-        return self._vod is None and "lib.vod.client" not in sys.modules
+        return self._vod is None and _vod_client_unloaded()
 
     def _ready(self) -> VodClient:
         if self._vod is not None:
@@ -292,6 +292,10 @@ class Checks:
             checks.verdict()
 
         with_retries(attempt, what="media pre-flight", invocation=self._services.invocation)
+
+
+def _vod_client_unloaded() -> bool:
+    return "lib.vod.client" not in sys.modules
 
 
 def _relay_unloaded() -> bool:

@@ -113,6 +113,7 @@ def check_media(
     *,
     deadline: float | None = None,
     start: Starter | None = None,
+    probe_timeout: float = PROBE_TIMEOUT_S,
 ) -> list[Checked]:
     """Check each (field, reference) of a request; raise MediaError naming every broken rule.
 
@@ -120,8 +121,11 @@ def check_media(
     folder listing already made). ``deadline`` is the invocation's ``time.monotonic()`` deadline, when
     known: https:// probes then leave PROBE_RESERVE_S of it for the call itself. ``start`` starts the
     files' threads (``Services.background``: the invocation's; plain threads unless given).
+    ``probe_timeout``: the most one ranged GET of an https:// reference may take (tests pass less).
     """
-    return MediaChecks(fields, objects, settings, storage_for, deadline=deadline, start=start).verdict()
+    return MediaChecks(
+        fields, objects, settings, storage_for, deadline=deadline, start=start, probe_timeout=probe_timeout
+    ).verdict()
 
 
 _Found = tuple["_Media | None", list[FieldProblem], list[Checked]]  # one file: opened, problems, report
@@ -141,6 +145,7 @@ class MediaChecks:
         *,
         deadline: float | None = None,
         start: Starter | None = None,
+        probe_timeout: float = PROBE_TIMEOUT_S,
     ) -> None:
         self._fields = list(fields) if settings.media_preflight else []
         probe_until = time.monotonic() + PROBE_BUDGET_S
@@ -149,7 +154,7 @@ class MediaChecks:
         begin: Starter = Background if start is None else start
         self.started: tuple[Background[_Found], ...] = tuple(
             begin(
-                functools.partial(_check_one, field, ref, objects, storage_for, probe_until),
+                functools.partial(_check_one, field, ref, objects, storage_for, probe_until, probe_timeout),
                 name="preflight-read",
             )
             for field, ref in self._fields
@@ -198,11 +203,12 @@ def _check_one(
     objects: Mapping[str, StoredObject],
     storage_for: StorageFor,
     probe_until: float,
+    probe_timeout: float,
 ) -> tuple[_Media | None, list[FieldProblem], list[Checked]]:
     """One file: opened, judged (again, on what VOD fetches, when a pinned object changed since)."""
     began = time.monotonic()
     checked: list[Checked] = []
-    media = _open(field, ref, objects, storage_for, probe_until, checked)
+    media = _open(field, ref, objects, storage_for, probe_until, probe_timeout, checked)
     if isinstance(media, FieldProblem):  # refused before any connection
         return None, [media], checked
     if media is None:
@@ -244,6 +250,7 @@ def _open(
     objects: Mapping[str, StoredObject],
     storage_for: StorageFor,
     probe_until: float,
+    probe_timeout: float,
     report: list[Checked],
 ) -> _Media | FieldProblem | None:
     """The file to judge; a FieldProblem when its URL is refused unprobed; None when left to VOD."""
@@ -275,7 +282,7 @@ def _open(
             "(private, loopback, link-local, metadata or reserved); media URLs must reach "
             "public addresses",
         )
-    timeout = min(PROBE_TIMEOUT_S, probe_until - time.monotonic())
+    timeout = min(probe_timeout, probe_until - time.monotonic())
     if not found:
         reason = "its host does not resolve"
     elif timeout < 0.2:
