@@ -54,8 +54,8 @@ class Ledger(Protocol):
         """True when the ledger has writes to go beside the element's next request (``calling``)."""
 
     def calling(self) -> None:
-        """A request of the element (the VOD call, the webhook's) is on its way, sent from its own
-        thread: what the ledger writes beside it starts now, not before it."""
+        """The VOD call is on its way, sent from its own thread: what the ledger writes beside it starts
+        now, not before it."""
 
     def release(self) -> None:
         """Nothing was submitted and nothing is kept: the pre-flight refused, or an error comes back."""
@@ -178,13 +178,9 @@ class Element:
             return self.relay_failed(ledger, exc)
         if result.duplicate:
             return ledger.already_submitted(self, result.request_id)
-        task_id, request_id = result.task_id, result.request_id
-        if task_id:
-            ledger.submitted(task_id, request_id)
-        # the submitted fact goes out beside the webhook's request, after it
-        return self._sent_first(
-            lambda: self.relay_submitted(ledger, task_id, request_id, "submitted", None), ledger, "relay"
-        )
+        if result.task_id:  # its fact is started first, the webhook's request beside it: a crash must not
+            ledger.submitted(result.task_id, result.request_id)  # lose what a repeat learns the TaskId from
+        return self.relay_submitted(ledger, result.task_id, result.request_id, "submitted", None)
 
     def relay_submitted(
         self, ledger: Ledger, task_id: str | None, request_id: str | None, status: Status, note: str | None

@@ -76,8 +76,8 @@ class Claim:
         self._beside: list[Callable[[], None]] = []  # writes for the next request's company (``calling``)
 
     def beside_next(self, write: Callable[[], None]) -> None:
-        """Start ``write`` in a thread of the invocation beside the element's next request (the VOD call,
-        the webhook's), once that request is on its way (``calling``): it is sent first."""
+        """Start ``write`` in a thread of the invocation beside the element's next request (the VOD call),
+        once that request is on its way (``calling``): it is sent first."""
         self._beside.append(write)
 
     def writes_beside(self) -> bool:
@@ -112,8 +112,8 @@ class Claim:
         if store is not None:
             guard = self._guard
             record = functools.partial(store.record_submitted, sid, task_id, request_id)
-            self.beside_next(lambda: guard._bookkeep(sid, "submitted", record))
-            self.beside_next(lambda: mark_count(guard.services, sid, "submitted"))
+            guard._in_background(lambda: guard._bookkeep(sid, "submitted", record))
+            guard._in_background(lambda: mark_count(guard.services, sid, "submitted"))
 
     def delivered(self, event: str) -> None:
         self.calling()  # nothing is left unwritten, whatever the element told before
