@@ -61,10 +61,12 @@ class Tally(Record):
 class CountStore:
     """The markers and snapshots of one bucket (RECEIPT_BUCKET); methods may raise StorageError."""
 
-    def __init__(self, storage: Storage, bucket: str, prefix: str) -> None:
+    def __init__(self, storage: Storage, bucket: str, prefix: str, *, page: int = PAGE) -> None:
+        """``page``: the markers one LIST asks for (``PAGE``; tests ask for fewer)."""
         self._storage = storage
         self.bucket = bucket
         self._prefix = f"{prefix}counts/"
+        self.page = page
 
     def kind_prefix(self, kind: Kind) -> str:
         return f"{self._prefix}{kind}/"
@@ -73,11 +75,12 @@ class CountStore:
         return f"{self._prefix}snapshots/"
 
     def markers(self, kind: Kind, after: str) -> list[tuple[str, str, int]]:
-        """One LIST: (name, session, ms) of up to PAGE markers of ``kind`` after ``after``, oldest first."""
+        """One LIST: (name, session, ms) of up to ``page`` markers of ``kind`` after ``after``, oldest
+        first."""
         prefix = self.kind_prefix(kind)
         found: list[tuple[str, str, int]] = []
         start = prefix + after if after else ""
-        for obj in self._storage.list_page(self.bucket, prefix, after=start, limit=PAGE):
+        for obj in self._storage.list_page(self.bucket, prefix, after=start, limit=self.page):
             name = obj.key[len(prefix) :]
             match = re.fullmatch(COUNT_MARKER, name)
             if match:  # anything else in the folder is not ours
@@ -130,7 +133,7 @@ def tally(store: CountStore, now: float) -> Tally:
     for kind in KINDS:
         through, base = snapshot.get(kind, ("", 0))
         found = store.markers(kind, through)
-        if len(found) >= PAGE:
+        if len(found) >= store.page:
             exact = False  # more wait after this page: a lower bound
         raw[kind] = base + len({session for _, session, _ in found})
         settled = [entry for entry in found if entry[2] < cutoff_ms]  # a prefix: the listing is in order

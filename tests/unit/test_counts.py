@@ -10,8 +10,7 @@ import logging
 
 import pytest
 
-import lib.counts
-from lib.counts import KINDS, CountStore, Kind, home_counts, tally
+from lib.counts import KINDS, PAGE, CountStore, Kind, home_counts, tally
 from lib.element_index import record_completion
 from lib.errors import HttpError, StorageError, StorageNotFound
 from lib.http.counts import element_counts
@@ -31,10 +30,10 @@ def marker(storage: FakeStorage, kind: Kind, sid: str, at: float) -> None:
     ReceiptStore(storage, R, PREFIX).write_count(kind, sid, at)
 
 
-def store_with(storage: FakeStorage, marks: list[tuple[Kind, str, float]]) -> CountStore:
+def store_with(storage: FakeStorage, marks: list[tuple[Kind, str, float]], page: int = PAGE) -> CountStore:
     for kind, sid, at in marks:
         marker(storage, kind, sid, at)
-    return CountStore(storage, R, PREFIX)
+    return CountStore(storage, R, PREFIX, page=page)
 
 
 def lifecycle(n: int, state: str, at: float) -> list[tuple[Kind, str, float]]:
@@ -94,10 +93,9 @@ def test_a_marker_landing_late_within_the_settling_time_is_still_counted() -> No
     assert tally(store, now + 1).markers["claimed"] == 12
 
 
-def test_a_burst_is_a_lower_bound_then_caught_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lib.counts, "PAGE", 4)
+def test_a_burst_is_a_lower_bound_then_caught_up() -> None:
     storage = FakeStorage()
-    store = store_with(storage, sample())
+    store = store_with(storage, sample(), page=4)
     first = tally(store, LATER)
     assert not first.exact
     assert first.markers["claimed"] == 4  # at least

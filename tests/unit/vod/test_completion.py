@@ -21,7 +21,7 @@ from lib.vod.completion import (
     verify_push,
 )
 from tests.conftest import load_event
-from tests.fakes import AnsweringVod
+from tests.fakes import AnsweringVod, RecordingWebhook
 
 
 def test_unrelated_events_are_ignored() -> None:
@@ -148,48 +148,43 @@ def test_task_result_takes_nulls_as_absent() -> None:
         ),
     ],
 )
-def test_a_push_is_judged_by_describe_task_detail(
-    response: dict[str, Any], status: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_push_is_judged_by_describe_task_detail(response: dict[str, Any], status: str) -> None:
     """Still waiting: retry. Another kind of task, or a finished one VOD describes without its task
     object: not relayed."""
-    services = Services(load_settings({}), Invocation("t", time.monotonic() + 5), {})
-    monkeypatch.setattr(services, "vod", lambda: AnsweringVod(response))
+    services = Services(
+        load_settings({}), Invocation("t", time.monotonic() + 5), {}, vod=AnsweringVod(response)
+    )
     event = {"EventType": EVENT_FIELD, EVENT_FIELD: {"TaskId": ABORTED_TASK["TaskId"]}}
     assert handle_event(event, services).status == status
 
 
-def test_an_aborted_task_described_without_its_task_object_is_relayed_under_the_task(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_an_aborted_task_described_without_its_task_object_is_relayed_under_the_task() -> None:
     """DescribeTaskDetail says ABORTED and gives no task object: the abort is relayed (VOD's word), under
     the task alone, since the event's SessionId is only a claim and no receipt backs it."""
-    services = Services(load_settings({}), Invocation("t", time.monotonic() + 5), {})
     response = {"TaskType": "CreateAigcAdvancedCustomElement", "Status": "ABORTED"}
-    monkeypatch.setattr(services, "vod", lambda: AnsweringVod(response))
-    sent: list[dict[str, Any]] = []
-    monkeypatch.setattr(
-        "lib.vod.completion.relay_event", lambda _services, _event, body, _url: sent.append(body)
-    )
+    hook = RecordingWebhook()
+    settings = load_settings({"CALLBACK_URL": "https://hooks.example.com/relay"})
+    invocation = Invocation("t", time.monotonic() + 5)
+    services = Services(settings, invocation, {}, vod=AnsweringVod(response), webhook=hook)
     event = {"EventType": EVENT_FIELD, EVENT_FIELD: {"TaskId": ABORTED_TASK["TaskId"], "SessionId": "er-x"}}
     outcome = handle_event(event, services)
     assert outcome.status == "relayed"
-    [body] = sent
+    [body] = hook.bodies
     assert body["session_id"] == f"task-{ABORTED_TASK['TaskId']}" and body["status"] == "failed"
     assert body["error"] == {"code": "TaskAborted", "message": "VOD aborted the task"}
 
 
-def test_describe_task_of_an_aborted_task(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_describe_task_of_an_aborted_task() -> None:
     """GET /tasks/{id} of an aborted task: outcome failed with the task's error, with or without the
     task object."""
-    services = Services(load_settings({}), Invocation("t", time.monotonic() + 5), {})
     for task in (ABORTED_TASK, None):
         response = {
             "TaskType": "CreateAigcAdvancedCustomElement",
             "Status": "ABORTED",
             "CreateAigcAdvancedCustomElementTask": task,
         }
-        monkeypatch.setattr(services, "vod", lambda r=response: AnsweringVod(r))
+        invocation = Invocation("t", time.monotonic() + 5)
+        services = Services(load_settings({}), invocation, {}, vod=AnsweringVod(response))
         info = describe_task(str(ABORTED_TASK["TaskId"]), services)
         assert info["status"] == "ABORTED" and info["outcome"] == "failed"
         assert info["error"]["code"] == "TaskAborted"
