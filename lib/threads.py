@@ -41,6 +41,7 @@ else:
         def __class_getitem__(cls, _parameters: Any) -> type:
             return cls
 
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
