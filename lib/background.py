@@ -9,15 +9,41 @@ waiting for each in turn.
 Whoever starts one joins it (``result`` or ``wait``) before the invocation returns: the platform may
 freeze the process as soon as the handler answers. Started through ``Services.background``, it is also
 one of the invocation's threads that the handler joins before it answers, whatever path the work took.
+
+A ``Pool`` is for work that takes jobs as they come (the drainer's workers, a bounded parallel map):
+at most ``width`` calls at once, each handed back as a ``Future``; ``first_done`` waits for whichever
+ends first. Leaving it (``with``) waits for its calls within a time bound (the invocation's remaining
+time, through ``Services.pool``), then joins its threads:
+
+    with services.pool(4, name="drain-job") as jobs:
+        running = {jobs.submit(process, job) for job in batch}
+        done = first_done(running)
+
+These are the only classes of lib that start threads (``tests/repo/test_threads.py``); everything
+else asks its ``Services`` for them, so the handler can join all of an invocation's threads.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import Generic, Protocol, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+if TYPE_CHECKING:  # concurrent.futures is imported when a pool is first made (cold starts need none)
+    from concurrent.futures import Future as Future
+    from concurrent.futures import ThreadPoolExecutor
+    from types import TracebackType
 
 T = TypeVar("T")
+
+
+class Joinable(Protocol):
+    """A thread or a pool of them the invocation started: ``Background`` or ``Pool``."""
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+    @property
+    def running(self) -> bool: ...
 
 
 class Starter(Protocol):
@@ -57,3 +83,74 @@ class Background(Generic[T]):
         if self._error is not None:
             raise self._error
         return self._value  # type: ignore[return-value]  # set by _run whenever no error was kept
+
+
+class Pool:
+    """At most ``width`` calls at once in threads of their own (a ``ThreadPoolExecutor`` named ``name``),
+    each call's outcome a ``Future``. ``wait`` (and leaving a ``with`` block) waits for every call
+    submitted, at most ``remaining()`` seconds, then shuts the pool down: its threads are joined when
+    every call has ended; otherwise the calls not begun are cancelled and ``running`` says a call still
+    runs. Leaving the block with an exception cancels the calls not begun first."""
+
+    def __init__(self, width: int, *, name: str, remaining: Callable[[], float] | None = None) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        if width < 1:
+            raise ValueError(f"a pool needs a width of at least 1, not {width}")
+        self.width = width
+        self._executor: ThreadPoolExecutor = ThreadPoolExecutor(width, thread_name_prefix=name)
+        self._remaining = remaining  # None: leaving the block waits as long as the calls take
+        self._futures: list[Future[Any]] = []  # submitted and not seen finished (pruned as they end)
+        self._open = True  # until ``wait`` shuts the pool down
+
+    def submit(self, call: Callable[..., T], /, *args: Any) -> Future[T]:
+        """Run ``call(*args)`` as soon as one of the ``width`` threads is free."""
+        future = self._executor.submit(call, *args)
+        self._futures = [f for f in self._futures if not f.done()]
+        self._futures.append(future)
+        return future
+
+    @property
+    def running(self) -> bool:
+        """True until the pool is shut down and every call submitted has ended (a cancelled one has)."""
+        return self._open or any(not f.done() for f in self._futures)
+
+    def cancel(self) -> None:
+        """Cancel the calls not begun yet (those under way go on)."""
+        for future in self._futures:
+            future.cancel()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the calls (at most ``timeout`` seconds), then shut down: True when every call has
+        ended and the threads are joined; False when one still runs (those not begun are cancelled)."""
+        from concurrent.futures import wait
+
+        _, running = wait(self._futures, timeout=timeout)
+        self._open = False
+        if running:
+            self._executor.shutdown(wait=False, cancel_futures=True)  # a later ``wait`` may join them
+            return False
+        self._executor.shutdown(wait=True)  # every call has ended: the idle threads exit at once
+        self._futures = []
+        return True
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if error is not None:
+            self.cancel()
+        self.wait(None if self._remaining is None else max(0.0, self._remaining()))
+
+
+def first_done(pending: Iterable[Future[Any]], timeout: float | None = None) -> set[Future[Any]]:
+    """The futures of ``pending`` that have ended, once at least one has (or ``timeout`` has passed)."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+    return done

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -14,7 +15,7 @@ from lib.invocation import Invocation
 from lib.settings import Credentials, Settings, read_credentials
 
 if TYPE_CHECKING:  # each client's module is imported when that client is first asked for
-    from lib.background import Background
+    from lib.background import Background, Joinable, Pool
     from lib.queue.cmq import Cmq
     from lib.receipts import ReceiptStore
     from lib.storage import Storage, StorageKind
@@ -45,7 +46,7 @@ class Services:
         *,
         credentials: Credentials | None = None,
         webhook: WebhookClient | None = None,
-        started: list[Background[Any]] | None = None,
+        started: _Started | None = None,
         cmq_post: Callable[..., Any] | None = None,
         sqs: Any = None,
     ):
@@ -54,7 +55,7 @@ class Services:
         self._environ = environ
         self._credentials = credentials  # read from ``environ`` when first asked, unless given
         self._webhook = webhook  # the shared client unless one is given (tests, the pull cycle's breakers)
-        self._started: list[Background[Any]] = [] if started is None else started  # shared by every copy
+        self._started = _Started() if started is None else started  # shared by every copy
         self._cmq_post = cmq_post  # the data-flow API's HTTP call: a requests session unless given (tests)
         self._sqs = sqs  # an SQS client (boto3's, or a test's) used for every queue URL, when given
         self._storages: dict[tuple[str, str | None], Storage] = {}  # this invocation's, by kind and region
@@ -65,26 +66,39 @@ class Services:
         from lib.background import Background
 
         started = Background(call, name=name)
-        self._started.append(started)  # list.append is atomic: threads of one invocation may start some
+        self._started.add(started)  # threads of one invocation may start some
         return started
 
     def map(self, call: Callable[[T], R], items: Iterable[T], *, width: int, name: str) -> list[R]:
         """``call`` over ``items``, at most ``width`` at once in this invocation's threads, results in the
-        items' order; the threads are joined before it returns. One item or a width of 1: no thread."""
+        items' order; the threads are joined before it returns. One item or a width of 1: no thread.
+        A call that raises: the calls not begun are cancelled, those under way are waited for within
+        the remaining time (``join`` waits for any left), and the error is raised."""
         items = list(items)
         width = min(width, len(items))
         if width <= 1:
             return [call(item) for item in items]
-        from concurrent.futures import ThreadPoolExecutor
+        with self.pool(width, name=name) as pool:
+            pending = [pool.submit(call, item) for item in items]
+            return [future.result() for future in pending]
 
-        with ThreadPoolExecutor(max_workers=width, thread_name_prefix=name) as pool:
-            return list(pool.map(call, items))
+    def pool(self, width: int, *, name: str) -> Pool:
+        """A pool of at most ``width`` of this invocation's threads, for work that takes jobs as they come
+        (``lib.background.Pool``: ``submit``, ``first_done``). Used as a context manager: leaving it
+        waits for its calls within the invocation's remaining time and joins its threads; ``join`` (the
+        handler) waits for whatever a pool left running."""
+        from lib.background import Pool
+
+        started = Pool(width, name=name, remaining=self.invocation.remaining)
+        self._started.add(started)
+        return started
 
     def join(self) -> int:
-        """Join the invocation's background threads, within its remaining time; how many still run."""
-        for started in list(self._started):
+        """Join the invocation's threads (``background``, ``map``, ``pool``), within its remaining time;
+        how many (threads or pools) still run."""
+        for started in self._started.taken():
             started.wait(self.invocation.remaining())
-        running = [started for started in self._started if started.running]
+        running = self._started.taken()
         if running:
             log.warning("%d background thread(s) still running as the invocation ends", len(running))
         self._started.clear()
@@ -165,3 +179,26 @@ class Services:
             cmq_post=self._cmq_post,
             sqs=self._sqs,
         )
+
+
+class _Started:
+    """The threads and pools an invocation started and has not seen end, shared by the copies of its
+    ``Services`` (threads of the invocation may start more: a lock keeps the list whole)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: list[Joinable] = []
+
+    def add(self, item: Joinable) -> None:
+        with self._lock:  # what has ended is forgotten: a long drain keeps only what still runs
+            self._items = [known for known in self._items if known.running]
+            self._items.append(item)
+
+    def taken(self) -> list[Joinable]:
+        """Those that may still run, in the order they were started."""
+        with self._lock:
+            return [known for known in self._items if known.running]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items = []

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from lib.background import Background
+from lib.background import Background, Pool
 from lib.errors import StorageError
 
 
@@ -38,3 +38,21 @@ def test_wait_reports_a_call_still_running() -> None:
     assert pending.wait(timeout=0.01) is False
     release.set()
     assert pending.result() is True
+
+
+def test_a_pool_reports_a_call_still_running_and_takes_no_more_once_shut() -> None:
+    release = threading.Event()
+    pool = Pool(1, name="unit-bare")
+    held = pool.submit(release.wait, 10)
+    assert pool.wait(timeout=0) is False and pool.running  # shut down; the call goes on
+    with pytest.raises(RuntimeError):
+        pool.submit(lambda: "too late")
+    release.set()
+    assert (pool.wait(), pool.running, held.result()) == (True, False, True)
+    assert not [t for t in threading.enumerate() if t.name.startswith("unit-bare")]
+
+
+def test_a_pool_left_without_a_time_bound_waits_for_its_calls() -> None:
+    with Pool(2, name="unit-unbounded") as pool:
+        pending = [pool.submit(pow, n, 2) for n in range(4)]
+    assert [p.result() for p in pending] == [0, 1, 4, 9] and not pool.running
