@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from lib.invocation import Invocation
+from lib.outcomes import Outcome
 from lib.services import Services
 from lib.settings import load_settings
 from lib.vod.completion import (
@@ -203,3 +204,59 @@ def test_a_pulled_event_of_a_task_not_final_is_ignored(status: str) -> None:
     event = {"EventType": EVENT_FIELD, EVENT_FIELD: {"TaskId": "t-1", "Status": status}}
     outcome = handle_event(event, services, pulled=True)
     assert (outcome.status, outcome.note) == ("ignored", f"task status {status}")
+
+
+class MapServices(Services):
+    """Records each map the pull cycle asks for: (name, width, items)."""
+
+    def __init__(self) -> None:
+        super().__init__(load_settings({}), Invocation("t", time.monotonic() + 60), {})
+        self.maps: list[tuple[str, int, int]] = []
+
+    def map(self, call: Callable[[Any], Any], items: Any, *, width: int, name: str) -> list[Any]:
+        items = list(items)
+        self.maps.append((name, width, len(items)))
+        return super().map(call, items, width=width, name=name)
+
+
+def test_pulled_completions_go_one_lane_per_destination_in_the_invocations_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reads, then relays in lanes, through Services.map (joined before the cycle goes on): a lane's
+    events one after another in one thread, the outcomes in the events' order."""
+    import threading
+
+    import lib.vod.completion as completion
+
+    destinations = ["https://a.example/hook", "https://b.example/hook"]
+
+    def prepare(content: dict[str, Any], _services: Services, *, pulled: bool) -> Any:
+        n = content["n"]
+        if n == 4:
+            return Outcome("ignored", note="not ours")
+        result = TaskResult(f"task-{n}", f"s-{n}", None, True, (), (), None, None, None, "FINISH")
+        body = {"session_id": f"s-{n}"}
+        return completion.Completion(result, body, destinations[n % 2], None, None)
+
+    relayed: list[tuple[str, str, str]] = []
+
+    def relay(done: completion.Completion, _services: Services) -> Outcome:
+        relayed.append((str(done.callback_url), done.session_id, threading.current_thread().name))
+        return Outcome("relayed", done.session_id)
+
+    monkeypatch.setattr(completion, "prepare_event", prepare)
+    monkeypatch.setattr(completion, "relay_completion", relay)
+    svc = MapServices()
+    outcomes = completion._relay_all([{"n": n} for n in range(6)], svc)
+    assert [o.status for o in outcomes] == ["relayed"] * 4 + ["ignored", "relayed"]
+    assert [o.session_id for o in outcomes if o.status == "relayed"] == ["s-0", "s-1", "s-2", "s-3", "s-5"]
+    assert svc.maps == [
+        ("pull-read", completion.PULL_CONCURRENCY, 6),
+        ("pull-lane", completion.PULL_CONCURRENCY, 2),
+    ]
+    for url in destinations:
+        lane = [(session, thread) for where, session, thread in relayed if where == url]
+        assert [session for session, _ in lane] == sorted(session for session, _ in lane)  # in order
+        assert len({thread for _, thread in lane}) == 1 and lane[0][1].startswith("pull-lane")
+    assert [t.name for t in threading.enumerate() if t.name.startswith("pull-")] == []
+    assert svc.join() == 0
