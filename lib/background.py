@@ -102,12 +102,14 @@ class Pool:
         self._remaining = remaining  # None: leaving the block waits as long as the calls take
         self._futures: list[Future[Any]] = []  # submitted and not seen finished (pruned as they end)
         self._open = True  # until ``wait`` shuts the pool down
+        self._lock = threading.Lock()
 
     def submit(self, call: Callable[..., T], /, *args: Any) -> Future[T]:
         """Run ``call(*args)`` as soon as one of the ``width`` threads is free."""
-        future = self._executor.submit(call, *args)
-        self._futures = [f for f in self._futures if not f.done()]
-        self._futures.append(future)
+        with self._lock:  # a call of the pool may submit too
+            future = self._executor.submit(call, *args)
+            self._futures = [f for f in self._futures if not f.done()]
+            self._futures.append(future)
         return future
 
     @property
