@@ -5,7 +5,7 @@ The burst bench (``bench/burst.py``) runs the whole function against the local s
 shared 2-core machine its drained rate is bound by the CPU each job's round trips need. Here the
 drainer (``lib.sources.cmq_drain.drain``) drains the TDMQ stand-in's queue for real (BatchReceiveMessage,
 BatchDeleteMessage through the data-flow API), but each job is a model: a fixed, seeded latency
-before its VOD call (receipt, pre-flight), a slot of the real limiter (``lib.vod.ratelimit``, at
+before its VOD call (receipt, pre-flight), a slot of the real limiter (``lib.tencent_api``, at
 ``VOD_RATE_LIMIT`` 20), the call, and a latency after it (the relay, the receipt's facts). Threads
 sleep rather than compute, so the figures hardly move with the load. Beside it, the loop the drainer
 had before (receive 16, process them on ``BATCH_CONCURRENCY`` threads, delete, receive again) drains
@@ -55,7 +55,7 @@ class Model:
     """The jobs' latencies (seeded) and the VOD calls' start times, behind the real limiter."""
 
     def __init__(self, rate: float) -> None:
-        from lib.vod.ratelimit import RateLimiter
+        from lib.tencent_api import RateLimiter
 
         self.limiter = RateLimiter(rate)
         self.starts: list[float] = []

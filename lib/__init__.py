@@ -36,14 +36,16 @@ through them:
                                      (GET /vod/elements); per-state markers counted from a snapshot
     storage/                         COS (qcloud_cos) and S3 (boto3) behind one Storage protocol
     vod/, retry                      the shape of a VOD event (vod/); the VOD client with our own retries,
-                                     within the account's quota (client, ratelimit); VOD's completion
-                                     events → element.completed, push and pull (completion)
+                                     within the account's quota (client); VOD's completion events →
+                                     element.completed, push and pull (completion)
     tencent_api                      what VOD's and TDMQ for CMQ's error codes mean (transient, the
-                                     credentials', the rate limit's) and the paced call, once for both
+                                     credentials', the rate limit's), the paced call and its client-side
+                                     rate limiter, once for both
     webhook, webhook_client          the signed webhook body and delivery; the WebhookClient seam (requests)
     breakers                         a circuit breaker per webhook destination (the pull cycle's relays)
     jobs, errors, logs               plain values (Upload, SourceInfo, Job), the one exception tree, JSON logs
-    background                       one call in a daemon thread: round trips of a cold start overlap
-    warm_cache                       what a warm container builds once (SDK clients, limiters), under a lock
+    threads                          the only thread starters, asked through Services: one call in a
+                                     daemon thread (Background), a bounded pool joined on leaving (Pool);
+                                     what a warm container builds once, under a lock (warm_cache)
     records                          Record: lib's immutable values, NamedTuple to mypy, cheap to import
 """

@@ -138,7 +138,7 @@ def _read_folder(
     key = prefix + MANIFEST
     early = warm = None
     if upload.key == key:
-        from lib.background import Background  # the manifest's upload only: a media upload may only wait
+        from lib.threads import Background  # the manifest's upload only: a media upload may only wait
 
         early = Background(lambda: _read_manifest(storage, upload.bucket, key), name="manifest")
         if "lib.pipeline" not in sys.modules:  # a cold container: load the rest while storage answers

@@ -18,11 +18,11 @@ import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lib import webhook
-from lib.background import Background
 from lib.errors import RelayError, WebhookError
 from lib.media.resolve import StorageFor, check_resolved, resolve_media
 from lib.outcomes import Outcome, Status, comes_back, fail
 from lib.retry import with_retries
+from lib.threads import Background
 from lib.vod_params import build_params
 
 if TYPE_CHECKING:

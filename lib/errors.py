@@ -220,7 +220,7 @@ class NotConfirmedError(RelayError):
 
 class StorageError(RelayError):
     """Object storage failed. The stores (``lib.storage.cos``, ``lib.storage.s3``) raise the subclasses
-    below for the conditions callers tell apart (``lib.storage.base.translated``), so callers test the
+    below for the conditions callers tell apart (``lib.storage.translated``), so callers test the
     type, never the store's code; ``code`` stays the store's own (it is what webhooks and answers carry)."""
 
     code = "StorageError"

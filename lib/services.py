@@ -1,5 +1,5 @@
 """Per-invocation access to settings, credentials, receipts, queues and clients (the clients built once
-per container and shared; see ``lib.warm_cache``), and the invocation's threads, which the handler joins.
+per container and shared; see ``lib.threads``), and the invocation's threads, which the handler joins.
 Tests inject fakes through the constructor (docs/internals.md, "Services, the one container").
 """
 
@@ -15,10 +15,10 @@ from lib.invocation import Invocation
 from lib.settings import Credentials, Settings, read_credentials
 
 if TYPE_CHECKING:  # each client's module is imported when that client is first asked for
-    from lib.background import Background, Joinable, Pool
     from lib.queue.cmq import Cmq
     from lib.receipts import ReceiptStore
     from lib.storage import Storage, StorageKind
+    from lib.threads import Background, Joinable, Pool
     from lib.vod.client import VodClient
     from lib.webhook_client import WebhookClient
 
@@ -61,9 +61,9 @@ class Services:
         self._storages: dict[tuple[str, str | None], Storage] = {}  # this invocation's, by kind and region
 
     def background(self, call: Callable[[], T], *, name: str) -> Background[T]:
-        """Start ``call`` in a thread of this invocation (``lib.background``): its starter joins it, and
+        """Start ``call`` in a thread of this invocation (``lib.threads``): its starter joins it, and
         ``join`` (the handler, before it answers) joins whatever a path that failed left running."""
-        from lib.background import Background
+        from lib.threads import Background
 
         started = Background(call, name=name)
         self._started.add(started)  # threads of one invocation may start some
@@ -84,10 +84,10 @@ class Services:
 
     def pool(self, width: int, *, name: str) -> Pool:
         """A pool of at most ``width`` of this invocation's threads, for work that takes jobs as they come
-        (``lib.background.Pool``: ``submit``, ``first_done``). Used as a context manager: leaving it
+        (``lib.threads.Pool``: ``submit``, ``first_done``). Used as a context manager: leaving it
         waits for its calls within the invocation's remaining time and joins its threads; ``join`` (the
         handler) waits for whatever a pool left running."""
-        from lib.background import Pool
+        from lib.threads import Pool
 
         started = Pool(width, name=name, remaining=self.invocation.remaining)
         self._started.add(started)

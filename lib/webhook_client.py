@@ -2,7 +2,7 @@
 ``RequestsWebhook``, the deployment's client over one shared ``requests`` session.
 
 Kept apart from ``lib.webhook`` so that ``lib.services`` can hand one out without an import cycle, as
-``lib.vod.client`` holds ``VodClient`` and ``lib.storage.base`` holds ``Storage``.
+``lib.vod.client`` holds ``VodClient`` and ``lib.storage`` holds ``Storage``.
 """
 
 from __future__ import annotations

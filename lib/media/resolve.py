@@ -12,7 +12,6 @@ import functools
 from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
-from lib.background import Background
 from lib.errors import (
     FieldProblem,
     MediaError,
@@ -28,6 +27,7 @@ from lib.media.refs import parse_media_ref
 from lib.request_model import MAX_VIDEO_BYTES, ElementRequest
 from lib.settings import Settings
 from lib.storage import Storage, StorageKind, StoredObject
+from lib.threads import Background
 
 StorageFor = Callable[[StorageKind], Storage]
 

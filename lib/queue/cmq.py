@@ -42,9 +42,8 @@ from lib.invocation import Invocation
 from lib.logs import redact
 from lib.retry import with_retries
 from lib.settings import CMQ_SCHEMES, CmqEndpoint, Credentials, Settings
-from lib.tencent_api import api_error, paced
-from lib.vod.ratelimit import RateLimiter
-from lib.warm_cache import warm_cache
+from lib.tencent_api import RateLimiter, api_error, paced
+from lib.threads import warm_cache
 
 REQUEST_CLIENT = "AigcElementRelay_1"  # RequestClient: who is calling (Tencent's SDKs send SDK_<lang>_1.3)
 SIGNATURE_METHOD = "HmacSHA256"

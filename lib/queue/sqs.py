@@ -1,5 +1,5 @@
 """The SQS client of SUBMIT_QUEUE_URL (boto3, imported only here): one per queue endpoint and region,
-built once per warm container (``lib.warm_cache``); ``Services.sqs`` hands it out."""
+built once per warm container (``lib.threads.warm_cache``); ``Services.sqs`` hands it out."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lib.errors import QueueError
-from lib.warm_cache import warm_cache
+from lib.threads import warm_cache
 
 _AWS_HOST = re.compile(r"^sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$|^([a-z0-9-]+)\.queue\.amazonaws\.com$")
 

@@ -32,16 +32,16 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from lib.background import first_done
 from lib.errors import ConfigError, RelayError
 from lib.outcomes import outcome_for
 from lib.queue.cmq import MAX_BATCH, Cmq, Received
 from lib.services import Services
 from lib.sources.messages import Message, Result, process_message
 from lib.tencent_api import MAX_REQUEST_TIMEOUT_S
+from lib.threads import first_done
 
 if TYPE_CHECKING:
-    from lib.background import Future, Pool
+    from lib.threads import Future, Pool
 
 log = logging.getLogger("relay.drain")
 # The longest one job may take once begun: a VOD request of at most MAX_REQUEST_TIMEOUT_S with the retry

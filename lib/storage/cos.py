@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from lib.errors import StorageError
 from lib.settings import Credentials
-from lib.storage.base import (
+from lib.storage import (
     MISSING_CODES,
     NOT_IMPLEMENTED,
     StorageKind,
@@ -35,7 +35,7 @@ from lib.storage.base import (
     unreachable,
     unsendable,
 )
-from lib.warm_cache import warm_cache
+from lib.threads import warm_cache
 
 if TYPE_CHECKING:
     from qcloud_cos import CosS3Client
@@ -51,7 +51,7 @@ _BUCKET = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"  # compiled (and cached) by re
 
 
 class CosStorage:
-    """``lib.storage.Storage`` on COS, with the SDK's errors translated (``lib.storage.base.translated``)."""
+    """``lib.storage.Storage`` on COS, with the SDK's errors translated (``lib.storage.translated``)."""
 
     kind: StorageKind = "cos"
     exclusive_creates = True  # as documented; see Storage

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from lib.errors import StorageError
 from lib.settings import Settings
-from lib.storage.base import StorageKind, StoredObject, strip_etag, translated, unreachable, unsendable
-from lib.warm_cache import warm_cache
+from lib.storage import StorageKind, StoredObject, strip_etag, translated, unreachable, unsendable
+from lib.threads import warm_cache
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -22,7 +22,7 @@ _PRECONDITION_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412"
 
 
 class S3Storage:
-    """``lib.storage.Storage`` on S3, with botocore's errors translated (``lib.storage.base.translated``)."""
+    """``lib.storage.Storage`` on S3, with botocore's errors translated (``lib.storage.translated``)."""
 
     kind: StorageKind = "s3"
     exclusive_creates = True  # as documented; see Storage

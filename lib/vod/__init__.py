@@ -1,10 +1,9 @@
-"""The VOD API: what its event notifications look like, the client, its rate limiter, and the
-completion events of the tasks it starts.
+"""The VOD API: what its event notifications look like, the client, and the completion events of the
+tasks it starts (its rate limiter is ``lib.tencent_api``'s, shared with TDMQ for CMQ).
 
     (here)      the shape of a VOD event notification (``EventContent``): cheap tests on a dict, used by
                 the trigger table (``lib.sources.shapes``) and by ``completion``
     client      the VOD client through tencentcloud-sdk-python, with our own retries
-    ratelimit   the client-side rate limiter (VOD_RATE_LIMIT calls per second per container)
     completion  VOD's completion events → element.completed (push and pull)
 
 Nothing else is imported here: each module is imported on its own path.

@@ -17,17 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from tencentcloud.vod.v20180717 import errorcodes
 
-from lib.background import Background, Starter
 from lib.errors import VodError, refuses_credentials
 from lib.invocation import Invocation
 from lib.logs import redact
 from lib.records import Record
 from lib.retry import with_retries
 from lib.settings import Credentials, Settings
-from lib.tencent_api import MAX_REQUEST_TIMEOUT_S, api_error, paced
+from lib.tencent_api import MAX_REQUEST_TIMEOUT_S, RateLimiter, api_error, limiter_for, paced
 from lib.tencent_api import is_transient as api_is_transient
-from lib.vod.ratelimit import RateLimiter, limiter_for
-from lib.warm_cache import warm_cache
+from lib.threads import Background, Starter, warm_cache
 
 if TYPE_CHECKING:
     from typing import Protocol

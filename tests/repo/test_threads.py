@@ -1,4 +1,4 @@
-"""Only ``lib/services.py`` and ``lib/background.py`` start threads: every other module of the deployed
+"""Only ``lib/services.py`` and ``lib/threads.py`` start threads: every other module of the deployed
 code asks its ``Services`` (``background``, ``map``, ``pool``), so the handler joins every thread an
 invocation starts before it answers (docs/internals.md, "Services, the one container").
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OWNERS = {"lib/services.py", "lib/background.py"}  # the classes that start threads
+OWNERS = {"lib/services.py", "lib/threads.py"}  # the classes that start threads
 ALLOWED = {
     # converted by the latency branch (the submission path); the lead removes these at its merge
     "lib/element.py",
@@ -90,7 +90,7 @@ def _used(node: ast.AST, threading_names: set[str]) -> list[str]:
     return []
 
 
-def test_only_services_and_background_start_threads() -> None:
+def test_only_services_and_threads_start_threads() -> None:
     starters = {}
     for path in deployed():
         if path in OWNERS or path in ALLOWED:
@@ -142,7 +142,7 @@ def test_the_scan_finds_each_way_of_starting_a_thread(source: str, expected: lis
     [
         "import threading\nlock = threading.Lock()\nevent = threading.Event()",
         "from threading import Lock, local",
-        "from lib.background import Background, first_done\nx: Background[int]",
+        "from lib.threads import Background, first_done\nx: Background[int]",
         "pending = services.background(f, name='x')\nrows = services.map(f, items, width=4, name='m')",
         "with services.pool(4, name='drain') as pool:\n    pool.submit(f)",
     ],

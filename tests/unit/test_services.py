@@ -12,11 +12,11 @@ from typing import TypeVar
 import pytest
 
 import lib.vod.client
-from lib.background import Background
 from lib.errors import ConfigError
 from lib.invocation import Invocation
 from lib.services import Services
 from lib.settings import load_settings
+from lib.threads import Background
 from lib.vod.client import Vod
 
 T = TypeVar("T")
@@ -247,7 +247,7 @@ def test_leaving_a_pool_with_an_error_cancels_the_calls_not_begun() -> None:
 
 
 def test_first_done_hands_back_the_calls_that_ended() -> None:
-    from lib.background import first_done
+    from lib.threads import first_done
 
     svc = services(dict(ENV), deadline=time.monotonic() + 60)
     release = threading.Event()

@@ -233,11 +233,9 @@ def storage_proxy(local_stack: LocalStack) -> Iterator[StorageProxy]:
 
 def _fresh_container_state() -> None:
     """Each case starts as a fresh container: no rate-limit back-off left over from the previous case."""
-    try:
-        from lib.vod import ratelimit
-    except ImportError:  # the rate limiter is not there yet
-        return
-    ratelimit._limiter.cache_clear()
+    from lib import tencent_api
+
+    tencent_api._limiter.cache_clear()
 
 
 @pytest.fixture

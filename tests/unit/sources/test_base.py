@@ -13,7 +13,7 @@ from lib.errors import ConfigError, InputError, StorageError
 from lib.jobs import SourceInfo, Upload
 from lib.outcomes import Outcome, answer_async, outcome_for
 from lib.sources.base import MAX_RECORDS, RetryLaterError, capped, member, process_upload, size, text
-from lib.storage.base import translated
+from lib.storage import translated
 from tests.fakes import FakeStorage
 from tests.http_fakes import offline, recorded_dispatch
 

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from devstack.stack import RELAY_JOB_SECRET
-from lib.background import Pool
 from lib.errors import ConfigError, RelayError, VodError
 from lib.invocation import Invocation
 from lib.jobs import Job
@@ -26,6 +25,7 @@ from lib.services import Services
 from lib.settings import load_settings
 from lib.sources.cmq_drain import BATCH_BUDGET_S, MAX_WAITING, drain, drain_margin
 from lib.sources.timer import TimerTick
+from lib.threads import Pool
 from tests.cmq_fakes import FakeDataFlow
 from tests.source_cases import sample
 

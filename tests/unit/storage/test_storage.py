@@ -1,4 +1,4 @@
-"""The storage seam (``lib.storage.base``): the object identity and ETags without quotes; the in-process
+"""The storage seam (``lib.storage``): the object identity and ETags without quotes; the in-process
 fake is held to the same Protocol as the real stores (mypy checks the assignments below).
 """
 
@@ -14,8 +14,7 @@ from lib.errors import (
     StorageUnavailable,
 )
 from lib.outcomes import outcome_for
-from lib.storage import Storage, StoredObject
-from lib.storage.base import MISSING_CODES, strip_etag, translated, unreachable, unsendable
+from lib.storage import MISSING_CODES, Storage, StoredObject, strip_etag, translated, unreachable, unsendable
 from tests.fakes import FakeStorage
 
 

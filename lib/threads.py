@@ -1,6 +1,9 @@
-"""One call run in a daemon thread while the caller goes on: a cold start overlaps independent network
-round trips (a folder listing and its manifest, the media pre-flight and the receipt's claim) instead of
-waiting for each in turn.
+"""The helpers for the threads of a container: one call run in a daemon thread (``Background``), a
+bounded pool of threads (``Pool``), and what a warm container builds once, under a lock, whatever
+thread asks first (``warm_cache``).
+
+``Background``: a cold start overlaps independent network round trips (a folder listing and its
+manifest, the media pre-flight and the receipt's claim) instead of waiting for each in turn.
 
     pending = Background(lambda: storage.read(bucket, key), name="manifest")
     ...                        # other work, usually another network call
@@ -21,19 +24,30 @@ time, through ``Services.pool``), then joins its threads:
 
 These are the only classes of lib that start threads (``tests/repo/test_threads.py``); everything
 else asks its ``Services`` for them, so the handler can join all of an invocation's threads.
+
+``warm_cache``: SDK clients and rate limiters, cached by their arguments.
+
+    @warm_cache(maxsize=8)
+    def _build(region: str, endpoint: str | None) -> Client: ...
+
+is ``functools.lru_cache`` with every call made under the function's own lock, so that two threads of
+one invocation never build the same client twice (botocore's client creation is not thread-safe, and a
+limiter must be one per quota). ``cache_clear`` forgets what was built (a test's new container).
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar
 
 if TYPE_CHECKING:  # concurrent.futures is imported when a pool is first made (cold starts need none)
     from concurrent.futures import Future as Future
     from concurrent.futures import ThreadPoolExecutor
     from types import TracebackType
 
+P = ParamSpec("P")
 T = TypeVar("T")
 
 
@@ -156,3 +170,27 @@ def first_done(pending: Iterable[Future[Any]], timeout: float | None = None) -> 
 
     done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
     return done
+
+
+class WarmCache(Generic[P, T]):
+    """``build`` cached by its (hashable) arguments, called under one lock."""
+
+    def __init__(self, build: Callable[P, T], maxsize: int) -> None:
+        cached = functools.lru_cache(maxsize=maxsize)(build)
+        self._cached: Callable[..., T] = cached  # its arguments are hashable: they are the key
+        self._clear = cached.cache_clear
+        self._lock = threading.Lock()
+        functools.update_wrapper(self, build)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
+        with self._lock:
+            return self._cached(*args, **kwargs)
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._clear()
+
+
+def warm_cache(maxsize: int) -> Callable[[Callable[P, T]], WarmCache[P, T]]:
+    """Decorate a builder: see the module's docstring."""
+    return lambda build: WarmCache(build, maxsize)
