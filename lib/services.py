@@ -100,7 +100,7 @@ class Services:
             started.wait(self.invocation.remaining())
         running = self._started.taken()
         if running:
-            log.warning("%d background thread(s) still running as the invocation ends", len(running))
+            log.warning("%d thread(s) or pool(s) still running as the invocation ends", len(running))
         self._started.clear()
         return len(running)
 

@@ -118,10 +118,10 @@ class Pool:
         self._open = True  # until ``wait`` shuts the pool down
         self._lock = threading.Lock()
 
-    def submit(self, call: Callable[..., T], /, *args: Any) -> Future[T]:
-        """Run ``call(*args)`` as soon as one of the ``width`` threads is free."""
+    def submit(self, call: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        """Run ``call(*args, **kwargs)`` as soon as one of the ``width`` threads is free."""
         with self._lock:  # a call of the pool may submit too
-            future = self._executor.submit(call, *args)
+            future = self._executor.submit(call, *args, **kwargs)
             self._futures = [f for f in self._futures if not f.done()]
             self._futures.append(future)
         return future

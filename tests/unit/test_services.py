@@ -258,14 +258,18 @@ def test_first_done_hands_back_the_calls_that_ended() -> None:
         assert first_done({slow}) == {slow}
 
 
-def test_leaving_a_pool_waits_only_the_remaining_time_and_join_takes_what_is_left() -> None:
+def test_leaving_a_pool_waits_only_the_remaining_time_and_join_takes_what_is_left(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     svc = services(dict(ENV), deadline=time.monotonic())  # no time left
     release = threading.Event()
     with svc.pool(1, name="unit-late") as pool:
         stuck = pool.submit(release.wait, 10)
         queued = pool.submit(lambda: "not begun")
     assert pool.running and queued.cancelled() and not stuck.done()  # left without waiting for it
-    assert svc.join() == 1  # still running as the invocation ends: counted, and logged
+    with caplog.at_level("WARNING", logger="lib.services"):
+        assert svc.join() == 1  # still running as the invocation ends: counted, and logged
+    assert "1 thread(s) or pool(s) still running" in caplog.text
     release.set()
     assert stuck.result() is True
 
