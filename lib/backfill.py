@@ -465,6 +465,8 @@ def _local_caller() -> Callable[[dict[str, object]], dict[str, object]]:
         except RelayError as exc:
             details = "; ".join(f"{d.field}: {d.problem}" for d in exc.details)
             raise BackfillStop(f"{exc.code}: {exc.message}" + (f" ({details})" if details else "")) from None
+        finally:
+            services.join()  # as the handler does: no thread of this call runs on into the next
 
     return call
 
