@@ -6,9 +6,9 @@ through them:
     settings, invocation, services   configuration, the invocation's deadline, per-invocation clients
     sources/                         the trigger table (TRIGGERS) and its cheap predicates (shapes); one
                                      adapter per trigger kind: normalise the event, answer in the
-                                     trigger's shape (base, messages: shared; http_triggers: the five
-                                     HTTP triggers as one table; uploads: every upload notification
-                                     parsed; cmq_drain: the Timer's drain)
+                                     trigger's shape (messages: shared; http_triggers: the five HTTP
+                                     triggers as one table; uploads: every upload notification parsed,
+                                     and the upload loop; cmq_drain: the Timer's drain)
     http/                            the HTTP API every HTTP trigger shares (model, api, routes, vod_routes,
                                      element_list: GET /elements from the receipts' timeline; uploads;
                                      folder_scan: POST /folders/scan; vod_library: VOD's own element

@@ -17,7 +17,7 @@ error code; this module decides what the code means, once for both.
 Nothing here imports an SDK: the codes are Tencent's documented strings.
 
 The rate limiter (``RateLimiter``): one container stays at or under a rate of calls per second, VOD's
-``VOD_RATE_LIMIT`` (``limiter_for``) and CMQ's ``CMQ_RATE_LIMIT`` per queue and direction
+``VOD_RATE_LIMIT`` (``lib.vod.client``) and CMQ's ``CMQ_RATE_LIMIT`` per queue and direction
 (``lib.queue.cmq``). VOD counts ``CreateAigcAdvancedCustomElement`` calls per account, 20 per second by
 default, and refuses the excess with ``RequestLimitExceeded`` (the emulator counts in a sliding
 one-second window, the strictest reading). A token bucket would let a burst of 20 through and one more
@@ -49,7 +49,6 @@ from typing import TypeVar
 
 from lib.errors import RelayError, refuses_credentials
 from lib.invocation import Invocation
-from lib.threads import warm_cache
 
 T = TypeVar("T")
 E = TypeVar("E", bound=RelayError)
@@ -213,13 +212,3 @@ class RateLimiter:
             return None, self._epoch
         self._starts.append(slot)
         return slot, self._epoch
-
-
-def limiter_for(rate: float) -> RateLimiter:
-    """The container's limiter for ``rate`` (one per distinct rate, shared by every thread)."""
-    return _limiter(rate)
-
-
-@warm_cache(maxsize=4)
-def _limiter(rate: float) -> RateLimiter:
-    return RateLimiter(rate)

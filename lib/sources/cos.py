@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lib.outcomes import answer_async
-from lib.sources.base import capped, process_uploads
 from lib.sources.shapes import is_cos
-from lib.sources.uploads import cos_record, source_of
+from lib.sources.uploads import capped, cos_record, process_uploads, source_of
 
 if TYPE_CHECKING:
     from lib.services import Services

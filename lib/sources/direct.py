@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from lib.jobs import SourceInfo
 from lib.outcomes import raise_for_retry
-from lib.sources.base import log_outcome
 from lib.sources.shapes import is_direct
+from lib.sources.uploads import log_outcome
 
 if TYPE_CHECKING:
     from lib.services import Services

@@ -14,9 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lib.outcomes import answer_async
-from lib.sources.base import process_upload
 from lib.sources.shapes import is_eventbridge_s3
-from lib.sources.uploads import eventbridge_event, source_of
+from lib.sources.uploads import eventbridge_event, process_upload, source_of
 
 if TYPE_CHECKING:
     from lib.services import Services

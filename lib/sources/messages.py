@@ -31,8 +31,7 @@ from lib.outcomes import Outcome, fail, guarded, outcome_for, settle
 from lib.pipeline import submit, submit_request
 from lib.queue import job_message, job_signature
 from lib.services import Services
-from lib.sources.base import log_outcome, process_uploads
-from lib.sources.uploads import notification, source_of
+from lib.sources.uploads import log_outcome, notification, process_uploads, source_of
 
 log = logging.getLogger("relay.records")
 MAX_BODY_BYTES = 1024 * 1024

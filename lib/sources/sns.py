@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 from lib.errors import InputError
 from lib.jobs import SourceInfo
 from lib.outcomes import Outcome, answer_async
-from lib.sources.base import capped, process_upload
 from lib.sources.shapes import is_sns_s3, sns_s3_message
-from lib.sources.uploads import s3_records, source_of
+from lib.sources.uploads import capped, process_upload, s3_records, source_of
 
 if TYPE_CHECKING:
     from lib.services import Services

@@ -23,7 +23,7 @@ from lib.logs import redact
 from lib.records import Record
 from lib.retry import with_retries
 from lib.settings import Credentials, Settings
-from lib.tencent_api import MAX_REQUEST_TIMEOUT_S, RateLimiter, api_error, limiter_for, paced
+from lib.tencent_api import MAX_REQUEST_TIMEOUT_S, RateLimiter, api_error, paced
 from lib.tencent_api import is_transient as api_is_transient
 from lib.threads import Background, Starter, warm_cache
 
@@ -209,6 +209,16 @@ def _network_message(code: str) -> str:
 
 def _load_sdk() -> None:
     importlib.import_module(_SDK)
+
+
+def limiter_for(rate: float) -> RateLimiter:
+    """The container's VOD limiter for ``rate`` (VOD_RATE_LIMIT), shared by every thread."""
+    return _limiter(rate)
+
+
+@warm_cache(maxsize=4)
+def _limiter(rate: float) -> RateLimiter:
+    return RateLimiter(rate)
 
 
 @warm_cache(maxsize=16)

@@ -16,9 +16,9 @@ from devstack.queues import deliver_batch, drain, receive
 from devstack.samples import mp4_bytes
 from devstack.stack import QUEUE_REGION, LocalStack
 from lib import submission
+from lib.errors import RetryLaterError
 from lib.queue.job_signature import unseal
 from lib.receipts import Summary
-from lib.sources.base import RetryLaterError
 from tests.receipt_tools import receipts_in
 
 CONTEXT = {"request_id": "req-queue", "time_limit_in_ms": 60000, "function_name": "element-drain"}

@@ -9,9 +9,8 @@ from collections.abc import Sequence
 import pytest
 
 import lib.outcomes as outcomes
-from lib.errors import ConfigError, InputError, StorageError
+from lib.errors import ConfigError, InputError, RetryLaterError, StorageError
 from lib.outcomes import Outcome, batch_item_failures
-from lib.sources.base import RetryLaterError
 from tests.unit.test_pipeline import CREDENTIALS, QUEUE, services
 
 

@@ -233,9 +233,9 @@ def storage_proxy(local_stack: LocalStack) -> Iterator[StorageProxy]:
 
 def _fresh_container_state() -> None:
     """Each case starts as a fresh container: no rate-limit back-off left over from the previous case."""
-    from lib import tencent_api
+    import lib.vod.client
 
-    tencent_api._limiter.cache_clear()
+    lib.vod.client._limiter.cache_clear()
 
 
 @pytest.fixture

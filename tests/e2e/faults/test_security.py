@@ -28,7 +28,7 @@ from lib.errors import InputError
 from lib.jobs import Upload
 from lib.settings import load_settings
 from lib.sources import infer_source
-from lib.sources.base import MAX_RECORDS
+from lib.sources.uploads import MAX_RECORDS
 from tests.conftest import load_event
 from tests.devstack.test_serve import fetch, serving
 from tests.e2e.faults.conftest import World

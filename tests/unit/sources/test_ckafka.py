@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from lib.errors import StorageError
+from lib.errors import RetryLaterError, StorageError
 from lib.outcomes import Outcome
-from lib.sources.base import RetryLaterError
 from lib.sources.ckafka import CkafkaMessages
 from tests.source_cases import matching, run, sample
 

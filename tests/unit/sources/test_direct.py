@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from lib.errors import ConfigError, StorageError
+from lib.errors import ConfigError, RetryLaterError, StorageError
 from lib.outcomes import Outcome
-from lib.sources.base import RetryLaterError
 from lib.sources.direct import DirectRequest
 from tests.source_cases import matching, run, sample
 

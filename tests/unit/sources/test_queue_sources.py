@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from devstack.stack import RELAY_JOB_SECRET
-from lib.errors import RelayError
+from lib.errors import RelayError, RetryLaterError
 from lib.invocation import Invocation
 from lib.jobs import Job, SourceInfo, Upload
 from lib.outcomes import Outcome
@@ -19,7 +19,6 @@ from lib.request_model import parse_request
 from lib.services import Services
 from lib.settings import load_settings
 from lib.sources import messages as messages_module
-from lib.sources.base import RetryLaterError
 from lib.sources.ckafka import CkafkaMessages
 from lib.sources.cmq import CmqMessages
 from lib.sources.messages import Message, process_batch, process_message

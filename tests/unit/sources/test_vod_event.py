@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 import lib.sources.vod_event as vod_event
-from lib.errors import ConfigError, StorageError
+from lib.errors import ConfigError, RetryLaterError, StorageError
 from lib.outcomes import Outcome
 from lib.services import Services
-from lib.sources.base import RetryLaterError
 from tests.source_cases import matching, run, sample
 
 

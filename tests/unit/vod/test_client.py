@@ -17,7 +17,7 @@ from devstack.emulators.vod import Fault, VodEmulator
 from lib.errors import VodError
 from lib.invocation import Invocation
 from lib.settings import load_settings, read_credentials
-from lib.vod.client import CREATE_ACTION, Vod, is_transient
+from lib.vod.client import CREATE_ACTION, Vod, is_transient, limiter_for
 from tests.devstack.test_vod_emulator import (
     SECRET_ID,
     SECRET_KEY,
@@ -174,3 +174,9 @@ def test_a_retried_delete_that_finds_the_element_gone_is_success(
     assert deleted is (not fault.after_create)
     assert emulator.elements() == []
     assert [c.action for c in emulator.calls].count(DELETE) == 2
+
+
+def test_one_vod_limiter_per_rate_per_container() -> None:
+    """Every caller with the same VOD_RATE_LIMIT shares one limiter."""
+    assert limiter_for(20.0) is limiter_for(20.0)
+    assert limiter_for(20.0) is not limiter_for(10.0)

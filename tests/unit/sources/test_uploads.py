@@ -1,5 +1,5 @@
-"""What every source adapter shares (``lib.sources.base``): event member readers, the record cap, one
-upload record → an outcome, and the answer of an asynchronous trigger.
+"""The upload loop of ``lib.sources.uploads`` (what every upload adapter shares): event member readers,
+the record cap, one upload record → an outcome, and the answer of an asynchronous trigger.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from lib.errors import ConfigError, InputError, StorageError
+from lib.errors import ConfigError, InputError, RetryLaterError, StorageError
 from lib.jobs import SourceInfo, Upload
 from lib.outcomes import Outcome, answer_async, outcome_for
-from lib.sources.base import MAX_RECORDS, RetryLaterError, capped, member, process_upload, size, text
+from lib.sources.uploads import MAX_RECORDS, capped, member, process_upload, size, text
 from lib.storage import translated
 from tests.fakes import FakeStorage
 from tests.http_fakes import offline, recorded_dispatch
