@@ -71,27 +71,15 @@ class Services:
 
     def map(self, call: Callable[[T], R], items: Iterable[T], *, width: int, name: str) -> list[R]:
         """``call`` over ``items``, at most ``width`` at once in this invocation's threads, results in the
-        items' order; the threads are joined before it returns. One item or a width of 1: no thread.
-        A call that raises: the calls not begun are cancelled, those under way are waited for within
-        the remaining time (``join`` waits for any left), and the error is raised."""
+        items' order; the threads are joined before it returns. One item or a width of 1: no thread."""
         items = list(items)
         width = min(width, len(items))
         if width <= 1:
             return [call(item) for item in items]
-        with self.pool(width, name=name) as pool:
-            pending = [pool.submit(call, item) for item in items]
-            return [future.result() for future in pending]
+        from concurrent.futures import ThreadPoolExecutor
 
-    def pool(self, width: int, *, name: str) -> Pool:
-        """A pool of at most ``width`` of this invocation's threads, for work that takes jobs as they come
-        (``lib.threads.Pool``: ``submit``, ``first_done``). Used as a context manager: leaving it
-        waits for its calls within the invocation's remaining time and joins its threads; ``join`` (the
-        handler) waits for whatever a pool left running."""
-        from lib.threads import Pool
-
-        started = Pool(width, name=name, remaining=self.invocation.remaining)
-        self._started.add(started)
-        return started
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix=name) as pool:
+            return list(pool.map(call, items))
 
     def join(self) -> int:
         """Join the invocation's threads (``background``, ``map``, ``pool``), within its remaining time;
@@ -103,6 +91,17 @@ class Services:
             log.warning("%d thread(s) or pool(s) still running as the invocation ends", len(running))
         self._started.clear()
         return len(running)
+
+    def pool(self, width: int, *, name: str) -> Pool:
+        """A pool of at most ``width`` of this invocation's threads, for work that takes jobs as they come
+        (``lib.threads.Pool``: ``submit``, ``first_done``). Used as a context manager: leaving it
+        waits for its calls within the invocation's remaining time and joins its threads; ``join`` (the
+        handler) waits for whatever a pool left running."""
+        from lib.threads import Pool
+
+        started = Pool(width, name=name, remaining=self.invocation.remaining)
+        self._started.add(started)
+        return started
 
     def credentials(self) -> Credentials:
         if self._credentials is None:

@@ -13,7 +13,7 @@ Whoever starts one joins it (``result`` or ``wait``) before the invocation retur
 freeze the process as soon as the handler answers. Started through ``Services.background``, it is also
 one of the invocation's threads that the handler joins before it answers, whatever path the work took.
 
-A ``Pool`` is for work that takes jobs as they come (the drainer's workers, a bounded parallel map):
+A ``Pool`` is for work that takes jobs as they come (the drainer's workers, receives and deletes):
 at most ``width`` calls at once, each handed back as a ``Future``; ``first_done`` waits for whichever
 ends first. Leaving it (``with``) waits for its calls within a time bound (the invocation's remaining
 time, through ``Services.pool``), then joins its threads:
@@ -99,6 +99,30 @@ class Background(Generic[T]):
         return self._value  # type: ignore[return-value]  # set by _run whenever no error was kept
 
 
+class WarmCache(Generic[P, T]):
+    """``build`` cached by its (hashable) arguments, called under one lock."""
+
+    def __init__(self, build: Callable[P, T], maxsize: int) -> None:
+        cached = functools.lru_cache(maxsize=maxsize)(build)
+        self._cached: Callable[..., T] = cached  # its arguments are hashable: they are the key
+        self._clear = cached.cache_clear
+        self._lock = threading.Lock()
+        functools.update_wrapper(self, build)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
+        with self._lock:
+            return self._cached(*args, **kwargs)
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._clear()
+
+
+def warm_cache(maxsize: int) -> Callable[[Callable[P, T]], WarmCache[P, T]]:
+    """Decorate a builder: see the module's docstring."""
+    return lambda build: WarmCache(build, maxsize)
+
+
 class Pool:
     """At most ``width`` calls at once in threads of their own (a ``ThreadPoolExecutor`` named ``name``),
     each call's outcome a ``Future``. ``wait`` (and leaving a ``with`` block) waits for every call
@@ -170,27 +194,3 @@ def first_done(pending: Iterable[Future[Any]], timeout: float | None = None) -> 
 
     done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
     return done
-
-
-class WarmCache(Generic[P, T]):
-    """``build`` cached by its (hashable) arguments, called under one lock."""
-
-    def __init__(self, build: Callable[P, T], maxsize: int) -> None:
-        cached = functools.lru_cache(maxsize=maxsize)(build)
-        self._cached: Callable[..., T] = cached  # its arguments are hashable: they are the key
-        self._clear = cached.cache_clear
-        self._lock = threading.Lock()
-        functools.update_wrapper(self, build)
-
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
-        with self._lock:
-            return self._cached(*args, **kwargs)
-
-    def cache_clear(self) -> None:
-        with self._lock:
-            self._clear()
-
-
-def warm_cache(maxsize: int) -> Callable[[Callable[P, T]], WarmCache[P, T]]:
-    """Decorate a builder: see the module's docstring."""
-    return lambda build: WarmCache(build, maxsize)
