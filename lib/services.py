@@ -82,8 +82,8 @@ class Services:
             return list(pool.map(call, items))
 
     def join(self) -> int:
-        """Join the invocation's threads (``background``, ``map``, ``pool``), within its remaining time;
-        how many (threads or pools) still run."""
+        """Join the invocation's threads and pools that may still run (``map`` joins its own before it
+        returns), within its remaining time; how many still run."""
         for started in self._started.taken():
             started.wait(self.invocation.remaining())
         running = self._started.taken()
