@@ -35,7 +35,7 @@ through them:
     element_index, counts            beside the receipts in RECEIPT_BUCKET: which session made each element
                                      (GET /vod/elements); per-state markers counted from a snapshot
     storage/                         COS (qcloud_cos) and S3 (boto3) behind one Storage protocol
-    vod/, retry                      the shape of a VOD event (vod/); the VOD client with our own retries,
+    vod/, retry                      the shape of a VOD event (events); the VOD client with our own retries,
                                      within the account's quota (client); VOD's completion events →
                                      element.completed, push and pull (completion)
     tencent_api                      what VOD's and TDMQ for CMQ's error codes mean (transient, the

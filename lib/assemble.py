@@ -89,7 +89,6 @@ def _plan_folder(upload: Upload, prefix: str, folder: str, settings: Settings, s
     manifest_obj = listing.get(manifest_key)
     if manifest_obj is None:
         return Skip("waiting", "no element.json in the folder yet")
-    from lib.callbacks import check_callback_url  # a manifest to check: loaded from here on only
     from lib.request_model import MAX_NAME, parse_request
     from lib.vod_params import fingerprint
 
@@ -120,6 +119,8 @@ def _plan_folder(upload: Upload, prefix: str, folder: str, settings: Settings, s
             data.update(_media_in_folder(listing, data.get("reference_type"), uri))
         request = parse_request(data)
         if request.callback_url is not None:
+            from lib.callbacks import check_callback_url  # a per-request callback only: loaded for it
+
             check_callback_url(request.callback_url, settings)
     except InputError as exc:
         error = ManifestError(f"{MANIFEST} in {prefix}: {exc.message}", details=exc.details)

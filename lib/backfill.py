@@ -36,6 +36,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from lib import pipeline
 from lib.assemble import MANIFEST, Broken, Skip, plan_upload
@@ -91,10 +92,12 @@ def scan(
     after: str = "",
     *,
     reserve: float | None = None,
+    budget: float = CALL_BUDGET_S,
 ) -> ScanResult:
     """Scan ``bucket`` under ``prefix`` from the name ``after`` on ("" for the start), until the names
-    end or the invocation's time is down to ``reserve`` seconds. Raises what the listing or a
-    submission raises for the deployment to fix (credentials, permissions) or to retry (503)."""
+    end, the invocation's time is down to ``reserve`` seconds, or the call has worked ``budget`` seconds.
+    Raises what the listing or a submission raises for the deployment to fix (credentials, permissions)
+    or to retry (503)."""
     reserve = RESERVE_S if reserve is None else reserve
     problem = config_problem(services)
     if problem is not None:  # no credentials: every folder would wait; say why once instead
@@ -114,7 +117,7 @@ def scan(
         )
         names = [name for name in listed if name > start]  # a store may name the cursor's folder again
         for chunk in _chunks(names, workers):
-            late = time.monotonic() - started > CALL_BUDGET_S
+            late = time.monotonic() - started > budget
             if not first and (late or services.invocation.remaining() < reserve):
                 return _result(tally, done)
             first = False
@@ -347,8 +350,15 @@ HTTP_TIMEOUT_S = 930.0  # longer than any invocation (SCF and Lambda stop at 900
 COUNTS = ("found", "submitted", "already_done", "failed", "waiting")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run a backfill to its end, one call at a time, printing each call's counts; 0 when it is over."""
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    services: Callable[[Settings], Services] | None = None,
+    post: Callable[..., Any] | None = None,
+) -> int:
+    """Run a backfill to its end, one call at a time, printing each call's counts; 0 when it is over.
+    ``services``: with ``--local``, what each call runs with (one local invocation's; tests give theirs);
+    ``post``: with ``--url``, the HTTP POST (``requests.post``; tests give theirs)."""
     import argparse
     import json
     import sys
@@ -384,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     body: dict[str, object] = {k: v for k, v in (("prefix", args.prefix), ("bucket", args.bucket)) if v}
     try:
-        call = _local_caller() if args.local else _http_caller(str(args.url))
+        call = _local_caller(services) if args.local else _http_caller(str(args.url), post)
     except BackfillStop as exc:
         print(f"backfill: {exc}", file=sys.stderr)
         return 2
@@ -414,7 +424,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _http_caller(url: str) -> Callable[[dict[str, object]], dict[str, object]]:
+def _http_caller(
+    url: str, post: Callable[..., Any] | None = None
+) -> Callable[[dict[str, object]], dict[str, object]]:
     import os
 
     import requests
@@ -429,7 +441,7 @@ def _http_caller(url: str) -> Callable[[dict[str, object]], dict[str, object]]:
     def call(body: dict[str, object]) -> dict[str, object]:
         for _ in range(MAX_BUSY_RETRIES):
             try:
-                response = requests.post(
+                response = (post or requests.post)(
                     address, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=HTTP_TIMEOUT_S
                 )
             except requests.RequestException as exc:
@@ -449,7 +461,9 @@ def _http_caller(url: str) -> Callable[[dict[str, object]], dict[str, object]]:
     return call
 
 
-def _local_caller() -> Callable[[dict[str, object]], dict[str, object]]:
+def _local_caller(
+    make: Callable[[Settings], Services] | None = None,
+) -> Callable[[dict[str, object]], dict[str, object]]:
     from lib.invocation import Invocation
     from lib.settings import load_settings
 
@@ -459,7 +473,8 @@ def _local_caller() -> Callable[[dict[str, object]], dict[str, object]]:
         raise BackfillStop(exc.message) from None
 
     def call(body: dict[str, object]) -> dict[str, object]:
-        services = Services(settings, Invocation.from_context(None))  # each call: one local invocation's time
+        # each call: one local invocation's time
+        services = make(settings) if make is not None else Services(settings, Invocation.from_context(None))
         try:
             return scan_answer(body, services)
         except RelayError as exc:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -26,10 +26,6 @@ from lib.webhook_client import WebhookClient
 FAILURES_TO_OPEN = 3
 FIRST_COOLDOWN_S = 30.0  # VOD offers an unconfirmed event again after 30 s: one try per cycle, then less
 MAX_COOLDOWN_S = 900.0
-
-
-def _now() -> float:
-    return time.monotonic()
 
 
 def destination(url: str) -> str:
@@ -52,11 +48,12 @@ class _State:
 
 
 class Breakers:
-    """The breakers of a container; thread-safe."""
+    """The breakers of a container; thread-safe. ``clock``: monotonic seconds (tests pass their own)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._states: dict[str, _State] = {}
+        self.clock = clock
 
     def allow(self, key: str) -> bool:
         """True when an attempt may go to ``key`` now (closed, or the one trial of a half-open one)."""
@@ -64,7 +61,7 @@ class Breakers:
             state = self._states.get(key)
             if state is None or state.failures < FAILURES_TO_OPEN:
                 return True
-            if _now() < state.until or state.probing:
+            if self.clock() < state.until or state.probing:
                 return False
             state.probing = True
             return True
@@ -77,8 +74,8 @@ class Breakers:
         with self._lock:
             state = self._states.setdefault(key, _State())
             state.failures += 1
-            if state.failures >= FAILURES_TO_OPEN and (state.probing or state.until <= _now()):
-                state.until = _now() + min(MAX_COOLDOWN_S, FIRST_COOLDOWN_S * 2**state.opened)
+            if state.failures >= FAILURES_TO_OPEN and (state.probing or state.until <= self.clock()):
+                state.until = self.clock() + min(MAX_COOLDOWN_S, FIRST_COOLDOWN_S * 2**state.opened)
                 state.opened += 1
                 state.probing = False
 
@@ -93,7 +90,7 @@ class Breakers:
             state = self._states.get(key)
             if state is None or state.failures < FAILURES_TO_OPEN:
                 return 0.0
-            return max(0.0, state.until - _now())
+            return max(0.0, state.until - self.clock())
 
 
 DESTINATIONS = Breakers()

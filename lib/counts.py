@@ -1,7 +1,8 @@
 """How many submissions are in each state (``GET /elements/counts``), without listing every receipt.
 
-Every state a submission reaches leaves one empty marker in RECEIPT_BUCKET, named by the moment it was
-written (ascending, so new markers come last in key order):
+Every state a submission reaches leaves one empty marker in RECEIPT_BUCKET (``lib.receipts.mark_count``,
+beside the receipts' other facts), named by the moment it was written (ascending, so new markers come
+last in key order):
 
     <RECEIPT_PREFIX>counts/<kind>/<13-digit ms>-<session_id>.json
 
@@ -32,23 +33,20 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
-from lib.errors import RelayError, StorageError, StorageNotFound
-from lib.receipts import flat_name, timeline_mark
+from lib.errors import StorageError, StorageNotFound
+from lib.receipts import COUNT_MARKER, CountKind, timeline_mark
 from lib.records import Record
-from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import Storage
 
-Kind = Literal["claimed", "submitted", "refused", "succeeded", "task-failed"]
+Kind = CountKind  # the kinds of marker, as receipts write them
 KINDS: tuple[Kind, ...] = ("claimed", "submitted", "refused", "succeeded", "task-failed")
 PAGE = 1000  # markers of one kind one request lists, at most (one LIST request)
 SETTLE_S = 300.0  # markers younger than this are counted but not folded into a snapshot
 MAX_SNAPSHOT_BYTES = 16 * 1024
-_MARKER = r"(\d{13})-([^/]{1,300})\.json"  # compiled (and cached) by re at first use
 log = logging.getLogger("relay.counts")
 
 
@@ -63,10 +61,12 @@ class Tally(Record):
 class CountStore:
     """The markers and snapshots of one bucket (RECEIPT_BUCKET); methods may raise StorageError."""
 
-    def __init__(self, storage: Storage, bucket: str, prefix: str) -> None:
+    def __init__(self, storage: Storage, bucket: str, prefix: str, *, page: int = PAGE) -> None:
+        """``page``: the markers one LIST asks for (``PAGE``; tests ask for fewer)."""
         self._storage = storage
         self.bucket = bucket
         self._prefix = f"{prefix}counts/"
+        self.page = page
 
     def kind_prefix(self, kind: Kind) -> str:
         return f"{self._prefix}{kind}/"
@@ -74,18 +74,15 @@ class CountStore:
     def snapshot_prefix(self) -> str:
         return f"{self._prefix}snapshots/"
 
-    def mark(self, kind: Kind, session_id: str, at: float) -> bool:
-        name = f"{min(max(int(at * 1000), 0), 10**13 - 1):013d}-{flat_name(session_id)}.json"
-        return self._storage.create(self.bucket, self.kind_prefix(kind) + name, b"")
-
     def markers(self, kind: Kind, after: str) -> list[tuple[str, str, int]]:
-        """One LIST: (name, session, ms) of up to PAGE markers of ``kind`` after ``after``, oldest first."""
+        """One LIST: (name, session, ms) of up to ``page`` markers of ``kind`` after ``after``, oldest
+        first."""
         prefix = self.kind_prefix(kind)
         found: list[tuple[str, str, int]] = []
         start = prefix + after if after else ""
-        for obj in self._storage.list_page(self.bucket, prefix, after=start, limit=PAGE):
+        for obj in self._storage.list_page(self.bucket, prefix, after=start, limit=self.page):
             name = obj.key[len(prefix) :]
-            match = re.fullmatch(_MARKER, name)
+            match = re.fullmatch(COUNT_MARKER, name)
             if match:  # anything else in the folder is not ours
                 found.append((name, match.group(2), int(match.group(1))))
         return found
@@ -114,7 +111,7 @@ class CountStore:
                 and isinstance(entry.get("through"), str)
                 and isinstance(entry.get("count"), int)
                 and entry["count"] >= 0
-                and (not entry["through"] or re.fullmatch(_MARKER, entry["through"]))
+                and (not entry["through"] or re.fullmatch(COUNT_MARKER, entry["through"]))
             ):
                 snapshot[str(kind)] = (entry["through"], entry["count"])
         return snapshot
@@ -136,7 +133,7 @@ def tally(store: CountStore, now: float) -> Tally:
     for kind in KINDS:
         through, base = snapshot.get(kind, ("", 0))
         found = store.markers(kind, through)
-        if len(found) >= PAGE:
+        if len(found) >= store.page:
             exact = False  # more wait after this page: a lower bound
         raw[kind] = base + len({session for _, session, _ in found})
         settled = [entry for entry in found if entry[2] < cutoff_ms]  # a prefix: the listing is in order
@@ -166,22 +163,6 @@ def home_counts(services: Services) -> CountStore | None:
         return None
     storage = services.storage(settings.receipt_storage, None)
     return CountStore(storage, settings.receipt_bucket, settings.receipt_prefix)
-
-
-def mark(services: Services, session_id: str, kind: Kind) -> None:
-    """Add ``session_id``'s marker of ``kind`` to RECEIPT_BUCKET; logged, never raised: a count one
-    short must not stop an element. Each attempt names the marker by its own moment (see the module)."""
-    try:
-        store = home_counts(services)
-        if store is None:
-            return
-        with_retries(
-            lambda: store.mark(kind, session_id, time.time()),
-            what="count marker",
-            invocation=services.invocation,
-        )
-    except RelayError as exc:
-        log.warning("count marker %s of %s not written: %s", kind, session_id, exc.code)
 
 
 def view(result: Tally) -> dict[str, Any]:

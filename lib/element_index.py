@@ -1,15 +1,15 @@
 """What a completion leaves in RECEIPT_BUCKET besides its receipt: an index fact per element it made
 (``GET /vod/elements`` marks those as ours with one read each) and the state's count marker
-(``lib.counts``). Written after the receipt's own facts; a failure is logged and never stops a relay."""
+(``lib.receipts.mark_count``, counted by ``lib.counts``). Written after the receipt's own facts; a failure
+is logged and never stops a relay."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
 
-from lib.counts import mark
 from lib.errors import RelayError
-from lib.receipts import Receipt, ReceiptStore
+from lib.receipts import Receipt, ReceiptStore, mark_count
 from lib.retry import with_retries
 from lib.services import Services
 
@@ -51,8 +51,8 @@ def record_completion(
     except RelayError as exc:
         log.warning("element index of %s not written: %s", receipt.session_id, exc.code)
     if receipt.task_id is None:
-        mark(services, receipt.session_id, "submitted")
-    mark(services, receipt.session_id, "succeeded" if succeeded else "task-failed")
+        mark_count(services, receipt.session_id, "submitted")
+    mark_count(services, receipt.session_id, "succeeded" if succeeded else "task-failed")
 
 
 def _write(services: Services, home: ReceiptStore, element_id: str, session_id: str) -> None:

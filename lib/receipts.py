@@ -18,6 +18,9 @@ time (``GET /elements``), without listing every folder.
 ``<RECEIPT_PREFIX>elements/<element_id>.json`` ({"session_id"}) is created once, when a completion names
 the element: ``GET /vod/elements`` finds which of VOD's elements this relay made with one read each.
 
+``<RECEIPT_PREFIX>counts/<kind>/<13-digit ms>-<session_id>.json`` (empty) marks each state a submission
+reaches (``mark_count``); ``lib.counts`` counts them for ``GET /elements/counts``.
+
 The state is derived from which facts exist, so the protocol needs create-if-absent only (COS:
 ``x-cos-forbid-overwrite``; S3: ``If-None-Match: *``), never ``If-Match``. Where the store honours no
 condition at all, every writer "wins" a claim and VOD's ``SessionId`` de-duplication is the backstop:
@@ -28,23 +31,38 @@ one VOD call succeeds, the others are told "already submitted" and wait for the 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, unquote
 
-from lib.errors import StorageNotFound
+from lib.errors import RelayError, StorageNotFound
 from lib.records import Record
+from lib.retry import with_retries
 from lib.storage import Storage, StorageKind
 
-State = Literal["submitting", "submitted", "relayed", "failed", "completed"]
+# The Literals are for mypy; at run time plain str (a Literal costs some 40 us to build). A seam is
+# structural to mypy only: at run time a plain base.
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from lib.invocation import Invocation
+    from lib.settings import Settings
+
+    State = Literal["submitting", "submitted", "relayed", "failed", "completed"]
+    CountKind = Literal["claimed", "submitted", "refused", "succeeded", "task-failed"]
+else:
+    Protocol = object
+    State = CountKind = str
 MAX_FACT_BYTES = 64 * 1024
 MAX_FACTS = 200  # a folder holds a handful; a runaway of claims is cut off here
 _CLAIM = r"(claim|release)-(\d+)\.json"  # patterns: compiled (and cached) by re at first use
 _TIMELINE_ENTRY = r"(\d{13})-([^/]{1,200})\.json"
 _MS_CEILING = 10**13 - 1  # milliseconds since 1970, inverted: later moments sort first (until 2286)
+COUNT_MARKER = r"(\d{13})-([^/]{1,300})\.json"  # a count marker's name in its kind's folder
 
 
 class Summary(Record):
@@ -324,6 +342,12 @@ class ReceiptStore:
         body = json.dumps({"element_id": element_id, "session_id": session_id, "at": time.time()}).encode()
         return self._storage.create(self.bucket, self.element_key(element_id), body)
 
+    # the count markers (``lib.counts`` counts them)
+
+    def write_count(self, kind: CountKind, session_id: str, at: float) -> bool:
+        """Add ``session_id``'s marker of ``kind`` at ``at`` (unix seconds): an empty object."""
+        return self._storage.create(self.bucket, self._prefix + count_marker(kind, session_id, at), b"")
+
     def load_element(self, element_id: str) -> str | None:
         """The session that made ``element_id``, or None when this relay did not (or did not record it)."""
         try:
@@ -338,6 +362,43 @@ class ReceiptStore:
         return str(session_id) if session_id else None
 
 
+counts_log = logging.getLogger("relay.counts")  # mark_count's own warnings
+
+
+class ReceiptHome(Protocol):
+    """What ``mark_count`` needs of ``lib.services.Services`` (which imports this module)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def invocation(self) -> Invocation: ...
+
+    def receipts(self) -> ReceiptStore: ...
+
+
+def mark_count(services: ReceiptHome, session_id: str, kind: CountKind) -> None:
+    """Add ``session_id``'s count marker of ``kind`` to RECEIPT_BUCKET; logged, never raised: a count one
+    short must not stop an element. Each attempt names the marker by its own moment (``lib.counts``)."""
+    try:
+        if not services.settings.receipt_bucket:
+            return
+        home = services.receipts()
+        with_retries(
+            lambda: home.write_count(kind, session_id, time.time()),
+            what="count marker",
+            invocation=services.invocation,
+        )
+    except RelayError as exc:
+        counts_log.warning("count marker %s of %s not written: %s", kind, session_id, exc.code)
+
+
+def count_marker(kind: str, session_id: str, at: float) -> str:
+    """The key, below RECEIPT_PREFIX, of ``session_id``'s count marker of ``kind`` at moment ``at``: named
+    by the moment, ascending, so new markers come last in key order."""
+    return f"counts/{kind}/{min(max(int(at * 1000), 0), _MS_CEILING):013d}-{_flat(session_id)}.json"
+
+
 def timeline_mark(at: float) -> str:
     """The 13 digits a timeline entry of moment ``at`` starts with: later moments sort first."""
     return f"{_MS_CEILING - min(max(int(at * 1000), 0), _MS_CEILING):013d}"
@@ -345,11 +406,6 @@ def timeline_mark(at: float) -> str:
 
 def _str(value: object) -> str | None:
     return str(value) if value not in (None, "") else None
-
-
-def flat_name(session_id: str) -> str:
-    """A SessionId (or an element id) as one flat object name, as receipts name their folders."""
-    return _flat(session_id)
 
 
 def _flat(session_id: str) -> str:

@@ -6,15 +6,17 @@
         size: int | None = None
 
 Type checkers see ``typing.NamedTuple`` itself (fields, defaults, ``_replace``, read-only attributes).
-At run time the class is made by ``collections.namedtuple`` from the annotated names and defaults, with
-the class body's methods and docstring on top and ``__slots__ = ()``: the standard library's named
-tuple (``_fields``, ``_field_defaults``, ``_make``, ``_replace``, ``_asdict``, its ``repr``, pickling);
-setting or adding an attribute raises ``AttributeError``.
+At run time the class is the one ``collections.namedtuple`` makes from the annotated names and defaults,
+with the class body's methods, properties and docstring set on it: the standard library's named tuple
+(``_fields``, ``_field_defaults``, ``_make``, ``_replace``, ``_asdict``, its ``repr``, pickling, no
+``__dict__``); setting or adding an attribute raises ``AttributeError``. A record derives from
+``Record`` alone and is not subclassed (as ``typing.NamedTuple``'s classes, in practice).
 
 Why not ``typing.NamedTuple`` at run time: under ``from __future__ import annotations`` it compiles
 every field's annotation into a ``ForwardRef`` (Python 3.10 to 3.12), which more than doubles the cost
 of each class, and those classes were most of lib's import time on a cold start. Here the annotations
-are only read for their names (docs/internals.md, "Cold starts").
+are only read for their names, and the named tuple's class is the record itself (no subclass of it:
+that second class cost half as much again as the named tuple; docs/internals.md, "Cold starts").
 """
 
 from __future__ import annotations
@@ -25,16 +27,17 @@ from typing import TYPE_CHECKING, Any
 __all__ = ["Record"]
 
 _MISSING: Any = object()
+_NOT_SET = frozenset({"__module__", "__qualname__", "__slots__", "__classcell__"})  # set otherwise
 
 
 class _RecordType(type):
-    """Makes each direct ``Record`` subclass a ``collections.namedtuple`` of its annotated names."""
+    """Makes each ``Record`` subclass a ``collections.namedtuple`` of its annotated names."""
 
-    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> _RecordType:
-        namespace.setdefault("__slots__", ())
-        root = globals().get("_Record")
-        if root is None or bases != (root,):  # the root itself, or a subclass of a record: a plain class
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> Any:
+        if not bases:  # the root itself
             return super().__new__(mcs, name, bases, namespace)
+        if len(bases) != 1:
+            raise TypeError(f"{name}: a record derives from Record alone")
         fields = tuple(namespace.get("__annotations__", {}))
         defaults: list[Any] = []
         for field in fields:
@@ -44,8 +47,14 @@ class _RecordType(type):
             elif defaults:
                 raise TypeError(f"{name}: non-default field {field!r} cannot follow default fields")
         make: Any = namedtuple  # mypy reads only literal field lists; these are computed
-        tuple_type = make(name, fields, defaults=defaults, module=namespace.get("__module__"))
-        return super().__new__(mcs, name, (tuple_type, root), namespace)
+        cls = make(name, fields, defaults=defaults, module=namespace.get("__module__"))
+        for key, value in namespace.items():
+            if key not in _NOT_SET:
+                setattr(cls, key, value)
+        cls.__qualname__ = namespace.get("__qualname__", name)
+        if "__classcell__" in namespace:  # a method uses super() or __class__: it means this class
+            namespace["__classcell__"].cell_contents = cls
+        return cls
 
 
 class _Record(metaclass=_RecordType):

@@ -15,6 +15,7 @@ from lib.invocation import Invocation
 from lib.settings import Credentials, Settings, read_credentials
 
 if TYPE_CHECKING:  # each client's module is imported when that client is first asked for
+    from lib.jobs import Job
     from lib.queue.cmq import Cmq
     from lib.receipts import ReceiptStore
     from lib.storage import Storage, StorageKind
@@ -49,6 +50,8 @@ class Services:
         started: _Started | None = None,
         cmq_post: Callable[..., Any] | None = None,
         sqs: Any = None,
+        vod: VodClient | None = None,
+        submitter: Callable[[Job, Services], Any] | None = None,  # an Outcome (no import: a cycle)
     ):
         self.settings = settings
         self.invocation = invocation
@@ -58,6 +61,9 @@ class Services:
         self._started = _Started() if started is None else started  # shared by every copy
         self._cmq_post = cmq_post  # the data-flow API's HTTP call: a requests session unless given (tests)
         self._sqs = sqs  # an SQS client (boto3's, or a test's) used for every queue URL, when given
+        self._vod = vod  # a VodClient used instead of the SDK's (tests), when given
+        # what submitting one job now does, when given (tests record jobs): lib.pipeline.submit asks
+        self.submitter = submitter
         self._storages: dict[tuple[str, str | None], Storage] = {}  # this invocation's, by kind and region
 
     def background(self, call: Callable[[], T], *, name: str) -> Background[T]:
@@ -133,6 +139,9 @@ class Services:
         return ReceiptStore(self.storage(kind, region), bucket, self.settings.receipt_prefix)
 
     def vod(self) -> VodClient:
+        """The VOD client (``lib.vod.client``), unless one was given."""
+        if self._vod is not None:
+            return self._vod
         from lib.vod.client import Vod
 
         return Vod(self.settings, self.credentials(), self.invocation, background=self.background)
@@ -177,6 +186,8 @@ class Services:
             started=self._started,
             cmq_post=self._cmq_post,
             sqs=self._sqs,
+            vod=self._vod,
+            submitter=self.submitter,
         )
 
 

@@ -43,12 +43,11 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from lib.counts import mark as mark_count
 from lib.element import Element
 from lib.errors import InProgressError, RelayError, StorageAccessDenied, StorageError
 from lib.jobs import Job
 from lib.outcomes import Outcome, comes_back, outcome_for, settle
-from lib.receipts import Receipt, ReceiptStore, Summary
+from lib.receipts import Receipt, ReceiptStore, Summary, mark_count
 from lib.retry import with_retries
 from lib.services import Services
 

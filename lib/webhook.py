@@ -16,11 +16,11 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from lib.callbacks import destination_key
 from lib.errors import WebhookError
 from lib.invocation import Invocation
 from lib.jobs import SourceInfo
@@ -69,8 +69,10 @@ def deliver(
     secret: str | None,
     invocation: Invocation,
     client: WebhookClient,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    """POST one event until a 2xx, within the invocation's time; raises WebhookError otherwise."""
+    """POST one event until a 2xx, within the invocation's time; raises WebhookError otherwise.
+    ``sleep``: the wait between attempts (tests pass one that does not wait)."""
     # "replace": a lone surrogate from a forged event must not stop the relay of its failure
     raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
 
@@ -85,7 +87,7 @@ def deliver(
             headers["X-Element-Signature"] = sign(secret, int(time.time()), raw, headers["Idempotency-Key"])
         _check(client.post(url, raw, headers, min(MAX_ATTEMPT_TIMEOUT_S, max(0.5, invocation.remaining()))))
 
-    with_retries(attempt, what=f"webhook {event}", invocation=invocation)
+    with_retries(attempt, what=f"webhook {event}", invocation=invocation, sleep=sleep)
 
 
 def _check(status: int) -> None:
@@ -109,6 +111,8 @@ def relay_event(services: Services, event: str, body: dict[str, Any], callback_u
     if not secret:
         log.warning("CALLBACK_SECRET is not set: %s goes out unsigned", event)
     elif url != services.settings.callback_url:  # a per-request destination gets a key of its own
+        from lib.callbacks import destination_key  # loaded for a per-request callback only
+
         secret = destination_key(secret, url)
     deliver(
         url,

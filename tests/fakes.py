@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+import json
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from lib.errors import StorageError, StorageNotFound
 from lib.storage import Storage, StorageKind, StoredObject
+
+if TYPE_CHECKING:  # not imported at run time: tests count the lib modules a handler run loads
+    from lib.vod.client import Submitted
 
 
 class FakeStorage(Storage):
@@ -19,14 +24,22 @@ class FakeStorage(Storage):
         self.objects: dict[tuple[str, str], bytes] = {}
         self.reads: list[str] = []
         self.pages: list[str] = []  # list_page calls, by prefix
+        self.folders: list[str] = []  # list_folder calls, by prefix
         self.kind: StorageKind = "cos"
         self.conditions = conditions
         self.exclusive_creates = conditions == "honoured"
+        self.refuse_create: Callable[[str], BaseException | None] | None = None  # key → error to raise
+        self.refuse_list: Callable[[str], BaseException | None] | None = None  # prefix → error to raise
+        # every read of an object (head, list, get) asks it first: (bucket, key) → an error to raise
+        self.refuse_read: Callable[[str, str], BaseException | None] | None = None
 
     def put(self, bucket: str, key: str, body: bytes) -> None:
         self.objects[(bucket, key)] = body
 
     def _obj(self, bucket: str, key: str) -> StoredObject:
+        refused = self.refuse_read(bucket, key) if self.refuse_read is not None else None
+        if refused is not None:
+            raise refused
         if (bucket, key) not in self.objects:
             raise StorageNotFound("missing", code="NoSuchKey")
         body = self.objects[(bucket, key)]
@@ -36,10 +49,17 @@ class FakeStorage(Storage):
         return self._obj(bucket, key)
 
     def list_folder(self, bucket: str, prefix: str, *, limit: int = 1000) -> list[StoredObject]:
+        refused = self.refuse_list(prefix) if self.refuse_list is not None else None
+        if refused is not None:
+            raise refused
+        self.folders.append(prefix)
         keys = sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix))
         return [self._obj(bucket, k) for k in keys if "/" not in k[len(prefix) :]][:limit]
 
     def list_page(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[StoredObject]:
+        refused = self.refuse_list(prefix) if self.refuse_list is not None else None
+        if refused is not None:
+            raise refused
         self.pages.append(prefix)
         keys = sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix) and k > after)
         return [self._obj(bucket, k) for k in keys if "/" not in k[len(prefix) :]][:limit]
@@ -72,6 +92,9 @@ class FakeStorage(Storage):
         return f"https://{bucket}.storage.test/{key}?put&type={content_type}&X-Amz-Signature=fake"
 
     def create(self, bucket: str, key: str, body: bytes) -> bool:
+        refused = self.refuse_create(key) if self.refuse_create is not None else None
+        if refused is not None:
+            raise refused
         if (bucket, key) in self.objects and self.conditions == "honoured":
             return False
         self.objects[(bucket, key)] = body
@@ -79,11 +102,65 @@ class FakeStorage(Storage):
 
 
 class AnsweringVod:
-    """A VOD client that answers DescribeTaskDetail with one fixed response."""
+    """A VodClient (``Services(vod=...)``) that answers DescribeTaskDetail with one fixed response."""
 
     def __init__(self, response: dict[str, Any]) -> None:
         self.response = response
 
+    def prepare(self) -> None:
+        """Nothing to load ahead."""
+
+    def create_element(self, params: dict[str, Any]) -> Submitted:
+        raise AssertionError("CreateAigcAdvancedCustomElement is not expected here")
+
+    def delete_element(self, params: dict[str, Any]) -> bool:
+        raise AssertionError("DeleteAigcAdvancedCustomElement is not expected here")
+
     def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         assert action == "DescribeTaskDetail"
         return dict(self.response)
+
+
+class RecordingWebhook:
+    """A WebhookClient (``Services(webhook=...)``) that answers 200 and records each event and body."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        return [body for _, body in self.events]
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+        self.events.append((headers["X-Element-Event"], json.loads(body)))
+        return 200
+
+
+class ScriptedVod:
+    """A VodClient (``Services(vod=...)``) answering each action from ``answers``: a response, an
+    exception to raise, or a callable of the params giving either; every call is recorded."""
+
+    def __init__(self, **answers: Any) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def prepare(self) -> None:
+        """Nothing to load ahead."""
+
+    def create_element(self, params: dict[str, Any]) -> Submitted:
+        raise AssertionError("CreateAigcAdvancedCustomElement is not expected here")
+
+    def delete_element(self, params: dict[str, Any]) -> bool:
+        raise AssertionError("DeleteAigcAdvancedCustomElement is not expected here")
+
+    def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append((action, params))
+        answer = self.answers[action]
+        if callable(answer):
+            answer = answer(params)
+        if isinstance(answer, BaseException):
+            raise answer
+        return dict(answer)
+
+    def actions(self) -> list[str]:
+        return [action for action, _ in self.calls]

@@ -1,8 +1,8 @@
 """Running one source adapter in-process: sample events from ``events/``, an in-memory store holding the
 objects they name, and the submission seam replaced so jobs are recorded instead of sent.
 
-Every source reaches the pipeline through ``lib.pipeline.dispatch``, the one seam replaced here; a queued
-relay-job is handed to ``submit`` (never enqueued again) by ``lib.sources.messages``, replaced too.
+Every source reaches the pipeline's submission (``lib.pipeline.submit``; a queued relay-job is handed to it
+directly, never enqueued again), which hands each job to the services' submitter: a recorder here.
 """
 
 from __future__ import annotations
@@ -11,16 +11,14 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from unittest import mock
 
 from devstack.samples import body_for, objects_of
 from lib.jobs import Job
 from lib.outcomes import Outcome
-from lib.services import Services
 from lib.sources import all_sources, infer_source
 from tests.conftest import load_event
 from tests.fakes import FakeStorage
-from tests.http_fakes import offline
+from tests.http_fakes import offline, recorded_dispatch
 
 TOKEN = "tok-source-cases"
 ENV = {"MEDIA_BUCKETS": "media-1250000000,studio-assets", "API_TOKEN": TOKEN}
@@ -56,19 +54,12 @@ def run(
     env: Mapping[str, str] | None = None,
     storage: FakeStorage | None = None,
     answer: Outcome = SUBMITTED,
+    **parts: Any,
 ) -> Run:
-    """Handle ``event`` with the source that takes it; ``dispatch`` answers ``answer``."""
-    jobs: list[Job] = []
-
-    def dispatch(job: Job, services: Services) -> Outcome:
-        jobs.append(job)
-        return answer
-
-    services = offline({**ENV, **(env or {})}, storage if storage is not None else stored(event))
-    with (
-        mock.patch("lib.pipeline.dispatch", dispatch),
-        mock.patch("lib.sources.messages.submit", dispatch),
-    ):
+    """Handle ``event`` with the source that takes it; each submission is answered ``answer``.
+    ``parts``: what else the services are given (``vod``, ``webhook``: ``Services``' parameters)."""
+    services = offline({**ENV, **(env or {})}, storage if storage is not None else stored(event), **parts)
+    with recorded_dispatch(answer) as jobs:
         result = infer_source(event).handle(event, services)
     return Run(result, jobs)
 

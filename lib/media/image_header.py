@@ -5,12 +5,15 @@ limit for this API).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from lib.media.reads import RangedReader, ReaderFile
 from lib.media.refs import extension
 
-ImageFormat = Literal["JPEG", "PNG", "WebP"]
+if TYPE_CHECKING:  # for mypy; at run time a plain str (a Literal costs some 40 us to build)
+    ImageFormat = Literal["JPEG", "PNG", "WebP"]
+else:
+    ImageFormat = str
 FORMAT_BY_EXTENSION: dict[str, ImageFormat] = {
     ".jpg": "JPEG",
     ".jpeg": "JPEG",

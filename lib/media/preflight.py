@@ -101,12 +101,14 @@ def check_media(
     storage_for: StorageFor,
     *,
     deadline: float | None = None,
+    probe_timeout: float = PROBE_TIMEOUT_S,
 ) -> list[Checked]:
     """Check each (field, reference) of a request; raise MediaError naming every broken rule.
 
     ``objects`` holds the stored object of each ``cos://``/``s3://`` reference (from the HEAD or the
     folder listing already made). ``deadline`` is the invocation's ``time.monotonic()`` deadline, when
-    known: https:// probes then leave PROBE_RESERVE_S of it for the call itself.
+    known: https:// probes then leave PROBE_RESERVE_S of it for the call itself. ``probe_timeout``: the
+    most one ranged GET of an https:// reference may take (tests pass less).
     """
     if not settings.media_preflight:
         return []
@@ -119,7 +121,7 @@ def check_media(
     seen: dict[str, _Media] = {}
 
     def one(item: tuple[str, str]) -> tuple[_Media | None, list[FieldProblem], list[Checked]]:
-        return _check_one(item[0], item[1], objects, storage_for, probe_until)
+        return _check_one(item[0], item[1], objects, storage_for, probe_until, probe_timeout)
 
     if len(fields) > 1:  # the files are independent: their header reads overlap (a cold start waits less)
         from concurrent.futures import ThreadPoolExecutor
@@ -156,11 +158,12 @@ def _check_one(
     objects: Mapping[str, StoredObject],
     storage_for: StorageFor,
     probe_until: float,
+    probe_timeout: float,
 ) -> tuple[_Media | None, list[FieldProblem], list[Checked]]:
     """One file: opened, judged (again, on what VOD fetches, when a pinned object changed since)."""
     began = time.monotonic()
     checked: list[Checked] = []
-    media = _open(field, ref, objects, storage_for, probe_until, checked)
+    media = _open(field, ref, objects, storage_for, probe_until, probe_timeout, checked)
     if isinstance(media, FieldProblem):  # refused before any connection
         return None, [media], checked
     if media is None:
@@ -202,6 +205,7 @@ def _open(
     objects: Mapping[str, StoredObject],
     storage_for: StorageFor,
     probe_until: float,
+    probe_timeout: float,
     report: list[Checked],
 ) -> _Media | FieldProblem | None:
     """The file to judge; a FieldProblem when its URL is refused unprobed; None when left to VOD."""
@@ -233,7 +237,7 @@ def _open(
             "(private, loopback, link-local, metadata or reserved); media URLs must reach "
             "public addresses",
         )
-    timeout = min(PROBE_TIMEOUT_S, probe_until - time.monotonic())
+    timeout = min(probe_timeout, probe_until - time.monotonic())
     if not found:
         reason = "its host does not resolve"
     elif timeout < 0.2:

@@ -154,7 +154,8 @@ def check_size(body: str, limit: int) -> None:
 
 class Cmq:
     """The data-flow actions, bound to one invocation's credentials. ``post`` is the HTTP call (a
-    ``requests`` session per warm container); tests pass their own."""
+    ``requests`` session per warm container), ``limiter`` the pace of every call (the container's, per
+    queue or topic and direction, under CMQ_RATE_LIMIT); tests pass their own."""
 
     def __init__(
         self,
@@ -163,6 +164,7 @@ class Cmq:
         invocation: Invocation,
         *,
         post: Callable[..., Any] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         if settings.cmq_endpoint is None:  # load_settings refuses a cmq-*:// URL without it
             raise ConfigError("CMQ_ENDPOINT is not set: the data-flow API has no address")
@@ -171,6 +173,7 @@ class Cmq:
         self._credentials = credentials
         self._invocation = invocation
         self._post = post
+        self._limiter = limiter
 
     # producing
 
@@ -235,7 +238,7 @@ class Cmq:
     def _limited(
         self, action: str, target: CmqTarget, direction: str, params: dict[str, str], *, wait: int = 0
     ) -> dict[str, Any]:
-        limiter = _limiter(self._settings.cmq_rate_limit, target.url, direction)
+        limiter = self._limiter or _limiter(self._settings.cmq_rate_limit, target.url, direction)
 
         def attempt() -> dict[str, Any]:
             return paced(

@@ -2,7 +2,7 @@
 (``lib.sources.TRIGGERS``), and the adapter protocol.
 
 The predicates read the event's keys and nothing else; this module imports no other module of lib but
-``lib.vod`` (the shape of a VOD event), so recognising an event costs no adapter, client or SDK.
+``lib.vod.events`` (the shape of a VOD event), so recognising an event costs no adapter, client or SDK.
 
 Predicates of different families never both hold, whatever keys an event combines (``family``); within
 a family, each predicate's own test keeps them apart (``tests/unit/sources/test_sources.py`` holds it).
@@ -147,7 +147,7 @@ def is_timer(event: dict[str, Any]) -> bool:
 def is_vod(event: dict[str, Any]) -> bool:
     if family(event) != "vod":
         return False
-    from lib.vod import is_vod_event_type  # the event types' table: loaded for VOD-shaped events only
+    from lib.vod.events import is_vod_event_type  # the event types' table: loaded for VOD-shaped events only
 
     return is_vod_event_type(event) and "Type" not in event
 

@@ -4,7 +4,7 @@ handed over by another component, or a pulled event re-played by hand.
 Only VOD's own events are taken: an ``EventType`` the VOD SDK documents for ``EventContent`` (the
 enumeration, and the types named by each event field's own text, such as ``SceneAigcImageCompleteEvent``
 or ``ProcessImageAsyncCompleteEvent``, which the enumeration lacks), this action's completion
-(``lib.vod.is_element_event``), or an event that carries one of ``EventContent``'s documented
+(``lib.vod.events.is_element_event``), or an event that carries one of ``EventContent``'s documented
 event fields (a pulled event carries all of them, the other types' set to ``null``). Such events of other
 types are acknowledged and ignored as not ours. Another body with an ``EventType`` (an MPS
 ``WorkflowTask`` event, say) is refused as of no known kind rather than guessed to be VOD's.

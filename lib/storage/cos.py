@@ -44,7 +44,7 @@ T = TypeVar("T")
 # 409 FileAlreadyExists: x-cos-forbid-overwrite refused the write. 412: a store with S3's semantics.
 _EXISTS_CODES = frozenset({"FileAlreadyExists", "PreconditionFailed"})
 _UNREADABLE = "Unknown"  # the SDK's code for an error body it could not digest
-_MAX_LIST_KEYS = 1000  # COS answers at most 1000 keys a page
+MAX_LIST_KEYS = 1000  # COS answers at most 1000 keys a page
 # A bucket is the first label of its domain (<bucket>.cos.<region>.myqcloud.com): COS allows lower-case
 # letters, digits and hyphens; anything else cannot be sent, so it is refused here, before any request.
 _BUCKET = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"  # compiled (and cached) by re at first use
@@ -56,10 +56,19 @@ class CosStorage:
     kind: StorageKind = "cos"
     exclusive_creates = True  # as documented; see Storage
 
-    def __init__(self, client: CosS3Client, presigner: CosS3Client, token: str | None) -> None:
+    def __init__(
+        self,
+        client: CosS3Client,
+        presigner: CosS3Client,
+        token: str | None,
+        *,
+        page_keys: int = MAX_LIST_KEYS,
+    ) -> None:
+        """``page_keys``: the keys one LIST request asks for (COS's most; tests ask for fewer)."""
         self._client = client
         self._presigner = presigner
         self._token = token
+        self._page_keys = page_keys
 
     def head(self, bucket: str, key: str) -> StoredObject:
         try:
@@ -83,7 +92,7 @@ class CosStorage:
         found: list[StoredObject] = []
         marker = ""
         while len(found) < limit:
-            objects, response = self._list(bucket, prefix, marker, min(limit - len(found), _MAX_LIST_KEYS))
+            objects, response = self._list(bucket, prefix, marker, min(limit - len(found), self._page_keys))
             found += objects
             if str(response.get("IsTruncated", "false")).lower() != "true":
                 break
@@ -93,7 +102,7 @@ class CosStorage:
         return found[:limit]
 
     def list_page(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[StoredObject]:
-        return self._list(bucket, prefix, after, min(max(limit, 1), _MAX_LIST_KEYS))[0][:limit]
+        return self._list(bucket, prefix, after, min(max(limit, 1), self._page_keys))[0][:limit]
 
     def _list(
         self, bucket: str, prefix: str, marker: str, max_keys: int
@@ -118,7 +127,7 @@ class CosStorage:
         return objects, response
 
     def list_names(self, bucket: str, prefix: str, *, after: str, limit: int) -> list[str]:
-        objects, response = self._list(bucket, prefix, after, min(max(limit, 1), _MAX_LIST_KEYS))
+        objects, response = self._list(bucket, prefix, after, min(max(limit, 1), self._page_keys))
         keys = [obj.key for obj in objects]
         folders = [str(item["Prefix"]) for item in response.get("CommonPrefixes") or []]
         return sorted(name for name in keys + folders if name > after)[:limit]

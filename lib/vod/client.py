@@ -92,16 +92,24 @@ class Vod:
         invocation: Invocation,
         *,
         background: Starter = Background,
+        sdk: str | None = None,
     ) -> None:
+        """``sdk``: the module a first call needs, which ``prepare`` loads ahead (tests name a small one)."""
         self._settings = settings
         self._credentials = credentials
         self._invocation = invocation
         self._background = background  # Services.background: the handler joins what it starts
+        self._sdk = sdk or _SDK
 
     def prepare(self) -> Background[None] | None:
-        if _SDK in sys.modules:  # a warm container: no thread for nothing
+        if self._sdk in sys.modules:  # a warm container: no thread for nothing
             return None
-        return self._background(_load_sdk, name="vod-prepare")
+        sdk = self._sdk
+
+        def load() -> None:
+            importlib.import_module(sdk)
+
+        return self._background(load, name="vod-prepare")
 
     def create_element(self, params: dict[str, Any]) -> Submitted:
         """CreateAigcAdvancedCustomElement with retries; raises VodError for a refusal or a lasting fault."""
@@ -205,10 +213,6 @@ def _error(code: str, message: str, response_or_id: dict[str, Any] | str | None)
 
 def _network_message(code: str) -> str:
     return "VOD could not be reached" if code == "ClientNetworkError" else "VOD answered with an HTTP error"
-
-
-def _load_sdk() -> None:
-    importlib.import_module(_SDK)
 
 
 def limiter_for(rate: float) -> RateLimiter:

@@ -45,10 +45,10 @@ from lib.logs import redact
 from lib.outcomes import Outcome, Status, outcome_for
 from lib.receipts import Receipt, ReceiptStore
 from lib.services import Services
-from lib.vod import ACTION as ACTION
-from lib.vod import EVENT_FIELD as EVENT_FIELD
-from lib.vod import is_element_event as is_element_event
-from lib.vod import is_vod_event as is_vod_event
+from lib.vod.events import ACTION as ACTION
+from lib.vod.events import EVENT_FIELD as EVENT_FIELD
+from lib.vod.events import is_element_event as is_element_event
+from lib.vod.events import is_vod_event as is_vod_event
 from lib.webhook import relay_event
 
 TASK_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")

@@ -16,6 +16,7 @@ from devstack.emulators.vod import Fault
 from devstack.emulators.webhook import WebhookReceiver
 from devstack.samples import png_bytes
 from devstack.stack import LocalStack
+from lib import breakers
 from lib.errors import RelayError
 from lib.invocation import Invocation
 from lib.services import Services
@@ -149,7 +150,7 @@ def test_pull_confirms_only_relayed_handles(pull_stack: LocalStack, monkeypatch:
         down.reset()  # back up (its script and record emptied)
         stack.vod.advance(31)  # past the 30-second confirm window: the unconfirmed event comes back
         later = time.monotonic() + 31  # ... and past the 30 s its breaker backed the destination off
-        monkeypatch.setattr("lib.breakers._now", lambda: later)
+        monkeypatch.setattr(breakers.DESTINATIONS, "clock", lambda: later)
         second = handler.main_handler(TIMER, CTX)
         assert second["relayed"] == 1
         assert [d.event for d in down.accepted()] == ["element.completed"]
@@ -387,16 +388,15 @@ def test_a_pulled_completion_that_hits_a_bug_or_an_error_stays_unconfirmed(
 
 
 def test_an_aborted_task_without_its_task_object_keeps_a_session_its_receipt_confirms(
-    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+    stack: LocalStack,
 ) -> None:
     """Without a task object, the event's SessionId is kept when that session's receipt names this very
     task: the failure goes to the session (its context from the receipt side) and the receipt completes."""
     task_id = submit_direct(stack, "lost-object")
     stack.vod.wait_idle(10)
     session_id = stack.vod.tasks[task_id].session_id
-    services = Services(load_settings(), Invocation("t", time.monotonic() + 30))
     response = {"TaskType": "CreateAigcAdvancedCustomElement", "Status": "ABORTED"}
-    monkeypatch.setattr(services, "vod", lambda: AnsweringVod(response))
+    services = Services(load_settings(), Invocation("t", time.monotonic() + 30), vod=AnsweringVod(response))
     event = {"EventType": EVENT_FIELD, EVENT_FIELD: {"TaskId": task_id, "SessionId": session_id}}
     assert handle_event(event, services).status == "relayed"
     [body] = completed(stack)

@@ -64,16 +64,22 @@ def test_cos_reads_lists_and_ranges_through_cos_signatures(stack: LocalStack) ->
 def test_cos_lists_past_one_page(stack: LocalStack) -> None:
     for i in range(5):
         stack.s3.put_object(Bucket=B, Key=f"many/{i}.json", Body=b"{}")
-    storage = cos(stack)
-    from lib.storage import cos as cos_module
+    from qcloud_cos import CosConfig, CosS3Client
 
-    assert isinstance(storage, cos_module.CosStorage)
-    original = cos_module._MAX_LIST_KEYS
-    cos_module._MAX_LIST_KEYS = 2
-    try:
-        keys = [o.key for o in storage.list_folder(B, "many/")]
-    finally:
-        cos_module._MAX_LIST_KEYS = original
+    from lib.storage.cos import CosStorage
+
+    endpoint, credentials = urlsplit(str(load_settings().cos_endpoint_url)), read_credentials()
+    config = CosConfig(
+        Region=stack.region,
+        SecretId=credentials.secret_id,
+        SecretKey=credentials.secret_key,
+        Token=credentials.token,
+        Scheme=endpoint.scheme,
+        IP=endpoint.hostname,
+        Port=endpoint.port,
+    )
+    client = CosS3Client(config, retry=0)
+    keys = [o.key for o in CosStorage(client, client, credentials.token, page_keys=2).list_folder(B, "many/")]
     assert keys == [f"many/{i}.json" for i in range(5)]
     assert len([r for r in stack.cos.requests if r.method == "GET" and not r.key]) == 3
 

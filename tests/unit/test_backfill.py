@@ -20,9 +20,11 @@ from lib.media.resolve import resolve_media
 from lib.outcomes import Outcome, Status
 from lib.receipts import ReceiptStore, Summary, timeline_mark
 from lib.services import Services
+from lib.settings import load_settings
 from lib.vod_params import build_params
+from tests.cmq_fakes import FakeDataFlow
 from tests.fakes import FakeStorage
-from tests.http_fakes import OfflineServices, offline
+from tests.http_fakes import CREDENTIALS, OfflineServices, offline, submitting_with
 
 B = "media-1250000000"
 RB = "receipts-1250000000"
@@ -57,8 +59,8 @@ def session_of(job: Job, services: Services) -> str:
 
 @contextmanager
 def submitting(services: OfflineServices, status: Status = "submitted") -> Iterator[list[str]]:
-    """Replace the pipeline's seam: each job writes the receipt a submission writes, and is recorded by
-    its folder."""
+    """Replace the submission (the services' submitter): each job writes the receipt a submission
+    writes, and is recorded by its folder."""
     folders: list[str] = []
 
     def dispatch(job: Job, _services: Services) -> Outcome:
@@ -70,7 +72,7 @@ def submitting(services: OfflineServices, status: Status = "submitted") -> Itera
         folders.append(job.source.keys[0])
         return Outcome(status, sid, f"task-{sid}")
 
-    with mock.patch("lib.pipeline.dispatch", dispatch):
+    with submitting_with(dispatch):
         yield folders
 
 
@@ -164,13 +166,15 @@ def test_the_listing_costs_one_request_per_page() -> None:
 
 def test_queue_mode_counts_enqueued_jobs_as_submitted() -> None:
     storage = FakeStorage()
-    services = services_with(
-        storage, SUBMIT_MODE="queue", SUBMIT_QUEUE_URL="cmq-queue://jobs", CMQ_ENDPOINT="http://127.0.0.1:9"
-    )
+    flow = FakeDataFlow(CREDENTIALS["TENCENTCLOUD_SECRET_ID"], CREDENTIALS["TENCENTCLOUD_SECRET_KEY"])
+    queue = flow.create_queue("jobs")
+    env = {**ENV, "SUBMIT_MODE": "queue", "SUBMIT_QUEUE_URL": queue, "CMQ_ENDPOINT": "http://127.0.0.1:9"}
+    services = offline(env, storage, cmq_post=flow)
     stage_folder(storage, "hero")
-    with submitting(services, status="waiting") as jobs:
+    with submitting(services) as jobs:  # enqueued, so never submitted here
         result = scan(services, "cos", B, "elements/")
-    assert (result.found, result.submitted, len(jobs)) == (1, 1, 1)
+    assert (result.found, result.submitted, len(jobs)) == (1, 1, 0)
+    assert len(flow.bodies("jobs")) == 1
 
 
 def test_transient_outcomes_wait_and_duplicates_are_done() -> None:
@@ -229,7 +233,7 @@ def test_receipts_older_than_the_timeline_get_their_entry_once() -> None:
     assert again.timeline_added == 0 and len(home.timeline("", 10)) == 1
 
 
-def test_a_live_entry_or_a_busy_window_adds_no_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_live_entry_or_a_busy_window_adds_no_entry() -> None:
     storage = FakeStorage()
     services = services_with(storage, RECEIPT_BUCKET=RB)
     stage_folder(storage, "live")
@@ -244,12 +248,12 @@ def test_a_live_entry_or_a_busy_window_adds_no_entry(monkeypatch: pytest.MonkeyP
     assert len(home.timeline("", 10)) == 1
 
     storage.objects = {k: v for k, v in storage.objects.items() if "/timeline/" not in k[1]}
-    for n in range(3):  # others' entries between the claim and the window's end: more than one page
-        home.write_timeline(f"er-other-{n}", receipt.created_at + 1 + n)
-    monkeypatch.setattr(backfill, "TIMELINE_LOOK", 3)
+    others = [f"er-other-{n}" for n in range(backfill.TIMELINE_LOOK)]
+    for n, other in enumerate(others):  # others' entries between the claim and the window's end: a page
+        home.write_timeline(other, receipt.created_at + 1 + n / 1000)
     assert scan(services, "cos", B, "elements/").timeline_added == 0
-    monkeypatch.setattr(backfill, "TIMELINE_LOOK", 4)
-    assert scan(services, "cos", B, "elements/").timeline_added == 1
+    del storage.objects[next(k for k in storage.objects if k[1].endswith(f"-{others[-1]}.json"))]
+    assert scan(services, "cos", B, "elements/").timeline_added == 1  # less than a page: certain
 
 
 @pytest.mark.parametrize(
@@ -315,20 +319,19 @@ def test_names_that_cannot_be_sent_are_skipped_and_unreadable_media_go_to_the_su
     assert jobs == ["elements/far/element.json"]
 
 
-def test_a_timeline_that_cannot_be_read_stops_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_timeline_that_cannot_be_read_stops_nothing() -> None:
     storage = FakeStorage()
     services = services_with(storage, RECEIPT_BUCKET=B)  # receipts and the timeline in the upload bucket
     stage_folder(storage, "hero")
     with submitting(services):
         scan(services, "cos", B, "elements/")
 
-    def broken(self: ReceiptStore, after: str, limit: int) -> list[tuple[str, str]]:
-        raise StorageError("down", code="ServiceUnavailable")
-
-    monkeypatch.setattr(ReceiptStore, "timeline", broken)
+    storage.refuse_list = lambda prefix: (
+        StorageError("down", code="ServiceUnavailable") if "/timeline/" in prefix else None
+    )
     result = scan(services, "cos", B, "elements/")
     assert (result.already_done, result.timeline_added) == (1, 0)
-    monkeypatch.undo()
+    storage.refuse_list = None
     assert scan(services, "cos", B, "elements/").timeline_added == 1
     assert ReceiptStore(storage, B, RP).load_index("er-none") is None  # same bucket: no index written
     assert not [k for b, k in storage.objects if "/index/" in k]
@@ -355,8 +358,8 @@ def run_cli(argv: list[str], answers: list[Any], capsys: pytest.CaptureFixture[s
             raise answer
         return answer
 
-    with mock.patch("requests.post", post), mock.patch("time.sleep"):
-        code = backfill.main(argv)
+    with mock.patch("time.sleep"):  # a busy answer's Retry-After
+        code = backfill.main(argv, post=post)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -402,9 +405,18 @@ def test_the_command_line_in_the_shell_itself(
 ) -> None:
     for name, value in {**ENV, "TENCENTCLOUD_SECRET_ID": "AKIDx", "TENCENTCLOUD_SECRET_KEY": "k"}.items():
         monkeypatch.setenv(name, value)
-    with mock.patch.object(backfill, "scan_answer", lambda body, services: {**COUNTS, "cursor": None}):
-        assert backfill.main(["--local"]) == 0
-    assert json.loads(capsys.readouterr().out.splitlines()[-1])["calls"] == 1
+    storage = FakeStorage()
+    stage_folder(storage, "hero")
+    local = OfflineServices(load_settings(), storage)  # the settings this shell's environment gives
+    with submitting(local) as jobs:
+        assert backfill.main(["--local"], services=lambda settings: local) == 0
+    totals = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (totals["calls"], totals["found"], totals["submitted"], jobs) == (
+        1,
+        1,
+        1,
+        ["elements/hero/element.json"],
+    )
     assert backfill.main(["--local", "--prefix", "other/"]) == 2
     assert "prefix" in capsys.readouterr().err
     monkeypatch.setenv("SUBMIT_MODE", "sometimes")
@@ -412,16 +424,15 @@ def test_the_command_line_in_the_shell_itself(
     assert "SUBMIT_MODE" in capsys.readouterr().err
 
 
-def test_a_call_stops_after_its_budget_even_with_time_left(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_call_stops_after_its_budget_even_with_time_left() -> None:
     """Behind an HTTP gateway the answer must come before the gateway gives up: a call that has worked
     CALL_BUDGET_S stops between chunks whatever the invocation's remaining time."""
     storage = FakeStorage()
     services = services_with(storage)
     for n in range(5):
         stage_folder(storage, f"f-{n}")
-    monkeypatch.setattr(backfill, "CALL_BUDGET_S", -1.0)
     with submitting(services):
-        result = scan(services, "cos", B, "elements/")
+        result = scan(services, "cos", B, "elements/", budget=-1.0)
     assert (result.found, result.cursor) == (3, "elements/f-2/")
 
 

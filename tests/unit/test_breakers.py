@@ -23,10 +23,8 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(breakers, "_now", fake)
-    return fake
+def clock() -> Clock:
+    return Clock()
 
 
 def test_destinations_are_scheme_host_and_port() -> None:
@@ -37,7 +35,7 @@ def test_destinations_are_scheme_host_and_port() -> None:
 
 
 def test_three_failures_in_a_row_open_the_breaker_for_a_cooldown_that_doubles(clock: Clock) -> None:
-    b = Breakers()
+    b = Breakers(clock)
     for _ in range(2):
         b.failed(KEY)
     assert b.allow(KEY) and b.backed_off(KEY) == 0
@@ -55,7 +53,7 @@ def test_three_failures_in_a_row_open_the_breaker_for_a_cooldown_that_doubles(cl
 
 
 def test_the_cooldown_is_capped(clock: Clock) -> None:
-    b = Breakers()
+    b = Breakers(clock)
     for _ in range(40):
         b.failed(KEY)
         clock.now += breakers.MAX_COOLDOWN_S
@@ -65,7 +63,7 @@ def test_the_cooldown_is_capped(clock: Clock) -> None:
 
 
 def test_failures_while_open_do_not_extend_it_and_reset_closes_all(clock: Clock) -> None:
-    b = Breakers()
+    b = Breakers(clock)
     for _ in range(3):
         b.failed(KEY)
     clock.now += 10
@@ -91,7 +89,7 @@ class Answers:
 def test_the_guarded_client_counts_attempts_and_refuses_while_backed_off(clock: Clock) -> None:
     down = WebhookError("unreachable", code="WebhookUnreachable", retryable=True)
     inner = Answers(503, 429, down, 200, 404)
-    b = Breakers()
+    b = Breakers(clock)
     client = GuardedWebhook(inner, b)
     url = "https://hooks.example.com/h"
     assert client.post(url, b"{}", {}, 1.0) == 503

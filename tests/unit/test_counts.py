@@ -10,12 +10,12 @@ import logging
 
 import pytest
 
-import lib.counts
-from lib.counts import KINDS, CountStore, Kind, home_counts, mark, tally
+from lib.counts import KINDS, PAGE, CountStore, Kind, home_counts, tally
 from lib.element_index import record_completion
 from lib.errors import HttpError, StorageError, StorageNotFound
 from lib.http.counts import element_counts
-from lib.receipts import Receipt
+from lib.receipts import Receipt, ReceiptStore
+from lib.receipts import mark_count as mark
 from tests.fakes import FakeStorage
 from tests.http_fakes import offline, request
 
@@ -25,11 +25,15 @@ T0 = 1_790_000_000.0
 LATER = T0 + 3600  # every marker of T0.. has settled
 
 
-def store_with(storage: FakeStorage, marks: list[tuple[Kind, str, float]]) -> CountStore:
-    store = CountStore(storage, R, PREFIX)
+def marker(storage: FakeStorage, kind: Kind, sid: str, at: float) -> None:
+    """A count marker as a submission writes it (``lib.receipts``)."""
+    ReceiptStore(storage, R, PREFIX).write_count(kind, sid, at)
+
+
+def store_with(storage: FakeStorage, marks: list[tuple[Kind, str, float]], page: int = PAGE) -> CountStore:
     for kind, sid, at in marks:
-        store.mark(kind, sid, at)
-    return store
+        marker(storage, kind, sid, at)
+    return CountStore(storage, R, PREFIX, page=page)
 
 
 def lifecycle(n: int, state: str, at: float) -> list[tuple[Kind, str, float]]:
@@ -67,8 +71,8 @@ def test_a_snapshot_folds_what_settled_and_the_next_request_starts_after_it() ->
     tally(store, LATER)
     snapshots = [k for _, k in storage.objects if k.startswith(store.snapshot_prefix())]
     assert len(snapshots) == 1
-    store.mark("succeeded", "s3", LATER)  # s3 (submitted) completes, just now
-    store.mark("claimed", "s99", LATER + 1)
+    marker(storage, "succeeded", "s3", LATER)  # s3 (submitted) completes, just now
+    marker(storage, "claimed", "s99", LATER + 1)
     storage.reads.clear()
     result = tally(store, LATER + 2)
     assert result.counts == {"submitted": 2, "completed": 5, "failed": 2, "in progress": 3}
@@ -85,14 +89,13 @@ def test_a_marker_landing_late_within_the_settling_time_is_still_counted() -> No
     store = store_with(storage, sample())
     now = T0 + 1000
     tally(store, now)  # folds the markers older than now - SETTLE_S only
-    store.mark("claimed", "late", now - 60)  # a slow writer's marker, a minute old when it lands
+    marker(storage, "claimed", "late", now - 60)  # a slow writer's marker, a minute old when it lands
     assert tally(store, now + 1).markers["claimed"] == 12
 
 
-def test_a_burst_is_a_lower_bound_then_caught_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lib.counts, "PAGE", 4)
+def test_a_burst_is_a_lower_bound_then_caught_up() -> None:
     storage = FakeStorage()
-    store = store_with(storage, sample())
+    store = store_with(storage, sample(), page=4)
     first = tally(store, LATER)
     assert not first.exact
     assert first.markers["claimed"] == 4  # at least

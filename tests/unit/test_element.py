@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-import lib.webhook as webhook_module
 from lib.element import Element
 from lib.errors import MediaError, RelayError, VodError, WebhookError
 from lib.jobs import Job
@@ -20,10 +19,10 @@ from tests.unit.test_submission import BUCKET, CLIP, FakeVod, Webhook, World, jo
 
 
 @pytest.fixture
-def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhook]:
-    hook = Webhook()
-    monkeypatch.setattr(webhook_module, "relay_event", hook.relay)
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook.current = Webhook()  # World delivers to it
     yield hook
+    Webhook.current = None
 
 
 def stored() -> FakeStorage:
@@ -124,9 +123,9 @@ def test_already_submitted_is_the_ledgers_to_answer(webhook: Webhook) -> None:
 
 def test_a_webhook_down_asks_for_a_retry_and_a_refusal_stands(webhook: Webhook) -> None:
     element, ledger = Element.prepare(job(), World(stored(), FakeVod())), Told()
-    webhook.failures.append(WebhookError("down", retryable=True))
+    webhook.fail_delivery(WebhookError("down", retryable=True))
     assert element.relay_submitted(ledger, "task-9", None, "submitted", None).status == "retry"
-    webhook.failures.append(WebhookError("refused", code="WebhookRefused"))
+    webhook.fail_delivery(WebhookError("refused", code="WebhookRefused"))
     refused = element.relay_submitted(ledger, "task-9", None, "submitted", None)
     assert refused.status == "submitted" and refused.note == "relay refused: WebhookRefused"
     assert ledger.steps == []  # nothing delivered

@@ -124,16 +124,16 @@ def test_the_vod_client_starts_its_preparation_as_one_of_the_invocations_threads
 ) -> None:
     monkeypatch.setattr(lib.vod.client, "_SDK", "graphlib")  # a small module, made "not loaded yet"
     monkeypatch.delitem(sys.modules, "graphlib", raising=False)
-    svc = services(dict(ENV), deadline=time.monotonic() + 60)
     seen: list[str] = []
-    own = svc.background
 
-    def start(call: Callable[[], T], *, name: str) -> Background[T]:
-        seen.append(name)
-        return own(call, name=name)
+    class Seeing(Services):
+        def background(self, call: Callable[[], T], *, name: str) -> Background[T]:
+            seen.append(name)
+            return super().background(call, name=name)
 
-    svc.background = start  # type: ignore[method-assign]  # what Services hands the client is used
-    pending = svc.vod().prepare()
+    base = services(dict(ENV), deadline=time.monotonic() + 60)
+    svc = Seeing(base.settings, base.invocation, dict(ENV))
+    pending = svc.vod().prepare()  # what Services hands the client is used
     assert pending is not None
     pending.result()
     assert seen == ["vod-prepare"] and "graphlib" in sys.modules

@@ -7,15 +7,14 @@ waits cost nothing. The webhook is a recorder that can be told to fail.
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
 
-import lib.element as element_module
 import lib.submission as submission
-import lib.webhook as webhook_module
 from devstack.samples import mp4_bytes
 from lib.errors import ConfigError, StorageAccessDenied, StorageError, VodError, WebhookError
 from lib.invocation import Invocation
@@ -23,11 +22,13 @@ from lib.jobs import Job, SourceInfo
 from lib.outcomes import Outcome
 from lib.receipts import Receipt, ReceiptStore, Summary
 from lib.request_model import parse_request
+from lib.retry import DEFAULT_POLICY
 from lib.services import Services
 from lib.settings import load_settings
 from lib.storage import Storage, StorageKind
 from lib.submission import Submission
 from lib.vod.client import Submitted, VodClient
+from lib.webhook_client import WebhookClient
 from tests.fakes import FakeStorage
 
 BUCKET = "media-1250000000"
@@ -66,6 +67,7 @@ class FakeVod(VodClient):
         self.calls = 0
         self.script: list[BaseException] = []
         self.lock = threading.Lock()
+        self.already_submitted = False  # every session: VOD answers "already submitted", without a TaskId
 
     def prepare(self) -> None:
         """Nothing to load ahead."""
@@ -76,7 +78,7 @@ class FakeVod(VodClient):
             if self.script:
                 raise self.script.pop(0)
             sid = params["SessionId"]
-            if sid in self.sessions:
+            if sid in self.sessions or self.already_submitted:
                 return Submitted(None, "req-dup", duplicate=True)
             self.sessions[sid] = f"task-{len(self.sessions) + 1}"
             return Submitted(self.sessions[sid], f"req-{len(self.sessions)}")
@@ -86,17 +88,26 @@ class FakeVod(VodClient):
 
 
 class Webhook:
+    """The webhook client (a WebhookClient, ``Services.webhook``): records each delivered event;
+    ``failures`` are raised by the next attempts, one each (``fail_delivery`` fails a whole delivery)."""
+
+    current: Webhook | None = None  # the running test's (the ``webhook`` fixture's): World delivers to it
+
     def __init__(self) -> None:
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.failures: list[WebhookError] = []
         self.lock = threading.Lock()
 
-    def relay(self, services: Services, event: str, body: dict[str, Any], callback_url: str | None) -> bool:
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
         with self.lock:
             if self.failures:
                 raise self.failures.pop(0)
-            self.events.append((event, body))
-        return True
+            self.events.append((headers["X-Element-Event"], json.loads(body)))
+        return 200
+
+    def fail_delivery(self, error: WebhookError) -> None:
+        """The next delivery fails with ``error``: every attempt of it, when the error is retryable."""
+        self.failures.extend([error] * (DEFAULT_POLICY.attempts if error.retryable else 1))
 
     def kinds(self) -> list[str]:
         return [event for event, _ in self.events]
@@ -114,6 +125,9 @@ class World(Services):
     def vod(self) -> VodClient:
         return self.fake_vod
 
+    def webhook(self) -> WebhookClient:
+        return Webhook.current or Webhook()
+
 
 @pytest.fixture(params=BEHAVIOURS)
 def behaviour(request: pytest.FixtureRequest) -> str:
@@ -128,10 +142,10 @@ def storage(behaviour: str) -> FakeStorage:
 
 
 @pytest.fixture
-def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhook]:
-    hook = Webhook()
-    monkeypatch.setattr(webhook_module, "relay_event", hook.relay)
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook.current = Webhook()
     yield hook
+    Webhook.current = None
 
 
 @pytest.fixture
@@ -202,7 +216,7 @@ def test_a_relay_that_failed_is_finished_by_the_retry_without_vod(
     storage: FakeStorage, webhook: Webhook, clock: Clock
 ) -> None:
     vod = FakeVod()
-    webhook.failures.append(WebhookError("down", code="WebhookUnavailable", retryable=True))
+    webhook.fail_delivery(WebhookError("down", code="WebhookUnavailable", retryable=True))
     first = run(storage, vod, clock)
     assert first.status == "retry" and first.task_id == "task-1"
     assert receipt(storage, first.session_id or "").state == "submitted"
@@ -352,12 +366,9 @@ def test_six_concurrent_deliveries_make_one_task_and_never_fail(
 
 
 def test_a_bucket_that_refuses_receipts_still_submits(
-    storage: FakeStorage, webhook: Webhook, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    storage: FakeStorage, webhook: Webhook, clock: Clock
 ) -> None:
-    def refuse(bucket: str, key: str, body: bytes) -> bool:
-        raise StorageAccessDenied("no", code="AccessDenied")
-
-    monkeypatch.setattr(storage, "create", refuse)
+    storage.refuse_create = lambda _key: StorageAccessDenied("no", code="AccessDenied")
     vod = FakeVod()
     outcome = run(storage, vod, clock)
     assert (outcome.status, outcome.task_id) == ("submitted", "task-1")
@@ -365,12 +376,9 @@ def test_a_bucket_that_refuses_receipts_still_submits(
 
 
 def test_a_bucket_that_refuses_receipts_and_a_transient_vod_error_ask_for_a_retry(
-    storage: FakeStorage, webhook: Webhook, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    storage: FakeStorage, webhook: Webhook, clock: Clock
 ) -> None:
-    def refuse(bucket: str, key: str, body: bytes) -> bool:
-        raise StorageAccessDenied("no", code="AccessDenied")
-
-    monkeypatch.setattr(storage, "create", refuse)
+    storage.refuse_create = lambda _key: StorageAccessDenied("no", code="AccessDenied")
     vod = FakeVod()
     vod.script.append(VodError("busy", code="InternalError", retryable=True))
     outcome = run(storage, vod, clock)
@@ -379,16 +387,11 @@ def test_a_bucket_that_refuses_receipts_and_a_transient_vod_error_ask_for_a_retr
 
 
 def test_a_task_id_whose_fact_cannot_be_written_is_still_relayed(
-    storage: FakeStorage, webhook: Webhook, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    storage: FakeStorage, webhook: Webhook, clock: Clock
 ) -> None:
-    create = storage.create
-
-    def refuse_submitted(bucket: str, key: str, body: bytes) -> bool:
-        if key.endswith("/submitted.json"):
-            raise StorageAccessDenied("no", code="AccessDenied")
-        return create(bucket, key, body)
-
-    monkeypatch.setattr(storage, "create", refuse_submitted)
+    storage.refuse_create = lambda key: (
+        StorageAccessDenied("no", code="AccessDenied") if key.endswith("/submitted.json") else None
+    )
     outcome = run(storage, FakeVod(), clock)
     assert (outcome.status, outcome.task_id) == ("submitted", "task-1")
     assert webhook.kinds() == ["element.submitted"]
@@ -455,16 +458,23 @@ def test_media_that_fail_the_preflight_are_failed_without_vod_and_judged_again_b
 
 
 def test_a_bug_in_the_preflight_gives_the_lease_back(
-    storage: FakeStorage, webhook: Webhook, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    storage: FakeStorage, webhook: Webhook, clock: Clock
 ) -> None:
-    def broken(*args: object, **kwargs: object) -> None:
-        raise ZeroDivisionError("a bug")
-
-    monkeypatch.setattr(element_module, "check_resolved", broken)
     vod = FakeVod()
     with pytest.raises(ZeroDivisionError):
-        run(storage, vod, clock)
+        run(BuggyStorage(storage), vod, clock)
     assert vod.calls == 0 and webhook.kinds() == [] and "release-1.json" in facts(storage)
+
+
+class BuggyStorage(FakeStorage):
+    """``storage``'s objects; every ranged read (the pre-flight's) meets a bug, not a storage error."""
+
+    def __init__(self, storage: FakeStorage) -> None:
+        super().__init__(storage.conditions)
+        self.objects = storage.objects
+
+    def read_range(self, bucket: str, key: str, start: int, length: int) -> bytes:
+        raise ZeroDivisionError("a bug")
 
 
 class UnreadableStorage(FakeStorage):
@@ -487,17 +497,14 @@ def test_a_preflight_that_cannot_read_gives_the_lease_back_and_asks_for_a_retry(
 
 
 def test_a_duplicate_whose_receipt_was_refused_raises_for_a_later_retry(
-    storage: FakeStorage, webhook: Webhook, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    storage: FakeStorage, webhook: Webhook, clock: Clock
 ) -> None:
     """Issue 21: the bucket answers the claim with an error the function cannot read, and VOD says
     "already submitted": no element.submitted without a TaskId; a retry (AwaitingTaskId) instead."""
 
-    def unreadable(bucket: str, key: str, body: bytes) -> bool:
-        raise StorageError("put_object failed: 400", code="400")
-
-    monkeypatch.setattr(storage, "create", unreadable)
+    storage.refuse_create = lambda _key: StorageError("put_object failed: 400", code="400")
     vod = FakeVod()
-    monkeypatch.setattr(vod, "create_element", lambda params: Submitted(None, "req-dup", duplicate=True))
+    vod.already_submitted = True
     outcome = run(storage, vod, clock)
     assert outcome.status == "retry" and outcome.error is not None
     assert outcome.error.code == "AwaitingTaskId" and webhook.kinds() == []

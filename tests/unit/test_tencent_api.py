@@ -250,7 +250,6 @@ def test_a_back_off_voids_the_slots_reserved_for_later() -> None:
 def test_a_call_waiting_through_a_refusal_takes_a_new_slot_after_the_pause() -> None:
     """A call that reserved its slot before a refusal (it arrives while the call waits) waits again."""
     clock = FakeClock()
-    lim = RateLimiter(20.0, clock=clock, sleep=lambda s: None, rng=random.Random(1))
     backed_off: list[float] = []
 
     def sleep_then_refuse(seconds: float) -> None:  # the refusal arrives while this call waits
@@ -258,7 +257,7 @@ def test_a_call_waiting_through_a_refusal_takes_a_new_slot_after_the_pause() -> 
         if not backed_off:
             backed_off.append(lim.back_off())
 
-    lim._sleep = sleep_then_refuse
+    lim = RateLimiter(20.0, clock=clock, sleep=sleep_then_refuse, rng=random.Random(1))
     assert lim.acquire(max_wait=5.0)  # the first slot is now: no sleep
     assert lim.acquire(max_wait=5.0)  # the next one is min_gap later: the refusal comes meanwhile
     assert clock.now == pytest.approx(100.0 + lim.min_gap + backed_off[0])

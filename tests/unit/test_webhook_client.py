@@ -3,7 +3,6 @@ seam (statuses mapped to delivered, retried or refused)."""
 
 from __future__ import annotations
 
-import random
 import socket
 import threading
 import time
@@ -12,7 +11,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from lib import retry
 from lib.errors import WebhookError
 from lib.invocation import Invocation
 from lib.webhook import deliver
@@ -84,18 +82,6 @@ class Scripted:
         return self.statuses.pop(0)
 
 
-class NoJitter(random.Random):
-    """Back-off of zero seconds: the retries run, without their waits."""
-
-    def uniform(self, a: float, b: float) -> float:
-        return a
-
-
-@pytest.fixture(autouse=True)
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(retry, "_rng", NoJitter())
-
-
 def run(client: Scripted) -> None:
     deliver(
         "https://hooks.example.com/relay",
@@ -105,6 +91,7 @@ def run(client: Scripted) -> None:
         secret="whsec",
         invocation=Invocation("req-1", time.monotonic() + 30),
         client=client,
+        sleep=lambda _seconds: None,  # the retries run, without their waits
     )
 
 

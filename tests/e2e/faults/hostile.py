@@ -417,9 +417,14 @@ class FakeVod:
 class FakeServices(Services):
     """Services whose storage and VOD are the in-process fakes."""
 
-    def __init__(self, storage: StrictFakeStorage, vod: FakeVod) -> None:
+    def __init__(
+        self, storage: StrictFakeStorage, vod: FakeVod, webhook: WebhookClient | None = None
+    ) -> None:
+        """``webhook``: where deliveries go (by default a RecordingWebhook whose record is dropped)."""
         env = {**ENV, **CREDENTIALS}
-        super().__init__(load_settings(env), Invocation("hostile", time.monotonic() + 60), environ=env)
+        invocation = Invocation("hostile", time.monotonic() + 60)
+        hook = webhook if webhook is not None else RecordingWebhook([])
+        super().__init__(load_settings(env), invocation, environ=env, webhook=hook)
         self.fake_storage = storage
         self.fake_vod = vod
 
@@ -478,13 +483,9 @@ class RecordingWebhook(WebhookClient):
 
 @contextmanager
 def offline(posted: Posted) -> Iterator[None]:
-    """No network: DNS answers from a table, webhook POSTs are recorded (after the real serialisation)."""
-
-    recorder = RecordingWebhook(posted)
-    with (
-        mock.patch("socket.getaddrinfo", _fake_dns),
-        mock.patch.object(Services, "webhook", lambda _self: recorder),
-    ):
+    """No network: DNS answers from a table (webhook POSTs go to the RecordingWebhook FakeServices is given,
+    after the real serialisation)."""
+    with mock.patch("socket.getaddrinfo", _fake_dns):
         yield
 
 

@@ -16,7 +16,6 @@ import os
 import re
 from collections.abc import Iterator
 from typing import Any
-from unittest import mock
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
@@ -37,6 +36,7 @@ from tests.e2e.faults.hostile import (
     FakeServices,
     FakeVod,
     Posted,
+    RecordingWebhook,
     allowed,
     element_requests,
     emoji_names,
@@ -190,7 +190,8 @@ def run_event(
     answer: Any = None
     with offline(posted):
         try:
-            answer = infer_source(event).handle(event, FakeServices(storage, FakeVod(pulled)))
+            services = FakeServices(storage, FakeVod(pulled), RecordingWebhook(posted))
+            answer = infer_source(event).handle(event, services)
         except Exception as exc:
             assert allowed(exc), f"{type(exc).__name__} escaped: {exc!r}"[:2000]
             # offline nothing is transient: a retry asked for would come back forever
@@ -405,17 +406,17 @@ def test_media_outside_the_allowed_buckets_is_never_read(bucket: str, key: str, 
     request[field] = ref if field == "frontal_image" else [ref]
     storage = seeded_storage()
     touched: list[tuple[str, str]] = []
-    real_obj = storage._obj
 
-    def watched(b: str, k: str) -> Any:
+    def watched(b: str, k: str) -> None:  # every object read is seen, none refused
         touched.append((b, k))
-        return real_obj(b, k)
+
+    storage.refuse_read = watched
 
     posted: Posted = []
     vod = FakeVod()
     HOSTILE_EXAMPLES["media references outside the boundary"] += 1
-    with offline(posted), mock.patch.object(storage, "_obj", watched):
-        answer = infer_source(request).handle(request, FakeServices(storage, vod))
+    with offline(posted):
+        answer = infer_source(request).handle(request, FakeServices(storage, vod, RecordingWebhook(posted)))
     allowed_ref = bucket == BUCKET and not key.lstrip("/").startswith(RECEIPT_PREFIX)
     if allowed_ref:
         return  # the control group: inside the boundary it is read as any other reference

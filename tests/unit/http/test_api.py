@@ -21,13 +21,12 @@ from lib.errors import (
     StorageNotFound,
     VodError,
 )
-from lib.http import api as http_api
 from lib.http.api import MAX_BODY_BYTES, serve
 from lib.invocation import Invocation
 from lib.outcomes import Outcome, http_answer
 from lib.receipts import ReceiptStore, Summary
 from lib.settings import load_settings
-from tests.fakes import FakeStorage
+from tests.fakes import FakeStorage, ScriptedVod
 from tests.http_fakes import OfflineServices, body_of, offline, recorded_dispatch, request
 
 B = "media-1250000000"
@@ -86,17 +85,19 @@ def test_health_is_503_when_the_function_cannot_work() -> None:
 def test_pull_route_needs_the_token_and_is_refused_without_one() -> None:
     """POST /vod/pull: 401 without the right token when API_TOKEN is set; 403 to everyone when it is not
     (finding 6: it used to be open). Nothing is pulled either way."""
-    with mock.patch("lib.http.vod_routes.pull_cycle") as pull:
-        assert call(offline({"API_TOKEN": TOKEN}), "POST", "/vod/pull").status == 401
-        unset = call(offline(), "POST", "/vod/pull", headers={"Authorization": f"Bearer {TOKEN}"})
-        assert unset.status == 403 and body_of(unset)["error"]["code"] == "Forbidden"
-        assert "API_TOKEN" in body_of(unset)["error"]["message"]
-        assert pull.call_count == 0
-        pull.return_value = {"pulled": 0}
-        ok = call(
-            offline({"API_TOKEN": TOKEN}), "POST", "/vod/pull", headers={"Authorization": f"Bearer {TOKEN}"}
-        )
-        assert ok.status == 200 and pull.call_count == 1
+    vod = ScriptedVod(PullEvents={"EventSet": []})  # each pull cycle asks VOD once; it has nothing
+    assert call(offline({"API_TOKEN": TOKEN}, vod=vod), "POST", "/vod/pull").status == 401
+    unset = call(offline(vod=vod), "POST", "/vod/pull", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert unset.status == 403 and body_of(unset)["error"]["code"] == "Forbidden"
+    assert "API_TOKEN" in body_of(unset)["error"]["message"]
+    assert vod.calls == []
+    ok = call(
+        offline({"API_TOKEN": TOKEN}, vod=vod),
+        "POST",
+        "/vod/pull",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert ok.status == 200 and vod.actions() == ["PullEvents"]
 
 
 def test_from_folder_outside_media_buckets_is_refused_before_any_storage_call() -> None:
@@ -106,14 +107,14 @@ def test_from_folder_outside_media_buckets_is_refused_before_any_storage_call() 
     put_folder(storage, {"frontal.png": b"f", "left.png": b"l", "element.json": b"{}"})
     answers = []
     for bucket in (B, "no-such-bucket"):
-        with recorded_dispatch() as jobs, mock.patch.object(storage, "list_folder") as listing:
+        with recorded_dispatch() as jobs:
             response = call(
                 offline(storage=storage),
                 "POST",
                 "/elements/from-folder",
                 {"folder": f"cos://{bucket}/elements/hero/"},
             )
-        assert response.status == 400 and jobs == [] and listing.call_count == 0
+        assert response.status == 400 and jobs == [] and storage.folders == []
         (detail,) = body_of(response)["error"]["details"]
         assert detail["field"] == "folder" and "MEDIA_BUCKETS" in detail["problem"]
         answers.append(response.body)
@@ -144,7 +145,7 @@ def test_right_token_in_any_header_case_is_accepted() -> None:
 
 def test_token_is_compared_in_constant_time() -> None:
     """The comparison goes through hmac.compare_digest."""
-    with mock.patch("lib.http.api.hmac.compare_digest", return_value=False) as compare:
+    with mock.patch("hmac.compare_digest", return_value=False) as compare:  # the stdlib's, spied on
         response = call(
             offline({"API_TOKEN": TOKEN}),
             "GET",
@@ -339,14 +340,11 @@ def test_error_messages_are_scrubbed_of_signatures() -> None:
 
 def test_unexpected_exception_is_500_without_details(caplog: pytest.LogCaptureFixture) -> None:
     """A bug becomes 500 InternalError; the exception text stays in the log."""
-    with mock.patch("lib.http.api.ROUTES", (http_api.Route("GET", "/boom", _boom),)):
-        response = call(offline(), "GET", "/boom")
+    storage = mock.Mock(spec=FakeStorage)
+    storage.list_folder.side_effect = KeyError("secret detail")  # a bug under a route, not a storage error
+    response = call(offline({"RECEIPT_BUCKET": "receipts"}, storage), "GET", "/elements/er-abc")
     assert response.status == 500 and body_of(response)["error"]["code"] == "InternalError"
     assert "secret detail" not in response.body and response.headers["X-Request-Id"] == "req-offline"
-
-
-def _boom(*_: Any) -> Any:
-    raise KeyError("secret detail")
 
 
 def test_request_reading_errors_are_answered() -> None:
@@ -410,8 +408,8 @@ def test_receipt_storage_outage_is_503() -> None:
     """A storage 5xx while reading the receipt is transient."""
     storage = mock.Mock(spec=FakeStorage)
     storage.list_folder.side_effect = StorageError("down", code="InternalError", retryable=True)
-    services = offline({"RECEIPT_BUCKET": "receipts"}, storage)
-    services.invocation = Invocation.from_context({"request_id": "r", "time_limit_in_ms": 1})  # no retries
+    short = Invocation.from_context({"request_id": "r", "time_limit_in_ms": 1})  # no time for retries
+    services = offline({"RECEIPT_BUCKET": "receipts"}, storage, invocation=short)
     response = call(services, "GET", "/elements/er-abc")
     assert response.status == 503 and response.headers["Retry-After"] == "2"
 

@@ -377,11 +377,11 @@ def test_an_https_video_that_meets_the_rules_passes(server: MediaServer) -> None
     ],
 )
 def test_a_probe_that_cannot_answer_hands_the_reference_to_vod_and_logs_it(
-    server: MediaServer, path: str, reason: str, log_lines: io.StringIO, monkeypatch: pytest.MonkeyPatch
+    server: MediaServer, path: str, reason: str, log_lines: io.StringIO
 ) -> None:
-    monkeypatch.setattr("lib.media.preflight.PROBE_TIMEOUT_S", 0.5)
     server.delay = 1.5
-    report = check_media([("video", url(server, path))], {}, ON, lambda kind: FakeStorage())
+    fields = [("video", url(server, path))]
+    report = check_media(fields, {}, ON, lambda kind: FakeStorage(), probe_timeout=0.5)
     assert report[0].verdict == f"left to VOD: {reason}"
     assert f"left to VOD: {reason}" in log_lines.getvalue()
 

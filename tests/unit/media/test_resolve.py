@@ -93,13 +93,10 @@ def test_a_missing_object_is_a_media_error_naming_the_field(stores: Stores) -> N
     assert "NoSuchKey" in caught.value.details[0].problem
 
 
-def test_other_storage_failures_are_raised_as_they_are(
-    stores: Stores, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def broken(bucket: str, key: str) -> StoredObject:
-        raise StorageError("service unavailable", code="503", retryable=True)
-
-    monkeypatch.setattr(stores.cos, "head", broken)
+def test_other_storage_failures_are_raised_as_they_are(stores: Stores) -> None:
+    stores.cos.refuse_read = lambda _bucket, _key: StorageError(
+        "service unavailable", code="503", retryable=True
+    )
     with pytest.raises(StorageError) as caught:
         resolve_media(
             parse_request({"name": "hero", "video": VIDEO}), settings(), stores, upload_bucket=BUCKET

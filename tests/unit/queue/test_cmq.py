@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from lib.errors import CmqError, ConfigError, InputError
 from lib.invocation import Invocation
-from lib.queue import cmq as cmq_module
 from lib.queue.cmq import MAX_BATCH, MAX_BATCH_BYTES, Cmq, CmqTarget, batches, check_size, cmq_target, sign
 from lib.settings import Credentials, load_settings
+from lib.tencent_api import RateLimiter
 from tests.cmq_fakes import FakeDataFlow, expected_signature
 
 ENDPOINT = "http://gz.mqadapter.cmq.tencentyun.com"
@@ -37,10 +37,15 @@ def flow() -> FakeDataFlow:
     return fake
 
 
-def client(flow: FakeDataFlow, token: str | None = "session-token-1", **env: str) -> Cmq:  # noqa: S107
+def client(
+    flow: FakeDataFlow,
+    token: str | None = "session-token-1",  # noqa: S107
+    limiter: RateLimiter | None = None,
+    **env: str,
+) -> Cmq:
     settings = load_settings({"CMQ_ENDPOINT": ENDPOINT, **env})
     invocation = Invocation.from_context({"time_limit_in_ms": 20000})
-    return Cmq(settings, Credentials("AKIDcmq", KEY, token), invocation, post=flow)
+    return Cmq(settings, Credentials("AKIDcmq", KEY, token), invocation, post=flow, limiter=limiter)
 
 
 # the signature
@@ -235,25 +240,35 @@ def test_module_codes_name_configuration_faults(flow: FakeDataFlow) -> None:
         client(flow).send(QUEUE, ["a"])
 
 
-def test_a_refusal_backs_the_container_off(flow: FakeDataFlow, monkeypatch: pytest.MonkeyPatch) -> None:
-    paused = []
-    limiter = cmq_module._limiter(5000.0, QUEUE.url, "produce")
+class Pausing(RateLimiter):
+    """A limiter that records its back-offs (and pauses for nothing)."""
 
-    def back_off() -> float:
-        paused.append(1)
+    def __init__(self) -> None:
+        super().__init__(5000.0)
+        self.paused = 0
+
+    def back_off(self) -> float:
+        self.paused += 1
         return 0.0
 
-    monkeypatch.setattr(limiter, "back_off", back_off)
+
+class Full(RateLimiter):
+    """A limiter with no slot left in any wait."""
+
+    def acquire(self, max_wait: float) -> bool:
+        return False
+
+
+def test_a_refusal_backs_the_container_off(flow: FakeDataFlow) -> None:
+    limiter = Pausing()
     flow.faults.append(4420)
-    client(flow).send(QUEUE, ["a"])
-    assert paused == [1]
+    client(flow, limiter=limiter).send(QUEUE, ["a"])
+    assert limiter.paused == 1
 
 
-def test_no_rate_slot_in_time_is_a_retry_later(flow: FakeDataFlow, monkeypatch: pytest.MonkeyPatch) -> None:
-    limiter = cmq_module._limiter(5000.0, QUEUE.url, "produce")
-    monkeypatch.setattr(limiter, "acquire", lambda _wait: False)
+def test_no_rate_slot_in_time_is_a_retry_later(flow: FakeDataFlow) -> None:
     with pytest.raises(CmqError) as caught:
-        client(flow).send(QUEUE, ["a"])
+        client(flow, limiter=Full(5000.0)).send(QUEUE, ["a"])
     assert caught.value.code == "Queue.ClientRateLimited" and caught.value.retryable and flow.calls == []
 
 

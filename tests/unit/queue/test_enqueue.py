@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import threading
 from typing import Any
@@ -20,7 +19,6 @@ from lib.queue import job_message
 from lib.queue.enqueue import enqueue, enqueue_many
 from lib.queue.job_signature import unseal
 from lib.request_model import parse_request
-from lib.retry import with_retries
 from lib.services import Services
 from lib.settings import SETTING_NAMES, load_settings
 from lib.sources.cos import CosUpload
@@ -191,21 +189,19 @@ def test_missing_media_fails_at_once_without_a_message() -> None:
     ids=["no-queue", "refused-body", "unreachable"],
 )
 def test_queue_errors_retry_unless_the_message_itself_is_refused(
-    monkeypatch: pytest.MonkeyPatch, error: Exception, status: str, code: str
+    error: Exception, status: str, code: str
 ) -> None:
     """A queue that cannot take the message now asks for a retry; a refused body is a permanent failure."""
     sqs = FakeSqs(*[error] * 10)
     services = FakeServices(queue_mode(), sqs=sqs)
-    monkeypatch.setattr(enqueue_module, "with_retries", functools.partial(with_retries, sleep=lambda _: None))
-    outcome = enqueue(job(), services)
+    outcome = enqueue(job(), services)  # retried within the invocation (back-off scaled down for tests)
     assert outcome.status == status and outcome.error is not None and outcome.error.code == code
 
 
-def test_a_transient_queue_error_is_retried_inside_the_invocation(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_transient_queue_error_is_retried_inside_the_invocation() -> None:
     """One throttling answer, then success: the job is queued once."""
     sqs = FakeSqs(client_error("ThrottlingException"))
     services = FakeServices(queue_mode(), sqs=sqs)
-    monkeypatch.setattr(enqueue_module, "with_retries", functools.partial(with_retries, sleep=lambda _: None))
     assert enqueue(job(), services).status == "waiting" and len(sqs.sent) == 1
 
 

@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -27,6 +27,8 @@ from lib.sources.cmq_drain import BATCH_BUDGET_S, MAX_WAITING, drain, drain_marg
 from lib.sources.timer import TimerTick
 from lib.threads import Pool
 from tests.cmq_fakes import FakeDataFlow
+from tests.fakes import ScriptedVod
+from tests.http_fakes import offline_submitter, submitting_with
 from tests.source_cases import sample
 
 QUEUE = "element-jobs"
@@ -45,7 +47,14 @@ class Hook:
 
 
 class DrainServices(Services):
-    def __init__(self, post: Callable[..., Any], hook: Hook, seconds: float = 60.0, **env: str) -> None:
+    def __init__(
+        self,
+        post: Callable[..., Any],
+        hook: Hook,
+        seconds: float = 60.0,
+        vod: ScriptedVod | None = None,
+        **env: str,
+    ) -> None:
         """``post``: the data-flow API's HTTP call (the stand-in), injected as a transport is."""
         settings = load_settings(
             {
@@ -62,7 +71,9 @@ class DrainServices(Services):
             {"request_id": "req-drain", "time_limit_in_ms": int(seconds * 1000)}
         )
         credentials = {"TENCENTCLOUD_SECRETID": "AKIDdrain", "TENCENTCLOUD_SECRETKEY": "drain-key"}
-        super().__init__(settings, invocation, credentials, cmq_post=post)
+        super().__init__(
+            settings, invocation, credentials, cmq_post=post, submitter=offline_submitter, vod=vod
+        )
         self.hook = hook
 
     def webhook(self) -> Hook:
@@ -94,7 +105,7 @@ def counts(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def submitted(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def submitted() -> Iterator[dict[str, Any]]:
     """Replace the submission: each job's outcome is scripted by element name (default: submitted)."""
     state: dict[str, Any] = {"jobs": [], "script": {}}
 
@@ -103,8 +114,8 @@ def submitted(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         outcome = state["script"].get(job.request.name)
         return outcome(job) if callable(outcome) else Outcome("submitted", f"er-{job.request.name}", "task-1")
 
-    monkeypatch.setattr("lib.sources.messages.submit", submit)
-    return state
+    with submitting_with(submit):  # DrainServices hand each job to it (tests.http_fakes)
+        yield state
 
 
 def transient(_job: Job) -> Outcome:
@@ -380,26 +391,20 @@ def tick(message: object) -> dict[str, Any]:
     return {"Type": "Timer", "TriggerName": "t", "Time": "2026-11-24T12:00:00Z", "Message": message}
 
 
-def test_the_timer_drains_on_drain_and_pulls_otherwise(
-    flow: FakeDataFlow, submitted: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    pulls: list[int] = []
-
-    def pull_cycle(services: Services) -> dict[str, int]:
-        pulls.append(1)
-        return {"pulled": 0}
-
-    monkeypatch.setattr("lib.sources.timer.pull_cycle", pull_cycle)
+def test_the_timer_drains_on_drain_and_pulls_otherwise(flow: FakeDataFlow, submitted: dict[str, Any]) -> None:
+    vod = ScriptedVod(PullEvents={"EventSet": []})  # each pull cycle asks VOD once; it has nothing
     flow.put(QUEUE, job_body())
-    services = DrainServices(flow, Hook())
+    services = DrainServices(flow, Hook(), vod=vod)
     answer = TimerTick().handle(tick(" drain "), services)
-    assert answer["drain"] == "empty" and answer["deleted"] == 1 and pulls == []
+    assert answer["drain"] == "empty" and answer["deleted"] == 1 and vod.calls == []
     for message in (None, "", "pull", "vod-pull", 7):
         event = tick(message)
         if message is None:
             del event["Message"]
-        assert TimerTick().handle(event, services) == {"pull": "done", "pulled": 0}
-    assert len(pulls) == 5 and len([c for c in flow.calls if c["Action"] == "BatchReceiveMessage"]) == 2
+        answer = TimerTick().handle(event, services)
+        assert answer["pull"] == "done" and answer["pulled"] == 0
+    assert vod.actions() == ["PullEvents"] * 5
+    assert len([c for c in flow.calls if c["Action"] == "BatchReceiveMessage"]) == 2
 
 
 def test_a_drain_tick_without_a_queue_fails_loudly_and_a_flaky_queue_softly(
@@ -458,7 +463,7 @@ class CountingServices(DrainServices):
     """Records each pool the drain asks for: (name, width)."""
 
     def __init__(self, post: Callable[..., Any], hook: Hook, **env: str) -> None:
-        super().__init__(post, hook, 60.0, **env)
+        super().__init__(post, hook, 60.0, None, **env)
         self.pools: list[tuple[str, int]] = []
 
     def pool(self, width: int, *, name: str) -> Pool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,23 +18,16 @@ from lib.outcomes import Outcome
 from lib.queue.job_signature import seal, unseal
 from lib.services import Services
 from lib.sources.messages import MAX_BODY_BYTES, Message, process_batch, process_message
-from tests.http_fakes import offline
+from tests.http_fakes import offline, recorded_dispatch, submitting_with
 from tests.source_cases import SUBMITTED, sample, stored
 
 REQUEST = json.loads(sample("sqs/request.json")["Records"][0]["body"])
 
 
 @pytest.fixture
-def jobs(monkeypatch: pytest.MonkeyPatch) -> list[Job]:
-    seen: list[Job] = []
-
-    def dispatch(job: Job, services: Services) -> Outcome:
-        seen.append(job)
-        return SUBMITTED
-
-    for name in ("lib.pipeline.dispatch", "lib.sources.messages.submit"):
-        monkeypatch.setattr(name, dispatch)
-    return seen
+def jobs() -> Iterator[list[Job]]:
+    with recorded_dispatch(SUBMITTED) as seen:
+        yield seen
 
 
 def statuses(message: Message, services: Services | None = None) -> list[str]:
@@ -144,12 +138,12 @@ def test_a_message_begun_without_time_left_comes_back_untouched(jobs: list[Job])
     assert jobs == []
 
 
-def test_an_unexpected_error_brings_the_message_back(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unexpected_error_brings_the_message_back() -> None:
     def broken(*args: object) -> Outcome:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("lib.sources.messages.submit_request", broken)
-    result = process_message(Message("m", json.dumps(REQUEST)), offline())
+    with submitting_with(broken):
+        result = process_message(Message("m", json.dumps(REQUEST)), offline())
     [outcome] = result.outcomes
     assert outcome.status == "retry"
     assert outcome.error is not None and outcome.error.code == "InternalFailure"

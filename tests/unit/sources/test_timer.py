@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-import lib.sources.timer as timer
 from lib.errors import ConfigError, VodError
-from lib.services import Services
+from tests.fakes import ScriptedVod
 from tests.source_cases import matching, run, sample
 
 
@@ -19,37 +18,32 @@ def test_its_sample_is_taken_by_this_adapter_only() -> None:
     assert matching(sample("foreign/timer-with-eventtype.json")) == []  # Timer or VOD: neither takes it
 
 
-def test_a_tick_runs_one_pull_cycle(monkeypatch: pytest.MonkeyPatch) -> None:
-    cycles: list[Services] = []
-
-    def pull_cycle(services: Services) -> dict[str, Any]:
-        cycles.append(services)
-        return {"pulled": 3, "relayed": 3, "unconfirmed": 0}
-
-    monkeypatch.setattr(timer, "pull_cycle", pull_cycle)
-    assert run(sample("timer/pull.json")).result == {
-        "pull": "done",
-        "pulled": 3,
-        "relayed": 3,
-        "unconfirmed": 0,
-    }
-    assert len(cycles) == 1
+def pulls(*event_sets: list[dict[str, Any]]) -> ScriptedVod:
+    """VOD's PullEvents answering ``event_sets`` in turn, then nothing; ConfirmEvents accepted."""
+    left = list(event_sets)
+    return ScriptedVod(
+        PullEvents=lambda _params: {"EventSet": left.pop(0) if left else []},
+        ConfirmEvents=lambda _params: {},
+    )
 
 
-def test_a_stopped_cycle_is_reported_and_nothing_is_lost(monkeypatch: pytest.MonkeyPatch) -> None:
-    def pull_cycle(services: Services) -> dict[str, Any]:
-        raise VodError("InternalError", code="InternalError", retryable=True)
+def test_a_tick_runs_one_pull_cycle() -> None:
+    others = [{"EventHandle": f"h-{n}", "EventType": "NewFileUpload"} for n in range(3)]
+    vod = pulls(others)
+    result = run(sample("timer/pull.json"), vod=vod).result
+    assert (result["pull"], result["pulled"], result["ignored"], result["relayed"]) == ("done", 3, 3, 0)
+    [confirmed] = [params for action, params in vod.calls if action == "ConfirmEvents"]
+    assert confirmed["EventHandles"] == ["h-0", "h-1", "h-2"]  # not ours: confirmed, so never offered again
 
-    monkeypatch.setattr(timer, "pull_cycle", pull_cycle)
-    result = run(sample("timer/pull.json")).result
+
+def test_a_stopped_cycle_is_reported_and_nothing_is_lost() -> None:
+    vod = ScriptedVod(PullEvents=VodError("InternalError", code="InternalError", retryable=True))
+    result = run(sample("timer/pull.json"), vod=vod).result
     assert result["pull"] == "stopped"
     assert result["error"]["code"] == "InternalError"
 
 
-def test_a_missing_setting_fails_the_tick(monkeypatch: pytest.MonkeyPatch) -> None:
-    def pull_cycle(services: Services) -> dict[str, Any]:
-        raise ConfigError("TENCENTCLOUD_SECRET_ID is not set")
-
-    monkeypatch.setattr(timer, "pull_cycle", pull_cycle)
+def test_a_missing_setting_fails_the_tick() -> None:
+    vod = ScriptedVod(PullEvents=ConfigError("TENCENTCLOUD_SECRET_ID is not set"))
     with pytest.raises(ConfigError, match="TENCENTCLOUD_SECRET_ID"):
-        run(sample("timer/pull.json"))
+        run(sample("timer/pull.json"), vod=vod)

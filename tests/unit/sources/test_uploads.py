@@ -91,16 +91,15 @@ def test_process_upload_when_storage_fails() -> None:
 
 
 @pytest.mark.parametrize(("retryable", "status"), [(True, "retry"), (False, "failed")])
-def test_process_upload_when_the_plan_raises(
-    monkeypatch: pytest.MonkeyPatch, retryable: bool, status: str
-) -> None:
-    def plan_upload(*args: object) -> Any:
-        raise StorageError("the folder read failed", code="FolderRead", retryable=retryable)
-
-    monkeypatch.setattr("lib.assemble.plan_upload", plan_upload)
-    monkeypatch.setattr("lib.retry.with_retries", lambda operation, **kwargs: operation())
+def test_process_upload_when_the_plan_raises(retryable: bool, status: str) -> None:
+    storage = FakeStorage()
+    error = StorageError("the folder read failed", code="FolderRead", retryable=retryable)
+    storage.refuse_list = lambda _prefix: error  # every read of the upload's folder
+    storage.refuse_read = lambda _bucket, _key: error
     with recorded_dispatch() as jobs:
-        outcome = process_upload(Upload("cos", "media-1", "elements/hero.mp4"), offline(), SOURCE)
+        outcome = process_upload(
+            Upload("cos", "media-1", "elements/hero/frontal.png"), offline(storage=storage), SOURCE
+        )
     assert outcome.status == status
     assert outcome.error is not None and outcome.error.code == "FolderRead"
     assert jobs == []

@@ -4,26 +4,34 @@ the completion relay; a relay that cannot finish yet raises so that VOD delivers
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
-import lib.sources.vod_event as vod_event
-from lib.errors import ConfigError, RetryLaterError, StorageError
-from lib.outcomes import Outcome
-from lib.services import Services
+from lib.errors import ConfigError, RetryLaterError
+from lib.vod.events import ACTION, EVENT_FIELD
+from tests.fakes import RecordingWebhook, ScriptedVod
 from tests.source_cases import matching, run, sample
 
+HOOK = {"CALLBACK_URL": "https://hooks.example.com/relay", "CALLBACK_SECRET": "whsec-unit"}
 
-def answering(monkeypatch: pytest.MonkeyPatch, outcome: Outcome) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
 
-    def handle_event(content: dict[str, Any], services: Services) -> Outcome:
-        seen.append(content)
-        return outcome
+def describing(event: dict[str, Any], status: str | None = None) -> ScriptedVod:
+    """VOD's DescribeTaskDetail telling what ``event`` claims (or only ``status``, without the task)."""
+    task = event[EVENT_FIELD]
+    if status is not None:
+        return ScriptedVod(DescribeTaskDetail={"TaskType": ACTION, "Status": status})
+    return ScriptedVod(
+        DescribeTaskDetail={"TaskType": ACTION, "Status": task["Status"], f"{ACTION}Task": task}
+    )
 
-    monkeypatch.setattr(vod_event, "handle_event", handle_event)
-    return seen
+
+class Misconfigured:
+    """A webhook client whose deployment lacks a setting: every delivery raises it."""
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+        raise ConfigError("CALLBACK_SECRET is not readable")
 
 
 def test_its_samples_are_taken_by_this_adapter_only() -> None:
@@ -55,20 +63,28 @@ def test_other_vod_event_types_are_ours_to_ignore_not_to_refuse(event: dict[str,
     assert run(event).result["status"] == "ignored"
 
 
-def test_an_event_is_relayed_and_answered(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen = answering(monkeypatch, Outcome("relayed", "er-1", task_id="t-1"))
+def test_an_event_is_relayed_and_answered() -> None:
     event = sample("vod/completed.json")
-    assert run(event).result == {"status": "relayed", "session_id": "er-1", "task_id": "t-1"}
-    assert seen == [event]
+    task, hook = event[EVENT_FIELD], RecordingWebhook()
+    vod = describing(event)
+    result = run(event, HOOK, vod=vod, webhook=hook).result
+    assert result == {
+        "status": "relayed",
+        "session_id": task["SessionId"],
+        "task_id": task["TaskId"],
+        "note": "element.completed",
+    }
+    assert vod.calls == [("DescribeTaskDetail", {"TaskId": task["TaskId"]})]  # confirmed with VOD first
+    assert [(kind, body["task_id"]) for kind, body in hook.events] == [("element.completed", task["TaskId"])]
 
 
-def test_a_relay_that_cannot_finish_raises_retry_later(monkeypatch: pytest.MonkeyPatch) -> None:
-    answering(monkeypatch, Outcome("retry", "er-1", error=StorageError("receipt store down", retryable=True)))
-    with pytest.raises(RetryLaterError, match="receipt store down"):
-        run(sample("vod/completed.json"))
+def test_a_relay_that_cannot_finish_raises_retry_later() -> None:
+    event = sample("vod/completed.json")
+    with pytest.raises(RetryLaterError, match="not confirmed yet"):
+        run(event, HOOK, vod=describing(event, status="PROCESSING"), webhook=RecordingWebhook())
 
 
-def test_a_missing_setting_raises_itself(monkeypatch: pytest.MonkeyPatch) -> None:
-    answering(monkeypatch, Outcome("retry", "er-1", error=ConfigError("no credentials")))
+def test_a_missing_setting_raises_itself() -> None:
+    event = sample("vod/failed.json")
     with pytest.raises(ConfigError):
-        run(sample("vod/failed.json"))
+        run(event, HOOK, vod=describing(event), webhook=Misconfigured())

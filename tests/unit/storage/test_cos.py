@@ -109,10 +109,9 @@ def store(client: Client) -> CosStorage:
     return CosStorage(client, client, None)
 
 
-def test_listing_follows_pages_and_stops_at_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("lib.storage.cos._MAX_LIST_KEYS", 2)
+def test_listing_follows_pages_and_stops_at_the_limit() -> None:
     client = Client({f"elements/many/{i}.png": b"x" * i for i in range(5)})
-    storage = store(client)
+    storage = CosStorage(client, client, None, page_keys=2)
     assert [o.size for o in storage.list_folder(B, "elements/many/")] == [0, 1, 2, 3, 4]
     assert [c[1]["Marker"] for c in client.calls] == ["", "elements/many/1.png", "elements/many/3.png"]
     assert [o.key for o in storage.list_folder(B, "elements/many/", limit=3)][-1] == "elements/many/2.png"

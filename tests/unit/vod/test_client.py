@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 
-import lib.vod.client
 from devstack.emulators.vod import Fault, VodEmulator
 from lib.errors import VodError
 from lib.invocation import Invocation
-from lib.settings import load_settings, read_credentials
+from lib.settings import Credentials, load_settings, read_credentials
 from lib.vod.client import CREATE_ACTION, Vod, is_transient, limiter_for
 from tests.devstack.test_vod_emulator import (
     SECRET_ID,
@@ -141,7 +140,10 @@ def test_prepare_loads_the_sdk_once_in_the_background(vod: Vod, monkeypatch: pyt
     """A cold container gets a thread loading the SDK; a warm one (the SDK loaded) gets none."""
     assert vod.prepare() is None  # this process has the SDK already
     monkeypatch.delitem(sys.modules, "colorsys", raising=False)
-    monkeypatch.setattr(lib.vod.client, "_SDK", "colorsys")  # a small module this process has not loaded
+    settings, invocation = load_settings({}), Invocation("req-unit", time.monotonic() + 60)
+    vod = Vod(
+        settings, Credentials("AKID", "key", None), invocation, sdk="colorsys"
+    )  # a module not loaded yet
     loading = vod.prepare()
     assert loading is not None
     loading.result()

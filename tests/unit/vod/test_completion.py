@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 
 from lib.invocation import Invocation
-from lib.outcomes import Outcome
+from lib.receipts import ReceiptStore, Summary
 from lib.services import Services
 from lib.settings import load_settings
 from lib.vod.completion import (
@@ -22,7 +23,8 @@ from lib.vod.completion import (
     verify_push,
 )
 from tests.conftest import load_event
-from tests.fakes import AnsweringVod
+from tests.fakes import AnsweringVod, RecordingWebhook
+from tests.http_fakes import OfflineServices
 
 
 def test_unrelated_events_are_ignored() -> None:
@@ -149,48 +151,43 @@ def test_task_result_takes_nulls_as_absent() -> None:
         ),
     ],
 )
-def test_a_push_is_judged_by_describe_task_detail(
-    response: dict[str, Any], status: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_push_is_judged_by_describe_task_detail(response: dict[str, Any], status: str) -> None:
     """Still waiting: retry. Another kind of task, or a finished one VOD describes without its task
     object: not relayed."""
-    services = Services(load_settings({}), Invocation("t", time.monotonic() + 5), {})
-    monkeypatch.setattr(services, "vod", lambda: AnsweringVod(response))
+    services = Services(
+        load_settings({}), Invocation("t", time.monotonic() + 5), {}, vod=AnsweringVod(response)
+    )
     event = {"EventType": EVENT_FIELD, EVENT_FIELD: {"TaskId": ABORTED_TASK["TaskId"]}}
     assert handle_event(event, services).status == status
 
 
-def test_an_aborted_task_described_without_its_task_object_is_relayed_under_the_task(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_an_aborted_task_described_without_its_task_object_is_relayed_under_the_task() -> None:
     """DescribeTaskDetail says ABORTED and gives no task object: the abort is relayed (VOD's word), under
     the task alone, since the event's SessionId is only a claim and no receipt backs it."""
-    services = Services(load_settings({}), Invocation("t", time.monotonic() + 5), {})
     response = {"TaskType": "CreateAigcAdvancedCustomElement", "Status": "ABORTED"}
-    monkeypatch.setattr(services, "vod", lambda: AnsweringVod(response))
-    sent: list[dict[str, Any]] = []
-    monkeypatch.setattr(
-        "lib.vod.completion.relay_event", lambda _services, _event, body, _url: sent.append(body)
-    )
+    hook = RecordingWebhook()
+    settings = load_settings({"CALLBACK_URL": "https://hooks.example.com/relay"})
+    invocation = Invocation("t", time.monotonic() + 5)
+    services = Services(settings, invocation, {}, vod=AnsweringVod(response), webhook=hook)
     event = {"EventType": EVENT_FIELD, EVENT_FIELD: {"TaskId": ABORTED_TASK["TaskId"], "SessionId": "er-x"}}
     outcome = handle_event(event, services)
     assert outcome.status == "relayed"
-    [body] = sent
+    [body] = hook.bodies
     assert body["session_id"] == f"task-{ABORTED_TASK['TaskId']}" and body["status"] == "failed"
     assert body["error"] == {"code": "TaskAborted", "message": "VOD aborted the task"}
 
 
-def test_describe_task_of_an_aborted_task(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_describe_task_of_an_aborted_task() -> None:
     """GET /tasks/{id} of an aborted task: outcome failed with the task's error, with or without the
     task object."""
-    services = Services(load_settings({}), Invocation("t", time.monotonic() + 5), {})
     for task in (ABORTED_TASK, None):
         response = {
             "TaskType": "CreateAigcAdvancedCustomElement",
             "Status": "ABORTED",
             "CreateAigcAdvancedCustomElementTask": task,
         }
-        monkeypatch.setattr(services, "vod", lambda r=response: AnsweringVod(r))
+        invocation = Invocation("t", time.monotonic() + 5)
+        services = Services(load_settings({}), invocation, {}, vod=AnsweringVod(response))
         info = describe_task(str(ABORTED_TASK["TaskId"]), services)
         assert info["status"] == "ABORTED" and info["outcome"] == "failed"
         assert info["error"]["code"] == "TaskAborted"
@@ -206,11 +203,11 @@ def test_a_pulled_event_of_a_task_not_final_is_ignored(status: str) -> None:
     assert (outcome.status, outcome.note) == ("ignored", f"task status {status}")
 
 
-class MapServices(Services):
-    """Records each map the pull cycle asks for: (name, width, items)."""
+class MapServices(OfflineServices):
+    """Receipts in one in-memory store; records each map the pull cycle asks for: (name, width, items)."""
 
-    def __init__(self) -> None:
-        super().__init__(load_settings({}), Invocation("t", time.monotonic() + 60), {})
+    def __init__(self, webhook: Any) -> None:
+        super().__init__(load_settings({"RECEIPT_BUCKET": HOME}), webhook=webhook)
         self.maps: list[tuple[str, int, int]] = []
 
     def map(self, call: Callable[[Any], Any], items: Any, *, width: int, name: str) -> list[Any]:
@@ -219,44 +216,52 @@ class MapServices(Services):
         return super().map(call, items, width=width, name=name)
 
 
-def test_pulled_completions_go_one_lane_per_destination_in_the_invocations_threads(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+class Deliveries:
+    """The webhook: records (url, session, the thread that delivered)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, str]] = []
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+        import threading
+
+        self.seen.append((url, json.loads(body)["session_id"], threading.current_thread().name))
+        return 200
+
+
+HOME = "home-1250000000"
+
+
+def test_pulled_completions_go_one_lane_per_destination_in_the_invocations_threads() -> None:
     """Reads, then relays in lanes, through Services.map (joined before the cycle goes on): a lane's
     events one after another in one thread, the outcomes in the events' order."""
     import threading
 
-    import lib.vod.completion as completion
+    from lib.vod import completion
 
     destinations = ["https://a.example/hook", "https://b.example/hook"]
-
-    def prepare(content: dict[str, Any], _services: Services, *, pulled: bool) -> Any:
-        n = content["n"]
+    hook = Deliveries()
+    svc = MapServices(hook)
+    store = ReceiptStore(svc.fake, HOME, svc.settings.receipt_prefix)
+    events: list[dict[str, Any]] = []
+    for n in range(6):
         if n == 4:
-            return Outcome("ignored", note="not ours")
-        result = TaskResult(f"task-{n}", f"s-{n}", None, True, (), (), None, None, None, "FINISH")
-        body = {"session_id": f"s-{n}"}
-        return completion.Completion(result, body, destinations[n % 2], None, None)
-
-    relayed: list[tuple[str, str, str]] = []
-
-    def relay(done: completion.Completion, _services: Services) -> Outcome:
-        relayed.append((str(done.callback_url), done.session_id, threading.current_thread().name))
-        return Outcome("relayed", done.session_id)
-
-    monkeypatch.setattr(completion, "prepare_event", prepare)
-    monkeypatch.setattr(completion, "relay_completion", relay)
-    svc = MapServices()
-    outcomes = completion._relay_all([{"n": n} for n in range(6)], svc)
+            events.append({"EventHandle": "h-4", "EventType": "NewFileUpload"})  # not ours: ignored
+            continue
+        store.claim(f"s-{n}", 1, "me", 0.0, Summary(callback_url=destinations[n % 2]))
+        store.record_submitted(f"s-{n}", f"task-{n}", None)
+        task = {"TaskId": f"task-{n}", "SessionId": f"s-{n}", "Status": "FINISH", "ErrCode": 0}
+        events.append({"EventHandle": f"h-{n}", "EventType": EVENT_FIELD, EVENT_FIELD: task})
+    outcomes = completion._relay_all(events, svc)
     assert [o.status for o in outcomes] == ["relayed"] * 4 + ["ignored", "relayed"]
     assert [o.session_id for o in outcomes if o.status == "relayed"] == ["s-0", "s-1", "s-2", "s-3", "s-5"]
     assert svc.maps == [
         ("pull-read", completion.PULL_CONCURRENCY, 6),
         ("pull-lane", completion.PULL_CONCURRENCY, 2),
     ]
-    for url in destinations:
-        lane = [(session, thread) for where, session, thread in relayed if where == url]
-        assert [session for session, _ in lane] == sorted(session for session, _ in lane)  # in order
+    for n, url in enumerate(destinations):
+        lane = [(session, thread) for where, session, thread in hook.seen if where == url]
+        assert [session for session, _ in lane] == [f"s-{i}" for i in range(6) if i != 4 and i % 2 == n]
         assert len({thread for _, thread in lane}) == 1 and lane[0][1].startswith("pull-lane")
     assert [t.name for t in threading.enumerate() if t.name.startswith("pull-")] == []
     assert svc.join() == 0

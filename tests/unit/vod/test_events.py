@@ -1,11 +1,11 @@
-"""The event fields of VOD's EventContent are written once in lib (``lib.vod.VOD_EVENT_FIELDS``: lib may
-not import the SDK's 4 MB models module on a cold start) and read from the SDK's model by the VOD
-emulator (which imports nothing from lib): both must be the SDK's list."""
+"""The event fields of VOD's EventContent are written once in lib (``lib.vod.events.VOD_EVENT_FIELDS``:
+lib may not import the SDK's 4 MB models module on a cold start) and read from the SDK's model by the
+VOD emulator (which imports nothing from lib): both must be the SDK's list."""
 
 from __future__ import annotations
 
 from devstack.emulators.vod_tasks import event_fields, with_nulls
-from lib.vod import EVENT_FIELD, VOD_EVENT_FIELDS
+from lib.vod.events import EVENT_FIELD, VOD_EVENT_FIELDS
 
 
 def test_lib_knows_every_event_field_the_sdk_declares() -> None:
