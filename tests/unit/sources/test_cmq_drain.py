@@ -146,8 +146,11 @@ def test_final_jobs_are_deleted_retryable_ones_left(flow: FakeDataFlow, submitte
     receives = [c for c in flow.calls if c["Action"] == "BatchReceiveMessage"]
     assert {c["numOfMsg"] for c in receives} == {"16"}  # up to 16 at a time
     deletes = [c for c in flow.calls if c["Action"] == "BatchDeleteMessage"]
-    # 16 final jobs per BatchDeleteMessage, whichever batch they came in; the rest when the drain ends
-    assert [sum(k.startswith("receiptHandle.") for k in c) for c in deletes] == [16, 3]
+    # at most 16 final jobs per BatchDeleteMessage, each deleted once, whichever batch it came in. How
+    # they split ([16, 3], or [15, 4] when the first batch ends before the second arrives) is timing.
+    sizes = [sum(k.startswith("receiptHandle.") for k in c) for c in deletes]
+    handles = [v for c in deletes for k, v in c.items() if k.startswith("receiptHandle.")]
+    assert sum(sizes) == 19 and max(sizes) <= 16 and len(set(handles)) == 19
     # after the visibility timeout the left job comes back and, now final, is deleted
     flow.now += flow.visibility + 1
     submitted["script"].clear()
