@@ -44,8 +44,8 @@ through them:
     webhook, webhook_client          the signed webhook body and delivery; the WebhookClient seam (requests)
     breakers                         a circuit breaker per webhook destination (the pull cycle's relays)
     jobs, errors, logs               plain values (Upload, SourceInfo, Job), the one exception tree, JSON logs
-    threads                          one call in a daemon thread, so round trips of a cold start overlap
-                                     (Background); what a warm container builds once (SDK clients,
-                                     limiters), under a lock (warm_cache)
+    threads                          the only thread starters, asked through Services: one call in a
+                                     daemon thread (Background), a bounded pool joined on leaving (Pool);
+                                     what a warm container builds once, under a lock (warm_cache)
     records                          Record: lib's immutable values, NamedTuple to mypy, cheap to import
 """

@@ -36,7 +36,6 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lib import pipeline
@@ -100,7 +99,6 @@ def scan(
     Raises what the listing or a submission raises for the deployment to fix (credentials, permissions)
     or to retry (503)."""
     reserve = RESERVE_S if reserve is None else reserve
-    reserve = RESERVE_S if reserve is None else reserve
     problem = config_problem(services)
     if problem is not None:  # no credentials: every folder would wait; say why once instead
         raise problem
@@ -110,26 +108,29 @@ def scan(
     done = after
     first = True
     workers = max(1, services.settings.batch_concurrency)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="backfill") as pool:
-        while True:
-            start = done
-            listed = with_retries(
-                functools.partial(storage.list_names, bucket, prefix, after=start, limit=PAGE),
-                what="folder listing",
-                invocation=services.invocation,
+    while True:
+        start = done
+        listed = with_retries(
+            functools.partial(storage.list_names, bucket, prefix, after=start, limit=PAGE),
+            what="folder listing",
+            invocation=services.invocation,
+        )
+        names = [name for name in listed if name > start]  # a store may name the cursor's folder again
+        for chunk in _chunks(names, workers):
+            late = time.monotonic() - started > budget
+            if not first and (late or services.invocation.remaining() < reserve):
+                return _result(tally, done)
+            first = False
+            # a chunk in the invocation's threads (Services.map), joined before the next is begun
+            taken = services.map(
+                lambda name: take(services, kind, bucket, name), chunk, width=workers, name="backfill"
             )
-            names = [name for name in listed if name > start]  # a store may name the cursor's folder again
-            for chunk in _chunks(names, workers):
-                late = time.monotonic() - started > budget
-                if not first and (late or services.invocation.remaining() < reserve):
-                    return _result(tally, done)
-                first = False
-                for verdict, added in pool.map(lambda name: take(services, kind, bucket, name), chunk):
-                    tally[verdict] = tally.get(verdict, 0) + 1
-                    tally["timeline"] = tally.get("timeline", 0) + added
-                done = chunk[-1]
-            if len(listed) < PAGE or not names:
-                return _result(tally, None)
+            for verdict, added in taken:
+                tally[verdict] = tally.get(verdict, 0) + 1
+                tally["timeline"] = tally.get("timeline", 0) + added
+            done = chunk[-1]
+        if len(listed) < PAGE or not names:
+            return _result(tally, None)
 
 
 def take(services: Services, kind: StorageKind, bucket: str, name: str) -> tuple[Verdict, bool]:
@@ -479,6 +480,8 @@ def _local_caller(
         except RelayError as exc:
             details = "; ".join(f"{d.field}: {d.problem}" for d in exc.details)
             raise BackfillStop(f"{exc.code}: {exc.message}" + (f" ({details})" if details else "")) from None
+        finally:
+            services.join()  # as the handler does: no thread of this call runs on into the next
 
     return call
 

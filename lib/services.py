@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:  # each client's module is imported when that client is first 
     from lib.queue.cmq import Cmq
     from lib.receipts import ReceiptStore
     from lib.storage import Storage, StorageKind
-    from lib.threads import Background
+    from lib.threads import Background, Joinable, Pool
     from lib.vod.client import VodClient
     from lib.webhook_client import WebhookClient
 
@@ -46,7 +47,7 @@ class Services:
         *,
         credentials: Credentials | None = None,
         webhook: WebhookClient | None = None,
-        started: list[Background[Any]] | None = None,
+        started: _Started | None = None,
         cmq_post: Callable[..., Any] | None = None,
         sqs: Any = None,
         vod: VodClient | None = None,
@@ -57,7 +58,7 @@ class Services:
         self._environ = environ
         self._credentials = credentials  # read from ``environ`` when first asked, unless given
         self._webhook = webhook  # the shared client unless one is given (tests, the pull cycle's breakers)
-        self._started: list[Background[Any]] = [] if started is None else started  # shared by every copy
+        self._started = _Started() if started is None else started  # shared by every copy
         self._cmq_post = cmq_post  # the data-flow API's HTTP call: a requests session unless given (tests)
         self._sqs = sqs  # an SQS client (boto3's, or a test's) used for every queue URL, when given
         self._vod = vod  # a VodClient used instead of the SDK's (tests), when given
@@ -71,7 +72,7 @@ class Services:
         from lib.threads import Background
 
         started = Background(call, name=name)
-        self._started.append(started)  # list.append is atomic: threads of one invocation may start some
+        self._started.add(started)  # threads of one invocation may start some
         return started
 
     def map(self, call: Callable[[T], R], items: Iterable[T], *, width: int, name: str) -> list[R]:
@@ -87,14 +88,26 @@ class Services:
             return list(pool.map(call, items))
 
     def join(self) -> int:
-        """Join the invocation's background threads, within its remaining time; how many still run."""
-        for started in list(self._started):
+        """Join the invocation's threads and pools that may still run (``map`` joins its own before it
+        returns), within its remaining time; how many still run."""
+        for started in self._started.taken():
             started.wait(self.invocation.remaining())
-        running = [started for started in self._started if started.running]
+        running = self._started.taken()
         if running:
-            log.warning("%d background thread(s) still running as the invocation ends", len(running))
+            log.warning("%d thread(s) or pool(s) still running as the invocation ends", len(running))
         self._started.clear()
         return len(running)
+
+    def pool(self, width: int, *, name: str) -> Pool:
+        """A pool of at most ``width`` of this invocation's threads, for work that takes jobs as they come
+        (``lib.threads.Pool``: ``submit``, ``first_done``). Used as a context manager: leaving it
+        waits for its calls within the invocation's remaining time and joins its threads; ``join`` (the
+        handler) waits for whatever a pool left running."""
+        from lib.threads import Pool
+
+        started = Pool(width, name=name, remaining=self.invocation.remaining)
+        self._started.add(started)
+        return started
 
     def credentials(self) -> Credentials:
         if self._credentials is None:
@@ -176,3 +189,26 @@ class Services:
             vod=self._vod,
             submitter=self.submitter,
         )
+
+
+class _Started:
+    """The threads and pools an invocation started and has not seen end, shared by the copies of its
+    ``Services`` (threads of the invocation may start more: a lock keeps the list whole)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: list[Joinable] = []
+
+    def add(self, item: Joinable) -> None:
+        with self._lock:  # what has ended is forgotten: a long drain keeps only what still runs
+            self._items = [known for known in self._items if known.running]
+            self._items.append(item)
+
+    def taken(self) -> list[Joinable]:
+        """Those that may still run, in the order they were started."""
+        with self._lock:
+            return [known for known in self._items if known.running]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items = []

@@ -53,6 +53,7 @@ from lib.invocation import Invocation
 T = TypeVar("T")
 E = TypeVar("E", bound=RelayError)
 
+MAX_REQUEST_TIMEOUT_S = 10  # the longest one request to a Tencent Cloud API is given (VOD's SDK timeout)
 MIN_CALL_TIME_S = 1.0  # a rate-limit slot later than the invocation's end minus this is not taken
 RATE_LIMIT_RETRY_AFTER_S = 0.5  # let the one-second rate window move on
 INTERNAL_ERROR = "InternalError"

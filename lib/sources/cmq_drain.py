@@ -30,15 +30,18 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lib.errors import ConfigError, RelayError
 from lib.outcomes import outcome_for
 from lib.queue.cmq import MAX_BATCH, Cmq, Received
 from lib.services import Services
 from lib.sources.messages import Message, Result, process_message
-from lib.vod.client import MAX_REQUEST_TIMEOUT_S
+from lib.tencent_api import MAX_REQUEST_TIMEOUT_S
+from lib.threads import first_done
+
+if TYPE_CHECKING:
+    from lib.threads import Future, Pool
 
 log = logging.getLogger("relay.drain")
 # The longest one job may take once begun: a VOD request of at most MAX_REQUEST_TIMEOUT_S with the retry
@@ -95,9 +98,9 @@ class _Drain:
         self._since = time.monotonic()
 
     def run(self) -> dict[str, Any]:
-        with (
-            ThreadPoolExecutor(self.width, thread_name_prefix="drain-job") as jobs,
-            ThreadPoolExecutor(2, thread_name_prefix="drain-io") as io,
+        with (  # the invocation's threads (Services.pool): joined on the way out, and by the handler
+            self.services.pool(self.width, name="drain-job") as jobs,
+            self.services.pool(2, name="drain-io") as io,
         ):
             while True:
                 self._begin(jobs)
@@ -109,8 +112,7 @@ class _Drain:
                     watched.add(self.receiving)
                 if not watched:
                     break
-                done, _ = wait(watched, return_when=FIRST_COMPLETED)
-                for future in done:
+                for future in first_done(watched):
                     self._collect(future)
             self._delete(io, flush=True)  # the last final jobs (nothing is under way any more)
             for future in list(self.deleting):
@@ -140,13 +142,13 @@ class _Drain:
 
     # the three kinds of work
 
-    def _begin(self, jobs: ThreadPoolExecutor) -> None:
+    def _begin(self, jobs: Pool) -> None:
         """Begin waiting jobs while a worker is free (none after a stop)."""
         while self.waiting and len(self.running) < self.width and self.problem is None:
             received, message = self.waiting.popleft()
             self.running[jobs.submit(process_message, message, self.services)] = received
 
-    def _receive_ahead(self, io: ThreadPoolExecutor) -> None:
+    def _receive_ahead(self, io: Pool) -> None:
         """Receive in the background once fewer than a batch wait, while the invocation has the margin."""
         if not self.more or self.receiving is not None or len(self.waiting) >= MAX_BATCH:
             return
@@ -156,7 +158,7 @@ class _Drain:
         settings = self.services.settings
         self.receiving = io.submit(self.client.receive, self.queue, MAX_BATCH, settings.drain_poll_seconds)
 
-    def _delete(self, io: ThreadPoolExecutor, *, flush: bool) -> None:
+    def _delete(self, io: Pool, *, flush: bool) -> None:
         """BatchDeleteMessage in the background for every 16 final jobs (all of them on ``flush``)."""
         while len(self.final) >= MAX_BATCH or (flush and self.final):
             handles, self.final = self.final[:MAX_BATCH], self.final[MAX_BATCH:]

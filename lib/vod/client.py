@@ -23,7 +23,7 @@ from lib.logs import redact
 from lib.records import Record
 from lib.retry import with_retries
 from lib.settings import Credentials, Settings
-from lib.tencent_api import RateLimiter, api_error, paced
+from lib.tencent_api import MAX_REQUEST_TIMEOUT_S, RateLimiter, api_error, paced
 from lib.tencent_api import is_transient as api_is_transient
 from lib.threads import Background, Starter, warm_cache
 
@@ -39,7 +39,6 @@ DELETE_ACTION = "DeleteAigcAdvancedCustomElement"
 # ResourceNotFound.UserNotExist and the like mean something else) or a parameter error on ElementId.
 ELEMENT_GONE_CODES = frozenset({errorcodes.RESOURCENOTFOUND, "InvalidParameterValue.ElementId"})
 _SDK = "tencentcloud.common.common_client"
-MAX_REQUEST_TIMEOUT_S = 10
 log = logging.getLogger("relay.vod")
 
 # VOD answered a CreateAigcAdvancedCustomElement without a TaskId: retried with the same SessionId.

@@ -35,7 +35,6 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -448,26 +447,28 @@ def _relay_all(events: list[dict[str, Any]], services: Services) -> list[Outcome
         return []
     guarded = services.with_webhook(breakers.GuardedWebhook(services.webhook(), breakers.DESTINATIONS))
     outcomes: list[Outcome | None] = [None] * len(events)
-    with ThreadPoolExecutor(max_workers=min(PULL_CONCURRENCY, len(events))) as pool:
-        prepared = list(pool.map(lambda content: _prepare_pulled(content, services), events))
-        lanes: dict[str, list[tuple[int, Completion]]] = {}
-        for index, item in enumerate(prepared):
-            if isinstance(item, Outcome):
-                outcomes[index] = item
+    prepared = services.map(
+        lambda content: _prepare_pulled(content, services), events, width=PULL_CONCURRENCY, name="pull-read"
+    )
+    lanes: dict[str, list[tuple[int, Completion]]] = {}
+    for index, item in enumerate(prepared):
+        if isinstance(item, Outcome):
+            outcomes[index] = item
+            continue
+        url = item.callback_url or services.settings.callback_url or ""
+        lanes.setdefault(breakers.destination(url) if url else "", []).append((index, item))
+
+    def lane(key: str, items: list[tuple[int, Completion]]) -> None:
+        for index, completion in items:
+            if key and breakers.DESTINATIONS.backed_off(key) > 0:
+                outcomes[index] = Outcome(
+                    "retry", completion.session_id, completion.result.task_id, note=BACKED_OFF
+                )
                 continue
-            url = item.callback_url or services.settings.callback_url or ""
-            lanes.setdefault(breakers.destination(url) if url else "", []).append((index, item))
+            outcomes[index] = _guarded(functools.partial(relay_completion, completion, guarded))
 
-        def lane(key: str, items: list[tuple[int, Completion]]) -> None:
-            for index, completion in items:
-                if key and breakers.DESTINATIONS.backed_off(key) > 0:
-                    outcomes[index] = Outcome(
-                        "retry", completion.session_id, completion.result.task_id, note=BACKED_OFF
-                    )
-                    continue
-                outcomes[index] = _guarded(functools.partial(relay_completion, completion, guarded))
-
-        list(pool.map(lambda pair: lane(*pair), lanes.items()))
+    # the invocation's threads (Services.map), joined before it returns
+    services.map(lambda pair: lane(*pair), list(lanes.items()), width=PULL_CONCURRENCY, name="pull-lane")
     return [o if o is not None else Outcome("retry") for o in outcomes]
 
 

@@ -4,7 +4,8 @@ a call cut short and repeated, the timeline entries of older receipts, and the r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from unittest import mock
@@ -433,3 +434,30 @@ def test_a_call_stops_after_its_budget_even_with_time_left() -> None:
     with submitting(services):
         result = scan(services, "cos", B, "elements/", budget=-1.0)
     assert (result.found, result.cursor) == (3, "elements/f-2/")
+
+
+def test_each_chunk_runs_in_the_invocations_threads_and_none_outlives_the_call() -> None:
+    """A chunk is BATCH_CONCURRENCY names through Services.map, joined before the next is begun."""
+    storage = FakeStorage()
+    services = services_with(storage, BATCH_CONCURRENCY="4")
+    for n in range(10):
+        stage_folder(storage, f"f-{n:02d}")
+    chunks: list[tuple[str, int, list[str]]] = []
+    own = services.map
+
+    def recording_map(call: Callable[[Any], Any], items: Any, *, width: int, name: str) -> list[Any]:
+        items = list(items)
+        chunks.append((name, width, items))
+        return own(call, items, width=width, name=name)
+
+    services.map = recording_map  # type: ignore[method-assign]  # the scan's threads are asked of it
+    with submitting(services) as jobs:
+        assert scan(services, "cos", B, "elements/").submitted == 10
+    assert [(name, width, len(items)) for name, width, items in chunks] == [
+        ("backfill", 4, 4),
+        ("backfill", 4, 4),
+        ("backfill", 4, 2),
+    ]
+    assert sorted(jobs) == [f"elements/f-{n:02d}/element.json" for n in range(10)]
+    assert [t.name for t in threading.enumerate() if t.name.startswith("backfill")] == []
+    assert services.join() == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 import time
@@ -190,3 +191,106 @@ def test_map_keeps_the_order_and_runs_alone_without_threads() -> None:
     assert [n for n, _ in results] == [10, 20, 30]
     assert all(name.startswith("meet") for _, name in results)
     assert svc.map(meet, [], width=4, name="none") == []
+
+
+def alive(prefix: str) -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith(prefix)]
+
+
+def test_a_pool_runs_at_most_its_width_at_once_and_joins_its_threads_on_leaving() -> None:
+    svc = services(dict(ENV), deadline=time.monotonic() + 60)
+    together = threading.Barrier(2, timeout=10)  # two calls running at once pass it; one alone never
+
+    def call(n: int) -> tuple[int, str]:
+        together.wait()
+        return n, threading.current_thread().name
+
+    with svc.pool(2, name="unit-pool") as pool:
+        pending = [pool.submit(call, n) for n in range(6)]
+        results = [future.result() for future in pending]
+    assert [n for n, _ in results] == list(range(6))
+    assert len({name for _, name in results}) == 2  # never more threads than its width
+    assert alive("unit-pool") == [] and not pool.running  # joined on the way out
+    assert svc.join() == 0
+    with pytest.raises(ValueError, match="width"):
+        svc.pool(0, name="none")
+
+
+def test_a_pools_errors_come_back_with_the_call_and_a_map_raises_the_first() -> None:
+    svc = services(dict(ENV), deadline=time.monotonic() + 60)
+
+    def call(n: int) -> int:
+        if n == 2:
+            raise ConfigError("two is refused")
+        return n
+
+    with svc.pool(2, name="unit-errors") as pool:
+        failed, fine = pool.submit(call, 2), pool.submit(call, 1)
+        with pytest.raises(ConfigError, match="two"):
+            failed.result()
+        assert fine.result() == 1
+    with pytest.raises(ConfigError, match="two"):
+        svc.map(call, [1, 2, 3, 4], width=2, name="unit-map")
+    assert alive("unit-errors") == [] and alive("unit-map") == []
+
+
+def test_leaving_a_pool_with_an_error_cancels_the_calls_not_begun() -> None:
+    svc = services(dict(ENV), deadline=time.monotonic() + 60)
+    gate = threading.Event()
+    with pytest.raises(RuntimeError, match="the work failed"), svc.pool(1, name="unit-cancel") as pool:
+        first = pool.submit(gate.wait, 10)  # holds the only thread until the second call is cancelled
+        second = pool.submit(lambda: "never run")
+        second.add_done_callback(lambda _: gate.set())
+        raise RuntimeError("the work failed")
+    assert second.cancelled() and first.result() is True
+    assert alive("unit-cancel") == []
+
+
+def test_first_done_hands_back_the_calls_that_ended() -> None:
+    from lib.threads import first_done
+
+    svc = services(dict(ENV), deadline=time.monotonic() + 60)
+    release = threading.Event()
+    with svc.pool(2, name="unit-first") as pool:
+        slow, quick = pool.submit(release.wait, 10), pool.submit(lambda: 5)
+        assert first_done({slow, quick}) == {quick}
+        release.set()
+        assert first_done({slow}) == {slow}
+
+
+def test_leaving_a_pool_waits_only_the_remaining_time_and_join_takes_what_is_left(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    svc = services(dict(ENV), deadline=time.monotonic())  # no time left
+    release = threading.Event()
+    with svc.pool(1, name="unit-late") as pool:
+        stuck = pool.submit(release.wait, 10)
+        queued = pool.submit(lambda: "not begun")
+    assert pool.running and queued.cancelled() and not stuck.done()  # left without waiting for it
+    with caplog.at_level("WARNING", logger="lib.services"):
+        assert svc.join() == 1  # still running as the invocation ends: counted, and logged
+    assert "1 thread(s) or pool(s) still running" in caplog.text
+    release.set()
+    assert stuck.result() is True
+
+
+def test_join_waits_for_a_pool_a_failed_path_left_open() -> None:
+    svc = services(dict(ENV), deadline=time.monotonic() + 60)
+    release = threading.Event()
+    pool = svc.narrowed(time.monotonic() + 30).pool(2, name="unit-open")  # a copy's pools are joined too
+    held = pool.submit(release.wait, 10)
+    release.set()
+    assert held.result() is True
+    assert svc.join() == 0
+    assert alive("unit-open") == [] and not pool.running
+
+
+def test_only_what_still_runs_is_kept_for_the_join() -> None:
+    svc = services(dict(ENV), deadline=time.monotonic() + 60)
+    for n in range(5):
+        assert svc.background(functools.partial(int, n), name="unit-done").result() == n
+    release = threading.Event()
+    held = svc.background(release.wait, name="unit-held")
+    assert svc._started._items == [held]  # the five that ended were forgotten when it was added
+    release.set()
+    assert svc.join() == 0

@@ -1,5 +1,6 @@
 """``lib.threads``: a call in a daemon thread hands back its value or its exception (``Background``); a
-builder cached by its arguments, called under its own lock (``warm_cache``)."""
+builder cached by its arguments, called under its own lock (``warm_cache``); a bounded pool whose
+threads are joined when it is left (``Pool``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from lib.errors import StorageError
-from lib.threads import Background, warm_cache
+from lib.threads import Background, Pool, warm_cache
 
 
 def test_the_value_comes_back_from_another_thread() -> None:
@@ -77,3 +78,21 @@ def test_threads_asking_at_once_share_one_build() -> None:
     assert started.is_set()
     assert len(builds) == 1
     assert all(result is results[0] for result in results)
+
+
+def test_a_pool_reports_a_call_still_running_and_takes_no_more_once_shut() -> None:
+    release = threading.Event()
+    pool = Pool(1, name="unit-bare")
+    held = pool.submit(release.wait, 10)
+    assert pool.wait(timeout=0) is False and pool.running  # shut down; the call goes on
+    with pytest.raises(RuntimeError):
+        pool.submit(lambda: "too late")
+    release.set()
+    assert (pool.wait(), pool.running, held.result()) == (True, False, True)
+    assert not [t for t in threading.enumerate() if t.name.startswith("unit-bare")]
+
+
+def test_a_pool_left_without_a_time_bound_waits_for_its_calls() -> None:
+    with Pool(2, name="unit-unbounded") as pool:
+        pending = [pool.submit(pow, n, 2) for n in range(4)]
+    assert [p.result() for p in pending] == [0, 1, 4, 9] and not pool.running

@@ -25,6 +25,7 @@ from lib.services import Services
 from lib.settings import load_settings
 from lib.sources.cmq_drain import BATCH_BUDGET_S, MAX_WAITING, drain, drain_margin
 from lib.sources.timer import TimerTick
+from lib.threads import Pool
 from tests.cmq_fakes import FakeDataFlow
 from tests.fakes import ScriptedVod
 from tests.http_fakes import offline_submitter, submitting_with
@@ -456,3 +457,36 @@ def test_a_stop_deletes_what_was_final_and_keeps_what_was_not_begun(
     assert left == ["y", "z"]
     deletes = [c for c in flow.calls if c["Action"] == "BatchDeleteMessage"]
     assert [sum(k.startswith("receiptHandle.") for k in c) for c in deletes] == [1]
+
+
+class CountingServices(DrainServices):
+    """Records each pool the drain asks for: (name, width)."""
+
+    def __init__(self, post: Callable[..., Any], hook: Hook, **env: str) -> None:
+        super().__init__(post, hook, 60.0, None, **env)
+        self.pools: list[tuple[str, int]] = []
+
+    def pool(self, width: int, *, name: str) -> Pool:
+        self.pools.append((name, width))
+        return super().pool(width, name=name)
+
+
+def test_the_drains_threads_are_the_invocations_and_none_outlives_it(
+    flow: FakeDataFlow, submitted: dict[str, Any]
+) -> None:
+    """The workers (BATCH_CONCURRENCY) and the receive/delete threads come from Services.pool; when the
+    drain answers, or raises on a stop, none of them still runs and the handler has nothing to join."""
+    for i in range(20):
+        flow.put(QUEUE, job_body(f"el-{i}"))
+    svc = CountingServices(flow, Hook(), BATCH_CONCURRENCY="3")
+    assert drain(svc)["deleted"] == 20
+    assert svc.pools == [("drain-job", 3), ("drain-io", 2)]
+    assert [t.name for t in threading.enumerate() if t.name.startswith("drain-")] == []
+    assert svc.join() == 0
+    flow.put(QUEUE, job_body("y"))
+    submitted["script"]["y"] = lambda job: Outcome("retry", error=ConfigError("no credentials"))
+    stopped = CountingServices(flow, Hook())
+    with pytest.raises(ConfigError):
+        drain(stopped)
+    assert [t.name for t in threading.enumerate() if t.name.startswith("drain-")] == []
+    assert stopped.join() == 0

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 
 from lib.invocation import Invocation
+from lib.receipts import ReceiptStore, Summary
 from lib.services import Services
 from lib.settings import load_settings
 from lib.vod.completion import (
@@ -22,6 +24,7 @@ from lib.vod.completion import (
 )
 from tests.conftest import load_event
 from tests.fakes import AnsweringVod, RecordingWebhook
+from tests.http_fakes import OfflineServices
 
 
 def test_unrelated_events_are_ignored() -> None:
@@ -198,3 +201,67 @@ def test_a_pulled_event_of_a_task_not_final_is_ignored(status: str) -> None:
     event = {"EventType": EVENT_FIELD, EVENT_FIELD: {"TaskId": "t-1", "Status": status}}
     outcome = handle_event(event, services, pulled=True)
     assert (outcome.status, outcome.note) == ("ignored", f"task status {status}")
+
+
+class MapServices(OfflineServices):
+    """Receipts in one in-memory store; records each map the pull cycle asks for: (name, width, items)."""
+
+    def __init__(self, webhook: Any) -> None:
+        super().__init__(load_settings({"RECEIPT_BUCKET": HOME}), webhook=webhook)
+        self.maps: list[tuple[str, int, int]] = []
+
+    def map(self, call: Callable[[Any], Any], items: Any, *, width: int, name: str) -> list[Any]:
+        items = list(items)
+        self.maps.append((name, width, len(items)))
+        return super().map(call, items, width=width, name=name)
+
+
+class Deliveries:
+    """The webhook: records (url, session, the thread that delivered)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, str]] = []
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+        import threading
+
+        self.seen.append((url, json.loads(body)["session_id"], threading.current_thread().name))
+        return 200
+
+
+HOME = "home-1250000000"
+
+
+def test_pulled_completions_go_one_lane_per_destination_in_the_invocations_threads() -> None:
+    """Reads, then relays in lanes, through Services.map (joined before the cycle goes on): a lane's
+    events one after another in one thread, the outcomes in the events' order."""
+    import threading
+
+    from lib.vod import completion
+
+    destinations = ["https://a.example/hook", "https://b.example/hook"]
+    hook = Deliveries()
+    svc = MapServices(hook)
+    store = ReceiptStore(svc.fake, HOME, svc.settings.receipt_prefix)
+    events: list[dict[str, Any]] = []
+    for n in range(6):
+        if n == 4:
+            events.append({"EventHandle": "h-4", "EventType": "NewFileUpload"})  # not ours: ignored
+            continue
+        store.claim(f"s-{n}", 1, "me", 0.0, Summary(callback_url=destinations[n % 2]))
+        store.record_submitted(f"s-{n}", f"task-{n}", None)
+        task = {"TaskId": f"task-{n}", "SessionId": f"s-{n}", "Status": "FINISH", "ErrCode": 0}
+        events.append({"EventHandle": f"h-{n}", "EventType": EVENT_FIELD, EVENT_FIELD: task})
+    outcomes = completion._relay_all(events, svc)
+    assert [o.status for o in outcomes] == ["relayed"] * 4 + ["ignored", "relayed"]
+    assert [o.session_id for o in outcomes if o.status == "relayed"] == ["s-0", "s-1", "s-2", "s-3", "s-5"]
+    assert svc.maps == [
+        ("pull-read", completion.PULL_CONCURRENCY, 6),
+        ("pull-lane", completion.PULL_CONCURRENCY, 2),
+    ]
+    for n, url in enumerate(destinations):
+        lane = [(session, thread) for where, session, thread in hook.seen if where == url]
+        assert [session for session, _ in lane] == [f"s-{i}" for i in range(6) if i != 4 and i % 2 == n]
+        assert len({thread for _, thread in lane}) == 1 and lane[0][1].startswith("pull-lane")
+    assert [t.name for t in threading.enumerate() if t.name.startswith("pull-")] == []
+    assert svc.join() == 0
