@@ -6,61 +6,110 @@
         size: int | None = None
 
 Type checkers see ``typing.NamedTuple`` itself (fields, defaults, ``_replace``, read-only attributes).
-At run time the class is the one ``collections.namedtuple`` makes from the annotated names and defaults,
-with the class body's methods, properties and docstring set on it: the standard library's named tuple
-(``_fields``, ``_field_defaults``, ``_make``, ``_replace``, ``_asdict``, its ``repr``, pickling, no
-``__dict__``); setting or adding an attribute raises ``AttributeError``. A record derives from
-``Record`` alone and is not subclassed (as ``typing.NamedTuple``'s classes, in practice).
+At run time a record is a tuple subclass with ``__slots__ = ()`` (no ``__dict__``) and one read-only
+property per annotated field (``operator.itemgetter``): setting, deleting or adding an attribute raises
+``AttributeError``; equality and hash are the tuple's. The root, ``Record``, holds one ``__new__`` for
+all records (positional and keyword arguments, defaults, and Python's ``TypeError`` naming the field for
+a missing, repeated or unexpected argument) and the part of the named tuple API lib and its tests use:
+``_fields``, ``_field_defaults``, ``__match_args__``, ``_make``, ``_replace``, ``_asdict``, the
+``Name(field=value, ...)`` repr and pickling. A record derives from ``Record`` alone and is not
+subclassed (as ``typing.NamedTuple``'s classes, in practice).
 
-Why not ``typing.NamedTuple`` at run time: under ``from __future__ import annotations`` it compiles
-every field's annotation into a ``ForwardRef`` (Python 3.10 to 3.12), which more than doubles the cost
-of each class, and those classes were most of lib's import time on a cold start. Here the annotations
-are only read for their names, and the named tuple's class is the record itself (no subclass of it:
-that second class cost half as much again as the named tuple; docs/internals.md, "Cold starts").
+Why not the standard library's named tuple at run time: ``typing.NamedTuple`` compiles every field's
+annotation into a ``ForwardRef`` under ``from __future__ import annotations`` (Python 3.10 to 3.12), and
+both it and ``collections.namedtuple`` compile and ``eval`` a ``__new__`` for each class. That ``eval``
+is most of a named tuple's cost: 70 to 100 µs a class against some 13 µs here, and lib's 23 records on
+the COS path were the largest part of lib's own import time on a cold start (docs/internals.md,
+"Cold starts").
 """
 
 from __future__ import annotations
 
-from collections import namedtuple
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 __all__ = ["Record"]
 
 _MISSING: Any = object()
-_NOT_SET = frozenset({"__module__", "__qualname__", "__slots__", "__classcell__"})  # set otherwise
+_FIELD: list[property] = []  # _FIELD[i] reads item i: one read-only property, shared by every record
 
 
 class _RecordType(type):
-    """Makes each ``Record`` subclass a ``collections.namedtuple`` of its annotated names."""
+    """Makes each ``Record`` subclass a tuple of its annotated fields (see the module's doc)."""
 
     def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> Any:
-        if not bases:  # the root itself
+        if bases == (tuple,):  # the root itself
             return super().__new__(mcs, name, bases, namespace)
-        if len(bases) != 1:
+        if bases != (_Record,):
             raise TypeError(f"{name}: a record derives from Record alone")
         fields = tuple(namespace.get("__annotations__", {}))
-        defaults: list[Any] = []
-        for field in fields:
+        defaults: dict[str, Any] = {}
+        for index, field in enumerate(fields):
+            if field.startswith("_"):
+                raise ValueError(f"{name}: field names cannot start with an underscore: {field!r}")
             default = namespace.pop(field, _MISSING)
             if default is not _MISSING:
-                defaults.append(default)
+                defaults[field] = default
             elif defaults:
                 raise TypeError(f"{name}: non-default field {field!r} cannot follow default fields")
-        make: Any = namedtuple  # mypy reads only literal field lists; these are computed
-        cls = make(name, fields, defaults=defaults, module=namespace.get("__module__"))
-        for key, value in namespace.items():
-            if key not in _NOT_SET:
-                setattr(cls, key, value)
-        cls.__qualname__ = namespace.get("__qualname__", name)
-        if "__classcell__" in namespace:  # a method uses super() or __class__: it means this class
-            namespace["__classcell__"].cell_contents = cls
-        return cls
+            if index == len(_FIELD):
+                _FIELD.append(property(itemgetter(index)))
+            namespace[field] = _FIELD[index]
+        namespace["__slots__"] = ()
+        namespace["_fields"] = namespace["__match_args__"] = fields
+        namespace["_field_defaults"] = defaults
+        return super().__new__(mcs, name, bases, namespace)
 
 
-class _Record(metaclass=_RecordType):
+class _Record(tuple, metaclass=_RecordType):  # type: ignore[type-arg]  # its fields are each record's
     """The run-time root of every record (see the module's doc)."""
 
     __slots__ = ()
+    _fields: tuple[str, ...]
+    _field_defaults: dict[str, Any]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        fields = cls._fields
+        if len(args) == len(fields) and not kwargs:
+            return tuple.__new__(cls, args)
+        if len(args) > len(fields):
+            raise TypeError(f"{cls.__name__}() takes {len(fields)} arguments but {len(args)} were given")
+        values = list(args)
+        for field in fields[len(args) :]:
+            value = kwargs.pop(field, _MISSING)
+            if value is _MISSING:
+                value = cls._field_defaults.get(field, _MISSING)
+                if value is _MISSING:
+                    raise TypeError(f"{cls.__name__}() missing required argument: {field!r}")
+            values.append(value)
+        for field in kwargs:
+            if field in fields:
+                raise TypeError(f"{cls.__name__}() got multiple values for argument {field!r}")
+            raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {field!r}")
+        return tuple.__new__(cls, values)
+
+    @classmethod
+    def _make(cls, iterable: Any) -> Any:
+        values = tuple(iterable)
+        if len(values) != len(cls._fields):
+            raise TypeError(f"Expected {len(cls._fields)} arguments, got {len(values)}")
+        return tuple.__new__(cls, values)
+
+    def _replace(self, **changes: Any) -> Any:
+        values = [changes.pop(field, value) for field, value in zip(self._fields, self, strict=True)]
+        if changes:
+            raise ValueError(f"Got unexpected field names: {list(changes)!r}")
+        return tuple.__new__(type(self), values)
+
+    def _asdict(self) -> dict[str, Any]:
+        return dict(zip(self._fields, self, strict=True))
+
+    def __repr__(self) -> str:
+        pairs = ", ".join(f"{field}={value!r}" for field, value in zip(self._fields, self, strict=True))
+        return f"{type(self).__name__}({pairs})"
+
+    def __getnewargs__(self) -> tuple[Any, ...]:  # pickle and copy: the fields, as for a named tuple
+        return tuple(self)
 
 
 if TYPE_CHECKING:

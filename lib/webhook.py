@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 MAX_ATTEMPT_TIMEOUT_S = 10.0
 _RETRYABLE_STATUS = {408, 429}
-_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+_HEADER_SAFE = bytes(range(0x20, 0x7F)).decode().replace("%", "")  # printable ASCII but "%"
 log = logging.getLogger("relay.webhook")
 
 

@@ -78,6 +78,38 @@ def test_wrong_arguments_raise_type_error_as_on_a_namedtuple(cls: Any, call: Cal
     assert raised.type is expected.type
 
 
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda cls: cls(), "missing required argument: 'name'"),
+        (lambda cls: cls(size=1), "missing required argument: 'name'"),
+        (lambda cls: cls("a", 1, 2), "takes 2 arguments but 3 were given"),
+        (lambda cls: cls("a", name="b"), "multiple values for argument 'name'"),
+        (lambda cls: cls("a", 1, size=2), "multiple values for argument 'size'"),
+        (lambda cls: cls("a", other=1), "unexpected keyword argument 'other'"),
+        (lambda cls: cls._make(["a"]), "Expected 2 arguments, got 1"),
+        (lambda cls: cls("a")._replace(other=1, size=2), r"unexpected field names: \['other'\]"),
+    ],
+)
+def test_wrong_arguments_name_the_field_or_the_count(call: Callable[[Any], object], message: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=message):
+        call(Pair)
+
+
+def test_arguments_bind_as_in_a_call_and_defaults_are_shared_values() -> None:
+    class Three(Record):
+        a: int
+        b: int = 2
+        c: tuple[object, ...] = ()
+
+    assert Three(1) == (1, 2, ()) and Three(1, c=(3,)) == (1, 2, (3,)) == Three(c=(3,), a=1)
+    assert Three(1, 5, ()) == Three(a=1, b=5) == (1, 5, ())
+    assert Three(1).c is Three(2).c  # the default itself, as for a named tuple
+    assert Three(1)._replace() == Three(1) and Three(1)._replace(a=4, c=(1,)) == (4, 2, (1,))
+    assert repr(Three(1, c=("x",))) == "Three(a=1, b=2, c=('x',))"
+    assert pickle.loads(pickle.dumps(Pair("a", 2), protocol=0)) == Pair("a", 2)  # noqa: S301  # our own value
+
+
 def test_methods_of_a_record_work() -> None:
     assert Pair("a", 3).doubled() == 6
 
@@ -135,8 +167,8 @@ def test_every_record_of_lib_is_immutable_at_run_time() -> None:
         assert not hasattr(value, "__dict__"), cls
 
 
-def test_a_record_is_the_named_tuple_itself_and_derives_from_record_alone() -> None:
-    assert Pair.__bases__ == (tuple,) and Pair.__qualname__ == "Pair"
+def test_a_record_is_a_tuple_of_its_fields_and_derives_from_record_alone() -> None:
+    assert Pair.__bases__ == (Record,) and Pair.__qualname__ == "Pair"
     assert Pair.__doc__ == "A record with a default and a method."
     assert Pair("a")._replace(size=3).doubled() == 6  # the body's methods are the class's own
     with pytest.raises(TypeError, match="derives from Record alone"):
