@@ -7,8 +7,9 @@ enters on its main path, in order, where a module is entered when a function of 
 another lib module that is not itself still on the call stack, and that function goes on into lib (a
 leaf helper that only computes, such as ``logs``, ``errors`` or a plain value, is no stop; a callback into
 a caller, such as ``retry`` calling back its caller's operation, stays in the caller; imports are not
-walked; nor is ``lib.records``, which makes and copies plain values). A step into a module already left is
-a return; the issue's target is at most 12.
+walked; nor is ``lib.records``, which makes and copies plain values, nor ``lib.threads``, which starts
+and joins the invocation's threads: the work in them is not on the walk). A step into a module already
+left is a return; the issue's target is at most 12.
 
 Run ``python -m pytest tests/e2e/test_walk.py -s`` to print the walk.
 """
@@ -31,7 +32,7 @@ SCF_CONTEXT = {"request_id": "req-walk", "time_limit_in_ms": 30000, "function_na
 
 def _ours(frame: FrameType | None) -> str | None:
     name = frame.f_globals.get("__name__", "") if frame is not None else ""
-    if name == "lib.records":  # making or copying a record (its __new__, _replace): a plain value, no stop
+    if name in ("lib.records", "lib.threads"):  # a plain value made or copied, a thread started or joined
         return None
     return name if name == "handler" or name.startswith("lib.") or name == "lib" else None
 
