@@ -70,8 +70,8 @@ def resolve_media(
     finally:
         for pending in ahead.values():
             pending.wait()  # read or not, never left running
-    if preflight:  # False: the caller runs check_resolved itself, or the objects were judged already
-        check_resolved(request, resolved, settings, storage_for, deadline=deadline)
+    if preflight:  # False: the caller runs the pre-flight itself, or the objects were judged already
+        start_checks(request, resolved, settings, storage_for, deadline=deadline).verdict()
     return resolved
 
 
@@ -144,19 +144,6 @@ def _resolve(
     return resolved
 
 
-def check_resolved(
-    request: ElementRequest,
-    media: Mapping[str, ResolvedMedia],
-    settings: Settings,
-    storage_for: StorageFor,
-    *,
-    deadline: float | None = None,
-    start: Starter | None = None,
-) -> None:
-    """The media pre-flight (lib.media.preflight) of resolved media; MediaError naming each broken rule."""
-    start_checks(request, media, settings, storage_for, deadline=deadline, start=start).verdict()
-
-
 def start_checks(
     request: ElementRequest,
     media: Mapping[str, ResolvedMedia],
@@ -167,8 +154,8 @@ def start_checks(
     start: Starter | None = None,
 ) -> MediaChecks:
     """The media pre-flight of resolved media, its reads started (in threads ``start`` starts: plain
-    ones unless given); ``verdict()`` on what it returns waits for them and raises what check_resolved
-    would."""
+    ones unless given); ``verdict()`` on what it returns waits for them and raises MediaError naming
+    each broken rule."""
     objects = {ref: m.stored for ref, m in media.items() if m.stored is not None}
     return MediaChecks(_fields(request), objects, settings, storage_for, deadline=deadline, start=start)
 
