@@ -40,7 +40,7 @@ from typing import Any
 
 from lib import pipeline
 from lib.assemble import MANIFEST, Broken, Skip, plan_upload
-from lib.errors import BackfillStop, FieldProblem, InputError, RelayError
+from lib.errors import FieldProblem, InputError, RelayError
 from lib.jobs import Job, Upload
 from lib.outcomes import Outcome, config_problem, fail, guarded
 from lib.receipts import Receipt, timeline_mark
@@ -62,6 +62,11 @@ MAX_PREFIX = 1000  # a COS or S3 key is at most 1024 bytes
 FIELDS = ("prefix", "bucket", "cursor")
 _CURSOR_PREFIX = "b1\n"
 log = logging.getLogger("relay.backfill")
+
+
+class BackfillStop(Exception):
+    """The command line cannot go on; the message says why (and the cursor to resume with, when there is
+    one). Raised and caught in this module only: ``main`` prints it and exits non-zero."""
 
 
 class ScanResult(Record):

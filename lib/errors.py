@@ -31,11 +31,11 @@
       NotMovie                 content that is not an MP4 or MOV container
       BrokenMovie              MP4/MOV boxes that contradict each other or the file's size
 
-    BackfillStop               the backfill command line cannot go on (``python -m lib.backfill``)
 
 The second group are signals caught inside lib and turned into a RelayError (or a skipped check)
-where the field is known; they never reach a trigger. ``BackfillStop`` belongs to the command line run
-on an operator's machine: its ``main`` prints the message and exits non-zero.
+where the field is known; they never reach a trigger. An exception that only one module raises and
+catches, and that no trigger ever sees, lives in that module instead (``lib.backfill.BackfillStop``:
+the command line run on an operator's machine prints it and exits non-zero).
 
 ``lib.outcomes.outcome_for`` is the one mapping from a RelayError to what becomes of the record, and
 every answer kind reads it: a retryable error is retried (HTTP 503, a batch item failure, a raise for
@@ -287,10 +287,6 @@ class RetryLaterError(RelayError):
 
 
 # Signals caught inside lib (plain exceptions: they are never answered as they are).
-
-
-class BackfillStop(Exception):
-    """The scan cannot go on; the message says why (and the cursor to resume with, when there is one)."""
 
 
 class ReadLimitExceeded(Exception):
