@@ -101,26 +101,6 @@ class FakeStorage(Storage):
         return True
 
 
-class AnsweringVod:
-    """A VodClient (``Services(vod=...)``) that answers DescribeTaskDetail with one fixed response."""
-
-    def __init__(self, response: dict[str, Any]) -> None:
-        self.response = response
-
-    def prepare(self) -> None:
-        """Nothing to load ahead."""
-
-    def create_element(self, params: dict[str, Any]) -> Submitted:
-        raise AssertionError("CreateAigcAdvancedCustomElement is not expected here")
-
-    def delete_element(self, params: dict[str, Any]) -> bool:
-        raise AssertionError("DeleteAigcAdvancedCustomElement is not expected here")
-
-    def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
-        assert action == "DescribeTaskDetail"
-        return dict(self.response)
-
-
 class RecordingWebhook:
     """A WebhookClient (``Services(webhook=...)``) that answers 200 and records each event and body."""
 

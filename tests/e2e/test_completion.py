@@ -27,7 +27,7 @@ from lib.vod.completion import (
     handle_event,
 )
 from tests.conftest import load_event, stage
-from tests.fakes import AnsweringVod
+from tests.fakes import ScriptedVod
 from tests.receipt_tools import receipts_in
 
 TIMER = {"Type": "Timer", "TriggerName": "vod-pull", "Time": "2026-11-24T12:00:00Z", "Message": "vod-pull"}
@@ -396,7 +396,9 @@ def test_an_aborted_task_without_its_task_object_keeps_a_session_its_receipt_con
     stack.vod.wait_idle(10)
     session_id = stack.vod.tasks[task_id].session_id
     response = {"TaskType": "CreateAigcAdvancedCustomElement", "Status": "ABORTED"}
-    services = Services(load_settings(), Invocation("t", time.monotonic() + 30), vod=AnsweringVod(response))
+    services = Services(
+        load_settings(), Invocation("t", time.monotonic() + 30), vod=ScriptedVod(DescribeTaskDetail=response)
+    )
     event = {"EventType": EVENT_FIELD, EVENT_FIELD: {"TaskId": task_id, "SessionId": session_id}}
     assert handle_event(event, services).status == "relayed"
     [body] = completed(stack)

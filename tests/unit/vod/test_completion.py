@@ -23,7 +23,7 @@ from lib.vod.completion import (
     verify_push,
 )
 from tests.conftest import load_event
-from tests.fakes import AnsweringVod, RecordingWebhook
+from tests.fakes import RecordingWebhook, ScriptedVod
 from tests.http_fakes import OfflineServices
 
 
@@ -155,7 +155,10 @@ def test_a_push_is_judged_by_describe_task_detail(response: dict[str, Any], stat
     """Still waiting: retry. Another kind of task, or a finished one VOD describes without its task
     object: not relayed."""
     services = Services(
-        load_settings({}), Invocation("t", time.monotonic() + 5), {}, vod=AnsweringVod(response)
+        load_settings({}),
+        Invocation("t", time.monotonic() + 5),
+        {},
+        vod=ScriptedVod(DescribeTaskDetail=response),
     )
     event = {"EventType": EVENT_FIELD, EVENT_FIELD: {"TaskId": ABORTED_TASK["TaskId"]}}
     assert handle_event(event, services).status == status
@@ -168,7 +171,7 @@ def test_an_aborted_task_described_without_its_task_object_is_relayed_under_the_
     hook = RecordingWebhook()
     settings = load_settings({"CALLBACK_URL": "https://hooks.example.com/relay"})
     invocation = Invocation("t", time.monotonic() + 5)
-    services = Services(settings, invocation, {}, vod=AnsweringVod(response), webhook=hook)
+    services = Services(settings, invocation, {}, vod=ScriptedVod(DescribeTaskDetail=response), webhook=hook)
     event = {"EventType": EVENT_FIELD, EVENT_FIELD: {"TaskId": ABORTED_TASK["TaskId"], "SessionId": "er-x"}}
     outcome = handle_event(event, services)
     assert outcome.status == "relayed"
@@ -187,7 +190,7 @@ def test_describe_task_of_an_aborted_task() -> None:
             "CreateAigcAdvancedCustomElementTask": task,
         }
         invocation = Invocation("t", time.monotonic() + 5)
-        services = Services(load_settings({}), invocation, {}, vod=AnsweringVod(response))
+        services = Services(load_settings({}), invocation, {}, vod=ScriptedVod(DescribeTaskDetail=response))
         info = describe_task(str(ABORTED_TASK["TaskId"]), services)
         assert info["status"] == "ABORTED" and info["outcome"] == "failed"
         assert info["error"]["code"] == "TaskAborted"
