@@ -107,13 +107,20 @@ class Claim:
             mark_count(self._guard.services, sid, "refused")  # GET /elements/counts
 
     def submitted(self, task_id: str, request_id: str | None) -> None:
-        """Written while the webhook is called: a TaskId in hand is relayed whether or not its fact lands."""
+        """Written while the webhook is called: a TaskId in hand is relayed whether or not its fact lands.
+        One thread: the fact, then its count marker once the fact is answered. The webhook's request
+        waits for one thread's start and request, not two: the marker's round trip fits in the
+        webhook's."""
         store, sid = self.store, self._sid
         if store is not None:
             guard = self._guard
             record = functools.partial(store.record_submitted, sid, task_id, request_id)
-            guard._in_background(lambda: guard._bookkeep(sid, "submitted", record))
-            guard._in_background(lambda: mark_count(guard.services, sid, "submitted"))
+
+            def write() -> None:
+                guard._bookkeep(sid, "submitted", record)
+                mark_count(guard.services, sid, "submitted")  # GET /elements/counts
+
+            guard._in_background(write)
 
     def delivered(self, event: str) -> None:
         self.calling()  # nothing is left unwritten, whatever the element told before
@@ -282,9 +289,15 @@ class Submission:
     def _started(self, element: Element, claim: Claim) -> None:
         """Attempt 1 is claimed: before VOD answers, a completion must find this receipt (the index), and
         GET /elements lists it (the timeline); both written alongside the VOD call (``Claim.calling``),
-        or as the lease is given back when no call follows."""
-        claim.beside_next(lambda: self._index(element))
-        claim.beside_next(lambda: self._timeline(element))
+        or as the lease is given back when no call follows. One thread writes them one after the other
+        (the index first): their round trips fit in VOD's, and a second thread would compete with the VOD
+        call's for the interpreter while that request is being sent."""
+
+        def write() -> None:
+            self._index(element)
+            self._timeline(element)
+
+        claim.beside_next(write)
 
     def _claim(self, element: Element, store: ReceiptStore, attempt: int) -> Claim | None:
         """Take the lease of ``attempt``: what the run then holds, or None when another invocation won.
