@@ -143,15 +143,13 @@ class Element:
     def _ready(self) -> VodClient:
         if self._vod is not None:
             return self._vod
-        vod = self.services.vod()
-        loading = vod.prepare()
-        if loading is not None:
-            loading.result()
-        if self._checks is not None:
+        if self._checks is not None:  # first: the pre-flight's reads may answer before the SDK is loaded
             from lib.media.preflight import load_judges
 
             load_judges(video=self.job.request.reference_type == "video_refer")
         patterns()  # the log scrubber's, compiled before the pre-flight's verdict writes the first line
+        vod = self.services.vod()
+        vod.prepare()
         self._vod = vod
         return vod
 

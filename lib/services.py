@@ -139,7 +139,7 @@ class Services:
             return self._vod
         from lib.vod.client import Vod
 
-        return Vod(self.settings, self.credentials(), self.invocation, background=self.background)
+        return Vod(self.settings, self.credentials(), self.invocation)
 
     def cmq(self) -> Cmq:
         """The TDMQ for CMQ data-flow client of this invocation (``lib.queue.cmq``)."""

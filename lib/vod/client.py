@@ -25,7 +25,7 @@ from lib.retry import with_retries
 from lib.settings import Credentials, Settings
 from lib.tencent_api import MAX_REQUEST_TIMEOUT_S, RateLimiter, api_error, paced
 from lib.tencent_api import is_transient as api_is_transient
-from lib.threads import Background, Starter, warm_cache
+from lib.threads import warm_cache
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -84,9 +84,9 @@ class VodClient(Protocol):
         self.call(DELETE_ACTION, params)
         return True
 
-    def prepare(self) -> Background[None] | None:
-        """Start loading what a first call needs (the SDK: some 10 ms of a cold start) while the caller
-        does other work, such as waiting for storage; the caller joins it. None: nothing left to load."""
+    def prepare(self) -> None:
+        """Load what a first call needs (the SDK: some 10 ms of a cold start), on the caller's thread:
+        the caller runs it while its own requests are in flight (``lib.element.Element.warm_up``)."""
 
 
 class Vod:
@@ -98,27 +98,22 @@ class Vod:
         credentials: Credentials,
         invocation: Invocation,
         *,
-        background: Starter = Background,
         sdk: str | None = None,
     ) -> None:
         """``sdk``: the module a first call needs, which ``prepare`` loads ahead (tests name a small one)."""
         self._settings = settings
         self._credentials = credentials
         self._invocation = invocation
-        self._background = background  # Services.background: the handler joins what it starts
         self._sdk = sdk or _SDK
 
-    def prepare(self) -> Background[None] | None:
-        if self._sdk in sys.modules:  # a warm container: no thread for nothing
-            return None
-        sdk = self._sdk
-
-        def load() -> None:
-            importlib.import_module(sdk)
-            for name in _SDK_PARTS:  # what ``_client`` and ``_call`` import besides: none left for the call
-                importlib.import_module(name)
-
-        return self._background(load, name="vod-prepare")
+    def prepare(self) -> None:
+        # On this thread: its caller has nothing else to do meanwhile (its requests are in flight in
+        # threads of their own), so a thread of its own would only add a start and a hand-over.
+        if self._sdk in sys.modules:  # a warm container: nothing to load
+            return
+        importlib.import_module(self._sdk)
+        for name in _SDK_PARTS:  # what ``_client`` and ``_call`` import besides: none left for the call
+            importlib.import_module(name)
 
     def create_element(self, params: dict[str, Any]) -> Submitted:
         """CreateAigcAdvancedCustomElement with retries; raises VodError for a refusal or a lasting fault."""

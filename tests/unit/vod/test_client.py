@@ -6,6 +6,7 @@ misreads.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -136,18 +137,20 @@ def test_transient_codes(code: str, transient: bool) -> None:
     assert is_transient(code) is transient
 
 
-def test_prepare_loads_the_sdk_once_in_the_background(vod: Vod, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A cold container gets a thread loading the SDK; a warm one (the SDK loaded) gets none."""
-    assert vod.prepare() is None  # this process has the SDK already
+def test_prepare_loads_the_sdk_on_the_callers_thread(vod: Vod, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold container loads the SDK when asked, on the calling thread (no thread of its own: the caller
+    runs it while its requests are in flight); a warm one loads nothing."""
     monkeypatch.delitem(sys.modules, "colorsys", raising=False)
     settings, invocation = load_settings({}), Invocation("req-unit", time.monotonic() + 60)
     vod = Vod(
         settings, Credentials("AKID", "key", None), invocation, sdk="colorsys"
     )  # a module not loaded yet
-    loading = vod.prepare()
-    assert loading is not None
-    loading.result()
-    assert "colorsys" in sys.modules and vod.prepare() is None
+    before = threading.active_count()
+    vod.prepare()
+    assert "colorsys" in sys.modules
+    assert threading.active_count() == before
+    vod.prepare()  # loaded: nothing left to do
+    assert "colorsys" in sys.modules
 
 
 DELETE = "DeleteAigcAdvancedCustomElement"
