@@ -129,10 +129,10 @@ class Element:
         return cls(job, services, params, checks)
 
     def warm_up(self) -> None:
-        """Make the VOD client ready (a cold container loads the SDK, some 10 to 20 ms), load what
-        judging the media's headers needs and compile the log scrubber, on the caller's thread: called
-        while the claim and the pre-flight's reads are in flight, it costs the element no time.
-        Idempotent."""
+        """Make the VOD client ready (a cold container loads the SDK, some 10 to 20 ms) and load what
+        judging a video's headers needs, on the caller's thread: called while the claim and the
+        pre-flight's reads are in flight, it costs the element no time. What only follows the VOD call
+        (the pre-flight's notes, the log scrubber, the relay) is loaded while VOD answers. Idempotent."""
         self._ready()
 
     def cold(self) -> bool:
@@ -143,11 +143,11 @@ class Element:
     def _ready(self) -> VodClient:
         if self._vod is not None:
             return self._vod
-        if self._checks is not None:  # first: the pre-flight's reads may answer before the SDK is loaded
+        video = self.job.request.reference_type == "video_refer"
+        if self._checks is not None and video:  # first: the reads may answer before the SDK is loaded
             from lib.media.preflight import load_judges
 
-            load_judges(video=self.job.request.reference_type == "video_refer")
-        patterns()  # the log scrubber's, compiled before the pre-flight's verdict writes the first line
+            load_judges(video=True)
         vod = self.services.vod()
         vod.prepare()
         self._vod = vod
@@ -228,26 +228,33 @@ class Element:
 
     def _create(self, ledger: Ledger) -> Submitted:
         """Call VOD (the client made ready by ``warm_up``, else here) from a thread of the invocation, and
-        tell ``ledger`` once it is on its way; raises the RelayError VOD answered with."""
+        tell ``ledger`` once it is on its way; raises the RelayError VOD answered with. While VOD
+        answers, this thread takes the pre-flight's notes (what only the log needs) and loads what the
+        relay needs next. With none of that, nor writes beside it, the call goes from this thread."""
         vod = self._ready()
         cold = _relay_unloaded()  # then the relay's modules load while VOD answers
-        return self._sent_first(
-            lambda: vod.create_element(self.params), ledger, "vod-call", _load_relay if cold else None
-        )
+        checks = self._checks
+
+        def meanwhile() -> None:
+            if checks is not None:
+                checks.notes()
+            patterns()  # the log scrubber's, compiled for the lines that follow
+            if cold:
+                _load_relay()
+
+        if checks is None and not cold and not ledger.writes_beside():  # nothing worth a thread's start
+            patterns()
+            return vod.create_element(self.params)
+        return self._sent_first(lambda: vod.create_element(self.params), ledger, "vod-call", meanwhile)
 
     def _sent_first(
-        self, call: Callable[[], T], ledger: Ledger, name: str, meanwhile: Callable[[], None] | None = None
+        self, call: Callable[[], T], ledger: Ledger, name: str, meanwhile: Callable[[], None]
     ) -> T:
-        """``call()`` (a request), sent from its own thread when something is to run while it is in
-        flight: the ledger's writes beside it, started once it is sent, and ``meanwhile`` on this
-        thread. With nothing to run beside it (a warm container without receipts), on this thread:
-        a thread's start and join would cost more than they save."""
-        if not ledger.writes_beside() and meanwhile is None:
-            return call()
+        """``call()`` (a request) sent from its own thread; once it is on its way, the ledger's writes
+        beside it start, and ``meanwhile`` runs on this thread while it is in flight."""
         sending = self.services.background(call, name=name)
         ledger.calling()
-        if meanwhile is not None:
-            meanwhile()
+        meanwhile()
         return sending.result()
 
 
@@ -275,17 +282,30 @@ class Checks:
 
         self._check = check
         self.first = check()
+        self._passed: MediaChecks | None = None  # the checks whose verdict passed, notes to take
 
     def verdict(self) -> None:
         """Nothing when the media pass (or were left to VOD); the MediaError naming each broken rule,
-        or the StorageError a read ended in once the retries are spent."""
+        or the StorageError a read ended in once the retries are spent. What only the log needs is
+        measured by ``notes``, once the VOD call is sent."""
         tries = iter((self.first,))
 
         def attempt() -> None:
             checks = next(tries, None) or self._check()
-            checks.verdict()
+            checks.verdict(notes=False)
+            self._passed = checks
 
         with_retries(attempt, what="media pre-flight", invocation=self._services.invocation)
+
+    def notes(self) -> None:
+        """The passed pre-flight's notes (pixel sizes, warnings of undocumented limits) and its log lines;
+        a notes step that fails costs its lines, never the element."""
+        if self._passed is None:
+            return
+        try:
+            self._passed.notes()
+        except Exception as exc:  # a bug in a reader of what is only logged
+            log.warning("media pre-flight notes not taken: %s", type(exc).__name__)
 
 
 def _vod_client_unloaded() -> bool:

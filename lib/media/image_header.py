@@ -65,8 +65,3 @@ def pixel_size(reader: RangedReader) -> tuple[int, int] | None:
     except Exception:  # a header it cannot parse only costs the size warning
         return None
     return (width, height) if width > 0 and height > 0 else None
-
-
-def load_size_reader() -> None:
-    """Import ``imagesize`` now (some 3 to 6 ms of a cold start), ahead of the first ``pixel_size``."""
-    import imagesize  # noqa: F401  # loaded, not used here

@@ -94,15 +94,11 @@ class _Media(Record):
 
 
 def load_judges(*, video: bool) -> None:
-    """Import what judging the headers needs (the movie reader for a video, the image size reader for
-    images): a caller with CPU to spare while the reads are in flight loads it, rather than a read's
-    thread after its answer."""
+    """Import what judging the headers needs (the movie reader for a video; an image's format needs
+    nothing more, its pixel size is for ``MediaChecks.notes``): a caller with CPU to spare while the
+    reads are in flight loads it, rather than a read's thread after its answer."""
     if video:
         import lib.media.movie_header  # noqa: F401  # loaded, not used here
-    else:
-        from lib.media.image_header import load_size_reader
-
-        load_size_reader()
 
 
 def check_media(
@@ -148,6 +144,9 @@ class MediaChecks:
         probe_timeout: float = PROBE_TIMEOUT_S,
     ) -> None:
         self._fields = list(fields) if settings.media_preflight else []
+        self._report: list[Checked] = []  # by ``verdict``
+        self._unnoted: list[tuple[int, _Media]] = []  # accepted images whose notes are not taken yet
+        self._logged = False
         probe_until = time.monotonic() + PROBE_BUDGET_S
         if deadline is not None:
             probe_until = min(probe_until, deadline - PROBE_RESERVE_S)
@@ -160,9 +159,11 @@ class MediaChecks:
             for field, ref in self._fields
         )
 
-    def verdict(self) -> list[Checked]:
+    def verdict(self, *, notes: bool = True) -> list[Checked]:
         """What each file was found to be; raises MediaError naming every broken rule, or the first
-        error a read ended in (every thread joined first)."""
+        error a read ended in (every thread joined first). ``notes=False``: what is measured for the log
+        only (``notes``) is left for the caller to ask for later, once its VOD call is sent; a refusal
+        takes its notes at once."""
         found: list[_Found] = []
         error: BaseException | None = None
         for pending in self.started:
@@ -181,20 +182,47 @@ class MediaChecks:
             problems += broken
             report += checked
         problems += _same_as_frontal(seen)
-        for item in report:
-            log.info(
-                "media pre-flight %s %s: %s (%d requests, %d bytes, %.1f ms)",
-                item.field,
-                item.name,
-                item.verdict,
-                item.requests,
-                item.bytes_read,
-                item.seconds * 1000,
-            )
+        self._report = report
+        self._unnoted = [
+            (at, seen[item.field])
+            for at, item in enumerate(report)
+            if item.field != "video" and item.field in seen and item.verdict.startswith("accepted")
+        ]
+        if notes or problems:
+            self.notes()
         if problems:
             message = "; ".join(f"{p.field} {p.problem}" for p in problems)
             raise MediaError(message, details=tuple(problems))
         return report
+
+    def notes(self) -> list[Checked]:
+        """After ``verdict``: measure what only the log needs (each accepted image's pixel size, and the
+        warnings of the limits VOD does not document for this API: ``imagesize`` and, for a large JPEG
+        header, more ranged reads), then log a line for each file. Once; the report, completed."""
+        unnoted, self._unnoted = self._unnoted, []
+        for at, media in unnoted:
+            began = time.monotonic()
+            dims = _image_notes(media)
+            item = self._report[at]
+            self._report[at] = item._replace(
+                verdict=item.verdict + dims,
+                requests=media.reader.requests,
+                bytes_read=media.reader.bytes_read,
+                seconds=item.seconds + time.monotonic() - began,
+            )
+        if not self._logged:
+            self._logged = True
+            for item in self._report:
+                log.info(
+                    "media pre-flight %s %s: %s (%d requests, %d bytes, %.1f ms)",
+                    item.field,
+                    item.name,
+                    item.verdict,
+                    item.requests,
+                    item.bytes_read,
+                    item.seconds * 1000,
+                )
+        return self._report
 
 
 def _check_one(
@@ -366,10 +394,16 @@ def _check_image(media: _Media) -> tuple[str, list[FieldProblem]]:
         return "refused", [
             FieldProblem(field, f"{name} is {actual} by its content, not the {said} its name says")
         ]
-    size = pixel_size(reader)
+    return f"accepted: {actual}", []  # its pixel size is for the log only: ``_image_notes``
+
+
+def _image_notes(media: _Media) -> str:
+    """What is measured of an accepted image for the log only: its pixel size (`` WxH``, or "" when
+    unreadable), and a warning for each limit of the sibling API it exceeds, logged here."""
+    size = pixel_size(media.reader)
     warnings = []
-    if reader.size > IMAGE_WARN_MAX_BYTES:
-        warnings.append(f"it has {_mb(reader.size)}")
+    if media.reader.size > IMAGE_WARN_MAX_BYTES:
+        warnings.append(f"it has {_mb(media.reader.size)}")
     if size is not None:
         width, height = size
         if min(width, height) < IMAGE_WARN_MIN_SIDE:
@@ -379,12 +413,11 @@ def _check_image(media: _Media) -> tuple[str, list[FieldProblem]]:
     if warnings:
         log.warning(
             "%s %s: %s (limits of CreateAigcCustomElement, not documented for this API: sent anyway)",
-            field,
-            name,
+            media.field,
+            media.name,
             "; ".join(warnings),
         )
-    dims = f" {size[0]}x{size[1]}" if size else ""
-    return f"accepted: {actual}{dims}", []
+    return f" {size[0]}x{size[1]}" if size else ""
 
 
 def _same_as_frontal(seen: Mapping[str, _Media]) -> list[FieldProblem]:

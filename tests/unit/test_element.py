@@ -4,11 +4,14 @@ receipt anywhere; the receipt guard around it is ``lib.submission`` (tests/unit/
 
 from __future__ import annotations
 
+import io
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from devstack.samples import png_bytes
 from lib.element import Element
 from lib.errors import MediaError, RelayError, VodError, WebhookError
 from lib.jobs import Job
@@ -163,3 +166,36 @@ def test_a_cold_vod_call_goes_out_from_its_own_thread_while_the_relay_loads(
 
     outcome = submit(Element.prepare(job(), World(stored(), Recording())), Told())
     assert outcome.status == "submitted" and called_in == ["vod-call"]
+
+
+def test_what_the_preflight_measures_for_the_log_only_waits_for_the_vod_call(
+    webhook: Webhook, log_lines: io.StringIO
+) -> None:
+    """An image's pixel size and the warnings of limits VOD does not document for this API are taken
+    while VOD answers, not before the call is on its way: the call waits for nothing only the log needs."""
+    storage = FakeStorage()
+    for name, size in (("frontal.png", 8), ("left.png", 400)):
+        storage.put(BUCKET, f"elements/hero/{name}", png_bytes((len(name), 1, 1), size=size))
+    uri = f"cos://{BUCKET}/elements/hero/"
+    body = {"name": "hero", "frontal_image": uri + "frontal.png", "refer_images": [uri + "left.png"]}
+    warned = "elements/hero/frontal.png: it is 8x8, a side under 300 px"
+    seen: dict[str, bool] = {}
+
+    class Calling(Told):
+        def calling(self) -> None:  # the VOD call is on its way: nothing taken for the log yet
+            seen["at calling"] = warned in log_lines.getvalue()
+
+    class Answering(FakeVod):
+        def create_element(self, params: dict[str, Any]) -> Any:
+            for _ in range(500):  # answers once the notes were taken meanwhile (or after 5 s)
+                if warned in log_lines.getvalue():
+                    break
+                time.sleep(0.01)
+            seen["while in flight"] = warned in log_lines.getvalue()
+            return super().create_element(params)
+
+    element = Element.prepare(job()._replace(request=parse_request(body)), World(storage, Answering()))
+    outcome = submit(element, Calling())
+    assert outcome.status == "submitted"
+    assert seen == {"at calling": False, "while in flight": True}
+    assert "accepted: PNG 400x400" in log_lines.getvalue()

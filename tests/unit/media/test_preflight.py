@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from devstack.sample_media import grow_mdat
 from devstack.samples import png_bytes
 from lib.errors import ConfigError, MediaError
-from lib.media.preflight import Checked, check_media
+from lib.media.preflight import Checked, MediaChecks, check_media
 from lib.media.resolve import resolve_media
 from lib.request_model import parse_request
 from lib.settings import Settings, load_settings
@@ -255,6 +255,38 @@ def test_undocumented_image_limits_are_warnings_not_refusals(log_lines: io.Strin
     text = log_lines.getvalue()
     assert "elements/hero/frontal.png: it is 8x8, a side under 300 px" in text
     assert "not documented for this API: sent anyway" in text
+
+
+def test_what_only_the_log_needs_can_wait_for_notes(log_lines: io.StringIO) -> None:
+    """``verdict(notes=False)`` judges without measuring pixel sizes (for the log only): the warnings and
+    the files' lines come with ``notes``, asked for once the VOD call is sent, and once only."""
+    storage = FakeStorage()
+    files = {
+        "elements/hero/frontal.png": png_bytes((1, 1, 1), size=8),
+        "elements/hero/l.png": png_bytes(size=400),
+    }
+    fields = image_fields(["frontal.png", "l.png"])
+    checks = MediaChecks(fields, stored(storage, files), ON, lambda kind: storage)
+    report = checks.verdict(notes=False)
+    assert [item.verdict for item in report] == ["accepted: PNG", "accepted: PNG"]
+    assert log_lines.getvalue() == ""
+    assert [item.verdict for item in checks.notes()] == ["accepted: PNG 8x8", "accepted: PNG 400x400"]
+    text = log_lines.getvalue()
+    assert "elements/hero/frontal.png: it is 8x8, a side under 300 px" in text
+    assert text.count("media pre-flight frontal_image") == 1
+    checks.notes()
+    assert log_lines.getvalue() == text  # once
+
+
+def test_a_refusal_takes_its_notes_at_once(log_lines: io.StringIO) -> None:
+    storage = FakeStorage()
+    files = {"elements/hero/frontal.png": png_bytes((1, 1, 1), size=8), "elements/hero/l.jpg": png_bytes()}
+    checks = MediaChecks(
+        image_fields(["frontal.png", "l.jpg"]), stored(storage, files), ON, lambda k: storage
+    )
+    with pytest.raises(MediaError, match="is PNG by its content, not the JPEG"):
+        checks.verdict(notes=False)
+    assert "frontal.png: it is 8x8, a side under 300 px" in log_lines.getvalue()
 
 
 def test_with_preflight_off_nothing_is_read_and_nothing_refused(media_files: dict[str, Path]) -> None:
