@@ -4,7 +4,7 @@ Modules are private to the handler; nothing here is a public library API. In the
 through them:
 
     settings, invocation, services   configuration, the invocation's deadline, per-invocation clients
-    sources/                         the trigger table (TRIGGERS) and its cheap predicates (shapes); one
+    sources/                         the trigger table (TRIGGERS) and its cheap predicates, here; one
                                      adapter per trigger kind: normalise the event, answer in the
                                      trigger's shape (messages: shared; http_triggers: the five HTTP
                                      triggers as one table; uploads: every upload notification parsed,

@@ -30,7 +30,7 @@ from urllib.parse import unquote_plus
 from lib.errors import InputError, RelayError
 from lib.jobs import Job, SourceInfo, SourceKind, Upload
 from lib.outcomes import Outcome, fail, settle
-from lib.sources.shapes import is_eventbridge_s3_event, record_kind
+from lib.sources import is_eventbridge_s3_event, record_kind
 
 if TYPE_CHECKING:
     from lib.services import Services
