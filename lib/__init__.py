@@ -27,9 +27,9 @@ through them:
     submission, element              one submission exactly once: the receipt guard (claim, wait, finish,
                                      release, the facts) around the plain work of one element (resolve →
                                      parameters → VOD → relay), which knows nothing of receipts
-    media/                           media references → fetchable URLs and the SessionId's identity (refs,
-                                     resolve); VOD's documented media rules checked from headers by ranged
-                                     reads (preflight, reads, movie_header, image_header)
+    media/                           media references (parsed here) → fetchable URLs and the SessionId's
+                                     identity (resolve); VOD's documented media rules checked from headers
+                                     by ranged reads (preflight, reads, movie_header, image_header)
     vod_params                       the request → CreateAigcAdvancedCustomElement parameters, SessionId
     receipts                         idempotency records as immutable create-if-absent facts
     element_index, counts            beside the receipts in RECEIPT_BUCKET: which session made each element

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from lib.errors import FieldProblem, InputError, ManifestError, StorageError, StorageNotFound
 from lib.jobs import Job, SourceInfo, Upload
-from lib.media.refs import is_image_path, is_video_path, parse_media_ref
+from lib.media import is_image_path, is_video_path, parse_media_ref
 from lib.records import Record
 from lib.settings import Settings
 from lib.storage import Storage, StoredObject

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from typing import Protocol
 
     from lib.jobs import Job
+    from lib.media import ResolvedMedia
     from lib.media.preflight import MediaChecks
-    from lib.media.refs import ResolvedMedia
     from lib.services import Services
     from lib.storage import Storage, StorageKind
     from lib.threads import Background

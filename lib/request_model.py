@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic_core import SchemaValidator, ValidationError
 
 from lib.errors import FieldProblem, InputError, MediaRefError
-from lib.media.refs import MAX_REF as MAX_REF  # here too: every limit of the request in one place
-from lib.media.refs import is_video_path, parse_media_ref
+from lib.media import MAX_REF as MAX_REF  # here too: every limit of the request in one place
+from lib.media import is_video_path, parse_media_ref
 from lib.records import Record
 
 # Limits documented for CreateAigcAdvancedCustomElement (docs/platform.md §3.2).

@@ -10,7 +10,7 @@ import posixpath
 from collections.abc import Mapping
 from typing import Any
 
-from lib.media.refs import ResolvedMedia, parse_media_ref
+from lib.media import ResolvedMedia, parse_media_ref
 from lib.request_model import DERIVED_SESSION_PREFIX, MAX_NAME, ElementRequest
 
 SESSION_PREFIX = DERIVED_SESSION_PREFIX  # a caller's own session_id never starts so (lib.request_model)

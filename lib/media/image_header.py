@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+from lib.media import extension
 from lib.media.reads import RangedReader, ReaderFile
-from lib.media.refs import extension
 
 if TYPE_CHECKING:  # for mypy; at run time a plain str (a Literal costs some 40 us to build)
     ImageFormat = Literal["JPEG", "PNG", "WebP"]

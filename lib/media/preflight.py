@@ -40,6 +40,7 @@ from lib.errors import (
     ReadLimitExceeded,
     StorageError,
 )
+from lib.media import parse_media_ref
 from lib.media.image_header import describe, image_format, named_format, pixel_size
 from lib.media.reads import (
     RangedReader,
@@ -47,7 +48,6 @@ from lib.media.reads import (
     storage_reader,
     url_reader,
 )
-from lib.media.refs import parse_media_ref
 from lib.outcomes import comes_back
 from lib.records import Record
 from lib.settings import Settings

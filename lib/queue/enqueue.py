@@ -26,7 +26,7 @@ from typing import Any
 
 from lib.errors import QueueError, RelayError, StorageError
 from lib.jobs import Job, Upload
-from lib.media.refs import parse_media_ref
+from lib.media import parse_media_ref
 from lib.media.resolve import check_media_buckets, resolve_media
 from lib.outcomes import Outcome, comes_back, settle
 from lib.queue import job_message, job_signature
