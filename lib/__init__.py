@@ -29,7 +29,7 @@ through them:
                                      parameters → VOD → relay), which knows nothing of receipts
     media/                           media references (parsed here) → fetchable URLs and the SessionId's
                                      identity (resolve); VOD's documented media rules checked from headers
-                                     by ranged reads (preflight, reads, movie_header, image_header)
+                                     by ranged reads (preflight, reads, movie_header)
     vod_params                       the request → CreateAigcAdvancedCustomElement parameters, SessionId
     receipts                         idempotency records as immutable create-if-absent facts
     element_index, counts            beside the receipts in RECEIPT_BUCKET: which session made each element

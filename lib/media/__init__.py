@@ -5,11 +5,11 @@ manifests only, paths relative to the element folder), parsed, with the boundary
 resolved form; no I/O here. Every module of the package starts from them:
 
     resolve       references → fetchable URLs and the identity each contributes to the SessionId
-    preflight     VOD's documented media rules checked from headers (MEDIA_PREFLIGHT=on)
+    preflight     VOD's documented media rules checked from headers (MEDIA_PREFLIGHT=on); an image's
+                  format by its content, and its pixel size
     reads         ranged reads of a media file from object storage or an ``https://`` URL
     pinned        the probes' HTTPS transport: to the address checked, ended at the probe's deadline
     movie_header  MP4 and QuickTime MOV headers read from their boxes
-    image_header  image formats by content, and the pixel size
 
 Nothing else is imported here: each module is imported on its own path.
 """
