@@ -3,7 +3,8 @@
 Modules are private to the handler; nothing here is a public library API. In the order data flows
 through them:
 
-    settings, invocation, services   configuration, the invocation's deadline, per-invocation clients
+    settings, invocation, services   configuration; the invocation's deadline and the bounded retries that
+                                     spend it (with_retries); per-invocation clients
     sources/                         the trigger table (TRIGGERS) and its cheap predicates, here; one
                                      adapter per trigger kind: normalise the event, answer in the
                                      trigger's shape (messages: shared; http_triggers: the five HTTP
@@ -35,7 +36,7 @@ through them:
     element_index, counts            beside the receipts in RECEIPT_BUCKET: which session made each element
                                      (GET /vod/elements); per-state markers counted from a snapshot
     storage/                         COS (qcloud_cos) and S3 (boto3) behind one Storage protocol
-    vod/, retry                      the shape of a VOD event (events); the VOD client with our own retries,
+    vod/                             the shape of a VOD event (events); the VOD client with our own retries,
                                      within the account's quota (client); VOD's completion events →
                                      element.completed, push and pull (completion)
     tencent_api                      what VOD's and TDMQ for CMQ's error codes mean (transient, the

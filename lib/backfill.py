@@ -41,11 +41,11 @@ from typing import Any
 from lib import pipeline
 from lib.assemble import MANIFEST, Broken, Skip, plan_upload
 from lib.errors import FieldProblem, InputError, RelayError
+from lib.invocation import with_retries
 from lib.jobs import Job, Upload
 from lib.outcomes import Outcome, config_problem, fail, guarded
 from lib.receipts import Receipt, timeline_mark
 from lib.records import Record
-from lib.retry import with_retries
 from lib.services import Services
 from lib.settings import Settings
 from lib.storage import StorageKind

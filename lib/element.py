@@ -23,10 +23,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lib.errors import RelayError, WebhookError
+from lib.invocation import with_retries
 from lib.logs import patterns
 from lib.media.resolve import StorageFor, resolve_media, start_checks
 from lib.outcomes import Outcome, Status, comes_back, fail
-from lib.retry import with_retries
 from lib.vod_params import build_params
 
 if TYPE_CHECKING:

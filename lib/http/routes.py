@@ -30,12 +30,12 @@ from lib.errors import (
     StorageNotFound,
 )
 from lib.http.model import HttpRequest, HttpResponse
+from lib.invocation import with_retries
 from lib.jobs import SourceInfo, Upload
 from lib.logs import redact
 from lib.media import MAX_REF, bucket_problem, parse_media_ref
 from lib.outcomes import Outcome, fail, guarded
 from lib.receipts import Receipt
-from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import StorageKind
 

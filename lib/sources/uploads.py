@@ -216,7 +216,7 @@ def _process_one(upload: Upload | RelayError, source: SourceInfo, services: Serv
 def _plan(upload: Upload | RelayError, services: Services, source: SourceInfo) -> Outcome | Job:
     """An upload → the job its folder makes, or the Outcome that ends it here (ignored, waiting, failed)."""
     from lib.assemble import Broken, Skip, plan_upload
-    from lib.retry import with_retries
+    from lib.invocation import with_retries
 
     if isinstance(upload, RelayError):
         return settle(upload, source, services)
