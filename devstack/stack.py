@@ -152,6 +152,7 @@ class LocalStack:
             credentials={self.secret_id: (self.secret_key, self.session_token)},
             region=self.region,
             host=self.host,
+            moto_in_process=True,  # the server _start_s3 started, in this process
         ).start()
         exit_stack.callback(cos.stop)
         for bucket in SAMPLE_MEDIA_BUCKETS:  # the console's presigned PUTs come from a local page

@@ -6,9 +6,14 @@ lines: each stand-in keeps its own request log).
 
 Each stand-in served here has a ``Wire`` (``wire_at(endpoint)``): its side of the network. The wire
 delays every answer by a set time (``latency``, 0 by default), as a service in another data centre
-would answer, and logs every request with when it arrived and when it was answered:
+would answer, and logs every request with when it arrived:
 
-    wire_at(cos.endpoint).latency = 0.020      # every COS request now takes 20 ms more
+    wire_at(cos.endpoint).latency = 0.020      # every COS request now takes 20 ms, at least
+
+The time counts from the request's arrival, and the stand-in's own work on it counts within it: a
+client sees a 20 ms request take 20 ms (not 20 ms plus this machine's CPU for the stand-in's emulation,
+which a real service in another data centre does not spend on the client's machine); requests that
+arrive together are handled at once and answered together.
     [s.method for s in wire_at(vod.endpoint).seen()]
 
 ``devstack stack --latency cos=20ms,vod=80ms,webhook=40ms`` and ``LocalStack(latency=...)`` set it.
@@ -228,8 +233,9 @@ class Served:
 
 
 class Wire:
-    """A stand-in's side of the network: every answer waits ``latency`` seconds (0: none) after the
-    request's headers arrived, and every request is logged. Both may change while the stand-in runs."""
+    """A stand-in's side of the network: every answer leaves ``latency`` seconds (0: none) after the
+    request's headers arrived, or when the stand-in is done with it if that is later, and every request
+    is logged. Both may change while the stand-in runs."""
 
     def __init__(self) -> None:
         self.latency = 0.0
@@ -270,19 +276,38 @@ def _port(server: BaseServer) -> int:
 
 
 def _wire(server: BaseServer, base: type[BaseHTTPRequestHandler]) -> Wire:
-    """Give ``server``'s request handler a wire: once a request's headers are read, it is logged and its
-    handling waits out the latency (each request of a keep-alive connection, one after the other)."""
+    """Give ``server``'s request handler a wire: once a request's headers are read, it is logged and it
+    is handled at once; its answer (or its dropped connection) goes out no sooner than ``latency`` after
+    the headers arrived (each request of a keep-alive connection, one after the other)."""
     wire = Wire()
 
     class Wired(base):  # type: ignore[valid-type,misc]
+        _due = 0.0  # when this request's answer may leave: arrival + latency
+
         def parse_request(self) -> bool:
             parsed: bool = super().parse_request()
             if parsed:
                 host = self.headers.get("Host", "")
-                wire.record(Served(self.command, self.path, host, time.monotonic()))
-                if wire.latency > 0:
-                    time.sleep(wire.latency)
+                arrived = time.monotonic()
+                wire.record(Served(self.command, self.path, host, arrived))
+                self._due = arrived + wire.latency
             return parsed
+
+        def flush_headers(self) -> None:
+            self._wait_until_due()
+            super().flush_headers()
+
+        def drop_connection(self) -> None:
+            self._wait_until_due()
+            super().drop_connection()
+
+        def _wait_until_due(self) -> None:
+            """Wait out what is left of the latency: the stand-in's own work counts within it, as a
+            service's does within the time its clients measure."""
+            left = self._due - time.monotonic()
+            self._due = 0.0
+            if left > 0:
+                time.sleep(left)
 
     Wired.__name__ = Wired.__qualname__ = base.__name__
     server.RequestHandlerClass = Wired

@@ -265,6 +265,9 @@ class CosStandIn(LocalService):
     ``credentials`` maps a SecretId to ``(SecretKey, session token or None)``; ``s3_endpoint`` is the
     ``http://host:port`` of the moto S3 server holding the objects; ``region`` is the only region whose
     bucket domains it serves; ``clock`` gives the time the key time windows are judged by.
+    ``moto_in_process``: that server runs in this process (the local stack's), so the stand-in reads and
+    writes its backend directly (``devstack.emulators.moto_objects``: a COS request then costs this
+    machine a fraction of the CPU); it may be changed while the stand-in runs.
     """
 
     def __init__(
@@ -277,8 +280,10 @@ class CosStandIn(LocalService):
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], float] = time.time,
+        moto_in_process: bool = False,
     ) -> None:
         self.s3_endpoint = s3_endpoint
+        self.moto_in_process = moto_in_process
         self.credentials = dict(credentials)
         self.region = region
         self.host = host
@@ -293,7 +298,8 @@ class CosStandIn(LocalService):
         self._requests: list[CosRequest] = []
         self._listeners: list[Callable[[CosPut], None]] = []
         self._cors: dict[str, tuple[CorsRule, ...]] = {}
-        self._s3: Any = None
+        self._boto3: Any = None
+        self._moto: Any = None
 
     # ------------------------------------------------------------------ life cycle
 
@@ -303,7 +309,7 @@ class CosStandIn(LocalService):
         import boto3
         from botocore.config import Config
 
-        self._s3 = boto3.client(
+        self._boto3 = boto3.client(
             "s3",
             endpoint_url=self.s3_endpoint,
             region_name=self.region,
@@ -320,12 +326,24 @@ class CosStandIn(LocalService):
         server.standin = self
         return server
 
+    @property
+    def _s3(self) -> Any:
+        """Where the objects are: moto's backend called directly when ``moto_in_process`` (it is this
+        process's), else boto3 on moto's server at ``s3_endpoint``; both answer in boto3's shapes."""
+        if self.moto_in_process:
+            from devstack.emulators.moto_objects import MotoObjects
+
+            if self._moto is None:
+                self._moto = MotoObjects()
+            return self._moto
+        return self._boto3
+
     def stop(self) -> None:
         """Stop serving (idempotent)."""
         super().stop()
-        if self._s3 is not None:
-            self._s3.close()
-            self._s3 = None
+        if self._boto3 is not None:
+            self._boto3.close()
+            self._boto3 = None
 
     def domain(self, bucket: str) -> str:
         """The bucket's COS domain in this stand-in's region."""

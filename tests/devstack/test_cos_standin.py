@@ -46,6 +46,14 @@ NO_TOKEN: Any = object()
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # straight to 127.0.0.1
 
 
+@pytest.fixture(autouse=True, params=["moto in process", "boto3 to moto's server"])
+def objects_store(request: pytest.FixtureRequest, stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs against both of the stand-in's object stores: moto's backend called directly
+    (the local stack's) and boto3 on moto's server (``python -m devstack.emulators.cos``)."""
+    monkeypatch.setattr(stack.cos, "moto_in_process", request.param == "moto in process")
+    return str(request.param)
+
+
 # --------------------------------------------------------------------------- helpers
 
 

@@ -257,6 +257,16 @@ def test_latency_is_set_per_stand_in_and_back_to_the_stacks_own_on_reset(stack: 
         stack.set_latency(moto=0.01)
 
 
+def test_an_answer_leaves_no_sooner_than_the_latency_after_its_request_arrived(stack: LocalStack) -> None:
+    """The wire counts the latency from the request's arrival (the stand-in's own work within it): the
+    answer is never earlier. (How much later it may be is the bench's business, not a test's.)"""
+    stack.set_latency(webhook=0.05)
+    requests.post(stack.webhook.url, json={}, timeout=5)
+    answered = time.monotonic()
+    (seen,) = stack.wire("webhook").seen()
+    assert answered - seen.arrived >= 0.05
+
+
 def test_s3_latency_puts_the_storage_proxy_before_moto_until_reset(stack: LocalStack) -> None:
     """moto is not ours: naming s3 routes the function's S3 through the storage proxy, whose wire logs
     and delays; the stack's own client stays on moto; reset() routes S3 straight to moto again."""
