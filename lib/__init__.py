@@ -18,7 +18,9 @@ through them:
     backfill                         the folders already in a bucket → the pipeline, a page at a time,
                                      resumable by a cursor; its command line (python -m lib.backfill)
     assemble                         uploads → element requests by the folder layout (reads storage)
-    request_model, callbacks         the element request and its rules; per-request callback URLs
+    request_model, callbacks         the element request and its rules, and what it becomes: the
+                                     CreateAigcAdvancedCustomElement parameters, the SessionId; per-request
+                                     callback URLs
     addresses                        the one rule of which addresses a caller's URL may make us reach
     pipeline                         the middle: submit_request → dispatch (submit now, or enqueue)
     outcomes                         what follows an error, in one place: Outcome, outcome_for, settling
@@ -31,7 +33,6 @@ through them:
     media/                           media references (parsed here) → fetchable URLs and the SessionId's
                                      identity (resolve); VOD's documented media rules checked from headers
                                      by ranged reads (preflight, reads, movie_header)
-    vod_params                       the request → CreateAigcAdvancedCustomElement parameters, SessionId
     receipts                         idempotency records as immutable create-if-absent facts
     element_index, counts            beside the receipts in RECEIPT_BUCKET: which session made each element
                                      (GET /vod/elements); per-state markers counted from a snapshot

@@ -100,8 +100,7 @@ def _plan_folder(
     manifest_obj = listing.get(manifest_key)
     if manifest_obj is None:
         return Skip("waiting", "no element.json in the folder yet")
-    from lib.request_model import MAX_NAME, parse_request
-    from lib.vod_params import fingerprint
+    from lib.request_model import MAX_NAME, fingerprint, parse_request
 
     folder_source = SourceInfo(upload.kind, upload.bucket, (upload.key,), upload.region)
     failure_id = fingerprint(["folder", upload.bucket, prefix, manifest_obj.etag])

@@ -27,7 +27,7 @@ from lib.invocation import with_retries
 from lib.logs import patterns
 from lib.media.resolve import StorageFor, resolve_media, start_checks
 from lib.outcomes import Outcome, Status, comes_back, fail
-from lib.vod_params import build_params
+from lib.request_model import build_params
 
 if TYPE_CHECKING:
     from typing import Protocol

@@ -32,9 +32,9 @@ from lib.media.resolve import check_media_buckets, resolve_media
 from lib.outcomes import Outcome, comes_back, settle
 from lib.queue import job_message, job_signature
 from lib.queue.cmq import CmqTarget, batches, check_size, cmq_target
+from lib.request_model import build_params
 from lib.services import Services
 from lib.storage import StoredObject
-from lib.vod_params import build_params
 
 log = logging.getLogger("relay.enqueue")
 # Answers that no retry can change: the message itself is refused.
