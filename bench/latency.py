@@ -13,7 +13,9 @@ deliveries, each in a fresh process, handler and floor in alternating pairs:
 Reported: the time from the process's start to the VOD call (its arrival at the VOD emulator, from the
 stack's request log) and to the answer (the process printing its result); handler minus floor per pair
 (median, minimum, quartiles), in all and from the first storage request on (the interpreter's start and
-the imports, hundreds of milliseconds of noise on a loaded machine, left out); and the number of
+the imports, hundreds of milliseconds of noise on a loaded machine, left out); the CPU time each
+process spent (all its threads), and the stand-ins' meanwhile (this process's: the stack's threads),
+since on two cores a difference of tens of milliseconds is as much CPU as network; and the number of
 sequential storage round trips before the VOD call. That number is measured, not counted: with 220 ms
 per storage request instead of 20, the time from the first storage request to the VOD call grows by
 (round trips × 200 ms); the request log's waves say the same.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -99,6 +102,8 @@ class Times:
     answer: float
     waves: float = 0.0
     first: float = 0.0  # the first storage request's arrival: before it, the process starts and imports
+    cpu: float = 0.0  # the process's CPU time (user + system), all its threads
+    stack_cpu: float = 0.0  # the stand-ins' CPU time meanwhile (this process: the local stack's threads)
 
     @property
     def network(self) -> float:
@@ -174,7 +179,10 @@ def _path(stack: LocalStack, name: str, storage: str, handler: Run, floor: Run) 
             f"min {gaps[0] * 1000:.0f} ms, quartiles {gaps[len(gaps) // 4] * 1000:.0f} to "
             f"{gaps[(3 * len(gaps)) // 4] * 1000:.0f} ms "
             f"(allowed {allowed * 1000:.0f} ms); from the first storage request on (start and imports left "
-            f"out): median {median(network) * 1000:.0f} ms, min {network[0] * 1000:.0f} ms; {load}",
+            f"out): median {median(network) * 1000:.0f} ms, min {network[0] * 1000:.0f} ms; CPU of the "
+            f"process (all threads), medians: handler {handler_at.cpu * 1000:.0f} ms, floor "
+            f"{floor_at.cpu * 1000:.0f} ms; the stand-ins' CPU meanwhile: {handler_at.stack_cpu * 1000:.0f} "
+            f"and {floor_at.stack_cpu * 1000:.0f} ms; {load}",
         ),
         Row(
             f"latency, {name}: sequential storage round trips before the VOD call",
@@ -233,7 +241,8 @@ def _paired(handler: Run, floor: Run, label: str, pairs: int) -> tuple[list[Time
 
 
 def _median(times: list[Times]) -> Times:
-    return Times(*(median([getattr(t, name) for t in times]) for name in ("vod", "answer", "waves", "first")))
+    names = ("vod", "answer", "waves", "first", "cpu", "stack_cpu")
+    return Times(*(median([getattr(t, name) for t in times]) for name in names))
 
 
 def _waves(arrivals: list[float], latency: float) -> int:
@@ -249,9 +258,15 @@ def _timed(stack: LocalStack, code: str, env: dict[str, str], storage: str, tree
     """Run ``code`` in a fresh interpreter; when it reached VOD, when it answered, and the waves of
     ``storage`` requests to the bucket under test before the VOD call (the receipt's index, written to
     RECEIPT_BUCKET in the background, is waited for by nothing)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=tree, env=env, capture_output=True, text=True, timeout=120
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+    cpu, stack_cpu = (
+        (later.ru_utime + later.ru_stime) - (earlier.ru_utime + earlier.ru_stime)
+        for earlier, later in zip(before, after, strict=True)
     )
     if done.returncode != 0:
         raise RuntimeError(f"benchmark child failed:\n{done.stderr[-2000:]}")
@@ -271,9 +286,11 @@ def _timed(stack: LocalStack, code: str, env: dict[str, str], storage: str, tree
     ]
     # the receipt's index and timeline entries are written in the background: the VOD call waits for
     # neither, though they may reach the stand-in before it
-    before = [s.arrived for s in ours if not any(f"/{part}/" in s.path for part in ("index", "timeline"))]
-    first = min(before, default=calls[0])
-    return Times(calls[0] - started, answered - started, _waves(before, wire.latency), first - started)
+    waited = [s.arrived for s in ours if not any(f"/{part}/" in s.path for part in ("index", "timeline"))]
+    first = min(waited, default=calls[0])
+    return Times(
+        calls[0] - started, answered - started, _waves(waited, wire.latency), first - started, cpu, stack_cpu
+    )
 
 
 def _cos_runs(stack: LocalStack, tree: Path = ROOT) -> tuple[Run, Run]:

@@ -3,8 +3,9 @@
 Modules are private to the handler; nothing here is a public library API. In the order data flows
 through them:
 
-    settings, invocation, services   configuration, the invocation's deadline, per-invocation clients
-    sources/                         the trigger table (TRIGGERS) and its cheap predicates (shapes); one
+    settings, invocation, services   configuration; the invocation's deadline and the bounded retries that
+                                     spend it (with_retries); per-invocation clients
+    sources/                         the trigger table (TRIGGERS) and its cheap predicates, here; one
                                      adapter per trigger kind: normalise the event, answer in the
                                      trigger's shape (messages: shared; http_triggers: the five HTTP
                                      triggers as one table; uploads: every upload notification parsed,
@@ -17,7 +18,9 @@ through them:
     backfill                         the folders already in a bucket → the pipeline, a page at a time,
                                      resumable by a cursor; its command line (python -m lib.backfill)
     assemble                         uploads → element requests by the folder layout (reads storage)
-    request_model, callbacks         the element request and its rules; per-request callback URLs
+    request_model, callbacks         the element request and its rules, and what it becomes: the
+                                     CreateAigcAdvancedCustomElement parameters, the SessionId; per-request
+                                     callback URLs
     addresses                        the one rule of which addresses a caller's URL may make us reach
     pipeline                         the middle: submit_request → dispatch (submit now, or enqueue)
     outcomes                         what follows an error, in one place: Outcome, outcome_for, settling
@@ -27,15 +30,14 @@ through them:
     submission, element              one submission exactly once: the receipt guard (claim, wait, finish,
                                      release, the facts) around the plain work of one element (resolve →
                                      parameters → VOD → relay), which knows nothing of receipts
-    media/                           media references → fetchable URLs and the SessionId's identity (refs,
-                                     resolve); VOD's documented media rules checked from headers by ranged
-                                     reads (preflight, reads, movie_header, image_header)
-    vod_params                       the request → CreateAigcAdvancedCustomElement parameters, SessionId
+    media/                           media references (parsed here) → fetchable URLs and the SessionId's
+                                     identity (resolve); VOD's documented media rules checked from headers
+                                     by ranged reads (preflight, reads, movie_header)
     receipts                         idempotency records as immutable create-if-absent facts
     element_index, counts            beside the receipts in RECEIPT_BUCKET: which session made each element
                                      (GET /vod/elements); per-state markers counted from a snapshot
     storage/                         COS (qcloud_cos) and S3 (boto3) behind one Storage protocol
-    vod/, retry                      the shape of a VOD event (events); the VOD client with our own retries,
+    vod/                             the shape of a VOD event (events); the VOD client with our own retries,
                                      within the account's quota (client); VOD's completion events →
                                      element.completed, push and pull (completion)
     tencent_api                      what VOD's and TDMQ for CMQ's error codes mean (transient, the

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from lib.errors import FieldProblem, InputError, ManifestError, StorageError, StorageNotFound
 from lib.jobs import Job, SourceInfo, Upload
-from lib.media.refs import is_image_path, is_video_path, parse_media_ref
+from lib.media import is_image_path, is_video_path, parse_media_ref
 from lib.records import Record
 from lib.settings import Settings
 from lib.storage import Storage, StoredObject
@@ -100,8 +100,7 @@ def _plan_folder(
     manifest_obj = listing.get(manifest_key)
     if manifest_obj is None:
         return Skip("waiting", "no element.json in the folder yet")
-    from lib.request_model import MAX_NAME, parse_request
-    from lib.vod_params import fingerprint
+    from lib.request_model import MAX_NAME, fingerprint, parse_request
 
     folder_source = SourceInfo(upload.kind, upload.bucket, (upload.key,), upload.region)
     failure_id = fingerprint(["folder", upload.bucket, prefix, manifest_obj.etag])

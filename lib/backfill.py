@@ -3,7 +3,7 @@
 ``scan`` walks ``<prefix>`` one LIST page at a time (the delimiter ``/``: each folder is one name, however
 many files it holds) and takes every name as the upload trigger takes the upload of its ``element.json``
 (``lib.assemble.plan_upload``: the same assembly rules). For each complete folder it derives the SessionId
-the submission would have (``lib.vod_params.build_params``) and reads its receipt: one with an outcome is
+the submission would have (``lib.request_model.build_params``) and reads its receipt: one with an outcome is
 ``already_done``; otherwise the job goes through ``lib.pipeline.dispatch`` (submitted now within the VOD
 quota, or enqueued with ``SUBMIT_MODE=queue``), whose receipts make a repeat harmless. The counts:
 
@@ -41,11 +41,11 @@ from typing import Any
 from lib import pipeline
 from lib.assemble import MANIFEST, Broken, Skip, plan_upload
 from lib.errors import FieldProblem, InputError, RelayError
+from lib.invocation import with_retries
 from lib.jobs import Job, Upload
 from lib.outcomes import Outcome, config_problem, fail, guarded
 from lib.receipts import Receipt, timeline_mark
 from lib.records import Record
-from lib.retry import with_retries
 from lib.services import Services
 from lib.settings import Settings
 from lib.storage import StorageKind
@@ -178,7 +178,7 @@ def _verdict(outcome: Outcome) -> Verdict:
 def _receipt(job: Job, services: Services) -> Receipt | None:
     """The receipt the submission of ``job`` would find, or None (no receipts kept, or none yet)."""
     from lib.media.resolve import resolve_media
-    from lib.vod_params import build_params
+    from lib.request_model import build_params
 
     settings = services.settings
     if not job.receipt_bucket:  # pragma: no cover - a folder's job keeps its receipt in its own bucket

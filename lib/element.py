@@ -23,18 +23,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lib.errors import RelayError, WebhookError
+from lib.invocation import with_retries
 from lib.logs import patterns
 from lib.media.resolve import StorageFor, resolve_media, start_checks
 from lib.outcomes import Outcome, Status, comes_back, fail
-from lib.retry import with_retries
-from lib.vod_params import build_params
+from lib.request_model import build_params
 
 if TYPE_CHECKING:
     from typing import Protocol
 
     from lib.jobs import Job
+    from lib.media import ResolvedMedia
     from lib.media.preflight import MediaChecks
-    from lib.media.refs import ResolvedMedia
     from lib.services import Services
     from lib.storage import Storage, StorageKind
     from lib.threads import Background

@@ -9,8 +9,8 @@ import logging
 from collections.abc import Iterable
 
 from lib.errors import RelayError
+from lib.invocation import with_retries
 from lib.receipts import Receipt, ReceiptStore, mark_count
-from lib.retry import with_retries
 from lib.services import Services
 
 log = logging.getLogger("relay.elements")

@@ -107,7 +107,7 @@ def fail(
 ) -> Outcome:
     """Relay ``element.failed`` for a permanent failure; a webhook that stays down asks for a retry."""
     from lib import webhook  # relaying: only a record that failed needs it
-    from lib.vod_params import fingerprint
+    from lib.request_model import fingerprint
 
     sid = session_id or (request.session_id if request else None)
     sid = sid or fingerprint([source.as_dict(), error.code, error.message])

@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING
 from lib.errors import InputError
 from lib.jobs import Job, SourceInfo
 from lib.outcomes import Outcome, config_problem, fail, guarded
-from lib.request_model import ElementRequest, parse_request
+from lib.request_model import ElementRequest, fingerprint, parse_request
 from lib.services import Services
 from lib.submission import Submission
-from lib.vod_params import fingerprint
 
 if TYPE_CHECKING:
     from lib.storage import StoredObject

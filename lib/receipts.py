@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, unquote
 
 from lib.errors import RelayError, StorageNotFound
+from lib.invocation import with_retries
 from lib.records import Record
-from lib.retry import with_retries
 from lib.storage import Storage, StorageKind
 
 # The Literals are for mypy; at run time plain str (a Literal costs some 40 us to build). A seam is

@@ -45,10 +45,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from lib.element import Element
 from lib.errors import InProgressError, RelayError, StorageAccessDenied, StorageError
+from lib.invocation import with_retries
 from lib.jobs import Job
 from lib.outcomes import Outcome, comes_back, outcome_for, settle
 from lib.receipts import Receipt, ReceiptStore, Summary, mark_count
-from lib.retry import with_retries
 from lib.services import Services
 
 if TYPE_CHECKING:

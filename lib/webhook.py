@@ -22,10 +22,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from lib.errors import WebhookError
-from lib.invocation import Invocation
+from lib.invocation import Invocation, with_retries
 from lib.jobs import SourceInfo
 from lib.request_model import ElementRequest
-from lib.retry import with_retries
 from lib.webhook_client import WebhookClient
 
 if TYPE_CHECKING:

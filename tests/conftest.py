@@ -53,7 +53,7 @@ class FastJitter(random.Random):
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test retries with back-off scaled down (as the fault suite always has); tests of the
     back-off itself pass their own random source or sleep."""
-    monkeypatch.setattr("lib.retry._rng", FastJitter(8))
+    monkeypatch.setattr("lib.invocation._rng", FastJitter(8))
 
 
 @pytest.fixture(autouse=True)

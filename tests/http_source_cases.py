@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import pytest
 
 from lib.http.model import HttpRequest
-from lib.sources.shapes import EventSource
+from lib.sources import EventSource
 from tests.source_cases import authorised, matching, run, sample
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from lib.counts import home_counts, tally, view
 from lib.errors import HttpError
 from lib.http.model import HttpRequest, HttpResponse
-from lib.retry import with_retries
+from lib.invocation import with_retries
 from lib.services import Services
 
 

@@ -28,8 +28,8 @@ from typing import Any
 from lib.errors import FieldProblem, HttpError, InputError
 from lib.http.model import HttpRequest, HttpResponse
 from lib.http.routes import receipt_view
+from lib.invocation import with_retries
 from lib.receipts import Receipt, ReceiptStore, timeline_mark
-from lib.retry import with_retries
 from lib.services import Services
 
 DEFAULT_LIMIT, MAX_LIMIT = 20, 50

@@ -30,12 +30,12 @@ from lib.errors import (
     StorageNotFound,
 )
 from lib.http.model import HttpRequest, HttpResponse
+from lib.invocation import with_retries
 from lib.jobs import SourceInfo, Upload
 from lib.logs import redact
-from lib.media.refs import MAX_REF, bucket_problem, parse_media_ref
+from lib.media import MAX_REF, bucket_problem, parse_media_ref
 from lib.outcomes import Outcome, fail, guarded
 from lib.receipts import Receipt
-from lib.retry import with_retries
 from lib.services import Services
 from lib.storage import StorageKind
 
@@ -80,7 +80,7 @@ MAX_EARLY_HEADS = 4  # an element names at most four objects: a body naming more
 
 def heads_before_validation(payload: object, services: Services) -> dict[str, Background[StoredObject]]:
     """The HEADs of the ``cos://``/``s3://`` objects a request body names, started before the body is
-    validated. Only references the boundary allows are read (``lib.media.refs.bucket_problem``: a
+    validated. Only references the boundary allows are read (``lib.media.bucket_problem``: a
     bucket of MEDIA_BUCKETS, no key under RECEIPT_PREFIX), the same rule ``resolve_media`` applies
     before any storage call, so nothing is read that a valid request could not read; a body that turns
     out invalid is refused as before, whatever the HEADs found (they are joined, never used)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from lib.assemble import MANIFEST
 from lib.errors import MediaRefError, RelayError
-from lib.media.refs import is_image_path, parse_media_ref
+from lib.media import is_image_path, parse_media_ref
 from lib.receipts import Receipt
 from lib.services import Services
 

@@ -27,7 +27,7 @@ from lib.assemble import MANIFEST
 from lib.errors import FieldProblem, InputError
 from lib.http.model import HttpRequest, HttpResponse
 from lib.http.routes import read_json
-from lib.media.refs import extension
+from lib.media import extension
 from lib.request_model import MAX_REFER_IMAGES, parse_request
 from lib.services import Services
 

@@ -21,8 +21,8 @@ from typing import Any
 from lib.element_index import find_receipt, home_store
 from lib.errors import FieldProblem, HttpError, InputError, VodError
 from lib.http.model import HttpRequest, HttpResponse
+from lib.invocation import with_retries
 from lib.receipts import Receipt, ReceiptStore
-from lib.retry import with_retries
 from lib.services import Services
 
 DESCRIBE_ACTION = "DescribeAigcAdvancedCustomElements"

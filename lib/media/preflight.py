@@ -7,7 +7,8 @@ Rules (API documentation of ``CreateAigcAdvancedCustomElement``, ``ElementVideoL
 - the video is MP4 or MOV by its content, lasts 3 to 8 s, is 16:9 or 9:16, is 1080p, and is at most
   200 MB. Tolerances: DURATION_TOLERANCE_S either side (an audio priming packet or a frame of rounding),
   ASPECT_TOLERANCE relative (a 1920x1088 coded size is still 16:9), a short side of 1080 to 1088 pixels;
-- each image is the format its name says (JPEG, PNG, WebP), by its content;
+- each image is the format its name says (JPEG, PNG, WebP), by the signature each format's
+  specification fixes (here; a movie's boxes are read by ``lib.media.movie_header``, for a video only);
 - each reference image differs from the frontal one: not the same bytes.
 
 Limits the documentation does not state for this API (image size, resolution, aspect) are logged as
@@ -29,6 +30,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from lib.errors import (
@@ -40,14 +42,14 @@ from lib.errors import (
     ReadLimitExceeded,
     StorageError,
 )
-from lib.media.image_header import describe, image_format, named_format, pixel_size
+from lib.media import extension, parse_media_ref
 from lib.media.reads import (
     RangedReader,
     RangeStorage,
+    ReaderFile,
     storage_reader,
     url_reader,
 )
-from lib.media.refs import parse_media_ref
 from lib.outcomes import comes_back
 from lib.records import Record
 from lib.settings import Settings
@@ -91,6 +93,67 @@ class _Media(Record):
     reader: RangedReader
     etag: str | None = None
     refresh: Callable[[], _Media | None] | None = None  # a fresh HEAD, when the object changed
+
+
+# --- images: the format by its content, and the pixel size -----------------------------------------------
+# The fixed signatures of JPEG, PNG and WebP, and the pixel size (read with ``imagesize`` from the header,
+# for warnings only: VOD documents no size or resolution limit for this API).
+
+if TYPE_CHECKING:  # for mypy; at run time a plain str (a Literal costs some 40 us to build)
+    ImageFormat = Literal["JPEG", "PNG", "WebP"]
+else:
+    ImageFormat = str
+FORMAT_BY_EXTENSION: dict[str, ImageFormat] = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".webp": "WebP",
+}
+
+
+def image_format(head: bytes) -> ImageFormat | None:
+    """JPEG, PNG or WebP by the signature each format's specification fixes; None for anything else."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "WebP"
+    return None
+
+
+def named_format(path: str) -> ImageFormat | None:
+    """The format a file name says (by its extension), or None when it says none of the three."""
+    return FORMAT_BY_EXTENSION.get(extension(path))
+
+
+def describe(head: bytes) -> str:
+    """A short name for content that is none of the three formats, for error messages."""
+    for signature, name in (
+        (b"GIF8", "GIF"),
+        (b"BM", "BMP"),
+        (b"II*\x00", "TIFF"),
+        (b"MM\x00*", "TIFF"),
+        (b"%PDF", "PDF"),
+        (b"<", "text or HTML"),
+    ):
+        if head.startswith(signature):
+            return name
+    if head[4:8] == b"ftyp":
+        brand = head[8:12].decode("latin-1").strip()
+        return "HEIF/AVIF" if brand in ("heic", "heix", "mif1", "avif", "msf1") else "an MP4/MOV video"
+    return "none of JPEG, PNG or WebP"
+
+
+def pixel_size(reader: RangedReader) -> tuple[int, int] | None:
+    """(width, height) from the header, or None when ``imagesize`` cannot read it."""
+    import imagesize  # type: ignore[import-untyped]  # typed, but ships no py.typed marker
+
+    try:
+        width, height = imagesize.get(ReaderFile(reader))
+    except Exception:  # a header it cannot parse only costs the size warning
+        return None
+    return (width, height) if width > 0 and height > 0 else None
 
 
 def load_judges(*, video: bool) -> None:

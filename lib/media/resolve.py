@@ -21,10 +21,10 @@ from lib.errors import (
     StorageInvalidName,
     StorageNotFound,
 )
+from lib.media import ResolvedMedia as ResolvedMedia
+from lib.media import bucket_problem as bucket_problem  # the boundary's rule, kept with the refs
+from lib.media import parse_media_ref
 from lib.media.preflight import MediaChecks
-from lib.media.refs import ResolvedMedia as ResolvedMedia
-from lib.media.refs import bucket_problem as bucket_problem  # the boundary's rule, kept with the refs
-from lib.media.refs import parse_media_ref
 from lib.request_model import MAX_VIDEO_BYTES, ElementRequest
 from lib.settings import Settings
 from lib.storage import Storage, StorageKind, StoredObject

@@ -38,9 +38,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from lib.errors import CmqError, ConfigError, InputError, RelayError
-from lib.invocation import Invocation
+from lib.invocation import Invocation, with_retries
 from lib.logs import redact
-from lib.retry import with_retries
 from lib.settings import CMQ_SCHEMES, CmqEndpoint, Credentials, Settings
 from lib.tencent_api import RateLimiter, api_error, paced
 from lib.threads import warm_cache

@@ -25,16 +25,16 @@ from types import MappingProxyType
 from typing import Any
 
 from lib.errors import QueueError, RelayError, StorageError
+from lib.invocation import with_retries
 from lib.jobs import Job, Upload
-from lib.media.refs import parse_media_ref
+from lib.media import parse_media_ref
 from lib.media.resolve import check_media_buckets, resolve_media
 from lib.outcomes import Outcome, comes_back, settle
 from lib.queue import job_message, job_signature
 from lib.queue.cmq import CmqTarget, batches, check_size, cmq_target
-from lib.retry import with_retries
+from lib.request_model import build_params
 from lib.services import Services
 from lib.storage import StoredObject
-from lib.vod_params import build_params
 
 log = logging.getLogger("relay.enqueue")
 # Answers that no retry can change: the message itself is refused.

@@ -22,7 +22,7 @@ from typing import Any, TypeGuard, cast
 
 from lib.errors import FieldProblem, InputError
 from lib.jobs import Job, SourceInfo, SourceKind
-from lib.media.refs import parse_media_ref
+from lib.media import parse_media_ref
 from lib.request_model import parse_request
 from lib.settings import Settings
 from lib.storage import StorageKind, StoredObject

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lib.outcomes import answer_async
-from lib.sources.shapes import is_ckafka
+from lib.sources import is_ckafka
 
 if TYPE_CHECKING:
     from lib.services import Services

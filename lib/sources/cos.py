@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lib.outcomes import answer_async
-from lib.sources.shapes import is_cos
+from lib.sources import is_cos
 from lib.sources.uploads import capped, cos_record, process_uploads, source_of
 
 if TYPE_CHECKING:

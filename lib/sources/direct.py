@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from lib.jobs import SourceInfo
 from lib.outcomes import raise_for_retry
-from lib.sources.shapes import is_direct
+from lib.sources import is_direct
 from lib.sources.uploads import log_outcome
 
 if TYPE_CHECKING:

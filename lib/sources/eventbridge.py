@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lib.outcomes import answer_async
-from lib.sources.shapes import is_eventbridge_s3
+from lib.sources import is_eventbridge_s3
 from lib.sources.uploads import eventbridge_event, process_upload, source_of
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.sources.shapes import first_record
+from lib.sources import first_record
 
 SERVED = (
     "COS upload (Records[].cos); S3 upload (Records[].s3, through SNS, through EventBridge "

@@ -34,8 +34,14 @@ from urllib.parse import parse_qsl
 from lib.errors import ConfigError, InputError
 from lib.http.model import HttpRequest, HttpResponse
 from lib.records import Record
-from lib.sources import shapes
-from lib.sources.shapes import mapping
+from lib.sources import (
+    is_aws_http_api,
+    is_aws_rest_api,
+    is_lambda_function_url,
+    is_scf_api_gateway,
+    is_scf_function_url,
+    mapping,
+)
 
 if TYPE_CHECKING:
     from lib.services import Services
@@ -152,7 +158,7 @@ def v2_request(event: dict[str, Any]) -> HttpRequest:
 class HttpTrigger(Record):
     """One HTTP trigger: its name, the test of its event's shape, how its event becomes the plain
     request (the base64 rule is ``event_body``'s, shared), and whether its answer carries
-    ``isBase64Encoded``. It is the source adapter of its trigger (``lib.sources.shapes.EventSource``)."""
+    ``isBase64Encoded``. It is the source adapter of its trigger (``lib.sources.EventSource``)."""
 
     name: str
     predicate: Callable[[dict[str, Any]], bool]
@@ -178,10 +184,10 @@ class HttpTrigger(Record):
 HTTP_TRIGGERS: dict[str, HttpTrigger] = {
     trigger.name: trigger
     for trigger in (
-        HttpTrigger("scf_function_url", shapes.is_scf_function_url, function_url_request, base64_flag=False),
-        HttpTrigger("scf_api_gateway", shapes.is_scf_api_gateway, api_gateway_request, base64_flag=True),
-        HttpTrigger("aws_rest_api", shapes.is_aws_rest_api, rest_request, base64_flag=True),
-        HttpTrigger("aws_http_api", shapes.is_aws_http_api, v2_request, base64_flag=True),
-        HttpTrigger("lambda_function_url", shapes.is_lambda_function_url, v2_request, base64_flag=True),
+        HttpTrigger("scf_function_url", is_scf_function_url, function_url_request, base64_flag=False),
+        HttpTrigger("scf_api_gateway", is_scf_api_gateway, api_gateway_request, base64_flag=True),
+        HttpTrigger("aws_rest_api", is_aws_rest_api, rest_request, base64_flag=True),
+        HttpTrigger("aws_http_api", is_aws_http_api, v2_request, base64_flag=True),
+        HttpTrigger("lambda_function_url", is_lambda_function_url, v2_request, base64_flag=True),
     )
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lib.outcomes import answer_async
-from lib.sources.shapes import is_s3
+from lib.sources import is_s3
 from lib.sources.uploads import capped, process_upload, s3_record, source_of
 
 if TYPE_CHECKING:

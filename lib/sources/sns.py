@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from lib.errors import InputError
 from lib.jobs import SourceInfo
 from lib.outcomes import Outcome, answer_async
-from lib.sources.shapes import is_sns_s3, sns_s3_message
+from lib.sources import is_sns_s3, sns_s3_message
 from lib.sources.uploads import capped, process_upload, s3_records, source_of
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lib.outcomes import batch_item_failures
-from lib.sources.shapes import is_sqs
+from lib.sources import is_sqs
 
 if TYPE_CHECKING:
     from lib.services import Services

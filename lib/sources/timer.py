@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lib.errors import RelayError
 from lib.outcomes import answer_stopped
-from lib.sources.shapes import is_timer
+from lib.sources import is_timer
 from lib.vod.completion import pull_cycle
 
 if TYPE_CHECKING:

@@ -30,7 +30,7 @@ from urllib.parse import unquote_plus
 from lib.errors import InputError, RelayError
 from lib.jobs import Job, SourceInfo, SourceKind, Upload
 from lib.outcomes import Outcome, fail, settle
-from lib.sources.shapes import is_eventbridge_s3_event, record_kind
+from lib.sources import is_eventbridge_s3_event, record_kind
 
 if TYPE_CHECKING:
     from lib.services import Services
@@ -216,7 +216,7 @@ def _process_one(upload: Upload | RelayError, source: SourceInfo, services: Serv
 def _plan(upload: Upload | RelayError, services: Services, source: SourceInfo) -> Outcome | Job:
     """An upload → the job its folder makes, or the Outcome that ends it here (ignored, waiting, failed)."""
     from lib.assemble import Broken, Skip, plan_upload
-    from lib.retry import with_retries
+    from lib.invocation import with_retries
 
     if isinstance(upload, RelayError):
         return settle(upload, source, services)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lib.outcomes import raise_for_retry
-from lib.sources.shapes import is_vod
+from lib.sources import is_vod
 from lib.vod.completion import handle_event
 
 if TYPE_CHECKING:

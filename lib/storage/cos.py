@@ -12,7 +12,7 @@ With ``COS_ENDPOINT_URL`` set (a local stand-in) requests go to that address, wh
 and the signature keep the bucket's COS domain, as the SDK does with a configured IP and port. Presigned
 URLs are made by a client configured for the real domain, so they always name
 ``https://<bucket>.cos.<region>.myqcloud.com/<key>``. The SDK's own retries are off (``retry=0``):
-callers retry with ``lib.retry`` inside the invocation's time.
+callers retry with ``lib.invocation.with_retries`` inside the invocation's time.
 """
 
 from __future__ import annotations

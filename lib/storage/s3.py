@@ -2,7 +2,8 @@
 
 Clients are built once per warm container for each (region, endpoint, credentials) and reused; boto3 is
 imported only when an S3 client is first needed. botocore's own retries are off: callers retry with
-``lib.retry`` inside the invocation's time, and conditional writes must not be replayed blindly.
+``lib.invocation.with_retries`` inside the invocation's time, and conditional writes must not be
+replayed blindly.
 """
 
 from __future__ import annotations

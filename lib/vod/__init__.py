@@ -2,7 +2,7 @@
 tasks it starts (its rate limiter is ``lib.tencent_api``'s, shared with TDMQ for CMQ).
 
     events      the shape of a VOD event notification (``EventContent``): cheap tests on a dict, used by
-                the trigger table (``lib.sources.shapes``) and by ``completion``
+                the trigger table (``lib.sources``) and by ``completion``
     client      the VOD client through tencentcloud-sdk-python, with our own retries
     completion  VOD's completion events → element.completed (push and pull)
 

@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Any
 from tencentcloud.vod.v20180717 import errorcodes
 
 from lib.errors import VodError, refuses_credentials
-from lib.invocation import Invocation
+from lib.invocation import Invocation, with_retries
 from lib.logs import redact
 from lib.records import Record
-from lib.retry import with_retries
 from lib.settings import Credentials, Settings
 from lib.tencent_api import MAX_REQUEST_TIMEOUT_S, RateLimiter, api_error, paced
 from lib.tencent_api import is_transient as api_is_transient

@@ -1,5 +1,5 @@
 """The shape of a VOD event notification (``EventContent``): cheap tests on a dict, used by the trigger
-table (``lib.sources.shapes``, for a VOD-shaped event only) and by ``lib.vod.completion``.
+table (``lib.sources``, for a VOD-shaped event only) and by ``lib.vod.completion``.
 
 Only VOD's own event types are taken: the ``EventType`` values the VOD SDK documents for
 ``EventContent``, or this action's completion (its exact EventType string is unconfirmed, so it is

@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -47,11 +47,12 @@ OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # straigh
 
 
 @pytest.fixture(autouse=True, params=["moto in process", "boto3 to moto's server"])
-def objects_store(request: pytest.FixtureRequest, stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> str:
+def objects_store(request: pytest.FixtureRequest, stack: LocalStack) -> Iterator[str]:
     """Every test here runs against both of the stand-in's object stores: moto's backend called directly
     (the local stack's) and boto3 on moto's server (``python -m devstack.emulators.cos``)."""
-    monkeypatch.setattr(stack.cos, "moto_in_process", request.param == "moto in process")
-    return str(request.param)
+    stack.cos.moto_in_process = request.param == "moto in process"
+    yield str(request.param)
+    stack.cos.moto_in_process = True  # the local stack's own
 
 
 # --------------------------------------------------------------------------- helpers

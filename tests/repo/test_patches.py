@@ -60,11 +60,13 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("unit/storage/test_s3.py", "client.head_object"): "third-party: a boto3 client's call, faulted with an "
     "error moto cannot raise",
     # the whole suite: one process-wide scale, not a fake
-    ("conftest.py", "lib.retry._rng"): "every test's back-off jitter at a tenth (the retry logic "
+    ("conftest.py", "lib.invocation._rng"): "every test's back-off jitter at a tenth (the retry logic "
     "itself unchanged): with_retries is called from a dozen modules and handler runs; no constructor "
     "reaches all",
-    ("e2e/faults/conftest.py", "lib.retry._rng"): "the fault suite's handler runs, back-off at a tenth, as "
-    "tests/conftest.py does for every test",
+    (
+        "e2e/faults/conftest.py",
+        "lib.invocation._rng",
+    ): "the fault suite's handler runs, back-off at a tenth, as tests/conftest.py does for every test",
     # end to end through the entry point: the platform calls main_handler(event, context), nothing else
     (
         "e2e/faults/conftest.py",
@@ -234,9 +236,9 @@ def test_the_scan_sees_each_way_of_patching(tmp_path: Path) -> None:
     """The scanner itself: each form is found and classified (so an empty result means something)."""
     sample = tmp_path / "sample.py"
     sample.write_text(
-        "import socket\nimport lib.retry as retry\nfrom lib import pipeline\nfrom unittest import mock\n"
+        "import socket\nimport lib.invocation as retry\nfrom lib import pipeline\nfrom unittest import mock\n"
         "def t(monkeypatch, stack):\n"
-        "    monkeypatch.setattr('lib.retry._rng', None)\n"
+        "    monkeypatch.setattr('lib.invocation._rng', None)\n"
         "    monkeypatch.setattr(retry, '_rng', None)\n"
         "    monkeypatch.setattr(socket, 'getaddrinfo', None)\n"
         "    monkeypatch.setattr(stack.vod, 'fetch_media', False)\n"
@@ -246,7 +248,7 @@ def test_the_scan_sees_each_way_of_patching(tmp_path: Path) -> None:
     )
     found = [(p.target, p.kind) for p in sorted(patches(sample, tmp_path), key=lambda p: p.line)]
     assert found == [
-        ("lib.retry._rng", "lib"),
+        ("lib.invocation._rng", "lib"),
         ("retry._rng", "lib"),
         ("socket.getaddrinfo", "stdlib"),
         ("stack.vod.fetch_media", "local"),

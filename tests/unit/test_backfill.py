@@ -19,9 +19,9 @@ from lib.jobs import Job
 from lib.media.resolve import resolve_media
 from lib.outcomes import Outcome, Status
 from lib.receipts import ReceiptStore, Summary, timeline_mark
+from lib.request_model import build_params
 from lib.services import Services
 from lib.settings import load_settings
-from lib.vod_params import build_params
 from tests.cmq_fakes import FakeDataFlow
 from tests.fakes import FakeStorage
 from tests.http_fakes import CREDENTIALS, OfflineServices, offline, submitting_with

@@ -18,12 +18,11 @@ import lib.element as element_module
 import lib.submission as submission
 from devstack.samples import mp4_bytes
 from lib.errors import ConfigError, StorageAccessDenied, StorageError, VodError, WebhookError
-from lib.invocation import Invocation
+from lib.invocation import DEFAULT_POLICY, Invocation
 from lib.jobs import Job, SourceInfo
 from lib.outcomes import Outcome
 from lib.receipts import Receipt, ReceiptStore, Summary
 from lib.request_model import parse_request
-from lib.retry import DEFAULT_POLICY
 from lib.services import Services
 from lib.settings import load_settings
 from lib.storage import Storage, StorageKind

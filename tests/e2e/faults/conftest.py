@@ -253,7 +253,7 @@ def world(
     monkeypatch.setattr("lib.submission.WAIT_FOR_WINNER_S", 2.0)  # "already submitted" waits less here
     monkeypatch.setenv("API_TOKEN", f"tok-{secrets.token_hex(16)}")
     monkeypatch.setenv("LOG_LEVEL", "DEBUG")
-    monkeypatch.setattr("lib.retry._rng", FastJitter(8))
+    monkeypatch.setattr("lib.invocation._rng", FastJitter(8))
     _fresh_container_state()
     world = World(stack, storage_proxy, capfd)
     capture = logging.StreamHandler(world.logs)

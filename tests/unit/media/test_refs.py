@@ -1,4 +1,4 @@
-"""Media references (``lib.media.refs``): the accepted forms, and a rule named for each refused one."""
+"""Media references (``lib.media``): the accepted forms, and a rule named for each refused one."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import pytest
 
 from lib.errors import MediaRefError
-from lib.media.refs import extension, is_image_path, is_video_path, parse_media_ref
+from lib.media import extension, is_image_path, is_video_path, parse_media_ref
 
 
 def test_urls_and_object_references() -> None:

@@ -123,7 +123,7 @@ def test_the_message_is_a_pure_function_of_the_job() -> None:
 def test_decoding_gives_back_the_job_and_its_session() -> None:
     """decode(encode(job)) is the job with its media pinned; the drainer derives the same SessionId."""
     from lib.media.resolve import resolve_media
-    from lib.vod_params import build_params
+    from lib.request_model import build_params
 
     sqs = FakeSqs()
     services = FakeServices(queue_mode(), sqs=sqs)

@@ -11,8 +11,8 @@ import pytest
 
 from lib.errors import InputError
 from lib.http.model import HttpResponse
+from lib.sources import is_authorizer, is_http, is_v2, mapping
 from lib.sources.http_triggers import HTTP_TRIGGERS, body_bytes, is_base64, response_fields
-from lib.sources.shapes import is_authorizer, is_http, is_v2, mapping
 
 
 def test_the_http_family_without_authorizers() -> None:

@@ -1,4 +1,4 @@
-"""The trigger table (``lib.sources.TRIGGERS``) and its predicates (``lib.sources.shapes``): the family
+"""The trigger table (``lib.sources.TRIGGERS``) and its predicates (``lib.sources.is_cos``, ...): the family
 of an event's shape, the kind of its records, and what handling one event costs in imports: a Function
 URL request and a COS upload each import at most MAX_LIB_MODULES of lib's modules, counted in a fresh
 interpreter (``lib.*`` entries of ``sys.modules`` after the handler answered, against an in-memory
@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from lib.sources import TRIGGERS
-from lib.sources.shapes import family, record_kind
+from lib.sources import TRIGGERS, family, record_kind
 
 ROOT = Path(__file__).resolve().parents[3]
 MAX_LIB_MODULES = 20

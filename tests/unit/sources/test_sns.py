@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lib.sources.shapes import sns_s3_message as s3_message
+from lib.sources import sns_s3_message as s3_message
 from lib.sources.sns import SnsS3Notification
 from tests.source_cases import matching, run, sample, stored
 
