@@ -154,6 +154,24 @@ class Credentials(Record):
         return f"Credentials(secret_id={self.secret_id[:4]}…, token={'set' if self.token else 'none'})"
 
 
+def requests_reads_environment(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``requests`` would find anything in the environment for a request: a proxy (any
+    ``*_proxy`` variable, in any case, as ``urllib.request.getproxies`` reads them on Linux), a CA bundle
+    (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``) or a netrc file (``NETRC``, ``~/.netrc``, ``~/_netrc``).
+
+    When it would not, a session with ``trust_env`` off sends the very same requests without reading the
+    whole environment twice for each one (about 0.4 ms a request here, with 80 variables)."""
+    env = os.environ if environ is None else environ
+    if any(value and name.lower().endswith("_proxy") for name, value in env.items()):
+        return True
+    if env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or env.get("NETRC"):
+        return True
+    from pathlib import Path  # here: read once per container, when a session is made
+
+    home = Path("~").expanduser()
+    return any((home / name).exists() for name in (".netrc", "_netrc"))
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """The settings of this environment; raises ConfigError naming the variable and the rule."""
     env = os.environ if environ is None else environ

@@ -49,6 +49,12 @@ class RequestsWebhook:
 
 @functools.lru_cache(maxsize=1)
 def _session() -> requests.Session:
+    """One session per warm container; it reads the environment for each request only when the
+    environment has something for it to find (``lib.settings.requests_reads_environment``)."""
     import requests
 
-    return requests.Session()
+    from lib.settings import requests_reads_environment
+
+    session = requests.Session()
+    session.trust_env = requests_reads_environment()
+    return session

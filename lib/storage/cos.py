@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from lib.errors import StorageError
-from lib.settings import Credentials
+from lib.settings import Credentials, requests_reads_environment
 from lib.storage import (
     MISSING_CODES,
     NOT_IMPLEMENTED,
@@ -45,6 +45,7 @@ T = TypeVar("T")
 _EXISTS_CODES = frozenset({"FileAlreadyExists", "PreconditionFailed"})
 _UNREADABLE = "Unknown"  # the SDK's code for an error body it could not digest
 MAX_LIST_KEYS = 1000  # COS answers at most 1000 keys a page
+POOL = 10  # connections kept per host, and hosts kept: CosConfig's PoolConnections and PoolMaxSize defaults
 # A bucket is the first label of its domain (<bucket>.cos.<region>.myqcloud.com): COS allows lower-case
 # letters, digits and hyphens; anything else cannot be sent, so it is refused here, before any request.
 _BUCKET = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"  # compiled (and cached) by re at first use
@@ -249,9 +250,23 @@ def _build(
         "Token": token,
         "Timeout": 10,
     }
-    presigner = CosS3Client(CosConfig(Scheme="https", **common), retry=0)
+    presigner = CosS3Client(CosConfig(Scheme="https", **common), retry=0, session=_session())
     if endpoint_url is None:
         return CosStorage(presigner, presigner, token)
     address = urlsplit(endpoint_url)
     config = CosConfig(Scheme=address.scheme, IP=address.hostname, Port=address.port, **common)
-    return CosStorage(CosS3Client(config, retry=0), presigner, token)
+    return CosStorage(CosS3Client(config, retry=0, session=_session()), presigner, token)
+
+
+@warm_cache(maxsize=1)
+def _session() -> Any:
+    """The ``requests`` session every COS client of the container shares, with the connection pools the
+    SDK's own would have (``CosConfig``'s defaults, 10 and 10); it reads the environment for each request
+    only when the environment has something for it to find (``lib.settings.requests_reads_environment``)."""
+    import requests
+
+    session = requests.Session()
+    for scheme in ("http://", "https://"):
+        session.mount(scheme, requests.adapters.HTTPAdapter(pool_connections=POOL, pool_maxsize=POOL))
+    session.trust_env = requests_reads_environment()
+    return session

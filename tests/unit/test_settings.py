@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from lib.errors import ConfigError
-from lib.settings import load_settings, read_credentials
+from lib.settings import load_settings, read_credentials, requests_reads_environment
 
 
 def test_defaults() -> None:
@@ -78,3 +80,68 @@ def test_missing_credentials_name_the_variables() -> None:
     """No credentials at all is a ConfigError naming what to set."""
     with pytest.raises(ConfigError, match="TENCENTCLOUD_SECRETID"):
         read_credentials({})
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, False),
+        ({"PATH": "/usr/bin", "SCF_RUNTIME": "Python3.10", "TENCENTCLOUD_SECRETID": "AKID"}, False),
+        ({"HTTPS_PROXY": "http://proxy.internal:3128"}, True),
+        ({"https_proxy": "http://proxy.internal:3128"}, True),
+        ({"ALL_PROXY": "socks5://proxy.internal:1080"}, True),
+        ({"no_proxy": "cos.ap-guangzhou.myqcloud.com"}, True),
+        ({"HTTP_PROXY": ""}, False),  # set but empty: urllib reads nothing from it
+        ({"REQUESTS_CA_BUNDLE": "/etc/ssl/ca.pem"}, True),
+        ({"CURL_CA_BUNDLE": "/etc/ssl/ca.pem"}, True),
+        ({"NETRC": "/var/user/netrc"}, True),
+    ],
+)
+def test_requests_reads_the_environment_only_when_it_has_something_to_find(
+    environ: dict[str, str], expected: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # a home without a netrc file
+    assert requests_reads_environment(environ) is expected
+
+
+@pytest.mark.parametrize("name", [".netrc", "_netrc"])
+def test_a_netrc_file_in_home_is_something_to_find(
+    name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / name).write_text("machine hooks.example.com login u password p\n")
+    assert requests_reads_environment({}) is True
+
+
+@pytest.mark.parametrize(
+    ("environ", "trusted"), [({}, False), ({"HTTPS_PROXY": "http://proxy.internal:3128"}, True)]
+)
+def test_the_cos_and_webhook_sessions_read_the_environment_only_when_it_has_something(
+    environ: dict[str, str], trusted: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Both sessions are built once per container from the environment they find then."""
+    from lib import webhook_client
+    from lib.storage import cos
+
+    for name in (
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    cos._session.cache_clear()
+    webhook_client._session.cache_clear()
+    try:
+        assert (cos._session().trust_env, webhook_client._session().trust_env) == (trusted, trusted)
+        adapter = cos._session().get_adapter("https://media-1250000000.cos.ap-guangzhou.myqcloud.com/")
+        assert (adapter._pool_connections, adapter._pool_maxsize) == (cos.POOL, cos.POOL)
+    finally:
+        cos._session.cache_clear()
+        webhook_client._session.cache_clear()
