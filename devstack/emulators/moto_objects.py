@@ -19,6 +19,7 @@ COS stand-in's tests against both stores.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -34,6 +35,11 @@ _HEADERS = {
     "Expires": "expires",
 }
 _META = "x-amz-meta-"
+# moto's backend is not thread-safe: a key's bytes sit in one file object that a read and the ETag's first
+# computation both seek and read, and an overwrite closes it under a reader. Its server's requests came
+# one at a time in practice (each took milliseconds of parsing); called directly, the stand-in's request
+# threads meet in it, so every call holds this lock (a fraction of a millisecond each).
+_LOCK = threading.Lock()
 
 
 class MotoObjects:
@@ -68,17 +74,17 @@ class MotoObjects:
     ) -> dict[str, Any]:
         from moto.s3.models import FakeKey
 
-        backend = self._backend()
         with _as_client_error("ListObjectsV2"):
+            backend = self._backend()
             bucket = backend.get_bucket(Bucket)
             found, truncated, _ = backend.list_objects_v2(
                 bucket, Prefix or None, Delimiter or None, None, StartAfter or None, MaxKeys
             )
-        contents = [
-            {"Key": k.name, "LastModified": _modified(k), "ETag": k.etag, "Size": k.size}
-            for k in found
-            if isinstance(k, FakeKey)
-        ]
+            contents = [
+                {"Key": k.name, "LastModified": _modified(k), "ETag": k.etag, "Size": k.size}
+                for k in found
+                if isinstance(k, FakeKey)
+            ]
         prefixes = [{"Prefix": p} for p in found if isinstance(p, str)]
         answer: dict[str, Any] = {"IsTruncated": truncated, "KeyCount": len(found)}
         if contents:
@@ -101,7 +107,7 @@ class MotoObjects:
                 conditions.get("IfNoneMatch") and key.etag == conditions["IfNoneMatch"]
             ):
                 raise _error("304", 304, "Not Modified", "HeadObject")
-        return _described(key)
+            return _described(key)
 
     def get_object(
         self,
@@ -135,12 +141,13 @@ class MotoObjects:
             ):
                 raise _error("304", 304, "Not Modified", "GetObject")
             value: bytes = key.value
-        answer = _described(key)
-        part = _range(Range, len(value)) if Range else None
+            answer = _described(key)
+        total = len(value)
+        part = _range(Range, total) if Range else None
         if part is not None:
             begin, end = part
             value = value[begin : end + 1]
-            answer["ContentRange"] = f"bytes {begin}-{end}/{key.size}"
+            answer["ContentRange"] = f"bytes {begin}-{end}/{total}"
         answer["ContentLength"] = len(value)
         answer["Body"] = io.BytesIO(value)
         return answer
@@ -155,10 +162,10 @@ class MotoObjects:
         IfNoneMatch: str = "",
         **headers: str,
     ) -> dict[str, Any]:
-        """PUT: ``IfNoneMatch="*"`` refuses an existing key (412), checked and written under the
-        caller's lock (the COS stand-in's per-key lock), as moto's server checks then writes."""
-        backend = self._backend()
+        """PUT: ``IfNoneMatch="*"`` refuses an existing key (412), checked and written in one hold of
+        the lock."""
         with _as_client_error("PutObject"):
+            backend = self._backend()
             backend.get_bucket(Bucket)
             if IfNoneMatch == "*" and backend.get_object(Bucket, Key) is not None:
                 raise _error(
@@ -171,7 +178,7 @@ class MotoObjects:
             metadata = {_HEADERS[name]: value for name, value in headers.items() if name in _HEADERS}
             metadata.update({_META + name.lower(): value for name, value in (Metadata or {}).items()})
             key.set_metadata(metadata)
-        return {"ETag": key.etag}
+            return {"ETag": key.etag}
 
     def delete_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
         with _as_client_error("DeleteObject"):
@@ -274,13 +281,14 @@ _STATUS = {"NoSuchBucket": 404, "NoSuchKey": 404, "PreconditionFailed": 412, "In
 
 @contextmanager
 def _as_client_error(operation: str, *, head: bool = False) -> Iterator[None]:
-    """moto's own errors (``MissingBucket``, ...) as the ClientError boto3 would raise from its server's
-    answer; on HEAD, as there, only the status is known."""
+    """Inside moto's backend, alone (``_LOCK``); its own errors (``MissingBucket``, ...) as the
+    ClientError boto3 would raise from its server's answer; on HEAD, as there, only the status is known."""
     from moto.core.exceptions import ServiceException
     from werkzeug.exceptions import HTTPException
 
     try:
-        yield
+        with _LOCK:
+            yield
     except ServiceException as exc:
         code, status = str(exc.code), _STATUS.get(str(exc.code), 400)
         raise _error(str(status) if head else code, status, str(exc.message), operation) from None

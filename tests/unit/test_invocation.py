@@ -3,12 +3,18 @@ within the remaining time."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from lib.errors import RelayError
 from lib.invocation import LOCAL_TIME_LIMIT_S, Invocation, RetryPolicy, with_retries
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class LambdaContext:
@@ -102,3 +108,31 @@ def test_jitter_stays_under_the_cap() -> None:
     policy, rng = RetryPolicy(base_delay=0.1, max_delay=1.0), random.Random(7)
     for attempt in range(10):
         assert 0.0 <= policy.delay(attempt, rng) <= min(1.0, 0.1 * 2**attempt)
+
+
+JITTER = """
+import json, sys, time
+import lib.invocation as invocation
+from lib.errors import RelayError
+before = "random" in sys.modules
+failures = [RelayError("x", retryable=True)]
+
+def operation():
+    if failures:
+        raise failures.pop()
+    return "ok"
+
+answer = invocation.with_retries(
+    operation, what="t", invocation=invocation.Invocation("t", time.monotonic() + 60), sleep=lambda s: None
+)
+print(json.dumps([before, answer, type(invocation._rng).__module__, "random" in sys.modules]))
+"""
+
+
+def test_the_jitter_source_is_made_at_the_first_retry() -> None:
+    """A fresh interpreter: ``random`` is not loaded for the retries until one is needed; the first retry
+    makes the shared source, from which every later delay draws."""
+    done = subprocess.run(
+        [sys.executable, "-c", JITTER], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [False, "ok", "random", True]
