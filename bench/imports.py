@@ -94,13 +94,21 @@ def _loaded_modules(tree: Path, env: dict[str, str]) -> tuple[list[str], list[st
     loaded inside it (``sys.modules`` lists a module when its import ends, so handler's own imports come
     before it there). What handler does before its imports (the cold start's collector off) then holds
     for all of them, as it does on SCF. Second, every other module that process loaded."""
+    done = _child(["-c", LOADED], tree, env)
+    ours, theirs = (list(json.loads(line)) for line in done.stdout.splitlines()[-2:])
+    return ["handler", *(name for name in ours if name != "handler")], theirs
+
+
+def _child(
+    args: list[str], tree: Path, env: dict[str, str], given: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter run with ``args`` in ``tree``; its CompletedProcess (RuntimeError if it failed)."""
     done = subprocess.run(
-        [sys.executable, "-c", LOADED], cwd=tree, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, *args], input=given, cwd=tree, env=env, capture_output=True, text=True, timeout=120
     )
     if done.returncode != 0:
         raise RuntimeError(f"benchmark child failed:\n{done.stderr[-2000:]}")
-    ours, theirs = (list(json.loads(line)) for line in done.stdout.splitlines()[-2:])
-    return ["handler", *(name for name in ours if name != "handler")], theirs
+    return done
 
 
 def measure(stack: LocalStack) -> list[Row]:
@@ -119,27 +127,10 @@ def measure(stack: LocalStack) -> list[Row]:
         wall: dict[str, list[float]] = {name: [] for name in trees}
         for i in range(RUNS + 1):
             for name in list(trees) if i % 2 else list(trees)[::-1]:  # alternating order
-                clock = subprocess.run(
-                    [sys.executable, "-c", WALL],
-                    input=json.dumps([others[name], loaded[name]]),
-                    cwd=trees[name],
-                    env=child_env(stack.env(), PYTHONPATH=str(trees[name])),
-                    capture_output=True,
-                    text=True,
-                    timeout=120,
-                    check=True,
-                )
-                done = subprocess.run(
-                    [sys.executable, "-X", "importtime", "-c", f"import {', '.join(loaded[name])}"],
-                    cwd=trees[name],
-                    env=child_env(stack.env(), PYTHONPATH=str(trees[name])),
-                    capture_output=True,
-                    text=True,
-                    timeout=120,
-                    check=False,
-                )
-                if done.returncode != 0:
-                    raise RuntimeError(f"benchmark child failed:\n{done.stderr[-2000:]}")
+                env = child_env(stack.env(), PYTHONPATH=str(trees[name]))
+                imports = f"import {', '.join(loaded[name])}"
+                clock = _child(["-c", WALL], trees[name], env, json.dumps([others[name], loaded[name]]))
+                done = _child(["-X", "importtime", "-c", imports], trees[name], env)
                 if i:  # the first run warms the disk cache
                     times[name].append(own_import_ms(done.stderr)[0])
                     wall[name].append(float(clock.stdout.splitlines()[-1]))
