@@ -9,12 +9,12 @@ delays every answer by a set time (``latency``, 0 by default), as a service in a
 would answer, and logs every request with when it arrived:
 
     wire_at(cos.endpoint).latency = 0.020      # every COS request now takes 20 ms, at least
+    [s.method for s in wire_at(vod.endpoint).seen()]
 
 The time counts from the request's arrival, and the stand-in's own work on it counts within it: a
 client sees a 20 ms request take 20 ms (not 20 ms plus this machine's CPU for the stand-in's emulation,
 which a real service in another data centre does not spend on the client's machine); requests that
-arrive together are handled at once and answered together.
-    [s.method for s in wire_at(vod.endpoint).seen()]
+arrive together are handled at once, each answered when its time is out.
 
 ``devstack stack --latency cos=20ms,vod=80ms,webhook=40ms`` and ``LocalStack(latency=...)`` set it.
 """
