@@ -35,6 +35,7 @@ _HEADERS = {
     "Expires": "expires",
 }
 _META = "x-amz-meta-"
+PRECONDITION_FAILED = "At least one of the pre-conditions you specified did not hold"  # moto's message
 # moto's backend is not thread-safe: a key's bytes sit in one file object that a read and the ETag's first
 # computation both seek and read, and an overwrite closes it under a reader. Its server's requests came
 # one at a time in practice (each took milliseconds of parsing); called directly, the stand-in's request
@@ -59,7 +60,7 @@ class MotoObjects:
     # ------------------------------------------------------------------ buckets
 
     def head_bucket(self, *, Bucket: str) -> dict[str, Any]:
-        with _as_client_error("HeadBucket", head=True):
+        with _in_moto("HeadBucket", head=True):
             self._backend().head_bucket(Bucket)
         return {}
 
@@ -74,7 +75,7 @@ class MotoObjects:
     ) -> dict[str, Any]:
         from moto.s3.models import FakeKey
 
-        with _as_client_error("ListObjectsV2"):
+        with _in_moto("ListObjectsV2"):
             backend = self._backend()
             bucket = backend.get_bucket(Bucket)
             found, truncated, _ = backend.list_objects_v2(
@@ -97,11 +98,12 @@ class MotoObjects:
 
     def head_object(self, *, Bucket: str, Key: str, **conditions: str) -> dict[str, Any]:
         """HEAD: If-Match compares the ETag as sent; 412 and 304 as moto's server answers them."""
-        with _as_client_error("HeadObject", head=True):
+        with _in_moto("HeadObject", head=True):
             key = self._key(Bucket, Key, head=True)
-            if _unmodified_since_fails(key, conditions.get("IfUnmodifiedSince")):
-                raise _error("412", 412, "Precondition Failed", "HeadObject")
-            if conditions.get("IfMatch") and key.etag != conditions["IfMatch"]:
+            wanted = conditions.get("IfMatch")
+            if _unmodified_since_fails(key, conditions.get("IfUnmodifiedSince")) or (
+                wanted and key.etag != wanted
+            ):
                 raise _error("412", 412, "Precondition Failed", "HeadObject")
             if _modified_since_holds(key, conditions.get("IfModifiedSince")) is False or (
                 conditions.get("IfNoneMatch") and key.etag == conditions["IfNoneMatch"]
@@ -118,23 +120,13 @@ class MotoObjects:
         **conditions: str,
     ) -> dict[str, Any]:
         """GET: If-Match compares with or without the ETag's quotes; a range as moto's server reads it."""
-        with _as_client_error("GetObject"):
+        with _in_moto("GetObject"):
             key = self._key(Bucket, Key)
-            if _unmodified_since_fails(key, conditions.get("IfUnmodifiedSince")):
-                raise _error(
-                    "PreconditionFailed",
-                    412,
-                    "At least one of the pre-conditions you specified did not hold",
-                    "GetObject",
-                )
             wanted = conditions.get("IfMatch")
-            if wanted and key.etag not in (wanted, f'"{wanted}"'):
-                raise _error(
-                    "PreconditionFailed",
-                    412,
-                    "At least one of the pre-conditions you specified did not hold",
-                    "GetObject",
-                )
+            if _unmodified_since_fails(key, conditions.get("IfUnmodifiedSince")) or (
+                wanted and key.etag not in (wanted, f'"{wanted}"')
+            ):
+                raise _error("PreconditionFailed", 412, PRECONDITION_FAILED, "GetObject")
             unwanted = conditions.get("IfNoneMatch")
             if _modified_since_holds(key, conditions.get("IfModifiedSince")) is False or (
                 unwanted and key.etag in (unwanted, f'"{unwanted}"')
@@ -164,16 +156,11 @@ class MotoObjects:
     ) -> dict[str, Any]:
         """PUT: ``IfNoneMatch="*"`` refuses an existing key (412), checked and written in one hold of
         the lock."""
-        with _as_client_error("PutObject"):
+        with _in_moto("PutObject"):
             backend = self._backend()
             backend.get_bucket(Bucket)
             if IfNoneMatch == "*" and backend.get_object(Bucket, Key) is not None:
-                raise _error(
-                    "PreconditionFailed",
-                    412,
-                    "At least one of the pre-conditions you specified did not hold",
-                    "PutObject",
-                )
+                raise _error("PreconditionFailed", 412, PRECONDITION_FAILED, "PutObject")
             key = backend.put_object(Bucket, Key, bytes(Body))
             metadata = {_HEADERS[name]: value for name, value in headers.items() if name in _HEADERS}
             metadata.update({_META + name.lower(): value for name, value in (Metadata or {}).items()})
@@ -181,7 +168,7 @@ class MotoObjects:
             return {"ETag": key.etag}
 
     def delete_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
-        with _as_client_error("DeleteObject"):
+        with _in_moto("DeleteObject"):
             self._backend().delete_object(Bucket, Key)
         return {}
 
@@ -280,8 +267,8 @@ _STATUS = {"NoSuchBucket": 404, "NoSuchKey": 404, "PreconditionFailed": 412, "In
 
 
 @contextmanager
-def _as_client_error(operation: str, *, head: bool = False) -> Iterator[None]:
-    """Inside moto's backend, alone (``_LOCK``); its own errors (``MissingBucket``, ...) as the
+def _in_moto(operation: str, *, head: bool = False) -> Iterator[None]:
+    """Inside moto's backend, alone (``_LOCK``), with its own errors (``MissingBucket``, ...) as the
     ClientError boto3 would raise from its server's answer; on HEAD, as there, only the status is known."""
     from moto.core.exceptions import ServiceException
     from werkzeug.exceptions import HTTPException
