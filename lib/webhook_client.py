@@ -49,12 +49,12 @@ class RequestsWebhook:
 
 @functools.lru_cache(maxsize=1)
 def _session() -> requests.Session:
-    """One session per warm container; it reads the environment for each request only when the
-    environment has something for it to find (``lib.settings.requests_reads_environment``)."""
+    """One session per warm container; what it would read from the environment for each request is read
+    once (``lib.settings.requests_session_environment``)."""
     import requests
 
-    from lib.settings import requests_reads_environment
+    from lib.settings import requests_session_environment
 
     session = requests.Session()
-    session.trust_env = requests_reads_environment()
+    requests_session_environment(session)
     return session

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from lib.errors import StorageError
-from lib.settings import Credentials, requests_reads_environment
+from lib.settings import Credentials, requests_session_environment
 from lib.storage import (
     MISSING_CODES,
     NOT_IMPLEMENTED,
@@ -261,12 +261,12 @@ def _build(
 @warm_cache(maxsize=1)
 def _session() -> Any:
     """The ``requests`` session every COS client of the container shares, with the connection pools the
-    SDK's own would have (``CosConfig``'s defaults, 10 and 10); it reads the environment for each request
-    only when the environment has something for it to find (``lib.settings.requests_reads_environment``)."""
+    SDK's own would have (``CosConfig``'s defaults, 10 and 10); what it would read from the environment for
+    each request is read once (``lib.settings.requests_session_environment``)."""
     import requests
 
     session = requests.Session()
     for scheme in ("http://", "https://"):
         session.mount(scheme, requests.adapters.HTTPAdapter(pool_connections=POOL, pool_maxsize=POOL))
-    session.trust_env = requests_reads_environment()
+    requests_session_environment(session)
     return session

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from lib.errors import ConfigError
-from lib.settings import load_settings, read_credentials, requests_reads_environment
+from lib.settings import (
+    load_settings,
+    read_credentials,
+    requests_ca_bundle,
+    requests_reads_environment,
+    requests_session_environment,
+)
 
 
 def test_defaults() -> None:
@@ -92,8 +98,8 @@ def test_missing_credentials_name_the_variables() -> None:
         ({"ALL_PROXY": "socks5://proxy.internal:1080"}, True),
         ({"no_proxy": "cos.ap-guangzhou.myqcloud.com"}, True),
         ({"HTTP_PROXY": ""}, False),  # set but empty: urllib reads nothing from it
-        ({"REQUESTS_CA_BUNDLE": "/etc/ssl/ca.pem"}, True),
-        ({"CURL_CA_BUNDLE": "/etc/ssl/ca.pem"}, True),
+        ({"REQUESTS_CA_BUNDLE": "/etc/ssl/ca.pem"}, False),  # read once: the session's verify
+        ({"CURL_CA_BUNDLE": "/etc/ssl/ca.pem"}, False),
         ({"NETRC": "/var/user/netrc"}, True),
     ],
 )
@@ -114,32 +120,74 @@ def test_a_netrc_file_in_home_is_something_to_find(
 
 
 @pytest.mark.parametrize(
-    ("environ", "trusted"), [({}, False), ({"HTTPS_PROXY": "http://proxy.internal:3128"}, True)]
+    ("environ", "bundle"),
+    [
+        ({}, None),
+        ({"REQUESTS_CA_BUNDLE": "/etc/ssl/a.pem", "CURL_CA_BUNDLE": "/etc/ssl/b.pem"}, "/etc/ssl/a.pem"),
+        ({"REQUESTS_CA_BUNDLE": "", "CURL_CA_BUNDLE": "/etc/ssl/b.pem"}, "/etc/ssl/b.pem"),
+        ({"CURL_CA_BUNDLE": ""}, None),
+    ],
 )
-def test_the_cos_and_webhook_sessions_read_the_environment_only_when_it_has_something(
-    environ: dict[str, str], trusted: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_the_ca_bundle_is_the_one_requests_would_read(environ: dict[str, str], bundle: str | None) -> None:
+    assert requests_ca_bundle(environ) == bundle
+
+
+ENVIRONMENTS = [
+    {},
+    {"HTTPS_PROXY": "http://proxy.internal:3128"},
+    {"REQUESTS_CA_BUNDLE": "/etc/ssl/relay-ca.pem"},
+    {"CURL_CA_BUNDLE": "/etc/ssl/relay-ca.pem"},
+    {"REQUESTS_CA_BUNDLE": "/etc/ssl/relay-ca.pem", "HTTPS_PROXY": "http://proxy.internal:3128"},
+    {"HTTP_PROXY": "http://proxy.internal:3128", "NO_PROXY": "hooks.example.com"},
+]
+NETWORK_NAMES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+def _only(environ: dict[str, str], monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """The process environment holding ``environ`` and nothing else requests reads (no netrc in home)."""
+    for name in NETWORK_NAMES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.delenv("NETRC", raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize("environ", ENVIRONMENTS)
+@pytest.mark.parametrize("url", ["https://hooks.example.com/relay", "http://127.0.0.1:9000/b/k"])
+def test_a_session_given_the_environment_once_sends_what_requests_would(
+    environ: dict[str, str], url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What a request would be sent with (proxies, TLS verification), as requests itself decides it for
+    each request, is the same for a session that read the environment once."""
+    import requests
+
+    _only(environ, monkeypatch, tmp_path)
+    theirs, ours = requests.Session(), requests.Session()
+    requests_session_environment(ours)
+    assert ours.trust_env is requests_reads_environment()
+    sent = [s.merge_environment_settings(url, {}, None, None, None) for s in (theirs, ours)]
+    assert sent[0] == sent[1]
+    assert sent[1]["verify"] == (environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or True)
+
+
+@pytest.mark.parametrize("environ", ENVIRONMENTS)
+def test_the_cos_and_webhook_sessions_read_the_environment_once(
+    environ: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Both sessions are built once per container from the environment they find then."""
     from lib import webhook_client
     from lib.storage import cos
 
-    for name in (
-        "HTTPS_PROXY",
-        "HTTP_PROXY",
-        "ALL_PROXY",
-        "NO_PROXY",
-        "REQUESTS_CA_BUNDLE",
-        "CURL_CA_BUNDLE",
-    ):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
+    _only(environ, monkeypatch, tmp_path)
+    trusted = any(name.endswith("PROXY") for name in environ)
+    bundle = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or True
     cos._session.cache_clear()
     webhook_client._session.cache_clear()
     try:
-        assert (cos._session().trust_env, webhook_client._session().trust_env) == (trusted, trusted)
+        for session in (cos._session(), webhook_client._session()):
+            assert (session.trust_env, session.verify) == (trusted, bundle)
         adapter = cos._session().get_adapter("https://media-1250000000.cos.ap-guangzhou.myqcloud.com/")
         assert (adapter._pool_connections, adapter._pool_maxsize) == (cos.POOL, cos.POOL)
     finally:
