@@ -25,6 +25,7 @@ import argparse
 import signal
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -114,6 +115,13 @@ class StandInServer(ThreadingHTTPServer):
     """A threading HTTP server whose request threads never keep the process alive."""
 
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that left before its answer (its own timeout, a reset) is no fault of the stand-in:
+        the answer is dropped without a traceback. Any other error is printed, as ``socketserver`` does."""
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class StandInHandler(BaseHTTPRequestHandler):

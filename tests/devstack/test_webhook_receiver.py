@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.server
 import json
 import threading
 import time
@@ -387,3 +388,42 @@ def test_for_host_verifies_with_the_derived_key(monkeypatch: pytest.MonkeyPatch)
     assert seen[0].secret == destination_key(SECRET, "hooks.example.com") != SECRET
     with pytest.raises(SystemExit):
         main(["--port", "0", "--for-host", "hooks.example.com"])
+
+
+@pytest.mark.parametrize(
+    ("error", "printed"),
+    [
+        (BrokenPipeError(32, "Broken pipe"), False),
+        (ConnectionResetError(104, "Connection reset by peer"), False),
+        (KeyError("x"), True),
+    ],
+)
+def test_a_client_gone_before_its_answer_is_no_stand_in_error(
+    error: Exception, printed: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A client that timed out (the relay's webhook timeout) leaves the stand-in's answer with nowhere to
+    go: no traceback for that; one for anything else."""
+    from devstack.emulators.base import StandInServer
+
+    server = StandInServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    try:
+        try:
+            raise error
+        except Exception:
+            server.handle_error(None, ("127.0.0.1", 1))
+    finally:
+        server.server_close()
+    assert ("Traceback" in capsys.readouterr().err) is printed
+
+
+def test_the_receiver_answers_after_a_client_gave_up_on_it(
+    rx: WebhookReceiver, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The delayed answer to a client that timed out goes nowhere, quietly; the next delivery is served."""
+    rx.script([{"status": 200, "delay": 0.3}])
+    with pytest.raises(requests.Timeout):
+        post(rx, timeout=0.05)
+    rx.wait_for(1, timeout=5)
+    time.sleep(0.5)  # the delayed answer has been written to the closed connection by now
+    assert post(rx).status_code == 200
+    assert "Traceback" not in capfd.readouterr().err
