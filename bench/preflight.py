@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import re
-import socket
 import tempfile
 import threading
 import time
@@ -27,7 +26,7 @@ from lib.media.preflight import Checked, check_media
 from lib.services import Services
 from lib.settings import load_settings
 from lib.storage import StoredObject
-from tests.network_fakes import NAMES, Certificates, Network, make_certificates, serve_tls
+from tests.network_fakes import NAMES, Certificates, Network, installed, make_certificates, serve_tls
 
 SAMPLES = 30
 BUCKET = "bench-1250000000"
@@ -169,11 +168,7 @@ def measure(stack: LocalStack) -> list[Row]:
 @contextlib.contextmanager
 def _simulated(network: Network, certificates: Certificates) -> Iterator[None]:
     """This process resolves and connects through ``network`` and trusts the throwaway CA, meanwhile."""
-    with (
-        mock.patch.object(socket, "getaddrinfo", network.getaddrinfo),
-        mock.patch.object(socket.socket, "connect", lambda sock, address: network.connect(sock, address)),
-        mock.patch.dict(os.environ, {"REQUESTS_CA_BUNDLE": str(certificates.ca_file)}),
-    ):
+    with installed(network), mock.patch.dict(os.environ, {"REQUESTS_CA_BUNDLE": str(certificates.ca_file)}):
         yield
 
 

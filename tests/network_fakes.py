@@ -13,15 +13,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import socket
 import ssl
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -81,13 +84,22 @@ class Network:
         return _REAL_CONNECT(sock, ("127.0.0.1", routed))
 
 
+@contextlib.contextmanager
+def installed(net: Network) -> Iterator[Network]:
+    """This process resolves names and connects through ``net`` meanwhile (tests, and the benchmarks')
+    https:// origins)."""
+    with (
+        mock.patch.object(socket, "getaddrinfo", net.getaddrinfo),
+        mock.patch.object(socket.socket, "connect", lambda sock, address: net.connect(sock, address)),
+    ):
+        yield net
+
+
 @pytest.fixture
-def network(monkeypatch: pytest.MonkeyPatch) -> Network:
+def network() -> Iterator[Network]:
     """The simulated network, for the test's duration."""
-    net = Network()
-    monkeypatch.setattr(socket, "getaddrinfo", net.getaddrinfo)
-    monkeypatch.setattr(socket.socket, "connect", lambda sock, address: net.connect(sock, address))
-    return net
+    with installed(Network()) as net:
+        yield net
 
 
 @dataclass(frozen=True)
