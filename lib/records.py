@@ -31,7 +31,10 @@ from typing import TYPE_CHECKING, Any
 __all__ = ["Record"]
 
 _MISSING: Any = object()
-_FIELD: list[property] = []  # _FIELD[i] reads item i: one read-only property, shared by every record
+# _FIELD[i, name] reads item i: one read-only property, shared by the records whose field i is ``name``
+# (Python names the field a property is assigned to in its errors: "property 'owner' of 'Claim' object
+# has no setter")
+_FIELD: dict[tuple[int, str], property] = {}
 
 
 class _RecordType(type):
@@ -52,9 +55,10 @@ class _RecordType(type):
                 defaults[field] = default
             elif defaults:
                 raise TypeError(f"{name}: non-default field {field!r} cannot follow default fields")
-            if index == len(_FIELD):
-                _FIELD.append(property(itemgetter(index)))
-            namespace[field] = _FIELD[index]
+            getter = _FIELD.get((index, field))
+            if getter is None:
+                getter = _FIELD[index, field] = property(itemgetter(index))
+            namespace[field] = getter
         namespace["__slots__"] = ()
         namespace["_fields"] = namespace["__match_args__"] = fields
         namespace["_field_defaults"] = defaults

@@ -159,9 +159,11 @@ def test_every_record_of_lib_is_immutable_at_run_time() -> None:
     assert len(records) >= 20, records  # lib's plain values: settings, jobs, receipts, media, ...
     for cls in records:
         value = cls._make([None] * len(cls._fields))
-        for field in cls._fields:
-            with pytest.raises(AttributeError):
+        for field in cls._fields:  # the error names the field (its property's), whichever record it is
+            with pytest.raises(AttributeError, match=f"'{field}'"):
                 setattr(value, field, 1)
+            with pytest.raises(AttributeError, match=f"'{field}'"):
+                delattr(value, field)
         with pytest.raises(AttributeError):
             value.not_a_field = 1
         assert not hasattr(value, "__dict__"), cls
