@@ -5,17 +5,22 @@ sequential, and these tests hold the requests themselves, so a change that adds 
 
 - COS folder (the manifest's upload): (1) the folder's listing with the manifest read beside it;
   (2) the receipt's claim with the pre-flight's three header reads beside it. Then VOD.
+- S3 folder on Lambda: the same two rounds.
 - ``POST /elements`` naming three ``cos://`` objects: (1) their three HEADs at once; (2) the claim with
   the three header reads. Then VOD.
 - After VOD: the ``submitted`` fact beside the webhook, then the ``delivered`` fact after its answer.
 
-Which requests share a round trip is not asserted (that would be a timing test); the bench measures it.
+Which requests share a round trip is held too, by cause, not by speed: the stand-ins answer ``SLOW``
+seconds after a request arrives, so a request sent after another's answer arrives at least that much
+after it (``rounds``). Only a request sent beside another yet held up for as long by this machine could
+be taken for one that waited, and ``SLOW`` is far longer than any such stall.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -26,6 +31,7 @@ from devstack.http_events import build_event
 from devstack.stack import LocalStack
 from tests.conftest import load_event, stage
 
+SLOW = 0.3  # seconds each storage answer (and the webhook's) is held: see the module's doc
 SCF_CONTEXT = {"request_id": "req-trips", "time_limit_in_ms": 30000, "function_name": "element-relay"}
 B = "media-1250000000"
 FOLDER = ["elements/hero/frontal.png", "elements/hero/left.png", "elements/hero/back.png"]
@@ -35,11 +41,13 @@ CREATE = "CreateAigcAdvancedCustomElement"
 def named(served: Served) -> str:
     """A request as ``METHOD bucket/key`` (a listing as ``LIST bucket/prefix``), the SessionId folded."""
     parts = urlsplit(served.path)
-    bucket = served.host.split(".", 1)[0]
+    bucket, key = served.host.split(".", 1)[0], unquote(parts.path).lstrip("/")
+    if served.host.startswith("127."):  # S3 through the storage proxy: path-style
+        bucket, _, key = key.partition("/")
     prefix = parse_qs(parts.query).get("prefix")
     if served.method == "GET" and prefix:
         return f"LIST {bucket}/{folded(prefix[0])}"
-    return f"{served.method} {bucket}/{folded(unquote(parts.path).lstrip('/'))}"
+    return f"{served.method} {bucket}/{folded(key)}"
 
 
 def presigned(served: Served) -> bool:
@@ -54,12 +62,42 @@ def folded(key: str) -> str:
     return key
 
 
+@pytest.fixture
+def slow(stack: LocalStack) -> Iterator[float]:
+    """The stack with storage and the webhook answering ``SLOW`` seconds after each request."""
+    stack.set_latency(cos=SLOW, webhook=SLOW)
+    try:
+        yield SLOW
+    finally:
+        stack.set_latency()
+
+
+def rounds(requests: list[Served], latency: float) -> list[list[str]]:
+    """``requests`` grouped by the round trip they were sent in: a request belongs to the round after
+    the latest one of a request whose answer (``latency`` after its arrival) had come when it arrived."""
+    depth: list[tuple[float, int]] = []  # (arrived, round) of the requests seen so far
+    grouped: list[list[str]] = []
+    for served in sorted(requests, key=lambda s: s.arrived):
+        waited = [n for arrived, n in depth if arrived + latency <= served.arrived]
+        n = max(waited, default=-1) + 1
+        depth.append((served.arrived, n))
+        grouped.extend([] for _ in range(n + 1 - len(grouped)))
+        grouped[n].append(named(served))
+    return [sorted(group) for group in grouped]
+
+
 def around_the_vod_call(stack: LocalStack) -> tuple[list[str], list[str]]:
     """The function's requests to the media bucket that arrived before the VOD call, and after it (VOD's
     own fetches of the media, by presigned URL, left out). Everything sent
     before the call is waited for before it (but the receipt's index, its timeline entry and its count
     markers in RECEIPT_BUCKET, written in the background beside the VOD call, and left out here), so the split
     follows from the order of events, not from their timing."""
+    before, after = requests_around_the_vod_call(stack)
+    return sorted(named(s) for s in before), sorted(named(s) for s in after)
+
+
+def requests_around_the_vod_call(stack: LocalStack) -> tuple[list[Served], list[Served]]:
+    """``around_the_vod_call``'s requests, as the stand-in logged them."""
     (call,) = [s for s in stack.wire("vod").seen() if s.method == "POST"]
     assert [c.action for c in stack.vod.calls] == [CREATE]
     storage = [
@@ -67,9 +105,7 @@ def around_the_vod_call(stack: LocalStack) -> tuple[list[str], list[str]]:
         for s in stack.wire("cos").seen()
         if s.host.startswith(f"{B}.") and not presigned(s) and not timeline(s) and not counted(s)
     ]
-    before = sorted(named(s) for s in storage if s.arrived < call.arrived)
-    after = sorted(named(s) for s in storage if s.arrived > call.arrived)
-    return before, after
+    return [s for s in storage if s.arrived < call.arrived], [s for s in storage if s.arrived > call.arrived]
 
 
 def timeline(served: Served) -> bool:
@@ -112,6 +148,64 @@ def test_a_first_cos_delivery_lists_reads_and_claims_before_vod(stack: LocalStac
     assert delivery.event == "element.submitted"
 
 
+def test_a_first_cos_delivery_waits_for_two_round_trips_before_vod(stack: LocalStack, slow: float) -> None:
+    """Which requests go together: a change that makes one wait for another's answer (the claim after
+    the header reads, the listing after the manifest) adds a round trip, and fails here."""
+    event = load_event("cos/put.json")
+    stage(stack, event)
+    event["Records"] = event["Records"][-1:]
+    result = handler.main_handler(event, SCF_CONTEXT)
+    assert result["records"][-1]["status"] == "submitted"
+    before, after = requests_around_the_vod_call(stack)
+    assert rounds(before, slow) == [
+        sorted([f"LIST {B}/elements/hero/", f"GET {B}/elements/hero/element.json"]),
+        sorted([f"PUT {B}/.element-receipts/sessions/<er>/claim-1.json", *reads_of(FOLDER)]),
+    ]
+    (call,) = [s for s in stack.wire("vod").seen() if s.method == "POST"]
+    assert call.arrived >= max(s.arrived for s in before) + slow  # VOD waits for the second round
+    (webhook,) = stack.wire("webhook").seen()
+    (submitted,) = [s for s in after if named(s).endswith("/submitted.json")]
+    (delivered,) = [s for s in after if named(s).endswith("/delivered-element.submitted.json")]
+    assert submitted.arrived < webhook.arrived + slow  # beside the webhook: not waiting for its answer
+    assert delivered.arrived >= webhook.arrived + slow  # after the webhook's answer
+
+
+def test_a_first_s3_delivery_waits_for_two_round_trips_before_vod(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same rounds on Lambda with S3 (moto behind the delaying storage proxy): listing and manifest,
+    then the claim and the header reads, then VOD."""
+    stack.set_latency(s3=SLOW, webhook=SLOW)
+    try:
+        lambda_env = {"AWS_LAMBDA_FUNCTION_NAME": "element-relay", "AWS_REGION": "us-east-1"}
+        for name, value in {**stack.env(), **lambda_env, "AWS_DEFAULT_REGION": "us-east-1"}.items():
+            monkeypatch.setenv(name, value)
+        bucket = "studio-assets"
+        for key in [*FOLDER, "elements/hero/element.json"]:
+            stack.s3.put_object(Bucket=bucket, Key=key, Body=stage_body(key))
+        record = {
+            "eventSource": "aws:s3",
+            "eventName": "ObjectCreated:Put",
+            "awsRegion": "us-east-1",
+            "s3": {"bucket": {"name": bucket}, "object": {"key": "elements/hero/element.json", "size": 10}},
+        }
+        result = handler.main_handler({"Records": [record]}, None)
+        assert result["records"][-1]["status"] == "submitted", result
+        (call,) = [s for s in stack.wire("vod").seen() if s.method == "POST"]
+        before = [
+            s
+            for s in stack.wire("s3").seen()
+            if s.arrived < call.arrived and not timeline(s) and not counted(s) and "/index/" not in s.path
+        ]
+        media = [f"GET {bucket}/{key}" for key in FOLDER]
+        assert rounds(before, SLOW) == [
+            sorted([f"LIST {bucket}/elements/hero/", f"GET {bucket}/elements/hero/element.json"]),
+            sorted([f"PUT {bucket}/.element-receipts/sessions/<er>/claim-1.json", *media]),
+        ]
+    finally:
+        stack.set_latency()
+
+
 def test_a_repeated_cos_delivery_reads_the_receipt_and_calls_no_vod(stack: LocalStack) -> None:
     """A claim refused (the first delivery holds claim-1) is followed by the receipt's listing and
     reads: the repeat finds the element relayed and does nothing more."""
@@ -131,7 +225,7 @@ def test_a_repeated_cos_delivery_reads_the_receipt_and_calls_no_vod(stack: Local
 
 @pytest.mark.parametrize("receipts", ["upload bucket", "none"])
 def test_post_elements_heads_the_objects_at_once_then_claims(
-    stack: LocalStack, monkeypatch: pytest.MonkeyPatch, receipts: str
+    stack: LocalStack, slow: float, monkeypatch: pytest.MonkeyPatch, receipts: str
 ) -> None:
     """POST /elements with three cos:// images: three HEADs, then (receipts kept in the media bucket,
     as serverless.yml deploys it) the claim beside the header reads; without RECEIPT_BUCKET no claim."""
@@ -149,6 +243,11 @@ def test_post_elements_heads_the_objects_at_once_then_claims(
     before, after = around_the_vod_call(stack)
     claim = [f"PUT {B}/.element-receipts/sessions/<er>/claim-1.json"] if receipts != "none" else []
     assert before == sorted([*(f"HEAD {B}/{key}" for key in FOLDER), *claim, *reads_of(FOLDER)])
+    heads = sorted(f"HEAD {B}/{key}" for key in FOLDER)
+    assert rounds(requests_around_the_vod_call(stack)[0], slow) == [
+        heads,
+        sorted([*claim, *reads_of(FOLDER)]),
+    ]
     facts = ["delivered-element.submitted.json", "submitted.json"] if receipts != "none" else []
     assert after == [f"PUT {B}/.element-receipts/sessions/<er>/{fact}" for fact in facts]
     entries = [s for s in stack.wire("cos").seen() if timeline(s)]
