@@ -77,6 +77,9 @@ def serve(args: argparse.Namespace) -> int:
     from devstack.scf.options import check_config
 
     use_stack = args.stack if args.stack is not None else not _has_credentials(os.environ)
+    if args.latency and not use_stack:  # before anything is bound or started
+        print("serve: --latency needs the local stack (--stack)", file=sys.stderr)
+        return 2
     try:
         if use_stack:
             check_config(args)
@@ -103,9 +106,6 @@ def serve(args: argparse.Namespace) -> int:
                 print(f"serve: {exc}", file=sys.stderr)
                 return 1
             pools = [function.pool for function in scf.functions.values()] if scf is not None else []
-        elif args.latency:
-            print("serve: --latency needs the local stack (--stack)", file=sys.stderr)
-            return 2
         if server.invoke is _unavailable:  # type: ignore[attr-defined]  # no function with an http trigger
             pool = InstancePool("element-relay", dict(os.environ))
             cleanup.callback(pool.close)

@@ -135,6 +135,21 @@ def test_a_busy_port_is_one_line_naming_it(capsys: pytest.CaptureFixture[str]) -
     ]
 
 
+def test_latency_without_the_stack_is_refused_before_the_port_is_taken(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--latency delays the local stack's stand-ins: with --no-stack, exit 2 and one line saying so,
+    before anything listens (the port, busy here, would otherwise be the error)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port), "--no-stack", "--latency", "cos=20ms"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.strip().splitlines() == ["serve: --latency needs the local stack (--stack)"]
+
+
 def test_logs_go_to_stderr_and_results_to_stdout(tmp_path: Path) -> None:
     """The handler's JSON log lines go to stderr; stdout holds the endpoint and nothing else."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TENCENTCLOUD_", "VOD_", "CALLBACK_"))}
