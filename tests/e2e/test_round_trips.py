@@ -96,16 +96,21 @@ def around_the_vod_call(stack: LocalStack) -> tuple[list[str], list[str]]:
     return sorted(named(s) for s in before), sorted(named(s) for s in after)
 
 
-def requests_around_the_vod_call(stack: LocalStack) -> tuple[list[Served], list[Served]]:
-    """``around_the_vod_call``'s requests, as the stand-in logged them."""
+def requests_around_the_vod_call(
+    stack: LocalStack, storage: str = "cos", bucket: str = B
+) -> tuple[list[Served], list[Served]]:
+    """``around_the_vod_call``'s requests, as the ``storage`` stand-in logged them, to ``bucket``."""
     (call,) = [s for s in stack.wire("vod").seen() if s.method == "POST"]
     assert [c.action for c in stack.vod.calls] == [CREATE]
-    storage = [
+    ours = [
         s
-        for s in stack.wire("cos").seen()
-        if s.host.startswith(f"{B}.") and not presigned(s) and not timeline(s) and not counted(s)
+        for s in stack.wire(storage).seen()
+        if named(s).partition(" ")[2].startswith(f"{bucket}/")
+        and not presigned(s)
+        and not timeline(s)
+        and not counted(s)
     ]
-    return [s for s in storage if s.arrived < call.arrived], [s for s in storage if s.arrived > call.arrived]
+    return [s for s in ours if s.arrived < call.arrived], [s for s in ours if s.arrived > call.arrived]
 
 
 def timeline(served: Served) -> bool:
@@ -177,41 +182,32 @@ def facts_around_the_webhook(stack: LocalStack, after: list[Served], latency: fl
 
 
 def test_a_first_s3_delivery_waits_for_two_round_trips_before_vod(
-    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+    stack: LocalStack, slow: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same rounds on Lambda with S3 (moto behind the delaying storage proxy): listing and manifest,
     then the claim and the header reads, then VOD; after it, the facts around the webhook."""
-    stack.set_latency(s3=SLOW, webhook=SLOW)
-    try:
-        lambda_env = {"AWS_LAMBDA_FUNCTION_NAME": "element-relay", "AWS_REGION": "us-east-1"}
-        for name, value in {**stack.env(), **lambda_env, "AWS_DEFAULT_REGION": "us-east-1"}.items():
-            monkeypatch.setenv(name, value)
-        bucket = "studio-assets"
-        for key in [*FOLDER, "elements/hero/element.json"]:
-            stack.s3.put_object(Bucket=bucket, Key=key, Body=stage_body(key))
-        record = {
-            "eventSource": "aws:s3",
-            "eventName": "ObjectCreated:Put",
-            "awsRegion": "us-east-1",
-            "s3": {"bucket": {"name": bucket}, "object": {"key": "elements/hero/element.json", "size": 10}},
-        }
-        result = handler.main_handler({"Records": [record]}, None)
-        assert result["records"][-1]["status"] == "submitted", result
-        (call,) = [s for s in stack.wire("vod").seen() if s.method == "POST"]
-        seen = stack.wire("s3").seen()
-        before = [
-            s
-            for s in seen
-            if s.arrived < call.arrived and not timeline(s) and not counted(s) and "/index/" not in s.path
-        ]
-        media = [f"GET {bucket}/{key}" for key in FOLDER]
-        assert rounds(before, SLOW) == [
-            sorted([f"LIST {bucket}/elements/hero/", f"GET {bucket}/elements/hero/element.json"]),
-            sorted([f"PUT {bucket}/.element-receipts/sessions/<er>/claim-1.json", *media]),
-        ]
-        facts_around_the_webhook(stack, [s for s in seen if s.arrived > call.arrived], SLOW)
-    finally:
-        stack.set_latency()
+    stack.set_latency(s3=slow, webhook=slow)  # the fixture puts every stand-in back to none
+    lambda_env = {"AWS_LAMBDA_FUNCTION_NAME": "element-relay", "AWS_REGION": "us-east-1"}
+    for name, value in {**stack.env(), **lambda_env, "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    bucket = "studio-assets"
+    for key in [*FOLDER, "elements/hero/element.json"]:
+        stack.s3.put_object(Bucket=bucket, Key=key, Body=stage_body(key))
+    record = {
+        "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Put",
+        "awsRegion": "us-east-1",
+        "s3": {"bucket": {"name": bucket}, "object": {"key": "elements/hero/element.json", "size": 10}},
+    }
+    result = handler.main_handler({"Records": [record]}, None)
+    assert result["records"][-1]["status"] == "submitted", result
+    before, after = requests_around_the_vod_call(stack, "s3", bucket)
+    media = [f"GET {bucket}/{key}" for key in FOLDER]
+    assert rounds(before, slow) == [
+        sorted([f"LIST {bucket}/elements/hero/", f"GET {bucket}/elements/hero/element.json"]),
+        sorted([f"PUT {bucket}/.element-receipts/sessions/<er>/claim-1.json", *media]),
+    ]
+    facts_around_the_webhook(stack, after, slow)
 
 
 def test_a_repeated_cos_delivery_reads_the_receipt_and_calls_no_vod(stack: LocalStack) -> None:
@@ -248,16 +244,14 @@ def test_post_elements_heads_the_objects_at_once_then_claims(
     event = build_event("scf_function_url", "POST", "/elements", body=json.dumps(body).encode())
     answer = handler.main_handler(event, SCF_CONTEXT)
     assert answer["statusCode"] == 202, answer
-    before, after = around_the_vod_call(stack)
+    served_before, served_after = requests_around_the_vod_call(stack)
+    before, after = sorted(named(s) for s in served_before), sorted(named(s) for s in served_after)
     claim = [f"PUT {B}/.element-receipts/sessions/<er>/claim-1.json"] if receipts != "none" else []
-    assert before == sorted([*(f"HEAD {B}/{key}" for key in FOLDER), *claim, *reads_of(FOLDER)])
     heads = sorted(f"HEAD {B}/{key}" for key in FOLDER)
+    assert before == sorted([*heads, *claim, *reads_of(FOLDER)])
+    assert rounds(served_before, slow) == [heads, sorted([*claim, *reads_of(FOLDER)])]
     if receipts != "none":
-        facts_around_the_webhook(stack, requests_around_the_vod_call(stack)[1], slow)
-    assert rounds(requests_around_the_vod_call(stack)[0], slow) == [
-        heads,
-        sorted([*claim, *reads_of(FOLDER)]),
-    ]
+        facts_around_the_webhook(stack, served_after, slow)
     facts = ["delivered-element.submitted.json", "submitted.json"] if receipts != "none" else []
     assert after == [f"PUT {B}/.element-receipts/sessions/<er>/{fact}" for fact in facts]
     entries = [s for s in stack.wire("cos").seen() if timeline(s)]
